@@ -1,0 +1,138 @@
+//! Activities: everything a lead or an anonymous visitor did, the input of every score.
+
+use crate::ids::{ActivityId, EnrollmentId, LeadId, VisitorId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Who did it: a known lead, or a browser not yet tied to one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum Subject {
+    Lead(LeadId),
+    Visitor(VisitorId),
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    PageView,
+    FormSubmitted,
+    DocumentDownload,
+    SeminarSignup,
+    ConsultationRequest,
+    EmailSent,
+    EmailOpen,
+    EmailClick,
+    Unsubscribed,
+}
+
+impl ActivityKind {
+    /// Every kind, for validation messages.
+    pub const ALL: [ActivityKind; 9] = [
+        Self::PageView,
+        Self::FormSubmitted,
+        Self::DocumentDownload,
+        Self::SeminarSignup,
+        Self::ConsultationRequest,
+        Self::EmailSent,
+        Self::EmailOpen,
+        Self::EmailClick,
+        Self::Unsubscribed,
+    ];
+
+    /// The snake_case name used in configuration, events and storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PageView => "page_view",
+            Self::FormSubmitted => "form_submitted",
+            Self::DocumentDownload => "document_download",
+            Self::SeminarSignup => "seminar_signup",
+            Self::ConsultationRequest => "consultation_request",
+            Self::EmailSent => "email_sent",
+            Self::EmailOpen => "email_open",
+            Self::EmailClick => "email_click",
+            Self::Unsubscribed => "unsubscribed",
+        }
+    }
+}
+
+impl fmt::Display for ActivityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ActivityKind {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or(())
+    }
+}
+
+/// Details that rules and triggers match on. Only what the kind needs is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attrs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrollment_id: Option<EnrollmentId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
+    /// Index of the clicked link in the mail as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<u16>,
+    /// The browser that did it, when known (ties a lead's page views to its devices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_id: Option<VisitorId>,
+}
+
+impl Attrs {
+    /// The mail this activity concerns, as `enrollment/step`, for once-per-message rules.
+    pub fn message_key(&self) -> Option<String> {
+        Some(format!("{}/{}", self.enrollment_id.as_ref()?, self.step?))
+    }
+}
+
+/// One thing that happened, once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activity {
+    pub id: ActivityId,
+    pub subject: Subject,
+    pub kind: ActivityKind,
+    pub at: DateTime<Utc>,
+    #[serde(default)]
+    pub attrs: Attrs,
+}
+
+impl Activity {
+    /// The lead this activity belongs to, if it is known.
+    pub fn lead_id(&self) -> Option<&LeadId> {
+        match &self.subject {
+            Subject::Lead(id) => Some(id),
+            Subject::Visitor(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_round_trip() {
+        for k in ActivityKind::ALL {
+            assert_eq!(k.as_str().parse::<ActivityKind>(), Ok(k));
+            assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
+        }
+        assert!("nope".parse::<ActivityKind>().is_err());
+    }
+}

@@ -1,0 +1,485 @@
+//! The nurture program: `config/kindling.toml` plus `config/templates/`, parsed once at start
+//! into typed, validated values. Every problem is reported with file:line, all at once.
+
+mod raw;
+pub mod templates;
+
+pub use templates::{RenderedMail, Templates};
+
+use crate::activity::ActivityKind;
+use crate::email::EmailAddress;
+use crate::schedule::{FrequencyCap, Offset, QuietHours};
+use crate::score::{Repeat, Rule, Thresholds};
+use chrono::NaiveTime;
+use chrono_tz::Tz;
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+use toml::Spanned;
+
+/// The validated program.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub program: Program,
+    pub sender: Sender,
+    /// Version of the consent wording that forms show; stored with each consent record.
+    pub consent_text_version: String,
+    pub thresholds: Thresholds,
+    pub rules: Vec<Rule>,
+    pub pages: Vec<PageCategory>,
+    pub quiet_hours: QuietHours,
+    pub cap: FrequencyCap,
+    /// How long sales has to follow up a hot lead before it is escalated.
+    pub follow_up: chrono::Duration,
+    pub forms: Vec<Form>,
+    pub sequences: Vec<Sequence>,
+    pub templates: Templates,
+}
+
+/// Program-wide settings.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub name: String,
+    /// Base of every tracking, click and unsubscribe URL, without a trailing slash.
+    pub public_url: String,
+    pub default_zone: Tz,
+    pub default_language: String,
+}
+
+/// Who mails are from; every mail's footer carries this (anti-spam law in Japan and CAN-SPAM).
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub from_name: String,
+    pub from_address: EmailAddress,
+    pub reply_to: Option<EmailAddress>,
+    pub postal_address: String,
+    pub contact: String,
+    pub unsubscribe_mailto: EmailAddress,
+}
+
+/// URL path patterns that put a page view in a category (`/pricing`, `/cases/*`).
+#[derive(Debug, Clone)]
+pub struct PageCategory {
+    pub category: String,
+    pub paths: Vec<String>,
+}
+
+impl PageCategory {
+    fn matches(&self, path: &str) -> bool {
+        self.paths.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => path == p || path.strip_suffix('/') == Some(p.as_str()),
+        })
+    }
+}
+
+/// Whether a form may be submitted without ticking the consent box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentPolicy {
+    /// Submission is refused (422) without consent.
+    Required,
+    /// The lead is recorded; without consent it receives no marketing mail.
+    Optional,
+}
+
+/// A web form that leads submit.
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub id: String,
+    pub activity: ActivityKind,
+    pub thank_you_url: String,
+    pub consent: ConsentPolicy,
+    pub sequences: Vec<String>,
+}
+
+/// When an enrollment stops early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitGoal {
+    /// The lead turned hot: sales takes over.
+    BecameHot,
+}
+
+/// A series of step mails.
+#[derive(Debug, Clone)]
+pub struct Sequence {
+    pub id: String,
+    pub exit_when: Vec<ExitGoal>,
+    pub steps: Vec<Step>,
+}
+
+/// One mail of a sequence, due `at` after enrollment.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub at: Offset,
+    pub template: String,
+}
+
+/// One problem in the configuration, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+    }
+}
+
+/// Every problem found, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Line and column (1-based, in characters) of a byte offset.
+pub(crate) fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let mut end = offset;
+    while !src.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &src[..end];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Collects located errors while validating one file.
+pub(crate) struct Diag<'a> {
+    file: &'a str,
+    src: &'a str,
+    pub(crate) errors: Vec<ConfigError>,
+}
+
+impl<'a> Diag<'a> {
+    pub(crate) fn new(file: &'a str, src: &'a str) -> Self {
+        Self { file, src, errors: Vec::new() }
+    }
+
+    pub(crate) fn at(&mut self, offset: usize, message: impl Into<String>) {
+        let (line, column) = line_col(self.src, offset);
+        self.errors.push(ConfigError { file: self.file.to_owned(), line, column, message: message.into() });
+    }
+
+    fn span<T>(&mut self, v: &Spanned<T>, message: impl Into<String>) {
+        self.at(v.span().start, message);
+    }
+}
+
+/// Name under which `kindling.toml` is reported.
+pub const CONFIG_FILE: &str = "kindling.toml";
+
+impl Config {
+    /// Loads and validates `dir/kindling.toml` and `dir/templates/`. Errors name files as
+    /// `dir/...` so that an editor can jump to them.
+    pub fn load(dir: &Path) -> Result<Config, ConfigErrors> {
+        let toml_path = dir.join(CONFIG_FILE);
+        let toml_name = toml_path.display().to_string();
+        let src = std::fs::read_to_string(&toml_path).map_err(|e| io_error(&toml_name, &e))?;
+        let templates_dir = dir.join("templates");
+        let mut sources = Vec::new();
+        let entries = std::fs::read_dir(&templates_dir)
+            .map_err(|e| io_error(&templates_dir.display().to_string(), &e))?;
+        for entry in entries {
+            let path = entry.map_err(|e| io_error(&templates_dir.display().to_string(), &e))?.path();
+            if path.is_file() {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let body = std::fs::read_to_string(&path).map_err(|e| io_error(&path.display().to_string(), &e))?;
+                sources.push((name, body));
+            }
+        }
+        Self::from_sources(&toml_name, &src, &templates_dir.display().to_string(), sources)
+    }
+
+    /// Parses and validates from memory: `templates` are `(file name, source)` pairs named like
+    /// `doc_thanks.ja.txt` and `doc_thanks.ja.html`.
+    pub fn from_sources(
+        toml_name: &str,
+        src: &str,
+        templates_dir: &str,
+        templates: Vec<(String, String)>,
+    ) -> Result<Config, ConfigErrors> {
+        let mut d = Diag::new(toml_name, src);
+        let file: raw::File = match toml::from_str(src) {
+            Ok(f) => f,
+            Err(e) => {
+                d.at(e.span().map_or(0, |s| s.start), e.message().to_owned());
+                return Err(ConfigErrors(d.errors));
+            }
+        };
+        let (templates, mut template_errors) = Templates::compile(templates_dir, templates);
+        let config = validate(&mut d, file, templates);
+        let mut errors = d.errors;
+        errors.append(&mut template_errors);
+        match config {
+            Some(c) if errors.is_empty() => Ok(c),
+            _ => Err(ConfigErrors(errors)),
+        }
+    }
+
+    /// The category of a page, from the path of its URL.
+    pub fn page_category(&self, url: &str) -> Option<&str> {
+        let path = url::Url::parse(url).map(|u| u.path().to_owned()).unwrap_or_else(|_| url.to_owned());
+        self.pages.iter().find(|p| p.matches(&path)).map(|p| p.category.as_str())
+    }
+
+    /// The form with this id.
+    pub fn form(&self, id: &str) -> Option<&Form> {
+        self.forms.iter().find(|f| f.id == id)
+    }
+
+    /// The sequence with this id.
+    pub fn sequence(&self, id: &str) -> Option<&Sequence> {
+        self.sequences.iter().find(|s| s.id == id)
+    }
+}
+
+fn io_error(name: &str, e: &std::io::Error) -> ConfigErrors {
+    ConfigErrors(vec![ConfigError { file: name.to_owned(), line: 1, column: 1, message: e.to_string() }])
+}
+
+fn non_empty(d: &mut Diag<'_>, v: &Spanned<String>, key: &str) -> String {
+    if v.get_ref().trim().is_empty() {
+        d.span(v, format!("{key} must not be empty"));
+    }
+    v.get_ref().trim().to_owned()
+}
+
+fn email(d: &mut Diag<'_>, v: &Spanned<String>, key: &str) -> Option<EmailAddress> {
+    EmailAddress::parse(v.get_ref()).map_err(|_| d.span(v, format!("{key}: {:?} is not a valid email address", v.get_ref()))).ok()
+}
+
+fn time_of_day(d: &mut Diag<'_>, offset: usize, v: &str, key: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(v, "%H:%M").map_err(|_| d.at(offset, format!("{key}: {v:?} is not a time like \"22:00\""))).ok()
+}
+
+fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Config> {
+    let public_url = non_empty(d, &f.program.public_url, "program.public_url");
+    match url::Url::parse(&public_url) {
+        Ok(u) if u.scheme() == "https" || u.host_str() == Some("127.0.0.1") || u.host_str() == Some("localhost") => {}
+        Ok(_) => d.span(&f.program.public_url, "program.public_url must be https (RFC 8058 one-click unsubscribe needs it)"),
+        Err(e) => d.span(&f.program.public_url, format!("program.public_url: {e}")),
+    }
+    let default_zone = f
+        .program
+        .default_time_zone
+        .get_ref()
+        .parse::<Tz>()
+        .map_err(|_| d.span(&f.program.default_time_zone, format!("program.default_time_zone: unknown time zone {:?}", f.program.default_time_zone.get_ref())))
+        .ok();
+    let default_language = non_empty(d, &f.program.default_language, "program.default_language");
+    let program = Program {
+        name: non_empty(d, &f.program.name, "program.name"),
+        public_url: public_url.trim_end_matches('/').to_owned(),
+        default_zone: default_zone.unwrap_or(Tz::UTC),
+        default_language: default_language.clone(),
+    };
+
+    let from_address = email(d, &f.sender.from_address, "sender.from_address");
+    let reply_to = f.sender.reply_to.as_ref().and_then(|r| email(d, r, "sender.reply_to"));
+    let unsubscribe_mailto = email(d, &f.sender.unsubscribe_mailto, "sender.unsubscribe_mailto");
+    let from_name = non_empty(d, &f.sender.from_name, "sender.from_name");
+    let postal_address = non_empty(d, &f.sender.postal_address, "sender.postal_address");
+    let contact = non_empty(d, &f.sender.contact, "sender.contact");
+    let consent_text_version = non_empty(d, &f.consent.text_version, "consent.text_version");
+
+    let (hot, warm) = (*f.scoring.hot.get_ref(), *f.scoring.warm.get_ref());
+    if warm >= hot {
+        d.span(&f.scoring.warm, format!("scoring.warm ({warm}) must be below scoring.hot ({hot})"));
+    }
+
+    let pages: Vec<PageCategory> = f
+        .pages
+        .iter()
+        .map(|p| {
+            for path in &p.paths {
+                if !path.get_ref().starts_with('/') {
+                    d.span(path, format!("pages.paths: {:?} must start with '/'", path.get_ref()));
+                }
+            }
+            PageCategory {
+                category: non_empty(d, &p.category, "pages.category"),
+                paths: p.paths.iter().map(|s| s.get_ref().clone()).collect(),
+            }
+        })
+        .collect();
+    let categories: HashSet<&str> = pages.iter().map(|p| p.category.as_str()).collect();
+
+    let form_ids: HashSet<&str> = f.forms.iter().map(|x| x.id.get_ref().as_str()).collect();
+    let mut rule_ids = HashSet::new();
+    let mut rules = Vec::new();
+    for r in &f.scoring.rules {
+        if !rule_ids.insert(r.id.get_ref().clone()) {
+            d.span(&r.id, format!("scoring.rules: duplicate rule id {:?}", r.id.get_ref()));
+        }
+        let kind = r.kind.get_ref().parse::<ActivityKind>().map_err(|_| {
+            d.span(&r.kind, format!("scoring.rules.kind: unknown activity kind {:?} (one of: {})", r.kind.get_ref(), kind_list()))
+        });
+        if let Some(c) = &r.page_category {
+            if !categories.contains(c.get_ref().as_str()) {
+                d.span(c, format!("scoring.rules.page_category: no [[pages]] entry has category {:?}", c.get_ref()));
+            }
+        }
+        if let Some(fm) = &r.form {
+            if !form_ids.contains(fm.get_ref().as_str()) {
+                d.span(fm, format!("scoring.rules.form: unknown form {:?}", fm.get_ref()));
+            }
+        }
+        let repeat = match r.repeat.as_ref().map(|s| s.get_ref().as_str()) {
+            None | Some("every") => Repeat::Every,
+            Some("once_per_message") => Repeat::OncePerMessage,
+            Some("once") => Repeat::Once,
+            Some(other) => {
+                d.span(r.repeat.as_ref()?, format!("scoring.rules.repeat: {other:?} is not one of every, once_per_message, once"));
+                Repeat::Every
+            }
+        };
+        if let Ok(kind) = kind {
+            rules.push(Rule {
+                id: r.id.get_ref().clone(),
+                kind,
+                page_category: r.page_category.as_ref().map(|s| s.get_ref().clone()),
+                form_id: r.form.as_ref().map(|s| s.get_ref().clone()),
+                points: r.points,
+                repeat,
+            });
+        }
+    }
+
+    let qh = f.sending.quiet_hours.get_ref();
+    let qh_at = f.sending.quiet_hours.span().start;
+    let quiet_hours = match (
+        time_of_day(d, qh_at, &qh.start, "sending.quiet_hours.start"),
+        time_of_day(d, qh_at, &qh.end, "sending.quiet_hours.end"),
+    ) {
+        (Some(start), Some(end)) => QuietHours { start, end },
+        _ => QuietHours::NONE,
+    };
+    let cap_raw = f.sending.cap.get_ref();
+    if cap_raw.max == 0 || cap_raw.window_hours == 0 {
+        d.span(&f.sending.cap, "sending.cap: max and window_hours must be at least 1");
+    }
+    let cap = FrequencyCap { max: cap_raw.max.max(1), window: chrono::Duration::hours(i64::from(cap_raw.window_hours.max(1))) };
+
+    let mut sequences = Vec::new();
+    let mut seq_ids = HashSet::new();
+    for s in &f.sequences {
+        if !seq_ids.insert(s.id.get_ref().clone()) {
+            d.span(&s.id, format!("sequences: duplicate sequence id {:?}", s.id.get_ref()));
+        }
+        if !crate::ids::is_valid_id(s.id.get_ref()) {
+            d.span(&s.id, "sequences.id: use letters, digits, '-' and '_' only");
+        }
+        if s.steps.is_empty() {
+            d.span(&s.id, format!("sequence {:?} has no steps", s.id.get_ref()));
+        }
+        let exit_when = s
+            .exit_when
+            .iter()
+            .filter_map(|g| match g.get_ref().as_str() {
+                "became_hot" => Some(ExitGoal::BecameHot),
+                other => {
+                    d.span(g, format!("sequences.exit_when: unknown goal {other:?} (one of: became_hot)"));
+                    None
+                }
+            })
+            .collect();
+        let mut steps = Vec::new();
+        let mut previous = None;
+        for st in &s.steps {
+            let at = Offset::parse(st.at.get_ref()).map_err(|m| d.span(&st.at, format!("sequences.steps.at: {m}"))).ok();
+            if let (Some(at), Some(prev)) = (at, previous) {
+                if at < prev {
+                    d.span(&st.at, "sequences.steps.at: steps must be in order of their offsets");
+                }
+            }
+            previous = at.or(previous);
+            if !templates.has(st.template.get_ref(), &default_language) {
+                d.span(
+                    &st.template,
+                    format!(
+                        "sequences.steps.template: no template {:?} in language {default_language:?} (expected templates/{0}.{default_language}.txt and .html)",
+                        st.template.get_ref()
+                    ),
+                );
+            }
+            steps.push(Step { at: at.unwrap_or(Offset::Minutes(0)), template: st.template.get_ref().clone() });
+        }
+        sequences.push(Sequence { id: s.id.get_ref().clone(), exit_when, steps });
+    }
+
+    let mut forms = Vec::new();
+    let mut seen_forms = HashSet::new();
+    for fm in &f.forms {
+        if !seen_forms.insert(fm.id.get_ref().clone()) {
+            d.span(&fm.id, format!("forms: duplicate form id {:?}", fm.id.get_ref()));
+        }
+        if !crate::ids::is_valid_id(fm.id.get_ref()) {
+            d.span(&fm.id, "forms.id: use letters, digits, '-' and '_' only");
+        }
+        let activity = fm.activity.get_ref().parse::<ActivityKind>().ok().filter(|k| {
+            matches!(k, ActivityKind::FormSubmitted | ActivityKind::DocumentDownload | ActivityKind::SeminarSignup | ActivityKind::ConsultationRequest)
+        });
+        if activity.is_none() {
+            d.span(&fm.activity, format!("forms.activity: {:?} is not one of form_submitted, document_download, seminar_signup, consultation_request", fm.activity.get_ref()));
+        }
+        let consent = match fm.consent.as_ref().map(|c| c.get_ref().as_str()) {
+            None | Some("required") => ConsentPolicy::Required,
+            Some("optional") => ConsentPolicy::Optional,
+            Some(other) => {
+                d.span(fm.consent.as_ref()?, format!("forms.consent: {other:?} is not one of required, optional"));
+                ConsentPolicy::Required
+            }
+        };
+        for s in &fm.sequences {
+            if !seq_ids.contains(s.get_ref()) {
+                d.span(s, format!("forms.sequences: unknown sequence {:?}", s.get_ref()));
+            }
+        }
+        forms.push(Form {
+            id: fm.id.get_ref().clone(),
+            activity: activity.unwrap_or(ActivityKind::FormSubmitted),
+            thank_you_url: non_empty(d, &fm.thank_you_url, "forms.thank_you_url"),
+            consent,
+            sequences: fm.sequences.iter().map(|s| s.get_ref().clone()).collect(),
+        });
+    }
+
+    let sender = Sender { from_name, from_address: from_address?, reply_to, postal_address, contact, unsubscribe_mailto: unsubscribe_mailto? };
+    default_zone?;
+    Some(Config {
+        program,
+        sender,
+        consent_text_version,
+        thresholds: Thresholds { hot, warm },
+        rules,
+        pages,
+        quiet_hours,
+        cap,
+        follow_up: chrono::Duration::hours(i64::from(f.alerts.follow_up_hours)),
+        forms,
+        sequences,
+        templates,
+    })
+}
+
+fn kind_list() -> String {
+    ActivityKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

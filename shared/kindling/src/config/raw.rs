@@ -1,0 +1,144 @@
+//! The file format of `kindling.toml`, as written by people. Values that other sections refer
+//! to, or that need checks serde cannot do, keep their span so errors can name file:line.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    pub program: Program,
+    pub sender: Sender,
+    pub consent: Consent,
+    pub scoring: Scoring,
+    #[serde(default)]
+    pub pages: Vec<Page>,
+    pub sending: Sending,
+    #[serde(default)]
+    pub alerts: Alerts,
+    #[serde(default)]
+    pub forms: Vec<Form>,
+    #[serde(default)]
+    pub sequences: Vec<Sequence>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Program {
+    pub name: S<String>,
+    pub public_url: S<String>,
+    pub default_time_zone: S<String>,
+    pub default_language: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sender {
+    pub from_name: S<String>,
+    pub from_address: S<String>,
+    pub reply_to: Option<S<String>>,
+    pub postal_address: S<String>,
+    pub contact: S<String>,
+    pub unsubscribe_mailto: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    pub text_version: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scoring {
+    pub hot: S<i64>,
+    pub warm: S<i64>,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: S<String>,
+    pub kind: S<String>,
+    pub page_category: Option<S<String>>,
+    pub form: Option<S<String>>,
+    pub points: i64,
+    pub repeat: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    pub category: S<String>,
+    pub paths: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sending {
+    pub quiet_hours: S<QuietHours>,
+    pub cap: S<Cap>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cap {
+    pub max: u32,
+    pub window_hours: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alerts {
+    #[serde(default = "default_follow_up_hours")]
+    pub follow_up_hours: u32,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Self { follow_up_hours: default_follow_up_hours() }
+    }
+}
+
+fn default_follow_up_hours() -> u32 {
+    48
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Form {
+    pub id: S<String>,
+    pub activity: S<String>,
+    pub thank_you_url: S<String>,
+    #[serde(default)]
+    pub consent: Option<S<String>>,
+    #[serde(default)]
+    pub sequences: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sequence {
+    pub id: S<String>,
+    #[serde(default)]
+    pub exit_when: Vec<S<String>>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub at: S<String>,
+    pub template: S<String>,
+}

@@ -1,0 +1,150 @@
+use super::*;
+use std::path::PathBuf;
+
+fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config")
+}
+
+/// The configuration shipped in `config/`.
+pub(crate) fn shipped() -> Config {
+    Config::load(&config_dir()).unwrap_or_else(|e| panic!("shipped config is invalid:\n{e}"))
+}
+
+fn shipped_toml() -> String {
+    std::fs::read_to_string(config_dir().join("kindling.toml")).unwrap()
+}
+
+fn shipped_templates() -> Vec<(String, String)> {
+    std::fs::read_dir(config_dir().join("templates"))
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap())
+        })
+        .collect()
+}
+
+fn errors_of(toml: &str) -> Vec<String> {
+    match Config::from_sources("kindling.toml", toml, "templates", shipped_templates()) {
+        Ok(_) => vec![],
+        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn shipped_config_has_the_seed_defaults() {
+    let c = shipped();
+    let points = |id: &str| c.rules.iter().find(|r| r.id == id).map(|r| r.points);
+    assert_eq!(points("email_open"), Some(5));
+    assert_eq!(points("email_click"), Some(10));
+    assert_eq!(points("document_download"), Some(10));
+    assert_eq!(points("pricing_page_view"), Some(15));
+    assert_eq!(points("seminar_signup"), Some(20));
+    assert_eq!(points("consultation_request"), Some(30));
+    assert_eq!(c.thresholds, Thresholds { hot: 50, warm: 30 });
+    assert_eq!(c.program.default_zone, chrono_tz::Asia::Tokyo);
+    assert_eq!(c.quiet_hours.start, NaiveTime::from_hms_opt(22, 0, 0).unwrap());
+    assert_eq!(c.quiet_hours.end, NaiveTime::from_hms_opt(9, 0, 0).unwrap());
+    assert_eq!(c.cap, FrequencyCap { max: 1, window: chrono::Duration::hours(24) });
+    let seq = c.sequence("document_followup").unwrap();
+    let days: Vec<_> = seq.steps.iter().map(|s| s.at).collect();
+    assert_eq!(days, vec![Offset::Days(0), Offset::Days(3), Offset::Days(7), Offset::Days(14)]);
+    assert_eq!(c.follow_up, chrono::Duration::hours(48));
+    assert!(c.templates.has("doc_thanks", "ja") && c.templates.has("doc_thanks", "en"));
+}
+
+#[test]
+fn page_categories_match_paths() {
+    let c = shipped();
+    assert_eq!(c.page_category("https://example.jp/pricing"), Some("pricing"));
+    assert_eq!(c.page_category("https://example.jp/pricing/"), Some("pricing"));
+    assert_eq!(c.page_category("https://example.jp/pricing/enterprise?x=1"), Some("pricing"));
+    assert_eq!(c.page_category("https://example.jp/cases/acme"), Some("case_study"));
+    assert_eq!(c.page_category("https://example.jp/pricingfoo"), None);
+    assert_eq!(c.page_category("https://example.jp/"), None);
+}
+
+#[test]
+fn syntax_errors_name_the_line() {
+    let errs = errors_of("[program]\nname = \"x\"\npublic_url = \n");
+    assert_eq!(errs.len(), 1);
+    assert!(errs[0].starts_with("kindling.toml:3:"), "{errs:?}");
+}
+
+#[test]
+fn unknown_keys_are_errors() {
+    let toml = shipped_toml().replace("[alerts]\n", "[alerts]\nfollow_up_hourz = 3\n");
+    let errs = errors_of(&toml);
+    assert!(errs.iter().any(|e| e.contains("follow_up_hourz")), "{errs:?}");
+}
+
+#[test]
+fn semantic_errors_are_all_reported_with_lines() {
+    let toml = shipped_toml()
+        .replace("default_time_zone = \"Asia/Tokyo\"", "default_time_zone = \"Mars/Olympus\"")
+        .replace("sequences = [\"document_followup\"]", "sequences = [\"nope\"]")
+        .replace("template = \"doc_related\"", "template = \"missing\"")
+        .replace("warm = 30", "warm = 60")
+        .replace("page_category = \"pricing\"", "page_category = \"pricey\"")
+        .replace("from_address = \"news@example.jp\"", "from_address = \"not an address\"")
+        .replace("public_url = \"https://t.example.jp\"", "public_url = \"http://t.example.jp\"");
+    let errs = errors_of(&toml);
+    let line_of = |needle: &str| toml.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    for (needle, what) in [
+        ("Mars/Olympus", "unknown time zone"),
+        ("sequences = [\"nope\"]", "unknown sequence"),
+        ("template = \"missing\"", "no template"),
+        ("warm = 60", "must be below"),
+        ("pricey", "no [[pages]] entry"),
+        ("not an address", "not a valid email"),
+        ("http://t.example.jp", "must be https"),
+    ] {
+        let prefix = format!("kindling.toml:{}:", line_of(needle));
+        assert!(errs.iter().any(|e| e.starts_with(&prefix) && e.contains(what)), "expected {what:?} at {prefix} in {errs:#?}");
+    }
+}
+
+#[test]
+fn template_problems_are_reported_per_file() {
+    let mut templates = shipped_templates();
+    templates.retain(|(n, _)| n != "doc_thanks.en.html");
+    templates.push(("broken.ja.txt".into(), "Subject: x\n\n{% if %}\n".into()));
+    templates.push(("broken.ja.html".into(), "<p>ok</p>".into()));
+    templates.push(("nosubject.ja.txt".into(), "Hello\n\nbody".into()));
+    templates.push(("nosubject.ja.html".into(), "<p>ok</p>".into()));
+    let errs = match Config::from_sources("kindling.toml", &shipped_toml(), "templates", templates) {
+        Ok(_) => panic!("expected errors"),
+        Err(e) => e.0.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    };
+    assert!(errs.iter().any(|e| e.starts_with("templates/doc_thanks.en.html:1:1:") && e.contains("missing")), "{errs:#?}");
+    assert!(errs.iter().any(|e| e.starts_with("templates/broken.ja.txt:3:") && e.contains("syntax")), "{errs:#?}");
+    assert!(errs.iter().any(|e| e.starts_with("templates/nosubject.ja.txt:1:1:") && e.contains("Subject")), "{errs:#?}");
+}
+
+#[test]
+fn html_templates_escape_lead_fields_and_text_templates_do_not() {
+    let c = shipped();
+    #[derive(serde::Serialize)]
+    struct Ctx {
+        lead: std::collections::BTreeMap<&'static str, &'static str>,
+        program: std::collections::BTreeMap<&'static str, &'static str>,
+    }
+    let ctx = Ctx {
+        lead: [("name", "<script>alert(1)</script>"), ("company", "A&B")].into_iter().collect(),
+        program: [("name", "Kindling")].into_iter().collect(),
+    };
+    let r = c.templates.render("doc_thanks", "en", "ja", &ctx).unwrap();
+    assert!(r.html.contains("&lt;script&gt;"), "{}", r.html);
+    assert!(!r.html.contains("<script>"));
+    assert!(r.text.contains("Hi <script>alert(1)</script>,"));
+    assert_eq!(r.subject, "Thanks for downloading our guide - Kindling");
+}
+
+#[test]
+fn missing_fields_fall_back_and_missing_language_uses_the_default() {
+    let c = shipped();
+    let ctx = serde_json::json!({ "lead": {}, "program": { "name": "Kindling" } });
+    let r = c.templates.render("doc_thanks", "fr", "ja", &ctx).unwrap();
+    assert!(r.text.contains("ご担当者 様"), "{}", r.text);
+    assert!(r.subject.starts_with("【資料ダウンロード】"));
+}

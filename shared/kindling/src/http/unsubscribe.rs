@@ -1,0 +1,39 @@
+//! `GET /u/{token}` shows a confirmation page and changes nothing (mail scanners fetch links);
+//! `POST /u/{token}` with `List-Unsubscribe=One-Click` (RFC 8058) unsubscribes at once.
+
+use super::{body_within, response, ApiError, ApiResult};
+use crate::token::Claim;
+use crate::usecases::{unsubscribe, Kindling};
+use bytes::Bytes;
+use http::{Request, StatusCode};
+
+fn page_html(title: &str, body: &str) -> Bytes {
+    Bytes::from(format!(
+        "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head><body style=\"font-family:sans-serif;max-width:32rem;margin:3rem auto\">{body}</body></html>"
+    ))
+}
+
+pub(super) async fn page(k: &Kindling, token: &str) -> ApiResult {
+    let Some(Claim::Unsubscribe(_)) = k.keys.verify(token) else {
+        return Err(ApiError::not_found());
+    };
+    let body = "<h1>配信停止 / Unsubscribe</h1>\
+        <p>今後のメール配信を停止しますか? / Stop receiving our emails?</p>\
+        <form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+        <button type=\"submit\">配信を停止する / Unsubscribe</button></form>";
+    Ok(response(StatusCode::OK, "text/html; charset=utf-8", page_html("Unsubscribe", body)))
+}
+
+pub(super) async fn one_click(k: &Kindling, token: &str, req: &Request<Bytes>) -> ApiResult {
+    let Some(Claim::Unsubscribe(lead_id)) = k.keys.verify(token) else {
+        return Err(ApiError::not_found());
+    };
+    let body = body_within(req, 1024)?;
+    let one_click = form_urlencoded::parse(body).any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click");
+    if !one_click {
+        return Err(ApiError::bad_request("expected the body List-Unsubscribe=One-Click (RFC 8058)"));
+    }
+    unsubscribe(k, &lead_id).await?;
+    let body = "<h1>配信を停止しました / You are unsubscribed</h1><p>今後、メールはお送りしません。/ You will receive no more emails from us.</p>";
+    Ok(response(StatusCode::OK, "text/html; charset=utf-8", page_html("Unsubscribed", body)))
+}

@@ -1,0 +1,26 @@
+//! Kindling's domain: leads, activities, explainable scores, step sequences and compliance,
+//! with the HTTP and event entry logic that every runtime (Lambda, local server) shares.
+//!
+//! Nothing here does I/O directly: stores, the mailer, the bus, the notifier, the clock and id
+//! generation are ports ([`ports`]) implemented by `kindling-local` and `kindling-aws`.
+
+pub mod activity;
+pub mod config;
+pub mod email;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod ids;
+pub mod lead;
+pub mod mail;
+pub mod ports;
+pub mod schedule;
+pub mod score;
+pub mod sequence;
+pub mod suppression;
+pub mod testing;
+pub mod token;
+pub mod usecases;
+
+pub use config::Config;
+pub use error::{Error, Result};

@@ -1,0 +1,152 @@
+//! Building a step mail: signed links, the open pixel, the compliance footer and the RFC 8058
+//! one-click unsubscribe headers, as RFC 5322 bytes (lettre's builder does the MIME).
+
+use crate::config::templates::LINK_MARKER;
+use crate::config::{Config, RenderedMail};
+use crate::lead::Lead;
+use crate::sequence::SendKey;
+use crate::token::{Claim, SigningKeys};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::Message;
+
+/// A mail ready for the provider.
+#[derive(Debug, Clone)]
+pub struct ComposedMail {
+    pub raw: Vec<u8>,
+    pub subject: String,
+    /// Link destinations by index, as signed into the click URLs.
+    pub links: Vec<String>,
+}
+
+/// Why a mail could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("mail: {0}")]
+pub struct ComposeError(String);
+
+/// The URLs every mail to `lead` carries.
+#[derive(Debug, Clone)]
+pub struct MailUrls {
+    pub unsubscribe: String,
+    pub open_pixel: String,
+}
+
+impl MailUrls {
+    /// Signed unsubscribe and pixel URLs for one send.
+    pub fn new(config: &Config, keys: &SigningKeys, key: &SendKey) -> Self {
+        let base = &config.program.public_url;
+        Self {
+            unsubscribe: format!("{base}/u/{}", keys.sign(&Claim::Unsubscribe(key.lead_id.clone()))),
+            open_pixel: format!("{base}/t/o/{}", keys.sign(&Claim::Open(key.clone()))),
+        }
+    }
+}
+
+/// Replaces the `link()` markers of a rendered mail with signed click URLs; returns the
+/// destinations by index (the same URL in text and HTML shares one index).
+fn sign_links(config: &Config, keys: &SigningKeys, key: &SendKey, parts: [&str; 2]) -> Result<([String; 2], Vec<String>), ComposeError> {
+    let mut links: Vec<String> = Vec::new();
+    let mut out = [String::new(), String::new()];
+    for (slot, part) in out.iter_mut().zip(parts) {
+        let mut rest = part;
+        while let Some(start) = rest.find(LINK_MARKER) {
+            slot.push_str(&rest[..start]);
+            let after = &rest[start + LINK_MARKER.len()..];
+            let end = after.find("]]").ok_or_else(|| ComposeError("unterminated link marker".into()))?;
+            let url = URL_SAFE_NO_PAD
+                .decode(&after[..end])
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| ComposeError("corrupt link marker".into()))?;
+            let index = match links.iter().position(|l| *l == url) {
+                Some(i) => i,
+                None => {
+                    links.push(url);
+                    links.len() - 1
+                }
+            };
+            let index = u16::try_from(index).map_err(|_| ComposeError("too many links".into()))?;
+            slot.push_str(&format!("{}/t/c/{}", config.program.public_url, keys.sign(&Claim::Click(key.clone(), index))));
+            rest = &after[end + 2..];
+        }
+        slot.push_str(rest);
+    }
+    Ok((out, links))
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Builds the mail for `lead`: rendered content, signed links, open pixel, footer with the
+/// sender's name, postal address and opt-out link, and one-click unsubscribe headers.
+pub fn compose(
+    config: &Config,
+    keys: &SigningKeys,
+    lead: &Lead,
+    key: &SendKey,
+    language: &str,
+    rendered: &RenderedMail,
+    now: DateTime<Utc>,
+) -> Result<ComposedMail, ComposeError> {
+    let urls = MailUrls::new(config, keys, key);
+    let ([text, html], links) = sign_links(config, keys, key, [&rendered.text, &rendered.html])?;
+    let s = &config.sender;
+    let (opt_out_label, contact_label) = if language == "ja" {
+        ("配信停止はこちら", "お問い合わせ")
+    } else {
+        ("Unsubscribe", "Contact")
+    };
+
+    let text = format!(
+        "{}\n\n--\n{}\n{}\n{contact_label}: {}\n{opt_out_label}: {}\n",
+        text.trim_end(),
+        s.from_name,
+        s.postal_address,
+        s.contact,
+        urls.unsubscribe
+    );
+    let footer = format!(
+        "<hr><p style=\"font-size:12px;color:#666\">{}<br>{}<br>{contact_label}: {}<br><a href=\"{}\">{opt_out_label}</a></p><img src=\"{}\" width=\"1\" height=\"1\" alt=\"\">",
+        escape_html(&s.from_name),
+        escape_html(&s.postal_address),
+        escape_html(&s.contact),
+        urls.unsubscribe,
+        urls.open_pixel
+    );
+    let html = match html.rfind("</body>") {
+        Some(i) => format!("{}{footer}{}", &html[..i], &html[i..]),
+        None => format!("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>{html}{footer}</body></html>"),
+    };
+
+    let addr = |e: &crate::email::EmailAddress| e.as_str().parse::<lettre::Address>().map_err(|e| ComposeError(e.to_string()));
+    let list_unsubscribe = format!(
+        "<{}>, <mailto:{}?subject=unsubscribe-{}>",
+        urls.unsubscribe, s.unsubscribe_mailto, key.lead_id
+    );
+    let domain = s.from_address.domain();
+    let mut builder = Message::builder()
+        .from(Mailbox::new(Some(s.from_name.clone()), addr(&s.from_address)?))
+        .to(Mailbox::new(lead.profile.name.clone(), addr(&lead.email)?))
+        .subject(rendered.subject.clone())
+        .date(now.into())
+        .message_id(Some(format!("<{}.{}.{}@{domain}>", key.lead_id, key.enrollment_id, key.step)))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), list_unsubscribe))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".to_owned(),
+        ));
+    if let Some(r) = &s.reply_to {
+        builder = builder.reply_to(Mailbox::new(None, addr(r)?));
+    }
+    let message = builder
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| ComposeError(e.to_string()))?;
+    Ok(ComposedMail { raw: message.formatted(), subject: rendered.subject.clone(), links })
+}
+
+#[cfg(test)]
+mod tests;

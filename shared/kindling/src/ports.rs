@@ -1,0 +1,281 @@
+//! Ports: the narrow capabilities the domain needs from the outside world. Every port has an
+//! embedded adapter (`kindling-local`) and an AWS one (`kindling-aws`); the store ports share one
+//! contract suite (`kindling-tests`).
+
+use crate::activity::Activity;
+use crate::email::EmailAddress;
+use crate::error::PortError;
+use crate::events::Event;
+use crate::ids::{EnrollmentId, LeadId, VisitorId};
+use crate::lead::Lead;
+use crate::schedule::FrequencyCap;
+use crate::sequence::{Enrollment, SendKey, SendRecord};
+use crate::suppression::Suppression;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Result of a port call.
+pub type PortResult<T> = Result<T, PortError>;
+
+/// Outcome of a write that must happen at most once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    /// Written now.
+    Created,
+    /// Already there (a duplicate delivery or a lost race); nothing changed.
+    Existed,
+}
+
+/// Outcome of an optimistic-concurrency update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cas {
+    /// Written; the stored version is now `version + 1`.
+    Updated,
+    /// Someone else wrote first; re-read and try again.
+    Stale,
+}
+
+/// Leads, unique by normalized email.
+#[async_trait]
+pub trait LeadStore: Send + Sync {
+    /// The lead with this id.
+    async fn get_lead(&self, id: &LeadId) -> PortResult<Option<Lead>>;
+    /// The lead with this normalized address.
+    async fn find_lead_by_email(&self, email: &EmailAddress) -> PortResult<Option<Lead>>;
+    /// Inserts a new lead (version 0); `Existed` if the id or the address is taken.
+    async fn insert_lead(&self, lead: &Lead) -> PortResult<Put>;
+    /// Replaces the lead if the stored version equals `lead.version`, storing `version + 1`.
+    async fn update_lead(&self, lead: &Lead) -> PortResult<Cas>;
+    /// Up to `limit` lead ids after `after`, in id order (admin and batch use, never a request path).
+    async fn list_lead_ids(&self, after: Option<&LeadId>, limit: usize) -> PortResult<Vec<LeadId>>;
+}
+
+/// Which browsers belong to which lead.
+#[async_trait]
+pub trait VisitorLinks: Send + Sync {
+    /// Ties a visitor to a lead; a visitor already tied to a lead keeps its first lead.
+    async fn link_visitor(&self, visitor: &VisitorId, lead: &LeadId, at: DateTime<Utc>) -> PortResult<Put>;
+    /// The lead a visitor is tied to.
+    async fn lead_of_visitor(&self, visitor: &VisitorId) -> PortResult<Option<LeadId>>;
+    /// Every visitor tied to a lead.
+    async fn visitors_of_lead(&self, lead: &LeadId) -> PortResult<Vec<VisitorId>>;
+}
+
+/// The append-only activity log, idempotent by activity id.
+#[async_trait]
+pub trait ActivityLog: Send + Sync {
+    /// Appends an activity; `Existed` if its id was recorded before (nothing changes).
+    async fn record(&self, activity: &Activity) -> PortResult<Put>;
+    /// Every activity recorded for a lead.
+    async fn activities_of_lead(&self, lead: &LeadId) -> PortResult<Vec<Activity>>;
+    /// Every activity recorded for an anonymous visitor.
+    async fn activities_of_visitor(&self, visitor: &VisitorId) -> PortResult<Vec<Activity>>;
+}
+
+/// Enrollments of leads in sequences.
+#[async_trait]
+pub trait EnrollmentStore: Send + Sync {
+    /// Enrolls; `Existed` if the lead already has an enrollment in that sequence.
+    async fn enroll(&self, enrollment: &Enrollment) -> PortResult<Put>;
+    /// One enrollment.
+    async fn get_enrollment(&self, lead: &LeadId, id: &EnrollmentId) -> PortResult<Option<Enrollment>>;
+    /// Every enrollment of a lead.
+    async fn enrollments_of_lead(&self, lead: &LeadId) -> PortResult<Vec<Enrollment>>;
+    /// Active enrollments due at or before `now`, earliest first, at most `limit`.
+    async fn due_enrollments(&self, now: DateTime<Utc>, limit: usize) -> PortResult<Vec<Enrollment>>;
+    /// Replaces the enrollment if the stored version equals `e.version`.
+    async fn update_enrollment(&self, e: &Enrollment) -> PortResult<Cas>;
+}
+
+/// Outcome of claiming a step send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The claim is ours: send now.
+    Claimed,
+    /// The lead already had the cap's worth of mail in the window; try again at `until`.
+    CapReached { until: DateTime<Utc> },
+    /// This step was claimed before (by a crashed or concurrent sender): here is its record.
+    Exists(SendRecord),
+}
+
+/// The record of every step send, and the frequency cap over them.
+#[async_trait]
+pub trait SendLog: Send + Sync {
+    /// Atomically: if no record exists for `record.key` and the lead has fewer than `cap.max`
+    /// sends (in any state but failed) claimed after `now - cap.window`, writes `record`.
+    async fn claim_send(&self, record: &SendRecord, cap: FrequencyCap, now: DateTime<Utc>) -> PortResult<Claim>;
+    /// Overwrites a claimed record with its outcome.
+    async fn complete_send(&self, record: &SendRecord) -> PortResult<()>;
+    /// Deletes a claim whose mail certainly did not go (a retryable provider error).
+    async fn release_send(&self, key: &SendKey) -> PortResult<()>;
+    /// One record.
+    async fn get_send(&self, key: &SendKey) -> PortResult<Option<SendRecord>>;
+    /// Every send record of a lead.
+    async fn sends_of_lead(&self, lead: &LeadId) -> PortResult<Vec<SendRecord>>;
+}
+
+/// Addresses that receive nothing.
+#[async_trait]
+pub trait SuppressionList: Send + Sync {
+    /// Suppresses an address; `Existed` if it already was (the first reason stays).
+    async fn suppress(&self, s: &Suppression) -> PortResult<Put>;
+    /// The suppression of an address, if any.
+    async fn suppression(&self, email: &EmailAddress) -> PortResult<Option<Suppression>>;
+}
+
+/// State of one sales alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertClaim {
+    /// Nobody has sent it: send now.
+    New,
+    /// A previous attempt claimed it and did not finish.
+    Pending,
+    /// It was sent.
+    Sent,
+}
+
+/// Sales alerts, so that each hot crossing alerts once.
+#[async_trait]
+pub trait AlertLog: Send + Sync {
+    /// Claims the alert `key` (creating it as pending) and says what state it was in.
+    async fn claim_alert(&self, key: &str, lead: &LeadId, now: DateTime<Utc>) -> PortResult<AlertClaim>;
+    /// Marks a claimed alert sent.
+    async fn mark_alert_sent(&self, key: &str, at: DateTime<Utc>) -> PortResult<()>;
+    /// Forgets a claim whose notification failed, so a retry sends it.
+    async fn release_alert(&self, key: &str) -> PortResult<()>;
+}
+
+/// A fully built message for the mailer.
+#[derive(Debug, Clone)]
+pub struct OutgoingMail {
+    pub key: SendKey,
+    pub from: EmailAddress,
+    pub to: EmailAddress,
+    /// RFC 5322 bytes, every header included.
+    pub raw: Vec<u8>,
+}
+
+/// Why the mailer did not send.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// Throttled or a transient fault: the mail did not go; try later.
+    #[error("retryable: {0}")]
+    Retryable(String),
+    /// The provider refused this message for good.
+    #[error("rejected: {0}")]
+    Rejected(String),
+}
+
+/// Sends raw MIME and returns the provider's message id.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends one message.
+    async fn send(&self, mail: &OutgoingMail) -> Result<String, MailError>;
+}
+
+/// Publishes events; at-least-once; a failure means none may be assumed delivered.
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Publishes every event or fails.
+    async fn publish(&self, events: &[Event]) -> PortResult<()>;
+}
+
+/// An alert to sales.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesAlert {
+    pub key: String,
+    pub lead_id: LeadId,
+    pub email: EmailAddress,
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub title: Option<String>,
+    pub score: i64,
+    pub temperature: crate::score::Temperature,
+    /// The rules that made the lead hot, biggest first: `pricing_page_view ×3 = +45`.
+    pub reasons: Vec<String>,
+    pub at: DateTime<Utc>,
+    /// Sales should have followed up by then; after that the lead is escalated.
+    pub follow_up_by: DateTime<Utc>,
+}
+
+impl SalesAlert {
+    /// A one-line subject.
+    pub fn subject(&self) -> String {
+        let who = self.name.as_deref().unwrap_or(self.email.as_str());
+        match &self.company {
+            Some(c) => format!("Hot lead: {who} ({c}), score {}", self.score),
+            None => format!("Hot lead: {who}, score {}", self.score),
+        }
+    }
+
+    /// A readable body for people.
+    pub fn body(&self) -> String {
+        let mut s = format!(
+            "{}\n\nEmail: {}\nTitle: {}\nScore: {} ({})\nFollow up by: {}\n\nWhy:\n",
+            self.subject(),
+            self.email,
+            self.title.as_deref().unwrap_or("-"),
+            self.score,
+            self.temperature,
+            self.follow_up_by.format("%Y-%m-%d %H:%M UTC"),
+        );
+        for r in &self.reasons {
+            s.push_str("  - ");
+            s.push_str(r);
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// Tells sales.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Delivers one alert.
+    async fn notify(&self, alert: &SalesAlert) -> PortResult<()>;
+}
+
+/// The current time.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// New unique ids (URL-safe, at most 32 characters).
+pub trait Ids: Send + Sync {
+    /// A fresh id.
+    fn new_id(&self) -> String;
+}
+
+/// Every store port, for adapters that implement them all on one backend.
+pub trait Store: LeadStore + VisitorLinks + ActivityLog + EnrollmentStore + SendLog + SuppressionList + AlertLog {}
+impl<T: LeadStore + VisitorLinks + ActivityLog + EnrollmentStore + SendLog + SuppressionList + AlertLog> Store for T {}
+
+/// The stores a use case reads and writes, each behind its own port.
+#[derive(Clone)]
+pub struct Stores {
+    pub leads: Arc<dyn LeadStore>,
+    pub visitors: Arc<dyn VisitorLinks>,
+    pub activities: Arc<dyn ActivityLog>,
+    pub enrollments: Arc<dyn EnrollmentStore>,
+    pub sends: Arc<dyn SendLog>,
+    pub suppressions: Arc<dyn SuppressionList>,
+    pub alerts: Arc<dyn AlertLog>,
+}
+
+impl Stores {
+    /// Every port served by one backend.
+    pub fn from_one<S: Store + 'static>(store: Arc<S>) -> Self {
+        Self {
+            leads: store.clone(),
+            visitors: store.clone(),
+            activities: store.clone(),
+            enrollments: store.clone(),
+            sends: store.clone(),
+            suppressions: store.clone(),
+            alerts: store,
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Enrollments in sequences and the record of each step send.
+
+use crate::ids::{EnrollmentId, LeadId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Where an enrollment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrollmentStatus {
+    /// Steps remain; `next_due_at` says when the next one is due.
+    Active,
+    /// Every step was handled.
+    Completed,
+    /// An exit goal was met (e.g. the lead turned hot).
+    Exited,
+    /// Stopped because the lead may not be mailed (unsubscribed, suppressed, no consent, gone).
+    Stopped,
+}
+
+impl EnrollmentStatus {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Completed => "completed",
+            Self::Exited => "exited",
+            Self::Stopped => "stopped",
+        }
+    }
+
+    /// Parses the snake_case name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Active, Self::Completed, Self::Exited, Self::Stopped].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// One lead in one sequence. At most one active enrollment per (lead, sequence).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrollment {
+    pub id: EnrollmentId,
+    pub lead_id: LeadId,
+    pub sequence_id: String,
+    pub enrolled_at: DateTime<Utc>,
+    /// Index of the next step to send.
+    pub next_step: u32,
+    /// When the next step may go out; `None` once the enrollment is not active.
+    pub next_due_at: Option<DateTime<Utc>>,
+    pub status: EnrollmentStatus,
+    /// Why it ended, for the timeline (`became_hot`, `unsubscribed`, ...).
+    pub reason: Option<String>,
+    pub version: u64,
+}
+
+/// Identifies one step mail: a lead, an enrollment, a step. Sent at most once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SendKey {
+    pub lead_id: LeadId,
+    pub enrollment_id: EnrollmentId,
+    pub step: u32,
+}
+
+impl fmt::Display for SendKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.lead_id, self.enrollment_id, self.step)
+    }
+}
+
+/// Where a step send stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendState {
+    /// Claimed; the provider has been or is being called.
+    Sending,
+    /// The provider accepted it.
+    Sent,
+    /// The provider rejected it for good.
+    Failed,
+    /// A claim was found unfinished: the mail may or may not have gone. Never retried blindly.
+    Unknown,
+}
+
+impl SendState {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Parses the snake_case name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Sending, Self::Sent, Self::Failed, Self::Unknown].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// The record of one step mail: claimed before sending, completed after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendRecord {
+    pub key: SendKey,
+    pub sequence_id: String,
+    pub template: String,
+    pub state: SendState,
+    pub claimed_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub provider_message_id: Option<String>,
+    /// Destinations of the mail's tracked links, by index: a click redirects only here.
+    pub links: Vec<String>,
+    pub error: Option<String>,
+}

@@ -1,0 +1,40 @@
+//! Use cases: what Kindling does, over ports. Handlers (HTTP, events, schedules) parse their
+//! input, call one of these, and map the result.
+
+mod notify;
+mod record;
+mod rescore;
+mod send_steps;
+mod submit_form;
+mod unsubscribe;
+
+pub use notify::{notify_hot_lead, NotifyOutcome};
+pub use record::record_activity;
+pub use rescore::{rescore_lead, Rescored};
+pub use send_steps::{send_due_steps, SendReport};
+pub use submit_form::{submit_form, FormSubmission, Submitted};
+pub use unsubscribe::{unsubscribe, Unsubscribed};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::ports::{Clock, EventBus, Ids, Stores};
+use crate::token::SigningKeys;
+use std::sync::Arc;
+
+/// Everything a use case may need, wired once per process (cold start).
+#[derive(Clone)]
+pub struct Kindling {
+    pub config: Arc<Config>,
+    pub keys: Arc<SigningKeys>,
+    pub stores: Stores,
+    pub bus: Arc<dyn EventBus>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn Ids>,
+}
+
+/// How many times an optimistic update is retried before giving up with a conflict.
+const CAS_ATTEMPTS: usize = 5;
+
+fn conflict(what: impl std::fmt::Display) -> Error {
+    Error::Conflict(what.to_string())
+}

@@ -1,0 +1,332 @@
+use super::{record_activity, Kindling};
+use crate::activity::{Activity, ActivityKind, Attrs, Subject};
+use crate::config::{ExitGoal, Sequence};
+use crate::email::EmailAddress;
+use crate::error::Result;
+use crate::ids::ActivityId;
+use crate::lead::Lead;
+use crate::mail::compose;
+use crate::ports::{Cas, Claim, MailError, Mailer, OutgoingMail};
+use crate::score::Temperature;
+use crate::sequence::{Enrollment, EnrollmentStatus, SendKey, SendRecord, SendState};
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+/// A claim younger than this may belong to a sender that is still working; older ones were
+/// abandoned by a crash and become `unknown`.
+const CLAIM_LEASE_MINUTES: i64 = 10;
+/// How long a step waits after its template failed to render (a configuration error).
+const RENDER_RETRY_MINUTES: i64 = 60;
+
+/// One mail that went out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentMail {
+    pub key: SendKey,
+    pub sequence_id: String,
+    pub template: String,
+    pub to: EmailAddress,
+    pub subject: String,
+    pub at: DateTime<Utc>,
+    pub provider_message_id: String,
+}
+
+/// What one run of the sender did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SendReport {
+    pub sent: Vec<SentMail>,
+    /// Waiting for quiet hours to end or for the frequency cap.
+    pub deferred: u32,
+    /// Exited on a goal (e.g. became hot).
+    pub exited: u32,
+    /// Stopped: unsubscribed, suppressed, no consent, lead or sequence gone.
+    pub stopped: u32,
+    pub completed: u32,
+    /// Rejected by the provider for good.
+    pub failed: u32,
+    /// Found claimed by a sender that crashed; recorded as unknown and not sent again.
+    pub unknown: u32,
+    /// The provider throttled or failed transiently: these steps go out on a later run.
+    pub retry_later: u32,
+    /// Store or bus errors; the steps stay due and are retried on a later run.
+    pub errors: u32,
+}
+
+enum Outcome {
+    Sent(SentMail),
+    Deferred,
+    Exited,
+    Stopped,
+    Completed,
+    Failed,
+    Unknown,
+    RetryLater,
+    Skipped,
+}
+
+/// Sends every step that is due, at most `budget` enrollments per run. Each step goes out at
+/// most once: it is claimed (with the frequency cap, atomically) before the provider is called.
+/// Consent, suppression, exit goals and quiet hours are checked here, at the moment of sending;
+/// a step that may not go yet is rescheduled, never dropped.
+pub async fn send_due_steps(k: &Kindling, mailer: &dyn Mailer, budget: usize) -> Result<SendReport> {
+    let mut report = SendReport::default();
+    let mut handled = 0;
+    let page = budget.clamp(1, 100);
+    while handled < budget {
+        let now = k.clock.now();
+        let due = k.stores.enrollments.due_enrollments(now, page).await?;
+        if due.is_empty() {
+            break;
+        }
+        let mut progressed = false;
+        for enrollment in due {
+            handled += 1;
+            match send_one(k, mailer, enrollment, now).await {
+                Ok(Outcome::Sent(m)) => report.sent.push(m),
+                Ok(Outcome::Deferred) => report.deferred += 1,
+                Ok(Outcome::Exited) => report.exited += 1,
+                Ok(Outcome::Stopped) => report.stopped += 1,
+                Ok(Outcome::Completed) => report.completed += 1,
+                Ok(Outcome::Failed) => report.failed += 1,
+                Ok(Outcome::Unknown) => report.unknown += 1,
+                Ok(Outcome::Skipped) => continue,
+                Ok(Outcome::RetryLater) => {
+                    // The provider is throttling: stop this run, the rest waits for the next.
+                    report.retry_later += 1;
+                    return Ok(report);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "step send failed; it stays due");
+                    report.errors += 1;
+                    continue;
+                }
+            }
+            progressed = true;
+        }
+        if !progressed {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+async fn send_one(k: &Kindling, mailer: &dyn Mailer, enr: Enrollment, now: DateTime<Utc>) -> Result<Outcome> {
+    let cfg = &k.config;
+    let Some(seq) = cfg.sequence(&enr.sequence_id) else {
+        return finish(k, enr, EnrollmentStatus::Stopped, "sequence_removed", Outcome::Stopped).await;
+    };
+    let Some(step) = seq.steps.get(enr.next_step as usize) else {
+        return finish(k, enr, EnrollmentStatus::Completed, "completed", Outcome::Completed).await;
+    };
+    let Some(lead) = k.stores.leads.get_lead(&enr.lead_id).await? else {
+        return finish(k, enr, EnrollmentStatus::Stopped, "lead_gone", Outcome::Stopped).await;
+    };
+    if lead.unsubscribed_at.is_some() {
+        return finish(k, enr, EnrollmentStatus::Stopped, "unsubscribed", Outcome::Stopped).await;
+    }
+    if let Some(s) = k.stores.suppressions.suppression(&lead.email).await? {
+        return finish(k, enr, EnrollmentStatus::Stopped, s.reason.as_str(), Outcome::Stopped).await;
+    }
+    if lead.consent.is_none() {
+        return finish(k, enr, EnrollmentStatus::Stopped, "no_consent", Outcome::Stopped).await;
+    }
+    if seq.exit_when.contains(&ExitGoal::BecameHot) && lead.score.temperature == Temperature::Hot {
+        return finish(k, enr, EnrollmentStatus::Exited, "became_hot", Outcome::Exited).await;
+    }
+    let zone = lead.zone(cfg.program.default_zone);
+    let allowed = cfg.quiet_hours.next_allowed(now, zone);
+    if allowed > now {
+        return reschedule(k, enr, allowed, Outcome::Deferred).await;
+    }
+
+    let key = SendKey { lead_id: lead.id.clone(), enrollment_id: enr.id.clone(), step: enr.next_step };
+    let language = lead.profile.language.clone().unwrap_or_else(|| cfg.program.default_language.clone());
+    let ctx = MailContext::new(k, &lead);
+    let composed = match cfg
+        .templates
+        .render(&step.template, &language, &cfg.program.default_language, &ctx)
+        .map_err(|e| e.to_string())
+        .and_then(|r| compose(cfg, &k.keys, &lead, &key, &language, &r, now).map_err(|e| e.to_string()))
+    {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(lead_id = %lead.id, template = %step.template, error = %e, "step mail could not be built; retrying later");
+            return reschedule(k, enr, now + Duration::minutes(RENDER_RETRY_MINUTES), Outcome::Deferred).await;
+        }
+    };
+    let mut record = SendRecord {
+        key: key.clone(),
+        sequence_id: seq.id.clone(),
+        template: step.template.clone(),
+        state: SendState::Sending,
+        claimed_at: now,
+        sent_at: None,
+        provider_message_id: None,
+        links: composed.links.clone(),
+        error: None,
+    };
+    match k.stores.sends.claim_send(&record, cfg.cap, now).await? {
+        Claim::Claimed => {}
+        Claim::CapReached { until } => {
+            let until = cfg.quiet_hours.next_allowed(until.max(now), zone);
+            return reschedule(k, enr, until, Outcome::Deferred).await;
+        }
+        Claim::Exists(mut existing) => {
+            return match existing.state {
+                SendState::Sending if now - existing.claimed_at < Duration::minutes(CLAIM_LEASE_MINUTES) => Ok(Outcome::Skipped),
+                SendState::Sending => {
+                    // A sender died between claiming and recording: the provider may have
+                    // accepted the mail. Never send it blindly again.
+                    tracing::warn!(lead_id = %lead.id, step = key.step, "abandoned send claim marked unknown");
+                    existing.state = SendState::Unknown;
+                    existing.error = Some("sender stopped between claim and record".into());
+                    k.stores.sends.complete_send(&existing).await?;
+                    advance(k, enr, seq, zone, now, Outcome::Unknown).await
+                }
+                // Recorded, but the enrollment was not advanced before a crash: advance now.
+                _ => advance(k, enr, seq, zone, now, Outcome::Skipped).await,
+            };
+        }
+    }
+
+    let mail = OutgoingMail { key: key.clone(), from: cfg.sender.from_address.clone(), to: lead.email.clone(), raw: composed.raw };
+    match mailer.send(&mail).await {
+        Ok(message_id) => {
+            record.state = SendState::Sent;
+            record.sent_at = Some(now);
+            record.provider_message_id = Some(message_id.clone());
+            k.stores.sends.complete_send(&record).await?;
+            let activity = Activity {
+                id: ActivityId::new(format!("sent_{}_{}_{}", key.lead_id, key.enrollment_id, key.step)),
+                subject: Subject::Lead(lead.id.clone()),
+                kind: ActivityKind::EmailSent,
+                at: now,
+                attrs: Attrs {
+                    sequence_id: Some(seq.id.clone()),
+                    enrollment_id: Some(key.enrollment_id.clone()),
+                    step: Some(key.step),
+                    ..Attrs::default()
+                },
+            };
+            record_activity(k, &activity).await?;
+            tracing::info!(lead_id = %lead.id, sequence = %seq.id, step = key.step, "step mail sent");
+            let sent = SentMail {
+                key,
+                sequence_id: seq.id.clone(),
+                template: step.template.clone(),
+                to: lead.email.clone(),
+                subject: composed.subject,
+                at: now,
+                provider_message_id: message_id,
+            };
+            advance(k, enr, seq, zone, now, Outcome::Sent(sent)).await
+        }
+        Err(MailError::Retryable(e)) => {
+            tracing::warn!(lead_id = %lead.id, step = key.step, error = %e, "provider throttled; step stays due");
+            k.stores.sends.release_send(&key).await?;
+            Ok(Outcome::RetryLater)
+        }
+        Err(MailError::Rejected(e)) => {
+            tracing::warn!(lead_id = %lead.id, step = key.step, error = %e, "provider rejected step mail");
+            record.state = SendState::Failed;
+            record.error = Some(e);
+            k.stores.sends.complete_send(&record).await?;
+            advance(k, enr, seq, zone, now, Outcome::Failed).await
+        }
+    }
+}
+
+/// Moves to the next step (due at its offset from enrollment, outside quiet hours), or completes.
+async fn advance(k: &Kindling, mut enr: Enrollment, seq: &Sequence, zone: Tz, now: DateTime<Utc>, outcome: Outcome) -> Result<Outcome> {
+    enr.next_step += 1;
+    match seq.steps.get(enr.next_step as usize) {
+        Some(next) => {
+            let due = next.at.due_at(enr.enrolled_at, zone).max(now);
+            enr.next_due_at = Some(k.config.quiet_hours.next_allowed(due, zone));
+        }
+        None => {
+            enr.status = EnrollmentStatus::Completed;
+            enr.next_due_at = None;
+            enr.reason = Some("completed".into());
+        }
+    }
+    save(k, &enr, outcome).await
+}
+
+async fn reschedule(k: &Kindling, mut enr: Enrollment, at: DateTime<Utc>, outcome: Outcome) -> Result<Outcome> {
+    enr.next_due_at = Some(at);
+    save(k, &enr, outcome).await
+}
+
+async fn finish(k: &Kindling, mut enr: Enrollment, status: EnrollmentStatus, reason: &str, outcome: Outcome) -> Result<Outcome> {
+    tracing::info!(enrollment_id = %enr.id, lead_id = %enr.lead_id, reason, status = status.as_str(), "enrollment ended");
+    enr.status = status;
+    enr.next_due_at = None;
+    enr.reason = Some(reason.to_owned());
+    save(k, &enr, outcome).await
+}
+
+async fn save(k: &Kindling, enr: &Enrollment, outcome: Outcome) -> Result<Outcome> {
+    match k.stores.enrollments.update_enrollment(enr).await? {
+        Cas::Updated => Ok(outcome),
+        // Another sender moved it on; its view wins. A sent mail is still reported.
+        Cas::Stale => Ok(match outcome {
+            Outcome::Sent(m) => Outcome::Sent(m),
+            _ => Outcome::Skipped,
+        }),
+    }
+}
+
+/// What templates see: `lead`, `program`, `sender`.
+#[derive(Serialize)]
+pub(crate) struct MailContext<'a> {
+    lead: LeadView<'a>,
+    program: ProgramView<'a>,
+    sender: SenderView<'a>,
+}
+
+#[derive(Serialize)]
+struct LeadView<'a> {
+    email: &'a str,
+    name: Option<&'a str>,
+    company: Option<&'a str>,
+    title: Option<&'a str>,
+    industry: Option<&'a str>,
+    company_size: Option<&'a str>,
+    region: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ProgramView<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct SenderView<'a> {
+    name: &'a str,
+    postal_address: &'a str,
+    contact: &'a str,
+}
+
+impl<'a> MailContext<'a> {
+    pub(crate) fn new(k: &'a Kindling, lead: &'a Lead) -> Self {
+        let p = &lead.profile;
+        Self {
+            lead: LeadView {
+                email: lead.email.as_str(),
+                name: p.name.as_deref(),
+                company: p.company.as_deref(),
+                title: p.title.as_deref(),
+                industry: p.industry.as_deref(),
+                company_size: p.company_size.as_deref(),
+                region: p.region.as_deref(),
+            },
+            program: ProgramView { name: &k.config.program.name },
+            sender: SenderView {
+                name: &k.config.sender.from_name,
+                postal_address: &k.config.sender.postal_address,
+                contact: &k.config.sender.contact,
+            },
+        }
+    }
+}
