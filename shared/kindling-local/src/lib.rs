@@ -1,1 +1,16 @@
-pub fn x(){}
+//! Kindling on a laptop: the embedded adapters (SQLite store, `.eml` outbox, JSON-lines alert
+//! log, durable in-process bus), the local HTTP server, the demo, and `kindling check`.
+
+pub mod alerts;
+pub mod app;
+pub mod bus;
+pub mod check;
+pub mod db;
+pub mod demo;
+pub mod ids;
+pub mod keys;
+pub mod outbox;
+pub mod server;
+pub mod store;
+
+pub use app::LocalApp;

@@ -131,7 +131,10 @@ mod tests {
     fn kind_names_round_trip() {
         for k in ActivityKind::ALL {
             assert_eq!(k.as_str().parse::<ActivityKind>(), Ok(k));
-            assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.as_str())
+            );
         }
         assert!("nope".parse::<ActivityKind>().is_err());
     }

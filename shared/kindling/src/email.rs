@@ -79,8 +79,21 @@ mod tests {
 
     #[test]
     fn rejects_malformed_addresses() {
-        for bad in ["", "no-at", "@example.com", "a@b", "a@.com", "a b@example.com", "a@example..com", "a@exa\nmple.com", "a@exam ple.com"] {
-            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be rejected");
+        for bad in [
+            "",
+            "no-at",
+            "@example.com",
+            "a@b",
+            "a@.com",
+            "a b@example.com",
+            "a@example..com",
+            "a@exa\nmple.com",
+            "a@exam ple.com",
+        ] {
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 }

@@ -32,7 +32,10 @@ pub struct PortError {
 impl PortError {
     /// A failure of `port` (`"lead store"`, `"mailer"`, ...).
     pub fn new(port: &'static str, message: impl std::fmt::Display) -> Self {
-        Self { port, message: message.to_string() }
+        Self {
+            port,
+            message: message.to_string(),
+        }
     }
 }
 

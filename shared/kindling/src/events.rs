@@ -103,12 +103,24 @@ mod tests {
                 kind: ActivityKind::PageView,
                 at,
             }),
-            Event::LeadBecameHot(LeadBecameHot { lead_id: LeadId::new("L1"), crossing: 1, score: 55, previous: Temperature::Warm, at }),
+            Event::LeadBecameHot(LeadBecameHot {
+                lead_id: LeadId::new("L1"),
+                crossing: 1,
+                score: 55,
+                previous: Temperature::Warm,
+                at,
+            }),
         ];
         for e in events {
             assert_eq!(Event::decode(e.detail_type(), &e.detail_json()).unwrap(), e);
         }
-        assert!(matches!(Event::decode("lead.exploded.v9", "{}"), Err(DecodeError::UnknownType(_))));
-        assert!(matches!(Event::decode(LEAD_BECAME_HOT_V1, "{\"lead_id\":1}"), Err(DecodeError::Malformed(..))));
+        assert!(matches!(
+            Event::decode("lead.exploded.v9", "{}"),
+            Err(DecodeError::UnknownType(_))
+        ));
+        assert!(matches!(
+            Event::decode(LEAD_BECAME_HOT_V1, "{\"lead_id\":1}"),
+            Err(DecodeError::Malformed(..))
+        ));
     }
 }

@@ -66,7 +66,12 @@ pub struct ScoreSnapshot {
 
 impl Default for ScoreSnapshot {
     fn default() -> Self {
-        Self { total: 0, temperature: Temperature::Cold, computed_at: None, hot_crossings: 0 }
+        Self {
+            total: 0,
+            temperature: Temperature::Cold,
+            computed_at: None,
+            hot_crossings: 0,
+        }
     }
 }
 
@@ -104,7 +109,11 @@ impl Lead {
 
     /// The lead's zone if it is a valid IANA name, else `default`.
     pub fn zone(&self, default: chrono_tz::Tz) -> chrono_tz::Tz {
-        self.profile.time_zone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(default)
+        self.profile
+            .time_zone
+            .as_deref()
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(default)
     }
 }
 
@@ -133,8 +142,14 @@ mod tests {
 
     #[test]
     fn merge_overwrites_with_newer_non_blank_value() {
-        let mut known = Profile { company: Some("Old Co".into()), ..Profile::default() };
-        known.merge(&Profile { company: Some(" New Co ".into()), ..Profile::default() });
+        let mut known = Profile {
+            company: Some("Old Co".into()),
+            ..Profile::default()
+        };
+        known.merge(&Profile {
+            company: Some(" New Co ".into()),
+            ..Profile::default()
+        });
         assert_eq!(known.company.as_deref(), Some("New Co"));
     }
 }

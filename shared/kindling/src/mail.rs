@@ -39,7 +39,10 @@ impl MailUrls {
     pub fn new(config: &Config, keys: &SigningKeys, key: &SendKey) -> Self {
         let base = &config.program.public_url;
         Self {
-            unsubscribe: format!("{base}/u/{}", keys.sign(&Claim::Unsubscribe(key.lead_id.clone()))),
+            unsubscribe: format!(
+                "{base}/u/{}",
+                keys.sign(&Claim::Unsubscribe(key.lead_id.clone()))
+            ),
             open_pixel: format!("{base}/t/o/{}", keys.sign(&Claim::Open(key.clone()))),
         }
     }
@@ -47,7 +50,12 @@ impl MailUrls {
 
 /// Replaces the `link()` markers of a rendered mail with signed click URLs; returns the
 /// destinations by index (the same URL in text and HTML shares one index).
-fn sign_links(config: &Config, keys: &SigningKeys, key: &SendKey, parts: [&str; 2]) -> Result<([String; 2], Vec<String>), ComposeError> {
+fn sign_links(
+    config: &Config,
+    keys: &SigningKeys,
+    key: &SendKey,
+    parts: [&str; 2],
+) -> Result<([String; 2], Vec<String>), ComposeError> {
     let mut links: Vec<String> = Vec::new();
     let mut out = [String::new(), String::new()];
     for (slot, part) in out.iter_mut().zip(parts) {
@@ -55,7 +63,9 @@ fn sign_links(config: &Config, keys: &SigningKeys, key: &SendKey, parts: [&str; 
         while let Some(start) = rest.find(LINK_MARKER) {
             slot.push_str(&rest[..start]);
             let after = &rest[start + LINK_MARKER.len()..];
-            let end = after.find("]]").ok_or_else(|| ComposeError("unterminated link marker".into()))?;
+            let end = after
+                .find("]]")
+                .ok_or_else(|| ComposeError("unterminated link marker".into()))?;
             let url = URL_SAFE_NO_PAD
                 .decode(&after[..end])
                 .ok()
@@ -69,7 +79,11 @@ fn sign_links(config: &Config, keys: &SigningKeys, key: &SendKey, parts: [&str; 
                 }
             };
             let index = u16::try_from(index).map_err(|_| ComposeError("too many links".into()))?;
-            slot.push_str(&format!("{}/t/c/{}", config.program.public_url, keys.sign(&Claim::Click(key.clone(), index))));
+            slot.push_str(&format!(
+                "{}/t/c/{}",
+                config.program.public_url,
+                keys.sign(&Claim::Click(key.clone(), index))
+            ));
             rest = &after[end + 2..];
         }
         slot.push_str(rest);
@@ -78,7 +92,10 @@ fn sign_links(config: &Config, keys: &SigningKeys, key: &SendKey, parts: [&str; 
 }
 
 fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Builds the mail for `lead`: rendered content, signed links, open pixel, footer with the
@@ -122,19 +139,32 @@ pub fn compose(
         None => format!("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>{html}{footer}</body></html>"),
     };
 
-    let addr = |e: &crate::email::EmailAddress| e.as_str().parse::<lettre::Address>().map_err(|e| ComposeError(e.to_string()));
+    let addr = |e: &crate::email::EmailAddress| {
+        e.as_str()
+            .parse::<lettre::Address>()
+            .map_err(|e| ComposeError(e.to_string()))
+    };
     let list_unsubscribe = format!(
         "<{}>, <mailto:{}?subject=unsubscribe-{}>",
         urls.unsubscribe, s.unsubscribe_mailto, key.lead_id
     );
     let domain = s.from_address.domain();
     let mut builder = Message::builder()
-        .from(Mailbox::new(Some(s.from_name.clone()), addr(&s.from_address)?))
+        .from(Mailbox::new(
+            Some(s.from_name.clone()),
+            addr(&s.from_address)?,
+        ))
         .to(Mailbox::new(lead.profile.name.clone(), addr(&lead.email)?))
         .subject(rendered.subject.clone())
         .date(now.into())
-        .message_id(Some(format!("<{}.{}.{}@{domain}>", key.lead_id, key.enrollment_id, key.step)))
-        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), list_unsubscribe))
+        .message_id(Some(format!(
+            "<{}.{}.{}@{domain}>",
+            key.lead_id, key.enrollment_id, key.step
+        )))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            list_unsubscribe,
+        ))
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
             "List-Unsubscribe=One-Click".to_owned(),
@@ -145,7 +175,11 @@ pub fn compose(
     let message = builder
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| ComposeError(e.to_string()))?;
-    Ok(ComposedMail { raw: message.formatted(), subject: rendered.subject.clone(), links })
+    Ok(ComposedMail {
+        raw: message.formatted(),
+        subject: rendered.subject.clone(),
+        links,
+    })
 }
 
 #[cfg(test)]

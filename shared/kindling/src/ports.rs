@@ -56,7 +56,12 @@ pub trait LeadStore: Send + Sync {
 #[async_trait]
 pub trait VisitorLinks: Send + Sync {
     /// Ties a visitor to a lead; a visitor already tied to a lead keeps its first lead.
-    async fn link_visitor(&self, visitor: &VisitorId, lead: &LeadId, at: DateTime<Utc>) -> PortResult<Put>;
+    async fn link_visitor(
+        &self,
+        visitor: &VisitorId,
+        lead: &LeadId,
+        at: DateTime<Utc>,
+    ) -> PortResult<Put>;
     /// The lead a visitor is tied to.
     async fn lead_of_visitor(&self, visitor: &VisitorId) -> PortResult<Option<LeadId>>;
     /// Every visitor tied to a lead.
@@ -80,11 +85,19 @@ pub trait EnrollmentStore: Send + Sync {
     /// Enrolls; `Existed` if the lead already has an enrollment in that sequence.
     async fn enroll(&self, enrollment: &Enrollment) -> PortResult<Put>;
     /// One enrollment.
-    async fn get_enrollment(&self, lead: &LeadId, id: &EnrollmentId) -> PortResult<Option<Enrollment>>;
+    async fn get_enrollment(
+        &self,
+        lead: &LeadId,
+        id: &EnrollmentId,
+    ) -> PortResult<Option<Enrollment>>;
     /// Every enrollment of a lead.
     async fn enrollments_of_lead(&self, lead: &LeadId) -> PortResult<Vec<Enrollment>>;
     /// Active enrollments due at or before `now`, earliest first, at most `limit`.
-    async fn due_enrollments(&self, now: DateTime<Utc>, limit: usize) -> PortResult<Vec<Enrollment>>;
+    async fn due_enrollments(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<Enrollment>>;
     /// Replaces the enrollment if the stored version equals `e.version`.
     async fn update_enrollment(&self, e: &Enrollment) -> PortResult<Cas>;
 }
@@ -105,7 +118,12 @@ pub enum Claim {
 pub trait SendLog: Send + Sync {
     /// Atomically: if no record exists for `record.key` and the lead has fewer than `cap.max`
     /// sends (in any state but failed) claimed after `now - cap.window`, writes `record`.
-    async fn claim_send(&self, record: &SendRecord, cap: FrequencyCap, now: DateTime<Utc>) -> PortResult<Claim>;
+    async fn claim_send(
+        &self,
+        record: &SendRecord,
+        cap: FrequencyCap,
+        now: DateTime<Utc>,
+    ) -> PortResult<Claim>;
     /// Overwrites a claimed record with its outcome.
     async fn complete_send(&self, record: &SendRecord) -> PortResult<()>;
     /// Deletes a claim whose mail certainly did not go (a retryable provider error).
@@ -140,7 +158,12 @@ pub enum AlertClaim {
 #[async_trait]
 pub trait AlertLog: Send + Sync {
     /// Claims the alert `key` (creating it as pending) and says what state it was in.
-    async fn claim_alert(&self, key: &str, lead: &LeadId, now: DateTime<Utc>) -> PortResult<AlertClaim>;
+    async fn claim_alert(
+        &self,
+        key: &str,
+        lead: &LeadId,
+        now: DateTime<Utc>,
+    ) -> PortResult<AlertClaim>;
     /// Marks a claimed alert sent.
     async fn mark_alert_sent(&self, key: &str, at: DateTime<Utc>) -> PortResult<()>;
     /// Forgets a claim whose notification failed, so a retry sends it.
@@ -250,8 +273,21 @@ pub trait Ids: Send + Sync {
 }
 
 /// Every store port, for adapters that implement them all on one backend.
-pub trait Store: LeadStore + VisitorLinks + ActivityLog + EnrollmentStore + SendLog + SuppressionList + AlertLog {}
-impl<T: LeadStore + VisitorLinks + ActivityLog + EnrollmentStore + SendLog + SuppressionList + AlertLog> Store for T {}
+pub trait Store:
+    LeadStore + VisitorLinks + ActivityLog + EnrollmentStore + SendLog + SuppressionList + AlertLog
+{
+}
+impl<
+        T: LeadStore
+            + VisitorLinks
+            + ActivityLog
+            + EnrollmentStore
+            + SendLog
+            + SuppressionList
+            + AlertLog,
+    > Store for T
+{
+}
 
 /// The stores a use case reads and writes, each behind its own port.
 #[derive(Clone)]

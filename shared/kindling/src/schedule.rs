@@ -14,7 +14,10 @@ pub struct QuietHours {
 
 impl QuietHours {
     /// No quiet hours at all.
-    pub const NONE: QuietHours = QuietHours { start: NaiveTime::MIN, end: NaiveTime::MIN };
+    pub const NONE: QuietHours = QuietHours {
+        start: NaiveTime::MIN,
+        end: NaiveTime::MIN,
+    };
 
     /// True if a local time of day falls inside the window.
     pub fn contains(&self, t: NaiveTime) -> bool {
@@ -78,12 +81,16 @@ impl Offset {
     pub fn parse(s: &str) -> Result<Offset, String> {
         let s = s.trim();
         let (n, unit) = s.split_at(s.len().saturating_sub(1));
-        let n: u32 = n.parse().map_err(|_| format!("{s:?} is not an offset like \"30m\", \"12h\" or \"3d\""))?;
+        let n: u32 = n
+            .parse()
+            .map_err(|_| format!("{s:?} is not an offset like \"30m\", \"12h\" or \"3d\""))?;
         match unit {
             "m" => Ok(Offset::Minutes(n)),
             "h" => Ok(Offset::Hours(n)),
             "d" => Ok(Offset::Days(n)),
-            _ => Err(format!("{s:?} is not an offset like \"30m\", \"12h\" or \"3d\"")),
+            _ => Err(format!(
+                "{s:?} is not an offset like \"30m\", \"12h\" or \"3d\""
+            )),
         }
     }
 
@@ -120,7 +127,10 @@ mod tests {
     use chrono_tz::{America::New_York, Asia::Tokyo};
 
     fn qh() -> QuietHours {
-        QuietHours { start: NaiveTime::from_hms_opt(22, 0, 0).unwrap(), end: NaiveTime::from_hms_opt(9, 0, 0).unwrap() }
+        QuietHours {
+            start: NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+        }
     }
 
     fn utc(s: &str) -> DateTime<Utc> {
@@ -150,7 +160,10 @@ mod tests {
     #[test]
     fn send_due_after_midnight_waits_until_nine_same_day() {
         // 03:00 JST on Nov 3 = 18:00 UTC Nov 2.
-        assert_eq!(qh().next_allowed(utc("2026-11-02T18:00:00Z"), Tokyo), utc("2026-11-03T00:00:00Z"));
+        assert_eq!(
+            qh().next_allowed(utc("2026-11-02T18:00:00Z"), Tokyo),
+            utc("2026-11-03T00:00:00Z")
+        );
     }
 
     #[test]
@@ -163,25 +176,46 @@ mod tests {
     fn new_york_quiet_hours_follow_daylight_saving_change() {
         // DST ends in New York on Sunday 2026-11-01 at 02:00 local (EDT, UTC-4 -> EST, UTC-5).
         // 23:00 EDT on Oct 31 = 03:00 UTC Nov 1: waits until 09:00 EST Nov 1 = 14:00 UTC.
-        assert_eq!(qh().next_allowed(utc("2026-11-01T03:00:00Z"), New_York), utc("2026-11-01T14:00:00Z"));
+        assert_eq!(
+            qh().next_allowed(utc("2026-11-01T03:00:00Z"), New_York),
+            utc("2026-11-01T14:00:00Z")
+        );
         // The day before the change, 09:00 EDT = 13:00 UTC.
-        assert_eq!(qh().next_allowed(utc("2026-10-31T03:00:00Z"), New_York), utc("2026-10-31T13:00:00Z"));
+        assert_eq!(
+            qh().next_allowed(utc("2026-10-31T03:00:00Z"), New_York),
+            utc("2026-10-31T13:00:00Z")
+        );
         // 08:30 UTC Nov 1 is 03:30 EST: still quiet; 14:00 UTC is 09:00 EST: allowed.
-        assert_eq!(qh().next_allowed(utc("2026-11-01T08:30:00Z"), New_York), utc("2026-11-01T14:00:00Z"));
-        assert_eq!(qh().next_allowed(utc("2026-11-01T14:00:00Z"), New_York), utc("2026-11-01T14:00:00Z"));
+        assert_eq!(
+            qh().next_allowed(utc("2026-11-01T08:30:00Z"), New_York),
+            utc("2026-11-01T14:00:00Z")
+        );
+        assert_eq!(
+            qh().next_allowed(utc("2026-11-01T14:00:00Z"), New_York),
+            utc("2026-11-01T14:00:00Z")
+        );
     }
 
     #[test]
     fn day_offsets_keep_local_time_across_daylight_saving_change() {
         // Enrolled 10:00 EDT Oct 30 (14:00 UTC); day 3 is 10:00 EST Nov 2 (15:00 UTC).
-        assert_eq!(Offset::Days(3).due_at(utc("2026-10-30T14:00:00Z"), New_York), utc("2026-11-02T15:00:00Z"));
-        assert_eq!(Offset::Hours(72).due_at(utc("2026-10-30T14:00:00Z"), New_York), utc("2026-11-02T14:00:00Z"));
+        assert_eq!(
+            Offset::Days(3).due_at(utc("2026-10-30T14:00:00Z"), New_York),
+            utc("2026-11-02T15:00:00Z")
+        );
+        assert_eq!(
+            Offset::Hours(72).due_at(utc("2026-10-30T14:00:00Z"), New_York),
+            utc("2026-11-02T14:00:00Z")
+        );
     }
 
     #[test]
     fn spring_forward_gap_resolves_to_first_valid_time() {
         // 2026-03-08 02:30 does not exist in New York; 03:00 EDT = 07:00 UTC.
-        let ndt = chrono::NaiveDate::from_ymd_opt(2026, 3, 8).unwrap().and_hms_opt(2, 30, 0).unwrap();
+        let ndt = chrono::NaiveDate::from_ymd_opt(2026, 3, 8)
+            .unwrap()
+            .and_hms_opt(2, 30, 0)
+            .unwrap();
         assert_eq!(resolve_local(New_York, ndt), utc("2026-03-08T07:00:00Z"));
     }
 

@@ -31,7 +31,9 @@ impl Temperature {
 
     /// Parses the snake_case name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Cold, Self::Warm, Self::Hot].into_iter().find(|t| t.as_str() == s)
+        [Self::Cold, Self::Warm, Self::Hot]
+            .into_iter()
+            .find(|t| t.as_str() == s)
     }
 }
 
@@ -88,8 +90,14 @@ pub struct Rule {
 impl Rule {
     fn matches(&self, a: &Activity) -> bool {
         a.kind == self.kind
-            && self.page_category.as_ref().is_none_or(|c| a.attrs.page_category.as_ref() == Some(c))
-            && self.form_id.as_ref().is_none_or(|f| a.attrs.form_id.as_ref() == Some(f))
+            && self
+                .page_category
+                .as_ref()
+                .is_none_or(|c| a.attrs.page_category.as_ref() == Some(c))
+            && self
+                .form_id
+                .as_ref()
+                .is_none_or(|f| a.attrs.form_id.as_ref() == Some(f))
     }
 }
 
@@ -113,10 +121,18 @@ pub struct ScoreCard {
 
 /// Scores an activity log. Activities after `now` are ignored (they have not happened yet) and
 /// a repeated activity id counts once, so the result does not depend on delivery order or count.
-pub fn score(activities: &[Activity], rules: &[Rule], thresholds: Thresholds, now: DateTime<Utc>) -> ScoreCard {
+pub fn score(
+    activities: &[Activity],
+    rules: &[Rule],
+    thresholds: Thresholds,
+    now: DateTime<Utc>,
+) -> ScoreCard {
     let mut seen: HashSet<&ActivityId> = HashSet::new();
-    let mut log: Vec<&Activity> =
-        activities.iter().filter(|a| a.at <= now).filter(|a| seen.insert(&a.id)).collect();
+    let mut log: Vec<&Activity> = activities
+        .iter()
+        .filter(|a| a.at <= now)
+        .filter(|a| seen.insert(&a.id))
+        .collect();
     log.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
 
     let mut by_rule: BTreeMap<usize, RuleScore> = BTreeMap::new();
@@ -127,7 +143,9 @@ pub fn score(activities: &[Activity], rules: &[Rule], thresholds: Thresholds, no
                 Repeat::Every => None,
                 Repeat::Once => Some(String::new()),
                 // A message-scoped activity without a message is counted on its own.
-                Repeat::OncePerMessage => Some(a.attrs.message_key().unwrap_or_else(|| a.id.to_string())),
+                Repeat::OncePerMessage => {
+                    Some(a.attrs.message_key().unwrap_or_else(|| a.id.to_string()))
+                }
             };
             if let Some(key) = key {
                 if !counted.insert((i, key)) {
@@ -147,15 +165,19 @@ pub fn score(activities: &[Activity], rules: &[Rule], thresholds: Thresholds, no
     }
     let breakdown: Vec<RuleScore> = by_rule.into_values().collect();
     let total = breakdown.iter().map(|r| r.points).sum();
-    ScoreCard { total, temperature: thresholds.temperature(total), breakdown }
+    ScoreCard {
+        total,
+        temperature: thresholds.temperature(total),
+        breakdown,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::activity::{Attrs, Subject};
-    use crate::ids::{EnrollmentId, LeadId};
     use crate::config::tests::shipped;
+    use crate::ids::{EnrollmentId, LeadId};
     use chrono::TimeZone;
 
     fn t(min: i64) -> DateTime<Utc> {
@@ -173,11 +195,23 @@ mod tests {
     }
 
     fn page(id: &str, cat: &str, min: i64) -> Activity {
-        act(id, ActivityKind::PageView, min, Attrs { page_category: Some(cat.into()), ..Attrs::default() })
+        act(
+            id,
+            ActivityKind::PageView,
+            min,
+            Attrs {
+                page_category: Some(cat.into()),
+                ..Attrs::default()
+            },
+        )
     }
 
     fn mail(id: &str, kind: ActivityKind, step: u32, min: i64) -> Activity {
-        let attrs = Attrs { enrollment_id: Some(EnrollmentId::new("E1")), step: Some(step), ..Attrs::default() };
+        let attrs = Attrs {
+            enrollment_id: Some(EnrollmentId::new("E1")),
+            step: Some(step),
+            ..Attrs::default()
+        };
         act(id, kind, min, attrs)
     }
 
@@ -189,14 +223,28 @@ mod tests {
         let cases = [
             (mail("o", ActivityKind::EmailOpen, 0, 0), 5),
             (mail("c", ActivityKind::EmailClick, 0, 0), 10),
-            (act("d", ActivityKind::DocumentDownload, 0, Attrs::default()), 10),
+            (
+                act("d", ActivityKind::DocumentDownload, 0, Attrs::default()),
+                10,
+            ),
             (page("p", "pricing", 0), 15),
-            (act("s", ActivityKind::SeminarSignup, 0, Attrs::default()), 20),
-            (act("k", ActivityKind::ConsultationRequest, 0, Attrs::default()), 30),
+            (
+                act("s", ActivityKind::SeminarSignup, 0, Attrs::default()),
+                20,
+            ),
+            (
+                act("k", ActivityKind::ConsultationRequest, 0, Attrs::default()),
+                30,
+            ),
             (page("h", "home", 0), 0),
         ];
         for (a, points) in cases {
-            assert_eq!(score(std::slice::from_ref(&a), &rules, TH, t(10)).total, points, "{:?}", a.kind);
+            assert_eq!(
+                score(std::slice::from_ref(&a), &rules, TH, t(10)).total,
+                points,
+                "{:?}",
+                a.kind
+            );
         }
     }
 
@@ -241,14 +289,28 @@ mod tests {
     #[test]
     fn breakdown_explains_the_total() {
         let rules = shipped().rules;
-        let log = vec![page("p1", "pricing", 1), page("p2", "pricing", 2), act("k", ActivityKind::ConsultationRequest, 3, Attrs::default())];
+        let log = vec![
+            page("p1", "pricing", 1),
+            page("p2", "pricing", 2),
+            act("k", ActivityKind::ConsultationRequest, 3, Attrs::default()),
+        ];
         let card = score(&log, &rules, TH, t(10));
         assert_eq!(card.total, 60);
         assert_eq!(card.temperature, Temperature::Hot);
-        assert_eq!(card.breakdown.iter().map(|r| r.points).sum::<i64>(), card.total);
-        let pricing = card.breakdown.iter().find(|r| r.rule == "pricing_page_view").unwrap();
+        assert_eq!(
+            card.breakdown.iter().map(|r| r.points).sum::<i64>(),
+            card.total
+        );
+        let pricing = card
+            .breakdown
+            .iter()
+            .find(|r| r.rule == "pricing_page_view")
+            .unwrap();
         assert_eq!((pricing.count, pricing.points), (2, 30));
-        assert_eq!(pricing.activities, vec![ActivityId::new("p1"), ActivityId::new("p2")]);
+        assert_eq!(
+            pricing.activities,
+            vec![ActivityId::new("p1"), ActivityId::new("p2")]
+        );
     }
 
     #[test]

@@ -32,7 +32,9 @@ impl EnrollmentStatus {
 
     /// Parses the snake_case name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Active, Self::Completed, Self::Exited, Self::Stopped].into_iter().find(|x| x.as_str() == s)
+        [Self::Active, Self::Completed, Self::Exited, Self::Stopped]
+            .into_iter()
+            .find(|x| x.as_str() == s)
     }
 }
 
@@ -94,7 +96,9 @@ impl SendState {
 
     /// Parses the snake_case name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Sending, Self::Sent, Self::Failed, Self::Unknown].into_iter().find(|x| x.as_str() == s)
+        [Self::Sending, Self::Sent, Self::Failed, Self::Unknown]
+            .into_iter()
+            .find(|x| x.as_str() == s)
     }
 }
 

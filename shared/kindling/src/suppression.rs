@@ -27,7 +27,14 @@ impl SuppressionReason {
 
     /// Parses the snake_case name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Unsubscribed, Self::Bounced, Self::Complained, Self::Manual].into_iter().find(|x| x.as_str() == s)
+        [
+            Self::Unsubscribed,
+            Self::Bounced,
+            Self::Complained,
+            Self::Manual,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
 }
 

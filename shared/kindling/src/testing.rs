@@ -43,12 +43,19 @@ pub struct SequentialIds {
 impl SequentialIds {
     /// Counting from 1.
     pub fn new(prefix: &str) -> Self {
-        Self { prefix: prefix.to_owned(), next: AtomicU64::new(1) }
+        Self {
+            prefix: prefix.to_owned(),
+            next: AtomicU64::new(1),
+        }
     }
 }
 
 impl Ids for SequentialIds {
     fn new_id(&self) -> String {
-        format!("{}{:04}", self.prefix, self.next.fetch_add(1, Ordering::Relaxed))
+        format!(
+            "{}{:04}",
+            self.prefix,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        )
     }
 }

@@ -38,7 +38,9 @@ pub struct SigningKeys {
 impl std::fmt::Debug for SigningKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print secrets.
-        f.debug_list().entries(self.keys.iter().map(|(kid, _)| kid)).finish()
+        f.debug_list()
+            .entries(self.keys.iter().map(|(kid, _)| kid))
+            .finish()
     }
 }
 
@@ -55,10 +57,14 @@ impl SigningKeys {
         }
         for (kid, secret) in &keys {
             if !is_valid_id(kid) || kid.len() > 16 {
-                return Err(KeySpecError(format!("key id {kid:?} must be 1-16 characters of [A-Za-z0-9_-]")));
+                return Err(KeySpecError(format!(
+                    "key id {kid:?} must be 1-16 characters of [A-Za-z0-9_-]"
+                )));
             }
             if secret.len() < 32 {
-                return Err(KeySpecError(format!("key {kid:?} is shorter than 32 bytes")));
+                return Err(KeySpecError(format!(
+                    "key {kid:?} is shorter than 32 bytes"
+                )));
             }
         }
         Ok(Self { keys })
@@ -72,8 +78,12 @@ impl SigningKeys {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|part| {
-                let (kid, b64) = part.split_once(':').ok_or_else(|| KeySpecError("expected kid:base64secret".into()))?;
-                let secret = STANDARD.decode(b64.trim()).map_err(|_| KeySpecError(format!("key {kid:?} is not base64")))?;
+                let (kid, b64) = part
+                    .split_once(':')
+                    .ok_or_else(|| KeySpecError("expected kid:base64secret".into()))?;
+                let secret = STANDARD
+                    .decode(b64.trim())
+                    .map_err(|_| KeySpecError(format!("key {kid:?} is not base64")))?;
                 Ok((kid.trim().to_owned(), secret))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -85,7 +95,10 @@ impl SigningKeys {
         let (kid, secret) = &self.keys[0];
         let body = match claim {
             Claim::Open(k) => format!("{kid}.o.{}.{}.{}", k.lead_id, k.enrollment_id, k.step),
-            Claim::Click(k, link) => format!("{kid}.c.{}.{}.{}.{link}", k.lead_id, k.enrollment_id, k.step),
+            Claim::Click(k, link) => format!(
+                "{kid}.c.{}.{}.{}.{link}",
+                k.lead_id, k.enrollment_id, k.step
+            ),
             Claim::Unsubscribe(lead) => format!("{kid}.u.{lead}"),
         };
         let sig = URL_SAFE_NO_PAD.encode(&mac(secret, &body).finalize().into_bytes()[..SIG_BYTES]);
@@ -112,7 +125,8 @@ impl SigningKeys {
 
 fn mac(secret: &[u8], body: &str) -> HmacSha256 {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut m = <HmacSha256 as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut m = <HmacSha256 as Mac>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     m.update(body.as_bytes());
     m
 }
@@ -120,11 +134,17 @@ fn mac(secret: &[u8], body: &str) -> HmacSha256 {
 fn parse_claim(body: &str) -> Option<Claim> {
     let parts: Vec<&str> = body.split('.').collect();
     let send_key = |lead: &str, enr: &str, step: &str| {
-        Some(SendKey { lead_id: LeadId::parse(lead)?, enrollment_id: EnrollmentId::parse(enr)?, step: step.parse().ok()? })
+        Some(SendKey {
+            lead_id: LeadId::parse(lead)?,
+            enrollment_id: EnrollmentId::parse(enr)?,
+            step: step.parse().ok()?,
+        })
     };
     match parts.as_slice() {
         [_, "o", lead, enr, step] => Some(Claim::Open(send_key(lead, enr, step)?)),
-        [_, "c", lead, enr, step, link] => Some(Claim::Click(send_key(lead, enr, step)?, link.parse().ok()?)),
+        [_, "c", lead, enr, step, link] => {
+            Some(Claim::Click(send_key(lead, enr, step)?, link.parse().ok()?))
+        }
         [_, "u", lead] if is_valid_id(lead) => Some(Claim::Unsubscribe(LeadId::new(*lead))),
         _ => None,
     }
@@ -139,15 +159,28 @@ mod tests {
     }
 
     fn key() -> SendKey {
-        SendKey { lead_id: LeadId::new("L1"), enrollment_id: EnrollmentId::new("E1"), step: 2 }
+        SendKey {
+            lead_id: LeadId::new("L1"),
+            enrollment_id: EnrollmentId::new("E1"),
+            step: 2,
+        }
     }
 
     #[test]
     fn every_claim_round_trips() {
         let k = keys("k1", 7);
-        for claim in [Claim::Open(key()), Claim::Click(key(), 3), Claim::Unsubscribe(LeadId::new("L1"))] {
+        for claim in [
+            Claim::Open(key()),
+            Claim::Click(key(), 3),
+            Claim::Unsubscribe(LeadId::new("L1")),
+        ] {
             let token = k.sign(&claim);
-            assert!(token.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)), "{token}");
+            assert!(
+                token
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+                "{token}"
+            );
             assert_eq!(k.verify(&token), Some(claim));
         }
     }
@@ -160,8 +193,19 @@ mod tests {
         assert_ne!(tampered, token);
         assert_eq!(k.verify(&tampered), None);
         assert_eq!(keys("k1", 8).verify(&token), None, "another secret");
-        assert_eq!(k.verify(&token[..token.len() - 1]), None, "truncated signature");
-        for junk in ["", ".", "k1", "k1.o.L1.E1.2", "k1.o.L1.E1.2.!!!", &"a".repeat(400)] {
+        assert_eq!(
+            k.verify(&token[..token.len() - 1]),
+            None,
+            "truncated signature"
+        );
+        for junk in [
+            "",
+            ".",
+            "k1",
+            "k1.o.L1.E1.2",
+            "k1.o.L1.E1.2.!!!",
+            &"a".repeat(400),
+        ] {
             assert_eq!(k.verify(junk), None, "{junk}");
         }
     }
@@ -170,9 +214,15 @@ mod tests {
     fn rotated_keys_keep_old_tokens_valid_until_removed() {
         let old = keys("k1", 1);
         let token = old.sign(&Claim::Unsubscribe(LeadId::new("L9")));
-        let rotated = SigningKeys::new(vec![("k2".into(), vec![2; 32]), ("k1".into(), vec![1; 32])]).unwrap();
-        assert_eq!(rotated.verify(&token), Some(Claim::Unsubscribe(LeadId::new("L9"))));
-        assert!(rotated.sign(&Claim::Unsubscribe(LeadId::new("L9"))).starts_with("k2."));
+        let rotated =
+            SigningKeys::new(vec![("k2".into(), vec![2; 32]), ("k1".into(), vec![1; 32])]).unwrap();
+        assert_eq!(
+            rotated.verify(&token),
+            Some(Claim::Unsubscribe(LeadId::new("L9")))
+        );
+        assert!(rotated
+            .sign(&Claim::Unsubscribe(LeadId::new("L9")))
+            .starts_with("k2."));
         assert_eq!(keys("k2", 2).verify(&token), None, "k1 retired");
     }
 

@@ -125,7 +125,11 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
     }
 }
 
@@ -167,12 +171,21 @@ pub(crate) struct Diag<'a> {
 
 impl<'a> Diag<'a> {
     pub(crate) fn new(file: &'a str, src: &'a str) -> Self {
-        Self { file, src, errors: Vec::new() }
+        Self {
+            file,
+            src,
+            errors: Vec::new(),
+        }
     }
 
     pub(crate) fn at(&mut self, offset: usize, message: impl Into<String>) {
         let (line, column) = line_col(self.src, offset);
-        self.errors.push(ConfigError { file: self.file.to_owned(), line, column, message: message.into() });
+        self.errors.push(ConfigError {
+            file: self.file.to_owned(),
+            line,
+            column,
+            message: message.into(),
+        });
     }
 
     fn span<T>(&mut self, v: &Spanned<T>, message: impl Into<String>) {
@@ -195,14 +208,25 @@ impl Config {
         let entries = std::fs::read_dir(&templates_dir)
             .map_err(|e| io_error(&templates_dir.display().to_string(), &e))?;
         for entry in entries {
-            let path = entry.map_err(|e| io_error(&templates_dir.display().to_string(), &e))?.path();
+            let path = entry
+                .map_err(|e| io_error(&templates_dir.display().to_string(), &e))?
+                .path();
             if path.is_file() {
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let body = std::fs::read_to_string(&path).map_err(|e| io_error(&path.display().to_string(), &e))?;
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let body = std::fs::read_to_string(&path)
+                    .map_err(|e| io_error(&path.display().to_string(), &e))?;
                 sources.push((name, body));
             }
         }
-        Self::from_sources(&toml_name, &src, &templates_dir.display().to_string(), sources)
+        Self::from_sources(
+            &toml_name,
+            &src,
+            &templates_dir.display().to_string(),
+            sources,
+        )
     }
 
     /// Parses and validates from memory: `templates` are `(file name, source)` pairs named like
@@ -233,8 +257,13 @@ impl Config {
 
     /// The category of a page, from the path of its URL.
     pub fn page_category(&self, url: &str) -> Option<&str> {
-        let path = url::Url::parse(url).map(|u| u.path().to_owned()).unwrap_or_else(|_| url.to_owned());
-        self.pages.iter().find(|p| p.matches(&path)).map(|p| p.category.as_str())
+        let path = url::Url::parse(url)
+            .map(|u| u.path().to_owned())
+            .unwrap_or_else(|_| url.to_owned());
+        self.pages
+            .iter()
+            .find(|p| p.matches(&path))
+            .map(|p| p.category.as_str())
     }
 
     /// The form with this id.
@@ -249,7 +278,12 @@ impl Config {
 }
 
 fn io_error(name: &str, e: &std::io::Error) -> ConfigErrors {
-    ConfigErrors(vec![ConfigError { file: name.to_owned(), line: 1, column: 1, message: e.to_string() }])
+    ConfigErrors(vec![ConfigError {
+        file: name.to_owned(),
+        line: 1,
+        column: 1,
+        message: e.to_string(),
+    }])
 }
 
 fn non_empty(d: &mut Diag<'_>, v: &Spanned<String>, key: &str) -> String {
@@ -260,18 +294,33 @@ fn non_empty(d: &mut Diag<'_>, v: &Spanned<String>, key: &str) -> String {
 }
 
 fn email(d: &mut Diag<'_>, v: &Spanned<String>, key: &str) -> Option<EmailAddress> {
-    EmailAddress::parse(v.get_ref()).map_err(|_| d.span(v, format!("{key}: {:?} is not a valid email address", v.get_ref()))).ok()
+    EmailAddress::parse(v.get_ref())
+        .map_err(|_| {
+            d.span(
+                v,
+                format!("{key}: {:?} is not a valid email address", v.get_ref()),
+            )
+        })
+        .ok()
 }
 
 fn time_of_day(d: &mut Diag<'_>, offset: usize, v: &str, key: &str) -> Option<NaiveTime> {
-    NaiveTime::parse_from_str(v, "%H:%M").map_err(|_| d.at(offset, format!("{key}: {v:?} is not a time like \"22:00\""))).ok()
+    NaiveTime::parse_from_str(v, "%H:%M")
+        .map_err(|_| d.at(offset, format!("{key}: {v:?} is not a time like \"22:00\"")))
+        .ok()
 }
 
 fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Config> {
     let public_url = non_empty(d, &f.program.public_url, "program.public_url");
     match url::Url::parse(&public_url) {
-        Ok(u) if u.scheme() == "https" || u.host_str() == Some("127.0.0.1") || u.host_str() == Some("localhost") => {}
-        Ok(_) => d.span(&f.program.public_url, "program.public_url must be https (RFC 8058 one-click unsubscribe needs it)"),
+        Ok(u)
+            if u.scheme() == "https"
+                || u.host_str() == Some("127.0.0.1")
+                || u.host_str() == Some("localhost") => {}
+        Ok(_) => d.span(
+            &f.program.public_url,
+            "program.public_url must be https (RFC 8058 one-click unsubscribe needs it)",
+        ),
         Err(e) => d.span(&f.program.public_url, format!("program.public_url: {e}")),
     }
     let default_zone = f
@@ -279,7 +328,15 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         .default_time_zone
         .get_ref()
         .parse::<Tz>()
-        .map_err(|_| d.span(&f.program.default_time_zone, format!("program.default_time_zone: unknown time zone {:?}", f.program.default_time_zone.get_ref())))
+        .map_err(|_| {
+            d.span(
+                &f.program.default_time_zone,
+                format!(
+                    "program.default_time_zone: unknown time zone {:?}",
+                    f.program.default_time_zone.get_ref()
+                ),
+            )
+        })
         .ok();
     let default_language = non_empty(d, &f.program.default_language, "program.default_language");
     let program = Program {
@@ -290,7 +347,11 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     };
 
     let from_address = email(d, &f.sender.from_address, "sender.from_address");
-    let reply_to = f.sender.reply_to.as_ref().and_then(|r| email(d, r, "sender.reply_to"));
+    let reply_to = f
+        .sender
+        .reply_to
+        .as_ref()
+        .and_then(|r| email(d, r, "sender.reply_to"));
     let unsubscribe_mailto = email(d, &f.sender.unsubscribe_mailto, "sender.unsubscribe_mailto");
     let from_name = non_empty(d, &f.sender.from_name, "sender.from_name");
     let postal_address = non_empty(d, &f.sender.postal_address, "sender.postal_address");
@@ -299,7 +360,10 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
 
     let (hot, warm) = (*f.scoring.hot.get_ref(), *f.scoring.warm.get_ref());
     if warm >= hot {
-        d.span(&f.scoring.warm, format!("scoring.warm ({warm}) must be below scoring.hot ({hot})"));
+        d.span(
+            &f.scoring.warm,
+            format!("scoring.warm ({warm}) must be below scoring.hot ({hot})"),
+        );
     }
 
     let pages: Vec<PageCategory> = f
@@ -308,7 +372,10 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         .map(|p| {
             for path in &p.paths {
                 if !path.get_ref().starts_with('/') {
-                    d.span(path, format!("pages.paths: {:?} must start with '/'", path.get_ref()));
+                    d.span(
+                        path,
+                        format!("pages.paths: {:?} must start with '/'", path.get_ref()),
+                    );
                 }
             }
             PageCategory {
@@ -324,19 +391,38 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     let mut rules = Vec::new();
     for r in &f.scoring.rules {
         if !rule_ids.insert(r.id.get_ref().clone()) {
-            d.span(&r.id, format!("scoring.rules: duplicate rule id {:?}", r.id.get_ref()));
+            d.span(
+                &r.id,
+                format!("scoring.rules: duplicate rule id {:?}", r.id.get_ref()),
+            );
         }
         let kind = r.kind.get_ref().parse::<ActivityKind>().map_err(|_| {
-            d.span(&r.kind, format!("scoring.rules.kind: unknown activity kind {:?} (one of: {})", r.kind.get_ref(), kind_list()))
+            d.span(
+                &r.kind,
+                format!(
+                    "scoring.rules.kind: unknown activity kind {:?} (one of: {})",
+                    r.kind.get_ref(),
+                    kind_list()
+                ),
+            )
         });
         if let Some(c) = &r.page_category {
             if !categories.contains(c.get_ref().as_str()) {
-                d.span(c, format!("scoring.rules.page_category: no [[pages]] entry has category {:?}", c.get_ref()));
+                d.span(
+                    c,
+                    format!(
+                        "scoring.rules.page_category: no [[pages]] entry has category {:?}",
+                        c.get_ref()
+                    ),
+                );
             }
         }
         if let Some(fm) = &r.form {
             if !form_ids.contains(fm.get_ref().as_str()) {
-                d.span(fm, format!("scoring.rules.form: unknown form {:?}", fm.get_ref()));
+                d.span(
+                    fm,
+                    format!("scoring.rules.form: unknown form {:?}", fm.get_ref()),
+                );
             }
         }
         let repeat = match r.repeat.as_ref().map(|s| s.get_ref().as_str()) {
@@ -371,15 +457,24 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     };
     let cap_raw = f.sending.cap.get_ref();
     if cap_raw.max == 0 || cap_raw.window_hours == 0 {
-        d.span(&f.sending.cap, "sending.cap: max and window_hours must be at least 1");
+        d.span(
+            &f.sending.cap,
+            "sending.cap: max and window_hours must be at least 1",
+        );
     }
-    let cap = FrequencyCap { max: cap_raw.max.max(1), window: chrono::Duration::hours(i64::from(cap_raw.window_hours.max(1))) };
+    let cap = FrequencyCap {
+        max: cap_raw.max.max(1),
+        window: chrono::Duration::hours(i64::from(cap_raw.window_hours.max(1))),
+    };
 
     let mut sequences = Vec::new();
     let mut seq_ids = HashSet::new();
     for s in &f.sequences {
         if !seq_ids.insert(s.id.get_ref().clone()) {
-            d.span(&s.id, format!("sequences: duplicate sequence id {:?}", s.id.get_ref()));
+            d.span(
+                &s.id,
+                format!("sequences: duplicate sequence id {:?}", s.id.get_ref()),
+            );
         }
         if !crate::ids::is_valid_id(s.id.get_ref()) {
             d.span(&s.id, "sequences.id: use letters, digits, '-' and '_' only");
@@ -393,7 +488,10 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
             .filter_map(|g| match g.get_ref().as_str() {
                 "became_hot" => Some(ExitGoal::BecameHot),
                 other => {
-                    d.span(g, format!("sequences.exit_when: unknown goal {other:?} (one of: became_hot)"));
+                    d.span(
+                        g,
+                        format!("sequences.exit_when: unknown goal {other:?} (one of: became_hot)"),
+                    );
                     None
                 }
             })
@@ -401,10 +499,15 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         let mut steps = Vec::new();
         let mut previous = None;
         for st in &s.steps {
-            let at = Offset::parse(st.at.get_ref()).map_err(|m| d.span(&st.at, format!("sequences.steps.at: {m}"))).ok();
+            let at = Offset::parse(st.at.get_ref())
+                .map_err(|m| d.span(&st.at, format!("sequences.steps.at: {m}")))
+                .ok();
             if let (Some(at), Some(prev)) = (at, previous) {
                 if at < prev {
-                    d.span(&st.at, "sequences.steps.at: steps must be in order of their offsets");
+                    d.span(
+                        &st.at,
+                        "sequences.steps.at: steps must be in order of their offsets",
+                    );
                 }
             }
             previous = at.or(previous);
@@ -417,23 +520,44 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
                     ),
                 );
             }
-            steps.push(Step { at: at.unwrap_or(Offset::Minutes(0)), template: st.template.get_ref().clone() });
+            steps.push(Step {
+                at: at.unwrap_or(Offset::Minutes(0)),
+                template: st.template.get_ref().clone(),
+            });
         }
-        sequences.push(Sequence { id: s.id.get_ref().clone(), exit_when, steps });
+        sequences.push(Sequence {
+            id: s.id.get_ref().clone(),
+            exit_when,
+            steps,
+        });
     }
 
     let mut forms = Vec::new();
     let mut seen_forms = HashSet::new();
     for fm in &f.forms {
         if !seen_forms.insert(fm.id.get_ref().clone()) {
-            d.span(&fm.id, format!("forms: duplicate form id {:?}", fm.id.get_ref()));
+            d.span(
+                &fm.id,
+                format!("forms: duplicate form id {:?}", fm.id.get_ref()),
+            );
         }
         if !crate::ids::is_valid_id(fm.id.get_ref()) {
             d.span(&fm.id, "forms.id: use letters, digits, '-' and '_' only");
         }
-        let activity = fm.activity.get_ref().parse::<ActivityKind>().ok().filter(|k| {
-            matches!(k, ActivityKind::FormSubmitted | ActivityKind::DocumentDownload | ActivityKind::SeminarSignup | ActivityKind::ConsultationRequest)
-        });
+        let activity = fm
+            .activity
+            .get_ref()
+            .parse::<ActivityKind>()
+            .ok()
+            .filter(|k| {
+                matches!(
+                    k,
+                    ActivityKind::FormSubmitted
+                        | ActivityKind::DocumentDownload
+                        | ActivityKind::SeminarSignup
+                        | ActivityKind::ConsultationRequest
+                )
+            });
         if activity.is_none() {
             d.span(&fm.activity, format!("forms.activity: {:?} is not one of form_submitted, document_download, seminar_signup, consultation_request", fm.activity.get_ref()));
         }
@@ -441,13 +565,19 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
             None | Some("required") => ConsentPolicy::Required,
             Some("optional") => ConsentPolicy::Optional,
             Some(other) => {
-                d.span(fm.consent.as_ref()?, format!("forms.consent: {other:?} is not one of required, optional"));
+                d.span(
+                    fm.consent.as_ref()?,
+                    format!("forms.consent: {other:?} is not one of required, optional"),
+                );
                 ConsentPolicy::Required
             }
         };
         for s in &fm.sequences {
             if !seq_ids.contains(s.get_ref()) {
-                d.span(s, format!("forms.sequences: unknown sequence {:?}", s.get_ref()));
+                d.span(
+                    s,
+                    format!("forms.sequences: unknown sequence {:?}", s.get_ref()),
+                );
             }
         }
         forms.push(Form {
@@ -459,7 +589,14 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         });
     }
 
-    let sender = Sender { from_name, from_address: from_address?, reply_to, postal_address, contact, unsubscribe_mailto: unsubscribe_mailto? };
+    let sender = Sender {
+        from_name,
+        from_address: from_address?,
+        reply_to,
+        postal_address,
+        contact,
+        unsubscribe_mailto: unsubscribe_mailto?,
+    };
     default_zone?;
     Some(Config {
         program,
@@ -478,7 +615,11 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
 }
 
 fn kind_list() -> String {
-    ActivityKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+    ActivityKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

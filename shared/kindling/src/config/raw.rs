@@ -107,7 +107,9 @@ pub struct Alerts {
 
 impl Default for Alerts {
     fn default() -> Self {
-        Self { follow_up_hours: default_follow_up_hours() }
+        Self {
+            follow_up_hours: default_follow_up_hours(),
+        }
     }
 }
 

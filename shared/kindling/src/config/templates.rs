@@ -30,22 +30,31 @@ pub struct Templates {
 
 impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Templates").field("available", &self.available).finish()
+        f.debug_struct("Templates")
+            .field("available", &self.available)
+            .finish()
     }
 }
 
 fn link(url: String) -> Result<String, TplError> {
     match url::Url::parse(&url) {
-        Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {
-            Ok(format!("{LINK_MARKER}{}]]", URL_SAFE_NO_PAD.encode(u.as_str())))
-        }
-        _ => Err(TplError::new(ErrorKind::InvalidOperation, format!("link(): {url:?} is not an absolute http(s) URL"))),
+        Ok(u) if u.scheme() == "https" || u.scheme() == "http" => Ok(format!(
+            "{LINK_MARKER}{}]]",
+            URL_SAFE_NO_PAD.encode(u.as_str())
+        )),
+        _ => Err(TplError::new(
+            ErrorKind::InvalidOperation,
+            format!("link(): {url:?} is not an absolute http(s) URL"),
+        )),
     }
 }
 
 impl Templates {
     /// Compiles `(file name, source)` pairs; returns what compiled and every problem found.
-    pub(crate) fn compile(dir: &str, sources: Vec<(String, String)>) -> (Templates, Vec<ConfigError>) {
+    pub(crate) fn compile(
+        dir: &str,
+        sources: Vec<(String, String)>,
+    ) -> (Templates, Vec<ConfigError>) {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         env.set_keep_trailing_newline(true);
@@ -66,7 +75,10 @@ impl Templates {
             let parts: Vec<&str> = name.split('.').collect();
             let [id, lang, ext] = parts.as_slice() else {
                 if !name.starts_with('.') {
-                    d.at(0, "template file names look like <id>.<lang>.txt or <id>.<lang>.html");
+                    d.at(
+                        0,
+                        "template file names look like <id>.<lang>.txt or <id>.<lang>.html",
+                    );
                 }
                 errors.append(&mut d.errors);
                 continue;
@@ -85,13 +97,27 @@ impl Templates {
                 _ => d.at(0, "template file names end in .txt or .html"),
             }
             if let Err(e) = env.add_template_owned(name.clone(), src.clone()) {
-                let offset = e.range().map(|r| r.start).or_else(|| e.line().map(|l| line_offset(&src, l))).unwrap_or(0);
-                d.at(offset, format!("template syntax: {}", e.detail().unwrap_or("invalid template")));
+                let offset = e
+                    .range()
+                    .map(|r| r.start)
+                    .or_else(|| e.line().map(|l| line_offset(&src, l)))
+                    .unwrap_or(0);
+                d.at(
+                    offset,
+                    format!(
+                        "template syntax: {}",
+                        e.detail().unwrap_or("invalid template")
+                    ),
+                );
             }
             errors.append(&mut d.errors);
         }
         for (id, lang) in txt.symmetric_difference(&html) {
-            let missing = if txt.contains(&(id.clone(), lang.clone())) { "html" } else { "txt" };
+            let missing = if txt.contains(&(id.clone(), lang.clone())) {
+                "html"
+            } else {
+                "txt"
+            };
             errors.push(ConfigError {
                 file: format!("{dir}/{id}.{lang}.{missing}"),
                 line: 1,
@@ -114,20 +140,50 @@ impl Templates {
     }
 
     /// Renders template `id` in `lang`, falling back to `default_lang`.
-    pub fn render<C: Serialize>(&self, id: &str, lang: &str, default_lang: &str, ctx: &C) -> Result<RenderedMail, TplError> {
-        let lang = if self.has(id, lang) { lang } else { default_lang };
+    pub fn render<C: Serialize>(
+        &self,
+        id: &str,
+        lang: &str,
+        default_lang: &str,
+        ctx: &C,
+    ) -> Result<RenderedMail, TplError> {
+        let lang = if self.has(id, lang) {
+            lang
+        } else {
+            default_lang
+        };
         let ctx = minijinja::Value::from_serialize(ctx);
-        let text_all = self.env.get_template(&format!("{id}.{lang}.txt"))?.render(&ctx)?;
-        let html = self.env.get_template(&format!("{id}.{lang}.html"))?.render(&ctx)?;
+        let text_all = self
+            .env
+            .get_template(&format!("{id}.{lang}.txt"))?
+            .render(&ctx)?;
+        let html = self
+            .env
+            .get_template(&format!("{id}.{lang}.html"))?
+            .render(&ctx)?;
         let (head, text) = text_all.split_once("\n\n").unwrap_or((&text_all, ""));
-        let subject = head.strip_prefix("Subject:").unwrap_or(head).trim().replace(['\r', '\n'], " ");
+        let subject = head
+            .strip_prefix("Subject:")
+            .unwrap_or(head)
+            .trim()
+            .replace(['\r', '\n'], " ");
         if subject.is_empty() {
-            return Err(TplError::new(ErrorKind::InvalidOperation, "the subject rendered empty"));
+            return Err(TplError::new(
+                ErrorKind::InvalidOperation,
+                "the subject rendered empty",
+            ));
         }
-        Ok(RenderedMail { subject, text: text.to_owned(), html })
+        Ok(RenderedMail {
+            subject,
+            text: text.to_owned(),
+            html,
+        })
     }
 }
 
 fn line_offset(src: &str, line: usize) -> usize {
-    src.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum()
+    src.split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum()
 }

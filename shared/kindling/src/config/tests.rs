@@ -19,7 +19,10 @@ fn shipped_templates() -> Vec<(String, String)> {
         .unwrap()
         .map(|e| {
             let p = e.unwrap().path();
-            (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap())
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
         })
         .collect()
 }
@@ -43,12 +46,29 @@ fn shipped_config_has_the_seed_defaults() {
     assert_eq!(points("consultation_request"), Some(30));
     assert_eq!(c.thresholds, Thresholds { hot: 50, warm: 30 });
     assert_eq!(c.program.default_zone, chrono_tz::Asia::Tokyo);
-    assert_eq!(c.quiet_hours.start, NaiveTime::from_hms_opt(22, 0, 0).unwrap());
+    assert_eq!(
+        c.quiet_hours.start,
+        NaiveTime::from_hms_opt(22, 0, 0).unwrap()
+    );
     assert_eq!(c.quiet_hours.end, NaiveTime::from_hms_opt(9, 0, 0).unwrap());
-    assert_eq!(c.cap, FrequencyCap { max: 1, window: chrono::Duration::hours(24) });
+    assert_eq!(
+        c.cap,
+        FrequencyCap {
+            max: 1,
+            window: chrono::Duration::hours(24)
+        }
+    );
     let seq = c.sequence("document_followup").unwrap();
     let days: Vec<_> = seq.steps.iter().map(|s| s.at).collect();
-    assert_eq!(days, vec![Offset::Days(0), Offset::Days(3), Offset::Days(7), Offset::Days(14)]);
+    assert_eq!(
+        days,
+        vec![
+            Offset::Days(0),
+            Offset::Days(3),
+            Offset::Days(7),
+            Offset::Days(14)
+        ]
+    );
     assert_eq!(c.follow_up, chrono::Duration::hours(48));
     assert!(c.templates.has("doc_thanks", "ja") && c.templates.has("doc_thanks", "en"));
 }
@@ -56,10 +76,22 @@ fn shipped_config_has_the_seed_defaults() {
 #[test]
 fn page_categories_match_paths() {
     let c = shipped();
-    assert_eq!(c.page_category("https://example.jp/pricing"), Some("pricing"));
-    assert_eq!(c.page_category("https://example.jp/pricing/"), Some("pricing"));
-    assert_eq!(c.page_category("https://example.jp/pricing/enterprise?x=1"), Some("pricing"));
-    assert_eq!(c.page_category("https://example.jp/cases/acme"), Some("case_study"));
+    assert_eq!(
+        c.page_category("https://example.jp/pricing"),
+        Some("pricing")
+    );
+    assert_eq!(
+        c.page_category("https://example.jp/pricing/"),
+        Some("pricing")
+    );
+    assert_eq!(
+        c.page_category("https://example.jp/pricing/enterprise?x=1"),
+        Some("pricing")
+    );
+    assert_eq!(
+        c.page_category("https://example.jp/cases/acme"),
+        Some("case_study")
+    );
     assert_eq!(c.page_category("https://example.jp/pricingfoo"), None);
     assert_eq!(c.page_category("https://example.jp/"), None);
 }
@@ -75,19 +107,34 @@ fn syntax_errors_name_the_line() {
 fn unknown_keys_are_errors() {
     let toml = shipped_toml().replace("[alerts]\n", "[alerts]\nfollow_up_hourz = 3\n");
     let errs = errors_of(&toml);
-    assert!(errs.iter().any(|e| e.contains("follow_up_hourz")), "{errs:?}");
+    assert!(
+        errs.iter().any(|e| e.contains("follow_up_hourz")),
+        "{errs:?}"
+    );
 }
 
 #[test]
 fn semantic_errors_are_all_reported_with_lines() {
     let toml = shipped_toml()
-        .replace("default_time_zone = \"Asia/Tokyo\"", "default_time_zone = \"Mars/Olympus\"")
-        .replace("sequences = [\"document_followup\"]", "sequences = [\"nope\"]")
+        .replace(
+            "default_time_zone = \"Asia/Tokyo\"",
+            "default_time_zone = \"Mars/Olympus\"",
+        )
+        .replace(
+            "sequences = [\"document_followup\"]",
+            "sequences = [\"nope\"]",
+        )
         .replace("template = \"doc_related\"", "template = \"missing\"")
         .replace("warm = 30", "warm = 60")
         .replace("page_category = \"pricing\"", "page_category = \"pricey\"")
-        .replace("from_address = \"news@example.jp\"", "from_address = \"not an address\"")
-        .replace("public_url = \"https://t.example.jp\"", "public_url = \"http://t.example.jp\"");
+        .replace(
+            "from_address = \"news@example.jp\"",
+            "from_address = \"not an address\"",
+        )
+        .replace(
+            "public_url = \"https://t.example.jp\"",
+            "public_url = \"http://t.example.jp\"",
+        );
     let errs = errors_of(&toml);
     let line_of = |needle: &str| toml.lines().position(|l| l.contains(needle)).unwrap() + 1;
     for (needle, what) in [
@@ -100,7 +147,11 @@ fn semantic_errors_are_all_reported_with_lines() {
         ("http://t.example.jp", "must be https"),
     ] {
         let prefix = format!("kindling.toml:{}:", line_of(needle));
-        assert!(errs.iter().any(|e| e.starts_with(&prefix) && e.contains(what)), "expected {what:?} at {prefix} in {errs:#?}");
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with(&prefix) && e.contains(what)),
+            "expected {what:?} at {prefix} in {errs:#?}"
+        );
     }
 }
 
@@ -112,13 +163,26 @@ fn template_problems_are_reported_per_file() {
     templates.push(("broken.ja.html".into(), "<p>ok</p>".into()));
     templates.push(("nosubject.ja.txt".into(), "Hello\n\nbody".into()));
     templates.push(("nosubject.ja.html".into(), "<p>ok</p>".into()));
-    let errs = match Config::from_sources("kindling.toml", &shipped_toml(), "templates", templates) {
+    let errs = match Config::from_sources("kindling.toml", &shipped_toml(), "templates", templates)
+    {
         Ok(_) => panic!("expected errors"),
         Err(e) => e.0.iter().map(ToString::to_string).collect::<Vec<_>>(),
     };
-    assert!(errs.iter().any(|e| e.starts_with("templates/doc_thanks.en.html:1:1:") && e.contains("missing")), "{errs:#?}");
-    assert!(errs.iter().any(|e| e.starts_with("templates/broken.ja.txt:3:") && e.contains("syntax")), "{errs:#?}");
-    assert!(errs.iter().any(|e| e.starts_with("templates/nosubject.ja.txt:1:1:") && e.contains("Subject")), "{errs:#?}");
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("templates/doc_thanks.en.html:1:1:") && e.contains("missing")),
+        "{errs:#?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("templates/broken.ja.txt:3:") && e.contains("syntax")),
+        "{errs:#?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("templates/nosubject.ja.txt:1:1:") && e.contains("Subject")),
+        "{errs:#?}"
+    );
 }
 
 #[test]
@@ -130,7 +194,9 @@ fn html_templates_escape_lead_fields_and_text_templates_do_not() {
         program: std::collections::BTreeMap<&'static str, &'static str>,
     }
     let ctx = Ctx {
-        lead: [("name", "<script>alert(1)</script>"), ("company", "A&B")].into_iter().collect(),
+        lead: [("name", "<script>alert(1)</script>"), ("company", "A&B")]
+            .into_iter()
+            .collect(),
         program: [("name", "Kindling")].into_iter().collect(),
     };
     let r = c.templates.render("doc_thanks", "en", "ja", &ctx).unwrap();

@@ -22,7 +22,9 @@ pub(super) async fn submit(k: &Kindling, form_id: &str, req: &Request<Bytes>) ->
     let body = body_within(req, MAX_FORM_BYTES)?;
     let media = media_type(req);
     let fields: BTreeMap<String, String> = match media.as_str() {
-        "application/x-www-form-urlencoded" => form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
+        "application/x-www-form-urlencoded" => form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
         "application/json" => match serde_json::from_slice::<Map<String, Value>>(body) {
             Ok(map) => map
                 .into_iter()
@@ -44,7 +46,11 @@ pub(super) async fn submit(k: &Kindling, form_id: &str, req: &Request<Bytes>) ->
         }
     };
     let browser = media == "application/x-www-form-urlencoded"
-        || req.headers().get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+        || req
+            .headers()
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
 
     let mut errors: BTreeMap<&str, String> = BTreeMap::new();
     let get = |name: &str| fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
@@ -53,12 +59,17 @@ pub(super) async fn submit(k: &Kindling, form_id: &str, req: &Request<Bytes>) ->
             errors.insert("email", "required".into());
             None
         }
-        Some(raw) => EmailAddress::parse(raw).map_err(|_| errors.insert("email", "not a valid email address".into())).ok(),
+        Some(raw) => EmailAddress::parse(raw)
+            .map_err(|_| errors.insert("email", "not a valid email address".into()))
+            .ok(),
     };
     let mut text = |name: &'static str| {
         let v = get(name)?;
         if v.chars().count() > MAX_FIELD_CHARS || v.chars().any(char::is_control) {
-            errors.insert(name, format!("at most {MAX_FIELD_CHARS} characters, no control characters"));
+            errors.insert(
+                name,
+                format!("at most {MAX_FIELD_CHARS} characters, no control characters"),
+            );
             return None;
         }
         Some(v.to_owned())
@@ -76,22 +87,33 @@ pub(super) async fn submit(k: &Kindling, form_id: &str, req: &Request<Bytes>) ->
     };
     if let Some(tz) = &profile.time_zone {
         if tz.parse::<chrono_tz::Tz>().is_err() {
-            errors.insert("time_zone", "not an IANA time zone such as Asia/Tokyo".into());
+            errors.insert(
+                "time_zone",
+                "not an IANA time zone such as Asia/Tokyo".into(),
+            );
         }
     }
     if let Some(lang) = &profile.language {
-        if !(2..=8).contains(&lang.len()) || !lang.chars().all(|c| c.is_ascii_alphabetic() || c == '-') {
+        if !(2..=8).contains(&lang.len())
+            || !lang.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
+        {
             errors.insert("language", "not a language tag such as ja or en".into());
         }
     }
-    let consent = get("consent").is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "on" | "true" | "1" | "yes"));
+    let consent = get("consent")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "on" | "true" | "1" | "yes"));
     if !consent && form.consent == ConsentPolicy::Required {
-        errors.insert("consent", "consent is required to receive our emails".into());
+        errors.insert(
+            "consent",
+            "consent is required to receive our emails".into(),
+        );
     }
-    let visitor_id = get("visitor_id").and_then(|v| VisitorId::parse(v).or_else(|| {
-        errors.insert("visitor_id", "not a valid id".into());
-        None
-    }));
+    let visitor_id = get("visitor_id").and_then(|v| {
+        VisitorId::parse(v).or_else(|| {
+            errors.insert("visitor_id", "not a valid id".into());
+            None
+        })
+    });
     let submission_id = get("submission_id").and_then(|v| {
         if is_valid_id(v) {
             Some(v.to_owned())
@@ -101,21 +123,43 @@ pub(super) async fn submit(k: &Kindling, form_id: &str, req: &Request<Bytes>) ->
         }
     });
     if !errors.is_empty() {
-        let mut e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "some fields are invalid");
+        let mut e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "some fields are invalid",
+        );
         e.fields = Some(json!(errors));
         return Err(e);
     }
-    let Some(email) = email else { return Err(ApiError::bad_request("email is required")) };
+    let Some(email) = email else {
+        return Err(ApiError::bad_request("email is required"));
+    };
 
-    let sub = FormSubmission { email, profile, consent, visitor_id, submission_id, source_ip: client_ip(req), user_agent: user_agent(req) };
+    let sub = FormSubmission {
+        email,
+        profile,
+        consent,
+        visitor_id,
+        submission_id,
+        source_ip: client_ip(req),
+        user_agent: user_agent(req),
+    };
     submit_form(k, form, sub).await?;
     if browser {
-        let mut r = super::response(StatusCode::SEE_OTHER, "text/plain; charset=utf-8", Bytes::new());
-        let location = http::HeaderValue::from_str(&form.thank_you_url).map_err(|_| ApiError::not_found())?;
+        let mut r = super::response(
+            StatusCode::SEE_OTHER,
+            "text/plain; charset=utf-8",
+            Bytes::new(),
+        );
+        let location =
+            http::HeaderValue::from_str(&form.thank_you_url).map_err(|_| ApiError::not_found())?;
         r.headers_mut().insert(http::header::LOCATION, location);
         Ok(r)
     } else {
         // Deliberately the same answer for new and known addresses: no address enumeration.
-        Ok(json_response(StatusCode::OK, &json!({ "status": "accepted" })))
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({ "status": "accepted" }),
+        ))
     }
 }

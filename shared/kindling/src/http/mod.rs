@@ -50,9 +50,19 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
         (&Method::GET, ["kindling.js"]) if track => Ok(kindling_js()),
         (&Method::POST, ["forms", form_id]) if intake => forms::submit(k, form_id, &req).await,
         (&Method::OPTIONS, _) => Ok(empty(StatusCode::NO_CONTENT)),
-        (_, ["t", "events"] | ["t", "o", _] | ["t", "c", _] | ["u", _] | ["forms", _] | ["kindling.js"]) => {
-            Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed here"))
-        }
+        (
+            _,
+            ["t", "events"]
+            | ["t", "o", _]
+            | ["t", "c", _]
+            | ["u", _]
+            | ["forms", _]
+            | ["kindling.js"],
+        ) => Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this method is not allowed here",
+        )),
         _ => Err(ApiError::not_found()),
     };
     result.unwrap_or_else(|e| e.into_response())
@@ -70,7 +80,12 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a machine code and a human message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), fields: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            fields: None,
+        }
     }
 
     /// 404: unknown route, or a token that does not verify (no hint which).
@@ -100,7 +115,11 @@ impl From<Error> for ApiError {
             other => {
                 // Ports failed: the client may retry; details stay in the log, not the response.
                 tracing::error!(error = %other, "request failed");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "temporarily unavailable, please retry")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "temporarily unavailable, please retry",
+                )
             }
         }
     }
@@ -118,7 +137,8 @@ pub(crate) fn response(status: StatusCode, content_type: &str, body: Bytes) -> R
     if let Ok(v) = content_type.parse() {
         r.headers_mut().insert(CONTENT_TYPE, v);
     }
-    r.headers_mut().insert(CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert(CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
     r
 }
 
@@ -129,15 +149,26 @@ fn empty(status: StatusCode) -> Response<Bytes> {
 }
 
 fn kindling_js() -> Response<Bytes> {
-    let mut r = response(StatusCode::OK, "application/javascript; charset=utf-8", Bytes::from_static(KINDLING_JS.as_bytes()));
-    r.headers_mut().insert(CACHE_CONTROL, http::HeaderValue::from_static("public, max-age=3600"));
+    let mut r = response(
+        StatusCode::OK,
+        "application/javascript; charset=utf-8",
+        Bytes::from_static(KINDLING_JS.as_bytes()),
+    );
+    r.headers_mut().insert(
+        CACHE_CONTROL,
+        http::HeaderValue::from_static("public, max-age=3600"),
+    );
     r
 }
 
 /// The body, refused with 413 if it is larger than `limit`.
 pub(crate) fn body_within(req: &Request<Bytes>, limit: usize) -> Result<&[u8], ApiError> {
     if req.body().len() > limit {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("body larger than {limit} bytes")));
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("body larger than {limit} bytes"),
+        ));
     }
     Ok(req.body())
 }
@@ -147,15 +178,25 @@ pub(crate) fn media_type(req: &Request<Bytes>) -> String {
     req.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default()
 }
 
 pub(crate) fn client_ip(req: &Request<Bytes>) -> Option<String> {
-    req.extensions().get::<ClientInfo>().and_then(|c| c.ip.clone())
+    req.extensions()
+        .get::<ClientInfo>()
+        .and_then(|c| c.ip.clone())
 }
 
 pub(crate) fn user_agent(req: &Request<Bytes>) -> Option<String> {
-    req.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect())
+    req.headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(512).collect())
 }
-

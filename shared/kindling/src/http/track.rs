@@ -29,9 +29,9 @@ const MAX_AGE_HOURS: i64 = 24;
 
 /// The 1x1 transparent GIF of the open pixel.
 const PIXEL_GIF: &[u8] = &[
-    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21,
-    0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44,
-    0x01, 0x00, 0x3b,
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
 ];
 
 #[derive(Deserialize)]
@@ -66,13 +66,24 @@ fn invalid(index: usize, message: impl std::fmt::Display) -> ApiError {
 pub(super) async fn events(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
     let body = body_within(req, MAX_BEACON_BYTES)?;
     // text/plain lets browsers send the beacon without a CORS preflight.
-    if !matches!(media_type(req).as_str(), "text/plain" | "application/json" | "") {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send JSON as text/plain or application/json"));
+    if !matches!(
+        media_type(req).as_str(),
+        "text/plain" | "application/json" | ""
+    ) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send JSON as text/plain or application/json",
+        ));
     }
-    let beacon: Beacon = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("malformed beacon: {e}")))?;
-    let visitor = VisitorId::parse(&beacon.visitor_id).ok_or_else(|| ApiError::bad_request("visitor_id is not a valid id"))?;
+    let beacon: Beacon = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("malformed beacon: {e}")))?;
+    let visitor = VisitorId::parse(&beacon.visitor_id)
+        .ok_or_else(|| ApiError::bad_request("visitor_id is not a valid id"))?;
     if beacon.events.is_empty() || beacon.events.len() > MAX_EVENTS_PER_BEACON {
-        return Err(ApiError::bad_request(format!("a beacon carries 1 to {MAX_EVENTS_PER_BEACON} events")));
+        return Err(ApiError::bad_request(format!(
+            "a beacon carries 1 to {MAX_EVENTS_PER_BEACON} events"
+        )));
     }
     let now = k.clock.now();
     let mut activities = Vec::with_capacity(beacon.events.len());
@@ -83,14 +94,19 @@ pub(super) async fn events(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
         if e.kind != "page_view" {
             return Err(invalid(i, format!("unknown event type {:?}", e.kind)));
         }
-        if e.url.len() > MAX_URL_LEN || e.title.as_ref().is_some_and(|t| t.len() > MAX_URL_LEN) || e.referrer.as_ref().is_some_and(|r| r.len() > MAX_URL_LEN) {
+        if e.url.len() > MAX_URL_LEN
+            || e.title.as_ref().is_some_and(|t| t.len() > MAX_URL_LEN)
+            || e.referrer.as_ref().is_some_and(|r| r.len() > MAX_URL_LEN)
+        {
             return Err(invalid(i, "url, title or referrer too long"));
         }
         match url::Url::parse(&e.url) {
             Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
             _ => return Err(invalid(i, "url is not an absolute http(s) URL")),
         }
-        if e.at > now + Duration::minutes(MAX_FUTURE_SKEW_MINUTES) || e.at < now - Duration::hours(MAX_AGE_HOURS) {
+        if e.at > now + Duration::minutes(MAX_FUTURE_SKEW_MINUTES)
+            || e.at < now - Duration::hours(MAX_AGE_HOURS)
+        {
             return Err(invalid(i, "at is too far from the present"));
         }
         if let Some(tz) = &e.tz {
@@ -112,14 +128,22 @@ pub(super) async fn events(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
             },
         });
     }
-    let lead = k.stores.visitors.lead_of_visitor(&visitor).await.map_err(crate::Error::from)?;
+    let lead = k
+        .stores
+        .visitors
+        .lead_of_visitor(&visitor)
+        .await
+        .map_err(crate::Error::from)?;
     for mut a in activities.iter().cloned() {
         if let Some(lead) = &lead {
             a.subject = Subject::Lead(lead.clone());
         }
         record_activity(k, &a).await?;
     }
-    Ok(json_response(StatusCode::ACCEPTED, &json!({ "accepted": activities.len() })))
+    Ok(json_response(
+        StatusCode::ACCEPTED,
+        &json!({ "accepted": activities.len() }),
+    ))
 }
 
 fn digest(parts: &[&str]) -> String {
@@ -132,7 +156,12 @@ fn digest(parts: &[&str]) -> String {
 }
 
 fn mail_attrs(key: &SendKey, sequence_id: Option<String>) -> Attrs {
-    Attrs { enrollment_id: Some(key.enrollment_id.clone()), step: Some(key.step), sequence_id, ..Attrs::default() }
+    Attrs {
+        enrollment_id: Some(key.enrollment_id.clone()),
+        step: Some(key.step),
+        sequence_id,
+        ..Attrs::default()
+    }
 }
 
 /// Records an open and returns the pixel. Each fetch is its own activity; scoring counts one
@@ -149,7 +178,11 @@ pub(super) async fn open(k: &Kindling, token: &str) -> ApiResult {
         attrs: mail_attrs(&key, None),
     };
     record_activity(k, &activity).await?;
-    Ok(response(StatusCode::OK, "image/gif", Bytes::from_static(PIXEL_GIF)))
+    Ok(response(
+        StatusCode::OK,
+        "image/gif",
+        Bytes::from_static(PIXEL_GIF),
+    ))
 }
 
 /// Records a click and redirects to the link's destination as recorded when the mail was sent.
@@ -158,8 +191,18 @@ pub(super) async fn click(k: &Kindling, token: &str) -> ApiResult {
     let Some(Claim::Click(key, link)) = k.keys.verify(token) else {
         return Err(ApiError::not_found());
     };
-    let record = k.stores.sends.get_send(&key).await.map_err(crate::Error::from)?.ok_or_else(ApiError::not_found)?;
-    let destination = record.links.get(usize::from(link)).cloned().ok_or_else(ApiError::not_found)?;
+    let record = k
+        .stores
+        .sends
+        .get_send(&key)
+        .await
+        .map_err(crate::Error::from)?
+        .ok_or_else(ApiError::not_found)?;
+    let destination = record
+        .links
+        .get(usize::from(link))
+        .cloned()
+        .ok_or_else(ApiError::not_found)?;
     let mut attrs = mail_attrs(&key, Some(record.sequence_id.clone()));
     attrs.link = Some(link);
     attrs.url = Some(destination.clone());
@@ -171,7 +214,8 @@ pub(super) async fn click(k: &Kindling, token: &str) -> ApiResult {
         attrs,
     };
     record_activity(k, &activity).await?;
-    let mut r: Response<Bytes> = response(StatusCode::FOUND, "text/plain; charset=utf-8", Bytes::new());
+    let mut r: Response<Bytes> =
+        response(StatusCode::FOUND, "text/plain; charset=utf-8", Bytes::new());
     let location = http::HeaderValue::from_str(&destination).map_err(|_| ApiError::not_found())?;
     r.headers_mut().insert(http::header::LOCATION, location);
     Ok(r)

@@ -21,7 +21,11 @@ pub(super) async fn page(k: &Kindling, token: &str) -> ApiResult {
         <p>今後のメール配信を停止しますか? / Stop receiving our emails?</p>\
         <form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
         <button type=\"submit\">配信を停止する / Unsubscribe</button></form>";
-    Ok(response(StatusCode::OK, "text/html; charset=utf-8", page_html("Unsubscribe", body)))
+    Ok(response(
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        page_html("Unsubscribe", body),
+    ))
 }
 
 pub(super) async fn one_click(k: &Kindling, token: &str, req: &Request<Bytes>) -> ApiResult {
@@ -29,11 +33,18 @@ pub(super) async fn one_click(k: &Kindling, token: &str, req: &Request<Bytes>) -
         return Err(ApiError::not_found());
     };
     let body = body_within(req, 1024)?;
-    let one_click = form_urlencoded::parse(body).any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click");
+    let one_click =
+        form_urlencoded::parse(body).any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click");
     if !one_click {
-        return Err(ApiError::bad_request("expected the body List-Unsubscribe=One-Click (RFC 8058)"));
+        return Err(ApiError::bad_request(
+            "expected the body List-Unsubscribe=One-Click (RFC 8058)",
+        ));
     }
     unsubscribe(k, &lead_id).await?;
     let body = "<h1>配信を停止しました / You are unsubscribed</h1><p>今後、メールはお送りしません。/ You will receive no more emails from us.</p>";
-    Ok(response(StatusCode::OK, "text/html; charset=utf-8", page_html("Unsubscribed", body)))
+    Ok(response(
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        page_html("Unsubscribed", body),
+    ))
 }

@@ -7,7 +7,11 @@ use mail_parser::MessageParser;
 
 fn lead() -> Lead {
     let at = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
-    let mut l = Lead::new(LeadId::new("L1"), EmailAddress::parse("taro@example.co.jp").unwrap(), at);
+    let mut l = Lead::new(
+        LeadId::new("L1"),
+        EmailAddress::parse("taro@example.co.jp").unwrap(),
+        at,
+    );
     l.profile.name = Some("佐藤 太郎".into());
     l.profile.company = Some("株式会社サンプル".into());
     l
@@ -18,7 +22,11 @@ fn keys() -> SigningKeys {
 }
 
 fn key() -> SendKey {
-    SendKey { lead_id: LeadId::new("L1"), enrollment_id: EnrollmentId::new("E1"), step: 0 }
+    SendKey {
+        lead_id: LeadId::new("L1"),
+        enrollment_id: EnrollmentId::new("E1"),
+        step: 0,
+    }
 }
 
 fn build(lang: &str) -> ComposedMail {
@@ -26,7 +34,16 @@ fn build(lang: &str) -> ComposedMail {
     let l = lead();
     let ctx = serde_json::json!({ "lead": { "name": l.profile.name, "company": l.profile.company }, "program": { "name": "Kindling" } });
     let rendered = c.templates.render("doc_related", lang, "ja", &ctx).unwrap();
-    compose(&c, &keys(), &l, &key(), lang, &rendered, Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap()).unwrap()
+    compose(
+        &c,
+        &keys(),
+        &l,
+        &key(),
+        lang,
+        &rendered,
+        Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -43,47 +60,93 @@ fn japanese_mail_parses_with_encoded_headers_and_both_parts() {
     let from = parsed.from().unwrap().first().unwrap();
     assert_eq!(from.name(), Some("キンドリング株式会社 マーケティング部"));
     assert_eq!(from.address(), Some("news@example.jp"));
-    assert_eq!(parsed.to().unwrap().first().unwrap().name(), Some("佐藤 太郎"));
+    assert_eq!(
+        parsed.to().unwrap().first().unwrap().name(),
+        Some("佐藤 太郎")
+    );
     assert_eq!(parsed.text_body_count(), 1);
     assert_eq!(parsed.html_body_count(), 1);
     let text = parsed.body_text(0).unwrap();
     let html = parsed.body_html(0).unwrap();
     assert!(text.contains("佐藤 太郎 様"));
     for part in [&text, &html] {
-        assert!(part.contains("〒100-0005 東京都千代田区丸の内1-1-1"), "postal address in {part}");
+        assert!(
+            part.contains("〒100-0005 東京都千代田区丸の内1-1-1"),
+            "postal address in {part}"
+        );
         assert!(part.contains("キンドリング株式会社"), "sender name");
-        assert!(part.contains("https://t.example.jp/u/k1.u.L1."), "opt-out link");
+        assert!(
+            part.contains("https://t.example.jp/u/k1.u.L1."),
+            "opt-out link"
+        );
     }
-    assert!(html.contains("https://t.example.jp/t/o/k1.o.L1.E1.0."), "open pixel");
+    assert!(
+        html.contains("https://t.example.jp/t/o/k1.o.L1.E1.0."),
+        "open pixel"
+    );
 }
 
 #[test]
 fn one_click_unsubscribe_headers_follow_rfc_8058() {
     let m = build("en");
     let parsed = MessageParser::default().parse(&m.raw).unwrap();
-    let lu = parsed.header_raw("List-Unsubscribe").unwrap().trim().to_owned();
+    let lu = parsed
+        .header_raw("List-Unsubscribe")
+        .unwrap()
+        .trim()
+        .to_owned();
     assert!(lu.starts_with("<https://t.example.jp/u/k1.u.L1."), "{lu}");
-    assert!(lu.contains("<mailto:unsubscribe@example.jp?subject=unsubscribe-L1>"), "{lu}");
-    assert_eq!(parsed.header_raw("List-Unsubscribe-Post").map(str::trim), Some("List-Unsubscribe=One-Click"));
+    assert!(
+        lu.contains("<mailto:unsubscribe@example.jp?subject=unsubscribe-L1>"),
+        "{lu}"
+    );
+    assert_eq!(
+        parsed.header_raw("List-Unsubscribe-Post").map(str::trim),
+        Some("List-Unsubscribe=One-Click")
+    );
     assert_eq!(parsed.message_id(), Some("L1.E1.0@example.jp"));
-    assert_eq!(parsed.reply_to().unwrap().first().unwrap().address(), Some("sales@example.jp"));
+    assert_eq!(
+        parsed.reply_to().unwrap().first().unwrap().address(),
+        Some("sales@example.jp")
+    );
     // The unsubscribe token in the header verifies for this lead.
-    let token = lu.trim_start_matches("<https://t.example.jp/u/").split('>').next().unwrap();
-    assert_eq!(keys().verify(token), Some(Claim::Unsubscribe(LeadId::new("L1"))));
+    let token = lu
+        .trim_start_matches("<https://t.example.jp/u/")
+        .split('>')
+        .next()
+        .unwrap();
+    assert_eq!(
+        keys().verify(token),
+        Some(Claim::Unsubscribe(LeadId::new("L1")))
+    );
 }
 
 #[test]
 fn links_are_signed_and_destinations_recorded_once_per_url() {
     let m = build("en");
-    assert_eq!(m.links, vec!["https://example.jp/resources/related".to_owned(), "https://example.jp/pricing".to_owned()]);
+    assert_eq!(
+        m.links,
+        vec![
+            "https://example.jp/resources/related".to_owned(),
+            "https://example.jp/pricing".to_owned()
+        ]
+    );
     let parsed = MessageParser::default().parse(&m.raw).unwrap();
     let text = parsed.body_text(0).unwrap();
     let html = parsed.body_html(0).unwrap();
     for part in [&text, &html] {
         assert!(!part.contains("kindling-link"), "marker left in {part}");
-        assert!(!part.contains("https://example.jp/pricing"), "raw destination leaked: {part}");
+        assert!(
+            !part.contains("https://example.jp/pricing"),
+            "raw destination leaked: {part}"
+        );
     }
-    let click = |i: u16| format!("https://t.example.jp/t/c/{}", keys().sign(&Claim::Click(key(), i)));
+    let click = |i: u16| {
+        format!(
+            "https://t.example.jp/t/c/{}",
+            keys().sign(&Claim::Click(key(), i))
+        )
+    };
     assert!(text.contains(&click(0)) && text.contains(&click(1)));
     assert!(html.contains(&click(0)) && html.contains(&click(1)));
 }

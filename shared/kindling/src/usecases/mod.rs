@@ -11,13 +11,14 @@ mod unsubscribe;
 pub use notify::{notify_hot_lead, NotifyOutcome};
 pub use record::record_activity;
 pub use rescore::{rescore_lead, Rescored};
-pub use send_steps::{send_due_steps, SendReport};
+pub use send_steps::{send_due_steps, Ended, SendReport, SentMail};
 pub use submit_form::{submit_form, FormSubmission, Submitted};
 pub use unsubscribe::{unsubscribe, Unsubscribed};
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::ports::{Clock, EventBus, Ids, Stores};
+use crate::events::Event;
+use crate::ports::{Clock, EventBus, Ids, Notifier, Stores};
 use crate::token::SigningKeys;
 use std::sync::Arc;
 
@@ -37,4 +38,22 @@ const CAS_ATTEMPTS: usize = 5;
 
 fn conflict(what: impl std::fmt::Display) -> Error {
     Error::Conflict(what.to_string())
+}
+
+/// Handles one bus event: an activity rescored its lead; a hot crossing alerts sales. Returns
+/// `Err` for the platform to retry (see [`Error::is_retryable`]).
+pub async fn handle_event(
+    k: &Kindling,
+    notifier: &dyn Notifier,
+    event: &Event,
+) -> Result<(), Error> {
+    match event {
+        Event::ActivityRecorded(e) => {
+            if let Some(lead) = &e.lead_id {
+                rescore_lead(k, lead).await?;
+            }
+            Ok(())
+        }
+        Event::LeadBecameHot(e) => notify_hot_lead(k, notifier, e).await.map(|_| ()),
+    }
 }

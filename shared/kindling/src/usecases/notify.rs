@@ -18,13 +18,22 @@ pub enum NotifyOutcome {
 /// Alerts sales once per hot crossing. The alert is claimed first; a failed notification
 /// releases the claim and returns an error so the event is retried. A claim left pending by a
 /// crash is sent again: for sales alerts a rare duplicate beats a lost hot lead.
-pub async fn notify_hot_lead(k: &Kindling, notifier: &dyn Notifier, event: &LeadBecameHot) -> Result<NotifyOutcome> {
+pub async fn notify_hot_lead(
+    k: &Kindling,
+    notifier: &dyn Notifier,
+    event: &LeadBecameHot,
+) -> Result<NotifyOutcome> {
     let key = format!("hot/{}/{}", event.lead_id, event.crossing);
     let now = k.clock.now();
     let Some(lead) = k.stores.leads.get_lead(&event.lead_id).await? else {
         return Ok(NotifyOutcome::LeadGone);
     };
-    match k.stores.alerts.claim_alert(&key, &event.lead_id, now).await? {
+    match k
+        .stores
+        .alerts
+        .claim_alert(&key, &event.lead_id, now)
+        .await?
+    {
         AlertClaim::Sent => return Ok(NotifyOutcome::AlreadyAlerted),
         AlertClaim::New | AlertClaim::Pending => {}
     }
@@ -40,7 +49,10 @@ pub async fn notify_hot_lead(k: &Kindling, notifier: &dyn Notifier, event: &Lead
         title: lead.profile.title.clone(),
         score: event.score,
         temperature: crate::score::Temperature::Hot,
-        reasons: reasons.iter().map(|r| format!("{} x{} = {:+}", r.rule, r.count, r.points)).collect(),
+        reasons: reasons
+            .iter()
+            .map(|r| format!("{} x{} = {:+}", r.rule, r.count, r.points))
+            .collect(),
         at: now,
         follow_up_by: event.at + k.config.follow_up,
     };

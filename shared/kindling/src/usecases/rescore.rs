@@ -28,7 +28,12 @@ pub(crate) async fn lead_activities(k: &Kindling, lead: &LeadId) -> Result<Vec<A
 /// The lead's score now, with its explanation (reads only).
 pub(crate) async fn score_card(k: &Kindling, lead: &LeadId) -> Result<ScoreCard> {
     let log = lead_activities(k, lead).await?;
-    Ok(score(&log, &k.config.rules, k.config.thresholds, k.clock.now()))
+    Ok(score(
+        &log,
+        &k.config.rules,
+        k.config.thresholds,
+        k.clock.now(),
+    ))
 }
 
 /// Recomputes a lead's score from its whole log and stores the snapshot. On a crossing into hot
@@ -41,7 +46,12 @@ pub async fn rescore_lead(k: &Kindling, lead_id: &LeadId) -> Result<Option<Resco
             return Ok(None);
         };
         let now = k.clock.now();
-        let card = score(&lead_activities(k, lead_id).await?, &k.config.rules, k.config.thresholds, now);
+        let card = score(
+            &lead_activities(k, lead_id).await?,
+            &k.config.rules,
+            k.config.thresholds,
+            now,
+        );
         let previous = lead.score.temperature;
         let crossing = (card.temperature == Temperature::Hot && previous != Temperature::Hot)
             .then_some(lead.score.hot_crossings + 1);
@@ -51,7 +61,11 @@ pub async fn rescore_lead(k: &Kindling, lead_id: &LeadId) -> Result<Option<Resco
             computed_at: Some(now),
             hot_crossings: crossing.unwrap_or(lead.score.hot_crossings),
         };
-        let result = Rescored { card, previous, hot_crossing: crossing };
+        let result = Rescored {
+            card,
+            previous,
+            hot_crossing: crossing,
+        };
         if lead.score.total == snapshot.total && lead.score.temperature == snapshot.temperature {
             return Ok(Some(result));
         }

@@ -31,10 +31,20 @@ pub struct SentMail {
     pub provider_message_id: String,
 }
 
+/// An enrollment that ended in this run, and why (`became_hot`, `unsubscribed`, `completed`...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ended {
+    pub lead_id: crate::ids::LeadId,
+    pub sequence_id: String,
+    pub reason: String,
+}
+
 /// What one run of the sender did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SendReport {
     pub sent: Vec<SentMail>,
+    /// Enrollments that ended: exited on a goal, stopped, or completed.
+    pub ended: Vec<Ended>,
     /// Waiting for quiet hours to end or for the frequency cap.
     pub deferred: u32,
     /// Exited on a goal (e.g. became hot).
@@ -55,9 +65,9 @@ pub struct SendReport {
 enum Outcome {
     Sent(SentMail),
     Deferred,
-    Exited,
-    Stopped,
-    Completed,
+    Exited(String),
+    Stopped(String),
+    Completed(String),
     Failed,
     Unknown,
     RetryLater,
@@ -68,7 +78,11 @@ enum Outcome {
 /// most once: it is claimed (with the frequency cap, atomically) before the provider is called.
 /// Consent, suppression, exit goals and quiet hours are checked here, at the moment of sending;
 /// a step that may not go yet is rescheduled, never dropped.
-pub async fn send_due_steps(k: &Kindling, mailer: &dyn Mailer, budget: usize) -> Result<SendReport> {
+pub async fn send_due_steps(
+    k: &Kindling,
+    mailer: &dyn Mailer,
+    budget: usize,
+) -> Result<SendReport> {
     let mut report = SendReport::default();
     let mut handled = 0;
     let page = budget.clamp(1, 100);
@@ -81,12 +95,25 @@ pub async fn send_due_steps(k: &Kindling, mailer: &dyn Mailer, budget: usize) ->
         let mut progressed = false;
         for enrollment in due {
             handled += 1;
-            match send_one(k, mailer, enrollment, now).await {
+            let (lead_id, sequence_id) =
+                (enrollment.lead_id.clone(), enrollment.sequence_id.clone());
+            let outcome = send_one(k, mailer, enrollment, now).await;
+            if let Ok(
+                Outcome::Exited(reason) | Outcome::Stopped(reason) | Outcome::Completed(reason),
+            ) = &outcome
+            {
+                report.ended.push(Ended {
+                    lead_id,
+                    sequence_id,
+                    reason: reason.clone(),
+                });
+            }
+            match outcome {
                 Ok(Outcome::Sent(m)) => report.sent.push(m),
                 Ok(Outcome::Deferred) => report.deferred += 1,
-                Ok(Outcome::Exited) => report.exited += 1,
-                Ok(Outcome::Stopped) => report.stopped += 1,
-                Ok(Outcome::Completed) => report.completed += 1,
+                Ok(Outcome::Exited(_)) => report.exited += 1,
+                Ok(Outcome::Stopped(_)) => report.stopped += 1,
+                Ok(Outcome::Completed(_)) => report.completed += 1,
                 Ok(Outcome::Failed) => report.failed += 1,
                 Ok(Outcome::Unknown) => report.unknown += 1,
                 Ok(Outcome::Skipped) => continue,
@@ -110,28 +137,33 @@ pub async fn send_due_steps(k: &Kindling, mailer: &dyn Mailer, budget: usize) ->
     Ok(report)
 }
 
-async fn send_one(k: &Kindling, mailer: &dyn Mailer, enr: Enrollment, now: DateTime<Utc>) -> Result<Outcome> {
+async fn send_one(
+    k: &Kindling,
+    mailer: &dyn Mailer,
+    enr: Enrollment,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
     let cfg = &k.config;
     let Some(seq) = cfg.sequence(&enr.sequence_id) else {
-        return finish(k, enr, EnrollmentStatus::Stopped, "sequence_removed", Outcome::Stopped).await;
+        return finish(k, enr, EnrollmentStatus::Stopped, "sequence_removed").await;
     };
     let Some(step) = seq.steps.get(enr.next_step as usize) else {
-        return finish(k, enr, EnrollmentStatus::Completed, "completed", Outcome::Completed).await;
+        return finish(k, enr, EnrollmentStatus::Completed, "completed").await;
     };
     let Some(lead) = k.stores.leads.get_lead(&enr.lead_id).await? else {
-        return finish(k, enr, EnrollmentStatus::Stopped, "lead_gone", Outcome::Stopped).await;
+        return finish(k, enr, EnrollmentStatus::Stopped, "lead_gone").await;
     };
     if lead.unsubscribed_at.is_some() {
-        return finish(k, enr, EnrollmentStatus::Stopped, "unsubscribed", Outcome::Stopped).await;
+        return finish(k, enr, EnrollmentStatus::Stopped, "unsubscribed").await;
     }
     if let Some(s) = k.stores.suppressions.suppression(&lead.email).await? {
-        return finish(k, enr, EnrollmentStatus::Stopped, s.reason.as_str(), Outcome::Stopped).await;
+        return finish(k, enr, EnrollmentStatus::Stopped, s.reason.as_str()).await;
     }
     if lead.consent.is_none() {
-        return finish(k, enr, EnrollmentStatus::Stopped, "no_consent", Outcome::Stopped).await;
+        return finish(k, enr, EnrollmentStatus::Stopped, "no_consent").await;
     }
     if seq.exit_when.contains(&ExitGoal::BecameHot) && lead.score.temperature == Temperature::Hot {
-        return finish(k, enr, EnrollmentStatus::Exited, "became_hot", Outcome::Exited).await;
+        return finish(k, enr, EnrollmentStatus::Exited, "became_hot").await;
     }
     let zone = lead.zone(cfg.program.default_zone);
     let allowed = cfg.quiet_hours.next_allowed(now, zone);
@@ -139,19 +171,39 @@ async fn send_one(k: &Kindling, mailer: &dyn Mailer, enr: Enrollment, now: DateT
         return reschedule(k, enr, allowed, Outcome::Deferred).await;
     }
 
-    let key = SendKey { lead_id: lead.id.clone(), enrollment_id: enr.id.clone(), step: enr.next_step };
-    let language = lead.profile.language.clone().unwrap_or_else(|| cfg.program.default_language.clone());
+    let key = SendKey {
+        lead_id: lead.id.clone(),
+        enrollment_id: enr.id.clone(),
+        step: enr.next_step,
+    };
+    let language = lead
+        .profile
+        .language
+        .clone()
+        .unwrap_or_else(|| cfg.program.default_language.clone());
     let ctx = MailContext::new(k, &lead);
     let composed = match cfg
         .templates
-        .render(&step.template, &language, &cfg.program.default_language, &ctx)
+        .render(
+            &step.template,
+            &language,
+            &cfg.program.default_language,
+            &ctx,
+        )
         .map_err(|e| e.to_string())
-        .and_then(|r| compose(cfg, &k.keys, &lead, &key, &language, &r, now).map_err(|e| e.to_string()))
-    {
+        .and_then(|r| {
+            compose(cfg, &k.keys, &lead, &key, &language, &r, now).map_err(|e| e.to_string())
+        }) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(lead_id = %lead.id, template = %step.template, error = %e, "step mail could not be built; retrying later");
-            return reschedule(k, enr, now + Duration::minutes(RENDER_RETRY_MINUTES), Outcome::Deferred).await;
+            return reschedule(
+                k,
+                enr,
+                now + Duration::minutes(RENDER_RETRY_MINUTES),
+                Outcome::Deferred,
+            )
+            .await;
         }
     };
     let mut record = SendRecord {
@@ -173,7 +225,11 @@ async fn send_one(k: &Kindling, mailer: &dyn Mailer, enr: Enrollment, now: DateT
         }
         Claim::Exists(mut existing) => {
             return match existing.state {
-                SendState::Sending if now - existing.claimed_at < Duration::minutes(CLAIM_LEASE_MINUTES) => Ok(Outcome::Skipped),
+                SendState::Sending
+                    if now - existing.claimed_at < Duration::minutes(CLAIM_LEASE_MINUTES) =>
+                {
+                    Ok(Outcome::Skipped)
+                }
                 SendState::Sending => {
                     // A sender died between claiming and recording: the provider may have
                     // accepted the mail. Never send it blindly again.
@@ -189,7 +245,12 @@ async fn send_one(k: &Kindling, mailer: &dyn Mailer, enr: Enrollment, now: DateT
         }
     }
 
-    let mail = OutgoingMail { key: key.clone(), from: cfg.sender.from_address.clone(), to: lead.email.clone(), raw: composed.raw };
+    let mail = OutgoingMail {
+        key: key.clone(),
+        from: cfg.sender.from_address.clone(),
+        to: lead.email.clone(),
+        raw: composed.raw,
+    };
     match mailer.send(&mail).await {
         Ok(message_id) => {
             record.state = SendState::Sent;
@@ -197,7 +258,10 @@ async fn send_one(k: &Kindling, mailer: &dyn Mailer, enr: Enrollment, now: DateT
             record.provider_message_id = Some(message_id.clone());
             k.stores.sends.complete_send(&record).await?;
             let activity = Activity {
-                id: ActivityId::new(format!("sent_{}_{}_{}", key.lead_id, key.enrollment_id, key.step)),
+                id: ActivityId::new(format!(
+                    "sent_{}_{}_{}",
+                    key.lead_id, key.enrollment_id, key.step
+                )),
                 subject: Subject::Lead(lead.id.clone()),
                 kind: ActivityKind::EmailSent,
                 at: now,
@@ -237,7 +301,14 @@ async fn send_one(k: &Kindling, mailer: &dyn Mailer, enr: Enrollment, now: DateT
 }
 
 /// Moves to the next step (due at its offset from enrollment, outside quiet hours), or completes.
-async fn advance(k: &Kindling, mut enr: Enrollment, seq: &Sequence, zone: Tz, now: DateTime<Utc>, outcome: Outcome) -> Result<Outcome> {
+async fn advance(
+    k: &Kindling,
+    mut enr: Enrollment,
+    seq: &Sequence,
+    zone: Tz,
+    now: DateTime<Utc>,
+    outcome: Outcome,
+) -> Result<Outcome> {
     enr.next_step += 1;
     match seq.steps.get(enr.next_step as usize) {
         Some(next) => {
@@ -253,12 +324,27 @@ async fn advance(k: &Kindling, mut enr: Enrollment, seq: &Sequence, zone: Tz, no
     save(k, &enr, outcome).await
 }
 
-async fn reschedule(k: &Kindling, mut enr: Enrollment, at: DateTime<Utc>, outcome: Outcome) -> Result<Outcome> {
+async fn reschedule(
+    k: &Kindling,
+    mut enr: Enrollment,
+    at: DateTime<Utc>,
+    outcome: Outcome,
+) -> Result<Outcome> {
     enr.next_due_at = Some(at);
     save(k, &enr, outcome).await
 }
 
-async fn finish(k: &Kindling, mut enr: Enrollment, status: EnrollmentStatus, reason: &str, outcome: Outcome) -> Result<Outcome> {
+async fn finish(
+    k: &Kindling,
+    mut enr: Enrollment,
+    status: EnrollmentStatus,
+    reason: &str,
+) -> Result<Outcome> {
+    let outcome = match status {
+        EnrollmentStatus::Exited => Outcome::Exited(reason.to_owned()),
+        EnrollmentStatus::Completed => Outcome::Completed(reason.to_owned()),
+        _ => Outcome::Stopped(reason.to_owned()),
+    };
     tracing::info!(enrollment_id = %enr.id, lead_id = %enr.lead_id, reason, status = status.as_str(), "enrollment ended");
     enr.status = status;
     enr.next_due_at = None;
@@ -321,7 +407,9 @@ impl<'a> MailContext<'a> {
                 company_size: p.company_size.as_deref(),
                 region: p.region.as_deref(),
             },
-            program: ProgramView { name: &k.config.program.name },
+            program: ProgramView {
+                name: &k.config.program.name,
+            },
             sender: SenderView {
                 name: &k.config.sender.from_name,
                 postal_address: &k.config.sender.postal_address,

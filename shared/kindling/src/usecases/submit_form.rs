@@ -43,20 +43,33 @@ pub async fn submit_form(k: &Kindling, form: &Form, sub: FormSubmission) -> Resu
     }
 
     // Without a client id, submissions of one form by one lead within a minute are one.
-    let discriminator = sub.submission_id.clone().unwrap_or_else(|| now.format("%Y%m%d%H%M").to_string());
+    let discriminator = sub
+        .submission_id
+        .clone()
+        .unwrap_or_else(|| now.format("%Y%m%d%H%M").to_string());
     let activity = Activity {
         id: ActivityId::new(format!("fs_{}_{}_{}", form.id, lead.id, discriminator)),
         subject: Subject::Lead(lead.id.clone()),
         kind: form.activity,
         at: now,
-        attrs: Attrs { form_id: Some(form.id.clone()), visitor_id: sub.visitor_id.clone(), ..Attrs::default() },
+        attrs: Attrs {
+            form_id: Some(form.id.clone()),
+            visitor_id: sub.visitor_id.clone(),
+            ..Attrs::default()
+        },
     };
 
     let mut enrolled = Vec::new();
     let zone = lead.zone(k.config.program.default_zone);
     for seq_id in &form.sequences {
-        let Some(seq) = k.config.sequence(seq_id) else { continue };
-        let first_due = seq.steps.first().map(|s| k.config.quiet_hours.next_allowed(s.at.due_at(now, zone), zone));
+        let Some(seq) = k.config.sequence(seq_id) else {
+            continue;
+        };
+        let first_due = seq.steps.first().map(|s| {
+            k.config
+                .quiet_hours
+                .next_allowed(s.at.due_at(now, zone), zone)
+        });
         let enrollment = Enrollment {
             id: EnrollmentId::new(k.ids.new_id()),
             lead_id: lead.id.clone(),
@@ -75,7 +88,11 @@ pub async fn submit_form(k: &Kindling, form: &Form, sub: FormSubmission) -> Resu
     }
     // Recorded last: the event it publishes makes scoring read the lead as written above.
     record_activity(k, &activity).await?;
-    Ok(Submitted { lead_id: lead.id, created, enrolled })
+    Ok(Submitted {
+        lead_id: lead.id,
+        created,
+        enrolled,
+    })
 }
 
 async fn upsert_lead(k: &Kindling, form: &Form, sub: &FormSubmission) -> Result<(Lead, bool)> {

@@ -23,7 +23,11 @@ pub async fn unsubscribe(k: &Kindling, lead_id: &LeadId) -> Result<Unsubscribed>
         // Suppress first: from this moment nothing is sent, whatever fails next.
         k.stores
             .suppressions
-            .suppress(&Suppression { email: lead.email.clone(), reason: SuppressionReason::Unsubscribed, at: now })
+            .suppress(&Suppression {
+                email: lead.email.clone(),
+                reason: SuppressionReason::Unsubscribed,
+                at: now,
+            })
             .await?;
         let outcome = if lead.unsubscribed_at.is_some() {
             Unsubscribed::Already

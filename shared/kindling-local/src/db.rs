@@ -1,0 +1,136 @@
+//! The SQLite database under `.kindling/`: one connection shared by the store and the bus.
+
+use kindling::error::PortError;
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+const SCHEMA: &str = r#"
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA foreign_keys = ON;
+CREATE TABLE IF NOT EXISTS leads (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS visitors (
+    visitor_id TEXT PRIMARY KEY,
+    lead_id TEXT NOT NULL,
+    linked_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS visitors_by_lead ON visitors (lead_id);
+CREATE TABLE IF NOT EXISTS activities (
+    id TEXT PRIMARY KEY,
+    lead_id TEXT,
+    visitor_id TEXT,
+    at TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS activities_by_lead ON activities (lead_id, at) WHERE lead_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS activities_by_visitor ON activities (visitor_id, at) WHERE visitor_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS enrollments (
+    lead_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    sequence_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    next_due_at TEXT,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (lead_id, id),
+    UNIQUE (lead_id, sequence_id)
+);
+CREATE INDEX IF NOT EXISTS enrollments_due ON enrollments (next_due_at) WHERE status = 'active';
+CREATE TABLE IF NOT EXISTS sends (
+    lead_id TEXT NOT NULL,
+    enrollment_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    claimed_at TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (lead_id, enrollment_id, step)
+);
+CREATE INDEX IF NOT EXISTS sends_by_lead_time ON sends (lead_id, claimed_at);
+CREATE TABLE IF NOT EXISTS suppressions (
+    email TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    key TEXT PRIMARY KEY,
+    lead_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    claimed_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE TABLE IF NOT EXISTS bus (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    detail_type TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS bus_ready ON bus (next_attempt_at);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY,
+    detail_type TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    dead_at TEXT NOT NULL
+);
+"#;
+
+/// A shared SQLite connection. Calls are short and never held across an await.
+#[derive(Clone)]
+pub struct Db(Arc<Mutex<Connection>>);
+
+impl Db {
+    /// Opens (creating if needed) the database file and its schema.
+    pub fn open(path: &Path) -> Result<Db, PortError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| PortError::new("sqlite", format!("{}: {e}", dir.display())))?;
+        }
+        Self::init(Connection::open(path).map_err(err)?)
+    }
+
+    /// A private in-memory database (tests).
+    pub fn in_memory() -> Result<Db, PortError> {
+        Self::init(Connection::open_in_memory().map_err(err)?)
+    }
+
+    fn init(conn: Connection) -> Result<Db, PortError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(Db(Arc::new(Mutex::new(conn))))
+    }
+
+    /// The connection, for one short synchronous use.
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions roll back).
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Maps a SQLite error to the port error.
+pub fn err(e: impl std::fmt::Display) -> PortError {
+    PortError::new("sqlite", e)
+}
+
+/// Timestamps as fixed-width UTC text, so that text order is time order.
+pub fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Parses a timestamp written by [`ts`].
+pub fn parse_ts(s: &str) -> Result<chrono::DateTime<chrono::Utc>, PortError> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(err)
+}

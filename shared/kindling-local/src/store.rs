@@ -1,0 +1,446 @@
+//! The embedded store: every store port of `kindling` on SQLite. It passes the same contract
+//! suite as the DynamoDB store.
+
+use crate::db::{err, parse_ts, ts, Db};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kindling::activity::{Activity, Subject};
+use kindling::email::EmailAddress;
+use kindling::ids::{EnrollmentId, LeadId, VisitorId};
+use kindling::lead::Lead;
+use kindling::ports::{
+    ActivityLog, AlertClaim, AlertLog, Cas, Claim, EnrollmentStore, LeadStore, PortResult, Put,
+    SendLog, SuppressionList, VisitorLinks,
+};
+use kindling::schedule::FrequencyCap;
+use kindling::sequence::{Enrollment, SendKey, SendRecord, SendState};
+use kindling::suppression::{Suppression, SuppressionReason};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use serde::de::DeserializeOwned;
+
+/// Every store port on one SQLite database.
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Db,
+}
+
+impl SqliteStore {
+    /// A store over an open database.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> PortResult<String> {
+    serde_json::to_string(v).map_err(err)
+}
+
+fn from_json<T: DeserializeOwned>(s: &str) -> PortResult<T> {
+    serde_json::from_str(s).map_err(err)
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+fn insert_outcome(r: rusqlite::Result<usize>) -> PortResult<Put> {
+    match r {
+        Ok(_) => Ok(Put::Created),
+        Err(e) if is_unique_violation(&e) => Ok(Put::Existed),
+        Err(e) => Err(err(e)),
+    }
+}
+
+fn cas_outcome(r: rusqlite::Result<usize>) -> PortResult<Cas> {
+    match r.map_err(err)? {
+        0 => Ok(Cas::Stale),
+        _ => Ok(Cas::Updated),
+    }
+}
+
+fn query_json<T: DeserializeOwned, P: rusqlite::Params>(
+    db: &Db,
+    sql: &str,
+    p: P,
+) -> PortResult<Vec<T>> {
+    let conn = db.conn();
+    let mut stmt = conn.prepare_cached(sql).map_err(err)?;
+    let rows = stmt.query_map(p, |r| r.get::<_, String>(0)).map_err(err)?;
+    rows.map(|r| r.map_err(err).and_then(|s| from_json(&s)))
+        .collect()
+}
+
+fn one_json<T: DeserializeOwned, P: rusqlite::Params>(
+    db: &Db,
+    sql: &str,
+    p: P,
+) -> PortResult<Option<T>> {
+    let conn = db.conn();
+    let s: Option<String> = conn
+        .query_row(sql, p, |r| r.get(0))
+        .optional()
+        .map_err(err)?;
+    s.map(|s| from_json(&s)).transpose()
+}
+
+#[async_trait]
+impl LeadStore for SqliteStore {
+    async fn get_lead(&self, id: &LeadId) -> PortResult<Option<Lead>> {
+        one_json(
+            &self.db,
+            "SELECT data FROM leads WHERE id = ?1",
+            [id.as_str()],
+        )
+    }
+
+    async fn find_lead_by_email(&self, email: &EmailAddress) -> PortResult<Option<Lead>> {
+        one_json(
+            &self.db,
+            "SELECT data FROM leads WHERE email = ?1",
+            [email.as_str()],
+        )
+    }
+
+    async fn insert_lead(&self, lead: &Lead) -> PortResult<Put> {
+        let mut stored = lead.clone();
+        stored.version = 0;
+        let data = json(&stored)?;
+        insert_outcome(self.db.conn().execute(
+            "INSERT INTO leads (id, email, version, data) VALUES (?1, ?2, 0, ?3)",
+            params![lead.id.as_str(), lead.email.as_str(), data],
+        ))
+    }
+
+    async fn update_lead(&self, lead: &Lead) -> PortResult<Cas> {
+        let mut stored = lead.clone();
+        stored.version = lead.version + 1;
+        let data = json(&stored)?;
+        let version = i64::try_from(lead.version).map_err(err)?;
+        cas_outcome(self.db.conn().execute(
+            "UPDATE leads SET data = ?1, version = version + 1 WHERE id = ?2 AND version = ?3",
+            params![data, lead.id.as_str(), version],
+        ))
+    }
+
+    async fn list_lead_ids(&self, after: Option<&LeadId>, limit: usize) -> PortResult<Vec<LeadId>> {
+        let conn = self.db.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT id FROM leads WHERE id > ?1 ORDER BY id LIMIT ?2")
+            .map_err(err)?;
+        let limit = i64::try_from(limit).map_err(err)?;
+        let rows = stmt
+            .query_map(params![after.map_or("", LeadId::as_str), limit], |r| {
+                r.get::<_, String>(0)
+            })
+            .map_err(err)?;
+        rows.map(|r| r.map(LeadId::new).map_err(err)).collect()
+    }
+}
+
+#[async_trait]
+impl VisitorLinks for SqliteStore {
+    async fn link_visitor(
+        &self,
+        visitor: &VisitorId,
+        lead: &LeadId,
+        at: DateTime<Utc>,
+    ) -> PortResult<Put> {
+        insert_outcome(self.db.conn().execute(
+            "INSERT INTO visitors (visitor_id, lead_id, linked_at) VALUES (?1, ?2, ?3)",
+            params![visitor.as_str(), lead.as_str(), ts(at)],
+        ))
+    }
+
+    async fn lead_of_visitor(&self, visitor: &VisitorId) -> PortResult<Option<LeadId>> {
+        let conn = self.db.conn();
+        let id: Option<String> = conn
+            .query_row(
+                "SELECT lead_id FROM visitors WHERE visitor_id = ?1",
+                [visitor.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        Ok(id.map(LeadId::new))
+    }
+
+    async fn visitors_of_lead(&self, lead: &LeadId) -> PortResult<Vec<VisitorId>> {
+        let conn = self.db.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT visitor_id FROM visitors WHERE lead_id = ?1 ORDER BY visitor_id",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([lead.as_str()], |r| r.get::<_, String>(0))
+            .map_err(err)?;
+        rows.map(|r| r.map(VisitorId::new).map_err(err)).collect()
+    }
+}
+
+#[async_trait]
+impl ActivityLog for SqliteStore {
+    async fn record(&self, a: &Activity) -> PortResult<Put> {
+        let (lead, visitor) = match &a.subject {
+            Subject::Lead(l) => (Some(l.as_str()), None),
+            Subject::Visitor(v) => (None, Some(v.as_str())),
+        };
+        let data = json(a)?;
+        insert_outcome(self.db.conn().execute(
+            "INSERT INTO activities (id, lead_id, visitor_id, at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![a.id.as_str(), lead, visitor, ts(a.at), data],
+        ))
+    }
+
+    async fn activities_of_lead(&self, lead: &LeadId) -> PortResult<Vec<Activity>> {
+        query_json(
+            &self.db,
+            "SELECT data FROM activities WHERE lead_id = ?1 ORDER BY at, id",
+            [lead.as_str()],
+        )
+    }
+
+    async fn activities_of_visitor(&self, visitor: &VisitorId) -> PortResult<Vec<Activity>> {
+        query_json(
+            &self.db,
+            "SELECT data FROM activities WHERE visitor_id = ?1 ORDER BY at, id",
+            [visitor.as_str()],
+        )
+    }
+}
+
+#[async_trait]
+impl EnrollmentStore for SqliteStore {
+    async fn enroll(&self, e: &Enrollment) -> PortResult<Put> {
+        let mut stored = e.clone();
+        stored.version = 0;
+        let data = json(&stored)?;
+        insert_outcome(self.db.conn().execute(
+            "INSERT INTO enrollments (lead_id, id, sequence_id, status, next_due_at, version, data) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+            params![e.lead_id.as_str(), e.id.as_str(), e.sequence_id, e.status.as_str(), e.next_due_at.map(ts), data],
+        ))
+    }
+
+    async fn get_enrollment(
+        &self,
+        lead: &LeadId,
+        id: &EnrollmentId,
+    ) -> PortResult<Option<Enrollment>> {
+        one_json(
+            &self.db,
+            "SELECT data FROM enrollments WHERE lead_id = ?1 AND id = ?2",
+            [lead.as_str(), id.as_str()],
+        )
+    }
+
+    async fn enrollments_of_lead(&self, lead: &LeadId) -> PortResult<Vec<Enrollment>> {
+        query_json(
+            &self.db,
+            "SELECT data FROM enrollments WHERE lead_id = ?1 ORDER BY sequence_id",
+            [lead.as_str()],
+        )
+    }
+
+    async fn due_enrollments(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<Enrollment>> {
+        let limit = i64::try_from(limit).map_err(err)?;
+        query_json(
+            &self.db,
+            "SELECT data FROM enrollments WHERE status = 'active' AND next_due_at <= ?1 ORDER BY next_due_at, lead_id, id LIMIT ?2",
+            params![ts(now), limit],
+        )
+    }
+
+    async fn update_enrollment(&self, e: &Enrollment) -> PortResult<Cas> {
+        let mut stored = e.clone();
+        stored.version = e.version + 1;
+        let data = json(&stored)?;
+        let version = i64::try_from(e.version).map_err(err)?;
+        cas_outcome(self.db.conn().execute(
+            "UPDATE enrollments SET status = ?1, next_due_at = ?2, data = ?3, version = version + 1 WHERE lead_id = ?4 AND id = ?5 AND version = ?6",
+            params![e.status.as_str(), e.next_due_at.map(ts), data, e.lead_id.as_str(), e.id.as_str(), version],
+        ))
+    }
+}
+
+#[async_trait]
+impl SendLog for SqliteStore {
+    async fn claim_send(
+        &self,
+        record: &SendRecord,
+        cap: FrequencyCap,
+        now: DateTime<Utc>,
+    ) -> PortResult<Claim> {
+        let mut conn = self.db.conn();
+        // IMMEDIATE takes the write lock up front: the cap check and the insert are one step.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let k = &record.key;
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT data FROM sends WHERE lead_id = ?1 AND enrollment_id = ?2 AND step = ?3",
+                params![k.lead_id.as_str(), k.enrollment_id.as_str(), k.step],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        if let Some(data) = existing {
+            return Ok(Claim::Exists(from_json(&data)?));
+        }
+        let recent: Vec<String> = {
+            let mut stmt = tx
+                .prepare_cached("SELECT claimed_at FROM sends WHERE lead_id = ?1 AND state != 'failed' AND claimed_at > ?2 ORDER BY claimed_at")
+                .map_err(err)?;
+            let rows = stmt
+                .query_map(params![k.lead_id.as_str(), ts(now - cap.window)], |r| {
+                    r.get(0)
+                })
+                .map_err(err)?;
+            rows.collect::<Result<_, _>>().map_err(err)?
+        };
+        let max = cap.max as usize;
+        if recent.len() >= max {
+            // The window frees a slot when the oldest send that keeps it full ages out.
+            let until = parse_ts(&recent[recent.len() - max])? + cap.window;
+            return Ok(Claim::CapReached { until });
+        }
+        tx.execute(
+            "INSERT INTO sends (lead_id, enrollment_id, step, state, claimed_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![k.lead_id.as_str(), k.enrollment_id.as_str(), k.step, record.state.as_str(), ts(record.claimed_at), json(record)?],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(Claim::Claimed)
+    }
+
+    async fn complete_send(&self, record: &SendRecord) -> PortResult<()> {
+        let k = &record.key;
+        self.db
+            .conn()
+            .execute(
+                "UPDATE sends SET state = ?1, data = ?2 WHERE lead_id = ?3 AND enrollment_id = ?4 AND step = ?5",
+                params![record.state.as_str(), json(record)?, k.lead_id.as_str(), k.enrollment_id.as_str(), k.step],
+            )
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn release_send(&self, key: &SendKey) -> PortResult<()> {
+        self.db
+            .conn()
+            .execute(
+                "DELETE FROM sends WHERE lead_id = ?1 AND enrollment_id = ?2 AND step = ?3 AND state = ?4",
+                params![key.lead_id.as_str(), key.enrollment_id.as_str(), key.step, SendState::Sending.as_str()],
+            )
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn get_send(&self, key: &SendKey) -> PortResult<Option<SendRecord>> {
+        one_json(
+            &self.db,
+            "SELECT data FROM sends WHERE lead_id = ?1 AND enrollment_id = ?2 AND step = ?3",
+            params![key.lead_id.as_str(), key.enrollment_id.as_str(), key.step],
+        )
+    }
+
+    async fn sends_of_lead(&self, lead: &LeadId) -> PortResult<Vec<SendRecord>> {
+        query_json(
+            &self.db,
+            "SELECT data FROM sends WHERE lead_id = ?1 ORDER BY claimed_at, enrollment_id, step",
+            [lead.as_str()],
+        )
+    }
+}
+
+#[async_trait]
+impl SuppressionList for SqliteStore {
+    async fn suppress(&self, s: &Suppression) -> PortResult<Put> {
+        insert_outcome(self.db.conn().execute(
+            "INSERT INTO suppressions (email, reason, at) VALUES (?1, ?2, ?3)",
+            params![s.email.as_str(), s.reason.as_str(), ts(s.at)],
+        ))
+    }
+
+    async fn suppression(&self, email: &EmailAddress) -> PortResult<Option<Suppression>> {
+        let conn = self.db.conn();
+        let row: Option<(String, String)> = conn
+            .query_row(
+                "SELECT reason, at FROM suppressions WHERE email = ?1",
+                [email.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(err)?;
+        row.map(|(reason, at)| {
+            Ok(Suppression {
+                email: email.clone(),
+                reason: SuppressionReason::parse(&reason)
+                    .ok_or_else(|| err(format!("unknown reason {reason}")))?,
+                at: parse_ts(&at)?,
+            })
+        })
+        .transpose()
+    }
+}
+
+#[async_trait]
+impl AlertLog for SqliteStore {
+    async fn claim_alert(
+        &self,
+        key: &str,
+        lead: &LeadId,
+        now: DateTime<Utc>,
+    ) -> PortResult<AlertClaim> {
+        let mut conn = self.db.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let state: Option<String> = tx
+            .query_row("SELECT state FROM alerts WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(err)?;
+        let claim = match state.as_deref() {
+            Some("sent") => AlertClaim::Sent,
+            Some(_) => AlertClaim::Pending,
+            None => {
+                tx.execute(
+                    "INSERT INTO alerts (key, lead_id, state, claimed_at) VALUES (?1, ?2, 'pending', ?3)",
+                    params![key, lead.as_str(), ts(now)],
+                )
+                .map_err(err)?;
+                AlertClaim::New
+            }
+        };
+        tx.commit().map_err(err)?;
+        Ok(claim)
+    }
+
+    async fn mark_alert_sent(&self, key: &str, at: DateTime<Utc>) -> PortResult<()> {
+        self.db
+            .conn()
+            .execute(
+                "UPDATE alerts SET state = 'sent', sent_at = ?1 WHERE key = ?2",
+                params![ts(at), key],
+            )
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn release_alert(&self, key: &str) -> PortResult<()> {
+        self.db
+            .conn()
+            .execute(
+                "DELETE FROM alerts WHERE key = ?1 AND state = 'pending'",
+                [key],
+            )
+            .map_err(err)?;
+        Ok(())
+    }
+}
