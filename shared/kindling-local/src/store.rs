@@ -29,6 +29,11 @@ impl SqliteStore {
     pub fn new(db: Db) -> Self {
         Self { db }
     }
+
+    /// The database underneath (tests count rows with it).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
 }
 
 fn json<T: serde::Serialize>(v: &T) -> PortResult<String> {

@@ -1,0 +1,516 @@
+//! The store contract: behaviour every implementation of the store ports must have. A store
+//! crate runs it with [`store_contract!`], giving an expression that makes a fresh, empty store.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use kindling::activity::{Activity, ActivityKind, Attrs, Subject};
+use kindling::email::EmailAddress;
+use kindling::ids::{ActivityId, EnrollmentId, LeadId, VisitorId};
+use kindling::lead::Lead;
+use kindling::ports::{AlertClaim, Cas, Claim, Put, Store};
+use kindling::schedule::FrequencyCap;
+use kindling::sequence::{Enrollment, EnrollmentStatus, SendKey, SendRecord, SendState};
+use kindling::suppression::{Suppression, SuppressionReason};
+
+/// Generates one `#[tokio::test]` per contract case, each on a fresh store from `$make`.
+#[macro_export]
+macro_rules! store_contract {
+    ($make:expr) => {
+        $crate::store_contract!(@cases $make;
+            lead_insert_get_and_find_by_email,
+            lead_email_is_unique,
+            lead_update_is_optimistic,
+            lead_ids_page_in_order,
+            visitor_keeps_its_first_lead,
+            activity_recording_is_idempotent,
+            enrollment_is_unique_per_lead_and_sequence,
+            due_enrollments_are_active_due_and_ordered,
+            enrollment_update_is_optimistic,
+            send_claim_is_once_per_step,
+            send_claim_applies_the_frequency_cap,
+            failed_sends_do_not_count_toward_the_cap,
+            released_claims_can_be_claimed_again,
+            completed_sends_are_read_back,
+            suppression_keeps_the_first_reason,
+            alerts_move_from_new_to_pending_to_sent,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let store = $make;
+                $crate::contract::$case(&*store).await;
+            }
+        )*
+    };
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 3, 0, 0).unwrap()
+}
+
+fn lead(id: &str, email: &str) -> Lead {
+    Lead::new(LeadId::new(id), EmailAddress::parse(email).unwrap(), t0())
+}
+
+fn activity(id: &str, subject: Subject, at: DateTime<Utc>) -> Activity {
+    Activity {
+        id: ActivityId::new(id),
+        subject,
+        kind: ActivityKind::PageView,
+        at,
+        attrs: Attrs::default(),
+    }
+}
+
+fn enrollment(lead: &str, id: &str, seq: &str, due: Option<DateTime<Utc>>) -> Enrollment {
+    Enrollment {
+        id: EnrollmentId::new(id),
+        lead_id: LeadId::new(lead),
+        sequence_id: seq.into(),
+        enrolled_at: t0(),
+        next_step: 0,
+        next_due_at: due,
+        status: EnrollmentStatus::Active,
+        reason: None,
+        version: 0,
+    }
+}
+
+fn send(lead: &str, enr: &str, step: u32, at: DateTime<Utc>) -> SendRecord {
+    SendRecord {
+        key: SendKey {
+            lead_id: LeadId::new(lead),
+            enrollment_id: EnrollmentId::new(enr),
+            step,
+        },
+        sequence_id: "s".into(),
+        template: "t".into(),
+        state: SendState::Sending,
+        claimed_at: at,
+        sent_at: None,
+        provider_message_id: None,
+        links: vec!["https://example.jp/a".into()],
+        error: None,
+    }
+}
+
+const CAP: FrequencyCap = FrequencyCap {
+    max: 1,
+    window: Duration::hours(24),
+};
+
+pub async fn lead_insert_get_and_find_by_email(s: &dyn Store) {
+    let mut l = lead("L1", "a@example.jp");
+    l.profile.name = Some("佐藤".into());
+    assert_eq!(s.insert_lead(&l).await.unwrap(), Put::Created);
+    assert_eq!(s.get_lead(&l.id).await.unwrap(), Some(l.clone()));
+    assert_eq!(s.find_lead_by_email(&l.email).await.unwrap(), Some(l));
+    assert_eq!(s.get_lead(&LeadId::new("nope")).await.unwrap(), None);
+    assert_eq!(
+        s.find_lead_by_email(&EmailAddress::parse("b@example.jp").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn lead_email_is_unique(s: &dyn Store) {
+    assert_eq!(
+        s.insert_lead(&lead("L1", "a@example.jp")).await.unwrap(),
+        Put::Created
+    );
+    assert_eq!(
+        s.insert_lead(&lead("L2", "a@example.jp")).await.unwrap(),
+        Put::Existed
+    );
+    assert_eq!(
+        s.insert_lead(&lead("L1", "other@example.jp"))
+            .await
+            .unwrap(),
+        Put::Existed
+    );
+    assert_eq!(s.get_lead(&LeadId::new("L2")).await.unwrap(), None);
+    assert_eq!(
+        s.find_lead_by_email(&EmailAddress::parse("other@example.jp").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn lead_update_is_optimistic(s: &dyn Store) {
+    let l = lead("L1", "a@example.jp");
+    s.insert_lead(&l).await.unwrap();
+    let mut first = s.get_lead(&l.id).await.unwrap().unwrap();
+    let mut second = first.clone();
+    first.profile.company = Some("A".into());
+    assert_eq!(s.update_lead(&first).await.unwrap(), Cas::Updated);
+    second.profile.company = Some("B".into());
+    assert_eq!(s.update_lead(&second).await.unwrap(), Cas::Stale);
+    let stored = s.get_lead(&l.id).await.unwrap().unwrap();
+    assert_eq!(stored.profile.company.as_deref(), Some("A"));
+    assert_eq!(stored.version, 1);
+    let mut third = stored.clone();
+    third.profile.title = Some("部長".into());
+    assert_eq!(s.update_lead(&third).await.unwrap(), Cas::Updated);
+    assert_eq!(s.get_lead(&l.id).await.unwrap().unwrap().version, 2);
+}
+
+pub async fn lead_ids_page_in_order(s: &dyn Store) {
+    for (id, email) in [("L3", "c@x.jp"), ("L1", "a@x.jp"), ("L2", "b@x.jp")] {
+        s.insert_lead(&lead(id, email)).await.unwrap();
+    }
+    let first = s.list_lead_ids(None, 2).await.unwrap();
+    assert_eq!(first, vec![LeadId::new("L1"), LeadId::new("L2")]);
+    let rest = s.list_lead_ids(first.last(), 2).await.unwrap();
+    assert_eq!(rest, vec![LeadId::new("L3")]);
+    assert!(s.list_lead_ids(rest.last(), 2).await.unwrap().is_empty());
+}
+
+pub async fn visitor_keeps_its_first_lead(s: &dyn Store) {
+    let v = VisitorId::new("v1");
+    assert_eq!(s.lead_of_visitor(&v).await.unwrap(), None);
+    assert_eq!(
+        s.link_visitor(&v, &LeadId::new("L1"), t0()).await.unwrap(),
+        Put::Created
+    );
+    assert_eq!(
+        s.link_visitor(&v, &LeadId::new("L2"), t0()).await.unwrap(),
+        Put::Existed
+    );
+    s.link_visitor(&VisitorId::new("v2"), &LeadId::new("L1"), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.lead_of_visitor(&v).await.unwrap(),
+        Some(LeadId::new("L1"))
+    );
+    assert_eq!(
+        s.visitors_of_lead(&LeadId::new("L1")).await.unwrap(),
+        vec![VisitorId::new("v1"), VisitorId::new("v2")]
+    );
+    assert!(s
+        .visitors_of_lead(&LeadId::new("L2"))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn activity_recording_is_idempotent(s: &dyn Store) {
+    let lead_subject = Subject::Lead(LeadId::new("L1"));
+    let a = activity("a1", lead_subject.clone(), t0());
+    assert_eq!(s.record(&a).await.unwrap(), Put::Created);
+    let mut changed = a.clone();
+    changed.kind = ActivityKind::ConsultationRequest;
+    assert_eq!(
+        s.record(&changed).await.unwrap(),
+        Put::Existed,
+        "same id, different content: first write wins"
+    );
+    s.record(&activity("a0", lead_subject, t0() - Duration::minutes(1)))
+        .await
+        .unwrap();
+    s.record(&activity(
+        "v-a",
+        Subject::Visitor(VisitorId::new("v1")),
+        t0(),
+    ))
+    .await
+    .unwrap();
+    let of_lead = s.activities_of_lead(&LeadId::new("L1")).await.unwrap();
+    assert_eq!(
+        of_lead.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        vec!["a0", "a1"]
+    );
+    assert_eq!(of_lead[1], a);
+    let of_visitor = s
+        .activities_of_visitor(&VisitorId::new("v1"))
+        .await
+        .unwrap();
+    assert_eq!(of_visitor.len(), 1);
+}
+
+pub async fn enrollment_is_unique_per_lead_and_sequence(s: &dyn Store) {
+    assert_eq!(
+        s.enroll(&enrollment("L1", "E1", "seq", Some(t0())))
+            .await
+            .unwrap(),
+        Put::Created
+    );
+    assert_eq!(
+        s.enroll(&enrollment("L1", "E2", "seq", Some(t0())))
+            .await
+            .unwrap(),
+        Put::Existed
+    );
+    assert_eq!(
+        s.enroll(&enrollment("L1", "E3", "other", Some(t0())))
+            .await
+            .unwrap(),
+        Put::Created
+    );
+    assert_eq!(
+        s.enroll(&enrollment("L2", "E4", "seq", Some(t0())))
+            .await
+            .unwrap(),
+        Put::Created
+    );
+    let mine = s.enrollments_of_lead(&LeadId::new("L1")).await.unwrap();
+    assert_eq!(
+        mine.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        vec!["E3", "E1"]
+    );
+    assert_eq!(
+        s.get_enrollment(&LeadId::new("L1"), &EnrollmentId::new("E1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .sequence_id,
+        "seq"
+    );
+    assert_eq!(
+        s.get_enrollment(&LeadId::new("L1"), &EnrollmentId::new("E2"))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn due_enrollments_are_active_due_and_ordered(s: &dyn Store) {
+    s.enroll(&enrollment(
+        "L1",
+        "late",
+        "a",
+        Some(t0() - Duration::minutes(1)),
+    ))
+    .await
+    .unwrap();
+    s.enroll(&enrollment(
+        "L2",
+        "early",
+        "a",
+        Some(t0() - Duration::hours(2)),
+    ))
+    .await
+    .unwrap();
+    s.enroll(&enrollment("L3", "exact", "a", Some(t0())))
+        .await
+        .unwrap();
+    s.enroll(&enrollment(
+        "L4",
+        "future",
+        "a",
+        Some(t0() + Duration::seconds(1)),
+    ))
+    .await
+    .unwrap();
+    let mut done = enrollment("L5", "done", "a", Some(t0() - Duration::hours(3)));
+    s.enroll(&done).await.unwrap();
+    done.status = EnrollmentStatus::Completed;
+    done.next_due_at = None;
+    assert_eq!(s.update_enrollment(&done).await.unwrap(), Cas::Updated);
+    let due = s.due_enrollments(t0(), 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        vec!["early", "late", "exact"]
+    );
+    assert_eq!(s.due_enrollments(t0(), 2).await.unwrap().len(), 2);
+}
+
+pub async fn enrollment_update_is_optimistic(s: &dyn Store) {
+    let e = enrollment("L1", "E1", "seq", Some(t0()));
+    s.enroll(&e).await.unwrap();
+    let mut a = s.get_enrollment(&e.lead_id, &e.id).await.unwrap().unwrap();
+    let mut b = a.clone();
+    a.next_step = 1;
+    a.next_due_at = Some(t0() + Duration::days(3));
+    assert_eq!(s.update_enrollment(&a).await.unwrap(), Cas::Updated);
+    b.status = EnrollmentStatus::Stopped;
+    assert_eq!(s.update_enrollment(&b).await.unwrap(), Cas::Stale);
+    let stored = s.get_enrollment(&e.lead_id, &e.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.next_step, stored.version, stored.status),
+        (1, 1, EnrollmentStatus::Active)
+    );
+    assert!(
+        s.due_enrollments(t0(), 10).await.unwrap().is_empty(),
+        "rescheduled past now"
+    );
+}
+
+pub async fn send_claim_is_once_per_step(s: &dyn Store) {
+    let r = send("L1", "E1", 0, t0());
+    assert_eq!(s.claim_send(&r, CAP, t0()).await.unwrap(), Claim::Claimed);
+    assert_eq!(
+        s.claim_send(&r, CAP, t0() + Duration::days(2))
+            .await
+            .unwrap(),
+        Claim::Exists(r.clone())
+    );
+    assert_eq!(s.get_send(&r.key).await.unwrap(), Some(r));
+}
+
+pub async fn send_claim_applies_the_frequency_cap(s: &dyn Store) {
+    assert_eq!(
+        s.claim_send(&send("L1", "E1", 0, t0()), CAP, t0())
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    let later = t0() + Duration::hours(5);
+    assert_eq!(
+        s.claim_send(&send("L1", "E2", 0, later), CAP, later)
+            .await
+            .unwrap(),
+        Claim::CapReached {
+            until: t0() + Duration::hours(24)
+        }
+    );
+    // Another lead is not capped.
+    assert_eq!(
+        s.claim_send(&send("L2", "E3", 0, later), CAP, later)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    let next_day = t0() + Duration::hours(24) + Duration::seconds(1);
+    assert_eq!(
+        s.claim_send(&send("L1", "E2", 0, next_day), CAP, next_day)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    // A cap of two lets a second mail through in the window.
+    let cap2 = FrequencyCap {
+        max: 2,
+        window: Duration::hours(24),
+    };
+    let l3 = t0() + Duration::minutes(1);
+    assert_eq!(
+        s.claim_send(&send("L3", "A", 0, t0()), cap2, t0())
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(
+        s.claim_send(&send("L3", "B", 0, l3), cap2, l3)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(
+        s.claim_send(&send("L3", "C", 0, l3), cap2, l3)
+            .await
+            .unwrap(),
+        Claim::CapReached {
+            until: t0() + Duration::hours(24)
+        }
+    );
+}
+
+pub async fn failed_sends_do_not_count_toward_the_cap(s: &dyn Store) {
+    let mut r = send("L1", "E1", 0, t0());
+    s.claim_send(&r, CAP, t0()).await.unwrap();
+    r.state = SendState::Failed;
+    r.error = Some("rejected".into());
+    s.complete_send(&r).await.unwrap();
+    let later = t0() + Duration::minutes(5);
+    assert_eq!(
+        s.claim_send(&send("L1", "E2", 0, later), CAP, later)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+}
+
+pub async fn released_claims_can_be_claimed_again(s: &dyn Store) {
+    let r = send("L1", "E1", 0, t0());
+    s.claim_send(&r, CAP, t0()).await.unwrap();
+    s.release_send(&r.key).await.unwrap();
+    assert_eq!(s.get_send(&r.key).await.unwrap(), None);
+    assert_eq!(
+        s.claim_send(&r, CAP, t0()).await.unwrap(),
+        Claim::Claimed,
+        "and the cap slot was freed"
+    );
+    let mut sent = r.clone();
+    sent.state = SendState::Sent;
+    s.complete_send(&sent).await.unwrap();
+    s.release_send(&r.key).await.unwrap();
+    assert_eq!(
+        s.get_send(&r.key).await.unwrap().map(|r| r.state),
+        Some(SendState::Sent),
+        "a sent record is never released"
+    );
+}
+
+pub async fn completed_sends_are_read_back(s: &dyn Store) {
+    let mut r = send("L1", "E1", 0, t0());
+    s.claim_send(&r, CAP, t0()).await.unwrap();
+    r.state = SendState::Sent;
+    r.sent_at = Some(t0());
+    r.provider_message_id = Some("msg-1".into());
+    s.complete_send(&r).await.unwrap();
+    assert_eq!(s.get_send(&r.key).await.unwrap(), Some(r.clone()));
+    let later = t0() + Duration::days(2);
+    let r2 = send("L1", "E1", 1, later);
+    s.claim_send(&r2, CAP, later).await.unwrap();
+    assert_eq!(
+        s.sends_of_lead(&LeadId::new("L1")).await.unwrap(),
+        vec![r, r2]
+    );
+    assert!(s
+        .sends_of_lead(&LeadId::new("L9"))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn suppression_keeps_the_first_reason(s: &dyn Store) {
+    let email = EmailAddress::parse("a@example.jp").unwrap();
+    assert_eq!(s.suppression(&email).await.unwrap(), None);
+    let first = Suppression {
+        email: email.clone(),
+        reason: SuppressionReason::Bounced,
+        at: t0(),
+    };
+    assert_eq!(s.suppress(&first).await.unwrap(), Put::Created);
+    let again = Suppression {
+        email: email.clone(),
+        reason: SuppressionReason::Unsubscribed,
+        at: t0() + Duration::hours(1),
+    };
+    assert_eq!(s.suppress(&again).await.unwrap(), Put::Existed);
+    assert_eq!(s.suppression(&email).await.unwrap(), Some(first));
+}
+
+pub async fn alerts_move_from_new_to_pending_to_sent(s: &dyn Store) {
+    let l = LeadId::new("L1");
+    assert_eq!(
+        s.claim_alert("hot/L1/1", &l, t0()).await.unwrap(),
+        AlertClaim::New
+    );
+    assert_eq!(
+        s.claim_alert("hot/L1/1", &l, t0()).await.unwrap(),
+        AlertClaim::Pending
+    );
+    s.release_alert("hot/L1/1").await.unwrap();
+    assert_eq!(
+        s.claim_alert("hot/L1/1", &l, t0()).await.unwrap(),
+        AlertClaim::New,
+        "released claims are new again"
+    );
+    s.mark_alert_sent("hot/L1/1", t0()).await.unwrap();
+    s.release_alert("hot/L1/1").await.unwrap();
+    assert_eq!(
+        s.claim_alert("hot/L1/1", &l, t0()).await.unwrap(),
+        AlertClaim::Sent,
+        "sent alerts are never released"
+    );
+    assert_eq!(
+        s.claim_alert("hot/L1/2", &l, t0()).await.unwrap(),
+        AlertClaim::New,
+        "each crossing has its own alert"
+    );
+}

@@ -1,0 +1,267 @@
+//! Runs the local pipeline in a temporary directory on a manual clock, with a mailer and a
+//! notifier that can be told to fail, so tests can drive every path deterministically.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use kindling::config::Config;
+use kindling::error::PortError;
+use kindling::ports::{Clock, MailError, Mailer, Notifier, OutgoingMail, SalesAlert};
+use kindling::testing::{ManualClock, SequentialIds};
+use kindling::token::SigningKeys;
+use kindling::usecases::SendReport;
+use kindling_local::db::Db;
+use kindling_local::outbox::OutboxMailer;
+use kindling_local::LocalApp;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tempfile::TempDir;
+
+/// The repository's `config/` directory.
+pub fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config")
+}
+
+/// The shipped configuration.
+pub fn shipped_config() -> Config {
+    Config::load(&config_dir()).unwrap()
+}
+
+/// The shipped configuration with `kindling.toml` edited by `edit`.
+pub fn config_with(edit: impl FnOnce(String) -> String) -> Config {
+    let dir = config_dir();
+    let toml = edit(std::fs::read_to_string(dir.join("kindling.toml")).unwrap());
+    let templates = std::fs::read_dir(dir.join("templates"))
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    Config::from_sources("kindling.toml", &toml, "templates", templates)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The signing keys of every test app.
+pub fn test_keys() -> SigningKeys {
+    SigningKeys::new(vec![("t1".into(), vec![42; 32])]).unwrap()
+}
+
+/// A mailer that writes the real outbox, counts sends, and fails as told first.
+pub struct TestMailer {
+    outbox: OutboxMailer,
+    pub failures: Mutex<VecDeque<MailError>>,
+    pub sent: Mutex<Vec<OutgoingMail>>,
+}
+
+impl TestMailer {
+    /// Makes the next `n` sends fail with `e`.
+    pub fn fail_next(&self, n: usize, e: MailError) {
+        let mut f = self.failures.lock().unwrap();
+        for _ in 0..n {
+            f.push_back(e.clone());
+        }
+    }
+
+    /// How many mails were accepted.
+    pub fn count(&self) -> usize {
+        self.sent.lock().unwrap().len()
+    }
+}
+
+#[async_trait]
+impl Mailer for TestMailer {
+    async fn send(&self, mail: &OutgoingMail) -> Result<String, MailError> {
+        if let Some(e) = self.failures.lock().unwrap().pop_front() {
+            return Err(e);
+        }
+        let id = self.outbox.send(mail).await?;
+        self.sent.lock().unwrap().push(mail.clone());
+        Ok(id)
+    }
+}
+
+/// A notifier that records alerts and fails as told first.
+#[derive(Default)]
+pub struct TestNotifier {
+    pub failures: Mutex<usize>,
+    pub alerts: Mutex<Vec<SalesAlert>>,
+}
+
+#[async_trait]
+impl Notifier for TestNotifier {
+    async fn notify(&self, alert: &SalesAlert) -> Result<(), PortError> {
+        let mut f = self.failures.lock().unwrap();
+        if *f > 0 {
+            *f -= 1;
+            return Err(PortError::new("notifier", "simulated outage"));
+        }
+        self.alerts.lock().unwrap().push(alert.clone());
+        Ok(())
+    }
+}
+
+/// A local Kindling in a temporary directory.
+pub struct TestApp {
+    pub app: LocalApp,
+    pub clock: Arc<ManualClock>,
+    pub mailer: Arc<TestMailer>,
+    pub notifier: Arc<TestNotifier>,
+    pub dir: TempDir,
+}
+
+/// 10:00 in Tokyo on Monday 2026-11-02.
+pub fn monday_10_jst() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap()
+}
+
+impl TestApp {
+    /// With the shipped configuration, at [`monday_10_jst`].
+    pub fn new() -> Self {
+        Self::with_config(shipped_config(), monday_10_jst())
+    }
+
+    /// With a configuration and a start time.
+    pub fn with_config(config: Config, at: DateTime<Utc>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(at));
+        let mailer = Arc::new(TestMailer {
+            outbox: OutboxMailer::new(dir.path().join("outbox"), clock.clone()),
+            failures: Mutex::new(VecDeque::new()),
+            sent: Mutex::new(Vec::new()),
+        });
+        let notifier = Arc::new(TestNotifier::default());
+        let db = Db::open(&dir.path().join("kindling.db")).unwrap();
+        let app = LocalApp::assemble(
+            db,
+            dir.path().to_path_buf(),
+            config,
+            test_keys(),
+            clock.clone(),
+            Arc::new(SequentialIds::new("id")),
+            mailer.clone(),
+            notifier.clone(),
+        );
+        Self {
+            app,
+            clock,
+            mailer,
+            notifier,
+            dir,
+        }
+    }
+
+    /// Now, on the app's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Sends a request through the HTTP entry logic, then delivers what it published.
+    pub async fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        content_type: Option<&str>,
+        body: impl Into<Bytes>,
+    ) -> http::Response<Bytes> {
+        let mut b = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("user-agent", "test-agent/1.0");
+        if let Some(ct) = content_type {
+            b = b.header("content-type", ct);
+        }
+        let mut req = b.body(body.into()).unwrap();
+        req.extensions_mut().insert(kindling::http::ClientInfo {
+            ip: Some("192.0.2.10".into()),
+        });
+        let res = self.app.http(req).await;
+        self.app.pump().await.unwrap();
+        res
+    }
+
+    /// Submits a form as a browser would (urlencoded).
+    pub async fn submit(&self, form: &str, fields: &[(&str, &str)]) -> http::Response<Bytes> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.request(
+            "POST",
+            &format!("/forms/{form}"),
+            Some("application/x-www-form-urlencoded"),
+            body,
+        )
+        .await
+    }
+
+    /// One scheduler run at the current time.
+    pub async fn tick(&self) -> SendReport {
+        self.app.tick().await.unwrap()
+    }
+
+    /// Runs the scheduler every `step` until `until`, collecting every report.
+    pub async fn run_until(&self, until: DateTime<Utc>, step: Duration) -> Vec<SendReport> {
+        let mut reports = Vec::new();
+        while self.now() < until {
+            reports.push(self.tick().await);
+            self.clock.advance(step);
+        }
+        reports
+    }
+
+    /// Rows in every table: what "nothing was written" is checked against.
+    pub fn counts(&self) -> Vec<(String, i64)> {
+        let conn = self.app.store.db().conn();
+        [
+            "leads",
+            "visitors",
+            "activities",
+            "enrollments",
+            "sends",
+            "suppressions",
+            "alerts",
+            "bus",
+            "dead_letters",
+        ]
+        .iter()
+        .map(|t| {
+            (
+                (*t).to_owned(),
+                conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+                    .unwrap(),
+            )
+        })
+        .collect()
+    }
+
+    /// Every `.eml` in the outbox, oldest first.
+    pub fn outbox(&self) -> Vec<Vec<u8>> {
+        let dir = self.dir.path().join("outbox");
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    }
+}
+
+impl Default for TestApp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Form fields of a typical Japanese lead who consents.
+pub fn lead_fields<'a>(email: &'a str, zone: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("email", email),
+        ("name", "佐藤 太郎"),
+        ("company", "株式会社A"),
+        ("time_zone", zone),
+        ("consent", "on"),
+    ]
+}

@@ -1,0 +1,6 @@
+//! Shared test code: the store contract suite that every store implementation runs, and a
+//! harness that runs the local pipeline on a simulated clock.
+#![allow(clippy::unwrap_used)]
+
+pub mod contract;
+pub mod harness;

@@ -1,0 +1,8 @@
+//! The embedded SQLite store passes the store contract.
+#![allow(clippy::unwrap_used)]
+
+use kindling_local::db::Db;
+use kindling_local::store::SqliteStore;
+use std::sync::Arc;
+
+kindling_tests::store_contract!(Arc::new(SqliteStore::new(Db::in_memory().unwrap())));
