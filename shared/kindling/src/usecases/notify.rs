@@ -8,7 +8,7 @@ use crate::ports::{AlertClaim, Notifier, SalesAlert};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotifyOutcome {
     /// Sales was alerted.
-    Alerted(SalesAlert),
+    Alerted(Box<SalesAlert>),
     /// This crossing was alerted before (a redelivery): nothing sent.
     AlreadyAlerted,
     /// The lead no longer exists.
@@ -62,5 +62,5 @@ pub async fn notify_hot_lead(
     }
     k.stores.alerts.mark_alert_sent(&key, now).await?;
     tracing::info!(lead_id = %lead.id, crossing = event.crossing, "sales alerted");
-    Ok(NotifyOutcome::Alerted(alert))
+    Ok(NotifyOutcome::Alerted(Box::new(alert)))
 }

@@ -1,0 +1,426 @@
+//! Step sends: quiet hours in the lead's zone (across DST), the frequency cap across sequences,
+//! consent and suppression gates, exit goals, and the failure paths: a crash between the
+//! provider accepting a mail and the record, throttling, rejection.
+#![allow(clippy::unwrap_used)]
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use kindling::email::EmailAddress;
+use kindling::error::PortError;
+use kindling::ids::LeadId;
+use kindling::ports::{Claim, MailError, PortResult, SendLog};
+use kindling::schedule::FrequencyCap;
+use kindling::sequence::{EnrollmentStatus, SendKey, SendRecord, SendState};
+use kindling::suppression::{Suppression, SuppressionReason};
+use kindling::usecases::send_due_steps;
+use kindling_local::store::SqliteStore;
+use kindling_tests::harness::{config_with, lead_fields, shipped_config, TestApp};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+async fn lead_id(t: &TestApp, email: &str) -> LeadId {
+    t.app
+        .kindling
+        .stores
+        .leads
+        .find_lead_by_email(&EmailAddress::parse(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+/// When each step mail of a lead went out.
+async fn send_times(t: &TestApp, email: &str) -> Vec<DateTime<Utc>> {
+    let id = lead_id(t, email).await;
+    let sends = t
+        .app
+        .kindling
+        .stores
+        .sends
+        .sends_of_lead(&id)
+        .await
+        .unwrap();
+    sends
+        .iter()
+        .filter(|s| s.state == SendState::Sent)
+        .map(|s| s.sent_at.unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn step_due_in_quiet_hours_waits_for_nine_in_tokyo_and_is_not_dropped() {
+    let t = TestApp::with_config(shipped_config(), utc("2026-11-02T14:30:00Z")); // 23:30 JST
+    t.submit("whitepaper", &lead_fields("night@example.jp", "Asia/Tokyo"))
+        .await;
+    let reports = t
+        .run_until(utc("2026-11-03T00:00:00Z"), Duration::minutes(1))
+        .await;
+    assert!(
+        reports.iter().all(|r| r.sent.is_empty()),
+        "nothing inside quiet hours"
+    );
+    assert_eq!(t.mailer.count(), 0);
+    t.run_until(utc("2026-11-03T00:05:00Z"), Duration::minutes(1))
+        .await;
+    assert_eq!(
+        send_times(&t, "night@example.jp").await,
+        vec![utc("2026-11-03T00:00:00Z")],
+        "09:00 JST sharp"
+    );
+}
+
+#[tokio::test]
+async fn lead_without_a_zone_gets_the_default_zone() {
+    let t = TestApp::with_config(shipped_config(), utc("2026-11-02T14:30:00Z")); // 23:30 JST
+    t.submit(
+        "whitepaper",
+        &[("email", "nozone@example.jp"), ("consent", "on")],
+    )
+    .await;
+    t.run_until(utc("2026-11-03T01:00:00Z"), Duration::minutes(5))
+        .await;
+    assert_eq!(
+        send_times(&t, "nozone@example.jp").await,
+        vec![utc("2026-11-03T00:00:00Z")]
+    );
+}
+
+#[tokio::test]
+async fn new_york_leads_get_mail_at_local_hours_across_the_daylight_saving_change() {
+    // 2026-10-29 23:15 EDT. DST ends in New York on 2026-11-01 at 02:00.
+    let t = TestApp::with_config(shipped_config(), utc("2026-10-30T03:15:00Z"));
+    t.submit(
+        "whitepaper",
+        &lead_fields("late@acme.example", "America/New_York"),
+    )
+    .await;
+    t.run_until(utc("2026-10-30T14:00:00Z"), Duration::minutes(5))
+        .await;
+    t.submit(
+        "whitepaper",
+        &lead_fields("morning@acme.example", "America/New_York"),
+    )
+    .await; // 10:00 EDT
+    t.run_until(utc("2026-11-14T00:00:00Z"), Duration::minutes(5))
+        .await;
+
+    // Late sign-up: every step falls in quiet hours (23:15 local) and goes at 09:00 local,
+    // which is 13:00 UTC under EDT and 14:00 UTC under EST.
+    assert_eq!(
+        send_times(&t, "late@acme.example").await,
+        vec![
+            utc("2026-10-30T13:00:00Z"),
+            utc("2026-11-02T14:00:00Z"),
+            utc("2026-11-06T14:00:00Z"),
+            utc("2026-11-13T14:00:00Z")
+        ]
+    );
+    // Morning sign-up: day 3 keeps 10:00 local across the change (14:00 UTC EDT -> 15:00 UTC EST).
+    assert_eq!(
+        send_times(&t, "morning@acme.example").await,
+        vec![
+            utc("2026-10-30T14:00:00Z"),
+            utc("2026-11-02T15:00:00Z"),
+            utc("2026-11-06T15:00:00Z"),
+            utc("2026-11-13T15:00:00Z")
+        ]
+    );
+    let ny = chrono_tz::America::New_York;
+    let quiet = t.app.kindling.config.quiet_hours;
+    for email in ["late@acme.example", "morning@acme.example"] {
+        for at in send_times(&t, email).await {
+            assert!(
+                !quiet.contains(at.with_timezone(&ny).time()),
+                "{at} is in quiet hours in New York"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn frequency_cap_makes_the_second_sequence_wait_a_day() {
+    let t = TestApp::new(); // 10:00 JST
+    t.submit("seminar", &lead_fields("busy@example.jp", "Asia/Tokyo"))
+        .await;
+    t.tick().await;
+    t.clock.advance(Duration::minutes(30));
+    t.submit("whitepaper", &lead_fields("busy@example.jp", "Asia/Tokyo"))
+        .await;
+    let reports = t
+        .run_until(t.now() + Duration::hours(30), Duration::minutes(1))
+        .await;
+    assert!(
+        reports.iter().any(|r| r.deferred > 0),
+        "the cap deferred the second mail"
+    );
+    let times = send_times(&t, "busy@example.jp").await;
+    assert_eq!(
+        times,
+        vec![utc("2026-11-02T01:00:00Z"), utc("2026-11-03T01:00:00Z")],
+        "24 h apart, not lost"
+    );
+}
+
+/// A send log whose `complete_send` fails once: the process "dies" after the provider accepted.
+struct CrashAfterProviderAccepts {
+    inner: Arc<SqliteStore>,
+    crashed: AtomicBool,
+}
+
+#[async_trait]
+impl SendLog for CrashAfterProviderAccepts {
+    async fn claim_send(
+        &self,
+        r: &SendRecord,
+        cap: FrequencyCap,
+        now: DateTime<Utc>,
+    ) -> PortResult<Claim> {
+        self.inner.claim_send(r, cap, now).await
+    }
+    async fn complete_send(&self, r: &SendRecord) -> PortResult<()> {
+        if !self.crashed.swap(true, Ordering::SeqCst) {
+            return Err(PortError::new("sqlite", "disk I/O error"));
+        }
+        self.inner.complete_send(r).await
+    }
+    async fn release_send(&self, key: &SendKey) -> PortResult<()> {
+        self.inner.release_send(key).await
+    }
+    async fn get_send(&self, key: &SendKey) -> PortResult<Option<SendRecord>> {
+        self.inner.get_send(key).await
+    }
+    async fn sends_of_lead(&self, lead: &LeadId) -> PortResult<Vec<SendRecord>> {
+        self.inner.sends_of_lead(lead).await
+    }
+}
+
+#[tokio::test]
+async fn crash_between_provider_accept_and_record_never_sends_twice() {
+    let t = TestApp::new();
+    t.submit("whitepaper", &lead_fields("once@example.jp", "Asia/Tokyo"))
+        .await;
+    let mut crashing = t.app.kindling.clone();
+    crashing.stores.sends = Arc::new(CrashAfterProviderAccepts {
+        inner: t.app.store.clone(),
+        crashed: AtomicBool::new(false),
+    });
+    let report = send_due_steps(&crashing, t.mailer.as_ref(), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.errors, t.mailer.count()),
+        (1, 1),
+        "the mail went, the record did not"
+    );
+
+    // Within the claim's lease another run leaves it alone (a slow sender may still finish).
+    t.clock.advance(Duration::minutes(1));
+    let report = t.tick().await;
+    assert_eq!((report.sent.len(), report.unknown), (0, 0));
+
+    t.clock.advance(Duration::minutes(10));
+    let report = t.tick().await;
+    assert_eq!(report.unknown, 1);
+    assert_eq!(t.mailer.count(), 1, "never retried blindly");
+    let id = lead_id(&t, "once@example.jp").await;
+    let sends = t
+        .app
+        .kindling
+        .stores
+        .sends
+        .sends_of_lead(&id)
+        .await
+        .unwrap();
+    assert_eq!(sends[0].state, SendState::Unknown);
+    let e = &t
+        .app
+        .kindling
+        .stores
+        .enrollments
+        .enrollments_of_lead(&id)
+        .await
+        .unwrap()[0];
+    assert_eq!(e.next_step, 1, "the sequence moves on");
+
+    t.run_until(t.now() + Duration::days(4), Duration::minutes(30))
+        .await;
+    assert_eq!(t.mailer.count(), 2, "day 3 goes out as usual");
+}
+
+#[tokio::test]
+async fn throttled_sends_go_out_later_and_none_is_lost() {
+    let t = TestApp::new();
+    for email in ["a@example.jp", "b@example.jp", "c@example.jp"] {
+        t.submit("whitepaper", &lead_fields(email, "Asia/Tokyo"))
+            .await;
+    }
+    t.mailer.fail_next(
+        2,
+        MailError::Retryable("ThrottlingException: Maximum sending rate exceeded".into()),
+    );
+    let first = t.tick().await;
+    assert_eq!(
+        (first.sent.len(), first.retry_later),
+        (0, 1),
+        "the run stops at the first throttle"
+    );
+    let second = t.tick().await;
+    assert_eq!((second.sent.len(), second.retry_later), (0, 1));
+    let third = t.tick().await;
+    assert_eq!(third.sent.len(), 3);
+    assert_eq!(t.mailer.count(), 3, "each exactly once");
+    for email in ["a@example.jp", "b@example.jp", "c@example.jp"] {
+        assert_eq!(send_times(&t, email).await.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn rejected_mail_is_recorded_as_failed_and_not_retried() {
+    let t = TestApp::new();
+    t.submit("whitepaper", &lead_fields("bad@example.jp", "Asia/Tokyo"))
+        .await;
+    t.mailer.fail_next(
+        1,
+        MailError::Rejected("MessageRejected: Email address is not verified".into()),
+    );
+    let report = t.tick().await;
+    assert_eq!(report.failed, 1);
+    let id = lead_id(&t, "bad@example.jp").await;
+    let sends = t
+        .app
+        .kindling
+        .stores
+        .sends
+        .sends_of_lead(&id)
+        .await
+        .unwrap();
+    assert_eq!(sends[0].state, SendState::Failed);
+    assert!(sends[0].error.as_deref().unwrap().contains("not verified"));
+    t.run_until(t.now() + Duration::days(1), Duration::minutes(10))
+        .await;
+    assert_eq!(t.mailer.count(), 0, "step 0 is not retried");
+}
+
+#[tokio::test]
+async fn no_consent_means_no_marketing_mail() {
+    let config = config_with(|toml| {
+        toml.replace("id = \"consultation\"\nactivity = \"consultation_request\"\nthank_you_url = \"/thanks.html\"\nconsent = \"optional\"", "id = \"consultation\"\nactivity = \"consultation_request\"\nthank_you_url = \"/thanks.html\"\nconsent = \"optional\"\nsequences = [\"document_followup\"]")
+    });
+    assert_eq!(
+        config.form("consultation").unwrap().sequences,
+        vec!["document_followup".to_owned()]
+    );
+    let t = TestApp::with_config(config, kindling_tests::harness::monday_10_jst());
+    let res = t
+        .submit("consultation", &[("email", "noconsent@example.jp")])
+        .await;
+    assert_eq!(res.status(), 303);
+    let report = t.tick().await;
+    assert_eq!(
+        report
+            .ended
+            .iter()
+            .map(|e| e.reason.as_str())
+            .collect::<Vec<_>>(),
+        vec!["no_consent"]
+    );
+    assert_eq!(t.mailer.count(), 0);
+}
+
+#[tokio::test]
+async fn suppressed_address_receives_nothing() {
+    let t = TestApp::new();
+    t.submit(
+        "whitepaper",
+        &lead_fields("bounced@example.jp", "Asia/Tokyo"),
+    )
+    .await;
+    let email = EmailAddress::parse("bounced@example.jp").unwrap();
+    t.app
+        .kindling
+        .stores
+        .suppressions
+        .suppress(&Suppression {
+            email,
+            reason: SuppressionReason::Bounced,
+            at: t.now(),
+        })
+        .await
+        .unwrap();
+    let report = t.tick().await;
+    assert_eq!(report.ended[0].reason, "bounced");
+    t.run_until(t.now() + Duration::days(15), Duration::hours(1))
+        .await;
+    assert_eq!(t.mailer.count(), 0);
+}
+
+#[tokio::test]
+async fn a_lead_that_turns_hot_leaves_the_sequence() {
+    let t = TestApp::new();
+    t.submit("whitepaper", &lead_fields("hot@example.jp", "Asia/Tokyo"))
+        .await;
+    t.tick().await;
+    t.submit("seminar", &lead_fields("hot@example.jp", "Asia/Tokyo"))
+        .await; // +20 = 30
+    t.submit("consultation", &lead_fields("hot@example.jp", "Asia/Tokyo"))
+        .await; // +30 = 60: hot
+    let reports = t
+        .run_until(t.now() + Duration::days(15), Duration::minutes(30))
+        .await;
+    let id = lead_id(&t, "hot@example.jp").await;
+    let enrollments = t
+        .app
+        .kindling
+        .stores
+        .enrollments
+        .enrollments_of_lead(&id)
+        .await
+        .unwrap();
+    let followup = enrollments
+        .iter()
+        .find(|e| e.sequence_id == "document_followup")
+        .unwrap();
+    assert_eq!(
+        (followup.status, followup.reason.as_deref()),
+        (EnrollmentStatus::Exited, Some("became_hot"))
+    );
+    assert!(reports
+        .iter()
+        .flat_map(|r| &r.sent)
+        .all(|m| m.sequence_id != "document_followup"));
+    // The seminar sequence has no such goal: its mail still goes (after the 24 h cap).
+    assert_eq!(send_times(&t, "hot@example.jp").await.len(), 2);
+}
+
+#[tokio::test]
+async fn enrollment_in_a_sequence_happens_once() {
+    let t = TestApp::new();
+    t.submit("whitepaper", &lead_fields("twice@example.jp", "Asia/Tokyo"))
+        .await;
+    t.clock.advance(Duration::hours(2));
+    t.submit("whitepaper", &lead_fields("twice@example.jp", "Asia/Tokyo"))
+        .await;
+    let id = lead_id(&t, "twice@example.jp").await;
+    assert_eq!(
+        t.app
+            .kindling
+            .stores
+            .enrollments
+            .enrollments_of_lead(&id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    t.run_until(
+        Utc.with_ymd_and_hms(2026, 11, 18, 0, 0, 0).unwrap(),
+        Duration::hours(1),
+    )
+    .await;
+    assert_eq!(t.mailer.count(), 4, "four steps, once each");
+}
