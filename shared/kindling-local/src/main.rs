@@ -42,6 +42,9 @@ enum Command {
         /// Static site to serve beside the API.
         #[arg(long, default_value = "examples/site")]
         site: PathBuf,
+        /// Seconds between scheduler runs (EventBridge runs send-steps every 60).
+        #[arg(long, default_value_t = 60)]
+        tick_seconds: u64,
     },
     /// Play a scripted 17-day scenario on a simulated clock and print what happened.
     Demo {
@@ -106,9 +109,12 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             public_url,
             site,
+            tick_seconds,
         } => {
             let mut config = load_config(&cli.config)?;
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let listener =
+                tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+            let addr = listener.local_addr()?;
             config.program.public_url = public_url
                 .unwrap_or_else(|| format!("http://{addr}"))
                 .trim_end_matches('/')
@@ -123,7 +129,13 @@ async fn main() -> anyhow::Result<()> {
                 true,
             )?;
             let site = site.is_dir().then_some(site);
-            server::serve(app, addr, site).await
+            server::serve(
+                app,
+                listener,
+                site,
+                std::time::Duration::from_secs(tick_seconds.max(1)),
+            )
+            .await
         }
     }
 }

@@ -14,9 +14,14 @@ use std::time::Duration;
 /// Largest request body read from a socket; the routes apply their own smaller limits.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Serves until Ctrl-C.
-pub async fn serve(app: LocalApp, addr: SocketAddr, site: Option<PathBuf>) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+/// Serves on `listener` until Ctrl-C, running the scheduler every `tick`.
+pub async fn serve(
+    app: LocalApp,
+    listener: tokio::net::TcpListener,
+    site: Option<PathBuf>,
+    tick: Duration,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
     tracing::info!(%addr, "kindling serving");
     eprintln!(
         "Kindling on http://{addr}  (outbox: {}, alerts: {})",
@@ -35,7 +40,7 @@ pub async fn serve(app: LocalApp, addr: SocketAddr, site: Option<PathBuf>) -> an
     });
     let sched_app = app.clone();
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(60));
+        let mut every = tokio::time::interval(tick);
         loop {
             every.tick().await;
             match sched_app.tick().await {

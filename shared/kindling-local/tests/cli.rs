@@ -1,0 +1,274 @@
+//! The `kindling` binary: check, demo and serve, as a user runs them.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn kindling() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kindling"))
+}
+
+fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn check_accepts_the_shipped_config() {
+    let out = kindling()
+        .arg("--config")
+        .arg(config_dir())
+        .arg("check")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(": ok ("));
+}
+
+#[test]
+fn check_rejects_a_broken_config_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&config_dir(), dir.path());
+    let toml_path = dir.path().join("kindling.toml");
+    let toml = std::fs::read_to_string(&toml_path)
+        .unwrap()
+        .replace("hot = 50", "hot = 20")
+        .replace("template = \"doc_case_study\"", "template = \"nope\"");
+    std::fs::write(&toml_path, &toml).unwrap();
+    std::fs::write(
+        dir.path().join("templates/doc_thanks.en.html"),
+        "<p>{{ link('ftp://nope') }}</p>",
+    )
+    .unwrap();
+    let out = kindling()
+        .arg("--config")
+        .arg(dir.path())
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line_of = |needle: &str| toml.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    assert!(
+        err.contains(&format!("kindling.toml:{}:", line_of("warm = 30"))),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "kindling.toml:{}:",
+            line_of("template = \"nope\"")
+        )),
+        "{err}"
+    );
+
+    // A template that parses but cannot render is caught by the dry render.
+    let toml = toml
+        .replace("hot = 20", "hot = 50")
+        .replace("template = \"nope\"", "template = \"doc_case_study\"");
+    std::fs::write(&toml_path, &toml).unwrap();
+    let out = kindling()
+        .arg("--config")
+        .arg(dir.path())
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("doc_thanks.en") && err.contains("ftp://nope"),
+        "{err}"
+    );
+}
+
+#[test]
+fn demo_json_summary_shows_the_promised_outcomes() {
+    let data = tempfile::tempdir().unwrap();
+    let out = kindling()
+        .arg("--config")
+        .arg(config_dir())
+        .args(["demo", "--json", "--data-dir"])
+        .arg(data.path().join("demo"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let leads = summary["leads"].as_array().unwrap();
+    assert!(leads.len() >= 4);
+    for l in leads {
+        assert!(
+            l["id"].is_string()
+                && l["email"].is_string()
+                && l["score"].is_i64()
+                && l["temperature"].is_string()
+        );
+    }
+    let hot: Vec<_> = leads.iter().filter(|l| l["temperature"] == "hot").collect();
+    assert!(!hot.is_empty(), "at least one hot lead");
+    assert!(
+        hot.iter().all(|l| l["alerts"] == 1),
+        "exactly one alert per hot lead"
+    );
+    assert_eq!(summary["alerts"].as_array().unwrap().len(), hot.len());
+    let unsubscribed: Vec<_> = leads
+        .iter()
+        .filter(|l| !l["unsubscribed_at"].is_null())
+        .collect();
+    assert_eq!(unsubscribed.len(), 1);
+    assert_eq!(unsubscribed[0]["emails_after_unsubscribe"], 0);
+    assert!(leads.iter().any(|l| l["time_zone"] == "America/New_York"));
+    let emails = summary["emails"].as_array().unwrap();
+    assert_eq!(
+        summary["emails_sent"].as_u64().unwrap() as usize,
+        emails.len()
+    );
+    assert!(emails.len() >= 10);
+    assert!(emails.iter().all(|m| m["in_quiet_hours"] == false));
+    assert_eq!(
+        summary["checks"]["every_hot_lead_alerted_exactly_once"],
+        true
+    );
+    assert_eq!(summary["checks"]["no_mail_after_unsubscribe"], true);
+    assert_eq!(summary["checks"]["no_mail_in_quiet_hours"], true);
+    // Every mail is in the outbox.
+    let outbox = std::fs::read_dir(data.path().join("demo/outbox"))
+        .unwrap()
+        .count();
+    assert_eq!(outbox, emails.len());
+}
+
+fn http(addr: &str, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn serve_runs_the_pipeline_over_real_http() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = kindling()
+        .arg("--config")
+        .arg(config_dir())
+        .args(["serve", "--port", "0", "--tick-seconds", "1", "--site"])
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/site"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .env("KINDLING_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+
+    let js = http(
+        &addr,
+        "GET /kindling.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(js.starts_with("HTTP/1.1 200"), "{js}");
+    let page = http(
+        &addr,
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("kindling.js"),
+        "{page}"
+    );
+    let traversal = http(
+        &addr,
+        "GET /../Cargo.toml HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(!traversal.starts_with("HTTP/1.1 200"), "{traversal}");
+    // A zone where it is daytime now, so that quiet hours cannot hold the mail back.
+    let zone = daytime_zone();
+    let body = format!(
+        "email=serve%40example.jp&consent=on&name=Serve&time_zone={}",
+        zone.replace('/', "%2F")
+    );
+    let form = http(
+        &addr,
+        &format!("POST /forms/whitepaper HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+    );
+    assert!(form.starts_with("HTTP/1.1 303"), "{form}");
+    let bad = http(&addr, "POST /forms/whitepaper HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+    assert!(
+        bad.starts_with("HTTP/1.1 422") && bad.contains("\"fields\""),
+        "{bad}"
+    );
+
+    // The scheduler (every second here) sends the day-0 step into the outbox.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let outbox = data.path().join("outbox");
+    let mut mails = 0;
+    while Instant::now() < deadline && mails == 0 {
+        std::thread::sleep(Duration::from_millis(200));
+        mails = outbox.read_dir().map(|d| d.count()).unwrap_or(0);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(mails, 1, "the step mail for {zone} reached the outbox");
+    let eml = std::fs::read_dir(&outbox)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let raw = std::fs::read_to_string(eml).unwrap();
+    assert!(
+        raw.contains(&format!("List-Unsubscribe: <http://{addr}/u/")),
+        "links point at this server"
+    );
+}
+
+fn daytime_zone() -> &'static str {
+    use chrono::Timelike;
+    let now = chrono::Utc::now();
+    [
+        "Asia/Tokyo",
+        "Europe/London",
+        "America/New_York",
+        "America/Los_Angeles",
+        "Asia/Kolkata",
+        "Pacific/Auckland",
+    ]
+    .into_iter()
+    .find(|z| {
+        (10..20).contains(
+            &now.with_timezone(&z.parse::<chrono_tz::Tz>().unwrap())
+                .hour(),
+        )
+    })
+    .unwrap_or("UTC")
+}
