@@ -4,9 +4,13 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use kindling::activity::Activity;
 use kindling::config::Config;
+use kindling::email::EmailAddress;
 use kindling::error::PortError;
+use kindling::lead::Lead;
 use kindling::ports::{Clock, MailError, Mailer, Notifier, OutgoingMail, SalesAlert};
+use kindling::sequence::{Enrollment, SendRecord};
 use kindling::testing::{ManualClock, SequentialIds};
 use kindling::token::SigningKeys;
 use kindling::usecases::SendReport;
@@ -15,6 +19,7 @@ use kindling_local::outbox::OutboxMailer;
 use kindling_local::LocalApp;
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tempfile::TempDir;
 
@@ -88,16 +93,14 @@ impl Mailer for TestMailer {
 /// A notifier that records alerts and fails as told first.
 #[derive(Default)]
 pub struct TestNotifier {
-    pub failures: Mutex<usize>,
+    pub failures: Mutex<FailFirst>,
     pub alerts: Mutex<Vec<SalesAlert>>,
 }
 
 #[async_trait]
 impl Notifier for TestNotifier {
     async fn notify(&self, alert: &SalesAlert) -> Result<(), PortError> {
-        let mut f = self.failures.lock().unwrap();
-        if *f > 0 {
-            *f -= 1;
+        if self.failures.lock().unwrap().fires() {
             return Err(PortError::new("notifier", "simulated outage"));
         }
         self.alerts.lock().unwrap().push(alert.clone());
@@ -238,6 +241,55 @@ impl TestApp {
         .collect()
     }
 
+    /// The lead with this address (it must exist).
+    pub async fn lead(&self, email: &str) -> Lead {
+        let email = EmailAddress::parse(email).unwrap();
+        self.app
+            .kindling
+            .stores
+            .leads
+            .find_lead_by_email(&email)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Every activity of the lead with this address.
+    pub async fn activities(&self, email: &str) -> Vec<Activity> {
+        let id = self.lead(email).await.id;
+        self.app
+            .kindling
+            .stores
+            .activities
+            .activities_of_lead(&id)
+            .await
+            .unwrap()
+    }
+
+    /// Every enrollment of the lead with this address.
+    pub async fn enrollments(&self, email: &str) -> Vec<Enrollment> {
+        let id = self.lead(email).await.id;
+        self.app
+            .kindling
+            .stores
+            .enrollments
+            .enrollments_of_lead(&id)
+            .await
+            .unwrap()
+    }
+
+    /// Every send record of the lead with this address.
+    pub async fn sends(&self, email: &str) -> Vec<SendRecord> {
+        let id = self.lead(email).await.id;
+        self.app
+            .kindling
+            .stores
+            .sends
+            .sends_of_lead(&id)
+            .await
+            .unwrap()
+    }
+
     /// Every `.eml` in the outbox, oldest first.
     pub fn outbox(&self) -> Vec<Vec<u8>> {
         let dir = self.dir.path().join("outbox");
@@ -264,4 +316,22 @@ pub fn lead_fields<'a>(email: &'a str, zone: &'a str) -> Vec<(&'a str, &'a str)>
         ("time_zone", zone),
         ("consent", "on"),
     ]
+}
+
+/// A fault that fires on the first `n` calls, then never again.
+#[derive(Debug, Default)]
+pub struct FailFirst(AtomicUsize);
+
+impl FailFirst {
+    /// Fails the next `n` calls.
+    pub fn new(n: usize) -> Self {
+        Self(AtomicUsize::new(n))
+    }
+
+    /// True if this call must fail.
+    pub fn fires(&self) -> bool {
+        self.0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
 }

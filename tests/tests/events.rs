@@ -7,7 +7,6 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::Duration;
 use kindling::activity::Activity;
-use kindling::email::EmailAddress;
 use kindling::error::PortError;
 use kindling::events::{Event, LeadBecameHot};
 use kindling::ids::{LeadId, VisitorId};
@@ -16,21 +15,9 @@ use kindling::score::Temperature;
 use kindling::usecases::handle_event;
 use kindling_local::store::SqliteStore;
 use kindling_local::LocalApp;
-use kindling_tests::harness::{lead_fields, TestApp};
+use kindling_tests::harness::{lead_fields, FailFirst, TestApp};
 use serde_json::json;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-async fn lead(t: &TestApp, email: &str) -> kindling::lead::Lead {
-    t.app
-        .kindling
-        .stores
-        .leads
-        .find_lead_by_email(&EmailAddress::parse(email).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-}
 
 fn beacon_body(t: &TestApp, id: &str) -> String {
     json!({ "visitor_id": "v-dup", "events": [{ "id": id, "type": "page_view", "url": "https://example.jp/pricing", "at": t.now() }] }).to_string()
@@ -73,19 +60,9 @@ async fn a_beacon_delivered_twice_scores_once() {
             202
         );
     }
-    let l = lead(&t, "dup@example.jp").await;
+    let l = t.lead("dup@example.jp").await;
     assert_eq!(l.score.total, 10 + 15);
-    assert_eq!(
-        t.app
-            .kindling
-            .stores
-            .activities
-            .activities_of_lead(&l.id)
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(t.activities("dup@example.jp").await.len(), 2);
 }
 
 #[tokio::test]
@@ -96,19 +73,9 @@ async fn a_form_submitted_twice_with_one_submission_id_counts_once() {
     t.submit("whitepaper", &f).await;
     t.clock.advance(Duration::minutes(3));
     t.submit("whitepaper", &f).await;
-    let l = lead(&t, "dup@example.jp").await;
+    let l = t.lead("dup@example.jp").await;
     assert_eq!(l.score.total, 10);
-    assert_eq!(
-        t.app
-            .kindling
-            .stores
-            .activities
-            .activities_of_lead(&l.id)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(t.activities("dup@example.jp").await.len(), 1);
 }
 
 #[tokio::test]
@@ -118,7 +85,7 @@ async fn a_hot_event_delivered_twice_alerts_sales_once() {
         .await;
     t.submit("seminar", &lead_fields("hot@example.jp", "Asia/Tokyo"))
         .await;
-    let l = lead(&t, "hot@example.jp").await;
+    let l = t.lead("hot@example.jp").await;
     assert_eq!(
         (l.score.temperature, l.score.hot_crossings),
         (Temperature::Hot, 1)
@@ -148,7 +115,7 @@ async fn a_hot_event_delivered_twice_alerts_sales_once() {
 #[tokio::test]
 async fn a_notifier_outage_delays_the_alert_but_does_not_lose_or_double_it() {
     let t = TestApp::new();
-    *t.notifier.failures.lock().unwrap() = 2;
+    *t.notifier.failures.lock().unwrap() = FailFirst::new(2);
     t.submit("consultation", &lead_fields("hot@example.jp", "Asia/Tokyo"))
         .await;
     t.submit("seminar", &lead_fields("hot@example.jp", "Asia/Tokyo"))
@@ -171,17 +138,13 @@ async fn a_notifier_outage_delays_the_alert_but_does_not_lose_or_double_it() {
 /// A bus that fails the first `n` publishes, after the store has written.
 struct FlakyBus {
     inner: Arc<dyn EventBus>,
-    failures: AtomicUsize,
+    failures: FailFirst,
 }
 
 #[async_trait]
 impl EventBus for FlakyBus {
     async fn publish(&self, events: &[Event]) -> Result<(), PortError> {
-        if self
-            .failures
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
+        if self.failures.fires() {
             return Err(PortError::new("bus", "PutEvents failed"));
         }
         self.inner.publish(events).await
@@ -197,7 +160,7 @@ async fn an_activity_stored_but_not_published_scores_when_the_client_retries() {
     let mut app = t.app.clone();
     app.kindling.bus = Arc::new(FlakyBus {
         inner: t.app.kindling.bus.clone(),
-        failures: AtomicUsize::new(1),
+        failures: FailFirst::new(1),
     });
     let res = send(
         &app,
@@ -213,7 +176,7 @@ async fn an_activity_stored_but_not_published_scores_when_the_client_retries() {
         "unavailable"
     );
     assert_eq!(
-        lead(&t, "flaky@example.jp").await.score.total,
+        t.lead("flaky@example.jp").await.score.total,
         10,
         "stored, not yet scored"
     );
@@ -227,7 +190,7 @@ async fn an_activity_stored_but_not_published_scores_when_the_client_retries() {
     .await;
     assert_eq!(res.status(), 202);
     assert_eq!(
-        lead(&t, "flaky@example.jp").await.score.total,
+        t.lead("flaky@example.jp").await.score.total,
         25,
         "scored exactly once"
     );
@@ -236,17 +199,13 @@ async fn an_activity_stored_but_not_published_scores_when_the_client_retries() {
 /// An activity log that fails once, mid-way through a form submission.
 struct FailingLog {
     inner: Arc<SqliteStore>,
-    failures: AtomicUsize,
+    failures: FailFirst,
 }
 
 #[async_trait]
 impl ActivityLog for FailingLog {
     async fn record(&self, a: &Activity) -> PortResult<Put> {
-        if self
-            .failures
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
+        if self.failures.fires() {
             return Err(PortError::new("sqlite", "database is locked"));
         }
         self.inner.record(a).await
@@ -265,7 +224,7 @@ async fn a_store_error_mid_submission_is_a_503_and_the_retry_converges() {
     let mut app = t.app.clone();
     app.kindling.stores.activities = Arc::new(FailingLog {
         inner: t.app.store.clone(),
-        failures: AtomicUsize::new(1),
+        failures: FailFirst::new(1),
     });
     let body = "email=mid%40example.jp&consent=on&submission_id=s-1&time_zone=Asia%2FTokyo";
     let res = send(
@@ -286,30 +245,10 @@ async fn a_store_error_mid_submission_is_a_503_and_the_retry_converges() {
     )
     .await;
     assert_eq!(res.status(), 303);
-    let l = lead(&t, "mid@example.jp").await;
+    let l = t.lead("mid@example.jp").await;
     assert_eq!(l.score.total, 10);
-    assert_eq!(
-        t.app
-            .kindling
-            .stores
-            .enrollments
-            .enrollments_of_lead(&l.id)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        t.app
-            .kindling
-            .stores
-            .activities
-            .activities_of_lead(&l.id)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(t.enrollments("mid@example.jp").await.len(), 1);
+    assert_eq!(t.activities("mid@example.jp").await.len(), 1);
     t.tick().await;
     assert_eq!(t.mailer.count(), 1);
 }
@@ -388,4 +327,27 @@ async fn events_that_can_never_succeed_are_dead_lettered_and_failing_ones_give_u
         .unwrap();
     assert_eq!(d.dead_lettered, 1);
     assert_eq!(t.app.bus.dead_letters().unwrap(), 2);
+}
+
+#[tokio::test]
+async fn a_beacon_with_several_events_records_them_all_and_scores_once_per_event() {
+    let t = TestApp::new();
+    let mut f = lead_fields("multi@example.jp", "Asia/Tokyo");
+    f.push(("visitor_id", "v-dup"));
+    t.submit("whitepaper", &f).await;
+    let events: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|id| json!({ "id": id, "type": "page_view", "url": "https://example.jp/pricing", "at": t.now() }))
+        .collect();
+    let body = json!({ "visitor_id": "v-dup", "events": events }).to_string();
+    let res = t
+        .request("POST", "/t/events", Some("application/json"), body)
+        .await;
+    assert_eq!(res.status(), 202);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(res.body()).unwrap()["accepted"],
+        3
+    );
+    assert_eq!(t.activities("multi@example.jp").await.len(), 4);
+    assert_eq!(t.lead("multi@example.jp").await.score.total, 10 + 3 * 15);
 }

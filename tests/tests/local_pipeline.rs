@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::Duration;
-use kindling::email::EmailAddress;
 use kindling::score::Temperature;
 use kindling_tests::harness::{lead_fields, TestApp};
 use mail_parser::MessageParser;
@@ -19,17 +18,6 @@ async fn beacon(t: &TestApp, visitor: &str, event_id: &str, path: &str) -> http:
     )
     .await
     .status()
-}
-
-async fn lead(t: &TestApp, email: &str) -> kindling::lead::Lead {
-    t.app
-        .kindling
-        .stores
-        .leads
-        .find_lead_by_email(&EmailAddress::parse(email).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
 }
 
 /// The path (and query) of the first URL in `text` that starts with `prefix`.
@@ -55,7 +43,7 @@ async fn visit_download_open_click_consult_turns_a_lead_hot_and_alerts_sales_onc
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/thanks.html");
 
-    let l = lead(&t, "taro.sato@example.co.jp").await;
+    let l = t.lead("taro.sato@example.co.jp").await;
     let consent = l.consent.clone().unwrap();
     assert_eq!(
         (consent.form_id.as_str(), consent.text_version.as_str()),
@@ -109,7 +97,7 @@ async fn visit_download_open_click_consult_turns_a_lead_hot_and_alerts_sales_onc
         "",
     )
     .await;
-    assert_eq!(lead(&t, "taro.sato@example.co.jp").await.score.total, 40);
+    assert_eq!(t.lead("taro.sato@example.co.jp").await.score.total, 40);
 
     // An API client (JSON) requests a consultation: +30 crosses 50.
     let res = t
@@ -125,7 +113,7 @@ async fn visit_download_open_click_consult_turns_a_lead_hot_and_alerts_sales_onc
         serde_json::from_slice::<serde_json::Value>(res.body()).unwrap(),
         json!({ "status": "accepted" })
     );
-    let l = lead(&t, "taro.sato@example.co.jp").await;
+    let l = t.lead("taro.sato@example.co.jp").await;
     assert_eq!(
         (l.score.total, l.score.temperature, l.score.hot_crossings),
         (70, Temperature::Hot, 1)
@@ -139,7 +127,7 @@ async fn visit_download_open_click_consult_turns_a_lead_hot_and_alerts_sales_onc
 
     // Staying hot does not alert again.
     assert_eq!(beacon(&t, "v-browser-1", "e2", "/pricing.html").await, 202);
-    assert_eq!(lead(&t, "taro.sato@example.co.jp").await.score.total, 85);
+    assert_eq!(t.lead("taro.sato@example.co.jp").await.score.total, 85);
     assert_eq!(t.notifier.alerts.lock().unwrap().len(), 1);
 }
 
@@ -174,7 +162,7 @@ async fn one_click_unsubscribe_mid_sequence_stops_every_later_mail() {
         )
         .await;
     assert_eq!(res.status(), 200);
-    let l = lead(&t, "hanako@example.jp").await;
+    let l = t.lead("hanako@example.jp").await;
     assert!(l.unsubscribed_at.is_some());
     let s = t
         .app

@@ -22,30 +22,10 @@ fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-async fn lead_id(t: &TestApp, email: &str) -> LeadId {
-    t.app
-        .kindling
-        .stores
-        .leads
-        .find_lead_by_email(&EmailAddress::parse(email).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
 /// When each step mail of a lead went out.
 async fn send_times(t: &TestApp, email: &str) -> Vec<DateTime<Utc>> {
-    let id = lead_id(t, email).await;
-    let sends = t
-        .app
-        .kindling
-        .stores
-        .sends
-        .sends_of_lead(&id)
+    t.sends(email)
         .await
-        .unwrap();
-    sends
         .iter()
         .filter(|s| s.state == SendState::Sent)
         .map(|s| s.sent_at.unwrap())
@@ -227,24 +207,9 @@ async fn crash_between_provider_accept_and_record_never_sends_twice() {
     let report = t.tick().await;
     assert_eq!(report.unknown, 1);
     assert_eq!(t.mailer.count(), 1, "never retried blindly");
-    let id = lead_id(&t, "once@example.jp").await;
-    let sends = t
-        .app
-        .kindling
-        .stores
-        .sends
-        .sends_of_lead(&id)
-        .await
-        .unwrap();
+    let sends = t.sends("once@example.jp").await;
     assert_eq!(sends[0].state, SendState::Unknown);
-    let e = &t
-        .app
-        .kindling
-        .stores
-        .enrollments
-        .enrollments_of_lead(&id)
-        .await
-        .unwrap()[0];
+    let e = &t.enrollments("once@example.jp").await[0];
     assert_eq!(e.next_step, 1, "the sequence moves on");
 
     t.run_until(t.now() + Duration::days(4), Duration::minutes(30))
@@ -290,15 +255,7 @@ async fn rejected_mail_is_recorded_as_failed_and_not_retried() {
     );
     let report = t.tick().await;
     assert_eq!(report.failed, 1);
-    let id = lead_id(&t, "bad@example.jp").await;
-    let sends = t
-        .app
-        .kindling
-        .stores
-        .sends
-        .sends_of_lead(&id)
-        .await
-        .unwrap();
+    let sends = t.sends("bad@example.jp").await;
     assert_eq!(sends[0].state, SendState::Failed);
     assert!(sends[0].error.as_deref().unwrap().contains("not verified"));
     t.run_until(t.now() + Duration::days(1), Duration::minutes(10))
@@ -372,15 +329,7 @@ async fn a_lead_that_turns_hot_leaves_the_sequence() {
     let reports = t
         .run_until(t.now() + Duration::days(15), Duration::minutes(30))
         .await;
-    let id = lead_id(&t, "hot@example.jp").await;
-    let enrollments = t
-        .app
-        .kindling
-        .stores
-        .enrollments
-        .enrollments_of_lead(&id)
-        .await
-        .unwrap();
+    let enrollments = t.enrollments("hot@example.jp").await;
     let followup = enrollments
         .iter()
         .find(|e| e.sequence_id == "document_followup")
@@ -405,18 +354,7 @@ async fn enrollment_in_a_sequence_happens_once() {
     t.clock.advance(Duration::hours(2));
     t.submit("whitepaper", &lead_fields("twice@example.jp", "Asia/Tokyo"))
         .await;
-    let id = lead_id(&t, "twice@example.jp").await;
-    assert_eq!(
-        t.app
-            .kindling
-            .stores
-            .enrollments
-            .enrollments_of_lead(&id)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(t.enrollments("twice@example.jp").await.len(), 1);
     t.run_until(
         Utc.with_ymd_and_hms(2026, 11, 18, 0, 0, 0).unwrap(),
         Duration::hours(1),

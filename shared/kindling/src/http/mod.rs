@@ -49,7 +49,6 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
         (&Method::POST, ["u", token]) if track => unsubscribe::one_click(k, token, &req).await,
         (&Method::GET, ["kindling.js"]) if track => Ok(kindling_js()),
         (&Method::POST, ["forms", form_id]) if intake => forms::submit(k, form_id, &req).await,
-        (&Method::OPTIONS, _) => Ok(empty(StatusCode::NO_CONTENT)),
         (
             _,
             ["t", "events"]
@@ -139,12 +138,6 @@ pub(crate) fn response(status: StatusCode, content_type: &str, body: Bytes) -> R
     }
     r.headers_mut()
         .insert(CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
-    r
-}
-
-fn empty(status: StatusCode) -> Response<Bytes> {
-    let mut r = Response::new(Bytes::new());
-    *r.status_mut() = status;
     r
 }
 

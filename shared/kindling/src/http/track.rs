@@ -6,7 +6,7 @@ use crate::activity::{Activity, ActivityKind, Attrs, Subject};
 use crate::ids::{is_valid_id, ActivityId, VisitorId};
 use crate::sequence::SendKey;
 use crate::token::Claim;
-use crate::usecases::{record_activity, Kindling};
+use crate::usecases::{record_activities, record_activity, Kindling};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use bytes::Bytes;
@@ -134,12 +134,12 @@ pub(super) async fn events(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
         .lead_of_visitor(&visitor)
         .await
         .map_err(crate::Error::from)?;
-    for mut a in activities.iter().cloned() {
-        if let Some(lead) = &lead {
+    if let Some(lead) = lead {
+        for a in &mut activities {
             a.subject = Subject::Lead(lead.clone());
         }
-        record_activity(k, &a).await?;
     }
+    record_activities(k, &activities).await?;
     Ok(json_response(
         StatusCode::ACCEPTED,
         &json!({ "accepted": activities.len() }),

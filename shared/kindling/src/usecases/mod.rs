@@ -9,7 +9,7 @@ mod submit_form;
 mod unsubscribe;
 
 pub use notify::{notify_hot_lead, NotifyOutcome};
-pub use record::record_activity;
+pub use record::{record_activities, record_activity};
 pub use rescore::{rescore_lead, Rescored};
 pub use send_steps::{send_due_steps, Ended, SendReport, SentMail};
 pub use submit_form::{submit_form, FormSubmission, Submitted};

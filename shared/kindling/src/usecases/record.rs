@@ -4,23 +4,37 @@ use crate::error::Result;
 use crate::events::{ActivityRecorded, Event};
 use crate::ports::Put;
 
-/// Records an activity once and announces it. A duplicate id changes nothing in the log, but is
-/// announced again: if an earlier attempt stored it and then failed to publish, the redelivery
-/// must still reach scoring (which is idempotent), or the activity would never score.
+/// Records an activity once and announces it (see [`record_activities`]).
 pub async fn record_activity(k: &Kindling, activity: &Activity) -> Result<Put> {
-    let put = k.stores.activities.record(activity).await?;
-    let (lead_id, visitor_id) = match &activity.subject {
-        Subject::Lead(l) => (Some(l.clone()), activity.attrs.visitor_id.clone()),
+    let puts = record_activities(k, std::slice::from_ref(activity)).await?;
+    Ok(puts.into_iter().next().unwrap_or(Put::Existed))
+}
+
+/// Records activities once each, then announces them all in one publish. A duplicate id changes
+/// nothing in the log, but is announced again: if an earlier attempt stored it and then failed to
+/// publish, the redelivery must still reach scoring (which is idempotent), or it would never score.
+pub async fn record_activities(k: &Kindling, activities: &[Activity]) -> Result<Vec<Put>> {
+    let mut puts = Vec::with_capacity(activities.len());
+    for a in activities {
+        let put = k.stores.activities.record(a).await?;
+        tracing::info!(activity_id = %a.id, kind = %a.kind, duplicate = (put == Put::Existed), "activity recorded");
+        puts.push(put);
+    }
+    let events: Vec<Event> = activities.iter().map(announcement).collect();
+    k.bus.publish(&events).await?;
+    Ok(puts)
+}
+
+fn announcement(a: &Activity) -> Event {
+    let (lead_id, visitor_id) = match &a.subject {
+        Subject::Lead(l) => (Some(l.clone()), a.attrs.visitor_id.clone()),
         Subject::Visitor(v) => (None, Some(v.clone())),
     };
-    let event = Event::ActivityRecorded(ActivityRecorded {
-        activity_id: activity.id.clone(),
+    Event::ActivityRecorded(ActivityRecorded {
+        activity_id: a.id.clone(),
         lead_id,
         visitor_id,
-        kind: activity.kind,
-        at: activity.at,
-    });
-    k.bus.publish(&[event]).await?;
-    tracing::info!(activity_id = %activity.id, kind = %activity.kind, duplicate = (put == Put::Existed), "activity recorded");
-    Ok(put)
+        kind: a.kind,
+        at: a.at,
+    })
 }
