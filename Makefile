@@ -25,8 +25,9 @@ fmt:
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# Starts moto (installed into .venv on first use) on a free loopback port for the AWS tests.
 unit:
-	$(CARGO) test --workspace
+	scripts/with-moto $(CARGO) test --workspace
 
 build:
 	$(CARGO) build --workspace --release

@@ -254,14 +254,10 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Every activity of the lead with this address.
+    /// Every activity of the lead with this address, its browsers' included.
     pub async fn activities(&self, email: &str) -> Vec<Activity> {
         let id = self.lead(email).await.id;
-        self.app
-            .kindling
-            .stores
-            .activities
-            .activities_of_lead(&id)
+        kindling::usecases::lead_activities(&self.app.kindling, &id)
             .await
             .unwrap()
     }

@@ -2,5 +2,6 @@
 //! harness that runs the local pipeline on a simulated clock.
 #![allow(clippy::unwrap_used)]
 
+pub mod aws;
 pub mod contract;
 pub mod harness;

@@ -62,7 +62,7 @@ fn invalid(index: usize, message: impl std::fmt::Display) -> ApiError {
 }
 
 /// Accepts a beacon: every event is validated before anything is stored, so a bad beacon
-/// changes nothing. Page views of a visitor tied to a lead are recorded on the lead.
+/// changes nothing.
 pub(super) async fn events(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
     let body = body_within(req, MAX_BEACON_BYTES)?;
     // text/plain lets browsers send the beacon without a CORS preflight.
@@ -128,17 +128,8 @@ pub(super) async fn events(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
             },
         });
     }
-    let lead = k
-        .stores
-        .visitors
-        .lead_of_visitor(&visitor)
-        .await
-        .map_err(crate::Error::from)?;
-    if let Some(lead) = lead {
-        for a in &mut activities {
-            a.subject = Subject::Lead(lead.clone());
-        }
-    }
+    // Recorded on the visitor, whoever it turns out to be: one write and no read on this path.
+    // Scoring resolves the visitor to its lead (and a lead's score reads its browsers' history).
     record_activities(k, &activities).await?;
     Ok(json_response(
         StatusCode::ACCEPTED,

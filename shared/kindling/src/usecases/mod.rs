@@ -10,7 +10,7 @@ mod unsubscribe;
 
 pub use notify::{notify_hot_lead, NotifyOutcome};
 pub use record::{record_activities, record_activity};
-pub use rescore::{rescore_lead, Rescored};
+pub use rescore::{lead_activities, rescore_lead, Rescored};
 pub use send_steps::{send_due_steps, Ended, SendReport, SentMail};
 pub use submit_form::{submit_form, FormSubmission, Submitted};
 pub use unsubscribe::{unsubscribe, Unsubscribed};
@@ -49,8 +49,14 @@ pub async fn handle_event(
 ) -> Result<(), Error> {
     match event {
         Event::ActivityRecorded(e) => {
-            if let Some(lead) = &e.lead_id {
-                rescore_lead(k, lead).await?;
+            let lead = match (&e.lead_id, &e.visitor_id) {
+                (Some(lead), _) => Some(lead.clone()),
+                // An anonymous browser's activity scores once the browser belongs to a lead.
+                (None, Some(visitor)) => k.stores.visitors.lead_of_visitor(visitor).await?,
+                (None, None) => None,
+            };
+            if let Some(lead) = lead {
+                rescore_lead(k, &lead).await?;
             }
             Ok(())
         }

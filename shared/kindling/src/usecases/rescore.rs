@@ -17,7 +17,7 @@ pub struct Rescored {
 }
 
 /// Every activity of a lead, including those of the browsers tied to it.
-pub(crate) async fn lead_activities(k: &Kindling, lead: &LeadId) -> Result<Vec<Activity>> {
+pub async fn lead_activities(k: &Kindling, lead: &LeadId) -> Result<Vec<Activity>> {
     let mut all = k.stores.activities.activities_of_lead(lead).await?;
     for v in k.stores.visitors.visitors_of_lead(lead).await? {
         all.extend(k.stores.activities.activities_of_visitor(&v).await?);

@@ -1,0 +1,96 @@
+//! Enrollments, and the sparse, sharded due-steps index.
+
+use super::{data, item, json, n, s, sdk_err, str_attr, DynamoStore, Item, DATA, VERSION};
+use crate::keys;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kindling::ids::{EnrollmentId, LeadId};
+use kindling::ports::{Cas, EnrollmentStore, PortResult, Put};
+use kindling::sequence::{Enrollment, EnrollmentStatus};
+
+/// Fixed-width UTC, so that text order is time order in the index.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn enrollment_item(e: &Enrollment, version: u64) -> PortResult<Item> {
+    let mut stored = e.clone();
+    stored.version = version;
+    let mut it = item(keys::enrollment(&e.lead_id, &e.sequence_id));
+    it.insert(DATA.into(), json(&stored)?);
+    it.insert(VERSION.into(), n(version));
+    it.insert("id".into(), s(e.id.as_str()));
+    // Only active, scheduled enrollments are in the due index: it stays small.
+    if let (EnrollmentStatus::Active, Some(due)) = (e.status, e.next_due_at) {
+        it.insert(keys::GSI_DUE_PK.into(), s(keys::due_shard(&e.lead_id)));
+        it.insert(
+            keys::GSI_DUE_SK.into(),
+            s(format!("{}#{}#{}", ts(due), e.lead_id, e.id)),
+        );
+    }
+    Ok(it)
+}
+
+#[async_trait]
+impl EnrollmentStore for DynamoStore {
+    async fn enroll(&self, e: &Enrollment) -> PortResult<Put> {
+        self.put_new_item(enrollment_item(e, 0)?).await
+    }
+
+    async fn get_enrollment(
+        &self,
+        lead: &LeadId,
+        id: &EnrollmentId,
+    ) -> PortResult<Option<Enrollment>> {
+        Ok(self
+            .enrollments_of_lead(lead)
+            .await?
+            .into_iter()
+            .find(|e| e.id == *id))
+    }
+
+    async fn enrollments_of_lead(&self, lead: &LeadId) -> PortResult<Vec<Enrollment>> {
+        let items = self.query_prefix(keys::lead_pk(lead), "ENR#").await?;
+        items.iter().map(data).collect()
+    }
+
+    async fn due_enrollments(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<Enrollment>> {
+        // '~' sorts after every id character, so this bound includes everything due at `now`.
+        let upper = format!("{}#~", ts(now));
+        let limit_i32 = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
+        let mut due = Vec::new();
+        for shard in keys::due_shards() {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::GSI_DUE)
+                .key_condition_expression("#pk = :shard AND #sk <= :upper")
+                .expression_attribute_names("#pk", keys::GSI_DUE_PK)
+                .expression_attribute_names("#sk", keys::GSI_DUE_SK)
+                .expression_attribute_values(":shard", s(shard))
+                .expression_attribute_values(":upper", s(upper.clone()))
+                .limit(limit_i32)
+                .send()
+                .await
+                .map_err(|e| sdk_err("Query", e))?;
+            for it in out.items.unwrap_or_default() {
+                let sort = str_attr(&it, keys::GSI_DUE_SK)?.to_owned();
+                due.push((sort, data::<Enrollment>(&it)?));
+            }
+        }
+        // The index is eventually consistent: a stale entry costs a skipped claim, never a
+        // second send (the send claim is a conditional write on the base table).
+        due.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(due.into_iter().map(|(_, e)| e).take(limit).collect())
+    }
+
+    async fn update_enrollment(&self, e: &Enrollment) -> PortResult<Cas> {
+        self.put_versioned(enrollment_item(e, e.version + 1)?, e.version)
+            .await
+    }
+}

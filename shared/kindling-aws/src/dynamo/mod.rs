@@ -1,0 +1,191 @@
+//! The DynamoDB store: every store port of `kindling` on one table (see [`crate::keys`]). Each
+//! item carries its domain object as compact JSON in `d`, plus the key, index and version
+//! attributes that conditions and queries need.
+
+mod activities;
+mod enrollments;
+mod leads;
+mod misc;
+mod schema;
+mod sends;
+
+pub use schema::create_table;
+
+use crate::keys::{Key, PK, SK};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use kindling::error::PortError;
+use kindling::ports::PortResult;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+/// An item as the SDK sees it.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// The data attribute: the domain object as JSON.
+const DATA: &str = "d";
+/// The optimistic-concurrency version attribute.
+const VERSION: &str = "v";
+
+/// Every store port on one DynamoDB table.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store over `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Reads one item (strongly consistent).
+    async fn get(&self, key: Key) -> PortResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(key.0))
+            .key(SK, s(key.1))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_err("GetItem", e))?;
+        Ok(out.item)
+    }
+
+    /// Every item of a partition whose sort key starts with `prefix`, all pages.
+    async fn query_prefix(&self, pk: String, prefix: &str) -> PortResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_err("Query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+}
+
+/// A string attribute.
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+/// A number attribute.
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// An item with its key.
+pub(crate) fn item(key: Key) -> Item {
+    HashMap::from([(PK.to_owned(), s(key.0)), (SK.to_owned(), s(key.1))])
+}
+
+/// The item's domain object.
+pub(crate) fn data<T: DeserializeOwned>(item: &Item) -> PortResult<T> {
+    let json = str_attr(item, DATA)?;
+    serde_json::from_str(json)
+        .map_err(|e| PortError::new("dynamodb", format!("corrupt item data: {e}")))
+}
+
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> PortResult<AttributeValue> {
+    serde_json::to_string(v)
+        .map(AttributeValue::S)
+        .map_err(|e| PortError::new("dynamodb", e))
+}
+
+/// A string attribute of an item.
+pub(crate) fn str_attr<'a>(item: &'a Item, name: &str) -> PortResult<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v),
+        _ => Err(PortError::new(
+            "dynamodb",
+            format!("item lacks string attribute {name}"),
+        )),
+    }
+}
+
+/// A number attribute of an item.
+pub(crate) fn num_attr(item: &Item, name: &str) -> PortResult<u64> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v
+            .parse()
+            .map_err(|_| PortError::new("dynamodb", format!("bad number in {name}"))),
+        _ => Err(PortError::new(
+            "dynamodb",
+            format!("item lacks number attribute {name}"),
+        )),
+    }
+}
+
+/// An SDK failure as a (retryable) port error, with the SDK's whole explanation.
+pub(crate) fn sdk_err<E, R>(op: &'static str, e: SdkError<E, R>) -> PortError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    PortError::new("dynamodb", format!("{op}: {}", DisplayErrorContext(e)))
+}
+
+/// True if a single-item write failed only because its condition did not hold.
+pub(crate) fn is_condition_failure<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error().and_then(|s| s.code()) == Some("ConditionalCheckFailedException")
+}
+
+/// Which items of a cancelled transaction failed their conditions (`None` if it was not a
+/// condition failure, e.g. a throttle).
+pub(crate) fn cancelled_conditions(
+    e: &SdkError<TransactWriteItemsError, HttpResponse>,
+) -> Option<Vec<bool>> {
+    match e.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(c) => {
+            let reasons = c.cancellation_reasons();
+            if reasons.iter().any(|r| {
+                !matches!(
+                    r.code(),
+                    Some("ConditionalCheckFailed") | Some("None") | None
+                )
+            }) {
+                return None;
+            }
+            Some(
+                reasons
+                    .iter()
+                    .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
+}

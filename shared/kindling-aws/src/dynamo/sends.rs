@@ -1,0 +1,209 @@
+//! Step sends and the frequency cap. A claim writes the send item and the lead's cap ledger in
+//! one transaction: the send only if it does not exist, the ledger only if nobody changed it
+//! since it was read. So two senders can neither both claim a step nor both take the last slot.
+
+use super::{
+    cancelled_conditions, data, item, json, n, num_attr, s, sdk_err, DynamoStore, Item, DATA,
+    VERSION,
+};
+use crate::keys;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use kindling::error::PortError;
+use kindling::ids::LeadId;
+use kindling::ports::{Claim, PortResult, SendLog};
+use kindling::schedule::FrequencyCap;
+use kindling::sequence::{SendKey, SendRecord, SendState};
+use serde::{Deserialize, Serialize};
+
+const STATE: &str = "st";
+/// Optimistic retries when another sender changes the ledger between read and write.
+const ATTEMPTS: usize = 8;
+
+/// One slot of the cap ledger: a send that counts toward the cap.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Slot {
+    /// `{enrollment}#{step}`
+    k: String,
+    at: DateTime<Utc>,
+}
+
+fn slot_key(key: &SendKey) -> String {
+    format!("{}#{}", key.enrollment_id, key.step)
+}
+
+/// The ledger: recent slots and its version (0 when it does not exist yet).
+async fn ledger(store: &DynamoStore, lead: &LeadId) -> PortResult<(Vec<Slot>, u64)> {
+    match store.get(keys::cap(lead)).await? {
+        None => Ok((Vec::new(), 0)),
+        Some(it) => Ok((data(&it)?, num_attr(&it, VERSION)?)),
+    }
+}
+
+fn send_item(r: &SendRecord) -> PortResult<Item> {
+    let mut it = item(keys::send(&r.key.lead_id, &r.key.enrollment_id, r.key.step));
+    it.insert(DATA.into(), json(r)?);
+    it.insert(STATE.into(), s(r.state.as_str()));
+    Ok(it)
+}
+
+impl DynamoStore {
+    fn ledger_put(
+        &self,
+        lead: &LeadId,
+        slots: &[Slot],
+        version: u64,
+    ) -> PortResult<TransactWriteItem> {
+        let mut it = item(keys::cap(lead));
+        it.insert(DATA.into(), json(&slots)?);
+        it.insert(VERSION.into(), n(version + 1));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(it))
+            .condition_expression("attribute_not_exists(PK) OR #v = :v")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_values(":v", n(version))
+            .build()
+            .map_err(|e| PortError::new("dynamodb", e))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Removes a send's slot from its lead's ledger (released or failed sends do not count).
+    async fn free_slot(&self, key: &SendKey) -> PortResult<()> {
+        for _ in 0..ATTEMPTS {
+            let (mut slots, version) = ledger(self, &key.lead_id).await?;
+            let before = slots.len();
+            slots.retain(|s| s.k != slot_key(key));
+            if slots.len() == before {
+                return Ok(());
+            }
+            let put = self.ledger_put(&key.lead_id, &slots, version)?;
+            match self
+                .client
+                .transact_write_items()
+                .transact_items(put)
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) if cancelled_conditions(&e).is_some() => continue,
+                Err(e) => return Err(sdk_err("TransactWriteItems", e)),
+            }
+        }
+        Err(PortError::new(
+            "dynamodb",
+            "cap ledger: too many concurrent writers",
+        ))
+    }
+}
+
+#[async_trait]
+impl SendLog for DynamoStore {
+    async fn claim_send(
+        &self,
+        record: &SendRecord,
+        cap: FrequencyCap,
+        now: DateTime<Utc>,
+    ) -> PortResult<Claim> {
+        let key = &record.key;
+        for _ in 0..ATTEMPTS {
+            if let Some(existing) = self.get_send(key).await? {
+                return Ok(Claim::Exists(existing));
+            }
+            let (mut slots, version) = ledger(self, &key.lead_id).await?;
+            slots.retain(|s| s.at > now - cap.window);
+            slots.sort_by_key(|s| s.at);
+            let max = cap.max as usize;
+            if slots.len() >= max {
+                return Ok(Claim::CapReached {
+                    until: slots[slots.len() - max].at + cap.window,
+                });
+            }
+            slots.push(Slot {
+                k: slot_key(key),
+                at: record.claimed_at,
+            });
+            let put_send = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(send_item(record)?))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .map_err(|e| PortError::new("dynamodb", e))?;
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(put_send).build())
+                .transact_items(self.ledger_put(&key.lead_id, &slots, version)?)
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(Claim::Claimed),
+                // Either the step was claimed meanwhile (the next read returns it) or the ledger
+                // moved: read again.
+                Err(e) if cancelled_conditions(&e).is_some() => continue,
+                Err(e) => return Err(sdk_err("TransactWriteItems", e)),
+            }
+        }
+        Err(PortError::new(
+            "dynamodb",
+            "send claim: too many concurrent writers",
+        ))
+    }
+
+    async fn complete_send(&self, record: &SendRecord) -> PortResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(send_item(record)?))
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await
+            .map_err(|e| sdk_err("PutItem", e))?;
+        if record.state == SendState::Failed {
+            self.free_slot(&record.key).await?;
+        }
+        Ok(())
+    }
+
+    async fn release_send(&self, key: &SendKey) -> PortResult<()> {
+        let (pk, sk) = keys::send(&key.lead_id, &key.enrollment_id, key.step);
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .condition_expression("#st = :sending")
+            .expression_attribute_names("#st", STATE)
+            .expression_attribute_values(":sending", s(SendState::Sending.as_str()))
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => self.free_slot(key).await,
+            // Not a pending claim (already sent, or gone): nothing to release.
+            Err(e) if super::is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(sdk_err("DeleteItem", e)),
+        }
+    }
+
+    async fn get_send(&self, key: &SendKey) -> PortResult<Option<SendRecord>> {
+        self.get(keys::send(&key.lead_id, &key.enrollment_id, key.step))
+            .await?
+            .map(|i| data(&i))
+            .transpose()
+    }
+
+    async fn sends_of_lead(&self, lead: &LeadId) -> PortResult<Vec<SendRecord>> {
+        let items = self.query_prefix(keys::lead_pk(lead), "SEND#").await?;
+        let mut sends: Vec<SendRecord> = items.iter().map(data).collect::<PortResult<_>>()?;
+        sends.sort_by(|a, b| {
+            (a.claimed_at, &a.key.enrollment_id, a.key.step).cmp(&(
+                b.claimed_at,
+                &b.key.enrollment_id,
+                b.key.step,
+            ))
+        });
+        Ok(sends)
+    }
+}

@@ -1,0 +1,130 @@
+//! Every key of the single DynamoDB table, built in one place.
+//!
+//! | item | PK | SK |
+//! |---|---|---|
+//! | lead | `LEAD#{id}` | `PROFILE` |
+//! | unique email | `EMAIL#{email}` | `LEAD` |
+//! | suppression | `EMAIL#{email}` | `SUPPRESSION` |
+//! | visitor's lead | `VISITOR#{visitor}` | `LEAD` |
+//! | lead's visitor | `LEAD#{id}` | `VISITOR#{visitor}` |
+//! | activity of a lead | `LEAD#{id}` | `ACT#{activity}` |
+//! | activity of a visitor (TTL) | `VISITOR#{visitor}` | `ACT#{activity}` |
+//! | enrollment | `LEAD#{id}` | `ENR#{sequence}` |
+//! | step send | `LEAD#{id}` | `SEND#{enrollment}#{step:05}` |
+//! | frequency-cap ledger | `LEAD#{id}` | `CAP` |
+//! | sales alert (key names the lead and crossing) | `ALERT#{key}` | `ALERT` |
+//!
+//! Activities are keyed by id, not by time: the id is the idempotency key, and a retried request
+//! may carry another timestamp. The due-steps index `GSI1` is sparse (only active enrollments
+//! carry `GSI1PK`/`GSI1SK`) and sharded over [`DUE_SHARDS`] partitions by lead.
+
+use kindling::email::EmailAddress;
+use kindling::ids::{ActivityId, EnrollmentId, LeadId, VisitorId};
+
+/// Partition key attribute.
+pub const PK: &str = "PK";
+/// Sort key attribute.
+pub const SK: &str = "SK";
+/// The due-steps index.
+pub const GSI_DUE: &str = "GSI1";
+/// Partition key of the due-steps index.
+pub const GSI_DUE_PK: &str = "GSI1PK";
+/// Sort key of the due-steps index: `{next_due_at}#{lead}#{enrollment}`.
+pub const GSI_DUE_SK: &str = "GSI1SK";
+/// The TTL attribute (epoch seconds).
+pub const TTL: &str = "ttl";
+/// Shards of the due-steps index: enough that one minute's sends never heat one partition.
+pub const DUE_SHARDS: u32 = 16;
+
+/// A key pair.
+pub type Key = (String, String);
+
+pub fn lead(id: &LeadId) -> Key {
+    (format!("LEAD#{id}"), "PROFILE".into())
+}
+
+pub fn email(email: &EmailAddress) -> Key {
+    (format!("EMAIL#{email}"), "LEAD".into())
+}
+
+pub fn suppression(email: &EmailAddress) -> Key {
+    (format!("EMAIL#{email}"), "SUPPRESSION".into())
+}
+
+pub fn visitor(v: &VisitorId) -> Key {
+    (format!("VISITOR#{v}"), "LEAD".into())
+}
+
+pub fn lead_visitor(lead: &LeadId, v: &VisitorId) -> Key {
+    (format!("LEAD#{lead}"), format!("VISITOR#{v}"))
+}
+
+pub fn lead_activity(lead: &LeadId, a: &ActivityId) -> Key {
+    (format!("LEAD#{lead}"), format!("ACT#{a}"))
+}
+
+pub fn visitor_activity(v: &VisitorId, a: &ActivityId) -> Key {
+    (format!("VISITOR#{v}"), format!("ACT#{a}"))
+}
+
+pub fn enrollment(lead: &LeadId, sequence: &str) -> Key {
+    (format!("LEAD#{lead}"), format!("ENR#{sequence}"))
+}
+
+pub fn send(lead: &LeadId, enrollment: &EnrollmentId, step: u32) -> Key {
+    (
+        format!("LEAD#{lead}"),
+        format!("SEND#{enrollment}#{step:05}"),
+    )
+}
+
+pub fn cap(lead: &LeadId) -> Key {
+    (format!("LEAD#{lead}"), "CAP".into())
+}
+
+pub fn alert(key: &str) -> Key {
+    (format!("ALERT#{key}"), "ALERT".into())
+}
+
+/// The partition of a lead's items, for queries by SK prefix.
+pub fn lead_pk(lead: &LeadId) -> String {
+    format!("LEAD#{lead}")
+}
+
+/// The partition of a visitor's items.
+pub fn visitor_pk(v: &VisitorId) -> String {
+    format!("VISITOR#{v}")
+}
+
+/// The due-index shard of a lead (FNV-1a, stable across processes and versions).
+pub fn due_shard(lead: &LeadId) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in lead.as_str().bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("DUE#{}", h % DUE_SHARDS)
+}
+
+/// Every due-index shard.
+pub fn due_shards() -> impl Iterator<Item = String> {
+    (0..DUE_SHARDS).map(|n| format!("DUE#{n}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_spread_leads() {
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..200 {
+            seen.insert(due_shard(&LeadId::new(format!("lead{i}"))));
+        }
+        assert_eq!(seen.len(), DUE_SHARDS as usize);
+        assert_eq!(
+            due_shard(&LeadId::new("abc")),
+            due_shard(&LeadId::new("abc"))
+        );
+    }
+}
