@@ -51,3 +51,327 @@ pub async fn fresh_dynamo_store() -> Option<Arc<DynamoStore>> {
         .unwrap();
     Some(Arc::new(DynamoStore::new(client, table)))
 }
+
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
+use aws_sdk_dynamodb::operation::get_item::GetItemInput;
+use aws_sdk_dynamodb::operation::put_item::PutItemInput;
+use aws_sdk_dynamodb::operation::query::QueryInput;
+use aws_sdk_dynamodb::operation::scan::ScanInput;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
+use aws_smithy_runtime_api::box_error::BoxError;
+use kindling_aws::settings::Settings;
+use kindling_aws::Runtime;
+use serde_json::Value;
+use std::sync::Mutex;
+
+/// Counts DynamoDB requests and the items they write, by operation.
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter(Arc<Mutex<Vec<(String, usize)>>>);
+
+impl RequestCounter {
+    /// Forgets what was counted.
+    pub fn reset(&self) {
+        self.0.lock().unwrap().clear();
+    }
+
+    /// `(operation, items written)` in order.
+    pub fn requests(&self) -> Vec<(String, usize)> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Items written (a transaction counts each of its items).
+    pub fn writes(&self) -> usize {
+        self.requests().iter().map(|(_, w)| w).sum()
+    }
+
+    /// Read requests (GetItem, Query, Scan).
+    pub fn reads(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|(op, _)| matches!(op.as_str(), "GetItem" | "Query" | "Scan"))
+            .count()
+    }
+}
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let _ = cfg;
+        let input = ctx.input();
+        let (op, writes) = if input.downcast_ref::<PutItemInput>().is_some() {
+            ("PutItem", 1)
+        } else if input.downcast_ref::<UpdateItemInput>().is_some() {
+            ("UpdateItem", 1)
+        } else if input.downcast_ref::<DeleteItemInput>().is_some() {
+            ("DeleteItem", 1)
+        } else if let Some(t) = input.downcast_ref::<TransactWriteItemsInput>() {
+            ("TransactWriteItems", t.transact_items().len())
+        } else if input.downcast_ref::<GetItemInput>().is_some() {
+            ("GetItem", 0)
+        } else if input.downcast_ref::<QueryInput>().is_some() {
+            ("Query", 0)
+        } else if input.downcast_ref::<ScanInput>().is_some() {
+            ("Scan", 0)
+        } else {
+            ("Other", 0)
+        };
+        self.0.lock().unwrap().push((op.to_owned(), writes));
+        Ok(())
+    }
+}
+
+/// The sender address every AWS test verifies in SES.
+pub const SENDER: &str = "news@example.jp";
+
+/// A private set of emulated AWS resources: a table, a bus whose Kindling events land in an SQS
+/// queue, an SNS topic with an SQS subscription, and a verified SES sender.
+pub struct AwsEnv {
+    pub endpoint: String,
+    pub sdk: SdkConfig,
+    pub table: String,
+    pub bus: String,
+    pub topic_arn: String,
+    pub events_queue: String,
+    pub alerts_queue: String,
+    pub counter: RequestCounter,
+}
+
+/// Base64 of 32 bytes: the signing key every AWS test uses.
+pub const TEST_SIGNING_KEYS: &str = "t1:KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
+
+impl AwsEnv {
+    /// Creates the resources, or `None` without an emulator.
+    pub async fn new() -> Option<AwsEnv> {
+        let endpoint = endpoint()?;
+        let sdk = sdk_config(&endpoint).await;
+        let table = unique("kindling");
+        kindling_aws::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table)
+            .await
+            .unwrap();
+
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let queue = |name: String| {
+            let sqs = sqs.clone();
+            async move {
+                let url = sqs
+                    .create_queue()
+                    .queue_name(name)
+                    .send()
+                    .await
+                    .unwrap()
+                    .queue_url
+                    .unwrap();
+                let arn = sqs
+                    .get_queue_attributes()
+                    .queue_url(&url)
+                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                    .send()
+                    .await
+                    .unwrap()
+                    .attributes
+                    .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+                    .clone();
+                (url, arn)
+            }
+        };
+        let (events_queue, events_arn) = queue(unique("events")).await;
+        let (alerts_queue, alerts_arn) = queue(unique("alerts")).await;
+
+        let eb = aws_sdk_eventbridge::Client::new(&sdk);
+        let bus = unique("kindling-bus");
+        eb.create_event_bus().name(&bus).send().await.unwrap();
+        let rule = unique("all-kindling");
+        let pattern = serde_json::json!({ "source": ["kindling"], "detail-type": kindling::events::DETAIL_TYPES }).to_string();
+        eb.put_rule()
+            .name(&rule)
+            .event_bus_name(&bus)
+            .event_pattern(pattern)
+            .send()
+            .await
+            .unwrap();
+        eb.put_targets()
+            .rule(&rule)
+            .event_bus_name(&bus)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("queue")
+                    .arn(events_arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+
+        let sns = aws_sdk_sns::Client::new(&sdk);
+        let topic_arn = sns
+            .create_topic()
+            .name(unique("alerts"))
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(alerts_arn)
+            .send()
+            .await
+            .unwrap();
+
+        aws_sdk_sesv2::Client::new(&sdk)
+            .create_email_identity()
+            .email_identity(SENDER)
+            .send()
+            .await
+            .unwrap();
+
+        Some(AwsEnv {
+            endpoint,
+            sdk,
+            table,
+            bus,
+            topic_arn,
+            events_queue,
+            alerts_queue,
+            counter: RequestCounter::default(),
+        })
+    }
+
+    /// The settings the stack would give a function.
+    pub fn settings(&self) -> Settings {
+        let vars = self.env_vars();
+        Settings::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+            .unwrap()
+    }
+
+    /// The `KINDLING_*` environment of a function process.
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        [
+            ("KINDLING_TABLE", self.table.as_str()),
+            ("KINDLING_EVENT_BUS", self.bus.as_str()),
+            ("KINDLING_SIGNING_KEYS", TEST_SIGNING_KEYS),
+            ("KINDLING_ALERT_TOPIC_ARN", self.topic_arn.as_str()),
+            ("KINDLING_SES_CONFIGURATION_SET", ""),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    /// A function runtime whose DynamoDB requests are counted by [`AwsEnv::counter`].
+    pub fn runtime(&self) -> Runtime {
+        let mut rt = Runtime::with(self.settings(), self.sdk.clone()).unwrap();
+        let dynamo = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&self.sdk)
+                .interceptor(self.counter.clone())
+                .build(),
+        );
+        rt.kindling.stores =
+            kindling::ports::Stores::from_one(Arc::new(DynamoStore::new(dynamo, &self.table)));
+        rt
+    }
+
+    /// Receives (and deletes) every message waiting in a queue.
+    pub async fn drain(&self, queue_url: &str) -> Vec<Value> {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let mut all = Vec::new();
+        loop {
+            let out = sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return all;
+            }
+            for m in messages {
+                all.push(serde_json::from_str(m.body().unwrap()).unwrap());
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Kindling events that reached the bus (as EventBridge envelopes).
+    pub async fn bus_events(&self) -> Vec<Value> {
+        self.drain(&self.events_queue).await
+    }
+
+    /// Sales alerts that reached the topic (as SNS notifications).
+    pub async fn alerts(&self) -> Vec<Value> {
+        self.drain(&self.alerts_queue).await
+    }
+
+    /// Raw mails SES accepted, read back from moto's `/moto-api/data.json`: `(destinations, raw)`.
+    pub fn sent_mail(&self) -> Vec<(Vec<String>, String)> {
+        let data: Value =
+            serde_json::from_str(&http_get(&self.endpoint, "/moto-api/data.json")).unwrap();
+        data["ses"]["RawMessage"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| {
+                let to = m["destinations"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d.as_str().unwrap().to_owned())
+                    .collect();
+                (to, m["raw_data"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    }
+}
+
+/// A plain HTTP GET on loopback (moto's own API), body as text.
+pub fn http_get(endpoint: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let host = endpoint.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return body.to_owned();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+    out
+}

@@ -5,3 +5,4 @@
 pub mod aws;
 pub mod contract;
 pub mod harness;
+pub mod lambda;

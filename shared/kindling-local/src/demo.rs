@@ -4,7 +4,6 @@
 
 use crate::app::LocalApp;
 use crate::db::Db;
-use crate::ids::UuidIds;
 use anyhow::{bail, Context};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -16,6 +15,7 @@ use kindling::error::PortError;
 use kindling::ports::{Clock, Notifier, SalesAlert};
 use kindling::schedule::resolve_local;
 use kindling::sequence::{SendKey, SendState};
+use kindling::system::UuidIds;
 use kindling::testing::ManualClock;
 use kindling::token::{Claim, SigningKeys};
 use serde::Serialize;

@@ -7,7 +7,6 @@ pub mod bus;
 pub mod check;
 pub mod db;
 pub mod demo;
-pub mod ids;
 pub mod keys;
 pub mod outbox;
 pub mod server;

@@ -3,7 +3,8 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kindling::config::Config;
-use kindling_local::{check, demo, ids, keys, server, LocalApp};
+use kindling::system::{SystemClock, UuidIds};
+use kindling_local::{check, demo, keys, server, LocalApp};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -124,8 +125,8 @@ async fn main() -> anyhow::Result<()> {
                 &data_dir,
                 config,
                 keys,
-                Arc::new(ids::SystemClock),
-                Arc::new(ids::UuidIds),
+                Arc::new(SystemClock),
+                Arc::new(UuidIds),
                 true,
             )?;
             let site = site.is_dir().then_some(site);

@@ -18,6 +18,7 @@ pub mod schedule;
 pub mod score;
 pub mod sequence;
 pub mod suppression;
+pub mod system;
 pub mod testing;
 pub mod token;
 pub mod usecases;

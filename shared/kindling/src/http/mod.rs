@@ -49,22 +49,24 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
         (&Method::POST, ["u", token]) if track => unsubscribe::one_click(k, token, &req).await,
         (&Method::GET, ["kindling.js"]) if track => Ok(kindling_js()),
         (&Method::POST, ["forms", form_id]) if intake => forms::submit(k, form_id, &req).await,
-        (
-            _,
-            ["t", "events"]
-            | ["t", "o", _]
-            | ["t", "c", _]
-            | ["u", _]
-            | ["forms", _]
-            | ["kindling.js"],
-        ) => Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "this method is not allowed here",
-        )),
+        // A route this function serves, with another method.
+        (_, ["t", "events"] | ["t", "o", _] | ["t", "c", _] | ["u", _] | ["kindling.js"])
+            if track =>
+        {
+            Err(method_not_allowed())
+        }
+        (_, ["forms", _]) if intake => Err(method_not_allowed()),
         _ => Err(ApiError::not_found()),
     };
     result.unwrap_or_else(|e| e.into_response())
+}
+
+fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this method is not allowed here",
+    )
 }
 
 /// A request that gets an error response.

@@ -48,7 +48,9 @@ struct BeaconEvent {
     #[serde(rename = "type")]
     kind: String,
     url: String,
-    at: DateTime<Utc>,
+    /// When the browser saw it; the server's time if absent.
+    #[serde(default)]
+    at: Option<DateTime<Utc>>,
     #[serde(default)]
     title: Option<String>,
     #[serde(default)]
@@ -104,8 +106,9 @@ pub(super) async fn events(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
             Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
             _ => return Err(invalid(i, "url is not an absolute http(s) URL")),
         }
-        if e.at > now + Duration::minutes(MAX_FUTURE_SKEW_MINUTES)
-            || e.at < now - Duration::hours(MAX_AGE_HOURS)
+        let at = e.at.unwrap_or(now);
+        if at > now + Duration::minutes(MAX_FUTURE_SKEW_MINUTES)
+            || at < now - Duration::hours(MAX_AGE_HOURS)
         {
             return Err(invalid(i, "at is too far from the present"));
         }
@@ -119,7 +122,7 @@ pub(super) async fn events(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
             id: ActivityId::new(format!("pv_{}", digest(&[visitor.as_str(), &e.id]))),
             subject: Subject::Visitor(visitor.clone()),
             kind: ActivityKind::PageView,
-            at: e.at.min(now),
+            at: at.min(now),
             attrs: Attrs {
                 url: Some(e.url.clone()),
                 page_category: k.config.page_category(&e.url).map(str::to_owned),

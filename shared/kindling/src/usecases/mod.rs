@@ -1,6 +1,7 @@
 //! Use cases: what Kindling does, over ports. Handlers (HTTP, events, schedules) parse their
 //! input, call one of these, and map the result.
 
+mod feedback;
 mod notify;
 mod record;
 mod rescore;
@@ -8,6 +9,7 @@ mod send_steps;
 mod submit_form;
 mod unsubscribe;
 
+pub use feedback::{apply_feedback, Feedback, FeedbackKind};
 pub use notify::{notify_hot_lead, NotifyOutcome};
 pub use record::{record_activities, record_activity};
 pub use rescore::{lead_activities, rescore_lead, Rescored};
@@ -48,18 +50,24 @@ pub async fn handle_event(
     event: &Event,
 ) -> Result<(), Error> {
     match event {
-        Event::ActivityRecorded(e) => {
-            let lead = match (&e.lead_id, &e.visitor_id) {
-                (Some(lead), _) => Some(lead.clone()),
-                // An anonymous browser's activity scores once the browser belongs to a lead.
-                (None, Some(visitor)) => k.stores.visitors.lead_of_visitor(visitor).await?,
-                (None, None) => None,
-            };
-            if let Some(lead) = lead {
-                rescore_lead(k, &lead).await?;
-            }
-            Ok(())
-        }
+        Event::ActivityRecorded(e) => on_activity_recorded(k, e).await,
         Event::LeadBecameHot(e) => notify_hot_lead(k, notifier, e).await.map(|_| ()),
     }
+}
+
+/// Rescores the lead an activity belongs to. An anonymous browser's activity scores once the
+/// browser belongs to a lead (resolved here, off the tracking request's path).
+pub async fn on_activity_recorded(
+    k: &Kindling,
+    e: &crate::events::ActivityRecorded,
+) -> Result<(), Error> {
+    let lead = match (&e.lead_id, &e.visitor_id) {
+        (Some(lead), _) => Some(lead.clone()),
+        (None, Some(visitor)) => k.stores.visitors.lead_of_visitor(visitor).await?,
+        (None, None) => None,
+    };
+    if let Some(lead) = lead {
+        rescore_lead(k, &lead).await?;
+    }
+    Ok(())
 }

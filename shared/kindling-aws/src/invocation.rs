@@ -1,0 +1,137 @@
+//! EventBridge invocations to the shared event logic. An event that can never succeed (malformed,
+//! unknown type, routed to the wrong function) is logged and dropped with `Ok`, so the platform
+//! does not retry it for 24 hours; a retryable failure is `Err`, so it does.
+
+use kindling::events::{Event, SOURCE};
+use kindling::ports::{Mailer, Notifier};
+use kindling::usecases::{
+    apply_feedback, handle_event, on_activity_recorded, send_due_steps, Feedback, Kindling,
+    SendReport,
+};
+use serde::Deserialize;
+
+/// The EventBridge envelope around every event.
+#[derive(Debug, Deserialize)]
+pub struct Envelope {
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    pub source: String,
+    #[serde(default)]
+    pub id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// The result of an event function: `Err` makes the platform retry.
+pub type Outcome = Result<(), lambda_runtime_error::Error>;
+
+mod lambda_runtime_error {
+    /// The error type Lambda runtimes accept.
+    pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
+}
+
+/// Which of Kindling's events a function takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumer {
+    /// `activity.recorded.v1` → rescore.
+    Score,
+    /// `lead.became_hot.v1` → alert sales.
+    Notify,
+}
+
+fn drop_event(why: &str, envelope_id: Option<&str>) -> Outcome {
+    tracing::error!(
+        event_id = envelope_id.unwrap_or("-"),
+        reason = why,
+        "event dropped: it can never succeed"
+    );
+    Ok(())
+}
+
+fn outcome(r: Result<(), kindling::Error>, id: Option<&str>) -> Outcome {
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_retryable() => {
+            tracing::warn!(event_id = id.unwrap_or("-"), error = %e, "event failed; the platform will retry");
+            Err(Box::new(e))
+        }
+        Err(e) => drop_event(&e.to_string(), id),
+    }
+}
+
+/// Handles one of Kindling's own events (score and notify).
+pub async fn on_kindling_event(
+    k: &Kindling,
+    consumer: Consumer,
+    notifier: Option<&dyn Notifier>,
+    payload: serde_json::Value,
+) -> Outcome {
+    let envelope: Envelope = match serde_json::from_value(payload) {
+        Ok(e) => e,
+        Err(e) => return drop_event(&format!("not an EventBridge event: {e}"), None),
+    };
+    let id = envelope.id.as_deref();
+    if envelope.source != SOURCE {
+        return drop_event(&format!("unexpected source {:?}", envelope.source), id);
+    }
+    let event = match Event::decode(&envelope.detail_type, &envelope.detail.to_string()) {
+        Ok(e) => e,
+        Err(e) => return drop_event(&e.to_string(), id),
+    };
+    match (consumer, &event, notifier) {
+        (Consumer::Score, Event::ActivityRecorded(e), _) => {
+            outcome(on_activity_recorded(k, e).await, id)
+        }
+        (Consumer::Notify, Event::LeadBecameHot(_), Some(n)) => {
+            outcome(handle_event(k, n, &event).await, id)
+        }
+        _ => drop_event(
+            &format!("{} is not for this function", envelope.detail_type),
+            id,
+        ),
+    }
+}
+
+/// Handles an SES event (bounce, complaint; others are ignored) for the feedback function.
+pub async fn on_ses_event(k: &Kindling, payload: serde_json::Value) -> Outcome {
+    let envelope: Envelope = match serde_json::from_value(payload) {
+        Ok(e) => e,
+        Err(e) => return drop_event(&format!("not an EventBridge event: {e}"), None),
+    };
+    let id = envelope.id.as_deref();
+    if envelope.source != "aws.ses" {
+        return drop_event(&format!("unexpected source {:?}", envelope.source), id);
+    }
+    match Feedback::from_ses_detail(&envelope.detail) {
+        Ok(Some(fb)) => outcome(apply_feedback(k, &fb).await.map(|_| ()), id),
+        Ok(None) => {
+            tracing::info!(event_id = id.unwrap_or("-"), detail_type = %envelope.detail_type, "SES event without feedback ignored");
+            Ok(())
+        }
+        Err(e) => outcome(Err(e), id),
+    }
+}
+
+/// One scheduled run of the step sender. Steps that fail stay due for the next run, so only a
+/// failure to list due steps is an error.
+pub async fn on_schedule(
+    k: &Kindling,
+    mailer: &dyn Mailer,
+    budget: usize,
+) -> Result<SendReport, lambda_runtime_error::Error> {
+    let report = send_due_steps(k, mailer, budget)
+        .await
+        .map_err(|e| Box::new(e) as lambda_runtime_error::Error)?;
+    tracing::info!(
+        sent = report.sent.len(),
+        deferred = report.deferred,
+        exited = report.exited,
+        stopped = report.stopped,
+        completed = report.completed,
+        failed = report.failed,
+        unknown = report.unknown,
+        retry_later = report.retry_later,
+        errors = report.errors,
+        "send-steps run"
+    );
+    Ok(report)
+}

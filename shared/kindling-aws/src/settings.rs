@@ -1,0 +1,141 @@
+//! Deployment settings from environment variables (set by the CDK stack), read and checked once
+//! at cold start. A missing or bad value stops start-up with a message naming the variable.
+
+use kindling::token::SigningKeys;
+
+/// Every setting a function may need.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `KINDLING_TABLE`: the DynamoDB table.
+    pub table: String,
+    /// `KINDLING_EVENT_BUS`: the EventBridge bus name or ARN.
+    pub event_bus: String,
+    /// `KINDLING_SIGNING_KEYS`: `kid:base64secret[,kid:base64secret...]`, current key first.
+    pub signing_keys: SigningKeys,
+    /// `KINDLING_PUBLIC_URL` (optional): overrides `program.public_url` (the API's custom domain).
+    pub public_url: Option<String>,
+    /// `KINDLING_ALERT_TOPIC_ARN`: the SNS topic for sales alerts (notify only).
+    pub alert_topic_arn: Option<String>,
+    /// `KINDLING_SES_CONFIGURATION_SET` (optional): tags every send (send-steps).
+    pub configuration_set: Option<String>,
+    /// `KINDLING_SEND_BUDGET` (default 200): enrollments handled per send-steps run.
+    pub send_budget: usize,
+}
+
+/// A setting is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("setting {key}: {message}")]
+pub struct SettingsError {
+    pub key: &'static str,
+    pub message: String,
+}
+
+fn err(key: &'static str, message: impl Into<String>) -> SettingsError {
+    SettingsError {
+        key,
+        message: message.into(),
+    }
+}
+
+impl Settings {
+    /// Reads settings through `get` (the process environment in production).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+        let required = |key: &'static str| {
+            get(key)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| err(key, "is required"))
+        };
+        let optional = |key: &str| get(key).filter(|v| !v.trim().is_empty());
+        let signing_keys = SigningKeys::parse(&required("KINDLING_SIGNING_KEYS")?)
+            .map_err(|e| err("KINDLING_SIGNING_KEYS", e.to_string()))?;
+        let public_url =
+            optional("KINDLING_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(u) = &public_url {
+            if !u.starts_with("https://")
+                && !u.starts_with("http://127.0.0.1")
+                && !u.starts_with("http://localhost")
+            {
+                return Err(err("KINDLING_PUBLIC_URL", "must be an https URL"));
+            }
+        }
+        let send_budget = match optional("KINDLING_SEND_BUDGET") {
+            None => 200,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| (1..=10_000).contains(n))
+                .ok_or_else(|| err("KINDLING_SEND_BUDGET", "must be a number from 1 to 10000"))?,
+        };
+        Ok(Settings {
+            table: required("KINDLING_TABLE")?,
+            event_bus: required("KINDLING_EVENT_BUS")?,
+            signing_keys,
+            public_url,
+            alert_topic_arn: optional("KINDLING_ALERT_TOPIC_ARN"),
+            configuration_set: optional("KINDLING_SES_CONFIGURATION_SET"),
+            send_budget,
+        })
+    }
+
+    /// Reads settings from the process environment.
+    pub fn from_env() -> Result<Settings, SettingsError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    const KEY: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    #[test]
+    fn minimal_settings_load_with_defaults() {
+        let s = Settings::from_lookup(env(&[
+            ("KINDLING_TABLE", "t"),
+            ("KINDLING_EVENT_BUS", "b"),
+            ("KINDLING_SIGNING_KEYS", KEY),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (s.table.as_str(), s.event_bus.as_str(), s.send_budget),
+            ("t", "b", 200)
+        );
+        assert!(s.alert_topic_arn.is_none() && s.public_url.is_none());
+    }
+
+    #[test]
+    fn bad_settings_name_their_variable() {
+        let base = [
+            ("KINDLING_TABLE", "t"),
+            ("KINDLING_EVENT_BUS", "b"),
+            ("KINDLING_SIGNING_KEYS", KEY),
+        ];
+        let cases: [(&str, &str, &str); 4] = [
+            ("KINDLING_TABLE", "", "KINDLING_TABLE"),
+            ("KINDLING_SIGNING_KEYS", "k1:short", "KINDLING_SIGNING_KEYS"),
+            ("KINDLING_SEND_BUDGET", "lots", "KINDLING_SEND_BUDGET"),
+            (
+                "KINDLING_PUBLIC_URL",
+                "http://example.com",
+                "KINDLING_PUBLIC_URL",
+            ),
+        ];
+        for (key, value, named) in cases {
+            let mut pairs: Vec<(&str, &str)> =
+                base.iter().copied().filter(|(k, _)| *k != key).collect();
+            pairs.push((key, value));
+            let e = Settings::from_lookup(env(&pairs)).unwrap_err();
+            assert_eq!(e.key, named);
+        }
+    }
+}

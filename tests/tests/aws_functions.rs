@@ -1,0 +1,356 @@
+//! The functions' entry logic on moto with the sample payloads of `events/`: what each sample
+//! does, that bad input is a 4xx or a logged drop with nothing written, that a store failure is a
+//! retryable error, and how many DynamoDB requests a page event and a form submission cost.
+#![allow(clippy::unwrap_used)]
+
+use kindling::http::Routes;
+use kindling::score::Temperature;
+use kindling_aws::http::handle_api_request;
+use kindling_aws::invocation::{on_kindling_event, on_schedule, on_ses_event, Consumer};
+use kindling_aws::sns::SnsNotifier;
+use kindling_tests::aws::AwsEnv;
+use serde_json::Value;
+
+macro_rules! sample {
+    ($f:literal) => {
+        include_str!(concat!("../../events/", $f))
+    };
+}
+
+fn api(sample: &str) -> lambda_http::Request {
+    lambda_http::request::from_str(sample).unwrap()
+}
+
+fn event(sample: &str) -> Value {
+    serde_json::from_str(sample).unwrap()
+}
+
+async fn lead(env: &AwsEnv, email: &str) -> Option<kindling::lead::Lead> {
+    let rt = env.runtime();
+    rt.kindling
+        .stores
+        .leads
+        .find_lead_by_email(&kindling::email::EmailAddress::parse(email).unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_page_event_costs_one_dynamodb_write_and_no_read() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime();
+    env.counter.reset();
+    let res = handle_api_request(
+        &rt.kindling,
+        Routes::Track,
+        api(sample!("track/page-view.json")),
+    )
+    .await;
+    assert_eq!(res.status(), 202);
+    eprintln!(
+        "DynamoDB requests per page event: {:?}",
+        env.counter.requests()
+    );
+    assert_eq!(env.counter.writes(), 1, "{:?}", env.counter.requests());
+    assert_eq!(
+        env.counter.reads(),
+        0,
+        "no read before the write: {:?}",
+        env.counter.requests()
+    );
+    let events = env.bus_events().await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["detail"]["visitor_id"], "v0c1d2e3f4a5b6c7");
+}
+
+#[tokio::test]
+async fn a_form_submission_creates_the_lead_and_scoring_counts_its_earlier_visit() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime();
+    handle_api_request(
+        &rt.kindling,
+        Routes::Track,
+        api(sample!("track/page-view.json")),
+    )
+    .await;
+    env.counter.reset();
+    let res = handle_api_request(
+        &rt.kindling,
+        Routes::Intake,
+        api(sample!("intake/form-urlencoded.json")),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/thanks.html");
+    eprintln!(
+        "DynamoDB requests per form submission (new lead): {:?}",
+        env.counter.requests()
+    );
+    let (reads, writes) = (env.counter.reads(), env.counter.writes());
+    assert!(
+        reads <= 2 && writes <= 6,
+        "reads {reads}, writes {writes}: {:?}",
+        env.counter.requests()
+    );
+
+    for envelope in env.bus_events().await {
+        on_kindling_event(&rt.kindling, Consumer::Score, None, envelope)
+            .await
+            .unwrap();
+    }
+    let l = lead(&env, "taro.sato@example.co.jp").await.unwrap();
+    assert_eq!(
+        l.score.total,
+        15 + 10,
+        "pricing view (as an anonymous visitor) + download"
+    );
+    assert_eq!(
+        l.consent.unwrap().source_ip.as_deref(),
+        Some("198.51.100.7")
+    );
+    assert_eq!(l.profile.name.as_deref(), Some("佐藤 太郎"));
+
+    // The same submission again (a browser retry): nothing new.
+    env.counter.reset();
+    handle_api_request(
+        &rt.kindling,
+        Routes::Intake,
+        api(sample!("intake/form-urlencoded.json")),
+    )
+    .await;
+    eprintln!(
+        "DynamoDB requests per form submission (known lead): {:?}",
+        env.counter.requests()
+    );
+    let acts = kindling::usecases::lead_activities(&rt.kindling, &l.id)
+        .await
+        .unwrap();
+    assert_eq!(acts.len(), 2);
+}
+
+#[tokio::test]
+async fn bad_http_input_is_a_4xx_and_writes_nothing() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime();
+    let cases = [
+        (Routes::Track, sample!("track/beacon-malformed.json"), 400),
+        (
+            Routes::Track,
+            sample!("track/beacon-unknown-kind.json"),
+            400,
+        ),
+        (Routes::Track, sample!("track/open-forged.json"), 404),
+        (Routes::Track, sample!("track/click-forged.json"), 404),
+        (Routes::Track, sample!("track/unsubscribe-forged.json"), 404),
+        (
+            Routes::Intake,
+            sample!("intake/form-missing-email.json"),
+            422,
+        ),
+        (Routes::Intake, sample!("intake/form-unknown.json"), 404),
+        // Each function serves only its own routes.
+        (Routes::Intake, sample!("track/page-view.json"), 404),
+        (Routes::Track, sample!("intake/form-urlencoded.json"), 404),
+    ];
+    for (routes, s, status) in cases {
+        env.counter.reset();
+        let res = handle_api_request(&rt.kindling, routes, api(s)).await;
+        assert_eq!(res.status().as_u16(), status, "{s}");
+        assert_eq!(res.headers()["content-type"], "application/json");
+        assert_eq!(env.counter.writes(), 0, "{s}");
+    }
+    assert!(env.bus_events().await.is_empty());
+    let js = handle_api_request(
+        &rt.kindling,
+        Routes::Track,
+        api(sample!("track/kindling-js.json")),
+    )
+    .await;
+    assert_eq!(js.status(), 200);
+}
+
+#[tokio::test]
+async fn events_that_can_never_succeed_are_dropped_and_change_nothing() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime();
+    let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&env.sdk), &env.topic_arn);
+    env.counter.reset();
+    for (consumer, s) in [
+        (Consumer::Score, sample!("score/unknown-detail-type.json")),
+        (Consumer::Score, sample!("score/malformed-detail.json")),
+        (Consumer::Score, sample!("notify/lead-became-hot.json")),
+        (Consumer::Notify, sample!("notify/wrong-source.json")),
+        (Consumer::Notify, sample!("score/activity-recorded.json")),
+        (Consumer::Notify, sample!("notify/lead-became-hot.json")),
+    ] {
+        on_kindling_event(&rt.kindling, consumer, Some(&notifier), event(s))
+            .await
+            .unwrap();
+    }
+    on_kindling_event(
+        &rt.kindling,
+        Consumer::Score,
+        None,
+        Value::String("not an event".into()),
+    )
+    .await
+    .unwrap();
+    for s in [
+        sample!("feedback/malformed.json"),
+        sample!("feedback/delivery.json"),
+        sample!("score/activity-recorded.json"),
+    ] {
+        on_ses_event(&rt.kindling, event(s)).await.unwrap();
+    }
+    assert_eq!(env.counter.writes(), 0, "{:?}", env.counter.requests());
+    assert!(env.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_store_failure_is_a_retryable_error() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let mut settings = env.settings();
+    settings.table = "no-such-table".into();
+    let rt = kindling_aws::Runtime::with(settings, env.sdk.clone()).unwrap();
+    assert!(on_kindling_event(
+        &rt.kindling,
+        Consumer::Score,
+        None,
+        event(sample!("score/activity-recorded.json"))
+    )
+    .await
+    .is_err());
+    assert!(on_ses_event(
+        &rt.kindling,
+        event(sample!("feedback/bounce-permanent.json"))
+    )
+    .await
+    .is_err());
+    let mailer = rt.mailer();
+    assert!(on_schedule(&rt.kindling, &mailer, 10).await.is_err());
+    let res = handle_api_request(
+        &rt.kindling,
+        Routes::Intake,
+        api(sample!("intake/form-urlencoded.json")),
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        503,
+        "HTTP functions answer 503, never Err (an opaque 502)"
+    );
+}
+
+#[tokio::test]
+async fn feedback_suppresses_bounces_and_unsubscribes_complainers() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime();
+    let k = &rt.kindling;
+    // A lead who will complain.
+    let body = "email=angry%40example.jp&consent=on";
+    let mut req = event(sample!("intake/form-urlencoded.json"));
+    req["body"] = Value::String(body.into());
+    handle_api_request(
+        k,
+        Routes::Intake,
+        lambda_http::request::from_str(&req.to_string()).unwrap(),
+    )
+    .await;
+
+    for s in [
+        sample!("feedback/bounce-permanent.json"),
+        sample!("feedback/bounce-transient.json"),
+        sample!("feedback/complaint.json"),
+    ] {
+        on_ses_event(k, event(s)).await.unwrap();
+    }
+    // Redelivery changes nothing.
+    on_ses_event(k, event(sample!("feedback/complaint.json")))
+        .await
+        .unwrap();
+    let sup = |e: &str| {
+        let k = k.clone();
+        let e = kindling::email::EmailAddress::parse(e).unwrap();
+        async move {
+            k.stores
+                .suppressions
+                .suppression(&e)
+                .await
+                .unwrap()
+                .map(|s| s.reason.as_str())
+        }
+    };
+    assert_eq!(sup("gone@example.jp").await, Some("bounced"));
+    assert_eq!(
+        sup("full@example.jp").await,
+        None,
+        "a soft bounce suppresses nothing"
+    );
+    assert_eq!(sup("angry@example.jp").await, Some("complained"));
+    assert!(lead(&env, "angry@example.jp")
+        .await
+        .unwrap()
+        .unsubscribed_at
+        .is_some());
+}
+
+#[tokio::test]
+async fn notify_alerts_once_per_crossing_through_sns() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime();
+    let k = &rt.kindling;
+    let notifier = rt.notifier().unwrap();
+    for body in [
+        "email=hot%40example.jp&consent=on&name=Hot",
+        "email=hot%40example.jp&consent=on",
+    ] {
+        for form in ["/forms/consultation", "/forms/seminar"] {
+            let mut req = event(sample!("intake/form-urlencoded.json"));
+            req["body"] = Value::String(body.into());
+            req["rawPath"] = Value::String(form.into());
+            req["requestContext"]["http"]["path"] = Value::String(form.into());
+            handle_api_request(
+                k,
+                Routes::Intake,
+                lambda_http::request::from_str(&req.to_string()).unwrap(),
+            )
+            .await;
+        }
+    }
+    for envelope in env.bus_events().await {
+        on_kindling_event(k, Consumer::Score, None, envelope)
+            .await
+            .unwrap();
+    }
+    let l = lead(&env, "hot@example.jp").await.unwrap();
+    assert_eq!((l.score.total, l.score.temperature), (50, Temperature::Hot));
+    let hot: Vec<Value> = env
+        .bus_events()
+        .await
+        .into_iter()
+        .filter(|e| e["detail-type"] == "lead.became_hot.v1")
+        .collect();
+    assert_eq!(hot.len(), 1);
+    for _ in 0..2 {
+        on_kindling_event(k, Consumer::Notify, Some(&notifier), hot[0].clone())
+            .await
+            .unwrap();
+    }
+    let alerts = env.alerts().await;
+    assert_eq!(alerts.len(), 1, "delivered twice, alerted once");
+    assert!(alerts[0]["Message"].as_str().unwrap().contains("Hot"));
+}
