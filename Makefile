@@ -2,7 +2,9 @@
 CARGO ?= cargo
 KINDLING = $(CARGO) run --quiet -p kindling-local --bin kindling --
 
-.PHONY: demo serve check test fmt lint unit build
+FUNCTIONS = track intake score send-steps notify feedback
+
+.PHONY: demo serve check test fmt lint unit build build-functions bench-lambda
 
 ## Run the whole pipeline locally: a scripted 17-day scenario on a simulated clock.
 demo:
@@ -16,8 +18,8 @@ serve:
 check:
 	$(KINDLING) check
 
-## Everything CI runs: formatting, lints, all tests.
-test: fmt lint unit
+## Everything CI runs: formatting, lints, the release function binaries, all tests (AWS ones on moto).
+test: fmt lint build-functions unit
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -31,3 +33,11 @@ unit:
 
 build:
 	$(CARGO) build --workspace --release
+
+## The six Lambda functions (and the hello-world baseline) as release binaries in target/release/.
+build-functions:
+	$(CARGO) build --release $(addprefix -p ,$(FUNCTIONS)) -p hello-lambda
+
+## Init time and size of each function beside hello-world (BENCHMARKS.md).
+bench-lambda: build-functions
+	$(CARGO) run --release --quiet -p kindling-tests --example lambda_init -- 20

@@ -1,0 +1,220 @@
+//! End to end on the real release-built function binaries, each under the Lambda Runtime API
+//! emulator, against moto: a page view through track and a form submission through intake put
+//! activities on the bus; score rescores; send-steps mails the step through SES; a consultation
+//! request turns the lead hot; notify alerts sales through SNS, once.
+#![allow(clippy::unwrap_used)]
+
+use chrono::Timelike;
+use kindling_tests::aws::AwsEnv;
+use kindling_tests::lambda::{release_dir, Function};
+use mail_parser::MessageParser;
+use serde_json::{json, Value};
+
+const FUNCTIONS: [&str; 6] = [
+    "track",
+    "intake",
+    "score",
+    "send-steps",
+    "notify",
+    "feedback",
+];
+
+fn api_event(method: &str, path: &str, content_type: &str, body: &str) -> Value {
+    let mut e: Value =
+        serde_json::from_str(include_str!("../../events/intake/form-urlencoded.json")).unwrap();
+    e["routeKey"] = json!(format!("{method} {path}"));
+    e["rawPath"] = json!(path);
+    e["requestContext"]["http"]["method"] = json!(method);
+    e["requestContext"]["http"]["path"] = json!(path);
+    e["headers"]["content-type"] = json!(content_type);
+    // Browsers post forms and want HTML; API clients send JSON and want JSON.
+    e["headers"]["accept"] = json!(if content_type == "application/json" {
+        "application/json"
+    } else {
+        "text/html"
+    });
+    e["body"] = json!(body);
+    e
+}
+
+/// A zone where it is daytime now, so quiet hours do not hold the step mail back.
+fn daytime_zone() -> &'static str {
+    let now = chrono::Utc::now();
+    [
+        "Asia/Tokyo",
+        "Europe/London",
+        "America/New_York",
+        "America/Los_Angeles",
+        "Asia/Kolkata",
+        "Pacific/Auckland",
+    ]
+    .into_iter()
+    .find(|z| {
+        (10..20).contains(
+            &now.with_timezone(&z.parse::<chrono_tz::Tz>().unwrap())
+                .hour(),
+        )
+    })
+    .unwrap()
+}
+
+/// Hands every event waiting on the bus to the function that the stack's rules route it to.
+async fn route_bus(env: &AwsEnv, score: &Function, notify: &Function) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let events = env.bus_events().await;
+        if events.is_empty() {
+            return seen;
+        }
+        for e in events {
+            let dt = e["detail-type"].as_str().unwrap().to_owned();
+            let f = if dt == "lead.became_hot.v1" {
+                notify
+            } else {
+                score
+            };
+            f.invoke(e).await.unwrap();
+            seen.push(dt);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_pipeline_runs_on_the_release_binaries() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    if !release_dir().join("track").exists()
+        && std::env::var_os("KINDLING_REQUIRE_AWS_TESTS").is_none()
+    {
+        eprintln!("skipped: release binaries not built (make build-functions)");
+        return;
+    }
+    let mut vars = env.env_vars();
+    vars.push(("AWS_ENDPOINT_URL".into(), env.endpoint.clone()));
+    let mut fns = Vec::new();
+    for name in FUNCTIONS {
+        fns.push(Function::start(name, &vars).await);
+    }
+    for f in &fns {
+        let t = f.init_time().await;
+        eprintln!("{}: init {:?}", f.name, t);
+    }
+    let [track, intake, score, send_steps, notify, feedback] = &fns[..] else {
+        unreachable!()
+    };
+
+    // An anonymous page view, then a white-paper download from the same browser.
+    let beacon = json!({ "visitor_id": "v-e2e-browser", "events": [{ "id": "pv1", "type": "page_view", "url": "https://example.jp/pricing.html" }] });
+    let r = track
+        .invoke(api_event(
+            "POST",
+            "/t/events",
+            "text/plain",
+            &beacon.to_string(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r["statusCode"], 202, "{r}");
+    let zone = daytime_zone();
+    let form = format!(
+        "email=e2e%40example.jp&name=E2E&consent=on&visitor_id=v-e2e-browser&time_zone={}",
+        zone.replace('/', "%2F")
+    );
+    let r = intake
+        .invoke(api_event(
+            "POST",
+            "/forms/whitepaper",
+            "application/x-www-form-urlencoded",
+            &form,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r["statusCode"], 303, "{r}");
+    let bad = intake
+        .invoke(api_event(
+            "POST",
+            "/forms/whitepaper",
+            "application/x-www-form-urlencoded",
+            "name=no-email",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(bad["statusCode"], 422, "{bad}");
+
+    let routed = route_bus(&env, score, notify).await;
+    assert_eq!(routed, vec!["activity.recorded.v1", "activity.recorded.v1"]);
+
+    // The step sender mails the day-0 step through SES.
+    let r = send_steps
+        .invoke(
+            serde_json::from_str(include_str!("../../events/send-steps/schedule.json")).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r["sent"], 1, "{r}");
+    let sent = env.sent_mail();
+    let (_, raw) = sent
+        .iter()
+        .find(|(to, _)| to.contains(&"e2e@example.jp".to_owned()))
+        .expect("the step mail reached SES");
+    let mail = MessageParser::default().parse(raw.as_bytes()).unwrap();
+    assert!(mail
+        .header_raw("List-Unsubscribe")
+        .unwrap()
+        .contains("https://t.example.jp/u/t1.u."));
+    // Sending records an email_sent activity (scored 0), delivered to score too.
+    assert_eq!(
+        route_bus(&env, score, notify).await,
+        vec!["activity.recorded.v1"]
+    );
+
+    // A consultation request: 15 + 10 + 30 = 55, hot; notify alerts sales through SNS, once.
+    let r = intake
+        .invoke(api_event(
+            "POST",
+            "/forms/consultation",
+            "application/json",
+            r#"{"email":"e2e@example.jp","consent":true}"#,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r["statusCode"], 200, "{r}");
+    let routed = route_bus(&env, score, notify).await;
+    assert_eq!(routed, vec!["activity.recorded.v1", "lead.became_hot.v1"]);
+    let alerts = env.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    let alert: kindling::ports::SalesAlert = serde_json::from_str(
+        alerts[0]["MessageAttributes"]["alert"]["Value"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!((alert.email.as_str(), alert.score), ("e2e@example.jp", 55));
+
+    // Feedback: a complaint suppresses and unsubscribes.
+    let mut complaint: Value =
+        serde_json::from_str(include_str!("../../events/feedback/complaint.json")).unwrap();
+    complaint["detail"]["complaint"]["complainedRecipients"][0]["emailAddress"] =
+        json!("e2e@example.jp");
+    feedback.invoke(complaint).await.unwrap();
+    let rt = env.runtime();
+    let lead = rt
+        .kindling
+        .stores
+        .leads
+        .find_lead_by_email(&kindling::email::EmailAddress::parse("e2e@example.jp").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(lead.unsubscribed_at.is_some());
+
+    // A store failure in an event function is an error for the platform to retry.
+    let mut broken = vars.clone();
+    broken.retain(|(k, _)| k != "KINDLING_TABLE");
+    broken.push(("KINDLING_TABLE".into(), "no-such-table".into()));
+    let failing = Function::start("score", &broken).await;
+    let event: Value =
+        serde_json::from_str(include_str!("../../events/score/activity-recorded.json")).unwrap();
+    assert!(failing.invoke(event).await.is_err());
+}
