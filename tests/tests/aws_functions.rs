@@ -6,7 +6,9 @@
 use kindling::http::Routes;
 use kindling::score::Temperature;
 use kindling_aws::http::handle_api_request;
-use kindling_aws::invocation::{on_kindling_event, on_schedule, on_ses_event, Consumer};
+use kindling_aws::invocation::{
+    on_kindling_event, on_schedule, on_scheduled_event, on_ses_event, Consumer,
+};
 use kindling_aws::sns::SnsNotifier;
 use kindling_tests::aws::AwsEnv;
 use serde_json::Value;
@@ -203,6 +205,16 @@ async fn events_that_can_never_succeed_are_dropped_and_change_nothing() {
     )
     .await
     .unwrap();
+    let mailer = rt.mailer();
+    for s in [
+        sample!("score/activity-recorded.json"),
+        sample!("feedback/bounce-permanent.json"),
+    ] {
+        let run = on_scheduled_event(&rt.kindling, &mailer, 10, event(s))
+            .await
+            .unwrap();
+        assert!(run.is_none(), "not a schedule: no run");
+    }
     for s in [
         sample!("feedback/malformed.json"),
         sample!("feedback/delivery.json"),

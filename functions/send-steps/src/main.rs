@@ -1,8 +1,9 @@
 //! The `send-steps` function: the EventBridge schedule (every minute) → due step mails via SES.
 
-use kindling_aws::invocation::on_schedule;
+use kindling_aws::invocation::on_scheduled_event;
 use kindling_aws::Runtime;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::{json, Value};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -10,17 +11,11 @@ async fn main() -> Result<(), Error> {
     let rt = Runtime::init().await?;
     let mailer = &rt.mailer();
     let (k, budget) = (&rt.kindling, rt.settings.send_budget);
-    run(service_fn(
-        move |_: LambdaEvent<serde_json::Value>| async move {
-            on_schedule(k, mailer, budget).await.map(|report| {
-                serde_json::json!({
-                    "sent": report.sent.len(),
-                    "deferred": report.deferred,
-                    "retry_later": report.retry_later,
-                    "errors": report.errors,
-                })
-            })
-        },
-    ))
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let report = on_scheduled_event(k, mailer, budget, event.payload).await?;
+        Ok::<_, Error>(report.map_or(Value::Null, |r| {
+            json!({ "sent": r.sent.len(), "deferred": r.deferred, "retry_later": r.retry_later, "errors": r.errors })
+        }))
+    }))
     .await
 }

@@ -111,6 +111,27 @@ pub async fn on_ses_event(k: &Kindling, payload: serde_json::Value) -> Outcome {
     }
 }
 
+/// One run of the step sender for an EventBridge scheduled event; anything else is logged and
+/// dropped (`Ok(None)`) without sending.
+pub async fn on_scheduled_event(
+    k: &Kindling,
+    mailer: &dyn Mailer,
+    budget: usize,
+    payload: serde_json::Value,
+) -> Result<Option<SendReport>, lambda_runtime_error::Error> {
+    match serde_json::from_value::<Envelope>(payload) {
+        Ok(e) if e.source == "aws.events" && e.detail_type == "Scheduled Event" => {
+            on_schedule(k, mailer, budget).await.map(Some)
+        }
+        Ok(e) => drop_event(
+            &format!("{} from {} is not a schedule", e.detail_type, e.source),
+            e.id.as_deref(),
+        )
+        .map(|()| None),
+        Err(e) => drop_event(&format!("not an EventBridge event: {e}"), None).map(|()| None),
+    }
+}
+
 /// One scheduled run of the step sender. Steps that fail stay due for the next run, so only a
 /// failure to list due steps is an error.
 pub async fn on_schedule(

@@ -32,6 +32,15 @@ pub fn bundled_config() -> Result<Config, ConfigErrors> {
     )
 }
 
+/// The HTTPS client every AWS client uses: rustls with ring (a far smaller binary than aws-lc,
+/// which the SDK picks by default); trusted roots are loaded on the first request, not at init.
+pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 /// A function's dependencies, built once per execution environment.
 #[derive(Clone)]
 pub struct Runtime {
@@ -45,7 +54,10 @@ impl Runtime {
     /// bad setting or the config file and line.
     pub async fn init() -> anyhow::Result<Runtime> {
         let settings = Settings::from_env()?;
-        let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http_client())
+            .load()
+            .await;
         Self::with(settings, sdk)
     }
 
