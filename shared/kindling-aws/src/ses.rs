@@ -2,20 +2,18 @@
 //! configuration set whose event destination feeds bounces and complaints back.
 
 use async_trait::async_trait;
+use aws_sdk_sesv2::config::http::HttpResponse;
 use aws_sdk_sesv2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 use aws_sdk_sesv2::Client;
 use kindling::ports::{MailError, Mailer, OutgoingMail};
 
-/// Error codes that mean "not now": the mail did not go and may go later.
-const RETRYABLE: &[&str] = &[
-    "TooManyRequestsException",
-    "LimitExceededException",
+/// Codes of unmodeled errors that mean "not now" (the mail did not go and may go later).
+const RETRYABLE_CODES: &[&str] = &[
     "ThrottlingException",
     "Throttling",
-    "SendingPausedException",
-    "AccountSuspendedException",
     "ServiceUnavailable",
     "InternalFailure",
 ];
@@ -38,21 +36,30 @@ impl SesMailer {
 }
 
 /// Sorts an SES failure into retry-later or rejected-for-good.
-pub fn classify<E, R>(e: SdkError<E, R>) -> MailError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let code = e
-        .as_service_error()
-        .and_then(|s| s.code())
-        .map(str::to_owned);
-    let text = DisplayErrorContext(&e).to_string();
-    match code.as_deref() {
+pub fn classify(e: SdkError<SendEmailError, HttpResponse>) -> MailError {
+    use SendEmailError as E;
+    let retryable = match e.as_service_error() {
         // Not a service answer (timeout, connection, unparsable response): try again later.
-        None => MailError::Retryable(text),
-        Some(c) if RETRYABLE.contains(&c) => MailError::Retryable(text),
-        Some(_) => MailError::Rejected(text),
+        None => true,
+        Some(
+            E::TooManyRequestsException(_)
+            | E::LimitExceededException(_)
+            | E::SendingPausedException(_)
+            | E::AccountSuspendedException(_),
+        ) => true,
+        Some(
+            E::MessageRejected(_)
+            | E::MailFromDomainNotVerifiedException(_)
+            | E::BadRequestException(_)
+            | E::NotFoundException(_),
+        ) => false,
+        Some(other) => other.code().is_none_or(|c| RETRYABLE_CODES.contains(&c)),
+    };
+    let text = DisplayErrorContext(&e).to_string();
+    if retryable {
+        MailError::Retryable(text)
+    } else {
+        MailError::Rejected(text)
     }
 }
 
@@ -84,8 +91,6 @@ impl Mailer for SesMailer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_sesv2::config::http::HttpResponse;
-    use aws_sdk_sesv2::operation::send_email::SendEmailError;
     use aws_sdk_sesv2::types::error::{MessageRejected, TooManyRequestsException};
     use aws_smithy_types::body::SdkBody;
 
