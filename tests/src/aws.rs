@@ -26,7 +26,7 @@ pub fn endpoint() -> Option<String> {
 /// SDK configuration for the emulator: static test credentials, no retries (errors fail fast).
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(kindling_aws::runtime::http_client())
+        .http_client(kindling_aws::runtime::http_client().unwrap())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

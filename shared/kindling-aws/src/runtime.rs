@@ -32,13 +32,30 @@ pub fn bundled_config() -> Result<Config, ConfigErrors> {
     )
 }
 
+/// Roots of Amazon Trust Services, to which every AWS API endpoint chains.
+const AMAZON_ROOTS: &str = include_str!("amazon-trust-services.pem");
+
 /// The HTTPS client every AWS client uses: rustls with ring (a far smaller binary than aws-lc,
-/// which the SDK picks by default); trusted roots are loaded on the first request, not at init.
-pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+/// which the SDK picks by default), trusting Amazon's five roots rather than the ~140 of the
+/// system store. Parsing the system store cost about 5 ms of every cold start, and AWS calls need
+/// only these. `KINDLING_TLS_SYSTEM_ROOTS=1` trusts the system store instead (e.g. behind a
+/// TLS-inspecting proxy).
+pub fn http_client() -> anyhow::Result<aws_sdk_dynamodb::config::SharedHttpClient> {
+    use aws_smithy_http_client::tls::{
+        rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
+    };
+    let store = if std::env::var_os("KINDLING_TLS_SYSTEM_ROOTS").is_some() {
+        TrustStore::empty().with_native_roots(true)
+    } else {
+        TrustStore::empty().with_pem_certificate(AMAZON_ROOTS.as_bytes())
+    };
+    let builder =
+        aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
+    let ctx = TlsContext::builder()
+        .with_trust_store(store)
+        .build()
+        .context("TLS trust store")?;
+    Ok(builder.tls_context(ctx).build_https())
 }
 
 /// A function's dependencies, built once per execution environment.
@@ -54,8 +71,13 @@ impl Runtime {
     /// bad setting or the config file and line.
     pub async fn init() -> anyhow::Result<Runtime> {
         let settings = Settings::from_env()?;
+        // Lambda puts the execution role's credentials in the environment. Naming that provider
+        // skips building the default chain (profile, web identity, ECS, IMDS), which cost about
+        // 4 ms of every cold start (BENCHMARKS.md).
+        let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
         let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http_client())
+            .http_client(http_client()?)
+            .credentials_provider(credentials)
             .load()
             .await;
         Self::with(settings, sdk)
@@ -112,6 +134,13 @@ impl Runtime {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_bundled_amazon_roots_parse() {
+        let certs: Vec<_> = super::AMAZON_ROOTS.matches("BEGIN CERTIFICATE").collect();
+        assert_eq!(certs.len(), 5);
+        super::http_client().unwrap();
+    }
+
     #[test]
     fn the_bundled_configuration_is_valid() {
         let c = super::bundled_config().unwrap();
