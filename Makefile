@@ -1,4 +1,4 @@
-# Thin wrappers; every target works on a fresh machine with the Rust toolchain.
+# Thin wrappers. A fresh machine needs the Rust toolchain and Python 3 (test installs moto into .venv).
 CARGO ?= cargo
 KINDLING = $(CARGO) run --quiet -p kindling-local --bin kindling --
 
