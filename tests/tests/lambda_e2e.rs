@@ -4,7 +4,6 @@
 //! request turns the lead hot; notify alerts sales through SNS, once.
 #![allow(clippy::unwrap_used)]
 
-use chrono::Timelike;
 use kindling_tests::aws::AwsEnv;
 use kindling_tests::lambda::{release_dir, Function};
 use mail_parser::MessageParser;
@@ -35,27 +34,6 @@ fn api_event(method: &str, path: &str, content_type: &str, body: &str) -> Value 
     });
     e["body"] = json!(body);
     e
-}
-
-/// A zone where it is daytime now, so quiet hours do not hold the step mail back.
-fn daytime_zone() -> &'static str {
-    let now = chrono::Utc::now();
-    [
-        "Asia/Tokyo",
-        "Europe/London",
-        "America/New_York",
-        "America/Los_Angeles",
-        "Asia/Kolkata",
-        "Pacific/Auckland",
-    ]
-    .into_iter()
-    .find(|z| {
-        (10..20).contains(
-            &now.with_timezone(&z.parse::<chrono_tz::Tz>().unwrap())
-                .hour(),
-        )
-    })
-    .unwrap()
 }
 
 /// Hands every event waiting on the bus to the function that the stack's rules route it to.
@@ -116,7 +94,7 @@ async fn the_pipeline_runs_on_the_release_binaries() {
         .await
         .unwrap();
     assert_eq!(r["statusCode"], 202, "{r}");
-    let zone = daytime_zone();
+    let zone = kindling::testing::daytime_zone(chrono::Utc::now());
     let form = format!(
         "email=e2e%40example.jp&name=E2E&consent=on&visitor_id=v-e2e-browser&time_zone={}",
         zone.replace('/', "%2F")

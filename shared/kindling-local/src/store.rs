@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::activity::{Activity, Subject};
 use kindling::email::EmailAddress;
-use kindling::ids::{EnrollmentId, LeadId, VisitorId};
+use kindling::ids::{LeadId, VisitorId};
 use kindling::lead::Lead;
 use kindling::ports::{
     ActivityLog, AlertClaim, AlertLog, Cas, Claim, EnrollmentStore, LeadStore, PortResult, Put,
@@ -224,18 +224,6 @@ impl EnrollmentStore for SqliteStore {
             "INSERT INTO enrollments (lead_id, id, sequence_id, status, next_due_at, version, data) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
             params![e.lead_id.as_str(), e.id.as_str(), e.sequence_id, e.status.as_str(), e.next_due_at.map(ts), data],
         ))
-    }
-
-    async fn get_enrollment(
-        &self,
-        lead: &LeadId,
-        id: &EnrollmentId,
-    ) -> PortResult<Option<Enrollment>> {
-        one_json(
-            &self.db,
-            "SELECT data FROM enrollments WHERE lead_id = ?1 AND id = ?2",
-            [lead.as_str(), id.as_str()],
-        )
     }
 
     async fn enrollments_of_lead(&self, lead: &LeadId) -> PortResult<Vec<Enrollment>> {

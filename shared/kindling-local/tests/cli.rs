@@ -212,7 +212,7 @@ fn serve_runs_the_pipeline_over_real_http() {
     );
     assert!(!traversal.starts_with("HTTP/1.1 200"), "{traversal}");
     // A zone where it is daytime now, so that quiet hours cannot hold the mail back.
-    let zone = daytime_zone();
+    let zone = kindling::testing::daytime_zone(chrono::Utc::now());
     let body = format!(
         "email=serve%40example.jp&consent=on&name=Serve&time_zone={}",
         zone.replace('/', "%2F")
@@ -250,25 +250,4 @@ fn serve_runs_the_pipeline_over_real_http() {
         raw.contains(&format!("List-Unsubscribe: <http://{addr}/u/")),
         "links point at this server"
     );
-}
-
-fn daytime_zone() -> &'static str {
-    use chrono::Timelike;
-    let now = chrono::Utc::now();
-    [
-        "Asia/Tokyo",
-        "Europe/London",
-        "America/New_York",
-        "America/Los_Angeles",
-        "Asia/Kolkata",
-        "Pacific/Auckland",
-    ]
-    .into_iter()
-    .find(|z| {
-        (10..20).contains(
-            &now.with_timezone(&z.parse::<chrono_tz::Tz>().unwrap())
-                .hour(),
-        )
-    })
-    .unwrap_or("UTC")
 }

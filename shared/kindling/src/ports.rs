@@ -6,7 +6,7 @@ use crate::activity::Activity;
 use crate::email::EmailAddress;
 use crate::error::PortError;
 use crate::events::Event;
-use crate::ids::{EnrollmentId, LeadId, VisitorId};
+use crate::ids::{LeadId, VisitorId};
 use crate::lead::Lead;
 use crate::schedule::FrequencyCap;
 use crate::sequence::{Enrollment, SendKey, SendRecord};
@@ -84,12 +84,6 @@ pub trait ActivityLog: Send + Sync {
 pub trait EnrollmentStore: Send + Sync {
     /// Enrolls; `Existed` if the lead already has an enrollment in that sequence.
     async fn enroll(&self, enrollment: &Enrollment) -> PortResult<Put>;
-    /// One enrollment.
-    async fn get_enrollment(
-        &self,
-        lead: &LeadId,
-        id: &EnrollmentId,
-    ) -> PortResult<Option<Enrollment>>;
     /// Every enrollment of a lead.
     async fn enrollments_of_lead(&self, lead: &LeadId) -> PortResult<Vec<Enrollment>>;
     /// Active enrollments due at or before `now`, earliest first, at most `limit`.

@@ -28,13 +28,6 @@ impl Temperature {
             Self::Hot => "hot",
         }
     }
-
-    /// Parses the snake_case name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Cold, Self::Warm, Self::Hot]
-            .into_iter()
-            .find(|t| t.as_str() == s)
-    }
 }
 
 impl fmt::Display for Temperature {

@@ -29,13 +29,6 @@ impl EnrollmentStatus {
             Self::Stopped => "stopped",
         }
     }
-
-    /// Parses the snake_case name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Active, Self::Completed, Self::Exited, Self::Stopped]
-            .into_iter()
-            .find(|x| x.as_str() == s)
-    }
 }
 
 /// One lead in one sequence. At most one active enrollment per (lead, sequence).
@@ -92,13 +85,6 @@ impl SendState {
             Self::Failed => "failed",
             Self::Unknown => "unknown",
         }
-    }
-
-    /// Parses the snake_case name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Sending, Self::Sent, Self::Failed, Self::Unknown]
-            .into_iter()
-            .find(|x| x.as_str() == s)
     }
 }
 

@@ -59,3 +59,23 @@ impl Ids for SequentialIds {
         )
     }
 }
+
+/// A zone where it is between 10:00 and 20:00 at `now`, for tests on the real clock that must not
+/// fall in quiet hours.
+pub fn daytime_zone(now: DateTime<Utc>) -> &'static str {
+    use chrono::Timelike;
+    [
+        "Asia/Tokyo",
+        "Europe/London",
+        "America/New_York",
+        "America/Los_Angeles",
+        "Asia/Kolkata",
+        "Pacific/Auckland",
+    ]
+    .into_iter()
+    .find(|z| {
+        z.parse::<chrono_tz::Tz>()
+            .is_ok_and(|tz| (10..20).contains(&now.with_timezone(&tz).hour()))
+    })
+    .unwrap_or("UTC")
+}

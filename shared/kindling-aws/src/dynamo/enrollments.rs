@@ -4,7 +4,7 @@ use super::{data, item, json, n, s, sdk_err, str_attr, DynamoStore, Item, DATA, 
 use crate::keys;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kindling::ids::{EnrollmentId, LeadId};
+use kindling::ids::LeadId;
 use kindling::ports::{Cas, EnrollmentStore, PortResult, Put};
 use kindling::sequence::{Enrollment, EnrollmentStatus};
 
@@ -35,18 +35,6 @@ fn enrollment_item(e: &Enrollment, version: u64) -> PortResult<Item> {
 impl EnrollmentStore for DynamoStore {
     async fn enroll(&self, e: &Enrollment) -> PortResult<Put> {
         self.put_new_item(enrollment_item(e, 0)?).await
-    }
-
-    async fn get_enrollment(
-        &self,
-        lead: &LeadId,
-        id: &EnrollmentId,
-    ) -> PortResult<Option<Enrollment>> {
-        Ok(self
-            .enrollments_of_lead(lead)
-            .await?
-            .into_iter()
-            .find(|e| e.id == *id))
     }
 
     async fn enrollments_of_lead(&self, lead: &LeadId) -> PortResult<Vec<Enrollment>> {

@@ -46,11 +46,6 @@ impl DynamoStore {
         }
     }
 
-    /// The table's name.
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     /// Reads one item (strongly consistent).
     async fn get(&self, key: Key) -> PortResult<Option<Item>> {
         let out = self
