@@ -5,18 +5,8 @@
 //! `make bench-lambda` (builds the release binaries first), or:
 //! `cargo run --release -p kindling-tests --example lambda_init -- [runs]`
 
-use kindling_tests::lambda::{release_dir, Function};
+use kindling_tests::lambda::{release_dir, Function, FUNCTIONS, HELLO};
 use std::time::Duration;
-
-const BINARIES: [&str; 7] = [
-    "hello-lambda",
-    "track",
-    "intake",
-    "score",
-    "send-steps",
-    "notify",
-    "feedback",
-];
 
 fn env() -> Vec<(String, String)> {
     [
@@ -44,20 +34,21 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main]
 async fn main() {
+    let binaries: Vec<&str> = std::iter::once(HELLO).chain(FUNCTIONS).collect();
     let runs: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(20);
     let mut rows = Vec::new();
     // Interleave the binaries run by run, so that machine noise falls on all of them alike.
-    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); BINARIES.len()];
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); binaries.len()];
     for _ in 0..runs {
-        for (i, name) in BINARIES.iter().enumerate() {
+        for (i, name) in binaries.iter().enumerate() {
             let f = Function::start(name, &env()).await;
             times[i].push(f.init_time().await);
         }
     }
-    for (i, name) in BINARIES.iter().enumerate() {
+    for (i, name) in binaries.iter().enumerate() {
         let mut t = times[i].clone();
         t.sort();
         let size = std::fs::metadata(release_dir().join(name))

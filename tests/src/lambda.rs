@@ -95,6 +95,19 @@ async fn init_error(State(s): State<Arc<Shared>>, body: String) -> StatusCode {
     StatusCode::ACCEPTED
 }
 
+/// The six functions, named as everywhere else (package, binary, construct, events/ folder).
+pub const FUNCTIONS: [&str; 6] = [
+    "track",
+    "intake",
+    "score",
+    "send-steps",
+    "notify",
+    "feedback",
+];
+
+/// The hello-world baseline for init-time figures (`bench/hello-lambda`).
+pub const HELLO: &str = "hello-lambda";
+
 /// One function process with its own runtime API.
 pub struct Function {
     pub name: String,

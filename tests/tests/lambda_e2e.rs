@@ -5,18 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use kindling_tests::aws::AwsEnv;
-use kindling_tests::lambda::{release_dir, Function};
+use kindling_tests::lambda::{release_dir, Function, FUNCTIONS};
 use mail_parser::MessageParser;
 use serde_json::{json, Value};
-
-const FUNCTIONS: [&str; 6] = [
-    "track",
-    "intake",
-    "score",
-    "send-steps",
-    "notify",
-    "feedback",
-];
 
 fn api_event(method: &str, path: &str, content_type: &str, body: &str) -> Value {
     let mut e: Value =

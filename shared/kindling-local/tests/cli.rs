@@ -28,14 +28,18 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn check_accepts_the_shipped_config() {
-    let out = kindling()
+fn check_dir(dir: &Path) -> std::process::Output {
+    kindling()
         .arg("--config")
-        .arg(config_dir())
+        .arg(dir)
         .arg("check")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn check_accepts_the_shipped_config() {
+    let out = check_dir(&config_dir());
     assert!(
         out.status.success(),
         "{}",
@@ -59,12 +63,7 @@ fn check_rejects_a_broken_config_with_file_and_line() {
         "<p>{{ link('ftp://nope') }}</p>",
     )
     .unwrap();
-    let out = kindling()
-        .arg("--config")
-        .arg(dir.path())
-        .arg("check")
-        .output()
-        .unwrap();
+    let out = check_dir(dir.path());
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     let line_of = |needle: &str| toml.lines().position(|l| l.contains(needle)).unwrap() + 1;
@@ -85,12 +84,7 @@ fn check_rejects_a_broken_config_with_file_and_line() {
         .replace("hot = 20", "hot = 50")
         .replace("template = \"nope\"", "template = \"doc_case_study\"");
     std::fs::write(&toml_path, &toml).unwrap();
-    let out = kindling()
-        .arg("--config")
-        .arg(dir.path())
-        .arg("check")
-        .output()
-        .unwrap();
+    let out = check_dir(dir.path());
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
