@@ -5,7 +5,7 @@
 //! `make bench-lambda` (builds the release binaries first), or:
 //! `cargo run --release -p kindling-tests --example lambda_init -- [runs]`
 
-use kindling_tests::lambda::{release_dir, Function, FUNCTIONS, HELLO};
+use kindling_tests::lambda::{bootstrap, Function, FUNCTIONS, HELLO};
 use std::time::Duration;
 
 fn env() -> Vec<(String, String)> {
@@ -51,7 +51,7 @@ async fn main() {
     for (i, name) in binaries.iter().enumerate() {
         let mut t = times[i].clone();
         t.sort();
-        let size = std::fs::metadata(release_dir().join(name))
+        let size = std::fs::metadata(bootstrap(name))
             .map(|m| m.len())
             .unwrap_or(0);
         rows.push((name, percentile(&t, 0.5), percentile(&t, 0.9), size));

@@ -142,6 +142,7 @@ pub struct AwsEnv {
     pub table: String,
     pub bus: String,
     pub topic_arn: String,
+    pub key_secret_arn: String,
     pub events_queue: String,
     pub alerts_queue: String,
     pub counter: RequestCounter,
@@ -149,6 +150,10 @@ pub struct AwsEnv {
 
 /// Base64 of 32 bytes: the signing key every AWS test uses.
 pub const TEST_SIGNING_KEYS: &str = "t1:KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
+
+/// The same key as the Secrets Manager secret the stack generates (32 `*` are the 32 bytes above):
+/// the functions under test read their keys from this secret, as deployed.
+pub const TEST_KEY_SECRET: &str = r#"{"kid":"t1","secret":"********************************"}"#;
 
 impl AwsEnv {
     /// Creates the resources, or `None` without an emulator.
@@ -231,6 +236,16 @@ impl AwsEnv {
             .await
             .unwrap();
 
+        let key_secret_arn = aws_sdk_secretsmanager::Client::new(&sdk)
+            .create_secret()
+            .name(unique("kindling-signing-keys"))
+            .secret_string(TEST_KEY_SECRET)
+            .send()
+            .await
+            .unwrap()
+            .arn
+            .unwrap();
+
         aws_sdk_sesv2::Client::new(&sdk)
             .create_email_identity()
             .email_identity(SENDER)
@@ -244,6 +259,7 @@ impl AwsEnv {
             table,
             bus,
             topic_arn,
+            key_secret_arn,
             events_queue,
             alerts_queue,
             counter: RequestCounter::default(),
@@ -262,7 +278,10 @@ impl AwsEnv {
         [
             ("KINDLING_TABLE", self.table.as_str()),
             ("KINDLING_EVENT_BUS", self.bus.as_str()),
-            ("KINDLING_SIGNING_KEYS", TEST_SIGNING_KEYS),
+            (
+                "KINDLING_SIGNING_KEYS_SECRET_ARN",
+                self.key_secret_arn.as_str(),
+            ),
             ("KINDLING_ALERT_TOPIC_ARN", self.topic_arn.as_str()),
             ("KINDLING_SES_CONFIGURATION_SET", ""),
         ]
@@ -272,8 +291,10 @@ impl AwsEnv {
     }
 
     /// A function runtime whose DynamoDB requests are counted by [`AwsEnv::counter`].
-    pub fn runtime(&self) -> Runtime {
-        let mut rt = Runtime::with(self.settings(), self.sdk.clone()).unwrap();
+    pub async fn runtime(&self) -> Runtime {
+        let mut rt = Runtime::with(self.settings(), self.sdk.clone())
+            .await
+            .unwrap();
         let dynamo = aws_sdk_dynamodb::Client::from_conf(
             aws_sdk_dynamodb::config::Builder::from(&self.sdk)
                 .interceptor(self.counter.clone())

@@ -117,16 +117,19 @@ pub struct Function {
     counter: Mutex<u64>,
 }
 
-/// Where the release binaries are.
-pub fn release_dir() -> PathBuf {
+/// The `bootstrap` that `cargo lambda build --release` made for `function`
+/// (`target/lambda/<function>/bootstrap`, `make build-lambdas`): the file the stack deploys.
+pub fn bootstrap(function: &str) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
-        .join("release")
+        .join("lambda")
+        .join(function)
+        .join("bootstrap")
 }
 
 impl Function {
-    /// Starts `binary` (a file in [`release_dir`]) with the Lambda environment plus `env`.
+    /// Starts the [`bootstrap`] of function `binary` with the Lambda environment plus `env`.
     pub async fn start(binary: &str, env: &[(String, String)]) -> Function {
         let shared = Arc::new(Shared::default());
         let app = Router::new()
@@ -145,10 +148,10 @@ impl Function {
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        let path = release_dir().join(binary);
+        let path = bootstrap(binary);
         assert!(
             path.exists(),
-            "{} is not built: run `make build-functions` (make test does)",
+            "{} is not built: run `make build-lambdas` (make test does)",
             path.display()
         );
         let started = Instant::now();

@@ -28,7 +28,7 @@ fn event(sample: &str) -> Value {
 }
 
 async fn lead(env: &AwsEnv, email: &str) -> Option<kindling::lead::Lead> {
-    let rt = env.runtime();
+    let rt = env.runtime().await;
     rt.kindling
         .stores
         .leads
@@ -42,7 +42,7 @@ async fn a_page_event_costs_one_dynamodb_write_and_no_read() {
     let Some(env) = AwsEnv::new().await else {
         return;
     };
-    let rt = env.runtime();
+    let rt = env.runtime().await;
     env.counter.reset();
     let res = handle_api_request(
         &rt.kindling,
@@ -72,7 +72,7 @@ async fn a_form_submission_creates_the_lead_and_scoring_counts_its_earlier_visit
     let Some(env) = AwsEnv::new().await else {
         return;
     };
-    let rt = env.runtime();
+    let rt = env.runtime().await;
     handle_api_request(
         &rt.kindling,
         Routes::Track,
@@ -139,7 +139,7 @@ async fn bad_http_input_is_a_4xx_and_writes_nothing() {
     let Some(env) = AwsEnv::new().await else {
         return;
     };
-    let rt = env.runtime();
+    let rt = env.runtime().await;
     let cases = [
         (Routes::Track, sample!("track/beacon-malformed.json"), 400),
         (
@@ -182,7 +182,7 @@ async fn events_that_can_never_succeed_are_dropped_and_change_nothing() {
     let Some(env) = AwsEnv::new().await else {
         return;
     };
-    let rt = env.runtime();
+    let rt = env.runtime().await;
     let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&env.sdk), &env.topic_arn);
     env.counter.reset();
     for (consumer, s) in [
@@ -233,7 +233,9 @@ async fn a_store_failure_is_a_retryable_error() {
     };
     let mut settings = env.settings();
     settings.table = "no-such-table".into();
-    let rt = kindling_aws::Runtime::with(settings, env.sdk.clone()).unwrap();
+    let rt = kindling_aws::Runtime::with(settings, env.sdk.clone())
+        .await
+        .unwrap();
     assert!(on_kindling_event(
         &rt.kindling,
         Consumer::Score,
@@ -268,7 +270,7 @@ async fn feedback_suppresses_bounces_and_unsubscribes_complainers() {
     let Some(env) = AwsEnv::new().await else {
         return;
     };
-    let rt = env.runtime();
+    let rt = env.runtime().await;
     let k = &rt.kindling;
     // A lead who will complain.
     let body = "email=angry%40example.jp&consent=on";
@@ -323,7 +325,7 @@ async fn notify_alerts_once_per_crossing_through_sns() {
     let Some(env) = AwsEnv::new().await else {
         return;
     };
-    let rt = env.runtime();
+    let rt = env.runtime().await;
     let k = &rt.kindling;
     let notifier = rt.notifier().unwrap();
     for body in [
@@ -365,4 +367,81 @@ async fn notify_alerts_once_per_crossing_through_sns() {
     let alerts = env.alerts().await;
     assert_eq!(alerts.len(), 1, "delivered twice, alerted once");
     assert!(alerts[0]["Message"].as_str().unwrap().contains("Hot"));
+}
+
+#[tokio::test]
+async fn signing_keys_are_read_from_secrets_manager_at_cold_start() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    // The functions under test already read their keys from the secret; a token they sign
+    // verifies with the same key given inline.
+    let rt = env.runtime().await;
+    let inline =
+        kindling::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS).unwrap();
+    let claim = kindling::token::Claim::Unsubscribe(kindling::ids::LeadId::new("L1"));
+    assert_eq!(inline.verify(&rt.kindling.keys.sign(&claim)), Some(claim));
+
+    // A missing secret and a malformed one stop the cold start with a message naming the secret.
+    let mut settings = env.settings();
+    let missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:no-such-secret-AbCdEf";
+    settings.signing_keys = Some(kindling_aws::settings::KeySource::Secret(missing.into()));
+    let e = kindling_aws::Runtime::with(settings.clone(), env.sdk.clone())
+        .await
+        .err()
+        .unwrap();
+    assert!(format!("{e:#}").contains(missing), "{e:#}");
+
+    let sm = aws_sdk_secretsmanager::Client::new(&env.sdk);
+    let bad = sm
+        .create_secret()
+        .name(format!("{}-bad", env.table))
+        .secret_string("not json, and secret")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    settings.signing_keys = Some(kindling_aws::settings::KeySource::Secret(bad));
+    let e = kindling_aws::Runtime::with(settings, env.sdk.clone())
+        .await
+        .err()
+        .unwrap();
+    let msg = format!("{e:#}");
+    assert!(
+        msg.contains("signing key secret") && !msg.contains("and secret"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn intake_serves_the_iam_authorized_lead_report_and_track_does_not() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime().await;
+    let res = handle_api_request(
+        &rt.kindling,
+        Routes::Intake,
+        api(sample!("intake/form-json.json")),
+    )
+    .await;
+    assert!(res.status().is_success(), "{:?}", res.body());
+    let res = handle_api_request(
+        &rt.kindling,
+        Routes::Intake,
+        api(sample!("intake/admin-lead.json")),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let body: Value = serde_json::from_slice(res.body()).unwrap();
+    assert_eq!(body["lead"]["email"], "taro.sato@example.co.jp");
+    assert!(body["score"]["breakdown"].is_array());
+    let res = handle_api_request(
+        &rt.kindling,
+        Routes::Track,
+        api(sample!("intake/admin-lead.json")),
+    )
+    .await;
+    assert_eq!(res.status(), 404);
 }

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use kindling_tests::aws::AwsEnv;
-use kindling_tests::lambda::{release_dir, Function, FUNCTIONS};
+use kindling_tests::lambda::{bootstrap, Function, FUNCTIONS};
 use mail_parser::MessageParser;
 use serde_json::{json, Value};
 
@@ -53,10 +53,8 @@ async fn the_pipeline_runs_on_the_release_binaries() {
     let Some(env) = AwsEnv::new().await else {
         return;
     };
-    if !release_dir().join("track").exists()
-        && std::env::var_os("KINDLING_REQUIRE_AWS_TESTS").is_none()
-    {
-        eprintln!("skipped: release binaries not built (make build-functions)");
+    if !bootstrap("track").exists() && std::env::var_os("KINDLING_REQUIRE_AWS_TESTS").is_none() {
+        eprintln!("skipped: release binaries not built (make build-lambdas)");
         return;
     }
     let mut vars = env.env_vars();
@@ -167,7 +165,7 @@ async fn the_pipeline_runs_on_the_release_binaries() {
     complaint["detail"]["complaint"]["complainedRecipients"][0]["emailAddress"] =
         json!("e2e@example.jp");
     feedback.invoke(complaint).await.unwrap();
-    let rt = env.runtime();
+    let rt = env.runtime().await;
     let lead = rt
         .kindling
         .stores

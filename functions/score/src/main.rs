@@ -2,13 +2,13 @@
 //! gives the target a retry policy, a 24-hour maximum event age and a dead-letter queue).
 
 use kindling_aws::invocation::{on_kindling_event, Consumer};
-use kindling_aws::Runtime;
+use kindling_aws::{Keys, Runtime};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let rt = Runtime::init().await?;
+    let rt = Runtime::init(Keys::Unused).await?;
 
     let k = &rt.kindling;
     run(service_fn(

@@ -1,14 +1,14 @@
 //! The `send-steps` function: the EventBridge schedule (every minute) → due step mails via SES.
 
 use kindling_aws::invocation::on_scheduled_event;
-use kindling_aws::Runtime;
+use kindling_aws::{Keys, Runtime};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let rt = Runtime::init().await?;
+    let rt = Runtime::init(Keys::Required).await?;
     let mailer = &rt.mailer();
     let (k, budget) = (&rt.kindling, rt.settings.send_budget);
     run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -2,14 +2,14 @@
 
 use kindling::http::Routes;
 use kindling_aws::http::handle_api_request;
-use kindling_aws::Runtime;
+use kindling_aws::{Keys, Runtime};
 use lambda_http::{run, service_fn, Error, Request};
 use std::convert::Infallible;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let rt = Runtime::init().await?;
+    let rt = Runtime::init(Keys::Required).await?;
     let k = &rt.kindling;
     run(service_fn(move |req: Request| async move {
         Ok::<_, Infallible>(handle_api_request(k, Routes::Track, req).await)

@@ -38,6 +38,44 @@ pub enum Consumer {
     Notify,
 }
 
+impl Consumer {
+    /// The function's name (folder, package, binary, CDK construct id).
+    pub fn function(self) -> &'static str {
+        match self {
+            Consumer::Score => "score",
+            Consumer::Notify => "notify",
+        }
+    }
+
+    /// The detail-type the function takes; anything else it drops.
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            Consumer::Score => kindling::events::ACTIVITY_RECORDED_V1,
+            Consumer::Notify => kindling::events::LEAD_BECAME_HOT_V1,
+        }
+    }
+}
+
+/// Which function each event goes to, as JSON: `infra/event-catalog.json` is this, checked in and
+/// compared by a test, and the CDK stack builds its rule patterns from that file, so the events
+/// the code emits and the rules that route them cannot drift apart.
+pub fn event_catalog() -> serde_json::Value {
+    let kindling_events: Vec<_> = [Consumer::Score, Consumer::Notify]
+        .into_iter()
+        .map(|c| serde_json::json!({ "detailType": c.detail_type(), "function": c.function() }))
+        .collect();
+    serde_json::json!({
+        "comment": "Generated from kindling::events and kindling-aws by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws event_catalog`; do not edit.",
+        "kindling": { "source": SOURCE, "events": kindling_events },
+        "ses": {
+            "source": "aws.ses",
+            "detailTypes": kindling::usecases::SES_FEEDBACK_DETAIL_TYPES,
+            "function": "feedback"
+        },
+        "schedule": { "function": "send-steps", "source": "aws.events", "detailType": "Scheduled Event" }
+    })
+}
+
 fn drop_event(why: &str, envelope_id: Option<&str>) -> Outcome {
     tracing::error!(
         event_id = envelope_id.unwrap_or("-"),
@@ -155,4 +193,42 @@ pub async fn on_schedule(
         "send-steps run"
     );
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_kindling_publishes_has_exactly_one_consumer() {
+        let mut routed: Vec<_> = [Consumer::Score, Consumer::Notify]
+            .iter()
+            .map(|c| c.detail_type())
+            .collect();
+        routed.sort_unstable();
+        let mut published = kindling::events::DETAIL_TYPES.to_vec();
+        published.sort_unstable();
+        assert_eq!(routed, published);
+    }
+
+    /// `infra/event-catalog.json` must be what the code says; `KINDLING_WRITE_CATALOG=1` rewrites it.
+    #[test]
+    fn event_catalog_is_checked_in_and_current() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/event-catalog.json");
+        let want = format!(
+            "{}\n",
+            serde_json::to_string_pretty(&event_catalog()).unwrap()
+        );
+        if std::env::var_os("KINDLING_WRITE_CATALOG").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            have,
+            want,
+            "{} is stale: run `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws event_catalog`",
+            path.display()
+        );
+    }
 }

@@ -8,9 +8,10 @@ pub mod http;
 pub mod invocation;
 pub mod keys;
 pub mod runtime;
+pub mod secrets;
 pub mod ses;
 pub mod settings;
 pub mod sns;
 
 pub use dynamo::DynamoStore;
-pub use runtime::Runtime;
+pub use runtime::{Keys, Runtime};

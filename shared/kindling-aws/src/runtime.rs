@@ -3,7 +3,7 @@
 
 use crate::eventbridge::EventBridgeBus;
 use crate::ses::SesMailer;
-use crate::settings::Settings;
+use crate::settings::{KeySource, Settings};
 use crate::sns::SnsNotifier;
 use crate::DynamoStore;
 use anyhow::Context;
@@ -58,6 +58,15 @@ pub fn http_client() -> anyhow::Result<aws_sdk_dynamodb::config::SharedHttpClien
     Ok(builder.tls_context(ctx).build_https())
 }
 
+/// Whether a function signs or verifies links (track, send-steps) and so needs the signing keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    /// The keys must be configured; start-up fails without them.
+    Required,
+    /// The function never signs or verifies: the keys are not read (no secret access needed).
+    Unused,
+}
+
 /// A function's dependencies, built once per execution environment.
 #[derive(Clone)]
 pub struct Runtime {
@@ -69,8 +78,16 @@ pub struct Runtime {
 impl Runtime {
     /// Reads settings and configuration and builds the clients. Fails with a message naming the
     /// bad setting or the config file and line.
-    pub async fn init() -> anyhow::Result<Runtime> {
-        let settings = Settings::from_env()?;
+    pub async fn init(keys: Keys) -> anyhow::Result<Runtime> {
+        let mut settings = Settings::from_env()?;
+        match keys {
+            Keys::Required if settings.signing_keys.is_none() => anyhow::bail!(
+                "setting KINDLING_SIGNING_KEYS_SECRET_ARN: is required (or KINDLING_SIGNING_KEYS)"
+            ),
+            Keys::Required => {}
+            // Not read, so the function needs no access to the secret.
+            Keys::Unused => settings.signing_keys = None,
+        }
         // Lambda puts the execution role's credentials in the environment. Naming that provider
         // skips building the default chain (profile, web identity, ECS, IMDS), which cost about
         // 4 ms of every cold start (BENCHMARKS.md).
@@ -80,11 +97,20 @@ impl Runtime {
             .credentials_provider(credentials)
             .load()
             .await;
-        Self::with(settings, sdk)
+        Self::with(settings, sdk).await
     }
 
-    /// Builds from explicit settings and SDK configuration (tests).
-    pub fn with(settings: Settings, sdk: SdkConfig) -> anyhow::Result<Runtime> {
+    /// Builds from explicit settings and SDK configuration (also the tests' entry): reads the
+    /// signing keys (from Secrets Manager when the settings name a secret) and the bundled
+    /// configuration, and builds the adapters.
+    pub async fn with(settings: Settings, sdk: SdkConfig) -> anyhow::Result<Runtime> {
+        let keys = match &settings.signing_keys {
+            Some(KeySource::Inline(keys)) => keys.clone(),
+            Some(KeySource::Secret(arn)) => {
+                crate::secrets::fetch(&aws_sdk_secretsmanager::Client::new(&sdk), arn).await?
+            }
+            None => crate::secrets::throwaway_keys(),
+        };
         let mut config = bundled_config()
             .map_err(|e| anyhow::anyhow!("bundled configuration is invalid:\n{e}"))?;
         if let Some(url) = &settings.public_url {
@@ -100,7 +126,7 @@ impl Runtime {
         ));
         let kindling = Kindling {
             config: Arc::new(config),
-            keys: Arc::new(settings.signing_keys.clone()),
+            keys: Arc::new(keys),
             stores: Stores::from_one(store),
             bus,
             clock: Arc::new(SystemClock),

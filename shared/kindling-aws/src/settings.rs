@@ -10,8 +10,11 @@ pub struct Settings {
     pub table: String,
     /// `KINDLING_EVENT_BUS`: the EventBridge bus name or ARN.
     pub event_bus: String,
-    /// `KINDLING_SIGNING_KEYS`: `kid:base64secret[,kid:base64secret...]`, current key first.
-    pub signing_keys: SigningKeys,
+    /// Where the link-signing keys come from: `KINDLING_SIGNING_KEYS_SECRET_ARN` (a Secrets
+    /// Manager secret, what the stack deploys) or `KINDLING_SIGNING_KEYS`
+    /// (`kid:base64secret[,kid:base64secret...]`, current key first); at most one. The functions
+    /// that sign or verify links (track, send-steps) require one (see [`crate::Runtime::init`]).
+    pub signing_keys: Option<KeySource>,
     /// `KINDLING_PUBLIC_URL` (optional): overrides `program.public_url` (the API's custom domain).
     pub public_url: Option<String>,
     /// `KINDLING_ALERT_TOPIC_ARN`: the SNS topic for sales alerts (notify only).
@@ -20,6 +23,15 @@ pub struct Settings {
     pub configuration_set: Option<String>,
     /// `KINDLING_SEND_BUDGET` (default 200): enrollments handled per send-steps run.
     pub send_budget: usize,
+}
+
+/// Where the signing keys come from.
+#[derive(Clone, Debug)]
+pub enum KeySource {
+    /// Given in the environment.
+    Inline(SigningKeys),
+    /// Read from this Secrets Manager secret at cold start (see [`crate::secrets`]).
+    Secret(String),
 }
 
 /// A setting is missing or malformed.
@@ -46,8 +58,29 @@ impl Settings {
                 .ok_or_else(|| err(key, "is required"))
         };
         let optional = |key: &str| get(key).filter(|v| !v.trim().is_empty());
-        let signing_keys = SigningKeys::parse(&required("KINDLING_SIGNING_KEYS")?)
-            .map_err(|e| err("KINDLING_SIGNING_KEYS", e.to_string()))?;
+        let signing_keys = match (
+            optional("KINDLING_SIGNING_KEYS"),
+            optional("KINDLING_SIGNING_KEYS_SECRET_ARN"),
+        ) {
+            (Some(spec), None) => Some(KeySource::Inline(
+                SigningKeys::parse(&spec)
+                    .map_err(|e| err("KINDLING_SIGNING_KEYS", e.to_string()))?,
+            )),
+            (None, Some(arn)) if arn.starts_with("arn:") => Some(KeySource::Secret(arn)),
+            (None, Some(_)) => {
+                return Err(err(
+                    "KINDLING_SIGNING_KEYS_SECRET_ARN",
+                    "must be a Secrets Manager ARN",
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "KINDLING_SIGNING_KEYS",
+                    "set either it or KINDLING_SIGNING_KEYS_SECRET_ARN, not both",
+                ))
+            }
+            (None, None) => None,
+        };
         let public_url =
             optional("KINDLING_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned());
         if let Some(u) = &public_url {
@@ -111,6 +144,30 @@ mod tests {
             ("t", "b", 200)
         );
         assert!(s.alert_topic_arn.is_none() && s.public_url.is_none());
+    }
+
+    #[test]
+    fn signing_keys_come_from_at_most_one_source() {
+        let arn = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:kindling-keys-AbCdEf";
+        let base = [("KINDLING_TABLE", "t"), ("KINDLING_EVENT_BUS", "b")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            Settings::from_lookup(env(&pairs))
+        };
+        let s = with(&[("KINDLING_SIGNING_KEYS_SECRET_ARN", arn)]).unwrap();
+        assert!(matches!(s.signing_keys, Some(KeySource::Secret(a)) if a == arn));
+        let s = with(&[("KINDLING_SIGNING_KEYS", KEY)]).unwrap();
+        assert!(matches!(s.signing_keys, Some(KeySource::Inline(_))));
+        assert!(with(&[]).unwrap().signing_keys.is_none());
+        let both = with(&[
+            ("KINDLING_SIGNING_KEYS", KEY),
+            ("KINDLING_SIGNING_KEYS_SECRET_ARN", arn),
+        ])
+        .unwrap_err();
+        assert_eq!(both.key, "KINDLING_SIGNING_KEYS");
+        let not_arn = with(&[("KINDLING_SIGNING_KEYS_SECRET_ARN", "kindling-keys")]).unwrap_err();
+        assert_eq!(not_arn.key, "KINDLING_SIGNING_KEYS_SECRET_ARN");
     }
 
     #[test]

@@ -6,6 +6,10 @@ use crate::suppression::{Suppression, SuppressionReason};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+/// Detail-types of the SES events (published through a configuration set to EventBridge) that
+/// carry feedback: the feedback function's rule matches exactly these.
+pub const SES_FEEDBACK_DETAIL_TYPES: [&str; 2] = ["Email Bounced", "Email Complaint Received"];
+
 /// What the mail provider told us about a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FeedbackKind {
