@@ -458,7 +458,15 @@ async fn malformed_requests_get_a_json_4xx_and_change_nothing() {
             405,
         ),
         // Elsewhere
-        case("unknown route", "GET", "/admin/secrets", None, "", 404),
+        case("unknown route", "GET", "/secrets", None, "", 404),
+        case(
+            "admin route without the token",
+            "GET",
+            "/admin/secrets",
+            None,
+            "",
+            401,
+        ),
         case(
             "kindling.js: wrong method",
             "POST",

@@ -9,7 +9,7 @@ use crate::store::SqliteStore;
 use bytes::Bytes;
 use kindling::config::Config;
 use kindling::error::PortError;
-use kindling::http::{handle, Routes};
+use kindling::http::{handle, ApiError, Routes};
 use kindling::ports::{Clock, Ids, Mailer, Notifier, Stores};
 use kindling::token::SigningKeys;
 use kindling::usecases::{handle_event, send_due_steps, Kindling, SendReport};
@@ -30,6 +30,8 @@ pub struct LocalApp {
     pub mailer: Arc<dyn Mailer>,
     pub notifier: Arc<dyn Notifier>,
     pub data_dir: PathBuf,
+    /// Bearer token of the `/admin/` routes (IAM does this job in AWS).
+    pub admin_token: Arc<String>,
 }
 
 impl LocalApp {
@@ -48,7 +50,9 @@ impl LocalApp {
             data_dir.join("alerts.jsonl"),
             print_alerts,
         ));
-        Ok(Self::assemble(
+        let admin_token = crate::keys::load_or_create_admin_token(data_dir)
+            .map_err(|e| PortError::new("admin token", e))?;
+        let mut app = Self::assemble(
             db,
             data_dir.to_path_buf(),
             config,
@@ -57,7 +61,9 @@ impl LocalApp {
             ids,
             mailer,
             notifier,
-        ))
+        );
+        app.admin_token = Arc::new(admin_token);
+        Ok(app)
     }
 
     /// Assembles an app from parts (tests swap the mailer or notifier).
@@ -89,12 +95,35 @@ impl LocalApp {
             mailer,
             notifier,
             data_dir,
+            // Unguessable until `open` (or a test) sets the real one.
+            admin_token: Arc::new(crate::keys::random_token()),
         }
     }
 
-    /// Handles one HTTP request with every public route.
+    /// Handles one HTTP request with every route; `/admin/` ones need the admin bearer token.
     pub async fn http(&self, req: http::Request<Bytes>) -> http::Response<Bytes> {
+        if req.uri().path().starts_with("/admin/") && !self.is_admin(&req) {
+            return ApiError::new(
+                http::StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "admin routes need Authorization: Bearer <admin token>",
+            )
+            .into_response();
+        }
         handle(&self.kindling, Routes::All, req).await
+    }
+
+    fn is_admin(&self, req: &http::Request<Bytes>) -> bool {
+        use subtle::ConstantTimeEq;
+        let Some(given) = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        given.as_bytes().ct_eq(self.admin_token.as_bytes()).into()
     }
 
     /// Delivers every ready bus event (scoring, alerts) until none is ready.

@@ -24,9 +24,16 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "kindling serving");
     eprintln!(
-        "Kindling on http://{addr}  (outbox: {}, alerts: {})",
+        "Kindling on http://{addr}  (outbox: {}, alerts: {}, admin token: {})",
         app.data_dir.join("outbox").display(),
-        app.data_dir.join("alerts.jsonl").display()
+        app.data_dir.join("alerts.jsonl").display(),
+        if std::env::var_os(crate::keys::ADMIN_TOKEN_ENV).is_some() {
+            format!("${}", crate::keys::ADMIN_TOKEN_ENV)
+        } else {
+            crate::keys::admin_token_path(&app.data_dir)
+                .display()
+                .to_string()
+        }
     );
 
     let bus_app = app.clone();

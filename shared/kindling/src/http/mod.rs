@@ -3,6 +3,7 @@
 //! the `Response<Bytes>` from here. Every input gets a response: bad input a 4xx with a JSON
 //! error body and no write; a failing port a 503 (retryable), never a panic.
 
+mod admin;
 mod forms;
 mod track;
 mod unsubscribe;
@@ -29,7 +30,8 @@ pub struct ClientInfo {
 pub enum Routes {
     /// Tracking: beacons, opens, clicks, unsubscribe, kindling.js (the `track` function).
     Track,
-    /// Form intake (the `intake` function).
+    /// Form intake and the admin routes (the `intake` function; API Gateway authorizes admin
+    /// requests with IAM before they arrive).
     Intake,
     /// Everything (the local server).
     All,
@@ -49,13 +51,14 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
         (&Method::POST, ["u", token]) if track => unsubscribe::one_click(k, token, &req).await,
         (&Method::GET, ["kindling.js"]) if track => Ok(kindling_js()),
         (&Method::POST, ["forms", form_id]) if intake => forms::submit(k, form_id, &req).await,
+        (&Method::GET, ["admin", "leads", key]) if intake => admin::lead(k, key).await,
         // A route this function serves, with another method.
         (_, ["t", "events"] | ["t", "o", _] | ["t", "c", _] | ["u", _] | ["kindling.js"])
             if track =>
         {
             Err(method_not_allowed())
         }
-        (_, ["forms", _]) if intake => Err(method_not_allowed()),
+        (_, ["forms", _] | ["admin", "leads", _]) if intake => Err(method_not_allowed()),
         _ => Err(ApiError::not_found()),
     };
     result.unwrap_or_else(|e| e.into_response())

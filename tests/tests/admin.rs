@@ -1,0 +1,116 @@
+//! The admin lead report: `GET /admin/leads/{id or email}`, behind the admin bearer token locally
+//! (IAM at API Gateway in AWS).
+#![allow(clippy::unwrap_used)]
+
+use bytes::Bytes;
+use kindling_tests::harness::{lead_fields, TestApp};
+use serde_json::Value;
+use std::sync::Arc;
+
+const TOKEN: &str = "test-admin-token-0123456789";
+
+async fn get(t: &TestApp, uri: &str, token: Option<&str>) -> (http::StatusCode, Value) {
+    let mut b = http::Request::builder().method("GET").uri(uri);
+    if let Some(token) = token {
+        b = b.header("authorization", format!("Bearer {token}"));
+    }
+    let res = t.app.http(b.body(Bytes::new()).unwrap()).await;
+    let body = serde_json::from_slice(res.body()).unwrap_or(Value::Null);
+    (res.status(), body)
+}
+
+async fn app_with_a_lead() -> TestApp {
+    let mut t = TestApp::new();
+    t.app.admin_token = Arc::new(TOKEN.to_owned());
+    let beacon = serde_json::json!({ "visitor_id": "v-admin-1", "events": [{ "id": "e1", "type": "page_view", "url": "https://example.jp/pricing.html", "at": t.now() }] });
+    let res = t
+        .request("POST", "/t/events", Some("text/plain"), beacon.to_string())
+        .await;
+    assert_eq!(res.status(), 202);
+    let mut fields = lead_fields("Hanako.Admin@Example.co.jp", "Asia/Tokyo");
+    fields.push(("visitor_id", "v-admin-1"));
+    assert_eq!(t.submit("whitepaper", &fields).await.status(), 303);
+    t.tick().await;
+    t
+}
+
+#[tokio::test]
+async fn the_report_explains_the_score_and_shows_the_timeline() {
+    let t = app_with_a_lead().await;
+    let (status, by_email) =
+        get(&t, "/admin/leads/hanako.admin%40example.co.jp", Some(TOKEN)).await;
+    assert_eq!(status, 200, "{by_email}");
+    assert_eq!(by_email["lead"]["email"], "hanako.admin@example.co.jp");
+    assert_eq!(
+        by_email["score"]["total"], 25,
+        "pricing 15 (stitched) + download 10"
+    );
+    let rules: Vec<&str> = by_email["score"]["breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    assert_eq!(by_email["visitors"], serde_json::json!(["v-admin-1"]));
+    assert!(
+        by_email["activity_count"].as_u64().unwrap() >= 3,
+        "view, download, mail sent"
+    );
+    assert_eq!(by_email["enrollments"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        by_email["sends"].as_array().unwrap().len(),
+        1,
+        "day-0 thanks"
+    );
+    assert_eq!(by_email["suppression"], Value::Null);
+
+    // The same lead by id.
+    let id = by_email["lead"]["id"].as_str().unwrap().to_owned();
+    let (status, by_id) = get(&t, &format!("/admin/leads/{id}"), Some(TOKEN)).await;
+    assert_eq!(status, 200);
+    assert_eq!(by_id["lead"], by_email["lead"]);
+}
+
+#[tokio::test]
+async fn admin_routes_refuse_missing_and_forged_tokens_and_change_nothing() {
+    let t = app_with_a_lead().await;
+    let before = t.counts();
+    for token in [
+        None,
+        Some("wrong-token"),
+        Some(""),
+        Some("test-admin-token-012345678"),
+    ] {
+        let (status, body) = get(&t, "/admin/leads/hanako.admin%40example.co.jp", token).await;
+        assert_eq!(status, 401, "{token:?}");
+        assert_eq!(body["error"], "unauthorized");
+    }
+    assert_eq!(t.counts(), before);
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_leads_are_not_found() {
+    let t = app_with_a_lead().await;
+    for uri in [
+        "/admin/leads/nobody%40example.co.jp",
+        "/admin/leads/no-such-id",
+        "/admin/leads/not%20an%20id",
+        "/admin/leads/%ZZ",
+        "/admin/leads/a%40",
+    ] {
+        assert_eq!(get(&t, uri, Some(TOKEN)).await.0, 404, "{uri}");
+    }
+    let res = t
+        .app
+        .http(
+            http::Request::builder()
+                .method("DELETE")
+                .uri("/admin/leads/x")
+                .header("authorization", format!("Bearer {TOKEN}"))
+                .body(Bytes::new())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status(), 405);
+}
