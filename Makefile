@@ -1,10 +1,30 @@
-# Thin wrappers. A fresh machine needs the Rust toolchain and Python 3 (test installs moto into .venv).
+# Thin wrappers. A fresh machine needs the Rust toolchain, Python 3 and Node.js with npm; the
+# targets install the rest (Python tools into .venv, npm packages into infra/node_modules).
 CARGO ?= cargo
 KINDLING = $(CARGO) run --quiet -p kindling-local --bin kindling --
 
 FUNCTIONS = track intake score send-steps notify feedback
 
-.PHONY: demo serve check test fmt lint unit build build-functions bench-lambda
+# Lambda architecture: x86_64 (default, what this project builds and tests) or arm64 (needs the
+# aarch64-unknown-linux-gnu standard library and a linker for it).
+ARCH ?= x86_64
+ifeq ($(ARCH),arm64)
+LAMBDA_FLAGS = --arm64 --lambda-dir target/lambda-arm64
+LAMBDA_DIR = target/lambda-arm64
+else
+LAMBDA_FLAGS = --x86-64
+LAMBDA_DIR = target/lambda
+endif
+
+# Settings of the smoke deploy to moto (the samples in events/ are tagged with configuration set
+# `kindling`).
+SMOKE_SETTINGS = {"stage":"smoke","senderIdentity":"example.jp","configurationSetName":"kindling","allowedOrigins":["https://www.example.jp"],"alertEmails":["sales@example.jp"],"deletionProtection":false}
+
+# The CDK CLI pinned in infra/package.json; no notices or telemetry (they need the network).
+CDK = npx cdk --no-notices
+export CDK_DISABLE_CLI_TELEMETRY = true
+
+.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test synth deploy bench-lambda
 
 ## Run the whole pipeline locally: a scripted 17-day scenario on a simulated clock.
 demo:
@@ -18,8 +38,9 @@ serve:
 check:
 	$(KINDLING) check
 
-## Everything CI runs: formatting, lints, the release function binaries, all tests (AWS ones on moto).
-test: fmt lint build-functions unit
+## Everything CI runs: formatting, lints, the Lambda zips' binaries, all Rust tests (AWS ones on
+## moto), then the CDK stack: type check, assertions, cdk-nag, cfn-lint, smoke deploy to moto.
+test: fmt lint build-lambdas unit infra-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -34,10 +55,37 @@ unit:
 build:
 	$(CARGO) build --workspace --release
 
-## The six Lambda functions (and the hello-world baseline) as release binaries in target/release/.
-build-functions:
-	$(CARGO) build --release $(addprefix -p ,$(FUNCTIONS)) -p hello-lambda
+## The six functions (and the hello-world baseline) as $(LAMBDA_DIR)/<function>/bootstrap, the
+## files the stack deploys; checks they run on provided.al2023's glibc.
+build-lambdas:
+	scripts/venv
+	.venv/bin/cargo-lambda lambda build --release $(LAMBDA_FLAGS) $(addprefix -p ,$(FUNCTIONS)) -p hello-lambda
+	scripts/check-glibc $(LAMBDA_DIR)
+
+infra/node_modules/.package-lock.json: infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund
+	touch $@
+
+infra-deps: infra/node_modules/.package-lock.json
+
+## Synthesize the stack with the settings in infra/cdk.json into infra/cdk.out.
+synth: infra-deps
+	cd infra && $(CDK) synth --quiet
+
+infra-test: infra-deps
+	scripts/venv
+	cd infra && npx tsc --noEmit
+	cd infra && node --import tsx --test --test-reporter=spec test/*.test.ts
+	cd infra && $(CDK) synth --quiet
+	.venv/bin/cfn-lint infra/cdk.out/Kindling-*.template.json
+	cd infra && $(CDK) synth --quiet -o ../target/cdk.smoke -c kindling='$(SMOKE_SETTINGS)'
+	.venv/bin/cfn-lint target/cdk.smoke/Kindling-smoke.template.json
+	scripts/with-moto .venv/bin/python infra/test/smoke_deploy.py target/cdk.smoke Kindling-smoke
+
+## Deploy to the AWS account and region of your credentials (see README: prerequisites).
+deploy: build-lambdas infra-deps
+	cd infra && $(CDK) deploy --require-approval broadening
 
 ## Init time and size of each function beside hello-world (BENCHMARKS.md).
-bench-lambda: build-functions
+bench-lambda: build-lambdas
 	$(CARGO) run --release --quiet -p kindling-tests --example lambda_init -- 20

@@ -1,0 +1,608 @@
+// KindlingStack: the whole deployment of Kindling in one stack. Every name that the Rust code and
+// this stack share comes from one place: function names from FUNCTIONS, event routing from
+// event-catalog.json (generated from kindling::events), settings from the KINDLING_* variables
+// that shared/kindling-aws/src/settings.rs reads.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Tags,
+  Validations,
+} from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+
+/** The six functions: one name everywhere (folder, package, binary, construct id, events/). */
+export const FUNCTIONS = ['track', 'intake', 'score', 'send-steps', 'notify', 'feedback'] as const;
+export type FunctionName = (typeof FUNCTIONS)[number];
+
+/** The functions that EventBridge invokes asynchronously (each has a DLQ and a retry policy). */
+export const ASYNC_FUNCTIONS = ['score', 'notify', 'feedback', 'send-steps'] as const;
+
+/** Where the checked-in event catalog is (written by a Rust test from kindling::events). */
+export const EVENT_CATALOG_PATH = path.join(__dirname, '..', 'event-catalog.json');
+
+export interface EventCatalog {
+  kindling: { source: string; events: { detailType: string; function: FunctionName }[] };
+  ses: { source: string; detailTypes: string[]; function: FunctionName };
+  schedule: { function: FunctionName; source: string; detailType: string };
+}
+
+export function loadEventCatalog(file = EVENT_CATALOG_PATH): EventCatalog {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as EventCatalog;
+}
+
+/** Public routes of DESIGN.md, by the function that serves them. */
+export const PUBLIC_ROUTES: Record<'track' | 'intake', [apigw.HttpMethod, string][]> = {
+  track: [
+    [apigw.HttpMethod.POST, '/t/events'],
+    [apigw.HttpMethod.GET, '/t/o/{token}'],
+    [apigw.HttpMethod.GET, '/t/c/{token}'],
+    [apigw.HttpMethod.GET, '/u/{token}'],
+    [apigw.HttpMethod.POST, '/u/{token}'],
+    [apigw.HttpMethod.GET, '/kindling.js'],
+  ],
+  intake: [[apigw.HttpMethod.POST, '/forms/{form_id}']],
+};
+
+/** Admin routes: IAM-authorized, served by intake. */
+export const ADMIN_ROUTE: [apigw.HttpMethod, string] = [apigw.HttpMethod.ANY, '/admin/{proxy+}'];
+
+/** Settings of one deployment. Everything but the sender and the origins has a default. */
+export interface KindlingSettings {
+  /** Deployment stage, e.g. `prod` or `staging`: names and tags resources. */
+  readonly stage: string;
+  /** The SES identity mail is sent from: a domain (`example.com`) or an address. */
+  readonly senderIdentity: string;
+  /** The SES configuration set the stack creates and every send uses. Default `kindling-<stage>`. */
+  readonly configurationSetName?: string;
+  /** Sales reps' addresses subscribed to hot-lead alerts (each confirms by mail). */
+  readonly alertEmails?: string[];
+  /** Operators' addresses subscribed to the alarms. */
+  readonly alarmEmails?: string[];
+  /** Website origins allowed by CORS, e.g. `https://www.example.com`. */
+  readonly allowedOrigins: string[];
+  /** Lambda architecture. Default x86_64 (what this project builds and tests). */
+  readonly architecture?: 'x86_64' | 'arm64';
+  /** Days to keep function and access logs. Default 30. */
+  readonly logRetentionDays?: number;
+  /** Keep the table (deletion protection, retained on stack deletion). Default true. */
+  readonly deletionProtection?: boolean;
+  /** The public base URL links in mails point to (a custom domain). Default the API's URL. */
+  readonly publicUrl?: string;
+  /** Directory with `<function>/bootstrap` from `cargo lambda build --release`. */
+  readonly lambdaDir?: string;
+  /** Steady-state and burst requests per second for the whole API. Default 200 / 400. */
+  readonly apiThrottle?: { rate: number; burst: number };
+  /** Enrollments handled per send-steps run (KINDLING_SEND_BUDGET). Default 200. */
+  readonly sendBudget?: number;
+}
+
+export interface KindlingStackProps extends StackProps {
+  readonly settings: KindlingSettings;
+}
+
+/** The `cargo lambda build` output directory for an architecture. */
+export function defaultLambdaDir(architecture: 'x86_64' | 'arm64'): string {
+  const target = path.join(__dirname, '..', '..', 'target');
+  return architecture === 'arm64' ? path.join(target, 'lambda-arm64') : path.join(target, 'lambda');
+}
+
+const VALID_RETENTION = new Set(
+  Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number'),
+);
+
+/** Per-route limits (requests per second) below the stage's: what one site sends at most. */
+const ROUTE_THROTTLE: Record<string, { rate: number; burst: number }> = {
+  'POST /t/events': { rate: 100, burst: 200 },
+  'POST /forms/{form_id}': { rate: 20, burst: 40 },
+  'POST /u/{token}': { rate: 10, burst: 20 },
+  'ANY /admin/{proxy+}': { rate: 5, burst: 10 },
+};
+
+interface FunctionSpec {
+  readonly timeout: Duration;
+  /** DynamoDB actions on the table (never Scan: no function scans). */
+  readonly table: string[];
+  /** Reads the due-steps index. */
+  readonly dueIndex?: boolean;
+  /** Publishes Kindling events. */
+  readonly publishes?: boolean;
+  /** Signs or verifies links, so it reads the signing keys. */
+  readonly signingKeys?: boolean;
+}
+
+const ITEM_RW = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'];
+
+/**
+ * What each function does, which decides its grants. From the code: record_activity publishes
+ * (track, intake, send-steps, feedback via unsubscribe), rescore publishes (score); release of a
+ * pending send or alert deletes (send-steps, notify); only track and send-steps touch tokens.
+ */
+export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
+  track: { timeout: Duration.seconds(10), table: ITEM_RW, publishes: true, signingKeys: true },
+  intake: { timeout: Duration.seconds(10), table: ITEM_RW, publishes: true },
+  score: { timeout: Duration.seconds(30), table: ITEM_RW, publishes: true },
+  'send-steps': {
+    timeout: Duration.seconds(50),
+    table: [...ITEM_RW, 'dynamodb:DeleteItem'],
+    dueIndex: true,
+    publishes: true,
+    signingKeys: true,
+  },
+  notify: { timeout: Duration.seconds(30), table: [...ITEM_RW, 'dynamodb:DeleteItem'] },
+  feedback: { timeout: Duration.seconds(30), table: ITEM_RW, publishes: true },
+};
+
+/**
+ * A Lambda on-failure destination that grants only `sqs:SendMessage` (the L2 SqsDestination also
+ * grants GetQueueAttributes and GetQueueUrl, which Lambda does not need).
+ */
+class SendOnlyQueueDestination implements lambda.IDestination {
+  constructor(private readonly queue: sqs.IQueue) {}
+
+  bind(_scope: Construct, fn: lambda.IFunction): lambda.DestinationConfig {
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'DeadLetters', actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
+    );
+    return { destination: this.queue.queueArn };
+  }
+}
+
+/** Construct ids in PascalCase: `send-steps` → `SendSteps`. */
+function pascal(name: string): string {
+  return name
+    .split('-')
+    .map((p) => p[0].toUpperCase() + p.slice(1))
+    .join('');
+}
+
+export class KindlingStack extends Stack {
+  readonly table: dynamodb.Table;
+  readonly bus: events.EventBus;
+  readonly api: apigw.HttpApi;
+  readonly alertTopic: sns.Topic;
+  readonly alarmTopic: sns.Topic;
+  readonly functions: Record<FunctionName, lambda.Function>;
+  readonly deadLetterQueues: Record<string, sqs.Queue>;
+  readonly configurationSet: ses.ConfigurationSet;
+  readonly signingKeys: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: KindlingStackProps) {
+    super(scope, id, props);
+    const s = props.settings;
+    const stage = s.stage;
+    if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage)) {
+      throw new Error(`stage ${JSON.stringify(stage)}: use 1-20 of a-z, 0-9 and -, starting with a letter`);
+    }
+    if (!s.senderIdentity || /\s/.test(s.senderIdentity)) {
+      throw new Error('senderIdentity: a domain (example.com) or an address (news@example.com)');
+    }
+    if (s.allowedOrigins.length === 0 || s.allowedOrigins.some((o) => !/^https?:\/\/[^/]+$/.test(o))) {
+      throw new Error('allowedOrigins: one or more origins like https://www.example.com (no path)');
+    }
+    const architecture = s.architecture ?? 'x86_64';
+    const retentionDays = s.logRetentionDays ?? 30;
+    if (!VALID_RETENTION.has(retentionDays)) {
+      throw new Error(`logRetentionDays ${retentionDays} is not a CloudWatch Logs retention period`);
+    }
+    const retention = retentionDays as logs.RetentionDays;
+    const deletionProtection = s.deletionProtection ?? true;
+    const configurationSetName = s.configurationSetName ?? `kindling-${stage}`;
+    const lambdaDir = s.lambdaDir ?? defaultLambdaDir(architecture);
+    const catalog = loadEventCatalog();
+    Tags.of(this).add('kindling:stage', stage);
+
+    // ---- Data --------------------------------------------------------------------------------
+    // The single table of shared/kindling-aws/src/keys.rs: PK/SK, the sparse due index GSI1,
+    // TTL on `ttl` (anonymous visitors' activities).
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: 'PK', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'SK', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'ttl',
+      deletionProtection,
+      removalPolicy: deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: 'GSI1',
+      partitionKey: { name: 'GSI1PK', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'GSI1SK', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    // Link-signing keys: generated here, never in the template or the functions' environment.
+    this.signingKeys = new secretsmanager.Secret(this, 'SigningKeys', {
+      description: `Kindling ${stage}: keys that sign open, click and unsubscribe links`,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ kid: 'k1' }),
+        generateStringKey: 'secret',
+        passwordLength: 64,
+        excludePunctuation: true,
+      },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.signingKeys).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Automatic rotation would invalidate the links in mails already sent. Keys rotate by hand: the new key becomes current and the old one stays under "previous" until its links expire (README, "Rotating signing keys").',
+    });
+
+    // ---- Events ------------------------------------------------------------------------------
+    this.bus = new events.EventBus(this, 'Bus', { eventBusName: `kindling-${stage}` });
+    // Sales alerts carry lead data: encrypted with SNS's AWS managed key, whose key policy lets
+    // publishers in this account use it through SNS, so notify needs no KMS grant.
+    this.alertTopic = new sns.Topic(this, 'AlertTopic', {
+      displayName: 'Kindling hot leads',
+      masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
+      enforceSSL: true,
+    });
+    for (const email of s.alertEmails ?? []) {
+      this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'Kindling alarms',
+      enforceSSL: true,
+    });
+    Validations.of(this.alarmTopic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'CloudWatch cannot publish alarms to a topic encrypted with the AWS managed key, and a customer managed key would need a key policy with kms:* for the account. Alarm messages hold alarm names and metric values only, no lead data; TLS is enforced.',
+    });
+    for (const email of s.alarmEmails ?? []) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+
+    // SES: the configuration set every send names, publishing to the account's default bus
+    // (the only bus SES can publish to).
+    this.configurationSet = new ses.ConfigurationSet(this, 'ConfigurationSet', {
+      configurationSetName,
+      reputationMetrics: true,
+      suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+      sendingEnabled: true,
+    });
+    const defaultBus = events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    this.configurationSet.addEventDestination('ToEventBridge', {
+      destination: ses.EventDestination.eventBus(defaultBus),
+      events: [
+        ses.EmailSendingEvent.BOUNCE,
+        ses.EmailSendingEvent.COMPLAINT,
+        ses.EmailSendingEvent.DELIVERY,
+        ses.EmailSendingEvent.REJECT,
+      ],
+    });
+
+    // ---- Functions ---------------------------------------------------------------------------
+    this.deadLetterQueues = {};
+    const fns = {} as Record<FunctionName, lambda.Function>;
+    for (const name of FUNCTIONS) {
+      const spec = FUNCTION_SPECS[name];
+      const id = pascal(name);
+      const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+        retention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      // Own role with inline grants only: no managed policy, no wildcard action.
+      const role = new iam.Role(this, `${id}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `Kindling ${stage} ${name} function`,
+      });
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'Logs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'Table',
+          actions: spec.table,
+          resources: [this.table.tableArn],
+        }),
+      );
+      if (spec.dueIndex) {
+        role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'DueIndex',
+            actions: ['dynamodb:Query'],
+            resources: [`${this.table.tableArn}/index/GSI1`],
+          }),
+        );
+      }
+      if (spec.publishes) {
+        role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'Publish',
+            actions: ['events:PutEvents'],
+            resources: [this.bus.eventBusArn],
+          }),
+        );
+      }
+      if (spec.signingKeys) {
+        role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'SigningKeys',
+            actions: ['secretsmanager:GetSecretValue'],
+            resources: [this.signingKeys.secretArn],
+          }),
+        );
+      }
+      const environment: Record<string, string> = {
+        KINDLING_TABLE: this.table.tableName,
+        KINDLING_EVENT_BUS: this.bus.eventBusName,
+      };
+      if (spec.signingKeys) {
+        environment.KINDLING_SIGNING_KEYS_SECRET_ARN = this.signingKeys.secretArn;
+      }
+      const isAsync = (ASYNC_FUNCTIONS as readonly string[]).includes(name);
+      let dlq: sqs.Queue | undefined;
+      if (isAsync) {
+        dlq = new sqs.Queue(this, `${id}DeadLetters`, {
+          retentionPeriod: Duration.days(14),
+          encryption: sqs.QueueEncryption.SQS_MANAGED,
+          enforceSSL: true,
+        });
+        Validations.of(dlq).acknowledge({
+          id: 'AwsSolutions-SQS3',
+          reason: 'This queue is itself a dead-letter queue: failed events land here for inspection and redrive.',
+        });
+        this.deadLetterQueues[name] = dlq;
+      }
+      const fn = new lambda.Function(this, id, {
+        description: `Kindling ${stage}: ${name}`,
+        runtime: lambda.Runtime.PROVIDED_AL2023,
+        architecture: architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
+        handler: 'bootstrap',
+        code: lambda.Code.fromAsset(path.join(lambdaDir, name)),
+        memorySize: 256,
+        timeout: spec.timeout,
+        role,
+        logGroup,
+        loggingFormat: lambda.LoggingFormat.JSON,
+        applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+        systemLogLevelV2: lambda.SystemLogLevel.WARN,
+        environment,
+        // send-steps runs one at a time: SES is never flooded and runs never overlap.
+        reservedConcurrentExecutions: name === 'send-steps' ? 1 : undefined,
+        // Lambda's own retries of asynchronous invocations; what still fails goes to the DLQ.
+        ...(dlq
+          ? { retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new SendOnlyQueueDestination(dlq) }
+          : {}),
+      });
+      // The function needs its policy in place before it runs; its role it references already
+      // (CDK's extra DependsOn on the role is what cfn-lint's W3005 flags).
+      const policy = role.node.findChild('DefaultPolicy').node.defaultChild as iam.CfnPolicy;
+      (fn.node.defaultChild as lambda.CfnFunction).addOverride('DependsOn', [this.getLogicalId(policy)]);
+      fns[name] = fn;
+    }
+    this.functions = fns;
+
+    const sendSteps = fns['send-steps'];
+    sendSteps.addEnvironment('KINDLING_SES_CONFIGURATION_SET', configurationSetName);
+    sendSteps.addEnvironment('KINDLING_SEND_BUDGET', String(s.sendBudget ?? 200));
+    sendSteps.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'Send',
+        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        resources: [
+          this.formatArn({ service: 'ses', resource: 'identity', resourceName: s.senderIdentity }),
+          this.formatArn({
+            service: 'ses',
+            resource: 'configuration-set',
+            resourceName: configurationSetName,
+          }),
+        ],
+      }),
+    );
+    const notify = fns.notify;
+    notify.addEnvironment('KINDLING_ALERT_TOPIC_ARN', this.alertTopic.topicArn);
+    notify.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'Alert', actions: ['sns:Publish'], resources: [this.alertTopic.topicArn] }),
+    );
+
+    // ---- HTTP API ----------------------------------------------------------------------------
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api = new apigw.HttpApi(this, 'Api', {
+      apiName: `kindling-${stage}`,
+      description: 'Kindling: tracking beacons, opens, clicks, unsubscribes, forms, admin',
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: s.allowedOrigins,
+        allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST],
+        allowHeaders: ['content-type'],
+        maxAge: Duration.days(1),
+      },
+    });
+    const throttle = s.apiThrottle ?? { rate: 200, burst: 400 };
+    const stageResource = new apigw.HttpStage(this, 'ApiStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: throttle.rate, burstLimit: throttle.burst },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        format: apigwAccessLogFormat(),
+      },
+    });
+    const cfnStage = stageResource.node.defaultChild as apigw.CfnStage;
+    cfnStage.addPropertyOverride(
+      'RouteSettings',
+      Object.fromEntries(
+        Object.entries(ROUTE_THROTTLE).map(([key, t]) => [
+          key,
+          { ThrottlingRateLimit: t.rate, ThrottlingBurstLimit: Math.max(t.burst, 1) },
+        ]),
+      ),
+    );
+    for (const fnName of ['track', 'intake'] as const) {
+      const integration = new HttpLambdaIntegration(`${pascal(fnName)}Integration`, fns[fnName]);
+      for (const [method, routePath] of PUBLIC_ROUTES[fnName]) {
+        const routes = this.api.addRoutes({ path: routePath, methods: [method], integration });
+        for (const route of routes) {
+          Validations.of(route).acknowledge({
+            id: 'AwsSolutions-APIG4',
+            reason:
+              'Public by design (DESIGN.md): browsers and mail clients call it without credentials. Tokens in the path are HMAC-signed; forms are validated and rate limited.',
+          });
+        }
+      }
+    }
+    this.api.addRoutes({
+      path: ADMIN_ROUTE[1],
+      methods: [ADMIN_ROUTE[0]],
+      integration: new HttpLambdaIntegration('AdminIntegration', fns.intake),
+      authorizer: new HttpIamAuthorizer(),
+    });
+    const apiUrl = `https://${this.api.apiId}.execute-api.${this.region}.${this.urlSuffix}`;
+    const publicUrl = s.publicUrl ?? apiUrl;
+    for (const fn of Object.values(fns)) {
+      fn.addEnvironment('KINDLING_PUBLIC_URL', publicUrl);
+    }
+
+    // ---- Event routing -----------------------------------------------------------------------
+    const asyncTarget = (name: FunctionName) =>
+      new targets.LambdaFunction(fns[name], {
+        deadLetterQueue: this.deadLetterQueues[name],
+        maxEventAge: Duration.hours(24),
+        retryAttempts: 185,
+      });
+    for (const e of catalog.kindling.events) {
+      new events.Rule(this, `${pascal(e.function)}Rule`, {
+        description: `${e.detailType} → ${e.function}`,
+        eventBus: this.bus,
+        eventPattern: { source: [catalog.kindling.source], detailType: [e.detailType] },
+        targets: [asyncTarget(e.function)],
+      });
+    }
+    new events.Rule(this, `${pascal(catalog.ses.function)}Rule`, {
+      description: `SES bounces and complaints of ${configurationSetName} → ${catalog.ses.function}`,
+      eventPattern: {
+        source: [catalog.ses.source],
+        detailType: catalog.ses.detailTypes,
+        detail: { mail: { tags: { 'ses:configuration-set': [configurationSetName] } } },
+      },
+      targets: [asyncTarget(catalog.ses.function)],
+    });
+    new events.Rule(this, `${pascal(catalog.schedule.function)}Schedule`, {
+      description: `every minute → ${catalog.schedule.function}`,
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [asyncTarget(catalog.schedule.function)],
+    });
+
+    // ---- Alarms ------------------------------------------------------------------------------
+    const alarmAction = new cwActions.SnsAction(this.alarmTopic);
+    const alarm = (id: string, props: cloudwatch.AlarmProps) => {
+      const a = new cloudwatch.Alarm(this, id, props);
+      a.addAlarmAction(alarmAction);
+      a.addOkAction(alarmAction);
+      return a;
+    };
+    for (const [name, queue] of Object.entries(this.deadLetterQueues)) {
+      alarm(`${pascal(name)}DeadLettersAlarm`, {
+        alarmDescription: `Events for ${name} failed for good and wait in its dead-letter queue`,
+        metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    for (const name of FUNCTIONS) {
+      const fn = fns[name];
+      alarm(`${pascal(name)}ErrorsAlarm`, {
+        alarmDescription: `The ${name} function failed invocations`,
+        metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm(`${pascal(name)}ThrottlesAlarm`, {
+        alarmDescription: `The ${name} function was throttled`,
+        metric: fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    // SES reviews an account at a 5 % bounce or 0.1 % complaint rate; alarm well before.
+    const reputation = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/SES',
+        metricName,
+        dimensionsMap: { 'ses:configuration-set': configurationSetName },
+        period: Duration.minutes(15),
+        statistic: 'Maximum',
+      });
+    alarm('BounceRateAlarm', {
+      alarmDescription: 'SES bounce rate of Kindling mail is at 2 % (SES reviews accounts at 5 %)',
+      metric: reputation('Reputation.BounceRate'),
+      threshold: 0.02,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm('ComplaintRateAlarm', {
+      alarmDescription: 'SES complaint rate of Kindling mail is at 0.08 % (SES reviews accounts at 0.1 %)',
+      metric: reputation('Reputation.ComplaintRate'),
+      threshold: 0.0008,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // ---- Outputs -----------------------------------------------------------------------------
+    new CfnOutput(this, 'ApiUrl', { value: apiUrl, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'PublicUrl', { value: publicUrl, description: 'Base URL in mails' });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
+    new CfnOutput(this, 'AlertTopicArn', { value: this.alertTopic.topicArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    new CfnOutput(this, 'ConfigurationSetName', { value: configurationSetName });
+    new CfnOutput(this, 'SigningKeysSecretArn', { value: this.signingKeys.secretArn });
+  }
+}
+
+/** One JSON line per request, with what an operator needs to trace it. */
+function apigwAccessLogFormat(): AccessLogFormat {
+  return AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      requestTime: '$context.requestTime',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      responseLength: '$context.responseLength',
+      integrationError: '$context.integrationErrorMessage',
+      userAgent: '$context.identity.userAgent',
+    }),
+  );
+}

@@ -1,0 +1,419 @@
+// CDK assertions on the synthesized KindlingStack: every property that matters.
+
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { Match } from 'aws-cdk-lib/assertions';
+import { ASYNC_FUNCTIONS, FUNCTIONS, loadEventCatalog } from '../lib/kindling-stack';
+import { functionId, refId, resources, ROOT, synth, TEST_SETTINGS } from './helpers';
+
+const { template } = synth();
+const json = template.toJSON();
+
+describe('table', () => {
+  test('on demand, point-in-time recovery, TTL, the due index, protected and retained', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [
+          { AttributeName: 'PK', KeyType: 'HASH' },
+          { AttributeName: 'SK', KeyType: 'RANGE' },
+        ],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        DeletionProtectionEnabled: true,
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'GSI1',
+            KeySchema: [
+              { AttributeName: 'GSI1PK', KeyType: 'HASH' },
+              { AttributeName: 'GSI1SK', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+      },
+    });
+  });
+
+  test('the key names are the ones the Rust store uses', () => {
+    const keys = fs.readFileSync(path.join(ROOT, 'shared/kindling-aws/src/keys.rs'), 'utf8');
+    for (const name of ['"PK"', '"SK"', '"GSI1PK"', '"GSI1SK"', '"GSI1"', '"ttl"']) {
+      assert.ok(keys.includes(name), `keys.rs does not name ${name}`);
+    }
+  });
+
+  test('without deletion protection the table goes with the stack', () => {
+    const { template: t } = synth({ deletionProtection: false });
+    t.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      Properties: { DeletionProtectionEnabled: false },
+    });
+  });
+});
+
+describe('functions', () => {
+  test('six functions on provided.al2023, x86_64 by default, JSON logs with retention', () => {
+    const fns = resources(template, 'AWS::Lambda::Function');
+    assert.equal(Object.keys(fns).length, FUNCTIONS.length);
+    for (const name of FUNCTIONS) {
+      const fn = fns[functionId(template, name)].Properties;
+      assert.equal(fn.Runtime, 'provided.al2023', name);
+      assert.equal(fn.Handler, 'bootstrap', name);
+      assert.deepEqual(fn.Architectures, ['x86_64'], name);
+      assert.equal(fn.LoggingConfig.LogFormat, 'JSON', name);
+      assert.ok(refId(fn.LoggingConfig.LogGroup), `${name} logs to its own log group`);
+    }
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, FUNCTIONS.length + 1);
+  });
+
+  test('arm64 is an option', () => {
+    const { template: t } = synth({ architecture: 'arm64' });
+    for (const fn of Object.values(resources(t, 'AWS::Lambda::Function'))) {
+      assert.deepEqual(fn.Properties.Architectures, ['arm64']);
+    }
+  });
+
+  test('send-steps alone has a reserved concurrency, of one', () => {
+    for (const name of FUNCTIONS) {
+      const fn = json.Resources[functionId(template, name)].Properties;
+      assert.equal(fn.ReservedConcurrentExecutions, name === 'send-steps' ? 1 : undefined, name);
+    }
+  });
+
+  test('each function gets the settings it reads, and only settings the code knows', () => {
+    const known = new Set(
+      fs
+        .readFileSync(path.join(ROOT, 'shared/kindling-aws/src/settings.rs'), 'utf8')
+        .match(/KINDLING_[A-Z_]+/g),
+    );
+    const base = ['KINDLING_TABLE', 'KINDLING_EVENT_BUS', 'KINDLING_PUBLIC_URL'];
+    const expected: Record<string, string[]> = {
+      track: [...base, 'KINDLING_SIGNING_KEYS_SECRET_ARN'],
+      intake: base,
+      score: base,
+      'send-steps': [
+        ...base,
+        'KINDLING_SIGNING_KEYS_SECRET_ARN',
+        'KINDLING_SES_CONFIGURATION_SET',
+        'KINDLING_SEND_BUDGET',
+      ],
+      notify: [...base, 'KINDLING_ALERT_TOPIC_ARN'],
+      feedback: base,
+    };
+    for (const name of FUNCTIONS) {
+      const env = json.Resources[functionId(template, name)].Properties.Environment.Variables;
+      assert.deepEqual(Object.keys(env).sort(), [...expected[name]].sort(), name);
+      for (const key of Object.keys(env)) {
+        assert.ok(known.has(key), `${key} is not read by settings.rs`);
+      }
+      assert.equal(refId(env.KINDLING_TABLE), refId({ Ref: Object.keys(resources(template, 'AWS::DynamoDB::Table'))[0] }));
+      assert.equal(refId(env.KINDLING_EVENT_BUS), Object.keys(resources(template, 'AWS::Events::EventBus'))[0]);
+      assert.ok(!JSON.stringify(env).match(/secret"\s*:/i), 'no secret value in the environment');
+    }
+    const sendSteps = json.Resources[functionId(template, 'send-steps')].Properties.Environment.Variables;
+    assert.equal(sendSteps.KINDLING_SES_CONFIGURATION_SET, 'kindling');
+    assert.equal(sendSteps.KINDLING_SEND_BUDGET, '200');
+    const notify = json.Resources[functionId(template, 'notify')].Properties.Environment.Variables;
+    assert.equal(refId(notify.KINDLING_ALERT_TOPIC_ARN), alertTopicId());
+  });
+
+  test('the public URL is the API URL unless a custom domain is set', () => {
+    const env = json.Resources[functionId(template, 'track')].Properties.Environment.Variables;
+    assert.match(JSON.stringify(env.KINDLING_PUBLIC_URL), /execute-api/);
+    const { template: t } = synth({ publicUrl: 'https://go.example.jp' });
+    const custom = t.toJSON().Resources[functionId(t, 'track')].Properties.Environment.Variables;
+    assert.equal(custom.KINDLING_PUBLIC_URL, 'https://go.example.jp');
+  });
+});
+
+function alertTopicId(): string {
+  const topics = Object.entries(resources(template, 'AWS::SNS::Topic')).filter(
+    ([, t]) => t.Properties.DisplayName === 'Kindling hot leads',
+  );
+  assert.equal(topics.length, 1);
+  return topics[0][0];
+}
+
+/** The statements of the policies attached to the role of function `name`. */
+function statementsOf(name: string): any[] {
+  const roleId = refId(json.Resources[functionId(template, name)].Properties.Role);
+  const policies = Object.values(resources(template, 'AWS::IAM::Policy')).filter((p) =>
+    p.Properties.Roles.some((r: any) => refId(r) === roleId),
+  );
+  const role = json.Resources[roleId!].Properties;
+  assert.equal(role.ManagedPolicyArns, undefined, `${name}: no managed policies`);
+  assert.equal(role.Policies, undefined, `${name}: no inline role policies besides the attached one`);
+  return policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+function actionsOf(name: string): string[] {
+  const actions = statementsOf(name).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+  return [...new Set(actions)].sort();
+}
+
+describe('IAM', () => {
+  test('no statement anywhere has a wildcard action', () => {
+    for (const [id, p] of Object.entries(resources(template, 'AWS::IAM::Policy'))) {
+      for (const s of p.Properties.PolicyDocument.Statement) {
+        for (const a of Array.isArray(s.Action) ? s.Action : [s.Action]) {
+          assert.ok(!a.includes('*'), `${id}: ${a}`);
+        }
+      }
+    }
+  });
+
+  test('no function statement has a wildcard resource', () => {
+    for (const name of FUNCTIONS) {
+      for (const s of statementsOf(name)) {
+        for (const r of Array.isArray(s.Resource) ? s.Resource : [s.Resource]) {
+          assert.notEqual(r, '*', `${name}: ${JSON.stringify(s)}`);
+        }
+      }
+    }
+  });
+
+  test('each function can reach only what it uses', () => {
+    const rw = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+    const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+    const expected: Record<string, string[]> = {
+      track: [...logs, ...rw, 'events:PutEvents', 'secretsmanager:GetSecretValue'],
+      intake: [...logs, ...rw, 'events:PutEvents'],
+      score: [...logs, ...rw, 'events:PutEvents'],
+      'send-steps': [
+        ...logs,
+        ...rw,
+        'dynamodb:DeleteItem',
+        'events:PutEvents',
+        'secretsmanager:GetSecretValue',
+        'ses:SendEmail',
+        'ses:SendRawEmail',
+        'sqs:SendMessage',
+      ],
+      notify: [
+        ...logs,
+        ...rw,
+        'dynamodb:DeleteItem',
+        'sns:Publish',
+        'sqs:SendMessage',
+      ],
+      feedback: [...logs, ...rw, 'events:PutEvents', 'sqs:SendMessage'],
+    };
+    // score's sqs:SendMessage: its failed async invocations go to its DLQ.
+    expected.score.push('sqs:SendMessage');
+    for (const name of FUNCTIONS) {
+      assert.deepEqual(actionsOf(name), [...expected[name]].sort(), name);
+    }
+  });
+
+  test('grants name their resources: the table, the due index, the bus, the secret, the identity', () => {
+    const tableId = Object.keys(resources(template, 'AWS::DynamoDB::Table'))[0];
+    const busId = Object.keys(resources(template, 'AWS::Events::EventBus'))[0];
+    const secretId = Object.keys(resources(template, 'AWS::SecretsManager::Secret'))[0];
+    for (const name of FUNCTIONS) {
+      for (const s of statementsOf(name)) {
+        const text = JSON.stringify(s.Resource);
+        if (s.Sid === 'Table') assert.equal(refId(s.Resource), tableId, name);
+        if (s.Sid === 'DueIndex') assert.match(text, new RegExp(`${tableId}.*/index/GSI1`), name);
+        if (s.Sid === 'Publish') assert.equal(refId(s.Resource), busId, name);
+        if (s.Sid === 'SigningKeys') assert.equal(refId(s.Resource), secretId, name);
+        if (s.Sid === 'Send') {
+          assert.match(text, /identity\/example\.jp/);
+          assert.match(text, /configuration-set\/kindling/);
+        }
+      }
+    }
+    const dueIndexUsers = FUNCTIONS.filter((n) => statementsOf(n).some((s) => s.Sid === 'DueIndex'));
+    assert.deepEqual(dueIndexUsers, ['send-steps']);
+  });
+});
+
+describe('HTTP API', () => {
+  const routes = Object.values(resources(template, 'AWS::ApiGatewayV2::Route'));
+  const integrations = resources(template, 'AWS::ApiGatewayV2::Integration');
+  const target = (route: any): string => {
+    const integrationId = JSON.stringify(route.Properties.Target).match(/"(\w+Integration\w*)"/)![1];
+    return refId(integrations[integrationId].Properties.IntegrationUri)!;
+  };
+
+  test('the public routes of DESIGN.md, each to its function, without authorization', () => {
+    const expected: Record<string, string> = {
+      'POST /t/events': 'track',
+      'GET /t/o/{token}': 'track',
+      'GET /t/c/{token}': 'track',
+      'GET /u/{token}': 'track',
+      'POST /u/{token}': 'track',
+      'GET /kindling.js': 'track',
+      'POST /forms/{form_id}': 'intake',
+      'ANY /admin/{proxy+}': 'intake',
+    };
+    assert.deepEqual(routes.map((r) => r.Properties.RouteKey).sort(), Object.keys(expected).sort());
+    for (const r of routes) {
+      const key = r.Properties.RouteKey;
+      assert.equal(target(r), functionId(template, expected[key]), key);
+      assert.equal(r.Properties.AuthorizationType, key.startsWith('ANY /admin/') ? 'AWS_IAM' : 'NONE', key);
+    }
+  });
+
+  test('CORS allows only the configured origins', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: {
+        AllowOrigins: TEST_SETTINGS.allowedOrigins,
+        AllowMethods: ['GET', 'POST'],
+        AllowHeaders: ['content-type'],
+      },
+    });
+  });
+
+  test('the stage throttles the API and its busiest routes, and logs access', () => {
+    const stage = Object.values(resources(template, 'AWS::ApiGatewayV2::Stage'))[0].Properties;
+    assert.equal(stage.StageName, '$default');
+    assert.deepEqual(stage.DefaultRouteSettings, { ThrottlingBurstLimit: 400, ThrottlingRateLimit: 200 });
+    const keys = new Set(routes.map((r) => r.Properties.RouteKey));
+    assert.ok(Object.keys(stage.RouteSettings).length >= 4);
+    for (const [key, s] of Object.entries<any>(stage.RouteSettings)) {
+      assert.ok(keys.has(key), `route settings for unknown route ${key}`);
+      assert.ok(s.ThrottlingRateLimit > 0 && s.ThrottlingRateLimit < 200, key);
+    }
+    assert.ok(refId(stage.AccessLogSettings.DestinationArn));
+    assert.match(stage.AccessLogSettings.Format, /\$context\.requestId/);
+  });
+
+  test('API Gateway may invoke track and intake only', () => {
+    const invoked = new Set(
+      Object.values(resources(template, 'AWS::Lambda::Permission'))
+        .filter((p) => p.Properties.Principal === 'apigateway.amazonaws.com')
+        .map((p) => refId(p.Properties.FunctionName)),
+    );
+    assert.deepEqual([...invoked].sort(), [functionId(template, 'intake'), functionId(template, 'track')].sort());
+  });
+});
+
+describe('event routing', () => {
+  const rules = Object.values(resources(template, 'AWS::Events::Rule'));
+  const catalog = loadEventCatalog();
+  const dlqOf = (name: string): string => {
+    const cfg = Object.values(resources(template, 'AWS::Lambda::EventInvokeConfig')).find(
+      (c) => refId(c.Properties.FunctionName) === functionId(template, name),
+    );
+    return refId(cfg!.Properties.DestinationConfig.OnFailure.Destination)!;
+  };
+
+  test('one rule per consumer: the catalog events on the Kindling bus, SES feedback, the schedule', () => {
+    const busId = Object.keys(resources(template, 'AWS::Events::EventBus'))[0];
+    for (const e of catalog.kindling.events) {
+      const rule = rules.find((r) => JSON.stringify(r.Properties.EventPattern?.['detail-type']) === JSON.stringify([e.detailType]));
+      assert.ok(rule, e.detailType);
+      assert.deepEqual(rule.Properties.EventPattern, { source: ['kindling'], 'detail-type': [e.detailType] });
+      assert.equal(refId(rule.Properties.EventBusName), busId);
+      assert.equal(refId(rule.Properties.Targets[0].Arn), functionId(template, e.function));
+    }
+    const ses = rules.find((r) => r.Properties.EventPattern?.source?.[0] === 'aws.ses')!;
+    assert.deepEqual(ses.Properties.EventPattern, {
+      source: ['aws.ses'],
+      'detail-type': ['Email Bounced', 'Email Complaint Received'],
+      detail: { mail: { tags: { 'ses:configuration-set': ['kindling'] } } },
+    });
+    assert.equal(ses.Properties.EventBusName, undefined, 'SES publishes to the default bus');
+    assert.equal(refId(ses.Properties.Targets[0].Arn), functionId(template, 'feedback'));
+    const schedule = rules.find((r) => r.Properties.ScheduleExpression)!;
+    assert.equal(schedule.Properties.ScheduleExpression, 'rate(1 minute)');
+    assert.equal(refId(schedule.Properties.Targets[0].Arn), functionId(template, 'send-steps'));
+    assert.equal(rules.length, catalog.kindling.events.length + 2);
+  });
+
+  test('every async target retries for 24 hours, then lands in its function DLQ', () => {
+    for (const rule of rules) {
+      for (const t of rule.Properties.Targets) {
+        assert.deepEqual(t.RetryPolicy, { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
+        const fnId = refId(t.Arn)!;
+        const name = FUNCTIONS.find((n) => functionId(template, n) === fnId)!;
+        assert.equal(refId(t.DeadLetterConfig.Arn), dlqOf(name), name);
+      }
+    }
+  });
+
+  test("Lambda's own async retries end in the same DLQs, encrypted and TLS-only", () => {
+    const configs = Object.values(resources(template, 'AWS::Lambda::EventInvokeConfig'));
+    assert.equal(configs.length, ASYNC_FUNCTIONS.length);
+    for (const c of configs) {
+      assert.equal(c.Properties.MaximumEventAgeInSeconds, 6 * 3600);
+      assert.equal(c.Properties.MaximumRetryAttempts, 2);
+    }
+    const queues = resources(template, 'AWS::SQS::Queue');
+    for (const name of ASYNC_FUNCTIONS) {
+      const q = queues[dlqOf(name)].Properties;
+      assert.equal(q.SqsManagedSseEnabled, true, name);
+      assert.equal(q.MessageRetentionPeriod, 14 * 86400, name);
+    }
+    const policies = Object.values(resources(template, 'AWS::SQS::QueuePolicy'));
+    for (const name of ASYNC_FUNCTIONS) {
+      const p = policies.find((x) => x.Properties.Queues.some((q: any) => refId(q) === dlqOf(name)))!;
+      const statements = p.Properties.PolicyDocument.Statement;
+      assert.ok(statements.some((s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'));
+      assert.ok(statements.some((s: any) => s.Principal?.Service === 'events.amazonaws.com' && s.Condition?.ArnEquals));
+    }
+  });
+});
+
+describe('SES, SNS and alarms', () => {
+  test('the configuration set publishes bounces and complaints to the default bus', () => {
+    template.hasResourceProperties('AWS::SES::ConfigurationSet', { Name: 'kindling' });
+    template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      ConfigurationSetName: Match.anyValue(),
+      EventDestination: {
+        Enabled: true,
+        MatchingEventTypes: Match.arrayWith(['bounce', 'complaint']),
+        EventBridgeDestination: { EventBusArn: Match.anyValue() },
+      },
+    });
+    const dest = Object.values(resources(template, 'AWS::SES::ConfigurationSetEventDestination'))[0];
+    assert.match(JSON.stringify(dest.Properties.EventDestination.EventBridgeDestination), /event-bus\/default/);
+  });
+
+  test('the alert topic is encrypted; the configured addresses subscribe', () => {
+    const alert = json.Resources[alertTopicId()].Properties;
+    assert.match(JSON.stringify(alert.KmsMasterKeyId), /alias\/aws\/sns/);
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'sales@example.jp',
+      TopicArn: { Ref: alertTopicId() },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.jp' });
+  });
+
+  test('alarms: DLQ depth, errors and throttles of every function, SES bounce and complaint rates', () => {
+    const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    const on = (metric: string) => alarms.filter((a) => a.MetricName === metric);
+    assert.equal(on('ApproximateNumberOfMessagesVisible').length, ASYNC_FUNCTIONS.length);
+    assert.equal(on('Errors').length, FUNCTIONS.length);
+    assert.equal(on('Throttles').length, FUNCTIONS.length);
+    assert.equal(on('Reputation.BounceRate')[0].Threshold, 0.02);
+    assert.equal(on('Reputation.ComplaintRate')[0].Threshold, 0.0008);
+    for (const a of alarms) {
+      assert.equal(a.AlarmActions.length, 1, a.AlarmDescription);
+    }
+  });
+
+  test('outputs: API URL, table, bus, topic', () => {
+    for (const name of ['ApiUrl', 'TableName', 'EventBusName', 'AlertTopicArn']) {
+      template.hasOutput(name, {});
+    }
+  });
+});
+
+describe('settings are checked', () => {
+  for (const [what, bad] of [
+    ['stage', { stage: 'Prod!' }],
+    ['sender', { senderIdentity: '' }],
+    ['origins', { allowedOrigins: ['https://www.example.jp/path'] }],
+    ['retention', { logRetentionDays: 31 }],
+  ] as const) {
+    test(`a bad ${what} stops synthesis`, () => {
+      assert.throws(() => synth(bad as any));
+    });
+  }
+});
