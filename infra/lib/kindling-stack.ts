@@ -310,47 +310,13 @@ export class KindlingStack extends Stack {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         description: `Kindling ${stage} ${name} function`,
       });
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'Logs',
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [logGroup.logGroupArn],
-        }),
-      );
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'Table',
-          actions: spec.table,
-          resources: [this.table.tableArn],
-        }),
-      );
-      if (spec.dueIndex) {
-        role.addToPolicy(
-          new iam.PolicyStatement({
-            sid: 'DueIndex',
-            actions: ['dynamodb:Query'],
-            resources: [`${this.table.tableArn}/index/GSI1`],
-          }),
-        );
-      }
-      if (spec.publishes) {
-        role.addToPolicy(
-          new iam.PolicyStatement({
-            sid: 'Publish',
-            actions: ['events:PutEvents'],
-            resources: [this.bus.eventBusArn],
-          }),
-        );
-      }
-      if (spec.signingKeys) {
-        role.addToPolicy(
-          new iam.PolicyStatement({
-            sid: 'SigningKeys',
-            actions: ['secretsmanager:GetSecretValue'],
-            resources: [this.signingKeys.secretArn],
-          }),
-        );
-      }
+      const grant = (sid: string, actions: string[], resources: string[]) =>
+        role.addToPolicy(new iam.PolicyStatement({ sid, actions, resources }));
+      grant('Logs', ['logs:CreateLogStream', 'logs:PutLogEvents'], [logGroup.logGroupArn]);
+      grant('Table', spec.table, [this.table.tableArn]);
+      if (spec.dueIndex) grant('DueIndex', ['dynamodb:Query'], [`${this.table.tableArn}/index/GSI1`]);
+      if (spec.publishes) grant('Publish', ['events:PutEvents'], [this.bus.eventBusArn]);
+      if (spec.signingKeys) grant('SigningKeys', ['secretsmanager:GetSecretValue'], [this.signingKeys.secretArn]);
       const environment: Record<string, string> = {
         KINDLING_TABLE: this.table.tableName,
         KINDLING_EVENT_BUS: this.bus.eventBusName,
@@ -518,42 +484,36 @@ export class KindlingStack extends Stack {
 
     // ---- Alarms ------------------------------------------------------------------------------
     const alarmAction = new cwActions.SnsAction(this.alarmTopic);
-    const alarm = (id: string, props: cloudwatch.AlarmProps) => {
-      const a = new cloudwatch.Alarm(this, id, props);
-      a.addAlarmAction(alarmAction);
-      a.addOkAction(alarmAction);
-      return a;
-    };
-    for (const [name, queue] of Object.entries(this.deadLetterQueues)) {
-      alarm(`${pascal(name)}DeadLettersAlarm`, {
-        alarmDescription: `Events for ${name} failed for good and wait in its dead-letter queue`,
-        metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        threshold: 1,
+    /** Alarms (and recovers) when `metric` reaches `threshold` in one period; no data is fine. */
+    const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold: number) => {
+      const a = new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric,
+        threshold,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+      a.addAlarmAction(alarmAction);
+      a.addOkAction(alarmAction);
+    };
+    const fiveMinutes = Duration.minutes(5);
+    for (const [name, queue] of Object.entries(this.deadLetterQueues)) {
+      alarm(
+        `${pascal(name)}DeadLettersAlarm`,
+        `Events for ${name} failed for good and wait in its dead-letter queue`,
+        queue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
+        1,
+      );
     }
     for (const name of FUNCTIONS) {
       const fn = fns[name];
-      alarm(`${pascal(name)}ErrorsAlarm`, {
-        alarmDescription: `The ${name} function failed invocations`,
-        metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      alarm(`${pascal(name)}ThrottlesAlarm`, {
-        alarmDescription: `The ${name} function was throttled`,
-        metric: fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+      const sum = { period: fiveMinutes, statistic: 'Sum' };
+      alarm(`${pascal(name)}ErrorsAlarm`, `The ${name} function failed invocations`, fn.metricErrors(sum), 1);
+      alarm(`${pascal(name)}ThrottlesAlarm`, `The ${name} function was throttled`, fn.metricThrottles(sum), 1);
     }
-    // SES reviews an account at a 5 % bounce or 0.1 % complaint rate; alarm well before.
+    // SES reviews an account at a 5 % bounce or 0.1 % complaint rate; alarm well before. With
+    // reputation metrics on, SES publishes them per configuration set.
     const reputation = (metricName: string) =>
       new cloudwatch.Metric({
         namespace: 'AWS/SES',
@@ -562,22 +522,18 @@ export class KindlingStack extends Stack {
         period: Duration.minutes(15),
         statistic: 'Maximum',
       });
-    alarm('BounceRateAlarm', {
-      alarmDescription: 'SES bounce rate of Kindling mail is at 2 % (SES reviews accounts at 5 %)',
-      metric: reputation('Reputation.BounceRate'),
-      threshold: 0.02,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    alarm('ComplaintRateAlarm', {
-      alarmDescription: 'SES complaint rate of Kindling mail is at 0.08 % (SES reviews accounts at 0.1 %)',
-      metric: reputation('Reputation.ComplaintRate'),
-      threshold: 0.0008,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    alarm(
+      'BounceRateAlarm',
+      'SES bounce rate of Kindling mail is at 2 % (SES reviews accounts at 5 %)',
+      reputation('Reputation.BounceRate'),
+      0.02,
+    );
+    alarm(
+      'ComplaintRateAlarm',
+      'SES complaint rate of Kindling mail is at 0.08 % (SES reviews accounts at 0.1 %)',
+      reputation('Reputation.ComplaintRate'),
+      0.0008,
+    );
 
     // ---- Outputs -----------------------------------------------------------------------------
     new CfnOutput(this, 'ApiUrl', { value: apiUrl, description: 'Base URL of the HTTP API' });
