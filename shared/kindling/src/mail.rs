@@ -27,11 +27,16 @@ pub struct ComposedMail {
 #[error("mail: {0}")]
 pub struct ComposeError(String);
 
+/// Link number of the hidden link every HTML mail carries: no person sees or follows it, every
+/// scanner that follows all links does (see [`crate::classify`]).
+pub const HIDDEN_LINK: u16 = u16::MAX;
+
 /// The URLs every mail to `lead` carries.
 #[derive(Debug, Clone)]
 pub struct MailUrls {
     pub unsubscribe: String,
     pub open_pixel: String,
+    pub hidden_link: String,
 }
 
 impl MailUrls {
@@ -44,6 +49,10 @@ impl MailUrls {
                 keys.sign(&Claim::Unsubscribe(key.lead_id.clone()))
             ),
             open_pixel: format!("{base}/t/o/{}", keys.sign(&Claim::Open(key.clone()))),
+            hidden_link: format!(
+                "{base}/t/c/{}",
+                keys.sign(&Claim::Click(key.clone(), HIDDEN_LINK))
+            ),
         }
     }
 }
@@ -78,7 +87,10 @@ fn sign_links(
                     links.len() - 1
                 }
             };
-            let index = u16::try_from(index).map_err(|_| ComposeError("too many links".into()))?;
+            let index = u16::try_from(index)
+                .ok()
+                .filter(|i| *i != HIDDEN_LINK)
+                .ok_or_else(|| ComposeError("too many links".into()))?;
             slot.push_str(&format!(
                 "{}/t/c/{}",
                 config.program.public_url,
@@ -127,11 +139,12 @@ pub fn compose(
         urls.unsubscribe
     );
     let footer = format!(
-        "<hr><p style=\"font-size:12px;color:#666\">{}<br>{}<br>{contact_label}: {}<br><a href=\"{}\">{opt_out_label}</a></p><img src=\"{}\" width=\"1\" height=\"1\" alt=\"\">",
+        "<hr><p style=\"font-size:12px;color:#666\">{}<br>{}<br>{contact_label}: {}<br><a href=\"{}\">{opt_out_label}</a></p><a href=\"{}\" style=\"display:none;font-size:0;color:transparent\" tabindex=\"-1\" aria-hidden=\"true\"></a><img src=\"{}\" width=\"1\" height=\"1\" alt=\"\">",
         escape_html(&s.from_name),
         escape_html(&s.postal_address),
         escape_html(&s.contact),
         urls.unsubscribe,
+        urls.hidden_link,
         urls.open_pixel
     );
     let html = match html.rfind("</body>") {

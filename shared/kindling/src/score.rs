@@ -127,6 +127,9 @@ pub fn score(
         .filter(|a| seen.insert(&a.id))
         .collect();
     log.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    // Machine opens and scanner clicks stay in the log and score 0.
+    let machine = crate::classify::machine_hits(&log);
+    log.retain(|a| !machine.contains_key(&a.id));
 
     let mut by_rule: BTreeMap<usize, RuleScore> = BTreeMap::new();
     let mut counted: HashSet<(usize, String)> = HashSet::new();
