@@ -445,3 +445,149 @@ async fn intake_serves_the_iam_authorized_lead_report_and_track_does_not() {
     .await;
     assert_eq!(res.status(), 404);
 }
+
+/// An API Gateway request for `method path` with `body`, from the shape of a track sample.
+fn track_request(method: &str, path: &str, body: Option<String>) -> lambda_http::Request {
+    let mut req = event(sample!("track/page-view.json"));
+    req["rawPath"] = Value::String(path.into());
+    req["requestContext"]["http"]["path"] = Value::String(path.into());
+    req["requestContext"]["http"]["method"] = Value::String(method.into());
+    req["routeKey"] = Value::String(format!("{method} {path}"));
+    match body {
+        Some(b) => req["body"] = Value::String(b),
+        None => {
+            req.as_object_mut().unwrap().remove("body");
+        }
+    }
+    lambda_http::request::from_str(&req.to_string()).unwrap()
+}
+
+#[tokio::test]
+async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime().await;
+    let k = &rt.kindling;
+    // A zone where it is daytime now, so the day-0 mail goes at once.
+    let mut form = event(sample!("intake/form-urlencoded.json"));
+    let zone = kindling::testing::daytime_zone(chrono::Utc::now()).replace('/', "%2F");
+    form["body"] = Value::String(
+        form["body"]
+            .as_str()
+            .unwrap()
+            .replace("time_zone=Asia%2FTokyo", &format!("time_zone={zone}")),
+    );
+    let res = handle_api_request(
+        k,
+        Routes::Intake,
+        lambda_http::request::from_str(&form.to_string()).unwrap(),
+    )
+    .await;
+    assert!(res.status().is_redirection(), "{:?}", res.body());
+    let report = on_schedule(k, &rt.mailer(), 10).await.unwrap();
+    assert_eq!(report.sent.len(), 1);
+    let lead = k.stores.leads.list_lead_ids(None, 10).await.unwrap()[0].clone();
+    let send = k.stores.sends.sends_of_lead(&lead).await.unwrap()[0]
+        .key
+        .clone();
+    let keys = kindling::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS).unwrap();
+    use kindling::token::Claim;
+    let now = chrono::Utc::now();
+    let beacon = |events: Value| {
+        Some(serde_json::json!({ "visitor_id": "v-count-1", "events": events }).to_string())
+    };
+    let cases: Vec<(&str, lambda_http::Request, u16)> = vec![
+        (
+            "open",
+            track_request(
+                "GET",
+                &format!("/t/o/{}", keys.sign(&Claim::Open(send.clone()))),
+                None,
+            ),
+            200,
+        ),
+        (
+            "click",
+            track_request(
+                "GET",
+                &format!("/t/c/{}", keys.sign(&Claim::Click(send.clone(), 0))),
+                None,
+            ),
+            302,
+        ),
+        (
+            "hidden link",
+            track_request(
+                "GET",
+                &format!(
+                    "/t/c/{}",
+                    keys.sign(&Claim::Click(send.clone(), kindling::mail::HIDDEN_LINK))
+                ),
+                None,
+            ),
+            200,
+        ),
+        (
+            "page view",
+            track_request(
+                "POST",
+                "/t/events",
+                beacon(
+                    serde_json::json!([{ "id": "c1", "type": "page_view", "url": "https://example.jp/pricing.html", "at": now }]),
+                ),
+            ),
+            202,
+        ),
+        (
+            "page leave",
+            track_request(
+                "POST",
+                "/t/events",
+                beacon(
+                    serde_json::json!([{ "id": "c2", "type": "page_leave", "url": "https://example.jp/pricing.html", "at": now, "dwell_ms": 5000 }]),
+                ),
+            ),
+            202,
+        ),
+        (
+            "form start",
+            track_request(
+                "POST",
+                "/t/events",
+                beacon(
+                    serde_json::json!([{ "id": "c3", "type": "form_start", "url": "https://example.jp/apply.html", "at": now, "form_id": "consultation" }]),
+                ),
+            ),
+            202,
+        ),
+        (
+            "identify",
+            track_request(
+                "POST",
+                "/t/events",
+                beacon(
+                    serde_json::json!([{ "id": "c4", "type": "identify", "url": "https://example.jp/", "at": now, "token": keys.sign(&Claim::Identify(lead.clone())) }]),
+                ),
+            ),
+            202,
+        ),
+    ];
+    for (what, req, status) in cases {
+        env.counter.reset();
+        let res = handle_api_request(k, Routes::Track, req).await;
+        assert_eq!(res.status().as_u16(), status, "{what}: {:?}", res.body());
+        eprintln!(
+            "DynamoDB per {what}: {} item writes, {} reads: {:?}",
+            env.counter.writes(),
+            env.counter.reads(),
+            env.counter.requests()
+        );
+        assert!(
+            env.counter.writes() <= 2,
+            "{what}: {:?}",
+            env.counter.requests()
+        );
+        assert!(env.counter.writes() >= 1, "{what} was recorded");
+    }
+}

@@ -187,6 +187,66 @@ async fn malformed_requests_get_a_json_4xx_and_change_nothing() {
             400,
         ),
         case(
+            "beacon: page_leave without dwell",
+            "POST",
+            "/t/events",
+            Some("text/plain"),
+            beacon(
+                json!([pv("e1"), { "id": "e2", "type": "page_leave", "url": "https://example.jp/", "at": now }]),
+            ),
+            400,
+        ),
+        case(
+            "beacon: page_leave of more than a day",
+            "POST",
+            "/t/events",
+            Some("text/plain"),
+            beacon(
+                json!([{ "id": "e2", "type": "page_leave", "url": "https://example.jp/", "at": now, "dwell_ms": 86_400_001u64 }]),
+            ),
+            400,
+        ),
+        case(
+            "beacon: form_start without a form",
+            "POST",
+            "/t/events",
+            Some("text/plain"),
+            beacon(
+                json!([pv("e1"), { "id": "e2", "type": "form_start", "url": "https://example.jp/apply", "at": now }]),
+            ),
+            400,
+        ),
+        case(
+            "beacon: form_start with a bad form id",
+            "POST",
+            "/t/events",
+            Some("text/plain"),
+            beacon(
+                json!([{ "id": "e2", "type": "form_start", "url": "https://example.jp/apply", "at": now, "form_id": "../etc" }]),
+            ),
+            400,
+        ),
+        case(
+            "beacon: identify with a forged token",
+            "POST",
+            "/t/events",
+            Some("text/plain"),
+            beacon(
+                json!([pv("e1"), { "id": "e2", "type": "identify", "url": "https://example.jp/", "at": now, "token": forged.sign(&Claim::Identify(lead.clone())) }]),
+            ),
+            400,
+        ),
+        case(
+            "beacon: identify with an unsubscribe token",
+            "POST",
+            "/t/events",
+            Some("text/plain"),
+            beacon(
+                json!([{ "id": "e2", "type": "identify", "url": "https://example.jp/", "at": now, "token": unsub.clone() }]),
+            ),
+            400,
+        ),
+        case(
             "beacon: unknown field",
             "POST",
             "/t/events",
@@ -479,6 +539,8 @@ async fn malformed_requests_get_a_json_4xx_and_change_nothing() {
 
     let before = t.counts();
     for c in cases {
+        // Spaced out, so the local rate limit (tested on its own) lets each through.
+        t.clock.advance(chrono::Duration::seconds(10));
         let res = t.request(c.method, &c.uri, c.content_type, c.body).await;
         assert_eq!(
             res.status().as_u16(),

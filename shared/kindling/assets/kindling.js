@@ -1,52 +1,71 @@
-/*! kindling.js: first-party page-view tracking for Kindling. No dependencies.
- * Install: <script async src="https://YOUR-KINDLING-API/kindling.js"></script>
- * It sends page views to the same origin it was loaded from (POST /t/events, text/plain JSON,
- * so no CORS preflight), keeps a first-party visitor id cookie, and fills hidden fields
- * `visitor_id`, `time_zone` and `submission_id` in forms marked data-kindling-form. */
-(function (w, d) {
+/*! kindling.js: first-party behaviour tracking for Kindling. No dependencies.
+ * Install (one tag): <script async src="https://YOUR-KINDLING-API/kindling.js"></script>
+ * Sends to the origin it was loaded from (or data-api): POST /t/events with text/plain JSON, so
+ * browsers send it without a CORS preflight; navigator.sendBeacon, else fetch keepalive.
+ * Events: page_view (URL with its UTM parameters, title, referrer, the browser's time zone),
+ * page_leave (time the page was visible), form_start (first input in a form marked
+ * data-kindling-form="<form id>"), identify (a signed kl_lt parameter from a mail link, which is
+ * then removed from the address bar). Keeps a first-party kl_vid cookie and fills hidden
+ * visitor_id, time_zone and submission_id fields in marked forms. Honours Global Privacy Control
+ * and Do Not Track when the server's configuration says so. */
+(function (w, d, n) {
   "use strict";
-  var script = d.currentScript;
-  var api = script && script.src ? new URL(script.src).origin : w.location.origin;
-  if (script && script.getAttribute("data-api")) api = script.getAttribute("data-api");
-  var gpc = navigator.globalPrivacyControl === true || navigator.doNotTrack === "1";
-  if (gpc && script && script.getAttribute("data-respect-gpc") !== "false") return;
+  var respectGpc = "__KINDLING_RESPECT_GPC__" !== "false";
+  if (respectGpc && (n.globalPrivacyControl === true || n.doNotTrack === "1")) return;
+  var s = d.currentScript;
+  var api = (s && s.getAttribute("data-api")) || (s && s.src ? new URL(s.src).origin : w.location.origin);
 
   function rid() {
     if (w.crypto && w.crypto.randomUUID) return w.crypto.randomUUID().replace(/-/g, "");
-    return (Date.now().toString(36) + Math.random().toString(36).slice(2, 12));
+    return Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
   }
-  function visitorId() {
-    var m = d.cookie.match(/(?:^|; )kl_vid=([A-Za-z0-9_-]{8,64})/);
-    var id = m ? m[1] : rid();
-    d.cookie = "kl_vid=" + id + "; Max-Age=" + 60 * 60 * 24 * 395 + "; Path=/; SameSite=Lax" +
-      (w.location.protocol === "https:" ? "; Secure" : "");
-    return id;
-  }
-  var vid = visitorId();
+  var m = d.cookie.match(/(?:^|; )kl_vid=([A-Za-z0-9_-]{8,64})/);
+  var vid = m ? m[1] : rid();
+  d.cookie = "kl_vid=" + vid + "; Max-Age=34128000; Path=/; SameSite=Lax" +
+    (w.location.protocol === "https:" ? "; Secure" : "");
   var tz;
-  try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { tz = undefined; }
+  try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* old browser */ }
 
-  function send(events) {
-    var body = JSON.stringify({ visitor_id: vid, events: events });
+  function send(type, extra) {
+    var e = { id: rid(), type: type, url: w.location.href, at: new Date().toISOString() };
+    for (var k in extra) if (extra[k] !== undefined) e[k] = extra[k];
+    var body = JSON.stringify({ visitor_id: vid, events: [e] });
     var url = api + "/t/events";
-    var blob = new Blob([body], { type: "text/plain" });
-    if (navigator.sendBeacon && navigator.sendBeacon(url, blob)) return;
+    if (n.sendBeacon && n.sendBeacon(url, new Blob([body], { type: "text/plain" }))) return;
     if (w.fetch) w.fetch(url, { method: "POST", body: body, keepalive: true, headers: { "Content-Type": "text/plain" } });
   }
 
-  function pageView() {
-    var e = { id: rid(), type: "page_view", url: w.location.href, at: new Date().toISOString() };
-    if (d.title) e.title = d.title.slice(0, 2048);
-    if (d.referrer) e.referrer = d.referrer.slice(0, 2048);
-    if (tz) e.tz = tz;
-    send([e]);
+  // A signed identity token from a mail link: tie this browser to the lead, then tidy the URL.
+  var q = new URLSearchParams(w.location.search);
+  var lt = q.get("kl_lt");
+  if (lt) {
+    send("identify", { token: lt });
+    q.delete("kl_lt");
+    var rest = q.toString();
+    if (w.history.replaceState) w.history.replaceState(null, "", w.location.pathname + (rest ? "?" + rest : "") + w.location.hash);
   }
 
-  function decorateForms() {
+  send("page_view", {
+    title: d.title ? d.title.slice(0, 512) : undefined,
+    referrer: d.referrer ? d.referrer.slice(0, 2048) : undefined,
+    tz: tz
+  });
+
+  // Visible time, reported when the page is hidden (tab switch, navigation, close).
+  var shownAt = d.visibilityState === "visible" ? Date.now() : 0, visible = 0, left = 0;
+  function leave() {
+    if (shownAt) { visible += Date.now() - shownAt; shownAt = 0; }
+    if (visible > left) { left = visible; send("page_leave", { dwell_ms: visible }); }
+  }
+  d.addEventListener("visibilitychange", function () {
+    if (d.visibilityState === "hidden") leave(); else shownAt = Date.now();
+  });
+  w.addEventListener("pagehide", leave);
+
+  function decorate() {
     var forms = d.querySelectorAll("form[data-kindling-form]");
     for (var i = 0; i < forms.length; i++) {
-      var f = forms[i];
-      var fields = { visitor_id: vid, time_zone: tz, submission_id: rid() };
+      var f = forms[i], fields = { visitor_id: vid, time_zone: tz, submission_id: rid() };
       for (var name in fields) {
         if (!fields[name]) continue;
         var input = f.querySelector("input[name='" + name + "']");
@@ -58,11 +77,19 @@
         }
         if (!input.value) input.value = fields[name];
       }
+      f.addEventListener("focusin", started, { once: true });
+      f.addEventListener("input", started, { once: true });
     }
   }
+  function started(ev) {
+    var f = ev.currentTarget;
+    if (f.getAttribute("data-kindling-started")) return;
+    f.setAttribute("data-kindling-started", "1");
+    var id = f.getAttribute("data-kindling-form") || ((f.getAttribute("action") || "").match(/\/forms\/([A-Za-z0-9_-]+)/) || [])[1];
+    if (id) send("form_start", { form_id: id });
+  }
 
-  w.kindling = { visitorId: vid, track: pageView };
-  if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", decorateForms);
-  else decorateForms();
-  pageView();
-})(window, document);
+  w.kindling = { visitorId: vid, send: send };
+  if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", decorate);
+  else decorate();
+})(window, document, navigator);

@@ -1,10 +1,15 @@
 //! Activities: everything a lead or an anonymous visitor did, the input of every score.
 
+use crate::classify::Agent;
 use crate::ids::{ActivityId, EnrollmentId, LeadId, VisitorId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+
+/// Days a browser's own history is kept (the lifetime of kindling.js's cookie): DynamoDB expires
+/// visitor activities by TTL, the local store sweeps them.
+pub const VISITOR_HISTORY_DAYS: i64 = 395;
 
 /// Who did it: a known lead, or a browser not yet tied to one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -19,6 +24,10 @@ pub enum Subject {
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
     PageView,
+    /// A page was hidden or left; `dwell_ms` is how long it was visible.
+    PageLeave,
+    /// The first input in a tracked form (abandonment triggers).
+    FormStarted,
     FormSubmitted,
     DocumentDownload,
     SeminarSignup,
@@ -31,8 +40,10 @@ pub enum ActivityKind {
 
 impl ActivityKind {
     /// Every kind, for validation messages.
-    pub const ALL: [ActivityKind; 9] = [
+    pub const ALL: [ActivityKind; 11] = [
         Self::PageView,
+        Self::PageLeave,
+        Self::FormStarted,
         Self::FormSubmitted,
         Self::DocumentDownload,
         Self::SeminarSignup,
@@ -47,6 +58,8 @@ impl ActivityKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PageView => "page_view",
+            Self::PageLeave => "page_leave",
+            Self::FormStarted => "form_started",
             Self::FormSubmitted => "form_submitted",
             Self::DocumentDownload => "document_download",
             Self::SeminarSignup => "seminar_signup",
@@ -93,6 +106,28 @@ pub struct Attrs {
     /// The browser that did it, when known (ties a lead's page views to its devices).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visitor_id: Option<VisitorId>,
+    /// Visible time of a page (`page_leave`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dwell_ms: Option<u64>,
+    /// Campaign parameters of a page view's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Host of the page the visitor came from (not the full URL: items stay small and private).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer_host: Option<String>,
+    /// The browser's IANA time zone, from kindling.js.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Who made an open or a click (absent: a person, as before classification existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Agent>,
+    /// Why it was classified so (`apple_mail_privacy_protection`, `clicked_at_delivery`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl Attrs {

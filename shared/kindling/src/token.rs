@@ -27,6 +27,9 @@ pub enum Claim {
     Click(SendKey, u16),
     /// Unsubscribing one lead.
     Unsubscribe(LeadId),
+    /// "This browser belongs to this lead": appended to a mail link a person followed, so
+    /// kindling.js on the landing page ties the browser's visitor id to the lead.
+    Identify(LeadId),
 }
 
 /// The keys tokens are signed with: the first is current, the rest still verify.
@@ -100,6 +103,7 @@ impl SigningKeys {
                 k.lead_id, k.enrollment_id, k.step
             ),
             Claim::Unsubscribe(lead) => format!("{kid}.u.{lead}"),
+            Claim::Identify(lead) => format!("{kid}.i.{lead}"),
         };
         let sig = URL_SAFE_NO_PAD.encode(&mac(secret, &body).finalize().into_bytes()[..SIG_BYTES]);
         format!("{body}.{sig}")
@@ -146,6 +150,7 @@ fn parse_claim(body: &str) -> Option<Claim> {
             Some(Claim::Click(send_key(lead, enr, step)?, link.parse().ok()?))
         }
         [_, "u", lead] if is_valid_id(lead) => Some(Claim::Unsubscribe(LeadId::new(*lead))),
+        [_, "i", lead] if is_valid_id(lead) => Some(Claim::Identify(LeadId::new(*lead))),
         _ => None,
     }
 }
@@ -173,6 +178,7 @@ mod tests {
             Claim::Open(key()),
             Claim::Click(key(), 3),
             Claim::Unsubscribe(LeadId::new("L1")),
+            Claim::Identify(LeadId::new("L1")),
         ] {
             let token = k.sign(&claim);
             assert!(

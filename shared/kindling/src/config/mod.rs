@@ -44,6 +44,8 @@ pub struct Program {
     pub public_url: String,
     pub default_zone: Tz,
     pub default_language: String,
+    /// kindling.js stays silent under Global Privacy Control or Do Not Track.
+    pub respect_gpc: bool,
 }
 
 /// Who mails are from; every mail's footer carries this (anti-spam law in Japan and CAN-SPAM).
@@ -344,6 +346,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         public_url: public_url.trim_end_matches('/').to_owned(),
         default_zone: default_zone.unwrap_or(Tz::UTC),
         default_language: default_language.clone(),
+        respect_gpc: f.program.respect_gpc,
     };
 
     let from_address = email(d, &f.sender.from_address, "sender.from_address");

@@ -31,6 +31,13 @@ pub struct Program {
     pub public_url: S<String>,
     pub default_time_zone: S<String>,
     pub default_language: S<String>,
+    /// kindling.js sends nothing when the browser signals Global Privacy Control or Do Not Track.
+    #[serde(default = "yes")]
+    pub respect_gpc: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]

@@ -45,11 +45,11 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
     let intake = routes != Routes::Track;
     let result = match (req.method(), segments.as_slice()) {
         (&Method::POST, ["t", "events"]) if track => track::events(k, &req).await,
-        (&Method::GET, ["t", "o", token]) if track => track::open(k, token).await,
-        (&Method::GET, ["t", "c", token]) if track => track::click(k, token).await,
+        (&Method::GET, ["t", "o", token]) if track => track::open(k, token, &req).await,
+        (&Method::GET, ["t", "c", token]) if track => track::click(k, token, &req).await,
         (&Method::GET, ["u", token]) if track => unsubscribe::page(k, token).await,
         (&Method::POST, ["u", token]) if track => unsubscribe::one_click(k, token, &req).await,
-        (&Method::GET, ["kindling.js"]) if track => Ok(kindling_js()),
+        (&Method::GET, ["kindling.js"]) if track => Ok(kindling_js(k)),
         (&Method::POST, ["forms", form_id]) if intake => forms::submit(k, form_id, &req).await,
         (&Method::GET, ["admin", "leads", key]) if intake => admin::lead(k, key).await,
         // A route this function serves, with another method.
@@ -146,11 +146,21 @@ pub(crate) fn response(status: StatusCode, content_type: &str, body: Bytes) -> R
     r
 }
 
-fn kindling_js() -> Response<Bytes> {
+/// The tracker with the program's settings filled in.
+pub fn kindling_js_source(config: &crate::config::Config) -> String {
+    let gpc = if config.program.respect_gpc {
+        "true"
+    } else {
+        "false"
+    };
+    KINDLING_JS.replace("__KINDLING_RESPECT_GPC__", gpc)
+}
+
+fn kindling_js(k: &Kindling) -> Response<Bytes> {
     let mut r = response(
         StatusCode::OK,
         "application/javascript; charset=utf-8",
-        Bytes::from_static(KINDLING_JS.as_bytes()),
+        Bytes::from(kindling_js_source(&k.config)),
     );
     r.headers_mut().insert(
         CACHE_CONTROL,

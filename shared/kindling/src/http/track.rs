@@ -1,9 +1,11 @@
 //! `POST /t/events` (kindling.js beacons), `GET /t/o/{token}` (open pixel), `GET /t/c/{token}`
 //! (click redirect to the destination recorded at send time).
 
-use super::{body_within, json_response, media_type, response, ApiError, ApiResult};
+use super::{body_within, client_ip, json_response, media_type, response, ApiError, ApiResult};
 use crate::activity::{Activity, ActivityKind, Attrs, Subject};
-use crate::ids::{is_valid_id, ActivityId, VisitorId};
+use crate::classify::{classify_click, classify_open, Agent, ClickHit, Hit, Verdict};
+use crate::ids::{is_valid_id, ActivityId, LeadId, VisitorId};
+use crate::mail::HIDDEN_LINK;
 use crate::sequence::SendKey;
 use crate::token::Claim;
 use crate::usecases::{record_activities, record_activity, Kindling};
@@ -45,6 +47,7 @@ struct Beacon {
 #[serde(deny_unknown_fields)]
 struct BeaconEvent {
     id: String,
+    /// `page_view`, `page_leave`, `form_start` or `identify`.
     #[serde(rename = "type")]
     kind: String,
     url: String,
@@ -57,6 +60,26 @@ struct BeaconEvent {
     referrer: Option<String>,
     #[serde(default)]
     tz: Option<String>,
+    /// `page_leave`: how long the page was visible.
+    #[serde(default)]
+    dwell_ms: Option<u64>,
+    /// `form_start`: the form's `data-kindling-form` id.
+    #[serde(default)]
+    form_id: Option<String>,
+    /// `identify`: the signed `kl_lt` parameter of a mail link.
+    #[serde(default)]
+    token: Option<String>,
+}
+
+/// Longest dwell accepted: a tab left open for a day is not a day of reading.
+const MAX_DWELL_MS: u64 = 24 * 3600 * 1000;
+/// Longest UTM value kept.
+const MAX_UTM_LEN: usize = 100;
+
+/// What one valid beacon event does.
+enum Effect {
+    Record(Box<Activity>),
+    Link(LeadId),
 }
 
 fn invalid(index: usize, message: impl std::fmt::Display) -> ApiError {
@@ -88,56 +111,128 @@ pub(super) async fn events(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
         )));
     }
     let now = k.clock.now();
-    let mut activities = Vec::with_capacity(beacon.events.len());
+    let mut effects = Vec::with_capacity(beacon.events.len());
     for (i, e) in beacon.events.iter().enumerate() {
-        if !is_valid_id(&e.id) {
-            return Err(invalid(i, "id is not a valid id"));
-        }
-        if e.kind != "page_view" {
-            return Err(invalid(i, format!("unknown event type {:?}", e.kind)));
-        }
-        if e.url.len() > MAX_URL_LEN
-            || e.title.as_ref().is_some_and(|t| t.len() > MAX_URL_LEN)
-            || e.referrer.as_ref().is_some_and(|r| r.len() > MAX_URL_LEN)
-        {
-            return Err(invalid(i, "url, title or referrer too long"));
-        }
-        match url::Url::parse(&e.url) {
-            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
-            _ => return Err(invalid(i, "url is not an absolute http(s) URL")),
-        }
-        let at = e.at.unwrap_or(now);
-        if at > now + Duration::minutes(MAX_FUTURE_SKEW_MINUTES)
-            || at < now - Duration::hours(MAX_AGE_HOURS)
-        {
-            return Err(invalid(i, "at is too far from the present"));
-        }
-        if let Some(tz) = &e.tz {
-            if tz.parse::<chrono_tz::Tz>().is_err() {
-                return Err(invalid(i, "tz is not an IANA time zone"));
+        effects.push(validate(k, &visitor, i, e, now)?);
+    }
+    // Everything is valid: now act. A page event is one write (on the visitor, whoever it turns
+    // out to be; scoring resolves the visitor to its lead); an identify is the visitor link.
+    let mut activities = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::Record(a) => activities.push(*a),
+            Effect::Link(lead) => {
+                k.stores
+                    .visitors
+                    .link_visitor(&visitor, &lead, now)
+                    .await
+                    .map_err(crate::Error::from)?;
             }
         }
-        activities.push(Activity {
-            // Namespaced by visitor so one browser cannot collide with another's events.
-            id: ActivityId::new(format!("pv_{}", digest(&[visitor.as_str(), &e.id]))),
-            subject: Subject::Visitor(visitor.clone()),
-            kind: ActivityKind::PageView,
-            at: at.min(now),
-            attrs: Attrs {
-                url: Some(e.url.clone()),
-                page_category: k.config.page_category(&e.url).map(str::to_owned),
-                visitor_id: Some(visitor.clone()),
-                ..Attrs::default()
-            },
-        });
     }
-    // Recorded on the visitor, whoever it turns out to be: one write and no read on this path.
-    // Scoring resolves the visitor to its lead (and a lead's score reads its browsers' history).
-    record_activities(k, &activities).await?;
+    let accepted = beacon.events.len();
+    if !activities.is_empty() {
+        record_activities(k, &activities).await?;
+    }
     Ok(json_response(
         StatusCode::ACCEPTED,
-        &json!({ "accepted": activities.len() }),
+        &json!({ "accepted": accepted }),
     ))
+}
+
+/// Checks one beacon event and says what it does, without doing it.
+fn validate(
+    k: &Kindling,
+    visitor: &VisitorId,
+    i: usize,
+    e: &BeaconEvent,
+    now: DateTime<Utc>,
+) -> Result<Effect, ApiError> {
+    if !is_valid_id(&e.id) {
+        return Err(invalid(i, "id is not a valid id"));
+    }
+    if e.url.len() > MAX_URL_LEN
+        || e.title.as_ref().is_some_and(|t| t.len() > MAX_URL_LEN)
+        || e.referrer.as_ref().is_some_and(|r| r.len() > MAX_URL_LEN)
+    {
+        return Err(invalid(i, "url, title or referrer too long"));
+    }
+    let url = match url::Url::parse(&e.url) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => u,
+        _ => return Err(invalid(i, "url is not an absolute http(s) URL")),
+    };
+    let at = e.at.unwrap_or(now);
+    if at > now + Duration::minutes(MAX_FUTURE_SKEW_MINUTES)
+        || at < now - Duration::hours(MAX_AGE_HOURS)
+    {
+        return Err(invalid(i, "at is too far from the present"));
+    }
+    if let Some(tz) = &e.tz {
+        if tz.parse::<chrono_tz::Tz>().is_err() {
+            return Err(invalid(i, "tz is not an IANA time zone"));
+        }
+    }
+    let mut attrs = Attrs {
+        url: Some(e.url.clone()),
+        page_category: k.config.page_category(&e.url).map(str::to_owned),
+        visitor_id: Some(visitor.clone()),
+        ..Attrs::default()
+    };
+    // Namespaced by visitor so one browser cannot collide with another's events.
+    let id =
+        |prefix: &str| ActivityId::new(format!("{prefix}_{}", digest(&[visitor.as_str(), &e.id])));
+    let (kind, id) = match e.kind.as_str() {
+        "page_view" => {
+            for (key, value) in url.query_pairs() {
+                let value: String = value.chars().take(MAX_UTM_LEN).collect();
+                match key.as_ref() {
+                    "utm_source" => attrs.utm_source = Some(value),
+                    "utm_medium" => attrs.utm_medium = Some(value),
+                    "utm_campaign" => attrs.utm_campaign = Some(value),
+                    _ => {}
+                }
+            }
+            attrs.referrer_host = e
+                .referrer
+                .as_deref()
+                .and_then(|r| url::Url::parse(r).ok())
+                .and_then(|r| r.host_str().map(str::to_owned));
+            attrs.time_zone.clone_from(&e.tz);
+            (ActivityKind::PageView, id("pv"))
+        }
+        "page_leave" => {
+            let dwell = e
+                .dwell_ms
+                .filter(|d| *d <= MAX_DWELL_MS)
+                .ok_or_else(|| invalid(i, "page_leave needs dwell_ms of at most a day"))?;
+            attrs.dwell_ms = Some(dwell);
+            (ActivityKind::PageLeave, id("pl"))
+        }
+        "form_start" => {
+            let form = e
+                .form_id
+                .as_deref()
+                .filter(|f| is_valid_id(f))
+                .ok_or_else(|| invalid(i, "form_start needs a form_id"))?;
+            attrs.form_id = Some(form.to_owned());
+            (ActivityKind::FormStarted, id("fst"))
+        }
+        "identify" => {
+            let Some(Claim::Identify(lead)) = e.token.as_deref().and_then(|t| k.keys.verify(t))
+            else {
+                return Err(invalid(i, "identify needs a valid token"));
+            };
+            return Ok(Effect::Link(lead));
+        }
+        other => return Err(invalid(i, format!("unknown event type {other:?}"))),
+    };
+    Ok(Effect::Record(Box::new(Activity {
+        id,
+        subject: Subject::Visitor(visitor.clone()),
+        kind,
+        at: at.min(now),
+        attrs,
+    })))
 }
 
 fn digest(parts: &[&str]) -> String {
@@ -158,18 +253,55 @@ fn mail_attrs(key: &SendKey, sequence_id: Option<String>) -> Attrs {
     }
 }
 
-/// Records an open and returns the pixel. Each fetch is its own activity; scoring counts one
-/// open per mail.
-pub(super) async fn open(k: &Kindling, token: &str) -> ApiResult {
+/// What the request shows about who sent it, with the time since the mail was sent.
+fn hit_of<'a>(
+    req: &'a Request<Bytes>,
+    ip: &'a Option<String>,
+    sent_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Hit<'a> {
+    Hit {
+        user_agent: req
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+        ip: ip.as_deref().and_then(|ip| ip.parse().ok()),
+        since_send: sent_at.map(|t| now - t),
+    }
+}
+
+fn classified(mut attrs: Attrs, verdict: Verdict) -> Attrs {
+    attrs.agent = Some(verdict.agent);
+    attrs.reason = Some(verdict.reason.to_owned());
+    attrs
+}
+
+/// Records an open, classified (a person, or a privacy proxy or prefetcher), and returns the
+/// pixel. Each fetch is its own activity; scoring counts one human open per mail.
+pub(super) async fn open(k: &Kindling, token: &str, req: &Request<Bytes>) -> ApiResult {
     let Some(Claim::Open(key)) = k.keys.verify(token) else {
         return Err(ApiError::not_found());
     };
+    let now = k.clock.now();
+    let record = k
+        .stores
+        .sends
+        .get_send(&key)
+        .await
+        .map_err(crate::Error::from)?;
+    let ip = client_ip(req);
+    let verdict = classify_open(&hit_of(
+        req,
+        &ip,
+        record.as_ref().and_then(|r| r.sent_at),
+        now,
+    ));
     let activity = Activity {
         id: ActivityId::new(format!("open_{}", k.ids.new_id())),
         subject: Subject::Lead(key.lead_id.clone()),
         kind: ActivityKind::EmailOpen,
-        at: k.clock.now(),
-        attrs: mail_attrs(&key, None),
+        at: now,
+        attrs: classified(mail_attrs(&key, record.map(|r| r.sequence_id)), verdict),
     };
     record_activity(k, &activity).await?;
     Ok(response(
@@ -179,9 +311,11 @@ pub(super) async fn open(k: &Kindling, token: &str) -> ApiResult {
     ))
 }
 
-/// Records a click and redirects to the link's destination as recorded when the mail was sent.
-/// The URL never comes from the request: a tampered token is a 404, not an open redirect.
-pub(super) async fn click(k: &Kindling, token: &str) -> ApiResult {
+/// Records a click, classified (a person, or a scanner), and redirects to the link's destination
+/// as recorded when the mail was sent. The URL never comes from the request: a tampered token is
+/// a 404, not an open redirect. The mail's hidden link ([`HIDDEN_LINK`]) has no destination: only
+/// machines follow it, and they get a plain 200.
+pub(super) async fn click(k: &Kindling, token: &str, req: &Request<Bytes>) -> ApiResult {
     let Some(Claim::Click(key, link)) = k.keys.verify(token) else {
         return Err(ApiError::not_found());
     };
@@ -192,22 +326,53 @@ pub(super) async fn click(k: &Kindling, token: &str) -> ApiResult {
         .await
         .map_err(crate::Error::from)?
         .ok_or_else(ApiError::not_found)?;
-    let destination = record
-        .links
-        .get(usize::from(link))
-        .cloned()
-        .ok_or_else(ApiError::not_found)?;
+    let honeypot = link == HIDDEN_LINK;
+    let destination = if honeypot {
+        None
+    } else {
+        Some(
+            record
+                .links
+                .get(usize::from(link))
+                .cloned()
+                .ok_or_else(ApiError::not_found)?,
+        )
+    };
+    let now = k.clock.now();
     let mut attrs = mail_attrs(&key, Some(record.sequence_id.clone()));
+    // Per hit only: bursts across the mail's links are settled from the log when scoring, so a
+    // click costs one read and one write.
+    let ip = client_ip(req);
+    let verdict = classify_click(&ClickHit {
+        hit: hit_of(req, &ip, record.sent_at, now),
+        honeypot,
+    });
     attrs.link = Some(link);
-    attrs.url = Some(destination.clone());
+    attrs.url = destination.clone();
     let activity = Activity {
         id: ActivityId::new(format!("click_{}", k.ids.new_id())),
         subject: Subject::Lead(key.lead_id.clone()),
         kind: ActivityKind::EmailClick,
-        at: k.clock.now(),
-        attrs,
+        at: now,
+        attrs: classified(attrs, verdict),
     };
     record_activity(k, &activity).await?;
+    let Some(mut destination) = destination else {
+        return Ok(response(
+            StatusCode::OK,
+            "text/plain; charset=utf-8",
+            Bytes::from_static(b"ok"),
+        ));
+    };
+    if verdict.agent == Agent::Human {
+        // kindling.js on the landing page ties this browser to the lead (scanners get no token,
+        // so a sandbox that runs the page's scripts is not taken for the lead's browser).
+        if let Ok(mut u) = url::Url::parse(&destination) {
+            let token = k.keys.sign(&Claim::Identify(key.lead_id.clone()));
+            u.query_pairs_mut().append_pair("kl_lt", &token);
+            destination = u.to_string();
+        }
+    }
     let mut r: Response<Bytes> =
         response(StatusCode::FOUND, "text/plain; charset=utf-8", Bytes::new());
     let location = http::HeaderValue::from_str(&destination).map_err(|_| ApiError::not_found())?;

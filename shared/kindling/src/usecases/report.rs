@@ -1,14 +1,16 @@
 use super::{lead_activities, Kindling};
 use crate::activity::Activity;
+use crate::classify::machine_hits;
 use crate::email::EmailAddress;
 use crate::error::Result;
-use crate::ids::{LeadId, VisitorId};
+use crate::ids::{ActivityId, LeadId, VisitorId};
 use crate::lead::Lead;
 use crate::score::{score, ScoreCard};
 use crate::sequence::{Enrollment, SendRecord};
 use crate::suppression::Suppression;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Most recent activities in a report; the score always uses the whole log.
 pub const REPORT_ACTIVITIES: usize = 200;
@@ -25,6 +27,8 @@ pub struct LeadReport {
     /// Newest first, at most [`REPORT_ACTIVITIES`].
     pub activities: Vec<Activity>,
     pub activity_count: usize,
+    /// Activities kept in the log that score nothing, with why (machine opens, scanner clicks).
+    pub not_scored: BTreeMap<ActivityId, String>,
     pub enrollments: Vec<Enrollment>,
     pub sends: Vec<SendRecord>,
     pub suppression: Option<Suppression>,
@@ -58,6 +62,11 @@ pub async fn lead_report(k: &Kindling, key: &LeadKey) -> Result<Option<LeadRepor
     let now = k.clock.now();
     let mut log = lead_activities(k, &lead.id).await?;
     let card = score(&log, &k.config.rules, k.config.thresholds, now);
+    let refs: Vec<&Activity> = log.iter().collect();
+    let not_scored: BTreeMap<ActivityId, String> = machine_hits(&refs)
+        .into_iter()
+        .map(|(id, why)| (id.clone(), why.to_owned()))
+        .collect();
     log.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
     let activity_count = log.len();
     log.truncate(REPORT_ACTIVITIES);
@@ -72,6 +81,7 @@ pub async fn lead_report(k: &Kindling, key: &LeadKey) -> Result<Option<LeadRepor
         visitors,
         activities: log,
         activity_count,
+        not_scored,
         enrollments,
         sends,
         suppression,
