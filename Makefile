@@ -24,7 +24,10 @@ SMOKE_SETTINGS = {"stage":"smoke","senderIdentity":"example.jp","configurationSe
 CDK = npx cdk --no-notices
 export CDK_DISABLE_CLI_TELEMETRY = true
 
-.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test synth deploy bench-lambda
+# Debian's chromium for the browser test (root installs directly, others through sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test browser-test synth deploy bench-lambda bench-js
 
 ## Run the whole pipeline locally: a scripted 17-day scenario on a simulated clock.
 demo:
@@ -39,8 +42,9 @@ check:
 	$(KINDLING) check
 
 ## Everything CI runs: formatting, lints, the Lambda zips' binaries, all Rust tests (AWS ones on
-## moto), then the CDK stack: type check, assertions, cdk-nag, cfn-lint, smoke deploy to moto.
-test: fmt lint build-lambdas unit infra-test
+## moto), kindling.js in headless Chromium, then the CDK stack: type check, assertions, cdk-nag,
+## cfn-lint, smoke deploy to moto.
+test: fmt lint build-lambdas unit browser-test infra-test
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -67,6 +71,20 @@ infra/node_modules/.package-lock.json: infra/package-lock.json
 	touch $@
 
 infra-deps: infra/node_modules/.package-lock.json
+
+tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund
+	touch $@
+
+## kindling.js in Debian's headless Chromium against `kindling serve` (installs chromium if missing).
+browser-test: tests/browser/node_modules/.package-lock.json
+	command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
+	$(CARGO) build -p kindling-local
+	cd tests/browser && node --test --test-reporter=spec
+
+## Size of kindling.js minified and gzipped (goal: at most 3 KB).
+bench-js: infra-deps
+	bench/kindling-js-size
 
 ## Synthesize the stack with the settings in infra/cdk.json into infra/cdk.out.
 synth: infra-deps

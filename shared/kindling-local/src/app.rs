@@ -5,6 +5,7 @@ use crate::alerts::JsonlNotifier;
 use crate::bus::{Dispatched, LocalBus};
 use crate::db::Db;
 use crate::outbox::OutboxMailer;
+use crate::ratelimit::{RateLimiter, BEACONS_PER_IP, BEACONS_PER_VISITOR, FORMS_PER_IP};
 use crate::store::SqliteStore;
 use bytes::Bytes;
 use kindling::config::Config;
@@ -32,6 +33,8 @@ pub struct LocalApp {
     pub data_dir: PathBuf,
     /// Bearer token of the `/admin/` routes (IAM does this job in AWS).
     pub admin_token: Arc<String>,
+    /// Per-address and per-visitor limits (API Gateway throttling does this job in AWS).
+    pub limiter: Arc<RateLimiter>,
 }
 
 impl LocalApp {
@@ -97,6 +100,7 @@ impl LocalApp {
             data_dir,
             // Unguessable until `open` (or a test) sets the real one.
             admin_token: Arc::new(crate::keys::random_token()),
+            limiter: Arc::new(RateLimiter::default()),
         }
     }
 
@@ -110,7 +114,51 @@ impl LocalApp {
             )
             .into_response();
         }
+        if let Err(retry_after) = self.rate_limit(&req) {
+            let mut res = ApiError::new(
+                http::StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests; retry later",
+            )
+            .into_response();
+            if let Ok(v) = http::HeaderValue::from_str(&retry_after.to_string()) {
+                res.headers_mut().insert(http::header::RETRY_AFTER, v);
+            }
+            return res;
+        }
         handle(&self.kindling, Routes::All, req).await
+    }
+
+    /// Beacons per address and per visitor, form posts per address.
+    fn rate_limit(&self, req: &http::Request<Bytes>) -> Result<(), u64> {
+        if req.method() != http::Method::POST {
+            return Ok(());
+        }
+        let now = self.kindling.clock.now();
+        let ip = req
+            .extensions()
+            .get::<kindling::http::ClientInfo>()
+            .and_then(|c| c.ip.clone());
+        let path = req.uri().path();
+        if path == "/t/events" {
+            if let Some(ip) = &ip {
+                self.limiter
+                    .take(&format!("beacon-ip:{ip}"), BEACONS_PER_IP, now)?;
+            }
+            let visitor = serde_json::from_slice::<serde_json::Value>(req.body())
+                .ok()
+                .and_then(|b| b.get("visitor_id")?.as_str().map(str::to_owned));
+            if let Some(v) = visitor {
+                self.limiter
+                    .take(&format!("beacon-visitor:{v}"), BEACONS_PER_VISITOR, now)?;
+            }
+        } else if path.starts_with("/forms/") {
+            if let Some(ip) = &ip {
+                self.limiter
+                    .take(&format!("form-ip:{ip}"), FORMS_PER_IP, now)?;
+            }
+        }
+        Ok(())
     }
 
     fn is_admin(&self, req: &http::Request<Bytes>) -> bool {
@@ -139,6 +187,9 @@ impl LocalApp {
 
     /// One scheduler run: sends due steps, then delivers what that published.
     pub async fn tick(&self) -> Result<SendReport, kindling::Error> {
+        self.store
+            .sweep_visitor_history(self.kindling.clock.now())
+            .map_err(kindling::Error::from)?;
         let report = send_due_steps(&self.kindling, self.mailer.as_ref(), SEND_BUDGET).await?;
         self.pump().await?;
         Ok(report)

@@ -83,6 +83,8 @@ enum Act {
     Submit(&'static str),
     /// Opening the mail of a document_followup step.
     Open(u32),
+    /// Apple Mail Privacy Protection's proxy fetching the mail's images on delivery.
+    ProxyOpen(u32),
     /// Clicking link `n` of a document_followup step's mail.
     Click(u32, u16),
     /// Following the unsubscribe link (a page; changes nothing).
@@ -110,6 +112,8 @@ fn script() -> Vec<(usize, &'static str, Act)> {
         (SATO, "2026-10-28 10:41", Click(0, 0)),
         // Tanaka downloads late at night: her thank-you mail waits for 09:00.
         (TANAKA, "2026-10-28 23:30", Submit("whitepaper")),
+        // Her iPhone's Mail prefetches the images through Apple's proxy: kept, scores nothing.
+        (TANAKA, "2026-10-29 09:01", ProxyOpen(0)),
         (TANAKA, "2026-10-29 12:10", Open(0)),
         // Smith, in New York, downloads late in the evening, days before DST ends (Nov 1).
         (SMITH, "2026-10-29 23:15", Submit("whitepaper")),
@@ -427,6 +431,21 @@ async fn perform(app: &LocalApp, p: &Person, act: Act) -> anyhow::Result<String>
             (
                 request("GET", &format!("/t/o/{token}"), None, String::new())?,
                 format!("opens step {step} mail"),
+            )
+        }
+        Act::ProxyOpen(step) => {
+            let token = keys.sign(&Claim::Open(followup_key(app, p, step).await?));
+            let mut req = request("GET", &format!("/t/o/{token}"), None, String::new())?;
+            req.headers_mut().insert(
+                http::header::USER_AGENT,
+                http::HeaderValue::from_static("Mozilla/5.0"),
+            );
+            req.extensions_mut().insert(kindling::http::ClientInfo {
+                ip: Some("17.58.101.3".into()),
+            });
+            (
+                req,
+                format!("Apple Mail's privacy proxy fetches step {step} mail's images (machine open: 0 points)"),
             )
         }
         Act::Click(step, link) => {

@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod keys;
 pub mod outbox;
+pub mod ratelimit;
 pub mod server;
 pub mod store;
 

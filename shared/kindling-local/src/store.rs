@@ -31,6 +31,24 @@ impl SqliteStore {
     }
 
     /// The database underneath (tests count rows with it).
+    /// Deletes browsers' own activities older than [`VISITOR_HISTORY_DAYS`] before `now` (what
+    /// the TTL does in DynamoDB); returns how many went.
+    ///
+    /// [`VISITOR_HISTORY_DAYS`]: kindling::activity::VISITOR_HISTORY_DAYS
+    pub fn sweep_visitor_history(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, kindling::error::PortError> {
+        let cutoff = now - chrono::Duration::days(kindling::activity::VISITOR_HISTORY_DAYS);
+        self.db
+            .conn()
+            .execute(
+                "DELETE FROM activities WHERE visitor_id IS NOT NULL AND lead_id IS NULL AND at < ?1",
+                rusqlite::params![crate::db::ts(cutoff)],
+            )
+            .map_err(crate::db::err)
+    }
+
     pub fn db(&self) -> &Db {
         &self.db
     }

@@ -9,7 +9,7 @@ use kindling::ports::{ActivityLog, PortResult, Put};
 
 /// Anonymous history expires with the visitor cookie (395 days) unless the visitor is identified
 /// (its activities are then read through the lead's visitor links until they expire too).
-pub const VISITOR_ACTIVITY_TTL_DAYS: i64 = 395;
+pub const VISITOR_ACTIVITY_TTL_DAYS: i64 = kindling::activity::VISITOR_HISTORY_DAYS;
 
 fn sorted(mut v: Vec<Activity>) -> Vec<Activity> {
     v.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));

@@ -1,0 +1,150 @@
+// kindling.js in a real browser: headless Chromium (Debian's package, never a downloaded build)
+// against `kindling serve` with the example site. A visitor in New York views pages (pricing
+// among them), starts and abandons the application form, then downloads the white paper. The lead
+// report then shows the earlier page views attached to the new lead, its score counting them, the
+// form start, and the browser's time zone.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const KINDLING = process.env.KINDLING_BIN ?? path.join(ROOT, 'target', 'debug', 'kindling');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const TOKEN = 'browser-test-admin-token-0123456789';
+const EMAIL = 'hanako.browser@example.co.jp';
+
+let server;
+let base;
+let browser;
+const serverLog = [];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function waitFor(check, what, ms = 15000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch {
+      // not yet
+    }
+    if (server?.exitCode !== null && server?.exitCode !== undefined) {
+      throw new Error(`kindling serve exited with ${server.exitCode}\n${serverLog.join('')}`);
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${serverLog.join('')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function report() {
+  const res = await fetch(`${base}/admin/leads/${encodeURIComponent(EMAIL)}`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  return res.status === 200 ? res.json() : null;
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(KINDLING), `${KINDLING} is not built (cargo build -p kindling-local)`);
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install chromium)`);
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindling-browser-'));
+  server = spawn(
+    KINDLING,
+    ['--config', path.join(ROOT, 'config'), 'serve', '--port', String(port), '--data-dir', dataDir,
+      '--site', path.join(ROOT, 'examples', 'site'), '--tick-seconds', '1'],
+    { env: { ...process.env, KINDLING_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  server.stdout.on('data', (d) => serverLog.push(String(d)));
+  server.stderr.on('data', (d) => serverLog.push(String(d)));
+  await waitFor(async () => (await fetch(`${base}/kindling.js`)).ok, 'kindling serve');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+test("a visitor's pages before the form count for the lead, with the browser's time zone", async () => {
+  const context = await browser.newContext({ timezoneId: 'America/New_York', locale: 'en-US' });
+  const page = await context.newPage();
+  // The browser's side: beacons are text/plain (no CORS preflight). Playwright does not expose
+  // sendBeacon bodies, so what they carried is checked in the store below.
+  const beacons = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('/t/events')) beacons.push(r.headers()['content-type'] ?? '');
+  });
+
+  await page.goto(`${base}/index.html?utm_source=newsletter&utm_medium=email&utm_campaign=autumn`);
+  await page.goto(`${base}/pricing.html`);
+  await page.goto(`${base}/case-study.html`);
+  // Start the application form, then leave without submitting.
+  await page.goto(`${base}/apply.html`);
+  await page.fill('input[name=company]', 'Example Inc.');
+  await page.goto(`${base}/whitepaper.html`);
+  await page.fill('input[name=email]', EMAIL);
+  await page.fill('input[name=name]', 'Hanako Browser');
+  await page.fill('input[name=company]', 'Example Inc.');
+  await page.check('input[name=consent]');
+  await Promise.all([page.waitForURL('**/thanks.html'), page.click('button[type=submit]')]);
+
+  assert.ok(beacons.length >= 6, `beacons: ${beacons.length}`);
+  assert.ok(beacons.every((ct) => ct.startsWith('text/plain')), JSON.stringify(beacons));
+  const cookie = (await context.cookies()).find((c) => c.name === 'kl_vid');
+  assert.ok(cookie, 'the first-party visitor cookie');
+
+  // The lead, once scoring has caught up: pricing 15 (before the form) + download 10.
+  const r = await waitFor(async () => {
+    const rep = await report();
+    return rep && rep.score.total >= 25 ? rep : null;
+  }, 'the lead scored');
+  assert.equal(r.score.total, 25, JSON.stringify(r.score));
+  assert.deepEqual(r.score.breakdown.map((b) => b.rule).sort(), ['document_download', 'pricing_page_view']);
+  assert.equal(r.lead.profile.time_zone, 'America/New_York');
+  assert.deepEqual(r.visitors, [cookie.value], 'one visitor id across pages: the cookie');
+  const acts = r.activities;
+  const views = acts.filter((a) => a.kind === 'page_view');
+  assert.ok(views.some((a) => a.attrs.page_category === 'pricing'), 'the pricing view, from before the form');
+  assert.ok(views.some((a) => a.attrs.page_category === 'case_study'));
+  assert.ok(views.some((a) => a.attrs.utm_source === 'newsletter' && a.attrs.utm_campaign === 'autumn'));
+  assert.ok(acts.some((a) => a.kind === 'form_started' && a.attrs.form_id === 'consultation'), 'the abandoned application');
+  assert.ok(acts.some((a) => a.kind === 'page_leave' && a.attrs.dwell_ms > 0));
+  assert.ok(acts.some((a) => a.kind === 'document_download'));
+  assert.ok(views.every((a) => a.attrs.time_zone === 'America/New_York'), 'the browser zone on every view');
+  await context.close();
+});
+
+test('Global Privacy Control: nothing is sent', async () => {
+  const context = await browser.newContext({ extraHTTPHeaders: { 'Sec-GPC': '1' } });
+  await context.addInitScript(() => Object.defineProperty(navigator, 'globalPrivacyControl', { get: () => true }));
+  const page = await context.newPage();
+  let sent = 0;
+  page.on('request', (r) => { if (r.url().endsWith('/t/events')) sent += 1; });
+  await page.goto(`${base}/pricing.html`);
+  await page.goto(`${base}/index.html`);
+  await page.waitForTimeout(300);
+  assert.equal(sent, 0);
+  assert.equal((await context.cookies()).find((c) => c.name === 'kl_vid'), undefined);
+  await context.close();
+});
