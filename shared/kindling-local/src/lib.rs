@@ -7,6 +7,7 @@ pub mod bus;
 pub mod check;
 pub mod db;
 pub mod demo;
+pub mod inspect;
 pub mod keys;
 pub mod outbox;
 pub mod ratelimit;

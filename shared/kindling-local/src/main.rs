@@ -1,4 +1,4 @@
-//! The `kindling` command: serve, demo, check.
+//! The `kindling` command: serve, demo, check, lead show, rescore.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -57,6 +57,56 @@ enum Command {
     },
     /// Validate the configuration; exits non-zero with file:line messages.
     Check,
+    /// Inspect leads in the local store.
+    Lead {
+        #[command(subcommand)]
+        command: LeadCommand,
+    },
+    /// Recompute every lead's score under the current rules; list who changes, and with
+    /// `--dry-run` write nothing.
+    Rescore {
+        #[arg(long, default_value = ".kindling")]
+        data_dir: PathBuf,
+        /// Only list the changes.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the changes as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum LeadCommand {
+    /// A lead's profile, consent, score breakdown, enrollments and timeline.
+    Show {
+        /// The lead's id or email address.
+        lead: String,
+        #[arg(long, default_value = ".kindling")]
+        data_dir: PathBuf,
+        /// Print the report as JSON (what `GET /admin/leads/{lead}` returns).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Opens the local store of `data_dir` for inspection (no server, no scheduler).
+fn open_store(config: Config, data_dir: &std::path::Path) -> anyhow::Result<LocalApp> {
+    anyhow::ensure!(
+        data_dir.join("kindling.db").exists(),
+        "no local store in {} (run `kindling serve` or pass --data-dir)",
+        data_dir.display()
+    );
+    let keys = keys::load_or_create(data_dir)?;
+    Ok(LocalApp::open(
+        data_dir,
+        config,
+        keys,
+        Arc::new(SystemClock),
+        Arc::new(UuidIds),
+        // Alerts a rescore raises go to alerts.jsonl; stdout stays the command's output.
+        false,
+    )?)
 }
 
 fn load_config(dir: &std::path::Path) -> anyhow::Result<Config> {
@@ -102,6 +152,54 @@ async fn main() -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(&summary)?);
             } else {
                 demo::print_summary(&summary, &data_dir);
+            }
+            Ok(())
+        }
+        Command::Lead {
+            command:
+                LeadCommand::Show {
+                    lead,
+                    data_dir,
+                    json,
+                },
+        } => {
+            let app = open_store(load_config(&cli.config)?, &data_dir)?;
+            let key = kindling::usecases::parse_lead_key(&lead)
+                .with_context(|| format!("{lead:?} is neither a lead id nor an email address"))?;
+            let report = kindling::usecases::lead_report(&app.kindling, &key)
+                .await?
+                .with_context(|| format!("no lead {lead}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!(
+                    "{}",
+                    kindling_local::inspect::lead_text(
+                        &report,
+                        app.kindling.config.program.default_zone
+                    )
+                );
+            }
+            Ok(())
+        }
+        Command::Rescore {
+            data_dir,
+            dry_run,
+            json,
+        } => {
+            let app = open_store(load_config(&cli.config)?, &data_dir)?;
+            let changes = kindling::usecases::rescore_all(&app.kindling, !dry_run).await?;
+            if !dry_run {
+                // Deliver what rescoring published (hot crossings alert sales).
+                app.pump().await?;
+            }
+            if json {
+                println!("{}", serde_json::to_string(&changes)?);
+            } else {
+                print!(
+                    "{}",
+                    kindling_local::inspect::rescore_text(&changes, !dry_run)
+                );
             }
             Ok(())
         }

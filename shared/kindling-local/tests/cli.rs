@@ -245,3 +245,101 @@ fn serve_runs_the_pipeline_over_real_http() {
         "links point at this server"
     );
 }
+
+fn run(args: &[&str], config: &Path) -> (bool, String, String) {
+    let out = kindling()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn lead_show_explains_the_score_and_rescore_previews_a_rule_change_before_writing() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let (ok, _, err) = run(&["demo", "--json", "--data-dir", dir], &config_dir());
+    assert!(ok, "{err}");
+
+    // Tanaka: white paper 10, two opens 10 (the privacy-proxy fetch scores nothing).
+    let (ok, text, err) = run(
+        &["lead", "show", "tanaka@kaisha-b.co.jp", "--data-dir", dir],
+        &config_dir(),
+    );
+    assert!(ok, "{err}");
+    assert!(text.contains("score 20 cold"), "{text}");
+    assert!(text.contains("document_download"), "{text}");
+    assert!(
+        text.contains("not scored: apple_mail_privacy_protection"),
+        "{text}"
+    );
+    assert!(text.contains("unsubscribed"), "{text}");
+    let (ok, json, _) = run(
+        &[
+            "lead",
+            "show",
+            "tanaka@kaisha-b.co.jp",
+            "--data-dir",
+            dir,
+            "--json",
+        ],
+        &config_dir(),
+    );
+    assert!(ok);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["score"]["total"], 20);
+    let (ok, _, err) = run(
+        &["lead", "show", "nobody@example.jp", "--data-dir", dir],
+        &config_dir(),
+    );
+    assert!(!ok && err.contains("no lead"), "{err}");
+
+    // Opens are worth 20 instead of 5: a dry run lists who would change and writes nothing.
+    let changed = tempfile::tempdir().unwrap();
+    copy_dir(&config_dir(), changed.path());
+    let toml_path = changed.path().join("kindling.toml");
+    let toml = std::fs::read_to_string(&toml_path).unwrap();
+    let toml = toml.replacen(
+        "kind = \"email_open\"\npoints = 5",
+        "kind = \"email_open\"\npoints = 20",
+        1,
+    );
+    assert!(toml.contains("points = 20"));
+    std::fs::write(&toml_path, toml).unwrap();
+    let (ok, text, err) = run(&["rescore", "--dry-run", "--data-dir", dir], changed.path());
+    assert!(ok, "{err}");
+    assert!(text.contains("dry run: nothing written"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("tanaka@kaisha-b.co.jp"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("20 cold") && line.contains("50 hot") && line.ends_with('*'),
+        "{text}"
+    );
+    let (_, text, _) = run(
+        &["lead", "show", "tanaka@kaisha-b.co.jp", "--data-dir", dir],
+        &config_dir(),
+    );
+    assert!(
+        text.contains("score 20 cold"),
+        "unchanged after the dry run: {text}"
+    );
+
+    let (ok, json, err) = run(&["rescore", "--data-dir", dir, "--json"], changed.path());
+    assert!(ok, "{err}");
+    let changes: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["email"] == "tanaka@kaisha-b.co.jp"));
+    let (_, again, _) = run(&["rescore", "--dry-run", "--data-dir", dir], changed.path());
+    assert!(again.starts_with("0 lead(s) would change"), "{again}");
+}

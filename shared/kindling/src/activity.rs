@@ -133,7 +133,13 @@ pub struct Attrs {
 impl Attrs {
     /// The mail this activity concerns, as `enrollment/step`, for once-per-message rules.
     pub fn message_key(&self) -> Option<String> {
-        Some(format!("{}/{}", self.enrollment_id.as_ref()?, self.step?))
+        let (enrollment, step) = self.message_ref()?;
+        Some(format!("{enrollment}/{step}"))
+    }
+
+    /// The mail this activity concerns, borrowed.
+    pub fn message_ref(&self) -> Option<(&EnrollmentId, u32)> {
+        Some((self.enrollment_id.as_ref()?, self.step?))
     }
 }
 

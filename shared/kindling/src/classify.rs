@@ -11,7 +11,8 @@
 //! labelled fixture the tests measure this against.
 
 use crate::activity::{Activity, ActivityKind};
-use crate::ids::ActivityId;
+use crate::fasthash::FastBuild;
+use crate::ids::{ActivityId, EnrollmentId};
 use crate::mail::HIDDEN_LINK;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
@@ -223,32 +224,51 @@ pub fn classify_click(click: &ClickHit<'_>) -> Verdict {
 /// that window of its hidden link being followed. The last two need the mail's other clicks, so
 /// they are settled here, from the log, rather than on the request path (which then needs no
 /// read). Scoring skips these hits; the log keeps them.
-pub fn machine_hits<'a>(log: &[&'a Activity]) -> HashMap<&'a ActivityId, &'a str> {
-    let mut machine: HashMap<&ActivityId, &str> = HashMap::new();
+pub fn machine_hits<'a>(log: &[&'a Activity]) -> HashMap<&'a ActivityId, &'a str, FastBuild> {
+    let mut machine: HashMap<&ActivityId, &str, FastBuild> = HashMap::default();
+    // Each mail's clicks: (time in ms, link, id).
+    type Click<'b> = (i64, Option<u16>, &'b ActivityId);
+    let mut by_mail: HashMap<(&EnrollmentId, u32), Vec<Click<'a>>, FastBuild> = HashMap::default();
     for a in log {
         if a.attrs.agent.is_some_and(|g| g != Agent::Human) {
             machine.insert(&a.id, a.attrs.reason.as_deref().unwrap_or("machine"));
         }
-    }
-    let mut by_mail: HashMap<String, Vec<&Activity>> = HashMap::new();
-    for a in log.iter().filter(|a| a.kind == ActivityKind::EmailClick) {
-        if let Some(mail) = a.attrs.message_key() {
-            by_mail.entry(mail).or_default().push(a);
+        if a.kind == ActivityKind::EmailClick {
+            if let Some(mail) = a.attrs.message_ref() {
+                by_mail.entry(mail).or_default().push((
+                    a.at.timestamp_millis(),
+                    a.attrs.link,
+                    &a.id,
+                ));
+            }
         }
     }
-    for clicks in by_mail.values() {
-        for a in clicks {
-            let mut near = clicks
+    let window = BURST_WINDOW.num_milliseconds();
+    for clicks in by_mail.values_mut() {
+        if clicks.len() < 2 {
+            continue;
+        }
+        clicks.sort_unstable_by_key(|c| c.0);
+        // A window of clicks within BURST_WINDOW of click i, on either side.
+        let mut lo = 0;
+        for i in 0..clicks.len() {
+            let (t, link, id) = clicks[i];
+            while t - clicks[lo].0 > window {
+                lo += 1;
+            }
+            let near = clicks[lo..]
                 .iter()
-                .filter(|b| b.id != a.id && (a.at - b.at).abs() <= BURST_WINDOW);
-            if clicks
-                .iter()
-                .filter(|b| (a.at - b.at).abs() <= BURST_WINDOW)
-                .any(|b| b.attrs.link == Some(HIDDEN_LINK))
-            {
-                machine.entry(&a.id).or_insert("hidden_link");
-            } else if near.any(|b| b.attrs.link != a.attrs.link) {
-                machine.entry(&a.id).or_insert("links_clicked_at_once");
+                .take_while(|c| c.0 - t <= window)
+                .map(|c| c.1);
+            let (mut hidden, mut other) = (false, false);
+            for l in near {
+                hidden |= l == Some(HIDDEN_LINK);
+                other |= l != link;
+            }
+            if hidden {
+                machine.entry(id).or_insert("hidden_link");
+            } else if other {
+                machine.entry(id).or_insert("links_clicked_at_once");
             }
         }
     }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod email;
 pub mod error;
 pub mod events;
+pub mod fasthash;
 pub mod http;
 pub mod ids;
 pub mod lead;

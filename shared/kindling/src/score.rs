@@ -4,7 +4,8 @@
 //! change of rules can be replayed over history.
 
 use crate::activity::{Activity, ActivityKind};
-use crate::ids::ActivityId;
+use crate::fasthash::FastBuild;
+use crate::ids::{ActivityId, EnrollmentId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -112,6 +113,14 @@ pub struct ScoreCard {
     pub breakdown: Vec<RuleScore>,
 }
 
+/// What a rule with a repeat limit has counted.
+#[derive(PartialEq, Eq, Hash)]
+enum Counted<'a> {
+    Lead,
+    Mail(&'a EnrollmentId, u32),
+    Activity(&'a ActivityId),
+}
+
 /// Scores an activity log. Activities after `now` are ignored (they have not happened yet) and
 /// a repeated activity id counts once, so the result does not depend on delivery order or count.
 pub fn score(
@@ -120,28 +129,32 @@ pub fn score(
     thresholds: Thresholds,
     now: DateTime<Utc>,
 ) -> ScoreCard {
-    let mut seen: HashSet<&ActivityId> = HashSet::new();
-    let mut log: Vec<&Activity> = activities
-        .iter()
-        .filter(|a| a.at <= now)
-        .filter(|a| seen.insert(&a.id))
-        .collect();
-    log.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    // One entry per activity id (a redelivery may carry another timestamp: the earliest wins,
+    // whatever the order of delivery), then in time order.
+    let mut log: Vec<&Activity> = activities.iter().filter(|a| a.at <= now).collect();
+    log.sort_unstable_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    let mut seen: HashSet<&ActivityId, FastBuild> =
+        HashSet::with_capacity_and_hasher(log.len(), FastBuild::default());
+    log.retain(|a| seen.insert(&a.id));
     // Machine opens and scanner clicks stay in the log and score 0.
     let machine = crate::classify::machine_hits(&log);
-    log.retain(|a| !machine.contains_key(&a.id));
+    if !machine.is_empty() {
+        log.retain(|a| !machine.contains_key(&a.id));
+    }
 
     let mut by_rule: BTreeMap<usize, RuleScore> = BTreeMap::new();
-    let mut counted: HashSet<(usize, String)> = HashSet::new();
+    // What a limited rule has already counted: the lead (once), a mail, or an activity of its own.
+    let mut counted: HashSet<(usize, Counted<'_>), FastBuild> = HashSet::default();
     for a in log {
         for (i, rule) in rules.iter().enumerate().filter(|(_, r)| r.matches(a)) {
             let key = match rule.repeat {
                 Repeat::Every => None,
-                Repeat::Once => Some(String::new()),
+                Repeat::Once => Some(Counted::Lead),
                 // A message-scoped activity without a message is counted on its own.
-                Repeat::OncePerMessage => {
-                    Some(a.attrs.message_key().unwrap_or_else(|| a.id.to_string()))
-                }
+                Repeat::OncePerMessage => Some(match a.attrs.message_ref() {
+                    Some((enrollment, step)) => Counted::Mail(enrollment, step),
+                    None => Counted::Activity(&a.id),
+                }),
             };
             if let Some(key) = key {
                 if !counted.insert((i, key)) {

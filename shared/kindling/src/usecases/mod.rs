@@ -14,7 +14,7 @@ pub use feedback::{apply_feedback, Feedback, FeedbackKind, SES_FEEDBACK_DETAIL_T
 pub use notify::{notify_hot_lead, NotifyOutcome};
 pub use record::{record_activities, record_activity};
 pub use report::{lead_report, parse_lead_key, LeadKey, LeadReport, REPORT_ACTIVITIES};
-pub use rescore::{lead_activities, rescore_lead, Rescored};
+pub use rescore::{lead_activities, rescore_all, rescore_lead, RescoreChange, Rescored};
 pub use send_steps::{send_due_steps, Ended, SendReport, SentMail};
 pub use submit_form::{submit_form, FormSubmission, Submitted};
 pub use unsubscribe::{unsubscribe, Unsubscribed};

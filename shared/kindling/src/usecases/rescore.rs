@@ -93,3 +93,59 @@ pub async fn rescore_lead(k: &Kindling, lead_id: &LeadId) -> Result<Option<Resco
 async fn store(k: &Kindling, lead: &Lead) -> Result<bool> {
     Ok(k.stores.leads.update_lead(lead).await? == Cas::Updated)
 }
+
+/// A lead whose stored score differs from what the current rules give.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RescoreChange {
+    pub lead_id: LeadId,
+    pub email: String,
+    pub before: (i64, Temperature),
+    pub after: (i64, Temperature),
+}
+
+impl RescoreChange {
+    /// The temperature changes (not only the total).
+    pub fn changes_temperature(&self) -> bool {
+        self.before.1 != self.after.1
+    }
+}
+
+/// Leads per page when walking every lead.
+const RESCORE_PAGE: usize = 100;
+
+/// Recomputes every lead under the current rules and lists those whose score would change, in
+/// lead order. With `apply`, stores the new scores (and publishes hot crossings, as any rescore
+/// does); without, writes nothing: the preview of a rule change.
+pub async fn rescore_all(k: &Kindling, apply: bool) -> Result<Vec<RescoreChange>> {
+    let mut changes = Vec::new();
+    let mut after: Option<LeadId> = None;
+    loop {
+        let page = k
+            .stores
+            .leads
+            .list_lead_ids(after.as_ref(), RESCORE_PAGE)
+            .await?;
+        for id in &page {
+            let Some(lead) = k.stores.leads.get_lead(id).await? else {
+                continue;
+            };
+            let card = score_card(k, id).await?;
+            if card.total == lead.score.total && card.temperature == lead.score.temperature {
+                continue;
+            }
+            changes.push(RescoreChange {
+                lead_id: id.clone(),
+                email: lead.email.to_string(),
+                before: (lead.score.total, lead.score.temperature),
+                after: (card.total, card.temperature),
+            });
+            if apply {
+                rescore_lead(k, id).await?;
+            }
+        }
+        if page.len() < RESCORE_PAGE {
+            return Ok(changes);
+        }
+        after = page.last().cloned();
+    }
+}

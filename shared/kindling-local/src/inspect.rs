@@ -1,0 +1,179 @@
+//! `kindling lead show` and `kindling rescore`: what operators ask of the local store, as text.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use kindling::activity::Activity;
+use kindling::usecases::{LeadReport, RescoreChange};
+use std::fmt::Write as _;
+
+fn local(t: DateTime<Utc>, zone: Tz) -> String {
+    t.with_timezone(&zone)
+        .format("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+fn describe(a: &Activity) -> String {
+    let x = &a.attrs;
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(c) = &x.page_category {
+        parts.push(format!("[{c}]"));
+    }
+    if let Some(u) = &x.url {
+        parts.push(u.clone());
+    }
+    if let Some(f) = &x.form_id {
+        parts.push(format!("form {f}"));
+    }
+    if let (Some(s), Some(step)) = (&x.sequence_id, x.step) {
+        parts.push(format!("{s} step {step}"));
+    }
+    if let Some(l) = x.link {
+        parts.push(if l == kindling::mail::HIDDEN_LINK {
+            "hidden link".to_owned()
+        } else {
+            format!("link {l}")
+        });
+    }
+    if let Some(d) = x.dwell_ms {
+        parts.push(format!("{:.1} s visible", d as f64 / 1000.0));
+    }
+    if let Some(s) = &x.utm_source {
+        parts.push(format!("utm_source={s}"));
+    }
+    if let Some(v) = &x.visitor_id {
+        parts.push(format!("browser {v}"));
+    }
+    parts.join("  ")
+}
+
+/// The lead report as text: profile and consent, the score with its breakdown, the timeline.
+pub fn lead_text(r: &LeadReport, default_zone: Tz) -> String {
+    let l = &r.lead;
+    let zone: Tz = l
+        .profile
+        .time_zone
+        .as_deref()
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(default_zone);
+    let p = &l.profile;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}  ({})", l.email, l.id);
+    for (label, value) in [
+        ("name", &p.name),
+        ("company", &p.company),
+        ("title", &p.title),
+        ("industry", &p.industry),
+        ("company size", &p.company_size),
+        ("time zone", &p.time_zone),
+        ("language", &p.language),
+    ] {
+        if let Some(v) = value {
+            let _ = writeln!(out, "  {label:<13} {v}");
+        }
+    }
+    match &l.consent {
+        Some(c) => {
+            let _ = writeln!(
+                out,
+                "  consent       {} via form {} (text {})",
+                local(c.at, zone),
+                c.form_id,
+                c.text_version
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  consent       none");
+        }
+    }
+    if let Some(u) = l.unsubscribed_at {
+        let _ = writeln!(out, "  unsubscribed  {}", local(u, zone));
+    }
+    if let Some(s) = &r.suppression {
+        let _ = writeln!(
+            out,
+            "  suppressed    {} ({})",
+            local(s.at, zone),
+            s.reason.as_str()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nscore {} {} (as of {})",
+        r.score.total,
+        r.score.temperature,
+        local(r.computed_at, zone)
+    );
+    for b in &r.score.breakdown {
+        let _ = writeln!(out, "  {:<28} x{:<3} {:+}", b.rule, b.count, b.points);
+    }
+    if !r.not_scored.is_empty() {
+        let _ = writeln!(out, "  not scored: {} machine hit(s)", r.not_scored.len());
+    }
+    if !r.visitors.is_empty() {
+        let ids: Vec<&str> = r.visitors.iter().map(|v| v.as_str()).collect();
+        let _ = writeln!(out, "browsers: {}", ids.join(", "));
+    }
+    let _ = writeln!(out, "\nenrollments");
+    for e in &r.enrollments {
+        let _ = writeln!(
+            out,
+            "  {:<24} {:?}  next step {}{}",
+            e.sequence_id,
+            e.status,
+            e.next_step,
+            e.next_due_at
+                .map(|t| format!(" at {}", local(t, zone)))
+                .unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\ntimeline (newest first; {} of {})",
+        r.activities.len(),
+        r.activity_count
+    );
+    for a in &r.activities {
+        let flag = match r.not_scored.get(&a.id) {
+            Some(why) => format!("  (not scored: {why})"),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {}  {:<20} {}{flag}",
+            local(a.at, zone),
+            a.kind.as_str(),
+            describe(a)
+        );
+    }
+    out
+}
+
+/// The rescore preview or result as text.
+pub fn rescore_text(changes: &[RescoreChange], applied: bool) -> String {
+    let mut out = String::new();
+    let moving: Vec<&RescoreChange> = changes.iter().filter(|c| c.changes_temperature()).collect();
+    let _ = writeln!(
+        out,
+        "{} lead(s) would change score, {} of them temperature{}",
+        changes.len(),
+        moving.len(),
+        if applied {
+            " (applied)"
+        } else {
+            " (dry run: nothing written)"
+        }
+    );
+    for c in changes {
+        let _ = writeln!(
+            out,
+            "  {:<32} {:>4} {:<4} -> {:>4} {:<4}{}",
+            c.email,
+            c.before.0,
+            c.before.1.as_str(),
+            c.after.0,
+            c.after.1.as_str(),
+            if c.changes_temperature() { "  *" } else { "" }
+        );
+    }
+    out
+}

@@ -1,0 +1,160 @@
+//! Properties of scoring, over generated activity logs: the order of activities does not matter,
+//! duplicated deliveries change nothing, repeat limits hold, the future does not count, and
+//! machine hits never add points.
+#![allow(clippy::unwrap_used)]
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use kindling::activity::{Activity, ActivityKind, Attrs, Subject};
+use kindling::classify::Agent;
+use kindling::config::Config;
+use kindling::ids::{ActivityId, EnrollmentId, LeadId};
+use kindling::score::{score, Repeat};
+use proptest::prelude::*;
+use std::path::PathBuf;
+
+fn config() -> Config {
+    Config::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config")).unwrap()
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap()
+}
+
+const KINDS: [ActivityKind; 6] = [
+    ActivityKind::PageView,
+    ActivityKind::EmailOpen,
+    ActivityKind::EmailClick,
+    ActivityKind::DocumentDownload,
+    ActivityKind::SeminarSignup,
+    ActivityKind::ConsultationRequest,
+];
+
+/// Mails a generated log can mention.
+const MAILS: u32 = 4;
+
+/// One activity: one of a few mails and links, a page category or none, within ten days. The id
+/// is made from all of that, so a repeated id is a redelivery of the same event.
+fn activity() -> impl Strategy<Value = Activity> {
+    (
+        0u32..40,
+        0usize..KINDS.len(),
+        0u32..MAILS,
+        0u16..3,
+        any::<bool>(),
+        0i64..(10 * 24 * 60),
+    )
+        .prop_map(|(id, kind, mail, link, pricing, minute)| {
+            let kind = KINDS[kind];
+            let is_mail = matches!(kind, ActivityKind::EmailOpen | ActivityKind::EmailClick);
+            Activity {
+                id: ActivityId::new(format!("a{id}-{kind}-{mail}-{link}-{pricing}-{minute}")),
+                subject: Subject::Lead(LeadId::new("L1")),
+                kind,
+                at: t0() + Duration::minutes(minute),
+                attrs: Attrs {
+                    page_category: (kind == ActivityKind::PageView && pricing)
+                        .then(|| "pricing".into()),
+                    enrollment_id: is_mail.then(|| EnrollmentId::new(format!("E{mail}"))),
+                    step: is_mail.then_some(0),
+                    link: (kind == ActivityKind::EmailClick).then_some(link),
+                    ..Attrs::default()
+                },
+            }
+        })
+}
+
+fn now() -> DateTime<Utc> {
+    t0() + Duration::days(11)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn the_order_of_activities_does_not_matter(
+        log in prop::collection::vec(activity(), 0..60),
+        seed in any::<u64>(),
+    ) {
+        let c = config();
+        let mut shuffled = log.clone();
+        // A deterministic shuffle from the seed.
+        let mut s = seed;
+        for i in (1..shuffled.len()).rev() {
+            s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            shuffled.swap(i, (s >> 33) as usize % (i + 1));
+        }
+        prop_assert_eq!(
+            score(&log, &c.rules, c.thresholds, now()),
+            score(&shuffled, &c.rules, c.thresholds, now())
+        );
+    }
+
+    #[test]
+    fn duplicated_deliveries_change_nothing(
+        log in prop::collection::vec(activity(), 0..60),
+        dup in prop::collection::vec(any::<prop::sample::Index>(), 0..20),
+    ) {
+        let c = config();
+        let mut with_dups = log.clone();
+        if !log.is_empty() {
+            for d in dup {
+                with_dups.push(log[d.index(log.len())].clone());
+            }
+        }
+        prop_assert_eq!(
+            score(&log, &c.rules, c.thresholds, now()),
+            score(&with_dups, &c.rules, c.thresholds, now())
+        );
+    }
+
+    #[test]
+    fn repeat_limits_hold(log in prop::collection::vec(activity(), 0..80)) {
+        let c = config();
+        let card = score(&log, &c.rules, c.thresholds, now());
+        for rs in &card.breakdown {
+            let rule = c.rules.iter().find(|r| r.id == rs.rule).unwrap();
+            match rule.repeat {
+                Repeat::Once => prop_assert!(rs.count <= 1),
+                Repeat::OncePerMessage => prop_assert!(rs.count <= MAILS),
+                Repeat::Every => {}
+            }
+            prop_assert_eq!(rs.points, rule.points * i64::from(rs.count));
+        }
+        prop_assert_eq!(card.total, card.breakdown.iter().map(|r| r.points).sum::<i64>());
+        prop_assert_eq!(card.temperature, c.thresholds.temperature(card.total));
+    }
+
+    #[test]
+    fn activities_in_the_future_do_not_count(
+        log in prop::collection::vec(activity(), 0..60),
+        cut in 0i64..(10 * 24 * 60),
+    ) {
+        let c = config();
+        let at = t0() + Duration::minutes(cut);
+        let past: Vec<Activity> = log.iter().filter(|a| a.at <= at).cloned().collect();
+        prop_assert_eq!(
+            score(&log, &c.rules, c.thresholds, at),
+            score(&past, &c.rules, c.thresholds, at)
+        );
+    }
+
+    #[test]
+    fn machine_hits_never_add_points(
+        log in prop::collection::vec(activity(), 0..60),
+        machine in prop::collection::vec(activity(), 1..20),
+    ) {
+        let c = config();
+        let base = score(&log, &c.rules, c.thresholds, now()).total;
+        let mut with_machines = log.clone();
+        for mut m in machine {
+            m.id = ActivityId::new(format!("m-{}", m.id));
+            m.attrs.agent = Some(if m.kind == ActivityKind::EmailOpen {
+                Agent::MachineOpen
+            } else {
+                Agent::ScannerClick
+            });
+            with_machines.push(m);
+        }
+        prop_assert!(score(&with_machines, &c.rules, c.thresholds, now()).total <= base);
+    }
+}
