@@ -22,6 +22,7 @@ macro_rules! store_contract {
             lead_ids_page_in_order,
             visitor_keeps_its_first_lead,
             activity_recording_is_idempotent,
+            activity_details_round_trip,
             enrollment_is_unique_per_lead_and_sequence,
             due_enrollments_are_active_due_and_ordered,
             enrollment_update_is_optimistic,
@@ -229,6 +230,48 @@ pub async fn activity_recording_is_idempotent(s: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(of_visitor.len(), 1);
+}
+
+pub async fn activity_details_round_trip(s: &dyn Store) {
+    // Everything tracking records: classification, dwell, campaign, referrer, zone, link.
+    let mut click = activity("c1", Subject::Lead(LeadId::new("L1")), t0());
+    click.kind = ActivityKind::EmailClick;
+    click.attrs = Attrs {
+        url: Some("https://example.jp/pricing.html?x=1".into()),
+        enrollment_id: Some(EnrollmentId::new("E1")),
+        step: Some(2),
+        sequence_id: Some("document_followup".into()),
+        link: Some(kindling::mail::HIDDEN_LINK),
+        agent: Some(kindling::classify::Agent::ScannerClick),
+        reason: Some("hidden_link".into()),
+        ..Attrs::default()
+    };
+    let mut leave = activity("p1", Subject::Visitor(VisitorId::new("v1")), t0());
+    leave.kind = ActivityKind::PageLeave;
+    leave.attrs = Attrs {
+        url: Some("https://example.jp/".into()),
+        dwell_ms: Some(12_345),
+        utm_source: Some("news".into()),
+        utm_medium: Some("email".into()),
+        utm_campaign: Some("秋のキャンペーン".into()),
+        referrer_host: Some("www.google.com".into()),
+        time_zone: Some("America/New_York".into()),
+        visitor_id: Some(VisitorId::new("v1")),
+        page_category: Some("pricing".into()),
+        ..Attrs::default()
+    };
+    s.record(&click).await.unwrap();
+    s.record(&leave).await.unwrap();
+    assert_eq!(
+        s.activities_of_lead(&LeadId::new("L1")).await.unwrap(),
+        vec![click]
+    );
+    assert_eq!(
+        s.activities_of_visitor(&VisitorId::new("v1"))
+            .await
+            .unwrap(),
+        vec![leave]
+    );
 }
 
 pub async fn enrollment_is_unique_per_lead_and_sequence(s: &dyn Store) {
