@@ -48,40 +48,22 @@ fn bench(c: &mut Criterion) {
     let k = t.app.kindling.clone();
     let seq = AtomicU64::new(0);
     let mut g = c.benchmark_group("track");
-    g.throughput(Throughput::Elements(1));
-    g.bench_function("page_view beacon, 1 event", |b| {
-        b.iter(|| {
-            let i = seq.fetch_add(1, Ordering::Relaxed);
-            let req = request(
-                "POST",
-                "/t/events",
-                beacon("v-bench-1", i * 100, 1, k.clock.now()),
-            );
-            let res = rt.block_on(kindling::http::handle(
-                &k,
-                kindling::http::Routes::Track,
-                req,
-            ));
-            assert_eq!(res.status(), 202);
-        })
-    });
-    g.throughput(Throughput::Elements(20));
-    g.bench_function("page_view beacon, 20 events", |b| {
-        b.iter(|| {
-            let i = seq.fetch_add(1, Ordering::Relaxed);
-            let req = request(
-                "POST",
-                "/t/events",
-                beacon("v-bench-2", i * 100, 20, k.clock.now()),
-            );
-            let res = rt.block_on(kindling::http::handle(
-                &k,
-                kindling::http::Routes::Track,
-                req,
-            ));
-            assert_eq!(res.status(), 202);
-        })
-    });
+    for (events, visitor) in [(1u64, "v-bench-1"), (20, "v-bench-2")] {
+        g.throughput(Throughput::Elements(events));
+        g.bench_function(format!("page_view beacon, {events} event(s)"), |b| {
+            b.iter(|| {
+                let i = seq.fetch_add(1, Ordering::Relaxed);
+                let body = beacon(visitor, i * 100, events, k.clock.now());
+                let req = request("POST", "/t/events", body);
+                let res = rt.block_on(kindling::http::handle(
+                    &k,
+                    kindling::http::Routes::Track,
+                    req,
+                ));
+                assert_eq!(res.status(), 202);
+            })
+        });
+    }
     let lead = rt.block_on(t.lead("bench@example.jp")).id;
     let send = rt.block_on(async {
         k.stores.sends.sends_of_lead(&lead).await.unwrap()[0]
