@@ -219,7 +219,7 @@ async fn a_mail_link_ties_another_device_to_the_lead_and_its_earlier_pages_count
     let now = t.now();
     let landing = serde_json::json!([
         { "id": "i1", "type": "identify", "url": location.as_str(), "at": now, "token": token },
-        { "id": "p2", "type": "page_view", "url": "https://example.jp/whitepaper.pdf", "at": now },
+        { "id": "p2", "type": "page_view", "url": location.as_str(), "at": now },
     ]);
     assert_eq!(beacon(&t, "v-phone-1", landing).await, 202);
     let report_visitors = t
@@ -231,6 +231,29 @@ async fn a_mail_link_ties_another_device_to_the_lead_and_its_earlier_pages_count
         .await
         .unwrap();
     assert!(report_visitors.iter().any(|v| v.as_str() == "v-phone-1"));
+    // The token is not kept in the page view's URL.
+    let phone = t
+        .app
+        .kindling
+        .stores
+        .activities
+        .activities_of_visitor(&kindling::ids::VisitorId::new("v-phone-1"))
+        .await
+        .unwrap();
+    let landing_view = phone
+        .iter()
+        .find(|a| {
+            a.attrs
+                .url
+                .as_deref()
+                .is_some_and(|u| u.contains("whitepaper"))
+        })
+        .unwrap();
+    assert_eq!(
+        landing_view.attrs.url.as_deref(),
+        Some("https://example.jp/whitepaper.pdf")
+    );
+
     assert_eq!(
         t.lead(EMAIL).await.score.total,
         35,

@@ -26,30 +26,34 @@
   var tz;
   try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* old browser */ }
 
-  function send(type, extra) {
+  function ev(type, extra) {
     var e = { id: rid(), type: type, url: w.location.href, at: new Date().toISOString() };
     for (var k in extra) if (extra[k] !== undefined) e[k] = extra[k];
-    var body = JSON.stringify({ visitor_id: vid, events: [e] });
+    return e;
+  }
+  function send(type, extra, first) {
+    var events = [ev(type, extra)];
+    if (first) events.unshift(first);
+    var body = JSON.stringify({ visitor_id: vid, events: events });
     var url = api + "/t/events";
     if (n.sendBeacon && n.sendBeacon(url, new Blob([body], { type: "text/plain" }))) return;
     if (w.fetch) w.fetch(url, { method: "POST", body: body, keepalive: true, headers: { "Content-Type": "text/plain" } });
   }
 
-  // A signed identity token from a mail link: tie this browser to the lead, then tidy the URL.
+  // A signed identity token from a mail link: tie this browser to the lead (in the same beacon,
+  // before the page view, so the view already counts for the lead), then tidy the URL.
   var q = new URLSearchParams(w.location.search);
   var lt = q.get("kl_lt");
   if (lt) {
-    send("identify", { token: lt });
     q.delete("kl_lt");
     var rest = q.toString();
     if (w.history.replaceState) w.history.replaceState(null, "", w.location.pathname + (rest ? "?" + rest : "") + w.location.hash);
   }
-
   send("page_view", {
     title: d.title ? d.title.slice(0, 512) : undefined,
     referrer: d.referrer ? d.referrer.slice(0, 2048) : undefined,
     tz: tz
-  });
+  }, lt ? ev("identify", { token: lt }) : undefined);
 
   // Visible time, reported when the page is hidden (tab switch, navigation, close).
   var shownAt = d.visibilityState === "visible" ? Date.now() : 0, visible = 0, left = 0;

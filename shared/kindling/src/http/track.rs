@@ -172,9 +172,28 @@ fn validate(
             return Err(invalid(i, "tz is not an IANA time zone"));
         }
     }
+    // The identity token is kindling.js's to send as `identify`, never to keep in a URL.
+    let mut kept = url.clone();
+    let has_token = url.query_pairs().any(|(k, _)| k == "kl_lt");
+    if has_token {
+        let rest: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "kl_lt")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        kept.set_query(None);
+        if !rest.is_empty() {
+            kept.query_pairs_mut().extend_pairs(rest);
+        }
+    }
+    let stored = if has_token {
+        kept.to_string()
+    } else {
+        e.url.clone()
+    };
     let mut attrs = Attrs {
-        url: Some(e.url.clone()),
-        page_category: k.config.page_category(&e.url).map(str::to_owned),
+        page_category: k.config.page_category(&stored).map(str::to_owned),
+        url: Some(stored),
         visitor_id: Some(visitor.clone()),
         ..Attrs::default()
     };
