@@ -103,8 +103,25 @@ pub fn lead_text(r: &LeadReport, default_zone: Tz) -> String {
         r.score.temperature,
         local(r.computed_at, zone)
     );
+    let _ = writeln!(
+        out,
+        "  fit {:+}, engagement {:+}",
+        r.score.fit, r.score.engagement
+    );
+    for f in &r.score.fit_breakdown {
+        let _ = writeln!(out, "  fit: {:<23} {:<8} {:+}", f.rule, f.value, f.points);
+    }
     for b in &r.score.breakdown {
-        let _ = writeln!(out, "  {:<28} x{:<3} {:+}", b.rule, b.count, b.points);
+        let decayed = if b.points == b.undecayed {
+            String::new()
+        } else {
+            format!("  (decayed from {:+})", b.undecayed)
+        };
+        let _ = writeln!(
+            out,
+            "  {:<28} x{:<3} {:+}{decayed}",
+            b.rule, b.count, b.points
+        );
     }
     if !r.not_scored.is_empty() {
         let _ = writeln!(out, "  not scored: {} machine hit(s)", r.not_scored.len());

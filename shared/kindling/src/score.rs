@@ -6,6 +6,7 @@
 use crate::activity::{Activity, ActivityKind};
 use crate::fasthash::FastBuild;
 use crate::ids::{ActivityId, EnrollmentId};
+use crate::lead::Lead;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -70,28 +71,63 @@ pub enum Repeat {
     Once,
 }
 
-/// A behaviour rule: activities of `kind` (and matching the optional conditions) score `points`.
+/// A behaviour rule: activities of `kind` (and matching the optional conditions) score `points`,
+/// within its limits, decaying with age if it has a half-life.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
     pub id: String,
     pub kind: ActivityKind,
     pub page_category: Option<String>,
     pub form_id: Option<String>,
+    /// URL path: `/x` exact, `/x*` prefix.
+    pub url: Option<String>,
+    pub sequence_id: Option<String>,
+    pub step: Option<u32>,
     pub points: i64,
     pub repeat: Repeat,
+    /// At most this many awards per UTC day.
+    pub max_per_day: Option<u32>,
+    /// At most this many awards per week (Monday to Sunday, UTC).
+    pub max_per_week: Option<u32>,
+    /// The rule's points never go beyond this in total (in magnitude, before decay).
+    pub max_points: Option<i64>,
+    /// An award is worth half as much after this many days, a quarter after twice as many...
+    pub half_life_days: Option<u32>,
+}
+
+/// The path of a URL (or the text itself if it is not a URL).
+fn path_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.find('/').map_or("/", |i| &rest[i..]);
+    path.split(['?', '#']).next().unwrap_or(path)
 }
 
 impl Rule {
     fn matches(&self, a: &Activity) -> bool {
+        let x = &a.attrs;
         a.kind == self.kind
             && self
                 .page_category
                 .as_ref()
-                .is_none_or(|c| a.attrs.page_category.as_ref() == Some(c))
+                .is_none_or(|c| x.page_category.as_ref() == Some(c))
             && self
                 .form_id
                 .as_ref()
-                .is_none_or(|f| a.attrs.form_id.as_ref() == Some(f))
+                .is_none_or(|f| x.form_id.as_ref() == Some(f))
+            && self
+                .sequence_id
+                .as_ref()
+                .is_none_or(|s| x.sequence_id.as_ref() == Some(s))
+            && self.step.is_none_or(|s| x.step == Some(s))
+            && self.url.as_ref().is_none_or(|pattern| {
+                x.url.as_deref().is_some_and(|u| {
+                    let path = path_of(u);
+                    match pattern.strip_suffix('*') {
+                        Some(prefix) => path.starts_with(prefix),
+                        None => path == pattern || path.strip_suffix('/') == Some(pattern.as_str()),
+                    }
+                })
+            })
     }
 }
 
@@ -100,17 +136,131 @@ impl Rule {
 pub struct RuleScore {
     pub rule: String,
     pub count: u32,
+    /// What the awards are worth now (after decay), rounded.
     pub points: i64,
+    /// What they were worth when awarded (after limits, before decay).
+    pub undecayed: i64,
     pub activities: Vec<ActivityId>,
 }
 
-/// A score with its explanation.
+/// A score with its explanation: `total` = `fit` (who the lead is) + `engagement` (what the lead
+/// did).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScoreCard {
     pub total: i64,
     pub temperature: Temperature,
-    /// One entry per rule that scored, in rule order.
+    pub fit: i64,
+    pub engagement: i64,
+    /// One entry per behaviour rule that scored, in rule order.
     pub breakdown: Vec<RuleScore>,
+    /// One entry per fit rule that matched, in rule order.
+    pub fit_breakdown: Vec<FitScore>,
+}
+
+/// Which lead field a fit rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FitField {
+    Industry,
+    Title,
+    CompanySize,
+    /// The domain of the lead's address (free-mail providers, competitors).
+    EmailDomain,
+}
+
+/// How a fit rule tests its field (text comparisons ignore case).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FitTest {
+    /// The field equals one of these.
+    AnyOf(Vec<String>),
+    /// The field contains one of these (titles: "VP", "Director", "部長", "取締役", ...).
+    ContainsAny(Vec<String>),
+    /// The field's first number (`"100-499"`, `"1,000+"`, `"250名"`) is within these bounds.
+    Between(u32, u32),
+}
+
+/// A fit rule: a lead whose `field` passes `test` gets `points` (negative for free mail or
+/// competitors).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FitRule {
+    pub id: String,
+    pub field: FitField,
+    pub test: FitTest,
+    pub points: i64,
+}
+
+/// What one fit rule contributed, and the value it matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FitScore {
+    pub rule: String,
+    pub value: String,
+    pub points: i64,
+}
+
+/// The first number in a text, ignoring thousands separators: `"1,000+"` is 1000.
+fn first_number(s: &str) -> Option<u32> {
+    let digits: String = s
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+impl FitRule {
+    fn value<'a>(&self, lead: &'a Lead) -> Option<&'a str> {
+        match self.field {
+            FitField::Industry => lead.profile.industry.as_deref(),
+            FitField::Title => lead.profile.title.as_deref(),
+            FitField::CompanySize => lead.profile.company_size.as_deref(),
+            FitField::EmailDomain => Some(lead.email.domain()),
+        }
+    }
+
+    fn passes(&self, value: &str) -> bool {
+        let v = value.trim().to_lowercase();
+        match &self.test {
+            FitTest::AnyOf(list) => list.iter().any(|x| x.to_lowercase() == v),
+            FitTest::ContainsAny(list) => list.iter().any(|x| v.contains(&x.to_lowercase())),
+            FitTest::Between(lo, hi) => first_number(&v).is_some_and(|n| (*lo..=*hi).contains(&n)),
+        }
+    }
+}
+
+/// The fit part of a score: the lead's profile against the fit rules.
+pub fn fit(lead: &Lead, rules: &[FitRule]) -> (i64, Vec<FitScore>) {
+    let breakdown: Vec<FitScore> = rules
+        .iter()
+        .filter_map(|r| {
+            let value = r.value(lead)?;
+            r.passes(value).then(|| FitScore {
+                rule: r.id.clone(),
+                value: value.to_owned(),
+                points: r.points,
+            })
+        })
+        .collect();
+    (breakdown.iter().map(|f| f.points).sum(), breakdown)
+}
+
+/// A lead's whole score: fit from its profile plus engagement from its log.
+pub fn score_lead(
+    lead: &Lead,
+    activities: &[Activity],
+    rules: &[Rule],
+    fit_rules: &[FitRule],
+    thresholds: Thresholds,
+    now: DateTime<Utc>,
+) -> ScoreCard {
+    let mut card = score(activities, rules, thresholds, now);
+    let (fit_points, fit_breakdown) = fit(lead, fit_rules);
+    card.fit = fit_points;
+    card.fit_breakdown = fit_breakdown;
+    card.total = card.fit + card.engagement;
+    card.temperature = thresholds.temperature(card.total);
+    card
 }
 
 /// What a rule with a repeat limit has counted.
@@ -142,9 +292,12 @@ pub fn score(
         log.retain(|a| !machine.contains_key(&a.id));
     }
 
-    let mut by_rule: BTreeMap<usize, RuleScore> = BTreeMap::new();
+    let mut by_rule: BTreeMap<usize, (RuleScore, f64)> = BTreeMap::new();
     // What a limited rule has already counted: the lead (once), a mail, or an activity of its own.
     let mut counted: HashSet<(usize, Counted<'_>), FastBuild> = HashSet::default();
+    // Awards per rule and UTC day (positive) or week (negative day numbers).
+    let mut per_period: std::collections::HashMap<(usize, i64), u32, FastBuild> =
+        std::collections::HashMap::default();
     for a in log {
         for (i, rule) in rules.iter().enumerate().filter(|(_, r)| r.matches(a)) {
             let key = match rule.repeat {
@@ -156,28 +309,76 @@ pub fn score(
                     None => Counted::Activity(&a.id),
                 }),
             };
+            let day = a.at.timestamp().div_euclid(86_400);
+            // 1970-01-01 was a Thursday: shifting by 3 days starts weeks on Monday.
+            let week = -1 - (day + 3).div_euclid(7);
+            let within = |limit: Option<u32>, period: i64| {
+                limit.is_none_or(|max| per_period.get(&(i, period)).copied().unwrap_or(0) < max)
+            };
+            if !within(rule.max_per_day, day) || !within(rule.max_per_week, week) {
+                continue;
+            }
+            let undecayed_so_far = by_rule.get(&i).map_or(0, |(r, _)| r.undecayed);
+            let award = match rule.max_points {
+                None => rule.points,
+                Some(cap) => {
+                    let room = cap.abs() - undecayed_so_far.abs();
+                    rule.points.signum() * rule.points.abs().min(room.max(0))
+                }
+            };
+            if award == 0 && rule.points != 0 {
+                continue;
+            }
             if let Some(key) = key {
                 if !counted.insert((i, key)) {
                     continue;
                 }
             }
-            let entry = by_rule.entry(i).or_insert_with(|| RuleScore {
-                rule: rule.id.clone(),
-                count: 0,
-                points: 0,
-                activities: Vec::new(),
+            if rule.max_per_day.is_some() {
+                *per_period.entry((i, day)).or_default() += 1;
+            }
+            if rule.max_per_week.is_some() {
+                *per_period.entry((i, week)).or_default() += 1;
+            }
+            let worth = match rule.half_life_days {
+                Some(h) if h > 0 => {
+                    let age_days = (now - a.at).num_seconds().max(0) as f64 / 86_400.0;
+                    award as f64 * 0.5f64.powf(age_days / f64::from(h))
+                }
+                _ => award as f64,
+            };
+            let (entry, decayed) = by_rule.entry(i).or_insert_with(|| {
+                (
+                    RuleScore {
+                        rule: rule.id.clone(),
+                        count: 0,
+                        points: 0,
+                        undecayed: 0,
+                        activities: Vec::new(),
+                    },
+                    0.0,
+                )
             });
             entry.count += 1;
-            entry.points += rule.points;
+            entry.undecayed += award;
+            *decayed += worth;
             entry.activities.push(a.id.clone());
         }
     }
+    let by_rule = by_rule.into_iter().map(|(i, (mut r, decayed))| {
+        r.points = decayed.round() as i64;
+        (i, r)
+    });
+    let by_rule: BTreeMap<usize, RuleScore> = by_rule.collect();
     let breakdown: Vec<RuleScore> = by_rule.into_values().collect();
     let total = breakdown.iter().map(|r| r.points).sum();
     ScoreCard {
         total,
         temperature: thresholds.temperature(total),
+        fit: 0,
+        engagement: total,
         breakdown,
+        fit_breakdown: Vec::new(),
     }
 }
 

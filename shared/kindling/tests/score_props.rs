@@ -139,6 +139,43 @@ proptest! {
     }
 
     #[test]
+    fn decay_never_increases_a_score_and_caps_hold(
+        log in prop::collection::vec(activity(), 0..80),
+        half_life in 1u32..60,
+        cap in 1i64..60,
+        per_day in 1u32..4,
+    ) {
+        let c = config();
+        let limited: Vec<_> = c
+            .rules
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.half_life_days = Some(half_life);
+                r.max_points = Some(cap * r.points.signum());
+                r.max_per_day = Some(per_day);
+                r
+            })
+            .collect();
+        let undecayed: Vec<_> = limited
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.half_life_days = None;
+                r
+            })
+            .collect();
+        let with_decay = score(&log, &limited, c.thresholds, now());
+        let without = score(&log, &undecayed, c.thresholds, now());
+        prop_assert!(with_decay.total <= without.total);
+        for (d, u) in with_decay.breakdown.iter().zip(&without.breakdown) {
+            prop_assert_eq!(d.undecayed, u.points);
+            prop_assert!(d.points.abs() <= u.points.abs());
+            prop_assert!(u.points.abs() <= cap);
+        }
+    }
+
+    #[test]
     fn machine_hits_never_add_points(
         log in prop::collection::vec(activity(), 0..60),
         machine in prop::collection::vec(activity(), 1..20),

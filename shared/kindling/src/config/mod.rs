@@ -9,7 +9,7 @@ pub use templates::{RenderedMail, Templates};
 use crate::activity::ActivityKind;
 use crate::email::EmailAddress;
 use crate::schedule::{FrequencyCap, Offset, QuietHours};
-use crate::score::{Repeat, Rule, Thresholds};
+use crate::score::{FitField, FitRule, FitTest, Repeat, Rule, Thresholds};
 use chrono::NaiveTime;
 use chrono_tz::Tz;
 use std::collections::HashSet;
@@ -26,6 +26,8 @@ pub struct Config {
     pub consent_text_version: String,
     pub thresholds: Thresholds,
     pub rules: Vec<Rule>,
+    /// Fit rules over lead fields (industry, title, company size, email domain).
+    pub fit_rules: Vec<FitRule>,
     pub pages: Vec<PageCategory>,
     pub quiet_hours: QuietHours,
     pub cap: FrequencyCap,
@@ -390,6 +392,11 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     let categories: HashSet<&str> = pages.iter().map(|p| p.category.as_str()).collect();
 
     let form_ids: HashSet<&str> = f.forms.iter().map(|x| x.id.get_ref().as_str()).collect();
+    let sequence_ids: HashSet<&str> = f
+        .sequences
+        .iter()
+        .map(|x| x.id.get_ref().as_str())
+        .collect();
     let mut rule_ids = HashSet::new();
     let mut rules = Vec::new();
     for r in &f.scoring.rules {
@@ -437,14 +444,104 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
                 Repeat::Every
             }
         };
+        if let Some(u) = &r.url {
+            if !u.get_ref().starts_with('/') {
+                d.span(
+                    u,
+                    "scoring.rules.url: a path such as \"/pricing\" or \"/docs/*\"".to_owned(),
+                );
+            }
+        }
+        if let Some(sq) = &r.sequence {
+            if !sequence_ids.contains(sq.get_ref().as_str()) {
+                d.span(
+                    sq,
+                    format!(
+                        "scoring.rules.sequence: unknown sequence {:?}",
+                        sq.get_ref()
+                    ),
+                );
+            }
+        }
+        for (limit, key) in [
+            (&r.max_per_day, "max_per_day"),
+            (&r.max_per_week, "max_per_week"),
+            (&r.half_life_days, "half_life_days"),
+        ] {
+            if let Some(v) = limit {
+                if *v.get_ref() == 0 {
+                    d.span(v, format!("scoring.rules.{key}: must be at least 1"));
+                }
+            }
+        }
+        if let Some(m) = &r.max_points {
+            if *m.get_ref() == 0 || m.get_ref().signum() != r.points.signum() {
+                d.span(
+                    m,
+                    "scoring.rules.max_points: a cap with the sign of points, not 0".to_owned(),
+                );
+            }
+        }
         if let Ok(kind) = kind {
             rules.push(Rule {
                 id: r.id.get_ref().clone(),
                 kind,
                 page_category: r.page_category.as_ref().map(|s| s.get_ref().clone()),
                 form_id: r.form.as_ref().map(|s| s.get_ref().clone()),
+                url: r.url.as_ref().map(|s| s.get_ref().clone()),
+                sequence_id: r.sequence.as_ref().map(|s| s.get_ref().clone()),
+                step: r.step,
                 points: r.points,
                 repeat,
+                max_per_day: r.max_per_day.as_ref().map(|v| *v.get_ref()),
+                max_per_week: r.max_per_week.as_ref().map(|v| *v.get_ref()),
+                max_points: r.max_points.as_ref().map(|v| *v.get_ref()),
+                half_life_days: r.half_life_days.as_ref().map(|v| *v.get_ref()),
+            });
+        }
+    }
+
+    let mut fit_rules = Vec::new();
+    for r in &f.scoring.fit {
+        if !rule_ids.insert(r.id.get_ref().clone()) {
+            d.span(
+                &r.id,
+                format!("scoring.fit: duplicate rule id {:?}", r.id.get_ref()),
+            );
+        }
+        let field = match r.field.get_ref().as_str() {
+            "industry" => Some(FitField::Industry),
+            "title" => Some(FitField::Title),
+            "company_size" => Some(FitField::CompanySize),
+            "email_domain" => Some(FitField::EmailDomain),
+            other => {
+                d.span(
+                    &r.field,
+                    format!("scoring.fit.field: {other:?} is not one of industry, title, company_size, email_domain"),
+                );
+                None
+            }
+        };
+        let test = match (&r.any_of, &r.contains_any, &r.between) {
+            (Some(v), None, None) if !v.is_empty() => Some(FitTest::AnyOf(v.clone())),
+            (None, Some(v), None) if !v.is_empty() => Some(FitTest::ContainsAny(v.clone())),
+            (None, None, Some(b)) if b.get_ref()[0] <= b.get_ref()[1] => {
+                Some(FitTest::Between(b.get_ref()[0], b.get_ref()[1]))
+            }
+            _ => {
+                d.span(
+                    &r.id,
+                    "scoring.fit: give exactly one of any_of, contains_any (non-empty) or between = [low, high]".to_owned(),
+                );
+                None
+            }
+        };
+        if let (Some(field), Some(test)) = (field, test) {
+            fit_rules.push(FitRule {
+                id: r.id.get_ref().clone(),
+                field,
+                test,
+                points: r.points,
             });
         }
     }
@@ -607,6 +704,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         consent_text_version,
         thresholds: Thresholds { hot, warm },
         rules,
+        fit_rules,
         pages,
         quiet_hours,
         cap,

@@ -64,6 +64,19 @@ pub struct Scoring {
     pub warm: S<i64>,
     #[serde(default)]
     pub rules: Vec<Rule>,
+    #[serde(default)]
+    pub fit: Vec<FitRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitRule {
+    pub id: S<String>,
+    pub field: S<String>,
+    pub any_of: Option<Vec<String>>,
+    pub contains_any: Option<Vec<String>>,
+    pub between: Option<S<[u32; 2]>>,
+    pub points: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +86,13 @@ pub struct Rule {
     pub kind: S<String>,
     pub page_category: Option<S<String>>,
     pub form: Option<S<String>>,
+    pub url: Option<S<String>>,
+    pub sequence: Option<S<String>>,
+    pub step: Option<u32>,
+    pub max_per_day: Option<S<u32>>,
+    pub max_per_week: Option<S<u32>>,
+    pub max_points: Option<S<i64>>,
+    pub half_life_days: Option<S<u32>>,
     pub points: i64,
     pub repeat: Option<S<String>>,
 }

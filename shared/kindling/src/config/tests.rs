@@ -214,3 +214,49 @@ fn missing_fields_fall_back_and_missing_language_uses_the_default() {
     assert!(r.text.contains("ご担当者 様"), "{}", r.text);
     assert!(r.subject.starts_with("【資料ダウンロード】"));
 }
+
+#[test]
+fn rule_limits_and_conditions_are_checked_with_lines() {
+    let toml = shipped_toml().replace(
+        "page_category = \"pricing\"\npoints = 15\n",
+        "page_category = \"pricing\"\npoints = 15\nmax_per_day = 0\nmax_points = -5\nhalf_life_days = 0\nurl = \"pricing\"\nsequence = \"nope\"\n",
+    );
+    let errs = errors_of(&toml);
+    for key in [
+        "max_per_day",
+        "max_points",
+        "half_life_days",
+        "scoring.rules.url",
+        "unknown sequence \"nope\"",
+    ] {
+        assert!(
+            errs.iter()
+                .any(|e| e.contains(key) && e.starts_with("kindling.toml:")),
+            "{key}: {errs:?}"
+        );
+    }
+    let ok = shipped_toml().replace(
+        "page_category = \"pricing\"\npoints = 15\n",
+        "page_category = \"pricing\"\npoints = 15\nmax_per_week = 3\nmax_points = 45\nhalf_life_days = 30\nurl = \"/pricing*\"\n",
+    );
+    assert_eq!(errors_of(&ok), Vec::<String>::new());
+}
+
+#[test]
+fn fit_rules_parse_and_bad_ones_name_their_line() {
+    let fit = "\n[[scoring.fit]]\nid = \"decision_maker\"\nfield = \"title\"\ncontains_any = [\"VP\", \"部長\"]\npoints = 15\n\n[[scoring.fit]]\nid = \"mid\"\nfield = \"company_size\"\nbetween = [100, 999]\npoints = 10\n";
+    let toml = shipped_toml().replacen("\n[[pages]]", &format!("{fit}\n[[pages]]"), 1);
+    let c = Config::from_sources("kindling.toml", &toml, "templates", shipped_templates()).unwrap();
+    assert_eq!(c.fit_rules.len(), 2);
+    let bad = shipped_toml().replacen(
+        "\n[[pages]]",
+        "\n[[scoring.fit]]\nid = \"x\"\nfield = \"shoe_size\"\nany_of = []\npoints = 1\n\n[[pages]]",
+        1,
+    );
+    let errs = errors_of(&bad);
+    assert!(errs.iter().any(|e| e.contains("shoe_size")), "{errs:?}");
+    assert!(
+        errs.iter().any(|e| e.contains("exactly one of")),
+        "{errs:?}"
+    );
+}

@@ -37,7 +37,7 @@ pub async fn notify_hot_lead(
         AlertClaim::Sent => return Ok(NotifyOutcome::AlreadyAlerted),
         AlertClaim::New | AlertClaim::Pending => {}
     }
-    let card = score_card(k, &lead.id).await?;
+    let card = score_card(k, &lead).await?;
     let mut reasons: Vec<_> = card.breakdown.iter().filter(|r| r.points > 0).collect();
     reasons.sort_by(|a, b| b.points.cmp(&a.points).then(a.rule.cmp(&b.rule)));
     let alert = SalesAlert {
@@ -52,6 +52,12 @@ pub async fn notify_hot_lead(
         reasons: reasons
             .iter()
             .map(|r| format!("{} x{} = {:+}", r.rule, r.count, r.points))
+            .chain(
+                card.fit_breakdown
+                    .iter()
+                    .filter(|f| f.points > 0)
+                    .map(|f| format!("fit: {} ({}) = {:+}", f.rule, f.value, f.points)),
+            )
             .collect(),
         at: now,
         follow_up_by: event.at + k.config.follow_up,

@@ -5,7 +5,7 @@ use crate::email::EmailAddress;
 use crate::error::Result;
 use crate::ids::{ActivityId, LeadId, VisitorId};
 use crate::lead::Lead;
-use crate::score::{score, ScoreCard};
+use crate::score::ScoreCard;
 use crate::sequence::{Enrollment, SendRecord};
 use crate::suppression::Suppression;
 use chrono::{DateTime, Utc};
@@ -61,7 +61,7 @@ pub async fn lead_report(k: &Kindling, key: &LeadKey) -> Result<Option<LeadRepor
     };
     let now = k.clock.now();
     let mut log = lead_activities(k, &lead.id).await?;
-    let card = score(&log, &k.config.rules, k.config.thresholds, now);
+    let card = super::rescore::card_of(k, &lead, &log);
     let refs: Vec<&Activity> = log.iter().collect();
     let not_scored: BTreeMap<ActivityId, String> = machine_hits(&refs)
         .into_iter()

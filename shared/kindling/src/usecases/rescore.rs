@@ -5,7 +5,7 @@ use crate::events::{Event, LeadBecameHot};
 use crate::ids::LeadId;
 use crate::lead::{Lead, ScoreSnapshot};
 use crate::ports::Cas;
-use crate::score::{score, ScoreCard, Temperature};
+use crate::score::{score_lead, ScoreCard, Temperature};
 
 /// What rescoring found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,15 +25,23 @@ pub async fn lead_activities(k: &Kindling, lead: &LeadId) -> Result<Vec<Activity
     Ok(all)
 }
 
-/// The lead's score now, with its explanation (reads only).
-pub(crate) async fn score_card(k: &Kindling, lead: &LeadId) -> Result<ScoreCard> {
-    let log = lead_activities(k, lead).await?;
-    Ok(score(
-        &log,
-        &k.config.rules,
-        k.config.thresholds,
+/// A lead's score now (fit and engagement), with its explanation, from a log already read.
+pub fn card_of(k: &Kindling, lead: &Lead, log: &[Activity]) -> ScoreCard {
+    let c = &k.config;
+    score_lead(
+        lead,
+        log,
+        &c.rules,
+        &c.fit_rules,
+        c.thresholds,
         k.clock.now(),
-    ))
+    )
+}
+
+/// The lead's score now, with its explanation (reads only).
+pub(crate) async fn score_card(k: &Kindling, lead: &Lead) -> Result<ScoreCard> {
+    let log = lead_activities(k, &lead.id).await?;
+    Ok(card_of(k, lead, &log))
 }
 
 /// Recomputes a lead's score from its whole log and stores the snapshot. On a crossing into hot
@@ -46,12 +54,7 @@ pub async fn rescore_lead(k: &Kindling, lead_id: &LeadId) -> Result<Option<Resco
             return Ok(None);
         };
         let now = k.clock.now();
-        let card = score(
-            &lead_activities(k, lead_id).await?,
-            &k.config.rules,
-            k.config.thresholds,
-            now,
-        );
+        let card = card_of(k, &lead, &lead_activities(k, lead_id).await?);
         let previous = lead.score.temperature;
         let crossing = (card.temperature == Temperature::Hot && previous != Temperature::Hot)
             .then_some(lead.score.hot_crossings + 1);
@@ -129,7 +132,7 @@ pub async fn rescore_all(k: &Kindling, apply: bool) -> Result<Vec<RescoreChange>
             let Some(lead) = k.stores.leads.get_lead(id).await? else {
                 continue;
             };
-            let card = score_card(k, id).await?;
+            let card = score_card(k, &lead).await?;
             if card.total == lead.score.total && card.temperature == lead.score.temperature {
                 continue;
             }
