@@ -309,20 +309,23 @@ pub fn score(
                     None => Counted::Activity(&a.id),
                 }),
             };
+            let limited = rule.max_per_day.is_some() || rule.max_per_week.is_some();
             let day = a.at.timestamp().div_euclid(86_400);
             // 1970-01-01 was a Thursday: shifting by 3 days starts weeks on Monday.
             let week = -1 - (day + 3).div_euclid(7);
-            let within = |limit: Option<u32>, period: i64| {
-                limit.is_none_or(|max| per_period.get(&(i, period)).copied().unwrap_or(0) < max)
-            };
-            if !within(rule.max_per_day, day) || !within(rule.max_per_week, week) {
-                continue;
+            if limited {
+                let within = |limit: Option<u32>, period: i64| {
+                    limit.is_none_or(|max| per_period.get(&(i, period)).copied().unwrap_or(0) < max)
+                };
+                if !within(rule.max_per_day, day) || !within(rule.max_per_week, week) {
+                    continue;
+                }
             }
-            let undecayed_so_far = by_rule.get(&i).map_or(0, |(r, _)| r.undecayed);
             let award = match rule.max_points {
                 None => rule.points,
                 Some(cap) => {
-                    let room = cap.abs() - undecayed_so_far.abs();
+                    let so_far = by_rule.get(&i).map_or(0, |(r, _)| r.undecayed);
+                    let room = cap.abs() - so_far.abs();
                     rule.points.signum() * rule.points.abs().min(room.max(0))
                 }
             };
