@@ -131,13 +131,7 @@ pub struct Attrs {
 }
 
 impl Attrs {
-    /// The mail this activity concerns, as `enrollment/step`, for once-per-message rules.
-    pub fn message_key(&self) -> Option<String> {
-        let (enrollment, step) = self.message_ref()?;
-        Some(format!("{enrollment}/{step}"))
-    }
-
-    /// The mail this activity concerns, borrowed.
+    /// The mail this activity concerns (enrollment and step), for once-per-message rules.
     pub fn message_ref(&self) -> Option<(&EnrollmentId, u32)> {
         Some((self.enrollment_id.as_ref()?, self.step?))
     }

@@ -71,67 +71,67 @@ pub const OPEN_AT_DELIVERY: Duration = Duration::seconds(3);
 /// Clicks on different links of one mail within this window are one machine following them all.
 pub const BURST_WINDOW: Duration = Duration::seconds(5);
 
-/// A network and who runs it.
+/// A network, and the reason a hit from it is a machine's.
 struct Network {
-    name: &'static str,
+    reason: &'static str,
     net: IpAddr,
     prefix: u8,
 }
 
-const fn v4(name: &'static str, a: u8, b: u8, c: u8, d: u8, prefix: u8) -> Network {
+const fn v4(reason: &'static str, a: u8, b: u8, c: u8, d: u8, prefix: u8) -> Network {
     Network {
-        name,
+        reason,
         net: IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)),
         prefix,
     }
 }
 
 /// Apple's network: Mail Privacy Protection's image proxies fetch from it.
-const APPLE: [Network; 1] = [v4("apple", 17, 0, 0, 0, 8)];
+const APPLE: [Network; 1] = [v4("apple_mail_privacy_protection", 17, 0, 0, 0, 8)];
 
 /// Networks of mail security gateways that follow links in inbound mail (their published
 /// inbound ranges; see the fixture README for sources).
 const SCANNER_NETWORKS: [Network; 14] = [
     // Exchange Online Protection / Defender for Office 365 (Safe Links).
-    v4("microsoft", 40, 92, 0, 0, 15),
-    v4("microsoft", 40, 107, 0, 0, 16),
-    v4("microsoft", 52, 100, 0, 0, 14),
-    v4("microsoft", 104, 47, 0, 0, 17),
+    v4("network_microsoft_safe_links", 40, 92, 0, 0, 15),
+    v4("network_microsoft_safe_links", 40, 107, 0, 0, 16),
+    v4("network_microsoft_safe_links", 52, 100, 0, 0, 14),
+    v4("network_microsoft_safe_links", 104, 47, 0, 0, 17),
     // Proofpoint.
-    v4("proofpoint", 148, 163, 128, 0, 19),
-    v4("proofpoint", 67, 231, 144, 0, 20),
+    v4("network_proofpoint", 148, 163, 128, 0, 19),
+    v4("network_proofpoint", 67, 231, 144, 0, 20),
     // Mimecast.
-    v4("mimecast", 205, 139, 110, 0, 24),
-    v4("mimecast", 207, 211, 30, 0, 24),
-    v4("mimecast", 216, 205, 24, 0, 24),
-    v4("mimecast", 91, 220, 42, 0, 24),
-    v4("mimecast", 185, 58, 84, 0, 22),
+    v4("network_mimecast", 205, 139, 110, 0, 24),
+    v4("network_mimecast", 207, 211, 30, 0, 24),
+    v4("network_mimecast", 216, 205, 24, 0, 24),
+    v4("network_mimecast", 91, 220, 42, 0, 24),
+    v4("network_mimecast", 185, 58, 84, 0, 22),
     // Barracuda.
-    v4("barracuda", 64, 235, 144, 0, 20),
-    v4("barracuda", 209, 222, 80, 0, 21),
+    v4("network_barracuda", 64, 235, 144, 0, 20),
+    v4("network_barracuda", 209, 222, 80, 0, 21),
     // Cisco Secure Email (IronPort) cloud.
-    v4("cisco", 68, 232, 128, 0, 19),
+    v4("network_cisco", 68, 232, 128, 0, 19),
 ];
 
-/// Substrings of agents that only machines send (compared case-insensitively).
+/// Substrings of agents that only machines send (compared case-insensitively), with the reason.
 const MACHINE_AGENTS: [(&str, &str); 17] = [
-    ("barracuda", "barracuda"),
-    ("mimecast", "mimecast"),
-    ("proofpoint", "proofpoint"),
-    ("urldefense", "proofpoint"),
-    ("ironport", "cisco"),
-    ("trendmicro", "trend_micro"),
-    ("trend micro", "trend_micro"),
-    ("symantec", "symantec"),
-    ("messagelabs", "symantec"),
-    ("forcepoint", "forcepoint"),
-    ("headlesschrome", "headless_browser"),
-    ("phantomjs", "headless_browser"),
-    ("python-requests", "http_library"),
-    ("go-http-client", "http_library"),
-    ("curl/", "http_library"),
-    ("java/", "http_library"),
-    ("libwww-perl", "http_library"),
+    ("barracuda", "agent_barracuda"),
+    ("mimecast", "agent_mimecast"),
+    ("proofpoint", "agent_proofpoint"),
+    ("urldefense", "agent_proofpoint"),
+    ("ironport", "agent_cisco"),
+    ("trendmicro", "agent_trend_micro"),
+    ("trend micro", "agent_trend_micro"),
+    ("symantec", "agent_symantec"),
+    ("messagelabs", "agent_symantec"),
+    ("forcepoint", "agent_forcepoint"),
+    ("headlesschrome", "agent_headless_browser"),
+    ("phantomjs", "agent_headless_browser"),
+    ("python-requests", "agent_http_library"),
+    ("go-http-client", "agent_http_library"),
+    ("curl/", "agent_http_library"),
+    ("java/", "agent_http_library"),
+    ("libwww-perl", "agent_http_library"),
 ];
 
 fn in_network(ip: IpAddr, n: &Network) -> bool {
@@ -152,7 +152,7 @@ fn in_network(ip: IpAddr, n: &Network) -> bool {
 
 fn network_of(ip: Option<IpAddr>, list: &[Network]) -> Option<&'static str> {
     let ip = ip?;
-    list.iter().find(|n| in_network(ip, n)).map(|n| n.name)
+    list.iter().find(|n| in_network(ip, n)).map(|n| n.reason)
 }
 
 fn machine_agent(ua: Option<&str>) -> Option<&'static str> {
@@ -179,10 +179,10 @@ pub fn classify_open(hit: &Hit<'_>) -> Verdict {
         return machine(MachineOpen, "apple_mail_privacy_protection");
     }
     if let Some(who) = machine_agent(hit.user_agent) {
-        return machine(MachineOpen, agent_reason(who));
+        return machine(MachineOpen, who);
     }
     if let Some(who) = network_of(hit.ip, &SCANNER_NETWORKS) {
-        return machine(MachineOpen, network_reason(who));
+        return machine(MachineOpen, who);
     }
     if hit.since_send.is_some_and(|d| d < OPEN_AT_DELIVERY) {
         return machine(MachineOpen, "fetched_at_delivery");
@@ -204,10 +204,10 @@ pub fn classify_click(click: &ClickHit<'_>) -> Verdict {
         return machine(ScannerClick, "hidden_link");
     }
     if let Some(who) = machine_agent(hit.user_agent) {
-        return machine(ScannerClick, agent_reason(who));
+        return machine(ScannerClick, who);
     }
     if let Some(who) = network_of(hit.ip, &SCANNER_NETWORKS) {
-        return machine(ScannerClick, network_reason(who));
+        return machine(ScannerClick, who);
     }
     if hit.since_send.is_some_and(|d| d < CLICK_AT_DELIVERY) {
         return machine(ScannerClick, "clicked_at_delivery");
@@ -273,30 +273,6 @@ pub fn machine_hits<'a>(log: &[&'a Activity]) -> HashMap<&'a ActivityId, &'a str
         }
     }
     machine
-}
-
-fn agent_reason(who: &'static str) -> &'static str {
-    match who {
-        "barracuda" => "agent_barracuda",
-        "mimecast" => "agent_mimecast",
-        "proofpoint" => "agent_proofpoint",
-        "cisco" => "agent_cisco",
-        "trend_micro" => "agent_trend_micro",
-        "symantec" => "agent_symantec",
-        "forcepoint" => "agent_forcepoint",
-        "headless_browser" => "agent_headless_browser",
-        _ => "agent_http_library",
-    }
-}
-
-fn network_reason(who: &'static str) -> &'static str {
-    match who {
-        "microsoft" => "network_microsoft_safe_links",
-        "proofpoint" => "network_proofpoint",
-        "mimecast" => "network_mimecast",
-        "barracuda" => "network_barracuda",
-        _ => "network_cisco",
-    }
 }
 
 #[cfg(test)]
