@@ -45,7 +45,12 @@ export const ASYNC_FUNCTIONS = ['score', 'notify', 'feedback', 'send-steps'] as 
 export const EVENT_CATALOG_PATH = path.join(__dirname, '..', 'event-catalog.json');
 
 export interface EventCatalog {
-  kindling: { source: string; events: { detailType: string; function: FunctionName }[] };
+  kindling: {
+    source: string;
+    events: { detailTypes: string[]; function: FunctionName }[];
+    /** Published for integrations (a CRM, analytics); no Kindling function takes them. */
+    integrationOnly: string[];
+  };
   ses: { source: string; detailTypes: string[]; function: FunctionName };
   schedule: { function: FunctionName; source: string; detailType: string };
 }
@@ -78,8 +83,10 @@ export interface KindlingSettings {
   readonly senderIdentity: string;
   /** The SES configuration set the stack creates and every send uses. Default `kindling-<stage>`. */
   readonly configurationSetName?: string;
-  /** Sales reps' addresses subscribed to hot-lead alerts (each confirms by mail). */
+  /** Sales reps' addresses subscribed to sales alerts: hot leads, sales triggers (each confirms by mail). */
   readonly alertEmails?: string[];
+  /** Support's addresses subscribed to support alerts (e.g. a cancellation-page view). */
+  readonly supportEmails?: string[];
   /** Operators' addresses subscribed to the alarms. */
   readonly alarmEmails?: string[];
   /** Website origins allowed by CORS, e.g. `https://www.example.com`. */
@@ -256,12 +263,19 @@ export class KindlingStack extends Stack {
     // Sales alerts carry lead data: encrypted with SNS's AWS managed key, whose key policy lets
     // publishers in this account use it through SNS, so notify needs no KMS grant.
     this.alertTopic = new sns.Topic(this, 'AlertTopic', {
-      displayName: 'Kindling hot leads',
+      displayName: 'Kindling alerts',
       masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
       enforceSSL: true,
     });
+    // One topic, two teams: notify sets the `audience` attribute, each subscription filters on it.
+    const forAudience = (audience: 'sales' | 'support') => ({
+      filterPolicy: { audience: sns.SubscriptionFilter.stringFilter({ allowlist: [audience] }) },
+    });
     for (const email of s.alertEmails ?? []) {
-      this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email));
+      this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email, forAudience('sales')));
+    }
+    for (const email of s.supportEmails ?? []) {
+      this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email, forAudience('support')));
     }
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
       displayName: 'Kindling alarms',
@@ -461,9 +475,9 @@ export class KindlingStack extends Stack {
       });
     for (const e of catalog.kindling.events) {
       new events.Rule(this, `${pascal(e.function)}Rule`, {
-        description: `${e.detailType} → ${e.function}`,
+        description: `${e.detailTypes.join(', ')} → ${e.function}`,
         eventBus: this.bus,
-        eventPattern: { source: [catalog.kindling.source], detailType: [e.detailType] },
+        eventPattern: { source: [catalog.kindling.source], detailType: e.detailTypes },
         targets: [asyncTarget(e.function)],
       });
     }

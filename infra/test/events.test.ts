@@ -62,10 +62,15 @@ describe('EventBridge samples', () => {
   test('every event in the catalog has a sample that reaches its function', () => {
     const catalog = loadEventCatalog();
     for (const e of catalog.kindling.events) {
-      const hits = eventSamples.filter(
-        (s) => s.body['detail-type'] === e.detailType && reached(s.body).includes(e.function),
-      );
-      assert.ok(hits.length > 0, e.detailType);
+      for (const dt of e.detailTypes) {
+        const hits = eventSamples.filter((s) => s.body['detail-type'] === dt && reached(s.body).includes(e.function));
+        assert.ok(hits.length > 0, dt);
+      }
+    }
+    for (const dt of catalog.kindling.integrationOnly) {
+      const samples = eventSamples.filter((s) => s.body['detail-type'] === dt);
+      assert.ok(samples.length > 0, `a sample of ${dt}`);
+      for (const s of samples) assert.deepEqual(reached(s.body), [], `${dt} is for integrations only`);
     }
     for (const dt of catalog.ses.detailTypes) {
       assert.ok(eventSamples.some((s) => s.body['detail-type'] === dt && reached(s.body).includes('feedback')), dt);

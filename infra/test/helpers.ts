@@ -25,6 +25,7 @@ export const TEST_SETTINGS: KindlingSettings = {
   // The configuration set the samples in events/feedback are tagged with.
   configurationSetName: 'kindling',
   alertEmails: ['sales@example.jp'],
+  supportEmails: ['support@example.jp'],
   alarmEmails: ['ops@example.jp'],
   allowedOrigins: ['https://www.example.jp'],
 };

@@ -131,7 +131,7 @@ describe('functions', () => {
 
 function alertTopicId(): string {
   const topics = Object.entries(resources(template, 'AWS::SNS::Topic')).filter(
-    ([, t]) => t.Properties.DisplayName === 'Kindling hot leads',
+    ([, t]) => t.Properties.DisplayName === 'Kindling alerts',
   );
   assert.equal(topics.length, 1);
   return topics[0][0];
@@ -320,9 +320,9 @@ describe('event routing', () => {
   test('one rule per consumer: the catalog events on the Kindling bus, SES feedback, the schedule', () => {
     const busId = Object.keys(resources(template, 'AWS::Events::EventBus'))[0];
     for (const e of catalog.kindling.events) {
-      const rule = rules.find((r) => JSON.stringify(r.Properties.EventPattern?.['detail-type']) === JSON.stringify([e.detailType]));
-      assert.ok(rule, e.detailType);
-      assert.deepEqual(rule.Properties.EventPattern, { source: ['kindling'], 'detail-type': [e.detailType] });
+      const rule = rules.find((r) => JSON.stringify(r.Properties.EventPattern?.['detail-type']) === JSON.stringify(e.detailTypes));
+      assert.ok(rule, e.function);
+      assert.deepEqual(rule.Properties.EventPattern, { source: ['kindling'], 'detail-type': e.detailTypes });
       assert.equal(refId(rule.Properties.EventBusName), busId);
       assert.equal(refId(rule.Properties.Targets[0].Arn), functionId(template, e.function));
     }
@@ -389,13 +389,20 @@ describe('SES, SNS and alarms', () => {
     assert.match(JSON.stringify(dest.Properties.EventDestination.EventBridgeDestination), /event-bus\/default/);
   });
 
-  test('the alert topic is encrypted; the configured addresses subscribe', () => {
+  test('the alert topic is encrypted; sales and support subscribe, each filtered to its audience', () => {
     const alert = json.Resources[alertTopicId()].Properties;
     assert.match(JSON.stringify(alert.KmsMasterKeyId), /alias\/aws\/sns/);
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'sales@example.jp',
       TopicArn: { Ref: alertTopicId() },
+      FilterPolicy: { audience: ['sales'] },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'support@example.jp',
+      TopicArn: { Ref: alertTopicId() },
+      FilterPolicy: { audience: ['support'] },
     });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.jp' });
   });

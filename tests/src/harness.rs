@@ -9,7 +9,7 @@ use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
 use kindling::lead::Lead;
-use kindling::ports::{Clock, MailError, Mailer, Notifier, OutgoingMail, SalesAlert};
+use kindling::ports::{Alert, Clock, MailError, Mailer, Notifier, OutgoingMail};
 use kindling::sequence::{Enrollment, SendRecord};
 use kindling::testing::{ManualClock, SequentialIds};
 use kindling::token::SigningKeys;
@@ -94,12 +94,12 @@ impl Mailer for TestMailer {
 #[derive(Default)]
 pub struct TestNotifier {
     pub failures: Mutex<FailFirst>,
-    pub alerts: Mutex<Vec<SalesAlert>>,
+    pub alerts: Mutex<Vec<Alert>>,
 }
 
 #[async_trait]
 impl Notifier for TestNotifier {
-    async fn notify(&self, alert: &SalesAlert) -> Result<(), PortError> {
+    async fn notify(&self, alert: &Alert) -> Result<(), PortError> {
         if self.failures.lock().unwrap().fires() {
             return Err(PortError::new("notifier", "simulated outage"));
         }

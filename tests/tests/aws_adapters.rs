@@ -4,10 +4,11 @@
 
 use chrono::{TimeZone, Utc};
 use kindling::email::EmailAddress;
+use kindling::events::Audience;
 use kindling::events::{ActivityRecorded, Event, ACTIVITY_RECORDED_V1};
 use kindling::ids::{ActivityId, EnrollmentId, LeadId};
 use kindling::lead::Lead;
-use kindling::ports::{EventBus, MailError, Mailer, Notifier, OutgoingMail, SalesAlert};
+use kindling::ports::{Alert, EventBus, MailError, Mailer, Notifier, OutgoingMail};
 use kindling::score::Temperature;
 use kindling::sequence::SendKey;
 use kindling_aws::eventbridge::EventBridgeBus;
@@ -154,8 +155,10 @@ async fn sns_alert_reaches_an_sqs_subscription_readable_and_structured() {
     };
     let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&env.sdk), &env.topic_arn);
     let at = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
-    let alert = SalesAlert {
+    let alert = Alert {
         key: "hot/L1/1".into(),
+        audience: Audience::Sales,
+        trigger: None,
         lead_id: LeadId::new("L1"),
         email: EmailAddress::parse("taro@example.co.jp").unwrap(),
         name: Some("佐藤 太郎".into()),
@@ -180,7 +183,26 @@ async fn sns_alert_reaches_an_sqs_subscription_readable_and_structured() {
         n["Message"].as_str().unwrap().contains("佐藤 太郎"),
         "readable body"
     );
-    let structured: SalesAlert =
+    let structured: Alert =
         serde_json::from_str(n["MessageAttributes"]["alert"]["Value"].as_str().unwrap()).unwrap();
     assert_eq!(structured, alert);
+    assert_eq!(n["MessageAttributes"]["audience"]["Value"], "sales");
+
+    // A support trigger: its own subject (ASCII even for a Japanese name) and audience.
+    let support = Alert {
+        key: "trigger/L1/cancellation_risk/1".into(),
+        audience: Audience::Support,
+        trigger: Some("cancellation_risk".into()),
+        reasons: vec!["cancellation_risk: 1× page_view (cancellation) within 30d".into()],
+        ..alert
+    };
+    notifier.notify(&support).await.unwrap();
+    let got = env.alerts().await;
+    let n = &got[1];
+    assert_eq!(
+        n["Subject"].as_str().unwrap(),
+        "cancellation_risk: lead L1 (score 55)"
+    );
+    assert_eq!(n["MessageAttributes"]["audience"]["Value"], "support");
+    assert!(n["Message"].as_str().unwrap().contains("For: support"));
 }

@@ -97,6 +97,7 @@ async fn a_hot_event_delivered_twice_alerts_sales_once() {
         score: 50,
         previous: Temperature::Warm,
         at: t.now(),
+        alert: true,
     });
     for _ in 0..2 {
         handle_event(&t.app.kindling, t.notifier.as_ref(), &again)
@@ -263,6 +264,7 @@ async fn events_that_can_never_succeed_are_dead_lettered_and_failing_ones_give_u
         score: 90,
         previous: Temperature::Warm,
         at: t.now(),
+        alert: true,
     });
     t.app.kindling.bus.publish(&[ghost]).await.unwrap();
     let d = t.app.pump().await.unwrap();
@@ -278,6 +280,7 @@ async fn events_that_can_never_succeed_are_dead_lettered_and_failing_ones_give_u
             score: 1,
             previous: Temperature::Cold,
             at: t.now(),
+            alert: true,
         })])
         .await
         .unwrap();
@@ -314,6 +317,7 @@ async fn events_that_can_never_succeed_are_dead_lettered_and_failing_ones_give_u
             score: 1,
             previous: Temperature::Cold,
             at: t.now(),
+            alert: true,
         })])
         .await
         .unwrap();

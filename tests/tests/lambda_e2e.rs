@@ -151,7 +151,7 @@ async fn the_pipeline_runs_on_the_release_binaries() {
     assert_eq!(routed, vec!["activity.recorded.v1", "lead.became_hot.v1"]);
     let alerts = env.alerts().await;
     assert_eq!(alerts.len(), 1);
-    let alert: kindling::ports::SalesAlert = serde_json::from_str(
+    let alert: kindling::ports::Alert = serde_json::from_str(
         alerts[0]["MessageAttributes"]["alert"]["Value"]
             .as_str()
             .unwrap(),

@@ -32,13 +32,16 @@ mod lambda_runtime_error {
 /// Which of Kindling's events a function takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consumer {
-    /// `activity.recorded.v1` → rescore.
+    /// `activity.recorded.v1` → rescore (and triggers).
     Score,
-    /// `lead.became_hot.v1` → alert sales.
+    /// `lead.became_hot.v1`, `trigger.fired.v1` → alert sales or support.
     Notify,
 }
 
 impl Consumer {
+    /// Every consumer.
+    pub const ALL: [Consumer; 2] = [Consumer::Score, Consumer::Notify];
+
     /// The function's name (folder, package, binary, CDK construct id).
     pub fn function(self) -> &'static str {
         match self {
@@ -47,26 +50,35 @@ impl Consumer {
         }
     }
 
-    /// The detail-type the function takes; anything else it drops.
-    pub fn detail_type(self) -> &'static str {
+    /// The detail-types the function takes; anything else it drops.
+    pub fn detail_types(self) -> &'static [&'static str] {
+        use kindling::events::*;
         match self {
-            Consumer::Score => kindling::events::ACTIVITY_RECORDED_V1,
-            Consumer::Notify => kindling::events::LEAD_BECAME_HOT_V1,
+            Consumer::Score => &[ACTIVITY_RECORDED_V1],
+            Consumer::Notify => &[LEAD_BECAME_HOT_V1, TRIGGER_FIRED_V1],
         }
     }
 }
 
+/// Events Kindling publishes for integrations (a CRM, analytics, a data lake) that no Kindling
+/// function consumes: users add their own rules on the bus.
+pub const INTEGRATION_ONLY: [&str; 3] = [
+    kindling::events::LEAD_BECAME_WARM_V1,
+    kindling::events::LEAD_COOLED_V1,
+    kindling::events::LEAD_BECAME_MQL_V1,
+];
+
 /// Which function each event goes to, as JSON: `infra/event-catalog.json` is this, checked in and
 /// compared by a test, and the CDK stack builds its rule patterns from that file, so the events
-/// the code emits and the rules that route them cannot drift apart.
+/// and the rules cannot drift apart.
 pub fn event_catalog() -> serde_json::Value {
-    let kindling_events: Vec<_> = [Consumer::Score, Consumer::Notify]
+    let kindling_events: Vec<_> = Consumer::ALL
         .into_iter()
-        .map(|c| serde_json::json!({ "detailType": c.detail_type(), "function": c.function() }))
+        .map(|c| serde_json::json!({ "detailTypes": c.detail_types(), "function": c.function() }))
         .collect();
     serde_json::json!({
         "comment": "Generated from kindling::events and kindling-aws by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws event_catalog`; do not edit.",
-        "kindling": { "source": SOURCE, "events": kindling_events },
+        "kindling": { "source": SOURCE, "events": kindling_events, "integrationOnly": INTEGRATION_ONLY },
         "ses": {
             "source": "aws.ses",
             "detailTypes": kindling::usecases::SES_FEEDBACK_DETAIL_TYPES,
@@ -119,7 +131,7 @@ pub async fn on_kindling_event(
         (Consumer::Score, Event::ActivityRecorded(e), _) => {
             outcome(on_activity_recorded(k, e).await, id)
         }
-        (Consumer::Notify, Event::LeadBecameHot(_), Some(n)) => {
+        (Consumer::Notify, Event::LeadBecameHot(_) | Event::TriggerFired(_), Some(n)) => {
             outcome(handle_event(k, n, &event).await, id)
         }
         _ => drop_event(
@@ -190,6 +202,8 @@ pub async fn on_schedule(
         unknown = report.unknown,
         retry_later = report.retry_later,
         errors = report.errors,
+        rechecked = report.rechecked,
+        triggers_fired = report.triggers_fired,
         "send-steps run"
     );
     Ok(report)
@@ -200,10 +214,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_event_kindling_publishes_has_exactly_one_consumer() {
-        let mut routed: Vec<_> = [Consumer::Score, Consumer::Notify]
+    fn every_event_kindling_publishes_has_exactly_one_consumer_or_is_for_integrations() {
+        let mut routed: Vec<_> = Consumer::ALL
             .iter()
-            .map(|c| c.detail_type())
+            .flat_map(|c| c.detail_types().iter().copied())
+            .chain(INTEGRATION_ONLY)
             .collect();
         routed.sort_unstable();
         let mut published = kindling::events::DETAIL_TYPES.to_vec();

@@ -15,8 +15,10 @@
 //! | sales alert (key names the lead and crossing) | `ALERT#{key}` | `ALERT` |
 //!
 //! Activities are keyed by id, not by time: the id is the idempotency key, and a retried request
-//! may carry another timestamp. The due-steps index `GSI1` is sparse (only active enrollments
-//! carry `GSI1PK`/`GSI1SK`) and sharded over [`DUE_SHARDS`] partitions by lead.
+//! may carry another timestamp. The index `GSI1` is sparse and sharded over [`DUE_SHARDS`]
+//! partitions by lead: active enrollments carry `GSI1PK = DUE#{n}`, `GSI1SK = {due}#{lead}#{id}`;
+//! leads to look at again (a pending trigger, a decaying score) carry `GSI1PK = RECHECK#{n}`,
+//! `GSI1SK = {recheck_at}#{lead}`.
 
 use kindling::email::EmailAddress;
 use kindling::ids::{ActivityId, EnrollmentId, LeadId, VisitorId};
@@ -96,19 +98,39 @@ pub fn visitor_pk(v: &VisitorId) -> String {
     format!("VISITOR#{v}")
 }
 
-/// The due-index shard of a lead (FNV-1a, stable across processes and versions).
-pub fn due_shard(lead: &LeadId) -> String {
+/// The index shard of a lead (FNV-1a, stable across processes and versions).
+fn shard(lead: &LeadId) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
     for b in lead.as_str().bytes() {
         h ^= u32::from(b);
         h = h.wrapping_mul(0x0100_0193);
     }
-    format!("DUE#{}", h % DUE_SHARDS)
+    h % DUE_SHARDS
 }
 
-/// Every due-index shard.
+/// The due-steps shard of a lead.
+pub fn due_shard(lead: &LeadId) -> String {
+    format!("{DUE_PREFIX}{}", shard(lead))
+}
+
+/// The recheck shard of a lead (same index, another partition prefix).
+pub fn recheck_shard(lead: &LeadId) -> String {
+    format!("{RECHECK_PREFIX}{}", shard(lead))
+}
+
+/// Partition prefix of due steps in the index.
+pub const DUE_PREFIX: &str = "DUE#";
+/// Partition prefix of leads to look at again in the index.
+pub const RECHECK_PREFIX: &str = "RECHECK#";
+
+/// Every shard of one kind (`DUE_PREFIX` or `RECHECK_PREFIX`).
+pub fn shards(prefix: &'static str) -> impl Iterator<Item = String> {
+    (0..DUE_SHARDS).map(move |n| format!("{prefix}{n}"))
+}
+
+/// Every due-steps shard.
 pub fn due_shards() -> impl Iterator<Item = String> {
-    (0..DUE_SHARDS).map(|n| format!("DUE#{n}"))
+    shards(DUE_PREFIX)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use kindling::error::PortError;
-use kindling::ports::{Notifier, SalesAlert};
+use kindling::ports::{Alert, Notifier};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -21,7 +21,7 @@ impl JsonlNotifier {
 
 #[async_trait]
 impl Notifier for JsonlNotifier {
-    async fn notify(&self, alert: &SalesAlert) -> Result<(), PortError> {
+    async fn notify(&self, alert: &Alert) -> Result<(), PortError> {
         let e = |e: std::io::Error| {
             PortError::new("alert log", format!("{}: {e}", self.path.display()))
         };

@@ -85,6 +85,22 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 "#;
 
+/// Columns added after the first release, for databases made before them.
+fn migrate(conn: &Connection) -> Result<(), PortError> {
+    let has_recheck: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('leads') WHERE name = 'recheck_at'")
+        .and_then(|mut s| s.exists([]))
+        .map_err(err)?;
+    if !has_recheck {
+        conn.execute_batch("ALTER TABLE leads ADD COLUMN recheck_at TEXT;")
+            .map_err(err)?;
+    }
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS leads_recheck ON leads (recheck_at) WHERE recheck_at IS NOT NULL;",
+    )
+    .map_err(err)
+}
+
 /// A shared SQLite connection. Calls are short and never held across an await.
 #[derive(Clone)]
 pub struct Db(Arc<Mutex<Connection>>);
@@ -108,6 +124,7 @@ impl Db {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        migrate(&conn)?;
         Ok(Db(Arc::new(Mutex::new(conn))))
     }
 

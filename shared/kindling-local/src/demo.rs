@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
-use kindling::ports::{Clock, Notifier, SalesAlert};
+use kindling::ports::{Alert, Clock, Notifier};
 use kindling::schedule::resolve_local;
 use kindling::sequence::{SendKey, SendState};
 use kindling::system::UuidIds;
@@ -81,6 +81,8 @@ enum Act {
     Visit(&'static str),
     /// A form submission from the person's browser.
     Submit(&'static str),
+    /// kindling.js `form_start`: the person typed into a form (and may never submit it).
+    StartForm(&'static str, &'static str),
     /// Opening the mail of a document_followup step.
     Open(u32),
     /// Apple Mail Privacy Protection's proxy fetching the mail's images on delivery.
@@ -125,7 +127,8 @@ fn script() -> Vec<(usize, &'static str, Act)> {
         (SATO, "2026-10-31 10:20", Open(1)),
         (SATO, "2026-10-31 10:22", Click(1, 1)),
         (SATO, "2026-10-31 10:23", Visit("/pricing.html")),
-        // More activity from a hot lead: no second alert.
+        // His third pricing view in 7 days: trigger pricing_interest invites him to a pricing
+        // consultation and tells sales why (a trigger alert, not a second hot alert).
         (SATO, "2026-11-02 14:00", Visit("/pricing.html")),
         (SATO, "2026-11-02 14:05", Submit("consultation")),
         // Tanaka's mail scanner fetches the unsubscribe link (nothing happens); then she unsubscribes.
@@ -134,18 +137,35 @@ fn script() -> Vec<(usize, &'static str, Act)> {
         (TANAKA, "2026-11-02 08:05", Unsubscribe),
         (SMITH, "2026-11-06 09:15", Open(2)),
         (SMITH, "2026-11-06 09:16", Click(2, 0)),
+        // Smith starts the consultation request and leaves: an hour later trigger
+        // application_abandoned enrolls him in the follow-up, which waits for the 1-per-24h cap
+        // (he had a mail at 09:00) and goes out once, however often he comes back.
+        (
+            SMITH,
+            "2026-11-06 09:20",
+            StartForm("/apply.html", "consultation"),
+        ),
+        (
+            SMITH,
+            "2026-11-09 10:00",
+            StartForm("/apply.html", "consultation"),
+        ),
+        // Tanaka (unsubscribed) looks at the cancellation page: support is alerted, no mail.
+        (TANAKA, "2026-11-10 15:00", Visit("/cancel.html")),
+        // Suzuki never opens the document mails: after three unopened mails, trigger
+        // not_opening tries a different angle (see the timeline on Nov 5).
     ]
 }
 
 /// A sales notifier that also remembers alerts for the timeline.
 struct Recording {
     inner: Arc<dyn Notifier>,
-    seen: Mutex<Vec<SalesAlert>>,
+    seen: Mutex<Vec<Alert>>,
 }
 
 #[async_trait]
 impl Notifier for Recording {
-    async fn notify(&self, alert: &SalesAlert) -> Result<(), PortError> {
+    async fn notify(&self, alert: &Alert) -> Result<(), PortError> {
         self.inner.notify(alert).await?;
         self.seen
             .lock()
@@ -173,7 +193,12 @@ pub struct LeadSummary {
     pub score: i64,
     pub temperature: String,
     pub emails_received: usize,
+    /// Hot-lead alerts.
     pub alerts: usize,
+    /// Alerts raised by triggers (sales or support).
+    pub trigger_alerts: usize,
+    /// Triggers that fired for this lead, with how often.
+    pub triggers: Vec<(String, u32)>,
     pub unsubscribed_at: Option<DateTime<Utc>>,
     pub emails_after_unsubscribe: usize,
 }
@@ -183,6 +208,7 @@ pub struct MailSummary {
     pub to: String,
     pub sequence: String,
     pub template: String,
+    pub step: u32,
     pub sent_at: DateTime<Utc>,
     pub local_time: String,
     pub in_quiet_hours: bool,
@@ -192,6 +218,8 @@ pub struct MailSummary {
 pub struct AlertSummary {
     pub lead_id: String,
     pub email: String,
+    pub audience: String,
+    pub trigger: Option<String>,
     pub score: i64,
     pub at: DateTime<Utc>,
 }
@@ -201,6 +229,8 @@ pub struct AlertSummary {
 pub struct Checks {
     pub hot_leads: usize,
     pub every_hot_lead_alerted_exactly_once: bool,
+    /// No (lead, sequence, step) mail went out twice and no trigger fired twice for a lead.
+    pub no_retargeting_twice: bool,
     pub no_mail_after_unsubscribe: bool,
     pub no_mail_in_quiet_hours: bool,
 }
@@ -322,15 +352,22 @@ pub async fn run(config: Config, data_dir: &Path, print_timeline: bool) -> anyho
                 .iter()
                 .find(|p| p.email == a.email.as_str())
                 .context("alert for an unknown person")?;
-            say(
-                a.at,
-                p,
-                format!(
+            let text = match &a.trigger {
+                None => format!(
                     "🔥 SALES ALERT: hot at score {} (follow up by {})",
                     a.score,
                     local_str(a.follow_up_by, zone(p))
                 ),
-            );
+                Some(t) => format!(
+                    "📣 {} ALERT from trigger {t}: {}",
+                    a.audience.as_str().to_uppercase(),
+                    a.reasons
+                        .first()
+                        .and_then(|r| r.split_once(": "))
+                        .map_or("", |(_, why)| why)
+                ),
+            };
+            say(a.at, p, text);
         }
         alerts_printed = seen.len();
         clock.advance(Duration::minutes(1));
@@ -400,6 +437,19 @@ async fn perform(app: &LocalApp, p: &Person, act: Act) -> anyhow::Result<String>
             (
                 request("POST", "/t/events", Some("text/plain"), body.to_string())?,
                 format!("visits {path}"),
+            )
+        }
+        Act::StartForm(path, form) => {
+            let body = serde_json::json!({
+                "visitor_id": p.visitor,
+                "events": [
+                    { "id": format!("pv{}", now.timestamp()), "type": "page_view", "url": format!("https://example.jp{path}"), "at": now, "tz": p.zone },
+                    { "id": format!("fs{}", now.timestamp()), "type": "form_start", "form_id": form, "url": format!("https://example.jp{path}"), "at": now }
+                ]
+            });
+            (
+                request("POST", "/t/events", Some("text/plain"), body.to_string())?,
+                format!("visits {path}, starts form {form} and leaves without sending it"),
             )
         }
         Act::Submit(form) => {
@@ -493,7 +543,7 @@ async fn perform(app: &LocalApp, p: &Person, act: Act) -> anyhow::Result<String>
     Ok(format!("{what} -> {}{score}", res.status().as_u16()))
 }
 
-async fn summarize(app: &LocalApp, alerts: &[SalesAlert]) -> anyhow::Result<Summary> {
+async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Result<Summary> {
     let k = &app.kindling;
     let mut leads = Vec::new();
     let mut emails = Vec::new();
@@ -523,6 +573,7 @@ async fn summarize(app: &LocalApp, alerts: &[SalesAlert]) -> anyhow::Result<Summ
                 to: lead.email.to_string(),
                 sequence: s.sequence_id.clone(),
                 template: s.template.clone(),
+                step: s.key.step,
                 sent_at: at,
                 local_time: local_str(at, tz),
                 in_quiet_hours: k.config.quiet_hours.contains(at.with_timezone(&tz).time()),
@@ -535,7 +586,19 @@ async fn summarize(app: &LocalApp, alerts: &[SalesAlert]) -> anyhow::Result<Summ
             score: lead.score.total,
             temperature: lead.score.temperature.to_string(),
             emails_received: sent.len(),
-            alerts: alerts.iter().filter(|a| a.lead_id == id).count(),
+            alerts: alerts
+                .iter()
+                .filter(|a| a.lead_id == id && a.trigger.is_none())
+                .count(),
+            trigger_alerts: alerts
+                .iter()
+                .filter(|a| a.lead_id == id && a.trigger.is_some())
+                .count(),
+            triggers: lead
+                .triggers
+                .iter()
+                .map(|(t, s)| (t.clone(), s.fired))
+                .collect(),
             unsubscribed_at: lead.unsubscribed_at,
             emails_after_unsubscribe: after_unsubscribe,
         });
@@ -545,6 +608,15 @@ async fn summarize(app: &LocalApp, alerts: &[SalesAlert]) -> anyhow::Result<Summ
     let checks = Checks {
         hot_leads: hot.len(),
         every_hot_lead_alerted_exactly_once: hot.iter().all(|l| l.alerts == 1),
+        no_retargeting_twice: {
+            let mut seen = std::collections::HashSet::new();
+            emails
+                .iter()
+                .all(|m| seen.insert((m.to.clone(), m.sequence.clone(), m.step)))
+                && leads
+                    .iter()
+                    .all(|l| l.triggers.iter().all(|(_, n)| *n == 1))
+        },
         no_mail_after_unsubscribe: leads.iter().all(|l| l.emails_after_unsubscribe == 0),
         no_mail_in_quiet_hours: emails.iter().all(|m| !m.in_quiet_hours),
     };
@@ -557,6 +629,8 @@ async fn summarize(app: &LocalApp, alerts: &[SalesAlert]) -> anyhow::Result<Summ
             .map(|a| AlertSummary {
                 lead_id: a.lead_id.to_string(),
                 email: a.email.to_string(),
+                audience: a.audience.as_str().to_owned(),
+                trigger: a.trigger.clone(),
                 score: a.score,
                 at: a.at,
             })
@@ -571,9 +645,13 @@ pub fn print_summary(s: &Summary, data_dir: &Path) {
     for l in &s.leads {
         let unsub = l.unsubscribed_at.map(|_| "  unsubscribed").unwrap_or("");
         println!(
-            "  {:<26} {:<17} score {:>3} {:<5} mails {}  alerts {}{unsub}",
+            "  {:<26} {:<17} score {:>3} {:<5} mails {}  hot alerts {}{unsub}",
             l.email, l.time_zone, l.score, l.temperature, l.emails_received, l.alerts
         );
+        if !l.triggers.is_empty() {
+            let fired: Vec<String> = l.triggers.iter().map(|(t, _)| t.clone()).collect();
+            println!("  {:<26} triggers fired: {}", "", fired.join(", "));
+        }
     }
     println!(
         "\nMails sent: {} (outbox: {})",
@@ -581,8 +659,10 @@ pub fn print_summary(s: &Summary, data_dir: &Path) {
         data_dir.join("outbox").display()
     );
     println!(
-        "Sales alerts: {} (log: {})",
+        "Alerts: {} ({} hot, {} from triggers; log: {})",
         s.alerts.len(),
+        s.alerts.iter().filter(|a| a.trigger.is_none()).count(),
+        s.alerts.iter().filter(|a| a.trigger.is_some()).count(),
         data_dir.join("alerts.jsonl").display()
     );
     let c = &s.checks;
@@ -592,6 +672,10 @@ pub fn print_summary(s: &Summary, data_dir: &Path) {
         "  hot leads: {}; each alerted exactly once: {}",
         c.hot_leads,
         mark(c.every_hot_lead_alerted_exactly_once)
+    );
+    println!(
+        "  no retargeting mail or trigger twice: {}",
+        mark(c.no_retargeting_twice)
     );
     println!(
         "  no mail after unsubscribe: {}",

@@ -129,9 +129,11 @@ async fn main() -> anyhow::Result<()> {
             if problems.is_empty() {
                 let c = config.context("no configuration")?;
                 println!(
-                    "{}: ok ({} scoring rules, {} forms, {} sequences, {} templates)",
+                    "{}: ok ({} scoring rules, {} fit rules, {} triggers, {} forms, {} sequences, {} templates)",
                     cli.config.display(),
                     c.rules.len(),
+                    c.fit_rules.len(),
+                    c.triggers.len(),
                     c.forms.len(),
                     c.sequences.len(),
                     c.templates.all().count()

@@ -129,8 +129,13 @@ impl LeadStore for SqliteStore {
         stored.version = 0;
         let data = json(&stored)?;
         insert_outcome(self.db.conn().execute(
-            "INSERT INTO leads (id, email, version, data) VALUES (?1, ?2, 0, ?3)",
-            params![lead.id.as_str(), lead.email.as_str(), data],
+            "INSERT INTO leads (id, email, version, data, recheck_at) VALUES (?1, ?2, 0, ?3, ?4)",
+            params![
+                lead.id.as_str(),
+                lead.email.as_str(),
+                data,
+                lead.recheck_at.map(ts)
+            ],
         ))
     }
 
@@ -140,8 +145,8 @@ impl LeadStore for SqliteStore {
         let data = json(&stored)?;
         let version = i64::try_from(lead.version).map_err(err)?;
         cas_outcome(self.db.conn().execute(
-            "UPDATE leads SET data = ?1, version = version + 1 WHERE id = ?2 AND version = ?3",
-            params![data, lead.id.as_str(), version],
+            "UPDATE leads SET data = ?1, version = version + 1, recheck_at = ?4 WHERE id = ?2 AND version = ?3",
+            params![data, lead.id.as_str(), version, lead.recheck_at.map(ts)],
         ))
     }
 
@@ -155,6 +160,18 @@ impl LeadStore for SqliteStore {
             .query_map(params![after.map_or("", LeadId::as_str), limit], |r| {
                 r.get::<_, String>(0)
             })
+            .map_err(err)?;
+        rows.map(|r| r.map(LeadId::new).map_err(err)).collect()
+    }
+
+    async fn due_rechecks(&self, now: DateTime<Utc>, limit: usize) -> PortResult<Vec<LeadId>> {
+        let conn = self.db.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT id FROM leads WHERE recheck_at IS NOT NULL AND recheck_at <= ?1 ORDER BY recheck_at, id LIMIT ?2")
+            .map_err(err)?;
+        let limit = i64::try_from(limit).map_err(err)?;
+        let rows = stmt
+            .query_map(params![ts(now), limit], |r| r.get::<_, String>(0))
             .map_err(err)?;
         rows.map(|r| r.map(LeadId::new).map_err(err)).collect()
     }

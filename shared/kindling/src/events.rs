@@ -28,22 +28,107 @@ pub struct LeadBecameHot {
     pub score: i64,
     pub previous: Temperature,
     pub at: DateTime<Utc>,
+    /// False when the lead was alerted within the re-alert cooldown (it cooled and heated
+    /// again): the crossing is a fact, the alert a policy. Absent in older events: true.
+    #[serde(default = "yes")]
+    pub alert: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A lead's temperature changed other than into hot: `lead.became_warm.v1` (from cold) and
+/// `lead.cooled.v1` (down from hot or warm, by decay or a rule change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemperatureChanged {
+    pub lead_id: LeadId,
+    pub score: i64,
+    pub previous: Temperature,
+    pub temperature: Temperature,
+    pub at: DateTime<Utc>,
+}
+
+/// A lead first met the MQL definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadBecameMql {
+    pub lead_id: LeadId,
+    pub score: i64,
+    pub fit: i64,
+    pub engagement: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// Who an alert is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    #[default]
+    Sales,
+    Support,
+}
+
+impl Audience {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sales => "sales",
+            Self::Support => "support",
+        }
+    }
+}
+
+/// A trigger fired for a lead (its `firing`-th time). Enrollment happened before this was
+/// published; an `alert` is sent by the notify function, once per firing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerFired {
+    pub lead_id: LeadId,
+    pub trigger: String,
+    pub firing: u32,
+    /// Why, for people: "3 page_view (pricing) within 7d".
+    pub reason: String,
+    /// The activities that met the condition.
+    pub evidence: Vec<ActivityId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolled: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<Audience>,
+    pub at: DateTime<Utc>,
 }
 
 /// Every event Kindling publishes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     ActivityRecorded(ActivityRecorded),
+    LeadBecameWarm(TemperatureChanged),
     LeadBecameHot(LeadBecameHot),
+    LeadCooled(TemperatureChanged),
+    LeadBecameMql(LeadBecameMql),
+    TriggerFired(TriggerFired),
 }
 
 /// Detail-type of [`ActivityRecorded`].
 pub const ACTIVITY_RECORDED_V1: &str = "activity.recorded.v1";
+/// Detail-type of a cold lead turning warm ([`TemperatureChanged`]).
+pub const LEAD_BECAME_WARM_V1: &str = "lead.became_warm.v1";
 /// Detail-type of [`LeadBecameHot`].
 pub const LEAD_BECAME_HOT_V1: &str = "lead.became_hot.v1";
+/// Detail-type of a hot or warm lead cooling down ([`TemperatureChanged`]).
+pub const LEAD_COOLED_V1: &str = "lead.cooled.v1";
+/// Detail-type of [`LeadBecameMql`].
+pub const LEAD_BECAME_MQL_V1: &str = "lead.became_mql.v1";
+/// Detail-type of [`TriggerFired`].
+pub const TRIGGER_FIRED_V1: &str = "trigger.fired.v1";
 
 /// Every detail-type, for the infrastructure's rule patterns.
-pub const DETAIL_TYPES: [&str; 2] = [ACTIVITY_RECORDED_V1, LEAD_BECAME_HOT_V1];
+pub const DETAIL_TYPES: [&str; 6] = [
+    ACTIVITY_RECORDED_V1,
+    LEAD_BECAME_WARM_V1,
+    LEAD_BECAME_HOT_V1,
+    LEAD_COOLED_V1,
+    LEAD_BECAME_MQL_V1,
+    TRIGGER_FIRED_V1,
+];
 
 /// Why an event could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +144,11 @@ impl Event {
     pub fn detail_type(&self) -> &'static str {
         match self {
             Event::ActivityRecorded(_) => ACTIVITY_RECORDED_V1,
+            Event::LeadBecameWarm(_) => LEAD_BECAME_WARM_V1,
             Event::LeadBecameHot(_) => LEAD_BECAME_HOT_V1,
+            Event::LeadCooled(_) => LEAD_COOLED_V1,
+            Event::LeadBecameMql(_) => LEAD_BECAME_MQL_V1,
+            Event::TriggerFired(_) => TRIGGER_FIRED_V1,
         }
     }
 
@@ -67,7 +156,10 @@ impl Event {
     pub fn detail_json(&self) -> String {
         let r = match self {
             Event::ActivityRecorded(e) => serde_json::to_string(e),
+            Event::LeadBecameWarm(e) | Event::LeadCooled(e) => serde_json::to_string(e),
             Event::LeadBecameHot(e) => serde_json::to_string(e),
+            Event::LeadBecameMql(e) => serde_json::to_string(e),
+            Event::TriggerFired(e) => serde_json::to_string(e),
         };
         // Serializing these plain structs cannot fail.
         r.unwrap_or_default()
@@ -75,13 +167,22 @@ impl Event {
 
     /// Decodes a detail-type and its JSON detail.
     pub fn decode(detail_type: &str, detail: &str) -> Result<Event, DecodeError> {
+        fn de<T: serde::de::DeserializeOwned>(
+            t: &'static str,
+            detail: &str,
+            f: fn(T) -> Event,
+        ) -> Result<Event, DecodeError> {
+            serde_json::from_str(detail)
+                .map(f)
+                .map_err(|e| DecodeError::Malformed(t, e))
+        }
         match detail_type {
-            ACTIVITY_RECORDED_V1 => serde_json::from_str(detail)
-                .map(Event::ActivityRecorded)
-                .map_err(|e| DecodeError::Malformed(ACTIVITY_RECORDED_V1, e)),
-            LEAD_BECAME_HOT_V1 => serde_json::from_str(detail)
-                .map(Event::LeadBecameHot)
-                .map_err(|e| DecodeError::Malformed(LEAD_BECAME_HOT_V1, e)),
+            ACTIVITY_RECORDED_V1 => de(ACTIVITY_RECORDED_V1, detail, Event::ActivityRecorded),
+            LEAD_BECAME_WARM_V1 => de(LEAD_BECAME_WARM_V1, detail, Event::LeadBecameWarm),
+            LEAD_BECAME_HOT_V1 => de(LEAD_BECAME_HOT_V1, detail, Event::LeadBecameHot),
+            LEAD_COOLED_V1 => de(LEAD_COOLED_V1, detail, Event::LeadCooled),
+            LEAD_BECAME_MQL_V1 => de(LEAD_BECAME_MQL_V1, detail, Event::LeadBecameMql),
+            TRIGGER_FIRED_V1 => de(TRIGGER_FIRED_V1, detail, Event::TriggerFired),
             other => Err(DecodeError::UnknownType(other.to_owned())),
         }
     }
@@ -109,8 +210,43 @@ mod tests {
                 score: 55,
                 previous: Temperature::Warm,
                 at,
+                alert: false,
+            }),
+            Event::LeadBecameWarm(TemperatureChanged {
+                lead_id: LeadId::new("L1"),
+                score: 30,
+                previous: Temperature::Cold,
+                temperature: Temperature::Warm,
+                at,
+            }),
+            Event::LeadCooled(TemperatureChanged {
+                lead_id: LeadId::new("L1"),
+                score: 20,
+                previous: Temperature::Hot,
+                temperature: Temperature::Cold,
+                at,
+            }),
+            Event::LeadBecameMql(LeadBecameMql {
+                lead_id: LeadId::new("L1"),
+                score: 60,
+                fit: 10,
+                engagement: 50,
+                at,
+            }),
+            Event::TriggerFired(TriggerFired {
+                lead_id: LeadId::new("L1"),
+                trigger: "pricing_interest".into(),
+                firing: 1,
+                reason: "3 page_view (pricing) within 7d".into(),
+                evidence: vec![ActivityId::new("p1")],
+                enrolled: Some("consultation_invite".into()),
+                alert: Some(Audience::Sales),
+                at,
             }),
         ];
+        for t in DETAIL_TYPES {
+            assert!(events.iter().any(|e| e.detail_type() == t), "{t} untested");
+        }
         for e in events {
             assert_eq!(Event::decode(e.detail_type(), &e.detail_json()).unwrap(), e);
         }
@@ -118,6 +254,12 @@ mod tests {
             Event::decode("lead.exploded.v9", "{}"),
             Err(DecodeError::UnknownType(_))
         ));
+        // Events published before `alert` existed still alert.
+        let old = r#"{"lead_id":"L1","crossing":1,"score":50,"previous":"warm","at":"2026-11-02T00:00:00Z"}"#;
+        match Event::decode(LEAD_BECAME_HOT_V1, old).unwrap() {
+            Event::LeadBecameHot(e) => assert!(e.alert),
+            other => panic!("{other:?}"),
+        }
         assert!(matches!(
             Event::decode(LEAD_BECAME_HOT_V1, "{\"lead_id\":1}"),
             Err(DecodeError::Malformed(..))

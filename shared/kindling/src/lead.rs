@@ -5,6 +5,7 @@ use crate::ids::LeadId;
 use crate::score::Temperature;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What a lead told us about themselves. Every field is optional; a later submission fills gaps
 /// but never blanks a known value (see [`Profile::merge`]).
@@ -62,6 +63,13 @@ pub struct ScoreSnapshot {
     pub computed_at: Option<DateTime<Utc>>,
     /// How many times the lead has crossed into hot; each crossing alerts sales once.
     pub hot_crossings: u32,
+    /// When sales was last alerted of a hot crossing: a lead that cools and heats again within
+    /// the re-alert cooldown does not alert again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hot_alerted_at: Option<DateTime<Utc>>,
+    /// When the lead first met the MQL definition (it stays an MQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mql_at: Option<DateTime<Utc>>,
 }
 
 impl Default for ScoreSnapshot {
@@ -71,8 +79,17 @@ impl Default for ScoreSnapshot {
             temperature: Temperature::Cold,
             computed_at: None,
             hot_crossings: 0,
+            hot_alerted_at: None,
+            mql_at: None,
         }
     }
+}
+
+/// How often a trigger fired for a lead, and when last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerState {
+    pub fired: u32,
+    pub last_at: DateTime<Utc>,
 }
 
 /// A known person.
@@ -87,6 +104,13 @@ pub struct Lead {
     pub updated_at: DateTime<Utc>,
     pub unsubscribed_at: Option<DateTime<Utc>>,
     pub score: ScoreSnapshot,
+    /// Every trigger that fired for this lead: how often and when last (cooldowns).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub triggers: BTreeMap<String, TriggerState>,
+    /// When the lead must be looked at again without new activity: a pending trigger condition
+    /// (an abandoned form, unopened mails) or a decaying score. `None`: only on new activity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recheck_at: Option<DateTime<Utc>>,
     /// Optimistic-concurrency version; stores reject an update whose version is stale.
     pub version: u64,
 }
@@ -103,6 +127,8 @@ impl Lead {
             updated_at: now,
             unsubscribed_at: None,
             score: ScoreSnapshot::default(),
+            triggers: BTreeMap::new(),
+            recheck_at: None,
             version: 0,
         }
     }

@@ -23,6 +23,7 @@ pub mod suppression;
 pub mod system;
 pub mod testing;
 pub mod token;
+pub mod trigger;
 pub mod usecases;
 
 pub use config::Config;

@@ -5,7 +5,7 @@
 use crate::activity::Activity;
 use crate::email::EmailAddress;
 use crate::error::PortError;
-use crate::events::Event;
+use crate::events::{Audience, Event};
 use crate::ids::{LeadId, VisitorId};
 use crate::lead::Lead;
 use crate::schedule::FrequencyCap;
@@ -50,6 +50,8 @@ pub trait LeadStore: Send + Sync {
     async fn update_lead(&self, lead: &Lead) -> PortResult<Cas>;
     /// Up to `limit` lead ids after `after`, in id order (admin and batch use, never a request path).
     async fn list_lead_ids(&self, after: Option<&LeadId>, limit: usize) -> PortResult<Vec<LeadId>>;
+    /// Up to `limit` leads whose `recheck_at` is at or before `now`, earliest first.
+    async fn due_rechecks(&self, now: DateTime<Utc>, limit: usize) -> PortResult<Vec<LeadId>>;
 }
 
 /// Which browsers belong to which lead.
@@ -199,10 +201,16 @@ pub trait EventBus: Send + Sync {
     async fn publish(&self, events: &[Event]) -> PortResult<()>;
 }
 
-/// An alert to sales.
+/// An alert to a team: sales for a hot lead or a sales trigger, support for a support trigger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SalesAlert {
+pub struct Alert {
     pub key: String,
+    /// Who it is for (SNS subscriptions filter on the `audience` attribute).
+    #[serde(default)]
+    pub audience: Audience,
+    /// The trigger that raised it; `None` for a hot lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
     pub lead_id: LeadId,
     pub email: EmailAddress,
     pub name: Option<String>,
@@ -210,28 +218,34 @@ pub struct SalesAlert {
     pub title: Option<String>,
     pub score: i64,
     pub temperature: crate::score::Temperature,
-    /// The rules that made the lead hot, biggest first: `pricing_page_view ×3 = +45`.
+    /// Why: the trigger's reason first, then the rules that scored, biggest first:
+    /// `pricing_page_view x3 = +45`.
     pub reasons: Vec<String>,
     pub at: DateTime<Utc>,
-    /// Sales should have followed up by then; after that the lead is escalated.
+    /// Should have been followed up by then; after that the lead is escalated.
     pub follow_up_by: DateTime<Utc>,
 }
 
-impl SalesAlert {
+impl Alert {
     /// A one-line subject.
     pub fn subject(&self) -> String {
         let who = self.name.as_deref().unwrap_or(self.email.as_str());
-        match &self.company {
-            Some(c) => format!("Hot lead: {who} ({c}), score {}", self.score),
+        let who = match &self.company {
+            Some(c) => format!("{who} ({c})"),
+            None => who.to_owned(),
+        };
+        match &self.trigger {
             None => format!("Hot lead: {who}, score {}", self.score),
+            Some(t) => format!("{t}: {who}, score {}", self.score),
         }
     }
 
     /// A readable body for people.
     pub fn body(&self) -> String {
         let mut s = format!(
-            "{}\n\nEmail: {}\nTitle: {}\nScore: {} ({})\nFollow up by: {}\n\nWhy:\n",
+            "{}\n\nFor: {}\nEmail: {}\nTitle: {}\nScore: {} ({})\nFollow up by: {}\n\nWhy:\n",
             self.subject(),
+            self.audience.as_str(),
             self.email,
             self.title.as_deref().unwrap_or("-"),
             self.score,
@@ -247,11 +261,11 @@ impl SalesAlert {
     }
 }
 
-/// Tells sales.
+/// Tells sales or support.
 #[async_trait]
 pub trait Notifier: Send + Sync {
     /// Delivers one alert.
-    async fn notify(&self, alert: &SalesAlert) -> PortResult<()>;
+    async fn notify(&self, alert: &Alert) -> PortResult<()>;
 }
 
 /// The current time.

@@ -58,6 +58,23 @@ impl Thresholds {
     }
 }
 
+/// When a lead is a marketing-qualified lead: every given minimum holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mql {
+    pub min_total: i64,
+    pub min_fit: Option<i64>,
+    pub min_engagement: Option<i64>,
+}
+
+impl Mql {
+    /// Whether a score card meets the definition.
+    pub fn met(&self, card: &ScoreCard) -> bool {
+        card.total >= self.min_total
+            && self.min_fit.is_none_or(|m| card.fit >= m)
+            && self.min_engagement.is_none_or(|m| card.engagement >= m)
+    }
+}
+
 /// How often one rule may award points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -119,15 +136,19 @@ impl Rule {
                 .as_ref()
                 .is_none_or(|s| x.sequence_id.as_ref() == Some(s))
             && self.step.is_none_or(|s| x.step == Some(s))
-            && self.url.as_ref().is_none_or(|pattern| {
-                x.url.as_deref().is_some_and(|u| {
-                    let path = path_of(u);
-                    match pattern.strip_suffix('*') {
-                        Some(prefix) => path.starts_with(prefix),
-                        None => path == pattern || path.strip_suffix('/') == Some(pattern.as_str()),
-                    }
-                })
-            })
+            && self
+                .url
+                .as_ref()
+                .is_none_or(|p| x.url.as_deref().is_some_and(|u| path_matches(p, u)))
+    }
+}
+
+/// Whether the path of `url` matches `pattern` (`/x` exact, `/x*` prefix).
+pub(crate) fn path_matches(pattern: &str, url: &str) -> bool {
+    let path = path_of(url);
+    match pattern.strip_suffix('*') {
+        Some(prefix) => path.starts_with(prefix),
+        None => path == pattern || path.strip_suffix('/') == Some(pattern),
     }
 }
 
@@ -254,7 +275,26 @@ pub fn score_lead(
     thresholds: Thresholds,
     now: DateTime<Utc>,
 ) -> ScoreCard {
-    let mut card = score(activities, rules, thresholds, now);
+    score_lead_clean(
+        lead,
+        &clean_log(activities, now),
+        rules,
+        fit_rules,
+        thresholds,
+        now,
+    )
+}
+
+/// [`score_lead`] over a log already cleaned by [`clean_log`].
+pub fn score_lead_clean(
+    lead: &Lead,
+    log: &[&Activity],
+    rules: &[Rule],
+    fit_rules: &[FitRule],
+    thresholds: Thresholds,
+    now: DateTime<Utc>,
+) -> ScoreCard {
+    let mut card = score_clean(log, rules, thresholds, now);
     let (fit_points, fit_breakdown) = fit(lead, fit_rules);
     card.fit = fit_points;
     card.fit_breakdown = fit_breakdown;
@@ -279,26 +319,39 @@ pub fn score(
     thresholds: Thresholds,
     now: DateTime<Utc>,
 ) -> ScoreCard {
-    // One entry per activity id (a redelivery may carry another timestamp: the earliest wins,
-    // whatever the order of delivery), then in time order.
+    score_clean(&clean_log(activities, now), rules, thresholds, now)
+}
+
+/// What scores and triggers see of a log: activities up to `now`, one per id (a redelivery may
+/// carry another timestamp: the earliest wins, whatever the order of delivery), in time order,
+/// without machine opens and scanner clicks (those stay in the log and score 0).
+pub fn clean_log(activities: &[Activity], now: DateTime<Utc>) -> Vec<&Activity> {
     let mut log: Vec<&Activity> = activities.iter().filter(|a| a.at <= now).collect();
     log.sort_unstable_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
     let mut seen: HashSet<&ActivityId, FastBuild> =
         HashSet::with_capacity_and_hasher(log.len(), FastBuild::default());
     log.retain(|a| seen.insert(&a.id));
-    // Machine opens and scanner clicks stay in the log and score 0.
     let machine = crate::classify::machine_hits(&log);
     if !machine.is_empty() {
         log.retain(|a| !machine.contains_key(&a.id));
     }
+    log
+}
 
+/// Scores a log already cleaned by [`clean_log`].
+pub fn score_clean(
+    log: &[&Activity],
+    rules: &[Rule],
+    thresholds: Thresholds,
+    now: DateTime<Utc>,
+) -> ScoreCard {
     let mut by_rule: BTreeMap<usize, (RuleScore, f64)> = BTreeMap::new();
     // What a limited rule has already counted: the lead (once), a mail, or an activity of its own.
     let mut counted: HashSet<(usize, Counted<'_>), FastBuild> = HashSet::default();
     // Awards per rule and UTC day (positive) or week (negative day numbers).
     let mut per_period: std::collections::HashMap<(usize, i64), u32, FastBuild> =
         std::collections::HashMap::default();
-    for a in log {
+    for &a in log {
         for (i, rule) in rules.iter().enumerate().filter(|(_, r)| r.matches(a)) {
             let key = match rule.repeat {
                 Repeat::Every => None,

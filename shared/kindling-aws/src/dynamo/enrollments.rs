@@ -31,27 +31,19 @@ fn enrollment_item(e: &Enrollment, version: u64) -> PortResult<Item> {
     Ok(it)
 }
 
-#[async_trait]
-impl EnrollmentStore for DynamoStore {
-    async fn enroll(&self, e: &Enrollment) -> PortResult<Put> {
-        self.put_new_item(enrollment_item(e, 0)?).await
-    }
-
-    async fn enrollments_of_lead(&self, lead: &LeadId) -> PortResult<Vec<Enrollment>> {
-        let items = self.query_prefix(keys::lead_pk(lead), "ENR#").await?;
-        items.iter().map(data).collect()
-    }
-
-    async fn due_enrollments(
+impl DynamoStore {
+    /// Items of one kind in the sharded index due at or before `now`, earliest first.
+    pub(crate) async fn due_in_index(
         &self,
+        prefix: &'static str,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> PortResult<Vec<Enrollment>> {
+    ) -> PortResult<Vec<Item>> {
         // '~' sorts after every id character, so this bound includes everything due at `now`.
         let upper = format!("{}#~", ts(now));
         let limit_i32 = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
         let mut due = Vec::new();
-        for shard in keys::due_shards() {
+        for shard in keys::shards(prefix) {
             let out = self
                 .client
                 .query()
@@ -68,13 +60,34 @@ impl EnrollmentStore for DynamoStore {
                 .map_err(|e| sdk_err("Query", e))?;
             for it in out.items.unwrap_or_default() {
                 let sort = str_attr(&it, keys::GSI_DUE_SK)?.to_owned();
-                due.push((sort, data::<Enrollment>(&it)?));
+                due.push((sort, it));
             }
         }
+        due.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(due.into_iter().map(|(_, it)| it).take(limit).collect())
+    }
+}
+
+#[async_trait]
+impl EnrollmentStore for DynamoStore {
+    async fn enroll(&self, e: &Enrollment) -> PortResult<Put> {
+        self.put_new_item(enrollment_item(e, 0)?).await
+    }
+
+    async fn enrollments_of_lead(&self, lead: &LeadId) -> PortResult<Vec<Enrollment>> {
+        let items = self.query_prefix(keys::lead_pk(lead), "ENR#").await?;
+        items.iter().map(data).collect()
+    }
+
+    async fn due_enrollments(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<Enrollment>> {
+        let due = self.due_in_index(keys::DUE_PREFIX, now, limit).await?;
         // The index is eventually consistent: a stale entry costs a skipped claim, never a
         // second send (the send claim is a conditional write on the base table).
-        due.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(due.into_iter().map(|(_, e)| e).take(limit).collect())
+        due.iter().map(data).collect()
     }
 
     async fn update_enrollment(&self, e: &Enrollment) -> PortResult<Cas> {

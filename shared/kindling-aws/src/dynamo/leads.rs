@@ -93,6 +93,13 @@ fn lead_item(lead: &Lead, version: u64) -> PortResult<Item> {
     let mut it = item(keys::lead(&lead.id));
     it.insert(DATA.into(), json(&stored)?);
     it.insert(VERSION.into(), n(version));
+    if let Some(at) = lead.recheck_at {
+        it.insert(keys::GSI_DUE_PK.into(), s(keys::recheck_shard(&lead.id)));
+        it.insert(
+            keys::GSI_DUE_SK.into(),
+            s(format!("{}#{}", super::enrollments::ts(at), lead.id)),
+        );
+    }
     Ok(it)
 }
 
@@ -159,6 +166,14 @@ impl LeadStore for DynamoStore {
             .filter(|id| after.is_none_or(|a| id > a))
             .take(limit)
             .collect())
+    }
+
+    async fn due_rechecks(&self, now: DateTime<Utc>, limit: usize) -> PortResult<Vec<LeadId>> {
+        let items = self.due_in_index(keys::RECHECK_PREFIX, now, limit).await?;
+        items
+            .iter()
+            .map(|it| str_attr(it, keys::PK).map(|pk| LeadId::new(pk.trim_start_matches("LEAD#"))))
+            .collect()
     }
 }
 

@@ -8,8 +8,10 @@ pub use templates::{RenderedMail, Templates};
 
 use crate::activity::ActivityKind;
 use crate::email::EmailAddress;
+use crate::events::Audience;
 use crate::schedule::{FrequencyCap, Offset, QuietHours};
-use crate::score::{FitField, FitRule, FitTest, Repeat, Rule, Thresholds};
+use crate::score::{FitField, FitRule, FitTest, Mql, Repeat, Rule, Thresholds};
+use crate::trigger::{Condition, Matcher, Trigger};
 use chrono::NaiveTime;
 use chrono_tz::Tz;
 use std::collections::HashSet;
@@ -36,6 +38,12 @@ pub struct Config {
     pub forms: Vec<Form>,
     pub sequences: Vec<Sequence>,
     pub templates: Templates,
+    /// Behavioural triggers, in file order.
+    pub triggers: Vec<Trigger>,
+    /// What makes a lead marketing-qualified.
+    pub mql: Mql,
+    /// A lead that turns hot again within this long of its last alert does not alert again.
+    pub realert_cooldown: chrono::Duration,
 }
 
 /// Program-wide settings.
@@ -689,6 +697,33 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         });
     }
 
+    let mql = match &f.scoring.mql {
+        None => Mql {
+            min_total: hot,
+            min_fit: None,
+            min_engagement: None,
+        },
+        Some(m) => {
+            let r = m.get_ref();
+            if r.min_total.is_none() && r.min_fit.is_none() && r.min_engagement.is_none() {
+                d.span(
+                    m,
+                    "scoring.mql: give at least one of min_total, min_fit, min_engagement",
+                );
+            }
+            Mql {
+                min_total: r.min_total.unwrap_or(i64::MIN),
+                min_fit: r.min_fit,
+                min_engagement: r.min_engagement,
+            }
+        }
+    };
+    let realert_cooldown = match &f.alerts.realert_cooldown {
+        None => chrono::Duration::days(7),
+        Some(v) => duration(d, v, "alerts.realert_cooldown").unwrap_or_default(),
+    };
+    let triggers = triggers(d, &f.triggers, &categories, &seen_forms, &seq_ids);
+
     let sender = Sender {
         from_name,
         from_address: from_address?,
@@ -712,7 +747,192 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         forms,
         sequences,
         templates,
+        triggers,
+        mql,
+        realert_cooldown,
     })
+}
+
+/// A length like `30m`, `12h` or `7d`.
+fn duration(d: &mut Diag<'_>, v: &Spanned<String>, key: &str) -> Option<chrono::Duration> {
+    Offset::parse(v.get_ref())
+        .map(|o| o.approx())
+        .map_err(|m| d.span(v, format!("{key}: {m}")))
+        .ok()
+}
+
+fn triggers(
+    d: &mut Diag<'_>,
+    raw: &[raw::Trigger],
+    categories: &HashSet<&str>,
+    forms: &HashSet<String>,
+    sequences: &HashSet<String>,
+) -> Vec<Trigger> {
+    let mut out = Vec::new();
+    let mut ids = HashSet::new();
+    for t in raw {
+        let id = t.id.get_ref();
+        if !ids.insert(id.clone()) {
+            d.span(&t.id, format!("triggers: duplicate trigger id {id:?}"));
+        }
+        if !crate::ids::is_valid_id(id) {
+            d.span(&t.id, "triggers.id: use letters, digits, '-' and '_' only");
+        }
+        let w = t.when.get_ref();
+        let bad = |d: &mut Diag<'_>, m: String| d.span(&t.when, format!("triggers.when: {m}"));
+        let after = || {
+            w.after.as_deref().map(|a| {
+                Offset::parse(a)
+                    .map(|o| o.approx())
+                    .map_err(|m| format!("after: {m}"))
+            })
+        };
+        let condition = match (&w.kind, &w.form_abandoned, w.unopened_mails) {
+            (Some(kind), None, None) => {
+                if w.after.is_some() {
+                    bad(
+                        d,
+                        "`after` goes with form_abandoned or unopened_mails; counts use `within`"
+                            .into(),
+                    );
+                }
+                let kind = kind.parse::<ActivityKind>().map_err(|_| {
+                    bad(
+                        d,
+                        format!("unknown activity kind {kind:?} (one of: {})", kind_list()),
+                    )
+                });
+                if let Some(c) = &w.page_category {
+                    if !categories.contains(c.as_str()) {
+                        bad(d, format!("no [[pages]] entry has category {c:?}"));
+                    }
+                }
+                if let Some(fm) = &w.form {
+                    if !forms.contains(fm) {
+                        bad(d, format!("unknown form {fm:?}"));
+                    }
+                }
+                if w.url.as_ref().is_some_and(|u| !u.starts_with('/')) {
+                    bad(d, r#"url: a path such as "/pricing" or "/docs/*""#.into());
+                }
+                let at_least = w.count.unwrap_or(1);
+                if at_least == 0 {
+                    bad(d, "count must be at least 1".into());
+                }
+                let within = match &w.within {
+                    None => Some(chrono::Duration::days(30)),
+                    Some(x) => Offset::parse(x)
+                        .map(|o| o.approx())
+                        .map_err(|m| bad(d, format!("within: {m}")))
+                        .ok()
+                        .filter(|x| *x > chrono::Duration::zero()),
+                };
+                match (kind, within) {
+                    (Ok(kind), Some(within)) => Some(Condition::Count {
+                        matcher: Matcher {
+                            kind,
+                            page_category: w.page_category.clone(),
+                            form_id: w.form.clone(),
+                            url: w.url.clone(),
+                        },
+                        at_least: at_least.max(1),
+                        within,
+                    }),
+                    _ => None,
+                }
+            }
+            (None, Some(form), None) => {
+                if !forms.contains(form) {
+                    bad(d, format!("form_abandoned: unknown form {form:?}"));
+                }
+                match after() {
+                    Some(Ok(after)) => Some(Condition::FormAbandoned {
+                        form_id: form.clone(),
+                        after,
+                    }),
+                    Some(Err(m)) => {
+                        bad(d, m);
+                        None
+                    }
+                    None => {
+                        bad(d, r#"form_abandoned needs `after` (e.g. "1h")"#.into());
+                        None
+                    }
+                }
+            }
+            (None, None, Some(mails)) => {
+                if mails == 0 {
+                    bad(d, "unopened_mails must be at least 1".into());
+                }
+                match after() {
+                    Some(Ok(after)) => Some(Condition::Unopened {
+                        mails: mails.max(1),
+                        after,
+                    }),
+                    Some(Err(m)) => {
+                        bad(d, m);
+                        None
+                    }
+                    None => {
+                        bad(d, r#"unopened_mails needs `after` (e.g. "3d")"#.into());
+                        None
+                    }
+                }
+            }
+            _ => {
+                bad(d, "give exactly one of kind (with count/within), form_abandoned or unopened_mails".into());
+                None
+            }
+        };
+        if w.kind.is_none()
+            && (w.count.is_some()
+                || w.within.is_some()
+                || w.page_category.is_some()
+                || w.form.is_some()
+                || w.url.is_some())
+        {
+            d.span(
+                &t.when,
+                "triggers.when: count, within, page_category, form and url go with kind",
+            );
+        }
+        if let Some(s) = &t.enroll {
+            if !sequences.contains(s.get_ref()) {
+                d.span(
+                    s,
+                    format!("triggers.enroll: unknown sequence {:?}", s.get_ref()),
+                );
+            }
+        }
+        let alert = t.alert.as_ref().and_then(|a| match a.get_ref().as_str() {
+            "sales" => Some(Audience::Sales),
+            "support" => Some(Audience::Support),
+            other => {
+                d.span(
+                    a,
+                    format!("triggers.alert: {other:?} is not one of sales, support"),
+                );
+                None
+            }
+        });
+        if t.enroll.is_none() && t.alert.is_none() {
+            d.span(&t.id, "triggers: give enroll, alert or both");
+        }
+        let cooldown = t
+            .cooldown
+            .as_ref()
+            .and_then(|c| duration(d, c, "triggers.cooldown"));
+        if let Some(condition) = condition {
+            out.push(Trigger {
+                id: id.clone(),
+                condition,
+                enroll: t.enroll.as_ref().map(|s| s.get_ref().clone()),
+                alert,
+                cooldown,
+            });
+        }
+    }
+    out
 }
 
 fn kind_list() -> String {

@@ -22,6 +22,42 @@ pub struct File {
     pub forms: Vec<Form>,
     #[serde(default)]
     pub sequences: Vec<Sequence>,
+    #[serde(default)]
+    pub triggers: Vec<Trigger>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trigger {
+    pub id: S<String>,
+    pub when: S<When>,
+    pub enroll: Option<S<String>>,
+    pub alert: Option<S<String>>,
+    pub cooldown: Option<S<String>>,
+}
+
+/// One of: `kind` (+ filters, `count`, `within`); `form_abandoned` + `after`;
+/// `unopened_mails` + `after`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct When {
+    pub kind: Option<String>,
+    pub page_category: Option<String>,
+    pub form: Option<String>,
+    pub url: Option<String>,
+    pub count: Option<u32>,
+    pub within: Option<String>,
+    pub form_abandoned: Option<String>,
+    pub unopened_mails: Option<u32>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mql {
+    pub min_total: Option<i64>,
+    pub min_fit: Option<i64>,
+    pub min_engagement: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +102,7 @@ pub struct Scoring {
     pub rules: Vec<Rule>,
     #[serde(default)]
     pub fit: Vec<FitRule>,
+    pub mql: Option<S<Mql>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,12 +167,15 @@ pub struct Cap {
 pub struct Alerts {
     #[serde(default = "default_follow_up_hours")]
     pub follow_up_hours: u32,
+    /// A lead that cools and turns hot again within this long is not alerted again.
+    pub realert_cooldown: Option<S<String>>,
 }
 
 impl Default for Alerts {
     fn default() -> Self {
         Self {
             follow_up_hours: default_follow_up_hours(),
+            realert_cooldown: None,
         }
     }
 }

@@ -260,3 +260,110 @@ fn fit_rules_parse_and_bad_ones_name_their_line() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn shipped_triggers_mql_and_realert_cooldown() {
+    use crate::trigger::Condition;
+    let c = shipped();
+    let ids: Vec<&str> = c.triggers.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "pricing_interest",
+            "application_abandoned",
+            "cancellation_risk",
+            "not_opening"
+        ]
+    );
+    let pricing = &c.triggers[0];
+    assert!(matches!(
+        &pricing.condition,
+        Condition::Count { at_least: 3, within, matcher }
+            if *within == chrono::Duration::days(7) && matcher.page_category.as_deref() == Some("pricing")
+    ));
+    assert_eq!(pricing.enroll.as_deref(), Some("consultation_invite"));
+    assert_eq!(pricing.alert, Some(Audience::Sales));
+    assert_eq!(pricing.cooldown, None);
+    assert!(matches!(
+        &c.triggers[1].condition,
+        Condition::FormAbandoned { form_id, after } if form_id == "consultation" && *after == chrono::Duration::hours(1)
+    ));
+    assert_eq!(c.triggers[2].alert, Some(Audience::Support));
+    assert_eq!(c.triggers[2].cooldown, Some(chrono::Duration::days(30)));
+    assert!(matches!(
+        &c.triggers[3].condition,
+        Condition::Unopened { mails: 3, .. }
+    ));
+    assert_eq!(
+        c.mql,
+        Mql {
+            min_total: 50,
+            min_fit: None,
+            min_engagement: None
+        }
+    );
+    assert_eq!(c.realert_cooldown, chrono::Duration::days(7));
+}
+
+#[test]
+fn bad_triggers_are_reported_with_lines() {
+    let cases = [
+        (
+            "enroll = \"consultation_invite\"\nalert = \"sales\"\n",
+            "enroll = \"nope\"\nalert = \"marketing\"\n",
+            &["unknown sequence \"nope\"", "\"marketing\" is not one of sales, support"][..],
+        ),
+        (
+            "when = { form_abandoned = \"consultation\", after = \"1h\" }",
+            "when = { form_abandoned = \"contact\" }",
+            &["unknown form \"contact\"", "form_abandoned needs `after`"][..],
+        ),
+        (
+            "when = { unopened_mails = 3, after = \"3d\" }",
+            "when = { unopened_mails = 0, after = \"3 days\" }",
+            &["unopened_mails must be at least 1", "after: \"3 days\""][..],
+        ),
+        (
+            "when = { kind = \"page_view\", page_category = \"pricing\", count = 3, within = \"7d\" }",
+            "when = { kind = \"page_vue\", page_category = \"pricnig\", count = 0, within = \"7w\" }",
+            &[
+                "unknown activity kind \"page_vue\"",
+                "no [[pages]] entry has category \"pricnig\"",
+                "count must be at least 1",
+                "within: \"7w\"",
+            ][..],
+        ),
+        (
+            "when = { kind = \"page_view\", page_category = \"cancellation\" }",
+            "when = { kind = \"page_view\", form_abandoned = \"consultation\" }",
+            &["give exactly one of kind"][..],
+        ),
+        (
+            "alert = \"support\"\ncooldown = \"30d\"\n",
+            "cooldown = \"soon\"\n",
+            &["give enroll, alert or both", "triggers.cooldown"][..],
+        ),
+        (
+            "realert_cooldown = \"7d\"",
+            "realert_cooldown = \"a week\"",
+            &["alerts.realert_cooldown"][..],
+        ),
+        (
+            "mql = { min_total = 50 }",
+            "mql = { }",
+            &["scoring.mql: give at least one of"][..],
+        ),
+    ];
+    for (from, to, wants) in cases {
+        let toml = shipped_toml().replacen(from, to, 1);
+        assert_ne!(toml, shipped_toml(), "{from:?} not found");
+        let errs = errors_of(&toml);
+        for want in wants {
+            assert!(
+                errs.iter()
+                    .any(|e| e.contains(want) && e.starts_with("kindling.toml:")),
+                "{want}: {errs:?}"
+            );
+        }
+    }
+}

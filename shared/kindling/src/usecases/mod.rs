@@ -11,10 +11,12 @@ mod submit_form;
 mod unsubscribe;
 
 pub use feedback::{apply_feedback, Feedback, FeedbackKind, SES_FEEDBACK_DETAIL_TYPES};
-pub use notify::{notify_hot_lead, NotifyOutcome};
+pub use notify::{notify_hot_lead, notify_trigger, NotifyOutcome};
 pub use record::{record_activities, record_activity};
 pub use report::{lead_report, parse_lead_key, LeadKey, LeadReport, REPORT_ACTIVITIES};
-pub use rescore::{lead_activities, rescore_all, rescore_lead, RescoreChange, Rescored};
+pub use rescore::{
+    lead_activities, plan, rescore_all, rescore_lead, Plan, RescoreChange, Rescored,
+};
 pub use send_steps::{send_due_steps, Ended, SendReport, SentMail};
 pub use submit_form::{submit_form, FormSubmission, Submitted};
 pub use unsubscribe::{unsubscribe, Unsubscribed};
@@ -44,7 +46,8 @@ fn conflict(what: impl std::fmt::Display) -> Error {
     Error::Conflict(what.to_string())
 }
 
-/// Handles one bus event: an activity rescored its lead; a hot crossing alerts sales. Returns
+/// Handles one bus event: an activity rescores its lead (and runs its triggers); a hot crossing
+/// alerts sales; a trigger with an alert alerts its team. Returns
 /// `Err` for the platform to retry (see [`Error::is_retryable`]).
 pub async fn handle_event(
     k: &Kindling,
@@ -54,6 +57,9 @@ pub async fn handle_event(
     match event {
         Event::ActivityRecorded(e) => on_activity_recorded(k, e).await,
         Event::LeadBecameHot(e) => notify_hot_lead(k, notifier, e).await.map(|_| ()),
+        Event::TriggerFired(e) => notify_trigger(k, notifier, e).await.map(|_| ()),
+        // Published for integrations (a CRM, analytics): nothing in Kindling acts on them.
+        Event::LeadBecameWarm(_) | Event::LeadCooled(_) | Event::LeadBecameMql(_) => Ok(()),
     }
 }
 

@@ -1,11 +1,17 @@
 use super::{conflict, Kindling, CAS_ATTEMPTS};
 use crate::activity::Activity;
+use crate::config::Config;
 use crate::error::Result;
-use crate::events::{Event, LeadBecameHot};
+use crate::events::{Event, LeadBecameHot, LeadBecameMql, TemperatureChanged, TriggerFired};
 use crate::ids::LeadId;
-use crate::lead::{Lead, ScoreSnapshot};
-use crate::ports::Cas;
-use crate::score::{score_lead, ScoreCard, Temperature};
+use crate::lead::{Lead, TriggerState};
+use crate::ports::{Cas, Put};
+use crate::score::{clean_log, score_lead_clean, ScoreCard, Temperature};
+use chrono::{DateTime, Duration, Utc};
+
+/// A lead whose score decays (and who is not cold) is looked at again this often, so that it
+/// cools (and `lead.cooled.v1` is published) without waiting for its next activity.
+const DECAY_RECHECK_HOURS: i64 = 24;
 
 /// What rescoring found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +20,10 @@ pub struct Rescored {
     pub previous: Temperature,
     /// Set when this rescore crossed into hot: the crossing's number.
     pub hot_crossing: Option<u32>,
+    /// What was published: temperature changes, MQL, trigger firings.
+    pub events: Vec<Event>,
+    /// Sequences the lead was newly enrolled in by triggers.
+    pub enrolled: Vec<String>,
 }
 
 /// Every activity of a lead, including those of the browsers tied to it.
@@ -27,15 +37,12 @@ pub async fn lead_activities(k: &Kindling, lead: &LeadId) -> Result<Vec<Activity
 
 /// A lead's score now (fit and engagement), with its explanation, from a log already read.
 pub fn card_of(k: &Kindling, lead: &Lead, log: &[Activity]) -> ScoreCard {
-    let c = &k.config;
-    score_lead(
-        lead,
-        log,
-        &c.rules,
-        &c.fit_rules,
-        c.thresholds,
-        k.clock.now(),
-    )
+    let now = k.clock.now();
+    card_of_clean(&k.config, lead, &clean_log(log, now), now)
+}
+
+fn card_of_clean(c: &Config, lead: &Lead, log: &[&Activity], now: DateTime<Utc>) -> ScoreCard {
+    score_lead_clean(lead, log, &c.rules, &c.fit_rules, c.thresholds, now)
 }
 
 /// The lead's score now, with its explanation (reads only).
@@ -44,53 +51,219 @@ pub(crate) async fn score_card(k: &Kindling, lead: &Lead) -> Result<ScoreCard> {
     Ok(card_of(k, lead, &log))
 }
 
-/// Recomputes a lead's score from its whole log and stores the snapshot. On a crossing into hot
-/// it publishes `lead.became_hot.v1` *before* storing, numbered by crossing: if the store write
-/// then fails, the retry publishes the same crossing again and notify's dedupe absorbs it; the
-/// other order could store "hot" and lose the alert.
+/// What a rescore changes: the lead as it will be stored, the events to publish first and the
+/// sequences to enroll in first. A pure function of the stored lead, its log, the program and
+/// the time, so a retry after a failure plans the same thing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub lead: Lead,
+    pub card: ScoreCard,
+    pub hot_crossing: Option<u32>,
+    pub events: Vec<Event>,
+    pub enroll: Vec<String>,
+}
+
+impl Plan {
+    /// Whether storing the plan would change nothing.
+    pub fn changes_nothing(&self, stored: &Lead) -> bool {
+        let (a, b) = (&self.lead, stored);
+        a.score.total == b.score.total
+            && a.score.temperature == b.score.temperature
+            && a.score.hot_crossings == b.score.hot_crossings
+            && a.score.mql_at == b.score.mql_at
+            && a.triggers == b.triggers
+            && a.recheck_at == b.recheck_at
+            && self.events.is_empty()
+            && self.enroll.is_empty()
+    }
+}
+
+/// Plans a rescore (see [`Plan`]): temperature transitions (warm, hot with its crossing number
+/// and whether it may alert under the re-alert cooldown, cooled), the first MQL, trigger
+/// firings, and when to look at the lead again.
+pub fn plan(c: &Config, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) -> Plan {
+    let card = card_of_clean(c, stored, log, now);
+    let mut lead = stored.clone();
+    let mut events = Vec::new();
+    let previous = stored.score.temperature;
+    let (temperature, total) = (card.temperature, card.total);
+    let mut hot_crossing = None;
+    if temperature == Temperature::Hot && previous != Temperature::Hot {
+        let crossing = stored.score.hot_crossings + 1;
+        let alert = stored
+            .score
+            .hot_alerted_at
+            .is_none_or(|last| now - last >= c.realert_cooldown);
+        if alert {
+            lead.score.hot_alerted_at = Some(now);
+        }
+        lead.score.hot_crossings = crossing;
+        hot_crossing = Some(crossing);
+        events.push(Event::LeadBecameHot(LeadBecameHot {
+            lead_id: stored.id.clone(),
+            crossing,
+            score: total,
+            previous,
+            at: now,
+            alert,
+        }));
+    } else if temperature != previous {
+        let change = TemperatureChanged {
+            lead_id: stored.id.clone(),
+            score: total,
+            previous,
+            temperature,
+            at: now,
+        };
+        events.push(if temperature > previous {
+            Event::LeadBecameWarm(change)
+        } else {
+            Event::LeadCooled(change)
+        });
+    }
+    if stored.score.mql_at.is_none() && c.mql.met(&card) {
+        lead.score.mql_at = Some(now);
+        events.push(Event::LeadBecameMql(LeadBecameMql {
+            lead_id: stored.id.clone(),
+            score: total,
+            fit: card.fit,
+            engagement: card.engagement,
+            at: now,
+        }));
+    }
+
+    let evaluation = crate::trigger::evaluate(&c.triggers, &stored.triggers, log, now);
+    let mut enroll = Vec::new();
+    for f in &evaluation.firings {
+        let t = f.trigger;
+        lead.triggers.insert(
+            t.id.clone(),
+            TriggerState {
+                fired: f.firing,
+                last_at: now,
+            },
+        );
+        if let Some(seq) = &t.enroll {
+            enroll.push(seq.clone());
+        }
+        events.push(Event::TriggerFired(TriggerFired {
+            lead_id: stored.id.clone(),
+            trigger: t.id.clone(),
+            firing: f.firing,
+            reason: f.reason.clone(),
+            evidence: f.evidence.clone(),
+            enrolled: t.enroll.clone(),
+            alert: t.alert,
+            at: now,
+        }));
+    }
+
+    let decaying = temperature != Temperature::Cold
+        && card.breakdown.iter().any(|r| {
+            r.undecayed != 0
+                && c.rules
+                    .iter()
+                    .any(|rule| rule.id == r.rule && rule.half_life_days.is_some())
+        });
+    let decay_recheck = decaying.then(|| now + Duration::hours(DECAY_RECHECK_HOURS));
+    lead.recheck_at = match (evaluation.recheck_at, decay_recheck) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    lead.score.total = total;
+    lead.score.temperature = temperature;
+    Plan {
+        lead,
+        card,
+        hot_crossing,
+        events,
+        enroll,
+    }
+}
+
+/// Recomputes a lead's score from its whole log, applies its transitions and triggers, and
+/// stores the result. Effects come first, each idempotent, and the lead is stored last: trigger
+/// enrollments (one per lead and sequence), then the events, then the lead (a conditional
+/// write). If anything fails, the retry plans the same firings with the same numbers; the
+/// enrollment exists already and notify's dedupe absorbs the repeated events. The other order
+/// could store "fired" or "hot" and lose the alert.
 pub async fn rescore_lead(k: &Kindling, lead_id: &LeadId) -> Result<Option<Rescored>> {
     for _ in 0..CAS_ATTEMPTS {
-        let Some(mut lead) = k.stores.leads.get_lead(lead_id).await? else {
+        let Some(stored) = k.stores.leads.get_lead(lead_id).await? else {
             return Ok(None);
         };
         let now = k.clock.now();
-        let card = card_of(k, &lead, &lead_activities(k, lead_id).await?);
-        let previous = lead.score.temperature;
-        let crossing = (card.temperature == Temperature::Hot && previous != Temperature::Hot)
-            .then_some(lead.score.hot_crossings + 1);
-        let snapshot = ScoreSnapshot {
-            total: card.total,
-            temperature: card.temperature,
-            computed_at: Some(now),
-            hot_crossings: crossing.unwrap_or(lead.score.hot_crossings),
+        let all = lead_activities(k, lead_id).await?;
+        let log = clean_log(&all, now);
+        let p = plan(&k.config, &stored, &log, now);
+        let mut result = Rescored {
+            card: p.card.clone(),
+            previous: stored.score.temperature,
+            hot_crossing: p.hot_crossing,
+            events: Vec::new(),
+            enrolled: Vec::new(),
         };
-        let result = Rescored {
-            card,
-            previous,
-            hot_crossing: crossing,
-        };
-        if lead.score.total == snapshot.total && lead.score.temperature == snapshot.temperature {
+        if p.changes_nothing(&stored) {
             return Ok(Some(result));
         }
-        if let Some(crossing) = crossing {
-            k.bus
-                .publish(&[Event::LeadBecameHot(LeadBecameHot {
-                    lead_id: lead_id.clone(),
-                    crossing,
-                    score: snapshot.total,
-                    previous,
-                    at: now,
-                })])
-                .await?;
+        for seq in &p.enroll {
+            if enroll(k, &stored, seq, now).await? {
+                result.enrolled.push(seq.clone());
+            }
         }
-        lead.score = snapshot;
+        if !p.events.is_empty() {
+            k.bus.publish(&p.events).await?;
+        }
+        let mut lead = p.lead;
+        lead.score.computed_at = Some(now);
         lead.updated_at = now;
         if store(k, &lead).await? {
+            for e in &p.events {
+                if let Event::TriggerFired(f) = e {
+                    tracing::info!(lead_id = %lead_id, trigger = %f.trigger, firing = f.firing, reason = %f.reason, "trigger fired");
+                }
+            }
             tracing::info!(lead_id = %lead_id, score = result.card.total, temperature = %result.card.temperature, "lead rescored");
+            result.events = p.events;
             return Ok(Some(result));
         }
     }
     Err(conflict(format!("lead {lead_id}")))
+}
+
+/// Enrolls a lead in a sequence (from a form or a trigger), its first step due at its offset
+/// and outside quiet hours in the lead's zone. False if the lead has an enrollment in it already.
+pub(crate) async fn enroll(
+    k: &Kindling,
+    lead: &Lead,
+    sequence: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let Some(seq) = k.config.sequence(sequence) else {
+        return Ok(false);
+    };
+    let zone = lead.zone(k.config.program.default_zone);
+    let first_due = seq.steps.first().map(|s| {
+        k.config
+            .quiet_hours
+            .next_allowed(s.at.due_at(now, zone), zone)
+    });
+    let enrollment = crate::sequence::Enrollment {
+        id: crate::ids::EnrollmentId::new(k.ids.new_id()),
+        lead_id: lead.id.clone(),
+        sequence_id: seq.id.clone(),
+        enrolled_at: now,
+        next_step: 0,
+        next_due_at: first_due,
+        status: crate::sequence::EnrollmentStatus::Active,
+        reason: None,
+        version: 0,
+    };
+    let created = k.stores.enrollments.enroll(&enrollment).await? == Put::Created;
+    if created {
+        tracing::info!(lead_id = %lead.id, sequence = %seq.id, "lead enrolled");
+    }
+    Ok(created)
 }
 
 async fn store(k: &Kindling, lead: &Lead) -> Result<bool> {

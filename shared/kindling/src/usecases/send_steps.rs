@@ -60,6 +60,10 @@ pub struct SendReport {
     pub retry_later: u32,
     /// Store or bus errors; the steps stay due and are retried on a later run.
     pub errors: u32,
+    /// Leads looked at again (pending triggers, decaying scores) before sending.
+    pub rechecked: u32,
+    /// Trigger firings found by those rechecks.
+    pub triggers_fired: u32,
 }
 
 enum Outcome {
@@ -84,6 +88,9 @@ pub async fn send_due_steps(
     budget: usize,
 ) -> Result<SendReport> {
     let mut report = SendReport::default();
+    // Rechecks first: a trigger that fires now (an abandoned form) enrolls the lead, and its
+    // first step can go out in this very run.
+    recheck_due_leads(k, budget, &mut report).await?;
     let mut handled = 0;
     let page = budget.clamp(1, 100);
     while handled < budget {
@@ -135,6 +142,31 @@ pub async fn send_due_steps(
         }
     }
     Ok(report)
+}
+
+/// Rescores the leads whose `recheck_at` has come (see [`crate::lead::Lead::recheck_at`]), at
+/// most `budget`. A lead that fails stays due and is counted in `errors`.
+async fn recheck_due_leads(k: &Kindling, budget: usize, report: &mut SendReport) -> Result<()> {
+    let now = k.clock.now();
+    let due = k.stores.leads.due_rechecks(now, budget.max(1)).await?;
+    for lead in due {
+        match super::rescore_lead(k, &lead).await {
+            Ok(Some(r)) => {
+                report.rechecked += 1;
+                report.triggers_fired += r
+                    .events
+                    .iter()
+                    .filter(|e| matches!(e, crate::events::Event::TriggerFired(_)))
+                    .count() as u32;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(lead_id = %lead, error = %e, "recheck failed; it stays due");
+                report.errors += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn send_one(

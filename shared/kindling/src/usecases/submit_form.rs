@@ -3,10 +3,9 @@ use crate::activity::{Activity, Attrs, Subject};
 use crate::config::Form;
 use crate::email::EmailAddress;
 use crate::error::Result;
-use crate::ids::{ActivityId, EnrollmentId, LeadId, VisitorId};
+use crate::ids::{ActivityId, LeadId, VisitorId};
 use crate::lead::{Consent, Lead, Profile};
 use crate::ports::{Cas, Put};
-use crate::sequence::{Enrollment, EnrollmentStatus};
 
 /// A validated form submission.
 #[derive(Debug, Clone)]
@@ -60,30 +59,9 @@ pub async fn submit_form(k: &Kindling, form: &Form, sub: FormSubmission) -> Resu
     };
 
     let mut enrolled = Vec::new();
-    let zone = lead.zone(k.config.program.default_zone);
     for seq_id in &form.sequences {
-        let Some(seq) = k.config.sequence(seq_id) else {
-            continue;
-        };
-        let first_due = seq.steps.first().map(|s| {
-            k.config
-                .quiet_hours
-                .next_allowed(s.at.due_at(now, zone), zone)
-        });
-        let enrollment = Enrollment {
-            id: EnrollmentId::new(k.ids.new_id()),
-            lead_id: lead.id.clone(),
-            sequence_id: seq.id.clone(),
-            enrolled_at: now,
-            next_step: 0,
-            next_due_at: first_due,
-            status: EnrollmentStatus::Active,
-            reason: None,
-            version: 0,
-        };
-        if k.stores.enrollments.enroll(&enrollment).await? == Put::Created {
-            tracing::info!(lead_id = %lead.id, sequence = %seq.id, "lead enrolled");
-            enrolled.push(seq.id.clone());
+        if super::rescore::enroll(k, &lead, seq_id, now).await? {
+            enrolled.push(seq_id.clone());
         }
     }
     // Recorded last: the event it publishes makes scoring read the lead as written above.
