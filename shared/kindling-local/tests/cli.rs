@@ -126,7 +126,44 @@ fn demo_json_summary_shows_the_promised_outcomes() {
         hot.iter().all(|l| l["alerts"] == 1),
         "exactly one alert per hot lead"
     );
-    assert_eq!(summary["alerts"].as_array().unwrap().len(), hot.len());
+    let alerts = summary["alerts"].as_array().unwrap();
+    let hot_alerts = alerts.iter().filter(|a| a["trigger"].is_null()).count();
+    assert_eq!(hot_alerts, hot.len());
+    // Every shipped trigger fires once in the scenario: pricing interest (sales alert),
+    // abandoned application, unopened mails, cancellation page (support alert).
+    let mut fired: Vec<&str> = leads
+        .iter()
+        .flat_map(|l| l["triggers"].as_array().unwrap())
+        .map(|t| t[0].as_str().unwrap())
+        .collect();
+    fired.sort_unstable();
+    assert_eq!(
+        fired,
+        [
+            "application_abandoned",
+            "cancellation_risk",
+            "not_opening",
+            "pricing_interest"
+        ]
+    );
+    let by_trigger = |t: &str| alerts.iter().find(|a| a["trigger"] == t).unwrap();
+    assert_eq!(by_trigger("pricing_interest")["audience"], "sales");
+    assert_eq!(by_trigger("cancellation_risk")["audience"], "support");
+    assert_eq!(alerts.len(), hot.len() + 2);
+    for (sequence, template) in [
+        ("consultation_invite", "consultation_invite"),
+        ("application_followup", "application_followup"),
+        ("different_angle", "different_angle"),
+    ] {
+        let sent = summary["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["sequence"] == sequence && m["template"] == template)
+            .count();
+        assert_eq!(sent, 1, "{sequence} sent once");
+    }
+    assert_eq!(summary["checks"]["no_retargeting_twice"], true);
     let unsubscribed: Vec<_> = leads
         .iter()
         .filter(|l| !l["unsubscribed_at"].is_null())
