@@ -20,6 +20,8 @@ macro_rules! store_contract {
             lead_email_is_unique,
             lead_update_is_optimistic,
             lead_ids_page_in_order,
+            due_rechecks_are_due_ordered_and_cleared,
+            trigger_state_round_trips,
             visitor_keeps_its_first_lead,
             activity_recording_is_idempotent,
             activity_details_round_trip,
@@ -167,6 +169,60 @@ pub async fn lead_ids_page_in_order(s: &dyn Store) {
     let rest = s.list_lead_ids(first.last(), 2).await.unwrap();
     assert_eq!(rest, vec![LeadId::new("L3")]);
     assert!(s.list_lead_ids(rest.last(), 2).await.unwrap().is_empty());
+}
+
+pub async fn due_rechecks_are_due_ordered_and_cleared(s: &dyn Store) {
+    // L1 due in 2 h, L2 due now, L3 in 10 min, L4 never.
+    for (id, email, at) in [
+        ("L1", "a@x.jp", Some(t0() + Duration::hours(2))),
+        ("L2", "b@x.jp", Some(t0())),
+        ("L3", "c@x.jp", Some(t0() + Duration::minutes(10))),
+        ("L4", "d@x.jp", None),
+    ] {
+        let mut l = lead(id, email);
+        l.recheck_at = at;
+        s.insert_lead(&l).await.unwrap();
+    }
+    let ids = |v: Vec<LeadId>| v.into_iter().map(|l| l.to_string()).collect::<Vec<_>>();
+    assert_eq!(ids(s.due_rechecks(t0(), 10).await.unwrap()), ["L2"]);
+    assert_eq!(
+        ids(s.due_rechecks(t0() + Duration::hours(3), 10).await.unwrap()),
+        ["L2", "L3", "L1"]
+    );
+    assert_eq!(
+        ids(s.due_rechecks(t0() + Duration::hours(3), 2).await.unwrap()),
+        ["L2", "L3"]
+    );
+    // Moved later and cleared by an update: no longer due.
+    let mut l2 = s.get_lead(&LeadId::new("L2")).await.unwrap().unwrap();
+    l2.recheck_at = Some(t0() + Duration::days(1));
+    assert_eq!(s.update_lead(&l2).await.unwrap(), Cas::Updated);
+    let mut l3 = s.get_lead(&LeadId::new("L3")).await.unwrap().unwrap();
+    l3.recheck_at = None;
+    assert_eq!(s.update_lead(&l3).await.unwrap(), Cas::Updated);
+    assert_eq!(
+        ids(s.due_rechecks(t0() + Duration::hours(3), 10).await.unwrap()),
+        ["L1"]
+    );
+}
+
+pub async fn trigger_state_round_trips(s: &dyn Store) {
+    let mut l = lead("L1", "a@x.jp");
+    s.insert_lead(&l).await.unwrap();
+    l.triggers.insert(
+        "pricing_interest".into(),
+        kindling::lead::TriggerState {
+            fired: 2,
+            last_at: t0(),
+        },
+    );
+    l.score.mql_at = Some(t0());
+    l.score.hot_alerted_at = Some(t0());
+    assert_eq!(s.update_lead(&l).await.unwrap(), Cas::Updated);
+    let back = s.get_lead(&l.id).await.unwrap().unwrap();
+    assert_eq!(back.triggers, l.triggers);
+    assert_eq!(back.score.mql_at, Some(t0()));
+    assert_eq!(back.score.hot_alerted_at, Some(t0()));
 }
 
 pub async fn visitor_keeps_its_first_lead(s: &dyn Store) {

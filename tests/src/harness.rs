@@ -33,6 +33,14 @@ pub fn shipped_config() -> Config {
     Config::load(&config_dir()).unwrap()
 }
 
+/// The shipped configuration without its triggers: for tests that count a sequence's mails to
+/// leads who never open them (trigger `not_opening` would add a different-angle mail).
+pub fn config_without_triggers() -> Config {
+    let mut c = shipped_config();
+    c.triggers.clear();
+    c
+}
+
 /// The shipped configuration with `kindling.toml` edited by `edit`.
 pub fn config_with(edit: impl FnOnce(String) -> String) -> Config {
     let dir = config_dir();

@@ -198,7 +198,8 @@ async fn sns_alert_reaches_an_sqs_subscription_readable_and_structured() {
     };
     notifier.notify(&support).await.unwrap();
     let got = env.alerts().await;
-    let n = &got[1];
+    assert_eq!(got.len(), 1);
+    let n = &got[0];
     assert_eq!(
         n["Subject"].as_str().unwrap(),
         "cancellation_risk: lead L1 (score 55)"

@@ -220,8 +220,9 @@ async fn every_outbox_mail_is_valid_mime_with_one_click_unsubscribe_and_the_post
     let mails = t.outbox();
     assert_eq!(
         mails.len(),
-        4 + 4 + 1,
-        "two leads x 4 steps, one seminar mail"
+        4 + 4 + 1 + 2,
+        "two leads x 4 steps, one seminar mail, and a different-angle mail to each of the two \
+         leads who opened none of their first three (trigger not_opening)"
     );
     for raw in &mails {
         let m = MessageParser::default().parse(raw).expect("parses as MIME");

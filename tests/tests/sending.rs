@@ -14,7 +14,9 @@ use kindling::sequence::{EnrollmentStatus, SendKey, SendRecord, SendState};
 use kindling::suppression::{Suppression, SuppressionReason};
 use kindling::usecases::send_due_steps;
 use kindling_local::store::SqliteStore;
-use kindling_tests::harness::{config_with, lead_fields, shipped_config, TestApp};
+use kindling_tests::harness::{
+    config_with, config_without_triggers, lead_fields, monday_10_jst, shipped_config, TestApp,
+};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -73,7 +75,7 @@ async fn lead_without_a_zone_gets_the_default_zone() {
 #[tokio::test]
 async fn new_york_leads_get_mail_at_local_hours_across_the_daylight_saving_change() {
     // 2026-10-29 23:15 EDT. DST ends in New York on 2026-11-01 at 02:00.
-    let t = TestApp::with_config(shipped_config(), utc("2026-10-30T03:15:00Z"));
+    let t = TestApp::with_config(config_without_triggers(), utc("2026-10-30T03:15:00Z"));
     t.submit(
         "whitepaper",
         &lead_fields("late@acme.example", "America/New_York"),
@@ -348,7 +350,7 @@ async fn a_lead_that_turns_hot_leaves_the_sequence() {
 
 #[tokio::test]
 async fn enrollment_in_a_sequence_happens_once() {
-    let t = TestApp::new();
+    let t = TestApp::with_config(config_without_triggers(), monday_10_jst());
     t.submit("whitepaper", &lead_fields("twice@example.jp", "Asia/Tokyo"))
         .await;
     t.clock.advance(Duration::hours(2));

@@ -151,3 +151,35 @@ pub fn parse_ts(s: &str) -> Result<chrono::DateTime<chrono::Utc>, PortError> {
         .map(|t| t.with_timezone(&chrono::Utc))
         .map_err(err)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_from_before_rechecks_gains_the_column_and_keeps_its_leads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE leads (id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, data TEXT NOT NULL);
+                 INSERT INTO leads VALUES ('L1', 'a@x.jp', 3, '{}');",
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        drop(db);
+        // Opening twice is fine too.
+        let db = Db::open(&path).unwrap();
+        let conn = db.conn();
+        let (version, recheck): (i64, Option<String>) = conn
+            .query_row(
+                "SELECT version, recheck_at FROM leads WHERE id = 'L1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((version, recheck), (3, None));
+    }
+}
