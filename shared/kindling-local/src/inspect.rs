@@ -126,6 +126,38 @@ pub fn lead_text(r: &LeadReport, default_zone: Tz) -> String {
     if !r.not_scored.is_empty() {
         let _ = writeln!(out, "  not scored: {} machine hit(s)", r.not_scored.len());
     }
+    let sc = &r.lead.score;
+    if let Some(at) = sc.mql_at {
+        let _ = writeln!(out, "  MQL since {}", local(at, zone));
+    }
+    if sc.hot_crossings > 0 {
+        let last = sc
+            .hot_alerted_at
+            .map_or_else(|| "-".to_owned(), |t| local(t, zone));
+        let _ = writeln!(
+            out,
+            "  hot {} time(s); sales last alerted {last}",
+            sc.hot_crossings
+        );
+    }
+    if !r.lead.triggers.is_empty() {
+        let _ = writeln!(
+            out,
+            "
+triggers fired"
+        );
+        for (id, t) in &r.lead.triggers {
+            let _ = writeln!(
+                out,
+                "  {id:<28} x{:<3} last {}",
+                t.fired,
+                local(t.last_at, zone)
+            );
+        }
+    }
+    if let Some(at) = r.lead.recheck_at {
+        let _ = writeln!(out, "next look without new activity: {}", local(at, zone));
+    }
     if !r.visitors.is_empty() {
         let ids: Vec<&str> = r.visitors.iter().map(|v| v.as_str()).collect();
         let _ = writeln!(out, "browsers: {}", ids.join(", "));
