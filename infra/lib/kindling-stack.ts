@@ -131,8 +131,10 @@ const ROUTE_THROTTLE: Record<string, { rate: number; burst: number }> = {
 
 interface FunctionSpec {
   readonly timeout: Duration;
-  /** DynamoDB actions on the table (never Scan: no function scans). */
+  /** DynamoDB actions on the table (Scan only through `rescan`). */
   readonly table: string[];
+  /** Walks every lead: the one-off rescore invocation (admin use, never a request path). */
+  readonly rescan?: boolean;
   /** Reads the due-steps index. */
   readonly dueIndex?: boolean;
   /** Publishes Kindling events. */
@@ -151,7 +153,7 @@ const ITEM_RW = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 
 export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
   track: { timeout: Duration.seconds(10), table: ITEM_RW, publishes: true, signingKeys: true },
   intake: { timeout: Duration.seconds(10), table: ITEM_RW, publishes: true },
-  score: { timeout: Duration.seconds(30), table: ITEM_RW, publishes: true },
+  score: { timeout: Duration.seconds(60), table: ITEM_RW, publishes: true, rescan: true },
   'send-steps': {
     timeout: Duration.seconds(50),
     table: [...ITEM_RW, 'dynamodb:DeleteItem'],
@@ -328,6 +330,7 @@ export class KindlingStack extends Stack {
         role.addToPolicy(new iam.PolicyStatement({ sid, actions, resources }));
       grant('Logs', ['logs:CreateLogStream', 'logs:PutLogEvents'], [logGroup.logGroupArn]);
       grant('Table', spec.table, [this.table.tableArn]);
+      if (spec.rescan) grant('Rescore', ['dynamodb:Scan'], [this.table.tableArn]);
       if (spec.dueIndex) grant('DueIndex', ['dynamodb:Query'], [`${this.table.tableArn}/index/GSI1`]);
       if (spec.publishes) grant('Publish', ['events:PutEvents'], [this.bus.eventBusArn]);
       if (spec.signingKeys) grant('SigningKeys', ['secretsmanager:GetSecretValue'], [this.signingKeys.secretArn]);

@@ -217,7 +217,7 @@ describe('IAM', () => {
       feedback: [...logs, ...rw, 'events:PutEvents', 'sqs:SendMessage'],
     };
     // score's sqs:SendMessage: its failed async invocations go to its DLQ.
-    expected.score.push('sqs:SendMessage');
+    expected.score.push('sqs:SendMessage', 'dynamodb:Scan');
     for (const name of FUNCTIONS) {
       assert.deepEqual(actionsOf(name), [...expected[name]].sort(), name);
     }
@@ -242,6 +242,11 @@ describe('IAM', () => {
     }
     const dueIndexUsers = FUNCTIONS.filter((n) => statementsOf(n).some((s) => s.Sid === 'DueIndex'));
     assert.deepEqual(dueIndexUsers, ['send-steps']);
+    // Only the one-off rescore walks the table, and only the score function runs it.
+    const scanners = FUNCTIONS.filter((n) => actionsOf(n).includes('dynamodb:Scan'));
+    assert.deepEqual(scanners, ['score']);
+    const rescore = statementsOf('score').find((s) => s.Sid === 'Rescore')!;
+    assert.equal(refId(rescore.Resource), tableId);
   });
 });
 

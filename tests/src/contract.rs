@@ -19,7 +19,7 @@ macro_rules! store_contract {
             lead_insert_get_and_find_by_email,
             lead_email_is_unique,
             lead_update_is_optimistic,
-            lead_ids_page_in_order,
+            lead_ids_page_through_every_lead_once,
             due_rechecks_are_due_ordered_and_cleared,
             trigger_state_round_trips,
             visitor_keeps_its_first_lead,
@@ -160,15 +160,37 @@ pub async fn lead_update_is_optimistic(s: &dyn Store) {
     assert_eq!(s.get_lead(&l.id).await.unwrap().unwrap().version, 2);
 }
 
-pub async fn lead_ids_page_in_order(s: &dyn Store) {
-    for (id, email) in [("L3", "c@x.jp"), ("L1", "a@x.jp"), ("L2", "b@x.jp")] {
-        s.insert_lead(&lead(id, email)).await.unwrap();
+pub async fn lead_ids_page_through_every_lead_once(s: &dyn Store) {
+    let mut all: Vec<LeadId> = Vec::new();
+    for i in [3, 1, 4, 5, 2] {
+        let l = lead(&format!("L{i}"), &format!("l{i}@x.jp"));
+        s.insert_lead(&l).await.unwrap();
+        // Other items of the lead (and of others) share the table: only leads are listed.
+        s.record(&activity(
+            &format!("a{i}"),
+            Subject::Lead(l.id.clone()),
+            t0(),
+        ))
+        .await
+        .unwrap();
+        all.push(l.id);
     }
-    let first = s.list_lead_ids(None, 2).await.unwrap();
-    assert_eq!(first, vec![LeadId::new("L1"), LeadId::new("L2")]);
-    let rest = s.list_lead_ids(first.last(), 2).await.unwrap();
-    assert_eq!(rest, vec![LeadId::new("L3")]);
-    assert!(s.list_lead_ids(rest.last(), 2).await.unwrap().is_empty());
+    let mut seen = Vec::new();
+    let mut after: Option<LeadId> = None;
+    loop {
+        let page = s.list_lead_ids(after.as_ref(), 2).await.unwrap();
+        assert!(page.len() <= 2);
+        seen.extend(page.iter().cloned());
+        if page.len() < 2 {
+            break;
+        }
+        after = page.last().cloned();
+        assert!(seen.len() <= 5, "pages must not repeat leads: {seen:?}");
+    }
+    seen.sort();
+    all.sort();
+    assert_eq!(seen, all, "every lead exactly once");
+    assert!(s.list_lead_ids(None, 0).await.unwrap().is_empty());
 }
 
 pub async fn due_rechecks_are_due_ordered_and_cleared(s: &dyn Store) {

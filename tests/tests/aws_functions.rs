@@ -7,7 +7,7 @@ use kindling::http::Routes;
 use kindling::score::Temperature;
 use kindling_aws::http::handle_api_request;
 use kindling_aws::invocation::{
-    on_kindling_event, on_schedule, on_scheduled_event, on_ses_event, Consumer,
+    on_kindling_event, on_schedule, on_scheduled_event, on_score_invocation, on_ses_event, Consumer,
 };
 use kindling_aws::sns::SnsNotifier;
 use kindling_tests::aws::AwsEnv;
@@ -192,6 +192,11 @@ async fn events_that_can_never_succeed_are_dropped_and_change_nothing() {
         (Consumer::Notify, sample!("notify/wrong-source.json")),
         (Consumer::Notify, sample!("score/activity-recorded.json")),
         (Consumer::Notify, sample!("notify/lead-became-hot.json")),
+        (Consumer::Notify, sample!("notify/trigger-fired.json")),
+        (Consumer::Notify, sample!("notify/lead-cooled.json")),
+        (Consumer::Notify, sample!("notify/lead-became-warm.json")),
+        (Consumer::Notify, sample!("notify/lead-became-mql.json")),
+        (Consumer::Score, sample!("notify/trigger-fired.json")),
     ] {
         on_kindling_event(&rt.kindling, consumer, Some(&notifier), event(s))
             .await
@@ -367,6 +372,152 @@ async fn notify_alerts_once_per_crossing_through_sns() {
     let alerts = env.alerts().await;
     assert_eq!(alerts.len(), 1, "delivered twice, alerted once");
     assert!(alerts[0]["Message"].as_str().unwrap().contains("Hot"));
+}
+
+async fn submit(k: &kindling::usecases::Kindling, form: &str, body: &str) {
+    let mut req = event(sample!("intake/form-urlencoded.json"));
+    req["body"] = Value::String(body.into());
+    req["rawPath"] = Value::String(form.into());
+    req["requestContext"]["http"]["path"] = Value::String(form.into());
+    let res = handle_api_request(
+        k,
+        Routes::Intake,
+        lambda_http::request::from_str(&req.to_string()).unwrap(),
+    )
+    .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+}
+
+#[tokio::test]
+async fn notify_alerts_support_once_per_trigger_firing_through_sns() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime().await;
+    let k = &rt.kindling;
+    let notifier = rt.notifier().unwrap();
+    submit(
+        k,
+        "/forms/whitepaper",
+        "email=leaving%40example.jp&consent=on",
+    )
+    .await;
+    let l = lead(&env, "leaving@example.jp").await.unwrap();
+    let mut fired = event(sample!("notify/trigger-fired.json"));
+    fired["detail"]["lead_id"] = Value::String(l.id.to_string());
+    for _ in 0..2 {
+        on_kindling_event(k, Consumer::Notify, Some(&notifier), fired.clone())
+            .await
+            .unwrap();
+    }
+    let alerts = env.alerts().await;
+    assert_eq!(alerts.len(), 1, "delivered twice, alerted once");
+    assert_eq!(
+        alerts[0]["MessageAttributes"]["audience"]["Value"],
+        "support"
+    );
+    assert!(alerts[0]["Subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("cancellation_risk:"));
+    // A lead gone: nothing to alert, nothing retried.
+    fired["detail"]["lead_id"] = Value::String("nosuchlead".into());
+    on_kindling_event(k, Consumer::Notify, Some(&notifier), fired)
+        .await
+        .unwrap();
+    assert!(env.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn rescore_walks_every_lead_on_dynamodb_in_pages_and_a_dry_run_writes_nothing() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime().await;
+    for i in 0..5 {
+        submit(
+            &rt.kindling,
+            "/forms/whitepaper",
+            &format!("email=r{i}%40example.jp&consent=on"),
+        )
+        .await;
+    }
+    for envelope in env.bus_events().await {
+        on_kindling_event(&rt.kindling, Consumer::Score, None, envelope)
+            .await
+            .unwrap();
+    }
+    // The marketer raises document downloads from 10 to 40: every lead would turn warm.
+    let mut config = (*rt.kindling.config).clone();
+    for r in &mut config.rules {
+        if r.id == "document_download" {
+            r.points = 40;
+        }
+    }
+    let k = kindling::usecases::Kindling {
+        config: std::sync::Arc::new(config),
+        ..rt.kindling.clone()
+    };
+    let walk = |dry_run: bool| {
+        let k = k.clone();
+        async move {
+            let (mut changes, mut pages, mut after) = (Vec::new(), 0, Value::Null);
+            loop {
+                let cmd = serde_json::json!({ "kindling": "rescore", "dry_run": dry_run, "after": after, "limit": 2 });
+                let page = on_score_invocation(&k, cmd).await.unwrap();
+                pages += 1;
+                changes.extend(page["changes"].as_array().unwrap().iter().cloned());
+                assert_eq!(page["applied"], !dry_run);
+                if page["next"].is_null() {
+                    return (changes, pages);
+                }
+                after = page["next"].clone();
+            }
+        }
+    };
+    env.counter.reset();
+    let (changes, pages) = walk(true).await;
+    assert_eq!(env.counter.writes(), 0, "a dry run writes nothing");
+    assert_eq!(pages, 3, "5 leads in pages of 2");
+    assert_eq!(changes.len(), 5);
+    for c in &changes {
+        assert_eq!(c["before"], serde_json::json!([10, "cold"]));
+        assert_eq!(c["after"], serde_json::json!([40, "warm"]));
+    }
+    assert_eq!(
+        lead(&env, "r0@example.jp").await.unwrap().score.total,
+        10,
+        "unchanged"
+    );
+    let (applied, _) = walk(false).await;
+    assert_eq!(applied.len(), 5);
+    let l = lead(&env, "r3@example.jp").await.unwrap();
+    assert_eq!(
+        (l.score.total, l.score.temperature),
+        (40, Temperature::Warm)
+    );
+    // Warm is published for integrations, once per lead.
+    let warm = env
+        .bus_events()
+        .await
+        .into_iter()
+        .filter(|e| e["detail-type"] == "lead.became_warm.v1")
+        .count();
+    assert_eq!(warm, 5);
+    let (again, _) = walk(true).await;
+    assert!(again.is_empty(), "nothing left to change");
+
+    // Bad commands are errors for the operator and write nothing.
+    env.counter.reset();
+    for bad in [
+        serde_json::json!({ "kindling": "rescore", "limit": "lots" }),
+        serde_json::json!({ "kindling": "explode" }),
+        serde_json::json!({ "kindling": "rescore", "after": "../etc" }),
+        serde_json::json!({ "kindling": "rescore", "dryrun": true }),
+    ] {
+        assert!(on_score_invocation(&k, bad.clone()).await.is_err(), "{bad}");
+    }
+    assert_eq!(env.counter.writes(), 0);
 }
 
 #[tokio::test]

@@ -27,8 +27,10 @@ fn api_event(method: &str, path: &str, content_type: &str, body: &str) -> Value 
     e
 }
 
-/// Hands every event waiting on the bus to the function that the stack's rules route it to.
+/// Hands every event waiting on the bus to the function that the stack's rules (the event
+/// catalog) route it to; events for integrations only reach no function.
 async fn route_bus(env: &AwsEnv, score: &Function, notify: &Function) -> Vec<String> {
+    use kindling_aws::invocation::Consumer;
     let mut seen = Vec::new();
     loop {
         let events = env.bus_events().await;
@@ -37,12 +39,14 @@ async fn route_bus(env: &AwsEnv, score: &Function, notify: &Function) -> Vec<Str
         }
         for e in events {
             let dt = e["detail-type"].as_str().unwrap().to_owned();
-            let f = if dt == "lead.became_hot.v1" {
-                notify
-            } else {
-                score
+            let consumer = Consumer::ALL
+                .into_iter()
+                .find(|c| c.detail_types().contains(&dt.as_str()));
+            match consumer {
+                Some(Consumer::Score) => score.invoke(e).await.unwrap(),
+                Some(Consumer::Notify) => notify.invoke(e).await.unwrap(),
+                None => Value::Null,
             };
-            f.invoke(e).await.unwrap();
             seen.push(dt);
         }
     }
@@ -175,6 +179,20 @@ async fn the_pipeline_runs_on_the_release_binaries() {
         .unwrap()
         .unwrap();
     assert!(lead.unsubscribed_at.is_some());
+
+    // The operator's one-off rescore, invoked directly: the shipped rules are the ones the
+    // leads were scored with, so the dry run finds nothing to change and writes nothing.
+    let page = score
+        .invoke(json!({ "kindling": "rescore", "dry_run": true }))
+        .await
+        .unwrap();
+    assert_eq!(page["changes"], json!([]), "{page}");
+    assert!(page["leads"].as_u64().unwrap() >= 1, "{page}");
+    assert_eq!(page["next"], Value::Null);
+    assert!(score
+        .invoke(json!({ "kindling": "rescore", "limit": -1 }))
+        .await
+        .is_err());
 
     // A store failure in an event function is an error for the platform to retry.
     let mut broken = vars.clone();

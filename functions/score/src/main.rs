@@ -1,7 +1,8 @@
 //! The `score` function: Kindling's events from EventBridge (invoked asynchronously; the stack
-//! gives the target a retry policy, a 24-hour maximum event age and a dead-letter queue).
+//! gives the target a retry policy, a 24-hour maximum event age and a dead-letter queue), and
+//! an operator's one-off `{"kindling": "rescore", ...}` invoked directly (README, "Rescoring").
 
-use kindling_aws::invocation::{on_kindling_event, Consumer};
+use kindling_aws::invocation::on_score_invocation;
 use kindling_aws::{Keys, Runtime};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
@@ -13,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let k = &rt.kindling;
     run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            on_kindling_event(k, Consumer::Score, None, event.payload).await
+            on_score_invocation(k, event.payload).await
         },
     ))
     .await

@@ -141,6 +141,64 @@ pub async fn on_kindling_event(
     }
 }
 
+/// An operator's command to the score function, invoked directly (`aws lambda invoke`), not
+/// through the bus: `{"kindling": "rescore", "dry_run": true, "after": null, "limit": 200}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreCommand {
+    pub kindling: String,
+    /// List what would change and write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Resume after this lead (the `next` of the previous page).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Leads per invocation (default 200, at most 1,000): keep a page within the timeout.
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Leads per rescore invocation unless told otherwise.
+pub const RESCORE_PAGE_DEFAULT: usize = 200;
+
+/// The score function: an EventBridge event (answers `null`), or an operator's rescore command
+/// (answers the page of changes and the cursor for the next invocation). A malformed command is
+/// an error for the caller to read; nothing is written.
+pub async fn on_score_invocation(
+    k: &Kindling,
+    payload: serde_json::Value,
+) -> Result<serde_json::Value, lambda_runtime_error::Error> {
+    if payload.get("kindling").is_none() {
+        return on_kindling_event(k, Consumer::Score, None, payload)
+            .await
+            .map(|()| serde_json::Value::Null);
+    }
+    let cmd: ScoreCommand =
+        serde_json::from_value(payload).map_err(|e| format!("not a score command: {e}"))?;
+    if cmd.kindling != "rescore" {
+        return Err(format!("unknown command {:?} (one of: rescore)", cmd.kindling).into());
+    }
+    let after = match cmd.after.as_deref() {
+        None => None,
+        Some(a) => Some(
+            kindling::ids::LeadId::parse(a)
+                .ok_or_else(|| format!("after: {a:?} is not a lead id"))?,
+        ),
+    };
+    let limit = cmd.limit.unwrap_or(RESCORE_PAGE_DEFAULT).clamp(1, 1000);
+    let page = kindling::usecases::rescore_page(k, after.as_ref(), limit, !cmd.dry_run)
+        .await
+        .map_err(|e| Box::new(e) as lambda_runtime_error::Error)?;
+    tracing::info!(
+        leads = page.leads,
+        changes = page.changes.len(),
+        applied = page.applied,
+        next = page.next.as_ref().map(|n| n.as_str()),
+        "rescore page"
+    );
+    Ok(serde_json::to_value(&page)?)
+}
+
 /// Handles an SES event (bounce, complaint; others are ignored) for the feedback function.
 pub async fn on_ses_event(k: &Kindling, payload: serde_json::Value) -> Outcome {
     let envelope: Envelope = match serde_json::from_value(payload) {

@@ -48,7 +48,9 @@ pub trait LeadStore: Send + Sync {
     async fn insert_lead(&self, lead: &Lead) -> PortResult<Put>;
     /// Replaces the lead if the stored version equals `lead.version`, storing `version + 1`.
     async fn update_lead(&self, lead: &Lead) -> PortResult<Cas>;
-    /// Up to `limit` lead ids after `after`, in id order (admin and batch use, never a request path).
+    /// Up to `limit` lead ids after `after`, in an order the store defines and keeps (id order
+    /// locally, scan order on DynamoDB): passing the last id of a page as `after` walks every lead
+    /// once. Admin and batch use, never a request path.
     async fn list_lead_ids(&self, after: Option<&LeadId>, limit: usize) -> PortResult<Vec<LeadId>>;
     /// Up to `limit` leads whose `recheck_at` is at or before `now`, earliest first.
     async fn due_rechecks(&self, now: DateTime<Utc>, limit: usize) -> PortResult<Vec<LeadId>>;

@@ -133,9 +133,19 @@ impl LeadStore for DynamoStore {
 
     async fn list_lead_ids(&self, after: Option<&LeadId>, limit: usize) -> PortResult<Vec<LeadId>> {
         // Admin and batch use only (rescore, reports): a Scan is acceptable here, never on a
-        // request path.
+        // request path. Scan order, resumed after the last lead returned, so a walk over every
+        // lead reads the table once (not once per page).
         let mut ids = Vec::new();
-        let mut start = None;
+        if limit == 0 {
+            return Ok(ids);
+        }
+        let mut start = after.map(|a| {
+            let (pk, sk) = keys::lead(a);
+            std::collections::HashMap::from([
+                (keys::PK.to_owned(), s(pk)),
+                (keys::SK.to_owned(), s(sk)),
+            ])
+        });
         loop {
             let out = self
                 .client
@@ -153,19 +163,17 @@ impl LeadStore for DynamoStore {
             for it in out.items.unwrap_or_default() {
                 if let Some(id) = str_attr(&it, keys::PK)?.strip_prefix("LEAD#") {
                     ids.push(LeadId::new(id));
+                    if ids.len() == limit {
+                        // The next page resumes after this lead, even mid-way through a scan page.
+                        return Ok(ids);
+                    }
                 }
             }
             start = out.last_evaluated_key;
             if start.is_none() {
-                break;
+                return Ok(ids);
             }
         }
-        ids.sort();
-        Ok(ids
-            .into_iter()
-            .filter(|id| after.is_none_or(|a| id > a))
-            .take(limit)
-            .collect())
     }
 
     async fn due_rechecks(&self, now: DateTime<Utc>, limit: usize) -> PortResult<Vec<LeadId>> {

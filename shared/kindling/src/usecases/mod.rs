@@ -15,7 +15,8 @@ pub use notify::{notify_hot_lead, notify_trigger, NotifyOutcome};
 pub use record::{record_activities, record_activity};
 pub use report::{lead_report, parse_lead_key, LeadKey, LeadReport, REPORT_ACTIVITIES};
 pub use rescore::{
-    lead_activities, plan, rescore_all, rescore_lead, Plan, RescoreChange, Rescored,
+    lead_activities, plan, rescore_all, rescore_lead, rescore_page, Plan, RescoreChange,
+    RescorePage, Rescored,
 };
 pub use send_steps::{send_due_steps, Ended, SendReport, SentMail};
 pub use submit_form::{submit_form, FormSubmission, Submitted};

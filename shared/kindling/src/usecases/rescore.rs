@@ -290,38 +290,67 @@ impl RescoreChange {
 const RESCORE_PAGE: usize = 100;
 
 /// Recomputes every lead under the current rules and lists those whose score would change, in
-/// lead order. With `apply`, stores the new scores (and publishes hot crossings, as any rescore
-/// does); without, writes nothing: the preview of a rule change.
+/// the store's lead order. With `apply`, stores the new scores (with their transitions and
+/// triggers, as any rescore does); without, writes nothing: the preview of a rule change.
 pub async fn rescore_all(k: &Kindling, apply: bool) -> Result<Vec<RescoreChange>> {
     let mut changes = Vec::new();
     let mut after: Option<LeadId> = None;
     loop {
-        let page = k
-            .stores
-            .leads
-            .list_lead_ids(after.as_ref(), RESCORE_PAGE)
-            .await?;
-        for id in &page {
-            let Some(lead) = k.stores.leads.get_lead(id).await? else {
-                continue;
-            };
-            let card = score_card(k, &lead).await?;
-            if card.total == lead.score.total && card.temperature == lead.score.temperature {
-                continue;
-            }
-            changes.push(RescoreChange {
-                lead_id: id.clone(),
-                email: lead.email.to_string(),
-                before: (lead.score.total, lead.score.temperature),
-                after: (card.total, card.temperature),
-            });
-            if apply {
-                rescore_lead(k, id).await?;
-            }
+        let page = rescore_page(k, after.as_ref(), RESCORE_PAGE, apply).await?;
+        changes.extend(page.changes);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(changes),
         }
-        if page.len() < RESCORE_PAGE {
-            return Ok(changes);
-        }
-        after = page.last().cloned();
     }
+}
+
+/// One page of [`rescore_all`]: what changes among the next `limit` leads after `after`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RescorePage {
+    pub changes: Vec<RescoreChange>,
+    /// Leads looked at in this page.
+    pub leads: usize,
+    /// Pass as `after` for the next page; `None` when every lead was seen.
+    pub next: Option<LeadId>,
+    pub applied: bool,
+}
+
+/// Rescores one page of leads (see [`rescore_all`]), so that a large table can be walked by
+/// several bounded invocations.
+pub async fn rescore_page(
+    k: &Kindling,
+    after: Option<&LeadId>,
+    limit: usize,
+    apply: bool,
+) -> Result<RescorePage> {
+    let limit = limit.max(1);
+    let page = k.stores.leads.list_lead_ids(after, limit).await?;
+    let mut changes = Vec::new();
+    for id in &page {
+        let Some(lead) = k.stores.leads.get_lead(id).await? else {
+            continue;
+        };
+        let card = score_card(k, &lead).await?;
+        if card.total == lead.score.total && card.temperature == lead.score.temperature {
+            continue;
+        }
+        changes.push(RescoreChange {
+            lead_id: id.clone(),
+            email: lead.email.to_string(),
+            before: (lead.score.total, lead.score.temperature),
+            after: (card.total, card.temperature),
+        });
+        if apply {
+            rescore_lead(k, id).await?;
+        }
+    }
+    Ok(RescorePage {
+        changes,
+        leads: page.len(),
+        next: (page.len() == limit)
+            .then(|| page.last().cloned())
+            .flatten(),
+        applied: apply,
+    })
 }
