@@ -1,13 +1,18 @@
 //! Rescoring a lead from its whole log: 1,000 activities (page views, opens, clicks, forms) under
-//! the shipped rules. `cargo bench -p kindling --bench score` (BENCHMARKS.md).
+//! the shipped rules. `rescore` is the score alone; `plan` is everything a rescore computes
+//! (score, transitions, the shipped triggers, the next recheck) from the raw log.
+//! `cargo bench -p kindling --bench score` (BENCHMARKS.md).
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use kindling::activity::{Activity, ActivityKind, Attrs, Subject};
 use kindling::config::Config;
+use kindling::email::EmailAddress;
 use kindling::ids::{ActivityId, EnrollmentId, LeadId};
-use kindling::score::score;
+use kindling::lead::Lead;
+use kindling::score::{clean_log, score};
+use kindling::usecases::plan;
 use std::path::PathBuf;
 
 fn log(n: usize) -> Vec<Activity> {
@@ -23,7 +28,12 @@ fn log(n: usize) -> Vec<Activity> {
             };
             let mail = matches!(kind, ActivityKind::EmailOpen | ActivityKind::EmailClick);
             Activity {
-                id: ActivityId::new(format!("act{i:06}")),
+                // 32 characters, like the ids Kindling makes (UUIDv7 without dashes).
+                id: ActivityId::new(format!(
+                    "{:016x}{:016x}",
+                    (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                    i
+                )),
                 subject: Subject::Lead(LeadId::new("L1")),
                 kind,
                 at: t0 + Duration::minutes(i as i64 * 37),
@@ -43,13 +53,35 @@ fn log(n: usize) -> Vec<Activity> {
 fn bench(c: &mut Criterion) {
     let config =
         Config::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config")).unwrap();
-    let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    // Every activity is in the past (37 minutes apart from 2026-01-05): all of them count.
+    let now_for = |n: usize| {
+        Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).unwrap() + Duration::minutes(n as i64 * 37 + 60)
+    };
     let mut g = c.benchmark_group("rescore");
     for n in [100usize, 1_000, 10_000] {
         let activities = log(n);
+        let now = now_for(n);
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::new("activities", n), &activities, |b, a| {
             b.iter(|| score(a, &config.rules, config.thresholds, now))
+        });
+    }
+    g.finish();
+    let mut g = c.benchmark_group("plan");
+    for n in [1_000usize] {
+        let activities = log(n);
+        let now = now_for(n);
+        let lead = Lead::new(
+            LeadId::new("L1"),
+            EmailAddress::parse("a@example.jp").unwrap(),
+            now,
+        );
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("activities", n), &activities, |b, a| {
+            b.iter(|| plan(&config, &lead, &clean_log(a, now), now))
+        });
+        g.bench_with_input(BenchmarkId::new("clean_log", n), &activities, |b, a| {
+            b.iter(|| clean_log(a, now).len())
         });
     }
     g.finish();

@@ -174,3 +174,16 @@ mod tests {
         assert!("nope".parse::<ActivityKind>().is_err());
     }
 }
+
+#[cfg(test)]
+mod kind_tests {
+    use super::ActivityKind;
+
+    #[test]
+    fn kinds_index_their_position_in_all() {
+        // Scoring indexes rules by `kind as usize`.
+        for (i, k) in ActivityKind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i, "{k}");
+        }
+    }
+}

@@ -11,6 +11,7 @@ const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 pub struct Fx(u64);
 
 impl Fx {
+    #[inline]
     fn add(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
     }
@@ -21,18 +22,25 @@ impl Hasher for Fx {
         self.0
     }
 
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
+        // Fixed-size reads only (8, 4, 2, 1 bytes): each compiles to one load, where copying a
+        // variable-length tail would call memmove for every short id.
+        let mut rest = bytes;
+        while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+            self.add(u64::from_le_bytes(*word));
+            rest = tail;
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
+        if let Some((word, tail)) = rest.split_first_chunk::<4>() {
+            self.add(u64::from(u32::from_le_bytes(*word)));
+            rest = tail;
+        }
+        if let Some((word, tail)) = rest.split_first_chunk::<2>() {
+            self.add(u64::from(u16::from_le_bytes(*word)));
+            rest = tail;
+        }
+        if let Some(b) = rest.first() {
+            self.add(u64::from(*b));
         }
     }
 
@@ -55,6 +63,30 @@ impl Hasher for Fx {
 
 /// Builds [`Fx`] hashers for `HashMap` and `HashSet`.
 pub type FastBuild = BuildHasherDefault<Fx>;
+
+/// For maps keyed by a hash already computed: the key is its own hash.
+#[derive(Default)]
+pub struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are expected; fold anything else in rather than panic.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+}
+
+/// Builds [`Identity`] hashers, for maps keyed by a precomputed hash.
+pub type Prehashed = BuildHasherDefault<Identity>;
 
 #[cfg(test)]
 mod tests {

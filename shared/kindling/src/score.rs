@@ -294,7 +294,39 @@ pub fn score_lead_clean(
     thresholds: Thresholds,
     now: DateTime<Utc>,
 ) -> ScoreCard {
-    let mut card = score_clean(log, rules, thresholds, now);
+    with_fit(
+        score_clean(log, rules, thresholds, now),
+        lead,
+        fit_rules,
+        thresholds,
+    )
+}
+
+/// [`score_lead_clean`] without the activity ids of each rule (`RuleScore::activities` empty):
+/// every total, count and point is the same. What a rescore needs on every new activity; the
+/// report and alerts use the full explanation.
+pub fn score_lead_summary(
+    lead: &Lead,
+    log: &[&Activity],
+    rules: &[Rule],
+    fit_rules: &[FitRule],
+    thresholds: Thresholds,
+    now: DateTime<Utc>,
+) -> ScoreCard {
+    with_fit(
+        score_inner(log, rules, thresholds, now, false),
+        lead,
+        fit_rules,
+        thresholds,
+    )
+}
+
+fn with_fit(
+    mut card: ScoreCard,
+    lead: &Lead,
+    fit_rules: &[FitRule],
+    thresholds: Thresholds,
+) -> ScoreCard {
     let (fit_points, fit_breakdown) = fit(lead, fit_rules);
     card.fit = fit_points;
     card.fit_breakdown = fit_breakdown;
@@ -328,9 +360,22 @@ pub fn score(
 pub fn clean_log(activities: &[Activity], now: DateTime<Utc>) -> Vec<&Activity> {
     let mut log: Vec<&Activity> = activities.iter().filter(|a| a.at <= now).collect();
     log.sort_unstable_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
-    let mut seen: HashSet<&ActivityId, FastBuild> =
-        HashSet::with_capacity_and_hasher(log.len(), FastBuild::default());
-    log.retain(|a| seen.insert(&a.id));
+    // One hash per id into a table of hashes (no string comparisons on the common path); ids
+    // whose hashes collide are settled exactly in a second set.
+    let build = FastBuild::default();
+    let mut by_hash: std::collections::HashMap<u64, &ActivityId, crate::fasthash::Prehashed> =
+        std::collections::HashMap::with_capacity_and_hasher(log.len(), Default::default());
+    let mut colliding: HashSet<&ActivityId, FastBuild> = HashSet::default();
+    log.retain(|a| {
+        use std::collections::hash_map::Entry;
+        match by_hash.entry(std::hash::BuildHasher::hash_one(&build, &a.id)) {
+            Entry::Vacant(e) => {
+                e.insert(&a.id);
+                true
+            }
+            Entry::Occupied(e) => *e.get() != &a.id && colliding.insert(&a.id),
+        }
+    });
     let machine = crate::classify::machine_hits(&log);
     if !machine.is_empty() {
         log.retain(|a| !machine.contains_key(&a.id));
@@ -345,14 +390,33 @@ pub fn score_clean(
     thresholds: Thresholds,
     now: DateTime<Utc>,
 ) -> ScoreCard {
+    score_inner(log, rules, thresholds, now, true)
+}
+
+fn score_inner(
+    log: &[&Activity],
+    rules: &[Rule],
+    thresholds: Thresholds,
+    now: DateTime<Utc>,
+    with_ids: bool,
+) -> ScoreCard {
     let mut by_rule: BTreeMap<usize, (RuleScore, f64)> = BTreeMap::new();
     // What a limited rule has already counted: the lead (once), a mail, or an activity of its own.
     let mut counted: HashSet<(usize, Counted<'_>), FastBuild> = HashSet::default();
     // Awards per rule and UTC day (positive) or week (negative day numbers).
     let mut per_period: std::collections::HashMap<(usize, i64), u32, FastBuild> =
         std::collections::HashMap::default();
+    // The rules of each activity kind, so an activity is only tested against rules it may match.
+    let mut of_kind: [Vec<usize>; ActivityKind::ALL.len()] = Default::default();
+    for (i, r) in rules.iter().enumerate() {
+        of_kind[r.kind as usize].push(i);
+    }
     for &a in log {
-        for (i, rule) in rules.iter().enumerate().filter(|(_, r)| r.matches(a)) {
+        for &i in &of_kind[a.kind as usize] {
+            let rule = &rules[i];
+            if !rule.matches(a) {
+                continue;
+            }
             let key = match rule.repeat {
                 Repeat::Every => None,
                 Repeat::Once => Some(Counted::Lead),
@@ -418,7 +482,9 @@ pub fn score_clean(
             entry.count += 1;
             entry.undecayed += award;
             *decayed += worth;
-            entry.activities.push(a.id.clone());
+            if with_ids {
+                entry.activities.push(a.id.clone());
+            }
         }
     }
     let by_rule = by_rule.into_iter().map(|(i, (mut r, decayed))| {

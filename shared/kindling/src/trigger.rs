@@ -134,7 +134,9 @@ pub fn human(d: Duration) -> String {
 
 impl Condition {
     /// Checks the condition over `log` (deduplicated, people only, time order), counting only
-    /// activities after `since` (the last firing).
+    /// activities after `since` (the last firing). Each condition reads the log backwards from
+    /// the newest activity and stops at the oldest one it can use, so a long history costs
+    /// nothing beyond the window.
     fn check(&self, log: &[&Activity], since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Check {
         let fresh = |a: &&&Activity| since.is_none_or(|s| a.at > s);
         match self {
@@ -144,11 +146,14 @@ impl Condition {
                 within,
             } => {
                 let from = now - *within;
-                let hits: Vec<&&Activity> = log
+                let mut hits: Vec<&&Activity> = log
                     .iter()
+                    .rev()
+                    .take_while(|a| a.at > from)
                     .filter(fresh)
-                    .filter(|a| a.at > from && matcher.matches(a))
+                    .filter(|a| matcher.matches(a))
                     .collect();
+                hits.reverse();
                 if hits.len() < *at_least as usize {
                     return Check::No;
                 }
@@ -166,16 +171,22 @@ impl Condition {
             Condition::FormAbandoned { form_id, after } => {
                 let mut pending = None;
                 let of_form = |a: &&&Activity| a.attrs.form_id.as_deref() == Some(form_id);
-                for start in log
-                    .iter()
-                    .filter(fresh)
-                    .filter(of_form)
-                    .filter(|a| a.kind == ActivityKind::FormStarted)
-                {
-                    let submitted = log
+                // Starts older than this would only give a stale firing.
+                let oldest = now - *after - Duration::hours(STALE_AFTER_HOURS);
+                let recent = log.partition_point(|a| a.at < oldest);
+                let recent = &log[recent..];
+                for (i, start) in recent.iter().enumerate() {
+                    if !(start.kind == ActivityKind::FormStarted
+                        && of_form(&start)
+                        && fresh(&start))
+                    {
+                        continue;
+                    }
+                    let same_time = recent[..i].partition_point(|a| a.at < start.at);
+                    let submitted = recent[same_time..]
                         .iter()
                         .filter(of_form)
-                        .any(|a| a.kind != ActivityKind::FormStarted && a.at >= start.at);
+                        .any(|a| a.kind != ActivityKind::FormStarted);
                     if submitted {
                         continue;
                     }
@@ -197,17 +208,22 @@ impl Condition {
                 pending.map_or(Check::No, Check::Pending)
             }
             Condition::Unopened { mails, after } => {
-                let sent: Vec<&&Activity> = log
+                let n = *mails as usize;
+                let mut last: Vec<&&Activity> = log
                     .iter()
-                    .filter(fresh)
+                    .rev()
                     .filter(|a| a.kind == ActivityKind::EmailSent)
+                    .take_while(fresh)
+                    .take(n)
                     .collect();
-                if sent.len() < *mails as usize || *mails == 0 {
+                if last.len() < n || n == 0 {
                     return Check::No;
                 }
-                let last = &sent[sent.len() - *mails as usize..];
+                last.reverse();
                 let newest = last[last.len() - 1].at;
-                let engaged = log.iter().any(|a| {
+                // A mail is opened after it was sent: only the log since the oldest counts.
+                let from = log.partition_point(|a| a.at < last[0].at);
+                let engaged = log[from..].iter().any(|a| {
                     matches!(a.kind, ActivityKind::EmailOpen | ActivityKind::EmailClick)
                         && a.attrs
                             .message_ref()

@@ -6,7 +6,7 @@ use crate::events::{Event, LeadBecameHot, LeadBecameMql, TemperatureChanged, Tri
 use crate::ids::LeadId;
 use crate::lead::{Lead, TriggerState};
 use crate::ports::{Cas, Put};
-use crate::score::{clean_log, score_lead_clean, ScoreCard, Temperature};
+use crate::score::{clean_log, score_lead_clean, score_lead_summary, ScoreCard, Temperature};
 use chrono::{DateTime, Duration, Utc};
 
 /// A lead whose score decays (and who is not cold) is looked at again this often, so that it
@@ -57,6 +57,7 @@ pub(crate) async fn score_card(k: &Kindling, lead: &Lead) -> Result<ScoreCard> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub lead: Lead,
+    /// The score without the activity ids of each rule (see [`score_lead_summary`]).
     pub card: ScoreCard,
     pub hot_crossing: Option<u32>,
     pub events: Vec<Event>,
@@ -82,7 +83,7 @@ impl Plan {
 /// and whether it may alert under the re-alert cooldown, cooled), the first MQL, trigger
 /// firings, and when to look at the lead again.
 pub fn plan(c: &Config, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) -> Plan {
-    let card = card_of_clean(c, stored, log, now);
+    let card = score_lead_summary(stored, log, &c.rules, &c.fit_rules, c.thresholds, now);
     let mut lead = stored.clone();
     let mut events = Vec::new();
     let previous = stored.score.temperature;
