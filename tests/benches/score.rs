@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const LEADS: u64 = 100;
 
 fn activity(lead: &LeadId, id: String, i: u64, at: chrono::DateTime<chrono::Utc>) -> Activity {
-    let pricing = i % 5 == 0;
+    let pricing = i.is_multiple_of(5);
     Activity {
         id: ActivityId::new(id),
         subject: Subject::Lead(lead.clone()),
