@@ -561,6 +561,10 @@ export class KindlingStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
     new CfnOutput(this, 'ConfigurationSetName', { value: configurationSetName });
     new CfnOutput(this, 'SigningKeysSecretArn', { value: this.signingKeys.secretArn });
+    new CfnOutput(this, 'ScoreFunction', {
+      value: fns.score.functionName,
+      description: 'Invoke with {"kindling":"rescore","dry_run":true} to preview a rule change (README)',
+    });
   }
 }
 

@@ -425,8 +425,8 @@ describe('SES, SNS and alarms', () => {
     }
   });
 
-  test('outputs: API URL, table, bus, topic', () => {
-    for (const name of ['ApiUrl', 'TableName', 'EventBusName', 'AlertTopicArn']) {
+  test('outputs: API URL, table, bus, topic, the function to rescore with', () => {
+    for (const name of ['ApiUrl', 'TableName', 'EventBusName', 'AlertTopicArn', 'ScoreFunction']) {
       template.hasOutput(name, {});
     }
   });

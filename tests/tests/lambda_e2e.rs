@@ -152,7 +152,15 @@ async fn the_pipeline_runs_on_the_release_binaries() {
         .unwrap();
     assert_eq!(r["statusCode"], 200, "{r}");
     let routed = route_bus(&env, score, notify).await;
-    assert_eq!(routed, vec!["activity.recorded.v1", "lead.became_hot.v1"]);
+    // The MQL event is for integrations: published, routed to no function.
+    assert_eq!(
+        routed,
+        vec![
+            "activity.recorded.v1",
+            "lead.became_hot.v1",
+            "lead.became_mql.v1"
+        ]
+    );
     let alerts = env.alerts().await;
     assert_eq!(alerts.len(), 1);
     let alert: kindling::ports::Alert = serde_json::from_str(
