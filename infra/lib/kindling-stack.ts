@@ -147,8 +147,10 @@ const ITEM_RW = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 
 
 /**
  * What each function does, which decides its grants. From the code: record_activity publishes
- * (track, intake, send-steps, feedback via unsubscribe), rescore publishes (score); release of a
- * pending send or alert deletes (send-steps, notify); only track and send-steps touch tokens.
+ * (track, intake, send-steps, feedback via unsubscribe), rescore publishes transitions and trigger
+ * firings (score, and send-steps when it rechecks a lead); release of a pending send or alert
+ * deletes (send-steps, notify); only track and send-steps touch tokens; only score scans (the
+ * one-off rescore).
  */
 export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
   track: { timeout: Duration.seconds(10), table: ITEM_RW, publishes: true, signingKeys: true },
