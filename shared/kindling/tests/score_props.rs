@@ -1,6 +1,6 @@
 //! Properties of scoring, over generated activity logs: the order of activities does not matter,
-//! duplicated deliveries change nothing, repeat limits hold, the future does not count, and
-//! machine hits never add points.
+//! duplicated deliveries change nothing (for the score and for a whole rescore plan: transitions,
+//! MQL, triggers), repeat limits hold, the future does not count, and machine hits never add points.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -87,6 +87,36 @@ proptest! {
             score(&log, &c.rules, c.thresholds, now()),
             score(&shuffled, &c.rules, c.thresholds, now())
         );
+    }
+
+    #[test]
+    fn a_whole_rescore_plan_ignores_order_and_duplicates(
+        log in prop::collection::vec(activity(), 0..60),
+        seed in any::<u64>(),
+        dup in prop::collection::vec(any::<prop::sample::Index>(), 0..20),
+    ) {
+        // Transitions, MQL and trigger firings (pricing_interest fires on some of these logs)
+        // are as independent of delivery as the score.
+        let c = config();
+        let mut other = log.clone();
+        if !log.is_empty() {
+            for d in dup {
+                other.push(log[d.index(log.len())].clone());
+            }
+        }
+        let mut s = seed;
+        for i in (1..other.len()).rev() {
+            s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            other.swap(i, (s >> 33) as usize % (i + 1));
+        }
+        let lead = kindling::lead::Lead::new(
+            LeadId::new("L1"),
+            kindling::email::EmailAddress::parse("a@example.jp").unwrap(),
+            t0(),
+        );
+        let a = kindling::usecases::plan(&c, &lead, &kindling::score::clean_log(&log, now()), now());
+        let b = kindling::usecases::plan(&c, &lead, &kindling::score::clean_log(&other, now()), now());
+        prop_assert_eq!(a, b);
     }
 
     #[test]
