@@ -364,3 +364,51 @@ async fn enrollment_in_a_sequence_happens_once() {
     .await;
     assert_eq!(t.mailer.count(), 4, "four steps, once each");
 }
+
+#[tokio::test]
+async fn business_day_offsets_and_step_windows_skip_the_japanese_holiday() {
+    // Day 3 of the document follow-up becomes "1 business day later, 13:00-15:00 on business
+    // days". Enrolled Monday 2026-11-02 10:00 JST: Tuesday the 3rd is 文化の日, so the step is
+    // due Wednesday the 4th at 10:00 local and goes out when the window opens, 13:00 JST.
+    let config = config_with(|s| {
+        s.replacen(
+            r#"{ at = "3d", template = "doc_related" }"#,
+            r#"{ at = "1bd", template = "doc_related", window = { start = "13:00", end = "15:00", days = "business_days" } }"#,
+            1,
+        )
+    });
+    let t = TestApp::with_config(config, monday_10_jst());
+    t.submit("whitepaper", &lead_fields("bd@example.jp", "Asia/Tokyo"))
+        .await;
+    t.run_until(utc("2026-11-05T00:00:00Z"), Duration::minutes(10))
+        .await;
+    assert_eq!(
+        send_times(&t, "bd@example.jp").await,
+        vec![utc("2026-11-02T01:00:00Z"), utc("2026-11-04T04:00:00Z")]
+    );
+}
+
+#[tokio::test]
+async fn a_step_window_in_the_leads_own_zone_waits_over_the_weekend() {
+    // The consultation invitation (10:00-17:00 on business days) for a New York lead whose
+    // trigger fires on Friday 2026-11-06 at 18:00 EST: Monday 10:00 EST = 15:00 UTC.
+    let t = TestApp::with_config(config_without_triggers(), utc("2026-11-06T23:00:00Z"));
+    t.submit(
+        "seminar",
+        &lead_fields("ny@acme.example", "America/New_York"),
+    )
+    .await;
+    let k = &t.app.kindling;
+    let seq = k.config.sequence("consultation_invite").unwrap();
+    let due = k
+        .config
+        .step_due(&seq.steps[0], t.now(), chrono_tz::America::New_York);
+    assert_eq!(due, utc("2026-11-09T15:00:00Z"));
+    // Quiet hours alone would have sent it at once (18:00 is before 22:00).
+    assert_eq!(
+        k.config
+            .quiet_hours
+            .next_allowed(t.now(), chrono_tz::America::New_York),
+        t.now()
+    );
+}

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod inspect;
 pub mod keys;
 pub mod outbox;
+pub mod preview;
 pub mod ratelimit;
 pub mod server;
 pub mod store;

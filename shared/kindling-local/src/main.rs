@@ -62,6 +62,26 @@ enum Command {
         #[command(subcommand)]
         command: LeadCommand,
     },
+    /// Show the exact mail a sequence step would send a lead: headers and both parts, or the
+    /// exact bytes with `--raw` or `--out`.
+    Preview {
+        /// The sequence id.
+        sequence: String,
+        /// The step, counted from 0.
+        step: u32,
+        /// The lead's address: its profile from the local store, else a sample lead with only
+        /// this address (fallbacks show).
+        #[arg(long)]
+        lead: String,
+        #[arg(long, default_value = ".kindling")]
+        data_dir: PathBuf,
+        /// Write the exact RFC 5322 bytes to this file (an .eml any mail client opens).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the exact bytes instead of the readable view.
+        #[arg(long)]
+        raw: bool,
+    },
     /// Recompute every lead's score under the current rules; list who changes, and with
     /// `--dry-run` write nothing.
     Rescore {
@@ -107,6 +127,31 @@ fn open_store(config: Config, data_dir: &std::path::Path) -> anyhow::Result<Loca
         // Alerts a rescore raises go to alerts.jsonl; stdout stays the command's output.
         false,
     )?)
+}
+
+/// An app over an in-memory store, for previews without a local store (nothing is written).
+fn preview_app(config: Config) -> anyhow::Result<LocalApp> {
+    let keys = kindling::token::SigningKeys::new(vec![(
+        "preview".into(),
+        b"kindling-preview-key-links-do-not-verify".to_vec(),
+    )])?;
+    let tmp = std::env::temp_dir().join("kindling-preview");
+    Ok(LocalApp::assemble(
+        kindling_local::db::Db::in_memory()?,
+        tmp.clone(),
+        config,
+        keys,
+        Arc::new(SystemClock),
+        Arc::new(UuidIds),
+        Arc::new(kindling_local::outbox::OutboxMailer::new(
+            tmp.join("outbox"),
+            Arc::new(SystemClock),
+        )),
+        Arc::new(kindling_local::alerts::JsonlNotifier::new(
+            tmp.join("alerts.jsonl"),
+            false,
+        )),
+    ))
 }
 
 fn load_config(dir: &std::path::Path) -> anyhow::Result<Config> {
@@ -181,6 +226,36 @@ async fn main() -> anyhow::Result<()> {
                         app.kindling.config.program.default_zone
                     )
                 );
+            }
+            Ok(())
+        }
+        Command::Preview {
+            sequence,
+            step,
+            lead,
+            data_dir,
+            out,
+            raw,
+        } => {
+            let config = load_config(&cli.config)?;
+            let app = if data_dir.join("kindling.db").exists() {
+                open_store(config, &data_dir)?
+            } else {
+                preview_app(config)?
+            };
+            let p = kindling_local::preview::preview(&app, &sequence, step, &lead).await?;
+            if !p.stored_lead {
+                eprintln!("note: no lead {lead} in {}: a sample lead with only this address (fallbacks show)", data_dir.display());
+            }
+            if let Some(path) = out {
+                std::fs::write(&path, &p.mail.raw)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                eprintln!("wrote {} ({} bytes)", path.display(), p.mail.raw.len());
+            } else if raw {
+                use std::io::Write as _;
+                std::io::stdout().write_all(&p.mail.raw)?;
+            } else {
+                print!("{}", kindling_local::preview::readable(&p.mail.raw)?);
             }
             Ok(())
         }

@@ -380,3 +380,88 @@ fn lead_show_explains_the_score_and_rescore_previews_a_rule_change_before_writin
     let (_, again, _) = run(&["rescore", "--dry-run", "--data-dir", dir], changed.path());
     assert!(again.starts_with("0 lead(s) would change"), "{again}");
 }
+
+#[test]
+fn preview_renders_the_exact_mail_readable_or_as_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("none");
+    let data = data.to_str().unwrap();
+    // No local store: a sample lead with only the address; fallbacks show.
+    let (ok, out, err) = run(
+        &[
+            "preview",
+            "document_followup",
+            "3",
+            "--lead",
+            "new@example.jp",
+            "--data-dir",
+            data,
+        ],
+        &config_dir(),
+    );
+    assert!(ok, "{err}");
+    assert!(err.contains("sample lead"), "{err}");
+    for want in [
+        "Subject: 無料個別相談のご案内 - Kindling",
+        "To: new@example.jp",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        "ご担当者 様",
+        "〒100-0005",
+        "----- text/plain -----",
+        "----- text/html -----",
+        "/t/c/",
+    ] {
+        assert!(out.contains(want), "{want}:\n{out}");
+    }
+    // The exact bytes, to a file any mail client opens: they parse to the same subject.
+    let eml = dir.path().join("step.eml");
+    let (ok, _, err) = run(
+        &[
+            "preview",
+            "consultation_invite",
+            "0",
+            "--lead",
+            "new@example.jp",
+            "--data-dir",
+            data,
+            "--out",
+            eml.to_str().unwrap(),
+        ],
+        &config_dir(),
+    );
+    assert!(ok, "{err}");
+    let raw = std::fs::read(&eml).unwrap();
+    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(
+        msg.subject(),
+        Some("料金プランのご相談はいかがですか - Kindling")
+    );
+    assert!(!Path::new(data).exists(), "a preview writes no store");
+    // Mistakes name what exists.
+    let (ok, _, err) = run(
+        &[
+            "preview",
+            "nope",
+            "0",
+            "--lead",
+            "a@example.jp",
+            "--data-dir",
+            data,
+        ],
+        &config_dir(),
+    );
+    assert!(!ok && err.contains("document_followup"), "{err}");
+    let (ok, _, err) = run(
+        &[
+            "preview",
+            "document_followup",
+            "9",
+            "--lead",
+            "a@example.jp",
+            "--data-dir",
+            data,
+        ],
+        &config_dir(),
+    );
+    assert!(!ok && err.contains("steps 0 to 3"), "{err}");
+}

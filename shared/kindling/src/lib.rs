@@ -5,6 +5,7 @@
 //! generation are ports ([`ports`]) implemented by `kindling-local` and `kindling-aws`.
 
 pub mod activity;
+pub mod calendar;
 pub mod classify;
 pub mod config;
 pub mod email;

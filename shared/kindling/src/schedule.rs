@@ -1,6 +1,7 @@
 //! When a step may go out: offsets from enrollment, quiet hours in the lead's own zone, and the
 //! frequency cap. All pure; the lead's zone and the current time come in as arguments.
 
+use crate::calendar::Holidays;
 use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
@@ -60,6 +61,82 @@ pub fn resolve_local(tz: Tz, ndt: NaiveDateTime) -> DateTime<Utc> {
     Utc.from_utc_datetime(&ndt)
 }
 
+/// Which days a send window is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowDays {
+    Every,
+    /// Monday to Friday.
+    Weekdays,
+    /// Weekdays that are not holidays of the configured calendar.
+    BusinessDays,
+}
+
+/// A step's own sending hours in the lead's local time (`start < end`, same day), on some days:
+/// e.g. a consultation invitation only 10:00-17:00 on business days. Applies on top of the
+/// program's quiet hours; a step due outside it waits for the next opening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendWindow {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    pub days: WindowDays,
+}
+
+impl SendWindow {
+    fn open_on(&self, d: chrono::NaiveDate, cal: Holidays) -> bool {
+        use chrono::Datelike;
+        match self.days {
+            WindowDays::Every => true,
+            WindowDays::Weekdays => {
+                !matches!(d.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun)
+            }
+            WindowDays::BusinessDays => cal.is_business_day(d),
+        }
+    }
+
+    /// The earliest instant at or after `at` inside the window, in `tz`.
+    pub fn next_open(&self, at: DateTime<Utc>, tz: Tz, cal: Holidays) -> DateTime<Utc> {
+        let local = at.with_timezone(&tz);
+        let (mut day, time) = (local.date_naive(), local.time());
+        if self.open_on(day, cal) && self.start <= time && time < self.end {
+            return at;
+        }
+        if !(self.open_on(day, cal) && time < self.start) {
+            day = day.succ_opt().unwrap_or(day);
+            // Some day within two weeks is open unless the window names no day at all.
+            for _ in 0..14 {
+                if self.open_on(day, cal) {
+                    break;
+                }
+                day = day.succ_opt().unwrap_or(day);
+            }
+        }
+        resolve_local(tz, day.and_time(self.start)).max(at)
+    }
+}
+
+/// The earliest instant at or after `at` when a step may go out to a lead in `tz`: outside the
+/// program's quiet hours and, if the step has one, inside its send window.
+pub fn next_send_time(
+    at: DateTime<Utc>,
+    tz: Tz,
+    quiet: &QuietHours,
+    window: Option<&SendWindow>,
+    cal: Holidays,
+) -> DateTime<Utc> {
+    let mut t = at;
+    // Each round moves forward to the next opening of one rule; a window inside quiet hours
+    // entirely would never open, which the configuration check refuses.
+    for _ in 0..32 {
+        let q = quiet.next_allowed(t, tz);
+        let w = window.map_or(q, |w| w.next_open(q, tz, cal));
+        if w == t {
+            return t;
+        }
+        t = w;
+    }
+    t
+}
+
 /// At most `max` marketing mails per lead within any `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrequencyCap {
@@ -74,23 +151,25 @@ pub enum Offset {
     Hours(u32),
     /// Calendar days in the lead's zone: "day 3" keeps the local time of day across DST changes.
     Days(u32),
+    /// Business days in the lead's zone (weekdays that are not holidays of the configured
+    /// calendar), keeping the local time of day.
+    BusinessDays(u32),
 }
 
 impl Offset {
-    /// Parses `30m`, `12h` or `3d`.
+    /// Parses `30m`, `12h`, `3d` or `5bd` (business days).
     pub fn parse(s: &str) -> Result<Offset, String> {
         let s = s.trim();
-        let (n, unit) = s.split_at(s.len().saturating_sub(1));
-        let n: u32 = n
-            .parse()
-            .map_err(|_| format!("{s:?} is not an offset like \"30m\", \"12h\" or \"3d\""))?;
+        let bad = || format!("{s:?} is not an offset like \"30m\", \"12h\", \"3d\" or \"5bd\"");
+        let unit_at = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let (n, unit) = s.split_at(unit_at);
+        let n: u32 = n.parse().map_err(|_| bad())?;
         match unit {
             "m" => Ok(Offset::Minutes(n)),
             "h" => Ok(Offset::Hours(n)),
             "d" => Ok(Offset::Days(n)),
-            _ => Err(format!(
-                "{s:?} is not an offset like \"30m\", \"12h\" or \"3d\""
-            )),
+            "bd" => Ok(Offset::BusinessDays(n)),
+            _ => Err(bad()),
         }
     }
 
@@ -100,15 +179,20 @@ impl Offset {
             Offset::Minutes(n) => Duration::minutes(n.into()),
             Offset::Hours(n) => Duration::hours(n.into()),
             Offset::Days(n) => Duration::days(n.into()),
+            // Five business days are a week.
+            Offset::BusinessDays(n) => Duration::days(i64::from(n) * 7 / 5),
         }
     }
 
-    /// When a step with this offset is due for an enrollment made at `enrolled_at`.
-    pub fn due_at(&self, enrolled_at: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    /// When a step with this offset is due for an enrollment made at `enrolled_at`, for a lead
+    /// in `tz` under the holiday calendar `cal`.
+    pub fn due_at(&self, enrolled_at: DateTime<Utc>, tz: Tz, cal: Holidays) -> DateTime<Utc> {
+        let local = enrolled_at.with_timezone(&tz).naive_local();
         match *self {
-            Offset::Days(n) => {
-                let local = enrolled_at.with_timezone(&tz).naive_local();
-                resolve_local(tz, local + Duration::days(n.into()))
+            Offset::Days(n) => resolve_local(tz, local + Duration::days(n.into())),
+            Offset::BusinessDays(n) => {
+                let day = cal.add_business_days(local.date(), n);
+                resolve_local(tz, day.and_time(local.time()))
             }
             other => enrolled_at + other.approx(),
         }
@@ -200,11 +284,11 @@ mod tests {
     fn day_offsets_keep_local_time_across_daylight_saving_change() {
         // Enrolled 10:00 EDT Oct 30 (14:00 UTC); day 3 is 10:00 EST Nov 2 (15:00 UTC).
         assert_eq!(
-            Offset::Days(3).due_at(utc("2026-10-30T14:00:00Z"), New_York),
+            Offset::Days(3).due_at(utc("2026-10-30T14:00:00Z"), New_York, Holidays::None),
             utc("2026-11-02T15:00:00Z")
         );
         assert_eq!(
-            Offset::Hours(72).due_at(utc("2026-10-30T14:00:00Z"), New_York),
+            Offset::Hours(72).due_at(utc("2026-10-30T14:00:00Z"), New_York, Holidays::None),
             utc("2026-11-02T14:00:00Z")
         );
     }
@@ -224,8 +308,98 @@ mod tests {
         assert_eq!(Offset::parse("0d"), Ok(Offset::Days(0)));
         assert_eq!(Offset::parse("12h"), Ok(Offset::Hours(12)));
         assert_eq!(Offset::parse("30m"), Ok(Offset::Minutes(30)));
-        for bad in ["", "d", "3w", "-1d", "1.5h"] {
+        assert_eq!(Offset::parse("5bd"), Ok(Offset::BusinessDays(5)));
+        for bad in ["", "d", "3w", "-1d", "1.5h", "bd", "3b", "3dd"] {
             assert!(Offset::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn business_day_offsets_skip_weekends_and_japanese_holidays_at_the_same_local_time() {
+        // Enrolled Friday 2026-05-01 15:00 JST (06:00 UTC): 1bd is Thursday May 7, 15:00 JST.
+        let at = utc("2026-05-01T06:00:00Z");
+        assert_eq!(
+            Offset::BusinessDays(1).due_at(at, Tokyo, Holidays::Japan),
+            utc("2026-05-07T06:00:00Z")
+        );
+        assert_eq!(
+            Offset::BusinessDays(1).due_at(at, Tokyo, Holidays::None),
+            utc("2026-05-04T06:00:00Z")
+        );
+    }
+
+    fn window(days: WindowDays) -> SendWindow {
+        SendWindow {
+            start: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+            days,
+        }
+    }
+
+    #[test]
+    fn a_send_window_opens_at_its_start_on_an_allowed_day() {
+        let w = window(WindowDays::BusinessDays);
+        // Inside: unchanged. Tuesday 2026-11-10 11:00 JST.
+        let inside = utc("2026-11-10T02:00:00Z");
+        assert_eq!(w.next_open(inside, Tokyo, Holidays::Japan), inside);
+        // Before the start: today at 10:00.
+        assert_eq!(
+            w.next_open(utc("2026-11-10T00:30:00Z"), Tokyo, Holidays::Japan),
+            utc("2026-11-10T01:00:00Z")
+        );
+        // After the end on Friday 2026-11-20: Monday 23rd is a holiday, so Tuesday 24th 10:00.
+        assert_eq!(
+            w.next_open(utc("2026-11-20T09:00:00Z"), Tokyo, Holidays::Japan),
+            utc("2026-11-24T01:00:00Z")
+        );
+        // Weekdays only (no holiday calendar): Monday 23rd.
+        assert_eq!(
+            window(WindowDays::Weekdays).next_open(
+                utc("2026-11-20T09:00:00Z"),
+                Tokyo,
+                Holidays::Japan
+            ),
+            utc("2026-11-23T01:00:00Z")
+        );
+    }
+
+    #[test]
+    fn quiet_hours_and_a_window_together_take_the_first_instant_both_allow() {
+        // A step due at 08:00 JST: quiet hours end at 09:00, the window opens at 10:00.
+        let w = window(WindowDays::Every);
+        assert_eq!(
+            next_send_time(
+                utc("2026-11-10T23:00:00Z"),
+                Tokyo,
+                &qh(),
+                Some(&w),
+                Holidays::None
+            ),
+            utc("2026-11-11T01:00:00Z")
+        );
+        // Without a window, quiet hours alone: 09:00.
+        assert_eq!(
+            next_send_time(
+                utc("2026-11-10T23:00:00Z"),
+                Tokyo,
+                &qh(),
+                None,
+                Holidays::None
+            ),
+            utc("2026-11-11T00:00:00Z")
+        );
+        // In New York across the DST change: due 18:00 EDT Friday Oct 30, window 10-17 on
+        // business days: Monday Nov 2 10:00 EST = 15:00 UTC.
+        let bw = window(WindowDays::BusinessDays);
+        assert_eq!(
+            next_send_time(
+                utc("2026-10-30T22:00:00Z"),
+                New_York,
+                &qh(),
+                Some(&bw),
+                Holidays::None
+            ),
+            utc("2026-11-02T15:00:00Z")
+        );
     }
 }

@@ -7,9 +7,10 @@ pub mod templates;
 pub use templates::{RenderedMail, Templates};
 
 use crate::activity::ActivityKind;
+use crate::calendar::Holidays;
 use crate::email::EmailAddress;
 use crate::events::Audience;
-use crate::schedule::{FrequencyCap, Offset, QuietHours};
+use crate::schedule::{FrequencyCap, Offset, QuietHours, SendWindow, WindowDays};
 use crate::score::{FitField, FitRule, FitTest, Mql, Repeat, Rule, Thresholds};
 use crate::trigger::{Condition, Matcher, Trigger};
 use chrono::NaiveTime;
@@ -33,6 +34,8 @@ pub struct Config {
     pub pages: Vec<PageCategory>,
     pub quiet_hours: QuietHours,
     pub cap: FrequencyCap,
+    /// Public holidays that are not business days (business-day offsets and windows).
+    pub holidays: Holidays,
     /// How long sales has to follow up a hot lead before it is escalated.
     pub follow_up: chrono::Duration,
     pub forms: Vec<Form>,
@@ -119,11 +122,12 @@ pub struct Sequence {
     pub steps: Vec<Step>,
 }
 
-/// One mail of a sequence, due `at` after enrollment.
+/// One mail of a sequence, due `at` after enrollment, sent within its `window` if it has one.
 #[derive(Debug, Clone)]
 pub struct Step {
     pub at: Offset,
     pub template: String,
+    pub window: Option<SendWindow>,
 }
 
 /// One problem in the configuration, located.
@@ -286,6 +290,34 @@ impl Config {
     /// The sequence with this id.
     pub fn sequence(&self, id: &str) -> Option<&Sequence> {
         self.sequences.iter().find(|s| s.id == id)
+    }
+
+    /// The earliest instant at or after `at` when `step` may go out to a lead in `zone`: outside
+    /// quiet hours and inside the step's window.
+    pub fn send_time(
+        &self,
+        step: &Step,
+        at: chrono::DateTime<chrono::Utc>,
+        zone: Tz,
+    ) -> chrono::DateTime<chrono::Utc> {
+        crate::schedule::next_send_time(
+            at,
+            zone,
+            &self.quiet_hours,
+            step.window.as_ref(),
+            self.holidays,
+        )
+    }
+
+    /// When `step` of an enrollment made at `enrolled_at` is due, for a lead in `zone`: its
+    /// offset (business days under the holiday calendar), then [`Config::send_time`].
+    pub fn step_due(
+        &self,
+        step: &Step,
+        enrolled_at: chrono::DateTime<chrono::Utc>,
+        zone: Tz,
+    ) -> chrono::DateTime<chrono::Utc> {
+        self.send_time(step, step.at.due_at(enrolled_at, zone, self.holidays), zone)
     }
 }
 
@@ -574,6 +606,16 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         max: cap_raw.max.max(1),
         window: chrono::Duration::hours(i64::from(cap_raw.window_hours.max(1))),
     };
+    let holidays = match &f.sending.holidays {
+        None => Holidays::None,
+        Some(h) => Holidays::parse(h.get_ref()).unwrap_or_else(|| {
+            d.span(
+                h,
+                format!("sending.holidays: {:?} is not one of none, jp", h.get_ref()),
+            );
+            Holidays::None
+        }),
+    };
 
     let mut sequences = Vec::new();
     let mut seq_ids = HashSet::new();
@@ -628,9 +670,41 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
                     ),
                 );
             }
+            let window = st.window.as_ref().and_then(|w| {
+                let at = w.span().start;
+                let r = w.get_ref();
+                let start = time_of_day(d, at, &r.start, "sequences.steps.window.start");
+                let end = time_of_day(d, at, &r.end, "sequences.steps.window.end");
+                let days = match r.days.as_deref() {
+                    None | Some("every") => Some(WindowDays::Every),
+                    Some("weekdays") => Some(WindowDays::Weekdays),
+                    Some("business_days") => Some(WindowDays::BusinessDays),
+                    Some(other) => {
+                        d.span(w, format!("sequences.steps.window.days: {other:?} is not one of every, weekdays, business_days"));
+                        None
+                    }
+                };
+                let (start, end, days) = (start?, end?, days?);
+                if start >= end {
+                    d.span(w, "sequences.steps.window: start must be before end (same day)");
+                    return None;
+                }
+                let mut minute = start;
+                let mut opens = false;
+                while minute < end {
+                    opens |= !quiet_hours.contains(minute);
+                    minute += chrono::Duration::minutes(1);
+                }
+                if !opens {
+                    d.span(w, "sequences.steps.window: the window lies inside the quiet hours, so it never opens");
+                    return None;
+                }
+                Some(SendWindow { start, end, days })
+            });
             steps.push(Step {
                 at: at.unwrap_or(Offset::Minutes(0)),
                 template: st.template.get_ref().clone(),
+                window,
             });
         }
         sequences.push(Sequence {
@@ -743,6 +817,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         pages,
         quiet_hours,
         cap,
+        holidays,
         follow_up: chrono::Duration::hours(i64::from(f.alerts.follow_up_hours)),
         forms,
         sequences,

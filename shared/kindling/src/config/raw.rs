@@ -146,6 +146,8 @@ pub struct Page {
 pub struct Sending {
     pub quiet_hours: S<QuietHours>,
     pub cap: S<Cap>,
+    /// Public holidays that are not business days: `none` (default) or `jp`.
+    pub holidays: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -210,4 +212,14 @@ pub struct Sequence {
 pub struct Step {
     pub at: S<String>,
     pub template: S<String>,
+    pub window: Option<S<Window>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    pub start: String,
+    pub end: String,
+    #[serde(default)]
+    pub days: Option<String>,
 }

@@ -367,3 +367,58 @@ fn bad_triggers_are_reported_with_lines() {
         }
     }
 }
+
+#[test]
+fn step_windows_and_the_holiday_calendar_are_checked_with_lines() {
+    let c = shipped();
+    assert_eq!(c.holidays, Holidays::Japan);
+    let invite = &c.sequence("consultation_invite").unwrap().steps[0];
+    assert_eq!(
+        invite.window,
+        Some(SendWindow {
+            start: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+            days: WindowDays::BusinessDays,
+        })
+    );
+    let window = |w: &str| {
+        shipped_toml().replacen(
+            r#"window = { start = "10:00", end = "17:00", days = "business_days" }"#,
+            w,
+            1,
+        )
+    };
+    for (toml, want) in [
+        (
+            window(r#"window = { start = "17:00", end = "10:00" }"#),
+            "start must be before end",
+        ),
+        (
+            window(r#"window = { start = "10:00", end = "17:00", days = "mondays" }"#),
+            "\"mondays\" is not one of every, weekdays, business_days",
+        ),
+        (
+            window(r#"window = { start = "23:00", end = "23:30" }"#),
+            "inside the quiet hours",
+        ),
+        (
+            window(r#"window = { start = "10", end = "17:00" }"#),
+            "window.start",
+        ),
+        (
+            shipped_toml().replacen("holidays = \"jp\"", "holidays = \"us\"", 1),
+            "\"us\" is not one of none, jp",
+        ),
+        (
+            shipped_toml().replacen("{ at = \"3d\"", "{ at = \"3x\"", 1),
+            "\"5bd\"",
+        ),
+    ] {
+        let errs = errors_of(&toml);
+        assert!(
+            errs.iter()
+                .any(|e| e.contains(want) && e.starts_with("kindling.toml:")),
+            "{want}: {errs:?}"
+        );
+    }
+}

@@ -18,7 +18,7 @@ pub use rescore::{
     lead_activities, plan, rescore_all, rescore_lead, rescore_page, Plan, RescoreChange,
     RescorePage, Rescored,
 };
-pub use send_steps::{send_due_steps, Ended, SendReport, SentMail};
+pub use send_steps::{build_step_mail, send_due_steps, Ended, SendReport, SentMail};
 pub use submit_form::{submit_form, FormSubmission, Submitted};
 pub use unsubscribe::{unsubscribe, Unsubscribed};
 

@@ -244,11 +244,7 @@ pub(crate) async fn enroll(
         return Ok(false);
     };
     let zone = lead.zone(k.config.program.default_zone);
-    let first_due = seq.steps.first().map(|s| {
-        k.config
-            .quiet_hours
-            .next_allowed(s.at.due_at(now, zone), zone)
-    });
+    let first_due = seq.steps.first().map(|s| k.config.step_due(s, now, zone));
     let enrollment = crate::sequence::Enrollment {
         id: crate::ids::EnrollmentId::new(k.ids.new_id()),
         lead_id: lead.id.clone(),

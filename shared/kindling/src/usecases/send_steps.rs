@@ -198,7 +198,7 @@ async fn send_one(
         return finish(k, enr, EnrollmentStatus::Exited, "became_hot").await;
     }
     let zone = lead.zone(cfg.program.default_zone);
-    let allowed = cfg.quiet_hours.next_allowed(now, zone);
+    let allowed = cfg.send_time(step, now, zone);
     if allowed > now {
         return reschedule(k, enr, allowed, Outcome::Deferred).await;
     }
@@ -208,24 +208,7 @@ async fn send_one(
         enrollment_id: enr.id.clone(),
         step: enr.next_step,
     };
-    let language = lead
-        .profile
-        .language
-        .clone()
-        .unwrap_or_else(|| cfg.program.default_language.clone());
-    let ctx = MailContext::new(k, &lead);
-    let composed = match cfg
-        .templates
-        .render(
-            &step.template,
-            &language,
-            &cfg.program.default_language,
-            &ctx,
-        )
-        .map_err(|e| e.to_string())
-        .and_then(|r| {
-            compose(cfg, &k.keys, &lead, &key, &language, &r, now).map_err(|e| e.to_string())
-        }) {
+    let composed = match build_step_mail(k, &lead, &step.template, &key, now) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(lead_id = %lead.id, template = %step.template, error = %e, "step mail could not be built; retrying later");
@@ -252,7 +235,7 @@ async fn send_one(
     match k.stores.sends.claim_send(&record, cfg.cap, now).await? {
         Claim::Claimed => {}
         Claim::CapReached { until } => {
-            let until = cfg.quiet_hours.next_allowed(until.max(now), zone);
+            let until = cfg.send_time(step, until.max(now), zone);
             return reschedule(k, enr, until, Outcome::Deferred).await;
         }
         Claim::Exists(mut existing) => {
@@ -332,6 +315,29 @@ async fn send_one(
     }
 }
 
+/// The exact mail that template `template` makes for `lead` as the send `key` at `now`: what
+/// the sender hands the provider, and what `kindling preview` shows.
+pub fn build_step_mail(
+    k: &Kindling,
+    lead: &Lead,
+    template: &str,
+    key: &SendKey,
+    now: DateTime<Utc>,
+) -> std::result::Result<crate::mail::ComposedMail, String> {
+    let cfg = &k.config;
+    let language = lead
+        .profile
+        .language
+        .clone()
+        .unwrap_or_else(|| cfg.program.default_language.clone());
+    let ctx = MailContext::new(k, lead);
+    let rendered = cfg
+        .templates
+        .render(template, &language, &cfg.program.default_language, &ctx)
+        .map_err(|e| e.to_string())?;
+    compose(cfg, &k.keys, lead, key, &language, &rendered, now).map_err(|e| e.to_string())
+}
+
 /// Moves to the next step (due at its offset from enrollment, outside quiet hours), or completes.
 async fn advance(
     k: &Kindling,
@@ -344,8 +350,8 @@ async fn advance(
     enr.next_step += 1;
     match seq.steps.get(enr.next_step as usize) {
         Some(next) => {
-            let due = next.at.due_at(enr.enrolled_at, zone).max(now);
-            enr.next_due_at = Some(k.config.quiet_hours.next_allowed(due, zone));
+            let due = k.config.step_due(next, enr.enrolled_at, zone);
+            enr.next_due_at = Some(k.config.send_time(next, due.max(now), zone));
         }
         None => {
             enr.status = EnrollmentStatus::Completed;
