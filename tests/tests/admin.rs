@@ -114,3 +114,67 @@ async fn unknown_and_malformed_leads_are_not_found() {
         .await;
     assert_eq!(res.status(), 405);
 }
+
+async fn post(
+    t: &TestApp,
+    uri: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (http::StatusCode, Value) {
+    let mut b = http::Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("content-type", "application/json");
+    if let Some(token) = token {
+        b = b.header("authorization", format!("Bearer {token}"));
+    }
+    let res = t
+        .app
+        .http(b.body(Bytes::from(body.to_owned())).unwrap())
+        .await;
+    let body = serde_json::from_slice(res.body()).unwrap_or(Value::Null);
+    (res.status(), body)
+}
+
+#[tokio::test]
+async fn sales_marks_a_lead_and_bad_marks_change_nothing() {
+    let t = app_with_a_lead().await;
+    let uri = "/admin/leads/hanako.admin%40example.co.jp/sales";
+    let before = t.counts();
+    for (token, body, want) in [
+        (None, r#"{"status":"working"}"#, 401),
+        (Some(TOKEN), r#"{"status":"sleeping"}"#, 400),
+        (Some(TOKEN), r#"{"state":"working"}"#, 400),
+        (Some(TOKEN), "not json", 400),
+        (
+            Some(TOKEN),
+            &format!(r#"{{"status":"won","note":"{}"}}"#, "x".repeat(501)),
+            400,
+        ),
+    ] {
+        assert_eq!(post(&t, uri, token, body).await.0, want, "{body}");
+    }
+    assert_eq!(
+        post(
+            &t,
+            "/admin/leads/nobody%40example.co.jp/sales",
+            Some(TOKEN),
+            r#"{"status":"won"}"#
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(t.counts(), before, "nothing written");
+    let (status, body) = post(
+        &t,
+        uri,
+        Some(TOKEN),
+        r#"{"status":"working","note":"call booked"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sales"]["status"], "working");
+    let (_, report) = get(&t, "/admin/leads/hanako.admin%40example.co.jp", Some(TOKEN)).await;
+    assert_eq!(report["lead"]["sales"]["note"], "call booked");
+}

@@ -412,3 +412,62 @@ async fn a_step_window_in_the_leads_own_zone_waits_over_the_weekend() {
         t.now()
     );
 }
+
+#[tokio::test]
+async fn exit_goals_stop_a_sequence_when_the_lead_books_or_sales_marks_it() {
+    // The shipped document follow-up exits on became_hot, consultation_booked, sales_marked.
+    let t = TestApp::with_config(shipped_config(), monday_10_jst());
+    t.submit(
+        "whitepaper",
+        &lead_fields("booked@example.jp", "Asia/Tokyo"),
+    )
+    .await;
+    t.submit(
+        "whitepaper",
+        &lead_fields("marked@example.jp", "Asia/Tokyo"),
+    )
+    .await;
+    t.run_until(t.now() + Duration::days(1), Duration::minutes(30))
+        .await;
+    // One books a consultation (40 points: warm, not hot); sales marks the other.
+    t.submit(
+        "consultation",
+        &lead_fields("booked@example.jp", "Asia/Tokyo"),
+    )
+    .await;
+    let marked = t.lead("marked@example.jp").await;
+    kindling::usecases::mark_lead(
+        &t.app.kindling,
+        &kindling::usecases::LeadKey::Id(marked.id),
+        kindling::lead::SalesStatus::Working,
+        None,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let reports = t
+        .run_until(t.now() + Duration::days(15), Duration::hours(1))
+        .await;
+    let ended: Vec<(String, String)> = reports
+        .iter()
+        .flat_map(|r| &r.ended)
+        .filter(|e| e.sequence_id == "document_followup")
+        .map(|e| (e.reason.clone(), e.lead_id.to_string()))
+        .collect();
+    let reasons: Vec<&str> = ended.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(reasons.len(), 2, "{ended:?}");
+    assert!(reasons.contains(&"consultation_booked") && reasons.contains(&"sales_marked"));
+    for email in ["booked@example.jp", "marked@example.jp"] {
+        let followups = t
+            .sends(email)
+            .await
+            .iter()
+            .filter(|s| s.sequence_id == "document_followup")
+            .count();
+        assert_eq!(followups, 1, "{email}: only the day-0 mail");
+    }
+    assert_eq!(
+        t.lead("booked@example.jp").await.score.temperature,
+        kindling::score::Temperature::Warm
+    );
+}

@@ -108,6 +108,18 @@ enum LeadCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Record where sales stands with a lead (working, won, lost, disqualified); sequences with
+    /// the `sales_marked` exit goal stop mailing it.
+    Mark {
+        /// The lead's id or email address.
+        lead: String,
+        /// working, won, lost or disqualified.
+        status: String,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long, default_value = ".kindling")]
+        data_dir: PathBuf,
+    },
 }
 
 /// Opens the local store of `data_dir` for inspection (no server, no scheduler).
@@ -227,6 +239,27 @@ async fn main() -> anyhow::Result<()> {
                     )
                 );
             }
+            Ok(())
+        }
+        Command::Lead {
+            command:
+                LeadCommand::Mark {
+                    lead,
+                    status,
+                    note,
+                    data_dir,
+                },
+        } => {
+            let app = open_store(load_config(&cli.config)?, &data_dir)?;
+            let key = kindling::usecases::parse_lead_key(&lead)
+                .with_context(|| format!("{lead:?} is neither a lead id nor an email address"))?;
+            let status = kindling::lead::SalesStatus::parse(&status).with_context(|| {
+                format!("{status:?} is not one of working, won, lost, disqualified")
+            })?;
+            let marked = kindling::usecases::mark_lead(&app.kindling, &key, status, note)
+                .await?
+                .with_context(|| format!("no lead {lead}"))?;
+            println!("{} marked {status:?}", marked.email);
             Ok(())
         }
         Command::Preview {

@@ -85,6 +85,40 @@ impl Default for ScoreSnapshot {
     }
 }
 
+/// Where sales stands with a lead, as a sales tool or a rep marked it (`POST
+/// /admin/leads/{lead}/sales`, `kindling lead mark`). Sequences with the `sales_marked` exit goal
+/// stop mailing a marked lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SalesStatus {
+    Working,
+    Won,
+    Lost,
+    Disqualified,
+}
+
+impl SalesStatus {
+    /// Parses the snake_case name.
+    pub fn parse(s: &str) -> Option<SalesStatus> {
+        match s {
+            "working" => Some(Self::Working),
+            "won" => Some(Self::Won),
+            "lost" => Some(Self::Lost),
+            "disqualified" => Some(Self::Disqualified),
+            _ => None,
+        }
+    }
+}
+
+/// The latest sales mark of a lead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesMark {
+    pub status: SalesStatus,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// How often a trigger fired for a lead, and when last.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TriggerState {
@@ -107,6 +141,9 @@ pub struct Lead {
     /// Every trigger that fired for this lead: how often and when last (cooldowns).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub triggers: BTreeMap<String, TriggerState>,
+    /// Where sales stands with the lead, if a rep or a sales tool said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sales: Option<SalesMark>,
     /// When the lead must be looked at again without new activity: a pending trigger condition
     /// (an abandoned form, unopened mails) or a decaying score. `None`: only on new activity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,6 +165,7 @@ impl Lead {
             unsubscribed_at: None,
             score: ScoreSnapshot::default(),
             triggers: BTreeMap::new(),
+            sales: None,
             recheck_at: None,
             version: 0,
         }

@@ -107,11 +107,37 @@ pub struct Form {
     pub sequences: Vec<String>,
 }
 
-/// When an enrollment stops early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// When an enrollment stops early (checked at the moment each step would be sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExitGoal {
     /// The lead turned hot: sales takes over.
     BecameHot,
+    /// The lead requested a consultation after enrolling.
+    ConsultationBooked,
+    /// The lead submitted this form after enrolling.
+    Submitted(String),
+    /// The lead unsubscribed (always stops mail; as a goal it is recorded as reached).
+    Unsubscribed,
+    /// Sales marked the lead (working, won, lost, disqualified).
+    SalesMarked,
+}
+
+impl ExitGoal {
+    /// The name in configuration and in an ended enrollment's reason.
+    pub fn name(&self) -> String {
+        match self {
+            ExitGoal::BecameHot => "became_hot".into(),
+            ExitGoal::ConsultationBooked => "consultation_booked".into(),
+            ExitGoal::Submitted(f) => format!("submitted:{f}"),
+            ExitGoal::Unsubscribed => "unsubscribed".into(),
+            ExitGoal::SalesMarked => "sales_marked".into(),
+        }
+    }
+
+    /// Whether the goal needs the lead's activities to be decided.
+    pub fn reads_activities(&self) -> bool {
+        matches!(self, ExitGoal::ConsultationBooked | ExitGoal::Submitted(_))
+    }
 }
 
 /// A series of step mails.
@@ -637,13 +663,25 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
             .iter()
             .filter_map(|g| match g.get_ref().as_str() {
                 "became_hot" => Some(ExitGoal::BecameHot),
-                other => {
-                    d.span(
-                        g,
-                        format!("sequences.exit_when: unknown goal {other:?} (one of: became_hot)"),
-                    );
-                    None
-                }
+                "consultation_booked" => Some(ExitGoal::ConsultationBooked),
+                "unsubscribed" => Some(ExitGoal::Unsubscribed),
+                "sales_marked" => Some(ExitGoal::SalesMarked),
+                other => match other.strip_prefix("submitted:") {
+                    Some(form) if form_ids.contains(form) => {
+                        Some(ExitGoal::Submitted(form.to_owned()))
+                    }
+                    Some(form) => {
+                        d.span(g, format!("sequences.exit_when: unknown form {form:?}"));
+                        None
+                    }
+                    None => {
+                        d.span(
+                            g,
+                            format!("sequences.exit_when: unknown goal {other:?} (one of: became_hot, consultation_booked, submitted:<form>, unsubscribed, sales_marked)"),
+                        );
+                        None
+                    }
+                },
             })
             .collect();
         let mut steps = Vec::new();

@@ -422,3 +422,36 @@ fn step_windows_and_the_holiday_calendar_are_checked_with_lines() {
         );
     }
 }
+
+#[test]
+fn exit_goals_parse_and_unknown_ones_name_their_line() {
+    let c = shipped();
+    assert_eq!(
+        c.sequence("document_followup").unwrap().exit_when,
+        [
+            ExitGoal::BecameHot,
+            ExitGoal::ConsultationBooked,
+            ExitGoal::SalesMarked
+        ]
+    );
+    assert_eq!(
+        c.sequence("application_followup").unwrap().exit_when[0],
+        ExitGoal::Submitted("consultation".into())
+    );
+    for (goal, want) in [
+        ("\"submitted:nope\"", "unknown form \"nope\""),
+        ("\"got_bored\"", "unknown goal \"got_bored\""),
+    ] {
+        let toml = shipped_toml().replacen(
+            "exit_when = [\"became_hot\", \"consultation_booked\", \"sales_marked\"]",
+            &format!("exit_when = [{goal}]"),
+            1,
+        );
+        let errs = errors_of(&toml);
+        assert!(
+            errs.iter()
+                .any(|e| e.contains(want) && e.starts_with("kindling.toml:")),
+            "{want}: {errs:?}"
+        );
+    }
+}

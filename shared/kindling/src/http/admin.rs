@@ -1,5 +1,5 @@
 //! Admin routes, for operators and sales tools. Authorization happens before a request gets here:
-//! IAM at API Gateway in AWS, a bearer token in the local server. Reads only.
+//! IAM at API Gateway in AWS, a bearer token in the local server.
 
 use super::{json_response, ApiError, ApiResult};
 use crate::error::PortError;
@@ -18,6 +18,39 @@ pub(super) async fn lead(k: &Kindling, key: &str) -> ApiResult {
                 .map_err(|e| crate::error::Error::Port(PortError::new("report", e)))?;
             Ok(json_response(StatusCode::OK, &body))
         }
+        None => Err(ApiError::not_found()),
+    }
+}
+
+/// `POST /admin/leads/{id or email}/sales` with `{"status": "working" | "won" | "lost" |
+/// "disqualified", "note": "..."}`: where sales stands with the lead. 200 with the mark, 400 for
+/// a bad body (nothing written), 404 for an unknown lead.
+pub(super) async fn mark(k: &Kindling, key: &str, req: &http::Request<bytes::Bytes>) -> ApiResult {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        status: String,
+        #[serde(default)]
+        note: Option<String>,
+    }
+    let key = percent_decode(key).ok_or_else(ApiError::not_found)?;
+    let key = parse_lead_key(&key).ok_or_else(ApiError::not_found)?;
+    let body: Body = serde_json::from_slice(req.body())
+        .map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
+    let status = crate::lead::SalesStatus::parse(&body.status)
+        .ok_or_else(|| ApiError::bad_request("status: one of working, won, lost, disqualified"))?;
+    let note = body
+        .note
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        return Err(ApiError::bad_request("note: at most 500 characters"));
+    }
+    match crate::usecases::mark_lead(k, &key, status, note).await? {
+        Some(lead) => Ok(json_response(
+            StatusCode::OK,
+            &serde_json::json!({ "lead_id": lead.id, "sales": lead.sales }),
+        )),
         None => Err(ApiError::not_found()),
     }
 }

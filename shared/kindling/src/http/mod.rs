@@ -52,13 +52,18 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
         (&Method::GET, ["kindling.js"]) if track => Ok(kindling_js(k)),
         (&Method::POST, ["forms", form_id]) if intake => forms::submit(k, form_id, &req).await,
         (&Method::GET, ["admin", "leads", key]) if intake => admin::lead(k, key).await,
+        (&Method::POST, ["admin", "leads", key, "sales"]) if intake => {
+            admin::mark(k, key, &req).await
+        }
         // A route this function serves, with another method.
         (_, ["t", "events"] | ["t", "o", _] | ["t", "c", _] | ["u", _] | ["kindling.js"])
             if track =>
         {
             Err(method_not_allowed())
         }
-        (_, ["forms", _] | ["admin", "leads", _]) if intake => Err(method_not_allowed()),
+        (_, ["forms", _] | ["admin", "leads", _] | ["admin", "leads", _, "sales"]) if intake => {
+            Err(method_not_allowed())
+        }
         _ => Err(ApiError::not_found()),
     };
     result.unwrap_or_else(|e| e.into_response())

@@ -6,6 +6,7 @@ mod notify;
 mod record;
 mod report;
 mod rescore;
+mod sales;
 mod send_steps;
 mod submit_form;
 mod unsubscribe;
@@ -18,6 +19,7 @@ pub use rescore::{
     lead_activities, plan, rescore_all, rescore_lead, rescore_page, Plan, RescoreChange,
     RescorePage, Rescored,
 };
+pub use sales::mark_lead;
 pub use send_steps::{build_step_mail, send_due_steps, Ended, SendReport, SentMail};
 pub use submit_form::{submit_form, FormSubmission, Submitted};
 pub use unsubscribe::{unsubscribe, Unsubscribed};

@@ -144,6 +144,34 @@ pub async fn send_due_steps(
     Ok(report)
 }
 
+/// The first of the sequence's exit goals the lead has reached since enrolling. The log is read
+/// only if a goal needs it.
+async fn goal_reached<'a>(
+    k: &Kindling,
+    seq: &'a Sequence,
+    lead: &Lead,
+    enr: &Enrollment,
+) -> Result<Option<&'a ExitGoal>> {
+    let log = if seq.exit_when.iter().any(ExitGoal::reads_activities) {
+        super::lead_activities(k, &lead.id).await?
+    } else {
+        Vec::new()
+    };
+    let since = |a: &&Activity| a.at >= enr.enrolled_at;
+    Ok(seq.exit_when.iter().find(|g| match g {
+        ExitGoal::BecameHot => lead.score.temperature == Temperature::Hot,
+        ExitGoal::SalesMarked => lead.sales.is_some(),
+        ExitGoal::Unsubscribed => lead.unsubscribed_at.is_some(),
+        ExitGoal::ConsultationBooked => log
+            .iter()
+            .filter(since)
+            .any(|a| a.kind == ActivityKind::ConsultationRequest),
+        ExitGoal::Submitted(form) => log.iter().filter(since).any(|a| {
+            a.attrs.form_id.as_deref() == Some(form) && a.kind != ActivityKind::FormStarted
+        }),
+    }))
+}
+
 /// Rescores the leads whose `recheck_at` has come (see [`crate::lead::Lead::recheck_at`]), at
 /// most `budget`. A lead that fails stays due and is counted in `errors`.
 async fn recheck_due_leads(k: &Kindling, budget: usize, report: &mut SendReport) -> Result<()> {
@@ -194,8 +222,8 @@ async fn send_one(
     if lead.consent.is_none() {
         return finish(k, enr, EnrollmentStatus::Stopped, "no_consent").await;
     }
-    if seq.exit_when.contains(&ExitGoal::BecameHot) && lead.score.temperature == Temperature::Hot {
-        return finish(k, enr, EnrollmentStatus::Exited, "became_hot").await;
+    if let Some(goal) = goal_reached(k, seq, &lead, &enr).await? {
+        return finish(k, enr, EnrollmentStatus::Exited, &goal.name()).await;
     }
     let zone = lead.zone(cfg.program.default_zone);
     let allowed = cfg.send_time(step, now, zone);
