@@ -339,3 +339,19 @@ impl FailFirst {
             .is_ok()
     }
 }
+
+/// A bus that fails the first `n` publishes (after whatever the caller stored), then delivers.
+pub struct FlakyBus {
+    pub inner: Arc<dyn kindling::ports::EventBus>,
+    pub failures: FailFirst,
+}
+
+#[async_trait]
+impl kindling::ports::EventBus for FlakyBus {
+    async fn publish(&self, events: &[kindling::events::Event]) -> Result<(), PortError> {
+        if self.failures.fires() {
+            return Err(PortError::new("bus", "PutEvents failed"));
+        }
+        self.inner.publish(events).await
+    }
+}

@@ -10,12 +10,12 @@ use kindling::activity::Activity;
 use kindling::error::PortError;
 use kindling::events::{Event, LeadBecameHot};
 use kindling::ids::{LeadId, VisitorId};
-use kindling::ports::{ActivityLog, EventBus, PortResult, Put};
+use kindling::ports::{ActivityLog, PortResult, Put};
 use kindling::score::Temperature;
 use kindling::usecases::handle_event;
 use kindling_local::store::SqliteStore;
 use kindling_local::LocalApp;
-use kindling_tests::harness::{lead_fields, FailFirst, TestApp};
+use kindling_tests::harness::{lead_fields, FailFirst, FlakyBus, TestApp};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -134,22 +134,6 @@ async fn a_notifier_outage_delays_the_alert_but_does_not_lose_or_double_it() {
     assert_eq!(t.notifier.alerts.lock().unwrap().len(), 1);
     assert_eq!(t.app.bus.pending().unwrap(), 0);
     assert_eq!(t.app.bus.dead_letters().unwrap(), 0);
-}
-
-/// A bus that fails the first `n` publishes, after the store has written.
-struct FlakyBus {
-    inner: Arc<dyn EventBus>,
-    failures: FailFirst,
-}
-
-#[async_trait]
-impl EventBus for FlakyBus {
-    async fn publish(&self, events: &[Event]) -> Result<(), PortError> {
-        if self.failures.fires() {
-            return Err(PortError::new("bus", "PutEvents failed"));
-        }
-        self.inner.publish(events).await
-    }
 }
 
 #[tokio::test]

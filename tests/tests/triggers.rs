@@ -3,13 +3,13 @@
 //! delivery and a bus failure mid-way, and time-based conditions fire from the scheduler.
 #![allow(clippy::unwrap_used)]
 
-use async_trait::async_trait;
 use chrono::Duration;
-use kindling::error::PortError;
 use kindling::events::{Audience, Event};
-use kindling::ports::{ActivityLog, EventBus};
+use kindling::ports::ActivityLog;
 use kindling::usecases::{handle_event, rescore_lead, Kindling};
-use kindling_tests::harness::{config_with, lead_fields, monday_10_jst, FailFirst, TestApp};
+use kindling_tests::harness::{
+    config_with, lead_fields, monday_10_jst, FailFirst, FlakyBus, TestApp,
+};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -113,22 +113,6 @@ async fn three_pricing_views_in_a_week_invite_once_and_alert_sales_once() {
         .filter(|s| s.sequence_id == "consultation_invite")
         .count();
     assert_eq!(invites, 1);
-}
-
-/// A bus that fails the first `n` publishes.
-struct FlakyBus {
-    inner: Arc<dyn EventBus>,
-    failures: FailFirst,
-}
-
-#[async_trait]
-impl EventBus for FlakyBus {
-    async fn publish(&self, events: &[Event]) -> Result<(), PortError> {
-        if self.failures.fires() {
-            return Err(PortError::new("bus", "PutEvents failed"));
-        }
-        self.inner.publish(events).await
-    }
 }
 
 #[tokio::test]

@@ -122,25 +122,34 @@ fn path_of(url: &str) -> &str {
 impl Rule {
     fn matches(&self, a: &Activity) -> bool {
         let x = &a.attrs;
-        a.kind == self.kind
-            && self
-                .page_category
-                .as_ref()
-                .is_none_or(|c| x.page_category.as_ref() == Some(c))
-            && self
-                .form_id
-                .as_ref()
-                .is_none_or(|f| x.form_id.as_ref() == Some(f))
-            && self
-                .sequence_id
-                .as_ref()
-                .is_none_or(|s| x.sequence_id.as_ref() == Some(s))
+        activity_matches(
+            a,
+            self.kind,
+            self.page_category.as_deref(),
+            self.form_id.as_deref(),
+            self.url.as_deref(),
+        ) && self
+            .sequence_id
+            .as_ref()
+            .is_none_or(|s| x.sequence_id.as_ref() == Some(s))
             && self.step.is_none_or(|s| x.step == Some(s))
-            && self
-                .url
-                .as_ref()
-                .is_none_or(|p| x.url.as_deref().is_some_and(|u| path_matches(p, u)))
     }
+}
+
+/// The conditions rules and triggers share: the kind, and each given page category, form and
+/// URL pattern.
+pub(crate) fn activity_matches(
+    a: &Activity,
+    kind: ActivityKind,
+    page_category: Option<&str>,
+    form_id: Option<&str>,
+    url: Option<&str>,
+) -> bool {
+    let x = &a.attrs;
+    a.kind == kind
+        && page_category.is_none_or(|c| x.page_category.as_deref() == Some(c))
+        && form_id.is_none_or(|f| x.form_id.as_deref() == Some(f))
+        && url.is_none_or(|p| x.url.as_deref().is_some_and(|u| path_matches(p, u)))
 }
 
 /// Whether the path of `url` matches `pattern` (`/x` exact, `/x*` prefix).

@@ -30,21 +30,13 @@ pub struct Matcher {
 
 impl Matcher {
     fn matches(&self, a: &Activity) -> bool {
-        let x = &a.attrs;
-        a.kind == self.kind
-            && self
-                .page_category
-                .as_ref()
-                .is_none_or(|c| x.page_category.as_ref() == Some(c))
-            && self
-                .form_id
-                .as_ref()
-                .is_none_or(|f| x.form_id.as_ref() == Some(f))
-            && self.url.as_ref().is_none_or(|p| {
-                x.url
-                    .as_deref()
-                    .is_some_and(|u| crate::score::path_matches(p, u))
-            })
+        crate::score::activity_matches(
+            a,
+            self.kind,
+            self.page_category.as_deref(),
+            self.form_id.as_deref(),
+            self.url.as_deref(),
+        )
     }
 
     fn describe(&self) -> String {
