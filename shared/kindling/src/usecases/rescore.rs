@@ -328,7 +328,18 @@ pub async fn rescore_page(
         let Some(lead) = k.stores.leads.get_lead(id).await? else {
             continue;
         };
-        let card = score_card(k, &lead).await?;
+        // Totals only (no per-rule activity ids): what the comparison needs.
+        let all = lead_activities(k, id).await?;
+        let now = k.clock.now();
+        let c = &k.config;
+        let card = score_lead_summary(
+            &lead,
+            &clean_log(&all, now),
+            &c.rules,
+            &c.fit_rules,
+            c.thresholds,
+            now,
+        );
         if card.total == lead.score.total && card.temperature == lead.score.temperature {
             continue;
         }
