@@ -88,6 +88,7 @@ async fn seed(k: &Kindling, round: u64, n: u64) {
                 id: EnrollmentId::new(format!("e{round}x{i}")),
                 lead_id: id,
                 sequence_id: "document_followup".into(),
+                entry: 1,
                 enrolled_at: now,
                 next_step: 0,
                 next_due_at: Some(now),

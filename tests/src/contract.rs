@@ -26,6 +26,7 @@ macro_rules! store_contract {
             activity_recording_is_idempotent,
             activity_details_round_trip,
             enrollment_is_unique_per_lead_and_sequence,
+            reentry_is_unique_per_entry_number,
             due_enrollments_are_active_due_and_ordered,
             enrollment_update_is_optimistic,
             send_claim_is_once_per_step,
@@ -71,6 +72,7 @@ fn enrollment(lead: &str, id: &str, seq: &str, due: Option<DateTime<Utc>>) -> En
         id: EnrollmentId::new(id),
         lead_id: LeadId::new(lead),
         sequence_id: seq.into(),
+        entry: 1,
         enrolled_at: t0(),
         next_step: 0,
         next_due_at: due,
@@ -394,6 +396,29 @@ pub async fn enrollment_is_unique_per_lead_and_sequence(s: &dyn Store) {
     assert!(
         stored.iter().all(|e| e.id.as_str() != "E2"),
         "the refused enrollment was not stored"
+    );
+}
+
+pub async fn reentry_is_unique_per_entry_number(s: &dyn Store) {
+    let mut first = enrollment("L1", "E1", "seq", None);
+    first.status = EnrollmentStatus::Completed;
+    assert_eq!(s.enroll(&first).await.unwrap(), Put::Created);
+    for (id, entry, expected) in [
+        ("E2", 2, Put::Created),
+        ("E3", 2, Put::Existed),
+        ("E4", 10, Put::Created),
+    ] {
+        let mut e = enrollment("L1", id, "seq", Some(t0()));
+        e.entry = entry;
+        assert_eq!(s.enroll(&e).await.unwrap(), expected, "{id}");
+    }
+    let mine = s.enrollments_of_lead(&LeadId::new("L1")).await.unwrap();
+    assert_eq!(
+        mine.iter()
+            .map(|e| (e.id.as_str(), e.entry))
+            .collect::<Vec<_>>(),
+        vec![("E1", 1), ("E2", 2), ("E4", 10)],
+        "in entry order"
     );
 }
 

@@ -471,3 +471,167 @@ async fn exit_goals_stop_a_sequence_when_the_lead_books_or_sales_marks_it() {
         kindling::score::Temperature::Warm
     );
 }
+
+/// The whitepaper form enrolls in both sequences; `first` gets priority 10.
+fn competing_sequences(first: &str) -> kindling::config::Config {
+    config_with(|toml| {
+        let toml = toml.replacen(
+            r#"sequences = ["document_followup"]"#,
+            r#"sequences = ["document_followup", "seminar_followup"]"#,
+            1,
+        );
+        let toml: String = toml
+            .lines()
+            .filter(|l| !l.starts_with("priority = "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let id = format!("id = \"{first}\"\n");
+        assert!(toml.contains(&id));
+        toml.replacen(&id, &format!("{id}priority = 10\n"), 1)
+    })
+}
+
+/// (template, sent at) of every mail sent to a lead, in sending order.
+async fn sent_templates(t: &TestApp, email: &str) -> Vec<(String, DateTime<Utc>)> {
+    let mut sent: Vec<_> = t
+        .sends(email)
+        .await
+        .into_iter()
+        .filter(|s| s.state == SendState::Sent)
+        .map(|s| (s.template, s.sent_at.unwrap()))
+        .collect();
+    sent.sort_by_key(|s| s.1);
+    sent
+}
+
+#[tokio::test]
+async fn when_two_sequences_compete_for_the_cap_the_higher_priority_goes_first() {
+    for (first, first_template, second_template) in [
+        ("seminar_followup", "seminar_thanks", "doc_thanks"),
+        ("document_followup", "doc_thanks", "seminar_thanks"),
+    ] {
+        let t = TestApp::with_config(competing_sequences(first), monday_10_jst());
+        t.submit("whitepaper", &lead_fields("both@example.jp", "Asia/Tokyo"))
+            .await;
+        let reports = t
+            .run_until(t.now() + Duration::hours(30), Duration::minutes(1))
+            .await;
+        assert_eq!(
+            sent_templates(&t, "both@example.jp").await,
+            vec![
+                (first_template.to_owned(), monday_10_jst()),
+                (
+                    second_template.to_owned(),
+                    monday_10_jst() + Duration::hours(24)
+                ),
+            ],
+            "priority to {first}: it goes first, the other waits for the cap (1 per 24 h)"
+        );
+        let yielded: u32 = reports.iter().map(|r| r.yielded).sum();
+        let deferred: u32 = reports.iter().map(|r| r.deferred).sum();
+        assert!(
+            yielded + deferred >= 1,
+            "the lower priority waited: yielded {yielded}, deferred {deferred}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_lower_priority_step_goes_when_the_higher_one_is_not_due() {
+    // Priority decides only between steps due together: a lead whose prioritized sequence has
+    // nothing due gets the other sequence's mail at once.
+    let t = TestApp::with_config(competing_sequences("seminar_followup"), monday_10_jst());
+    t.submit("seminar", &lead_fields("one@example.jp", "Asia/Tokyo"))
+        .await;
+    t.run_until(t.now() + Duration::hours(25), Duration::minutes(10))
+        .await;
+    t.submit("whitepaper", &lead_fields("one@example.jp", "Asia/Tokyo"))
+        .await;
+    t.run_until(t.now() + Duration::hours(1), Duration::minutes(1))
+        .await;
+    let sent = sent_templates(&t, "one@example.jp").await;
+    assert_eq!(
+        sent.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
+        vec!["seminar_thanks", "doc_thanks"],
+        "the completed seminar sequence does not hold the document mail back"
+    );
+}
+
+fn reentering_documents() -> kindling::config::Config {
+    let mut c = config_with(|toml| {
+        assert!(toml.contains("reentry = \"90d\""));
+        toml.replacen("reentry = \"90d\"", "reentry = \"30d\"", 1)
+    });
+    c.triggers.clear();
+    c
+}
+
+#[tokio::test]
+async fn reentry_waits_for_the_end_and_the_interval_and_never_doubles() {
+    let t = TestApp::with_config(reentering_documents(), monday_10_jst());
+    let email = "again@example.jp";
+    let start = monday_10_jst();
+    t.submit("whitepaper", &lead_fields(email, "Asia/Tokyo"))
+        .await;
+    // Active: a second download (or a redelivery) does not enroll again.
+    t.clock.advance(Duration::hours(1));
+    t.submit("whitepaper", &lead_fields(email, "Asia/Tokyo"))
+        .await;
+    t.submit("whitepaper", &lead_fields(email, "Asia/Tokyo"))
+        .await;
+    assert_eq!(t.enrollments(email).await.len(), 1);
+    t.run_until(start + Duration::days(20), Duration::hours(1))
+        .await;
+    let first = t.enrollments(email).await;
+    assert_eq!(first[0].status, EnrollmentStatus::Completed);
+    // Ended, but only 20 days after entering: the 30-day interval holds it out.
+    t.submit("whitepaper", &lead_fields(email, "Asia/Tokyo"))
+        .await;
+    assert_eq!(t.enrollments(email).await.len(), 1);
+    // Day 31: it enters again, once, and gets the sequence from its first step.
+    t.clock.set(start + Duration::days(31));
+    t.submit("whitepaper", &lead_fields(email, "Asia/Tokyo"))
+        .await;
+    t.submit("whitepaper", &lead_fields(email, "Asia/Tokyo"))
+        .await;
+    let entries = t.enrollments(email).await;
+    assert_eq!(
+        entries.iter().map(|e| e.entry).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(entries[1].status, EnrollmentStatus::Active);
+    t.run_until(start + Duration::days(32), Duration::hours(1))
+        .await;
+    let templates: Vec<String> = sent_templates(&t, email)
+        .await
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
+    assert_eq!(
+        templates,
+        vec![
+            "doc_thanks",
+            "doc_related",
+            "doc_case_study",
+            "doc_consultation",
+            "doc_thanks"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn without_a_reentry_policy_a_lead_enters_a_sequence_once_ever() {
+    let t = TestApp::with_config(config_without_triggers(), monday_10_jst());
+    // The shipped seminar follow-up has no `reentry`.
+    let email = "once-ever@example.jp";
+    t.submit("seminar", &lead_fields(email, "Asia/Tokyo")).await;
+    t.run_until(monday_10_jst() + Duration::days(2), Duration::hours(1))
+        .await;
+    assert_eq!(
+        t.enrollments(email).await[0].status,
+        EnrollmentStatus::Completed
+    );
+    t.clock.advance(Duration::days(400));
+    t.submit("seminar", &lead_fields(email, "Asia/Tokyo")).await;
+    assert_eq!(t.enrollments(email).await.len(), 1);
+}

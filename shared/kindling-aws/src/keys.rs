@@ -9,7 +9,7 @@
 //! | lead's visitor | `LEAD#{id}` | `VISITOR#{visitor}` |
 //! | activity of a lead | `LEAD#{id}` | `ACT#{activity}` |
 //! | activity of a visitor (TTL) | `VISITOR#{visitor}` | `ACT#{activity}` |
-//! | enrollment | `LEAD#{id}` | `ENR#{sequence}` |
+//! | enrollment (entry 1; a re-entry adds `#{entry:05}`) | `LEAD#{id}` | `ENR#{sequence}` |
 //! | step send | `LEAD#{id}` | `SEND#{enrollment}#{step:05}` |
 //! | frequency-cap ledger | `LEAD#{id}` | `CAP` |
 //! | sales alert (key names the lead and crossing) | `ALERT#{key}` | `ALERT` |
@@ -69,8 +69,14 @@ pub fn visitor_activity(v: &VisitorId, a: &ActivityId) -> Key {
     (format!("VISITOR#{v}"), format!("ACT#{a}"))
 }
 
-pub fn enrollment(lead: &LeadId, sequence: &str) -> Key {
-    (format!("LEAD#{lead}"), format!("ENR#{sequence}"))
+/// The first entry keeps the key enrollments had before re-entry existed; sequence ids never
+/// contain `#`, so `ENR#{sequence}#{entry:05}` cannot collide with another sequence's key.
+pub fn enrollment(lead: &LeadId, sequence: &str, entry: u32) -> Key {
+    if entry <= 1 {
+        (format!("LEAD#{lead}"), format!("ENR#{sequence}"))
+    } else {
+        (format!("LEAD#{lead}"), format!("ENR#{sequence}#{entry:05}"))
+    }
 }
 
 pub fn send(lead: &LeadId, enrollment: &EnrollmentId, step: u32) -> Key {

@@ -34,12 +34,13 @@ CREATE TABLE IF NOT EXISTS enrollments (
     lead_id TEXT NOT NULL,
     id TEXT NOT NULL,
     sequence_id TEXT NOT NULL,
+    entry INTEGER NOT NULL DEFAULT 1,
     status TEXT NOT NULL,
     next_due_at TEXT,
     version INTEGER NOT NULL,
     data TEXT NOT NULL,
     PRIMARY KEY (lead_id, id),
-    UNIQUE (lead_id, sequence_id)
+    UNIQUE (lead_id, sequence_id, entry)
 );
 CREATE INDEX IF NOT EXISTS enrollments_due ON enrollments (next_due_at) WHERE status = 'active';
 CREATE TABLE IF NOT EXISTS sends (
@@ -85,13 +86,41 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 "#;
 
+fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool, PortError> {
+    conn.prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
+        .and_then(|mut s| s.exists([table, column]))
+        .map_err(err)
+}
+
 /// Columns added after the first release, for databases made before them.
 fn migrate(conn: &Connection) -> Result<(), PortError> {
-    let has_recheck: bool = conn
-        .prepare("SELECT 1 FROM pragma_table_info('leads') WHERE name = 'recheck_at'")
-        .and_then(|mut s| s.exists([]))
+    if !has_column(conn, "enrollments", "entry")? {
+        // Re-entry: the uniqueness moves from (lead, sequence) to (lead, sequence, entry), and
+        // SQLite cannot change a constraint in place, so the table is rebuilt in one transaction.
+        conn.execute_batch(
+            "BEGIN IMMEDIATE;
+             ALTER TABLE enrollments RENAME TO enrollments_before_reentry;
+             CREATE TABLE enrollments (
+                 lead_id TEXT NOT NULL,
+                 id TEXT NOT NULL,
+                 sequence_id TEXT NOT NULL,
+                 entry INTEGER NOT NULL DEFAULT 1,
+                 status TEXT NOT NULL,
+                 next_due_at TEXT,
+                 version INTEGER NOT NULL,
+                 data TEXT NOT NULL,
+                 PRIMARY KEY (lead_id, id),
+                 UNIQUE (lead_id, sequence_id, entry)
+             );
+             INSERT INTO enrollments (lead_id, id, sequence_id, entry, status, next_due_at, version, data)
+                 SELECT lead_id, id, sequence_id, 1, status, next_due_at, version, data FROM enrollments_before_reentry;
+             DROP TABLE enrollments_before_reentry;
+             CREATE INDEX IF NOT EXISTS enrollments_due ON enrollments (next_due_at) WHERE status = 'active';
+             COMMIT;",
+        )
         .map_err(err)?;
-    if !has_recheck {
+    }
+    if !has_column(conn, "leads", "recheck_at")? {
         conn.execute_batch("ALTER TABLE leads ADD COLUMN recheck_at TEXT;")
             .map_err(err)?;
     }
@@ -181,5 +210,35 @@ mod tests {
             )
             .unwrap();
         assert_eq!((version, recheck), (3, None));
+    }
+
+    #[test]
+    fn a_database_from_before_reentry_keeps_its_enrollments_as_first_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE enrollments (lead_id TEXT NOT NULL, id TEXT NOT NULL, sequence_id TEXT NOT NULL, status TEXT NOT NULL, next_due_at TEXT, version INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (lead_id, id), UNIQUE (lead_id, sequence_id));
+                 INSERT INTO enrollments VALUES ('L1', 'E1', 'docs', 'completed', NULL, 4, '{}');",
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        let conn = db.conn();
+        let (entry, version): (i64, i64) = conn
+            .query_row(
+                "SELECT entry, version FROM enrollments WHERE id = 'E1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((entry, version), (1, 4));
+        // A second entry in the same sequence is now allowed; a duplicate entry number is not.
+        conn.execute("INSERT INTO enrollments (lead_id, id, sequence_id, entry, status, version, data) VALUES ('L1', 'E2', 'docs', 2, 'active', 0, '{}')", []).unwrap();
+        assert!(conn.execute("INSERT INTO enrollments (lead_id, id, sequence_id, entry, status, version, data) VALUES ('L1', 'E3', 'docs', 2, 'active', 0, '{}')", []).is_err());
+        drop(conn);
+        drop(db);
+        Db::open(&path).unwrap();
     }
 }

@@ -164,10 +164,14 @@ triggers fired"
     }
     let _ = writeln!(out, "\nenrollments");
     for e in &r.enrollments {
+        let name = match e.entry {
+            1 => e.sequence_id.clone(),
+            n => format!("{} (entry {n})", e.sequence_id),
+        };
         let _ = writeln!(
             out,
             "  {:<24} {:?}  next step {}{}",
-            e.sequence_id,
+            name,
             e.status,
             e.next_step,
             e.next_due_at

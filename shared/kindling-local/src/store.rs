@@ -256,15 +256,15 @@ impl EnrollmentStore for SqliteStore {
         stored.version = 0;
         let data = json(&stored)?;
         insert_outcome(self.db.conn().execute(
-            "INSERT INTO enrollments (lead_id, id, sequence_id, status, next_due_at, version, data) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
-            params![e.lead_id.as_str(), e.id.as_str(), e.sequence_id, e.status.as_str(), e.next_due_at.map(ts), data],
+            "INSERT INTO enrollments (lead_id, id, sequence_id, entry, status, next_due_at, version, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+            params![e.lead_id.as_str(), e.id.as_str(), e.sequence_id, e.entry, e.status.as_str(), e.next_due_at.map(ts), data],
         ))
     }
 
     async fn enrollments_of_lead(&self, lead: &LeadId) -> PortResult<Vec<Enrollment>> {
         query_json(
             &self.db,
-            "SELECT data FROM enrollments WHERE lead_id = ?1 ORDER BY sequence_id",
+            "SELECT data FROM enrollments WHERE lead_id = ?1 ORDER BY sequence_id, entry",
             [lead.as_str()],
         )
     }

@@ -37,6 +37,10 @@ pub struct Enrollment {
     pub id: EnrollmentId,
     pub lead_id: LeadId,
     pub sequence_id: String,
+    /// 1 for a lead's first enrollment in the sequence, 2 for its re-entry, and so on.
+    /// Unique with the lead and the sequence: that makes re-entry idempotent.
+    #[serde(default = "first_entry")]
+    pub entry: u32,
     pub enrolled_at: DateTime<Utc>,
     /// Index of the next step to send.
     pub next_step: u32,
@@ -46,6 +50,10 @@ pub struct Enrollment {
     /// Why it ended, for the timeline (`became_hot`, `unsubscribed`, ...).
     pub reason: Option<String>,
     pub version: u64,
+}
+
+fn first_entry() -> u32 {
+    1
 }
 
 /// Identifies one step mail: a lead, an enrollment, a step. Sent at most once.

@@ -16,7 +16,7 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
 fn enrollment_item(e: &Enrollment, version: u64) -> PortResult<Item> {
     let mut stored = e.clone();
     stored.version = version;
-    let mut it = item(keys::enrollment(&e.lead_id, &e.sequence_id));
+    let mut it = item(keys::enrollment(&e.lead_id, &e.sequence_id, e.entry));
     it.insert(DATA.into(), json(&stored)?);
     it.insert(VERSION.into(), n(version));
     it.insert("id".into(), s(e.id.as_str()));

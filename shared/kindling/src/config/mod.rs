@@ -140,12 +140,28 @@ impl ExitGoal {
     }
 }
 
+/// Whether a lead may enter a sequence again after an earlier enrollment in it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reentry {
+    /// One enrollment per lead, ever.
+    Never,
+    /// Again once the previous enrollment ended and at least this long after it began.
+    After(chrono::Duration),
+}
+
+/// The least re-entry interval: shorter ones would let a redelivered event enroll a lead twice.
+pub const MIN_REENTRY_HOURS: i64 = 24;
+
 /// A series of step mails.
 #[derive(Debug, Clone)]
 pub struct Sequence {
     pub id: String,
     pub exit_when: Vec<ExitGoal>,
     pub steps: Vec<Step>,
+    /// When steps of two sequences are due for one lead at once, the higher priority is sent
+    /// first and the other waits (for the frequency cap, if that is now full).
+    pub priority: i32,
+    pub reentry: Reentry,
 }
 
 /// One mail of a sequence, due `at` after enrollment, sent within its `window` if it has one.
@@ -745,10 +761,29 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
                 window,
             });
         }
+        let reentry = match &s.reentry {
+            None => Reentry::Never,
+            Some(r) if r.get_ref() == "never" => Reentry::Never,
+            Some(r) => match duration(d, r, "sequences.reentry") {
+                Some(gap) if gap >= chrono::Duration::hours(MIN_REENTRY_HOURS) => {
+                    Reentry::After(gap)
+                }
+                Some(_) => {
+                    d.span(
+                        r,
+                        format!("sequences.reentry: at least {MIN_REENTRY_HOURS}h (or \"never\"), so that a redelivered event cannot enroll a lead twice"),
+                    );
+                    Reentry::Never
+                }
+                None => Reentry::Never,
+            },
+        };
         sequences.push(Sequence {
             id: s.id.get_ref().clone(),
             exit_when,
             steps,
+            priority: s.priority,
+            reentry,
         });
     }
 

@@ -204,6 +204,11 @@ pub struct Sequence {
     pub id: S<String>,
     #[serde(default)]
     pub exit_when: Vec<S<String>>,
+    /// Higher goes first when two sequences' steps compete for the frequency cap (default 0).
+    #[serde(default)]
+    pub priority: i32,
+    /// `never` (default) or a duration such as `30d`: the least time between two entries.
+    pub reentry: Option<S<String>>,
     pub steps: Vec<Step>,
 }
 

@@ -455,3 +455,33 @@ fn exit_goals_parse_and_unknown_ones_name_their_line() {
         );
     }
 }
+
+#[test]
+fn priorities_and_reentry_parse_and_a_short_interval_names_its_line() {
+    let c = shipped();
+    let seq = |id: &str| c.sequence(id).unwrap();
+    assert!(seq("consultation_invite").priority > seq("document_followup").priority);
+    assert!(seq("application_followup").priority > seq("document_followup").priority);
+    assert_eq!(seq("different_angle").priority, 0, "the default");
+    assert_eq!(
+        seq("document_followup").reentry,
+        Reentry::After(chrono::Duration::days(90))
+    );
+    assert_eq!(seq("consultation_invite").reentry, Reentry::Never);
+    for (value, want) in [
+        ("\"2h\"", "sequences.reentry: at least 24h"),
+        ("\"soon\"", "sequences.reentry:"),
+    ] {
+        let toml = shipped_toml().replacen(
+            "id = \"seminar_followup\"\n",
+            &format!("id = \"seminar_followup\"\nreentry = {value}\n"),
+            1,
+        );
+        let errs = errors_of(&toml);
+        assert!(
+            errs.iter()
+                .any(|e| e.contains(want) && e.starts_with("kindling.toml:")),
+            "{want}: {errs:?}"
+        );
+    }
+}

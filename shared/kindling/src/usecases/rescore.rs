@@ -1,12 +1,13 @@
 use super::{conflict, Kindling, CAS_ATTEMPTS};
 use crate::activity::Activity;
-use crate::config::Config;
+use crate::config::{Config, Reentry};
 use crate::error::Result;
 use crate::events::{Event, LeadBecameHot, LeadBecameMql, TemperatureChanged, TriggerFired};
 use crate::ids::LeadId;
 use crate::lead::{Lead, TriggerState};
 use crate::ports::{Cas, Put};
 use crate::score::{clean_log, score_lead_clean, score_lead_summary, ScoreCard, Temperature};
+use crate::sequence::EnrollmentStatus;
 use chrono::{DateTime, Duration, Utc};
 
 /// A lead whose score decays (and who is not cold) is looked at again this often, so that it
@@ -233,7 +234,8 @@ pub async fn rescore_lead(k: &Kindling, lead_id: &LeadId) -> Result<Option<Resco
 }
 
 /// Enrolls a lead in a sequence (from a form or a trigger), its first step due at its offset
-/// and outside quiet hours in the lead's zone. False if the lead has an enrollment in it already.
+/// and outside quiet hours in the lead's zone. False if the lead is active in it, or was in it and
+/// the sequence's re-entry policy does not let it in again yet.
 pub(crate) async fn enroll(
     k: &Kindling,
     lead: &Lead,
@@ -243,22 +245,40 @@ pub(crate) async fn enroll(
     let Some(seq) = k.config.sequence(sequence) else {
         return Ok(false);
     };
+    let previous = k
+        .stores
+        .enrollments
+        .enrollments_of_lead(&lead.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.sequence_id == seq.id)
+        .max_by_key(|e| e.entry);
+    let entry = match previous {
+        None => 1,
+        // At most one active enrollment per lead and sequence.
+        Some(p) if p.status == EnrollmentStatus::Active => return Ok(false),
+        Some(p) => match seq.reentry {
+            Reentry::After(gap) if now - p.enrolled_at >= gap => p.entry + 1,
+            Reentry::After(_) | Reentry::Never => return Ok(false),
+        },
+    };
     let zone = lead.zone(k.config.program.default_zone);
     let first_due = seq.steps.first().map(|s| k.config.step_due(s, now, zone));
     let enrollment = crate::sequence::Enrollment {
         id: crate::ids::EnrollmentId::new(k.ids.new_id()),
         lead_id: lead.id.clone(),
         sequence_id: seq.id.clone(),
+        entry,
         enrolled_at: now,
         next_step: 0,
         next_due_at: first_due,
-        status: crate::sequence::EnrollmentStatus::Active,
+        status: EnrollmentStatus::Active,
         reason: None,
         version: 0,
     };
     let created = k.stores.enrollments.enroll(&enrollment).await? == Put::Created;
     if created {
-        tracing::info!(lead_id = %lead.id, sequence = %seq.id, "lead enrolled");
+        tracing::info!(lead_id = %lead.id, sequence = %seq.id, entry, "lead enrolled");
     }
     Ok(created)
 }

@@ -18,6 +18,9 @@ use serde::Serialize;
 const CLAIM_LEASE_MINUTES: i64 = 10;
 /// How long a step waits after its template failed to render (a configuration error).
 const RENDER_RETRY_MINUTES: i64 = 60;
+/// How long a step waits when a higher-priority step of the same lead is due: long enough for
+/// that one to claim the cap first (it is due now, so this run or the next sends it).
+const YIELD_MINUTES: i64 = 1;
 
 /// One mail that went out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -47,6 +50,8 @@ pub struct SendReport {
     pub ended: Vec<Ended>,
     /// Waiting for quiet hours to end or for the frequency cap.
     pub deferred: u32,
+    /// Waiting because a higher-priority sequence's step for the same lead is due now.
+    pub yielded: u32,
     /// Exited on a goal (e.g. became hot).
     pub exited: u32,
     /// Stopped: unsubscribed, suppressed, no consent, lead or sequence gone.
@@ -69,6 +74,7 @@ pub struct SendReport {
 enum Outcome {
     Sent(SentMail),
     Deferred,
+    Yielded,
     Exited(String),
     Stopped(String),
     Completed(String),
@@ -118,6 +124,7 @@ pub async fn send_due_steps(
             match outcome {
                 Ok(Outcome::Sent(m)) => report.sent.push(m),
                 Ok(Outcome::Deferred) => report.deferred += 1,
+                Ok(Outcome::Yielded) => report.yielded += 1,
                 Ok(Outcome::Exited(_)) => report.exited += 1,
                 Ok(Outcome::Stopped(_)) => report.stopped += 1,
                 Ok(Outcome::Completed(_)) => report.completed += 1,
@@ -169,6 +176,38 @@ async fn goal_reached<'a>(
         ExitGoal::Submitted(form) => log.iter().filter(since).any(|a| {
             a.attrs.form_id.as_deref() == Some(form) && a.kind != ActivityKind::FormStarted
         }),
+    }))
+}
+
+/// Whether another active enrollment of the same lead, in a sequence of higher priority, has a
+/// step that may go out now: then that one takes the frequency cap first and this one waits.
+/// Sequences with the highest priority never look (no read).
+async fn outranked(
+    k: &Kindling,
+    seq: &Sequence,
+    enr: &Enrollment,
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let cfg = &k.config;
+    if !cfg.sequences.iter().any(|s| s.priority > seq.priority) {
+        return Ok(false);
+    }
+    let others = k
+        .stores
+        .enrollments
+        .enrollments_of_lead(&enr.lead_id)
+        .await?;
+    Ok(others.iter().any(|o| {
+        o.id != enr.id
+            && o.status == EnrollmentStatus::Active
+            && o.next_due_at.is_some_and(|due| due <= now)
+            && cfg.sequence(&o.sequence_id).is_some_and(|s| {
+                s.priority > seq.priority
+                    && s.steps
+                        .get(o.next_step as usize)
+                        .is_some_and(|step| cfg.send_time(step, now, zone) <= now)
+            })
     }))
 }
 
@@ -229,6 +268,10 @@ async fn send_one(
     let allowed = cfg.send_time(step, now, zone);
     if allowed > now {
         return reschedule(k, enr, allowed, Outcome::Deferred).await;
+    }
+    if outranked(k, seq, &enr, zone, now).await? {
+        let later = now + Duration::minutes(YIELD_MINUTES);
+        return reschedule(k, enr, later, Outcome::Yielded).await;
     }
 
     let key = SendKey {
