@@ -36,6 +36,9 @@ macro_rules! store_contract {
             completed_sends_are_read_back,
             suppression_keeps_the_first_reason,
             alerts_move_from_new_to_pending_to_sent,
+            tallies_count_each_unit_once,
+            tallies_read_back_a_range_of_buckets_in_order,
+            marks_keep_the_first_value_or_overwrite,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -658,4 +661,110 @@ pub async fn alerts_move_from_new_to_pending_to_sent(s: &dyn Store) {
         AlertClaim::New,
         "each crossing has its own alert"
     );
+}
+
+pub async fn tallies_count_each_unit_once(s: &dyn Store) {
+    let now = t0();
+    for (counter, unit, want) in [
+        ("sent", "L1/E1/0", Put::Created),
+        ("sent", "L1/E1/0", Put::Existed),
+        ("sent", "L2/E2/0", Put::Created),
+        ("clicked", "L1/E1/0", Put::Created),
+        ("clicked", "L1/E1/0", Put::Existed),
+    ] {
+        assert_eq!(
+            s.tally_once("ab:seq:0", "doc_a", counter, unit, now)
+                .await
+                .unwrap(),
+            want,
+            "{counter} {unit}"
+        );
+    }
+    s.tally_once("ab:seq:0", "doc_b", "sent", "L3/E3/0", now)
+        .await
+        .unwrap();
+    let all = s.tallies("ab:seq:0", None, None).await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|t| (
+                t.bucket.as_str(),
+                t.get("sent"),
+                t.get("clicked"),
+                t.get("opened")
+            ))
+            .collect::<Vec<_>>(),
+        vec![("doc_a", 2, 1, 0), ("doc_b", 1, 0, 0)]
+    );
+    assert!(s
+        .tallies("ab:other:0", None, None)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn tallies_read_back_a_range_of_buckets_in_order(s: &dyn Store) {
+    for (i, hour) in [
+        "2026-11-21T03",
+        "2026-11-21T01",
+        "2026-11-21T02",
+        "2026-11-22T00",
+    ]
+    .iter()
+    .enumerate()
+    {
+        s.tally_once("deliverability", hour, "sent", &format!("u{i}"), t0())
+            .await
+            .unwrap();
+    }
+    s.tally_once("deliverability", "2026-11-21T02", "bounced", "m1", t0())
+        .await
+        .unwrap();
+    let range = s
+        .tallies(
+            "deliverability",
+            Some("2026-11-21T02"),
+            Some("2026-11-21T03"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        range
+            .iter()
+            .map(|t| (t.bucket.as_str(), t.get("sent"), t.get("bounced")))
+            .collect::<Vec<_>>(),
+        vec![("2026-11-21T02", 1, 1), ("2026-11-21T03", 1, 0)]
+    );
+    let from = s
+        .tallies("deliverability", Some("2026-11-21T03"), None)
+        .await
+        .unwrap();
+    assert_eq!(from.len(), 2);
+    let to = s
+        .tallies("deliverability", None, Some("2026-11-21T01"))
+        .await
+        .unwrap();
+    assert_eq!(to.len(), 1);
+}
+
+pub async fn marks_keep_the_first_value_or_overwrite(s: &dyn Store) {
+    assert_eq!(
+        s.set_mark("ab:seq:0", "winner", "doc_a", true)
+            .await
+            .unwrap(),
+        Put::Created
+    );
+    assert_eq!(
+        s.set_mark("ab:seq:0", "winner", "doc_b", true)
+            .await
+            .unwrap(),
+        Put::Existed
+    );
+    s.set_mark("breaker", "reset_at", "x", false).await.unwrap();
+    s.set_mark("breaker", "reset_at", "y", false).await.unwrap();
+    let ab = s.marks("ab:seq:0").await.unwrap();
+    assert_eq!(ab.get("winner").map(String::as_str), Some("doc_a"));
+    assert_eq!(ab.len(), 1);
+    let breaker = s.marks("breaker").await.unwrap();
+    assert_eq!(breaker.get("reset_at").map(String::as_str), Some("y"));
+    assert!(s.marks("nothing").await.unwrap().is_empty());
 }

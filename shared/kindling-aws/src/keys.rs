@@ -13,6 +13,9 @@
 //! | step send | `LEAD#{id}` | `SEND#{enrollment}#{step:05}` |
 //! | frequency-cap ledger | `LEAD#{id}` | `CAP` |
 //! | sales alert (key names the lead and crossing) | `ALERT#{key}` | `ALERT` |
+//! | tally bucket (A/B variant, deliverability hour) | `TALLY#{series}` | `{bucket}` |
+//! | unit counted in a tally (TTL) | `TALLYUNIT#{series}#{bucket}#{counter}` | `{unit}` |
+//! | mark (A/B winner, breaker reset) | `MARK#{series}` | `{name}` |
 //!
 //! Activities are keyed by id, not by time: the id is the idempotency key, and a retried request
 //! may carry another timestamp. The index `GSI1` is sparse and sharded over [`DUE_SHARDS`]
@@ -71,6 +74,35 @@ pub fn visitor_activity(v: &VisitorId, a: &ActivityId) -> Key {
 
 /// The first entry keeps the key enrollments had before re-entry existed; sequence ids never
 /// contain `#`, so `ENR#{sequence}#{entry:05}` cannot collide with another sequence's key.
+/// A tally bucket's counters (attributes `c_{counter}`); a series is one partition, so its
+/// buckets come back in order from one query.
+pub fn tally(series: &str, bucket: &str) -> Key {
+    (format!("TALLY#{series}"), bucket.to_owned())
+}
+
+/// The partition of a series' buckets.
+pub fn tally_pk(series: &str) -> String {
+    format!("TALLY#{series}")
+}
+
+/// The record that `unit` was counted in a bucket's counter (expires with TTL).
+pub fn tally_unit(series: &str, bucket: &str, counter: &str, unit: &str) -> Key {
+    (
+        format!("TALLYUNIT#{series}#{bucket}#{counter}"),
+        unit.to_owned(),
+    )
+}
+
+/// A named mark of a series.
+pub fn mark(series: &str, name: &str) -> Key {
+    (format!("MARK#{series}"), name.to_owned())
+}
+
+/// The partition of a series' marks.
+pub fn mark_pk(series: &str) -> String {
+    format!("MARK#{series}")
+}
+
 pub fn enrollment(lead: &LeadId, sequence: &str, entry: u32) -> Key {
     if entry <= 1 {
         (format!("LEAD#{lead}"), format!("ENR#{sequence}"))

@@ -58,6 +58,27 @@ CREATE TABLE IF NOT EXISTS suppressions (
     reason TEXT NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS tallies (
+    series TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    counter TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (series, bucket, counter)
+);
+CREATE TABLE IF NOT EXISTS tally_units (
+    series TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    counter TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (series, bucket, counter, unit)
+);
+CREATE TABLE IF NOT EXISTS marks (
+    series TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (series, name)
+);
 CREATE TABLE IF NOT EXISTS alerts (
     key TEXT PRIMARY KEY,
     lead_id TEXT NOT NULL,

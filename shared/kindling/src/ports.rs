@@ -168,6 +168,58 @@ pub trait AlertLog: Send + Sync {
     async fn release_alert(&self, key: &str) -> PortResult<()>;
 }
 
+/// One bucket of a tally series and its counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub bucket: String,
+    pub counts: std::collections::BTreeMap<String, u64>,
+}
+
+impl Tally {
+    /// A counter's value (0 if never counted).
+    pub fn get(&self, counter: &str) -> u64 {
+        self.counts.get(counter).copied().unwrap_or(0)
+    }
+}
+
+/// Counters that count each unit once (A/B results per variant, deliverability per hour), and
+/// named marks beside them (an A/B winner, when the bounce breaker was last reset).
+#[async_trait]
+pub trait Tallies: Send + Sync {
+    /// Adds one to `counter` of `bucket` in `series` unless `unit` was counted there before
+    /// (`Existed`: a redelivered event or a retried send changes nothing). Units are remembered
+    /// for at least [`TALLY_UNIT_DAYS`] days.
+    async fn tally_once(
+        &self,
+        series: &str,
+        bucket: &str,
+        counter: &str,
+        unit: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<Put>;
+    /// The buckets of `series` from `from` to `to` inclusive (text order; `None`: unbounded), in
+    /// bucket order.
+    async fn tallies(
+        &self,
+        series: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> PortResult<Vec<Tally>>;
+    /// Sets mark `name` of `series`. With `only_if_absent` the first value stays (`Existed`).
+    async fn set_mark(
+        &self,
+        series: &str,
+        name: &str,
+        value: &str,
+        only_if_absent: bool,
+    ) -> PortResult<Put>;
+    /// Every mark of `series`.
+    async fn marks(&self, series: &str) -> PortResult<std::collections::BTreeMap<String, String>>;
+}
+
+/// How long a tally remembers the units it counted.
+pub const TALLY_UNIT_DAYS: i64 = 35;
+
 /// A fully built message for the mailer.
 #[derive(Debug, Clone)]
 pub struct OutgoingMail {
@@ -284,7 +336,14 @@ pub trait Ids: Send + Sync {
 
 /// Every store port, for adapters that implement them all on one backend.
 pub trait Store:
-    LeadStore + VisitorLinks + ActivityLog + EnrollmentStore + SendLog + SuppressionList + AlertLog
+    LeadStore
+    + VisitorLinks
+    + ActivityLog
+    + EnrollmentStore
+    + SendLog
+    + SuppressionList
+    + AlertLog
+    + Tallies
 {
 }
 impl<
@@ -294,7 +353,8 @@ impl<
             + EnrollmentStore
             + SendLog
             + SuppressionList
-            + AlertLog,
+            + AlertLog
+            + Tallies,
     > Store for T
 {
 }
@@ -309,6 +369,7 @@ pub struct Stores {
     pub sends: Arc<dyn SendLog>,
     pub suppressions: Arc<dyn SuppressionList>,
     pub alerts: Arc<dyn AlertLog>,
+    pub tallies: Arc<dyn Tallies>,
 }
 
 impl Stores {
@@ -321,7 +382,8 @@ impl Stores {
             enrollments: store.clone(),
             sends: store.clone(),
             suppressions: store.clone(),
-            alerts: store,
+            alerts: store.clone(),
+            tallies: store,
         }
     }
 }

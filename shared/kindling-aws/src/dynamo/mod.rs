@@ -8,6 +8,7 @@ mod leads;
 mod misc;
 mod schema;
 mod sends;
+mod tallies;
 
 pub use schema::create_table;
 
@@ -61,25 +62,28 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    /// Every item of a partition whose sort key starts with `prefix`, all pages.
+    /// Every item of a partition whose sort key starts with `prefix` (empty: every item), all
+    /// pages.
     async fn query_prefix(&self, pk: String, prefix: &str) -> PortResult<Vec<Item>> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let out = self
+            let mut q = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
                 .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":prefix", s(prefix))
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_err("Query", e))?;
+                .set_exclusive_start_key(start);
+            q = if prefix.is_empty() {
+                q.key_condition_expression("#pk = :pk")
+            } else {
+                q.key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":prefix", s(prefix))
+            };
+            let out = q.send().await.map_err(|e| sdk_err("Query", e))?;
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
