@@ -230,3 +230,48 @@ pub fn rescore_text(changes: &[RescoreChange], applied: bool) -> String {
     }
     out
 }
+
+/// `kindling ab`: one block per A/B test.
+pub fn ab_text(report: &[kindling::usecases::AbReport]) -> String {
+    use kindling::ab::Verdict;
+    let mut out = String::new();
+    if report.is_empty() {
+        out.push_str("no A/B tests configured\n");
+    }
+    for r in report {
+        let _ = writeln!(
+            out,
+            "{} step {}: {:?} rate, {} sends per variant, {:.0} % confidence",
+            r.sequence,
+            r.step,
+            r.metric,
+            r.sample,
+            r.confidence * 100.0
+        );
+        for v in &r.variants {
+            let _ = writeln!(
+                out,
+                "  {:<28} sent {:>6}  opened {:>6}  clicked {:>6}  rate {:>5.1} %",
+                v.template,
+                v.sent,
+                v.opened,
+                v.clicked,
+                v.rate(r.metric) * 100.0
+            );
+        }
+        let status = match (&r.winner, &r.verdict) {
+            (Some(w), _) => format!("winner: {w} (every new send gets it)"),
+            (None, Verdict::NeedsSample { missing }) => {
+                format!("testing: {missing} more sends before a winner can be chosen")
+            }
+            (None, Verdict::NotSignificant { best, p_value }) => {
+                format!("testing: {best} leads, not significant yet (p = {p_value:.3})")
+            }
+            (None, Verdict::Winner { template, p_value }) => {
+                format!("{template} has won (p = {p_value:.2e}); chosen at the next send")
+            }
+        };
+        let _ = writeln!(out, "  {status}\n");
+    }
+    out
+}

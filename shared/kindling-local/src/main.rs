@@ -82,6 +82,15 @@ enum Command {
         #[arg(long)]
         raw: bool,
     },
+    /// Every A/B test: sends, people's opens and clicks per variant, the winner or what it
+    /// still needs.
+    Ab {
+        #[arg(long, default_value = ".kindling")]
+        data_dir: PathBuf,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Recompute every lead's score under the current rules; list who changes, and with
     /// `--dry-run` write nothing.
     Rescore {
@@ -289,6 +298,16 @@ async fn main() -> anyhow::Result<()> {
                 std::io::stdout().write_all(&p.mail.raw)?;
             } else {
                 print!("{}", kindling_local::preview::readable(&p.mail.raw)?);
+            }
+            Ok(())
+        }
+        Command::Ab { data_dir, json } => {
+            let app = open_store(load_config(&cli.config)?, &data_dir)?;
+            let report = kindling::usecases::ab_report(&app.kindling).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", kindling_local::inspect::ab_text(&report));
             }
             Ok(())
         }

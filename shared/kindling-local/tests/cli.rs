@@ -159,7 +159,11 @@ fn demo_json_summary_shows_the_promised_outcomes() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|m| m["sequence"] == sequence && m["template"] == template)
+            .filter(|m| {
+                m["sequence"] == sequence
+                    && (m["template"] == template
+                        || m["template"] == format!("{template}_question"))
+            })
             .count();
         assert_eq!(sent, 1, "{sequence} sent once");
     }
@@ -303,6 +307,25 @@ fn lead_show_explains_the_score_and_rescore_previews_a_rule_change_before_writin
     let dir = data.path().to_str().unwrap();
     let (ok, _, err) = run(&["demo", "--json", "--data-dir", dir], &config_dir());
     assert!(ok, "{err}");
+
+    // The shipped A/B test of the different-angle mail: the demo's one send, still testing.
+    let (ok, text, err) = run(&["ab", "--data-dir", dir], &config_dir());
+    assert!(ok, "{err}");
+    assert!(text.contains("different_angle step 0"), "{text}");
+    assert!(text.contains("399 more sends"), "{text}");
+    let (ok, json, _) = run(&["ab", "--data-dir", dir, "--json"], &config_dir());
+    assert!(ok);
+    let ab: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let sent: u64 = ab[0]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["sent"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        (sent, ab[0]["verdict"]["verdict"].as_str()),
+        (1, Some("needs_sample"))
+    );
 
     // Tanaka: white paper 10, two opens 10 (the privacy-proxy fetch scores nothing).
     let (ok, text, err) = run(

@@ -4,6 +4,7 @@
 //! Nothing here does I/O directly: stores, the mailer, the bus, the notifier, the clock and id
 //! generation are ports ([`ports`]) implemented by `kindling-local` and `kindling-aws`.
 
+pub mod ab;
 pub mod activity;
 pub mod calendar;
 pub mod classify;

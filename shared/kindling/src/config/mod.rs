@@ -6,6 +6,7 @@ pub mod templates;
 
 pub use templates::{RenderedMail, Templates};
 
+use crate::ab::AbTest;
 use crate::activity::ActivityKind;
 use crate::calendar::Holidays;
 use crate::email::EmailAddress;
@@ -168,9 +169,14 @@ pub struct Sequence {
 #[derive(Debug, Clone)]
 pub struct Step {
     pub at: Offset,
+    /// The step's mail; with an A/B test, its first variant.
     pub template: String,
     pub window: Option<SendWindow>,
+    pub ab: Option<AbTest>,
 }
+
+/// The least A/B sample per variant: below it the z-test's normal approximation is unsound.
+pub const MIN_AB_SAMPLE: u64 = 30;
 
 /// One problem in the configuration, located.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -755,10 +761,54 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
                 }
                 Some(SendWindow { start, end, days })
             });
+            let ab = st.ab.as_ref().and_then(|a| {
+                let r = a.get_ref();
+                let mut ok = true;
+                let mut variants = vec![st.template.get_ref().clone()];
+                for v in &r.with {
+                    if variants.contains(v) {
+                        d.span(a, format!("sequences.steps.ab.with: {v:?} is already a variant"));
+                        ok = false;
+                    } else if !templates.has(v, &default_language) {
+                        d.span(a, format!("sequences.steps.ab.with: no template {v:?} in language {default_language:?}"));
+                        ok = false;
+                    }
+                    variants.push(v.clone());
+                }
+                if r.with.is_empty() {
+                    d.span(a, "sequences.steps.ab.with: name at least one other template");
+                    ok = false;
+                }
+                let metric = match r.metric.as_deref() {
+                    None | Some("click") => crate::ab::Metric::Click,
+                    Some("open") => crate::ab::Metric::Open,
+                    Some(other) => {
+                        d.span(a, format!("sequences.steps.ab.metric: {other:?} is not one of click, open"));
+                        ok = false;
+                        crate::ab::Metric::Click
+                    }
+                };
+                if r.sample < MIN_AB_SAMPLE {
+                    d.span(a, format!("sequences.steps.ab.sample: at least {MIN_AB_SAMPLE} sends per variant"));
+                    ok = false;
+                }
+                let confidence = r.confidence.unwrap_or(0.95);
+                if !(0.5..1.0).contains(&confidence) {
+                    d.span(a, "sequences.steps.ab.confidence: between 0.5 and 1 (e.g. 0.95)");
+                    ok = false;
+                }
+                ok.then_some(AbTest {
+                    variants,
+                    metric,
+                    sample: r.sample,
+                    confidence,
+                })
+            });
             steps.push(Step {
                 at: at.unwrap_or(Offset::Minutes(0)),
                 template: st.template.get_ref().clone(),
                 window,
+                ab,
             });
         }
         let reentry = match &s.reentry {

@@ -218,6 +218,20 @@ pub struct Step {
     pub at: S<String>,
     pub template: S<String>,
     pub window: Option<S<Window>>,
+    pub ab: Option<S<Ab>>,
+}
+
+/// An A/B test of a step: `template` against each template in `with`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ab {
+    pub with: Vec<String>,
+    /// `click` (default) or `open`.
+    pub metric: Option<String>,
+    /// Sends per variant before a winner may be chosen.
+    pub sample: u64,
+    /// Default 0.95.
+    pub confidence: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

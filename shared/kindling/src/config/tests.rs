@@ -485,3 +485,53 @@ fn priorities_and_reentry_parse_and_a_short_interval_names_its_line() {
         );
     }
 }
+
+#[test]
+fn ab_tests_parse_and_bad_ones_name_their_line() {
+    let c = shipped();
+    let test = c.sequence("different_angle").unwrap().steps[0]
+        .ab
+        .clone()
+        .unwrap();
+    assert_eq!(
+        test.variants,
+        ["different_angle", "different_angle_question"]
+    );
+    assert_eq!(test.metric, crate::ab::Metric::Open);
+    assert_eq!((test.sample, test.confidence), (200, 0.95));
+    let shipped_ab = "ab = { with = [\"different_angle_question\"], metric = \"open\", sample = 200, confidence = 0.95 }";
+    assert!(shipped_toml().contains(shipped_ab));
+    for (ab, want) in [
+        (
+            "ab = { with = [\"nope\"], sample = 200 }",
+            "no template \"nope\"",
+        ),
+        (
+            "ab = { with = [\"different_angle\"], sample = 200 }",
+            "already a variant",
+        ),
+        (
+            "ab = { with = [], sample = 200 }",
+            "at least one other template",
+        ),
+        (
+            "ab = { with = [\"doc_related\"], sample = 5 }",
+            "at least 30 sends",
+        ),
+        (
+            "ab = { with = [\"doc_related\"], sample = 200, metric = \"reply\" }",
+            "not one of click, open",
+        ),
+        (
+            "ab = { with = [\"doc_related\"], sample = 200, confidence = 1.5 }",
+            "between 0.5 and 1",
+        ),
+    ] {
+        let errs = errors_of(&shipped_toml().replacen(shipped_ab, ab, 1));
+        assert!(
+            errs.iter()
+                .any(|e| e.contains(want) && e.starts_with("kindling.toml:")),
+            "{want}: {errs:?}"
+        );
+    }
+}

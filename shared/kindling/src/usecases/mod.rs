@@ -1,6 +1,7 @@
 //! Use cases: what Kindling does, over ports. Handlers (HTTP, events, schedules) parse their
 //! input, call one of these, and map the result.
 
+mod ab;
 mod feedback;
 mod notify;
 mod record;
@@ -11,6 +12,7 @@ mod send_steps;
 mod submit_form;
 mod unsubscribe;
 
+pub use ab::{ab_report, AbReport};
 pub use feedback::{apply_feedback, Feedback, FeedbackKind, SES_FEEDBACK_DETAIL_TYPES};
 pub use notify::{notify_hot_lead, notify_trigger, NotifyOutcome};
 pub use record::{record_activities, record_activity};
@@ -79,6 +81,12 @@ pub async fn on_activity_recorded(
     };
     if let Some(lead) = lead {
         rescore_lead(k, &lead).await?;
+        if matches!(
+            e.kind,
+            crate::activity::ActivityKind::EmailOpen | crate::activity::ActivityKind::EmailClick
+        ) {
+            ab::count_engagement(k, &lead, &e.activity_id).await?;
+        }
     }
     Ok(())
 }

@@ -279,10 +279,14 @@ async fn send_one(
         enrollment_id: enr.id.clone(),
         step: enr.next_step,
     };
-    let composed = match build_step_mail(k, &lead, &step.template, &key, now) {
+    let template = match &step.ab {
+        None => step.template.clone(),
+        Some(test) => super::ab::variant_for(k, seq, enr.next_step, test, &lead.id).await?,
+    };
+    let composed = match build_step_mail(k, &lead, &template, &key, now) {
         Ok(m) => m,
         Err(e) => {
-            tracing::error!(lead_id = %lead.id, template = %step.template, error = %e, "step mail could not be built; retrying later");
+            tracing::error!(lead_id = %lead.id, template = %template, error = %e, "step mail could not be built; retrying later");
             return reschedule(
                 k,
                 enr,
@@ -295,7 +299,7 @@ async fn send_one(
     let mut record = SendRecord {
         key: key.clone(),
         sequence_id: seq.id.clone(),
-        template: step.template.clone(),
+        template: template.clone(),
         state: SendState::Sending,
         claimed_at: now,
         sent_at: None,
@@ -325,8 +329,14 @@ async fn send_one(
                     k.stores.sends.complete_send(&existing).await?;
                     advance(k, enr, seq, zone, now, Outcome::Unknown).await
                 }
-                // Recorded, but the enrollment was not advanced before a crash: advance now.
-                _ => advance(k, enr, seq, zone, now, Outcome::Skipped).await,
+                // Recorded, but the enrollment was not advanced before a crash: advance now
+                // (and count the send for its A/B test, in case that was lost too).
+                state => {
+                    if state == SendState::Sent {
+                        super::ab::count_sent(k, seq, &existing).await?;
+                    }
+                    advance(k, enr, seq, zone, now, Outcome::Skipped).await
+                }
             };
         }
     }
@@ -343,6 +353,7 @@ async fn send_one(
             record.sent_at = Some(now);
             record.provider_message_id = Some(message_id.clone());
             k.stores.sends.complete_send(&record).await?;
+            super::ab::count_sent(k, seq, &record).await?;
             let activity = Activity {
                 id: ActivityId::new(format!(
                     "sent_{}_{}_{}",
@@ -363,7 +374,7 @@ async fn send_one(
             let sent = SentMail {
                 key,
                 sequence_id: seq.id.clone(),
-                template: step.template.clone(),
+                template,
                 to: lead.email.clone(),
                 subject: composed.subject,
                 at: now,
