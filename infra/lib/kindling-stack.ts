@@ -403,6 +403,16 @@ export class KindlingStack extends Stack {
         ],
       }),
     );
+    // Pacing: the sender reads the account's MaxSendRate once per cold start. GetAccount is an
+    // account-level read with no resource type, so IAM accepts only '*' for it.
+    sendSteps.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'ReadSendQuota', actions: ['ses:GetAccount'], resources: ['*'] }),
+    );
+    Validations.of(sendSteps.role!).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason:
+        "ses:GetAccount (read the account's sending quota to pace sends) has no resource type: IAM accepts only '*' for it. It is the only such statement, read-only, and in send-steps only.",
+    });
     const notify = fns.notify;
     notify.addEnvironment('KINDLING_ALERT_TOPIC_ARN', this.alertTopic.topicArn);
     notify.addToRolePolicy(

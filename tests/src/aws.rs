@@ -284,6 +284,8 @@ impl AwsEnv {
             ),
             ("KINDLING_ALERT_TOPIC_ARN", self.topic_arn.as_str()),
             ("KINDLING_SES_CONFIGURATION_SET", ""),
+            // moto has no SES v2 GetAccount: this fallback paces the tests' mailers.
+            ("KINDLING_SES_MAX_SEND_RATE", "50"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let rt = Runtime::init(Keys::Required).await?;
-    let mailer = &rt.mailer();
+    let mailer = &rt.mailer().await;
     let (k, budget) = (&rt.kindling, rt.settings.send_budget);
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let report = on_scheduled_event(k, mailer, budget, event.payload).await?;

@@ -139,12 +139,26 @@ impl Runtime {
         })
     }
 
-    /// The SES mailer (send-steps).
-    pub fn mailer(&self) -> SesMailer {
-        SesMailer::new(
-            aws_sdk_sesv2::Client::new(&self.sdk),
-            self.settings.configuration_set.clone(),
-        )
+    /// The SES mailer (send-steps), paced to the account's `MaxSendRate` read now (once per
+    /// cold start; send-steps runs one at a time, so one bucket is the whole account's rate).
+    /// If the quota cannot be read, the `KINDLING_SES_MAX_SEND_RATE` fallback applies.
+    pub async fn mailer(&self) -> SesMailer {
+        let client = aws_sdk_sesv2::Client::new(&self.sdk);
+        let rate = match crate::ses::max_send_rate(&client).await {
+            Ok(rate) => {
+                tracing::info!(
+                    max_send_rate = rate,
+                    "pacing sends to the SES account's rate"
+                );
+                rate
+            }
+            Err(e) => {
+                let rate = self.settings.fallback_send_rate;
+                tracing::warn!(error = %e, fallback = rate, "could not read the SES send quota; pacing to the fallback rate");
+                rate
+            }
+        };
+        SesMailer::paced(client, self.settings.configuration_set.clone(), rate)
     }
 
     /// The SNS notifier (notify); needs `KINDLING_ALERT_TOPIC_ARN`.

@@ -23,6 +23,9 @@ pub struct Settings {
     pub configuration_set: Option<String>,
     /// `KINDLING_SEND_BUDGET` (default 200): enrollments handled per send-steps run.
     pub send_budget: usize,
+    /// Mails per second when SES `GetAccount` cannot be read at cold start
+    /// (`KINDLING_SES_MAX_SEND_RATE`, default 1: the sandbox's rate).
+    pub fallback_send_rate: f64,
 }
 
 /// Where the signing keys come from.
@@ -99,6 +102,14 @@ impl Settings {
                 .filter(|n| (1..=10_000).contains(n))
                 .ok_or_else(|| err("KINDLING_SEND_BUDGET", "must be a number from 1 to 10000"))?,
         };
+        let fallback_send_rate = match optional("KINDLING_SES_MAX_SEND_RATE") {
+            None => 1.0,
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|r| r.is_finite() && *r > 0.0)
+                .ok_or_else(|| err("KINDLING_SES_MAX_SEND_RATE", "must be a positive number"))?,
+        };
         Ok(Settings {
             table: required("KINDLING_TABLE")?,
             event_bus: required("KINDLING_EVENT_BUS")?,
@@ -107,6 +118,7 @@ impl Settings {
             alert_topic_arn: optional("KINDLING_ALERT_TOPIC_ARN"),
             configuration_set: optional("KINDLING_SES_CONFIGURATION_SET"),
             send_budget,
+            fallback_send_rate,
         })
     }
 
@@ -144,6 +156,7 @@ mod tests {
             ("t", "b", 200)
         );
         assert!(s.alert_topic_arn.is_none() && s.public_url.is_none());
+        assert_eq!(s.fallback_send_rate, 1.0, "the SES sandbox's rate");
     }
 
     #[test]
@@ -177,8 +190,18 @@ mod tests {
             ("KINDLING_EVENT_BUS", "b"),
             ("KINDLING_SIGNING_KEYS", KEY),
         ];
-        let cases: [(&str, &str, &str); 4] = [
+        let cases: [(&str, &str, &str); 6] = [
             ("KINDLING_TABLE", "", "KINDLING_TABLE"),
+            (
+                "KINDLING_SES_MAX_SEND_RATE",
+                "0",
+                "KINDLING_SES_MAX_SEND_RATE",
+            ),
+            (
+                "KINDLING_SES_MAX_SEND_RATE",
+                "fast",
+                "KINDLING_SES_MAX_SEND_RATE",
+            ),
             ("KINDLING_SIGNING_KEYS", "k1:short", "KINDLING_SIGNING_KEYS"),
             ("KINDLING_SEND_BUDGET", "lots", "KINDLING_SEND_BUDGET"),
             (
