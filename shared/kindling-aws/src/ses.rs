@@ -47,8 +47,8 @@ impl SesMailer {
     }
 }
 
-/// The account's `MaxSendRate` from SES v2 `GetAccount`: read once at cold start. `None` if
-/// it cannot be read (the caller falls back to its setting and logs why).
+/// The account's `MaxSendRate` from SES v2 `GetAccount`: read once at cold start. An error
+/// says why it could not be read (the caller falls back to its setting and logs it).
 pub async fn max_send_rate(client: &Client) -> Result<f64, String> {
     let out = client
         .get_account()
