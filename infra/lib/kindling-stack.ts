@@ -418,6 +418,12 @@ export class KindlingStack extends Stack {
     notify.addToRolePolicy(
       new iam.PolicyStatement({ sid: 'Alert', actions: ['sns:Publish'], resources: [this.alertTopic.topicArn] }),
     );
+    // Ops alerts (step mails paused by the bounce/complaint breaker) go where the alarms go: the
+    // people who run the stack. They carry counts and rates only, no lead data.
+    notify.addEnvironment('KINDLING_OPS_TOPIC_ARN', this.alarmTopic.topicArn);
+    notify.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'OpsAlert', actions: ['sns:Publish'], resources: [this.alarmTopic.topicArn] }),
+    );
 
     // ---- HTTP API ----------------------------------------------------------------------------
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {

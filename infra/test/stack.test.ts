@@ -100,7 +100,7 @@ describe('functions', () => {
         'KINDLING_SES_CONFIGURATION_SET',
         'KINDLING_SEND_BUDGET',
       ],
-      notify: [...base, 'KINDLING_ALERT_TOPIC_ARN'],
+      notify: [...base, 'KINDLING_ALERT_TOPIC_ARN', 'KINDLING_OPS_TOPIC_ARN'],
       feedback: base,
     };
     for (const name of FUNCTIONS) {
@@ -118,6 +118,8 @@ describe('functions', () => {
     assert.equal(sendSteps.KINDLING_SEND_BUDGET, '200');
     const notify = json.Resources[functionId(template, 'notify')].Properties.Environment.Variables;
     assert.equal(refId(notify.KINDLING_ALERT_TOPIC_ARN), alertTopicId());
+    // Ops alerts (sending paused) go to the alarm topic, to the people who get the alarms.
+    assert.equal(refId(notify.KINDLING_OPS_TOPIC_ARN), topicId('Kindling alarms'));
   });
 
   test('the public URL is the API URL unless a custom domain is set', () => {
@@ -130,8 +132,12 @@ describe('functions', () => {
 });
 
 function alertTopicId(): string {
+  return topicId('Kindling alerts');
+}
+
+function topicId(displayName: string): string {
   const topics = Object.entries(resources(template, 'AWS::SNS::Topic')).filter(
-    ([, t]) => t.Properties.DisplayName === 'Kindling alerts',
+    ([, t]) => t.Properties.DisplayName === displayName,
   );
   assert.equal(topics.length, 1);
   return topics[0][0];
@@ -244,6 +250,8 @@ describe('IAM', () => {
         if (s.Sid === 'DueIndex') assert.match(text, new RegExp(`${tableId}.*/index/GSI1`), name);
         if (s.Sid === 'Publish') assert.equal(refId(s.Resource), busId, name);
         if (s.Sid === 'SigningKeys') assert.equal(refId(s.Resource), secretId, name);
+        if (s.Sid === 'Alert') assert.equal(refId(s.Resource), alertTopicId(), name);
+        if (s.Sid === 'OpsAlert') assert.equal(refId(s.Resource), topicId('Kindling alarms'), name);
         if (s.Sid === 'Send') {
           assert.match(text, /identity\/example\.jp/);
           assert.match(text, /configuration-set\/kindling/);

@@ -636,28 +636,28 @@ pub async fn suppression_keeps_the_first_reason(s: &dyn Store) {
 pub async fn alerts_move_from_new_to_pending_to_sent(s: &dyn Store) {
     let l = LeadId::new("L1");
     assert_eq!(
-        s.claim_alert("hot/L1/1", &l, t0()).await.unwrap(),
+        s.claim_alert("hot/L1/1", l.as_str(), t0()).await.unwrap(),
         AlertClaim::New
     );
     assert_eq!(
-        s.claim_alert("hot/L1/1", &l, t0()).await.unwrap(),
+        s.claim_alert("hot/L1/1", l.as_str(), t0()).await.unwrap(),
         AlertClaim::Pending
     );
     s.release_alert("hot/L1/1").await.unwrap();
     assert_eq!(
-        s.claim_alert("hot/L1/1", &l, t0()).await.unwrap(),
+        s.claim_alert("hot/L1/1", l.as_str(), t0()).await.unwrap(),
         AlertClaim::New,
         "released claims are new again"
     );
     s.mark_alert_sent("hot/L1/1", t0()).await.unwrap();
     s.release_alert("hot/L1/1").await.unwrap();
     assert_eq!(
-        s.claim_alert("hot/L1/1", &l, t0()).await.unwrap(),
+        s.claim_alert("hot/L1/1", l.as_str(), t0()).await.unwrap(),
         AlertClaim::Sent,
         "sent alerts are never released"
     );
     assert_eq!(
-        s.claim_alert("hot/L1/2", &l, t0()).await.unwrap(),
+        s.claim_alert("hot/L1/2", l.as_str(), t0()).await.unwrap(),
         AlertClaim::New,
         "each crossing has its own alert"
     );

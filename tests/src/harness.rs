@@ -103,6 +103,7 @@ impl Mailer for TestMailer {
 pub struct TestNotifier {
     pub failures: Mutex<FailFirst>,
     pub alerts: Mutex<Vec<Alert>>,
+    pub ops: Mutex<Vec<kindling::ports::OpsAlert>>,
 }
 
 #[async_trait]
@@ -112,6 +113,14 @@ impl Notifier for TestNotifier {
             return Err(PortError::new("notifier", "simulated outage"));
         }
         self.alerts.lock().unwrap().push(alert.clone());
+        Ok(())
+    }
+
+    async fn notify_ops(&self, alert: &kindling::ports::OpsAlert) -> Result<(), PortError> {
+        if self.failures.lock().unwrap().fires() {
+            return Err(PortError::new("notifier", "simulated outage"));
+        }
+        self.ops.lock().unwrap().push(alert.clone());
         Ok(())
     }
 }

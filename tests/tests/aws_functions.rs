@@ -197,6 +197,7 @@ async fn events_that_can_never_succeed_are_dropped_and_change_nothing() {
         (Consumer::Notify, sample!("notify/lead-became-warm.json")),
         (Consumer::Notify, sample!("notify/lead-became-mql.json")),
         (Consumer::Score, sample!("notify/trigger-fired.json")),
+        (Consumer::Score, sample!("notify/sending-paused.json")),
     ] {
         on_kindling_event(&rt.kindling, consumer, Some(&notifier), event(s))
             .await
@@ -744,4 +745,107 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
         );
         assert!(env.counter.writes() >= 1, "{what} was recorded");
     }
+}
+
+#[tokio::test]
+async fn the_breaker_pauses_send_steps_on_dynamodb_and_ops_hears_once_through_sns() {
+    use kindling::deliverability::{bucket, SENT, SERIES};
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let mut rt = env.runtime().await;
+    let mut config = (*rt.kindling.config).clone();
+    config.breaker.min_sends = 100;
+    rt.kindling.config = std::sync::Arc::new(config);
+    let k = &rt.kindling;
+    let now = chrono::Utc::now();
+    // 100 sends counted this hour (as the sender counts them), then hard bounces from SES.
+    for i in 0..100 {
+        k.stores
+            .tallies
+            .tally_once(SERIES, &bucket(now), SENT, &format!("L{i}/E{i}/0"), now)
+            .await
+            .unwrap();
+    }
+    let bounce = |id: &str, to: &str| {
+        let mut e = event(sample!("feedback/bounce-permanent.json"));
+        e["detail"]["bounce"]["feedbackId"] = Value::String(id.into());
+        e["detail"]["bounce"]["timestamp"] = Value::String(now.to_rfc3339());
+        e["detail"]["bounce"]["bouncedRecipients"][0]["emailAddress"] = Value::String(to.into());
+        e
+    };
+    for (id, to) in [
+        ("fb-1", "a@example.jp"),
+        ("fb-2", "b@example.jp"),
+        ("fb-2", "b@example.jp"),
+    ] {
+        on_ses_event(k, bounce(id, to)).await.unwrap();
+    }
+    let status = kindling::usecases::sending_status(k).await.unwrap();
+    assert_eq!((status.health.sends, status.health.bounces), (100, 2));
+    let mailer = rt.mailer().await;
+    let schedule = || event(sample!("send-steps/schedule.json"));
+    let run = on_scheduled_event(k, &mailer, 10, schedule())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.paused, None, "2 % is not above 2 %");
+
+    on_ses_event(k, bounce("fb-3", "c@example.jp"))
+        .await
+        .unwrap();
+    env.bus_events().await;
+    for _ in 0..2 {
+        let run = on_scheduled_event(k, &mailer, 10, schedule())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            run.paused.as_deref(),
+            Some("bounce rate 3% (3 of 100 sends) is above 2%")
+        );
+    }
+    // Published once, delivered twice: ops is alerted once, on the topic, as `ops`.
+    let paused: Vec<Value> = env
+        .bus_events()
+        .await
+        .into_iter()
+        .filter(|e| e["detail-type"] == "sending.paused.v1")
+        .collect();
+    assert_eq!(paused.len(), 1);
+    let notifier = rt.notifier().unwrap();
+    for _ in 0..2 {
+        on_kindling_event(k, Consumer::Notify, Some(&notifier), paused[0].clone())
+            .await
+            .unwrap();
+    }
+    let alerts = env.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["MessageAttributes"]["audience"]["Value"], "ops");
+    assert!(alerts[0]["Subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("Kindling paused step mails"));
+
+    // The operator resumes through the IAM-authorized admin route.
+    let res = handle_api_request(
+        k,
+        Routes::Intake,
+        api(sample!("intake/admin-sending-resume.json")),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{:?}", res.body());
+    let body: Value = serde_json::from_slice(res.body()).unwrap();
+    assert_eq!(body["was_paused"]["bounces"], 3);
+    let run = on_scheduled_event(k, &mailer, 10, schedule())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.paused, None);
+    let status = kindling::usecases::sending_status(k).await.unwrap();
+    assert_eq!(status.state, "sending");
+    assert_eq!(
+        status.resumed.unwrap().note.as_deref(),
+        Some("removed the addresses imported on 2026-11-20")
+    );
 }

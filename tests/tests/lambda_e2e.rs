@@ -187,6 +187,17 @@ async fn the_pipeline_runs_on_the_release_binaries() {
         .unwrap()
         .unwrap();
     assert!(lead.unsubscribed_at.is_some());
+    // The breaker's counts on DynamoDB: the sender counted its send, feedback the complaint.
+    let tallies = rt
+        .kindling
+        .stores
+        .tallies
+        .tallies(kindling::deliverability::SERIES, None, None)
+        .await
+        .unwrap();
+    let sum = |c: &str| tallies.iter().map(|t| t.get(c)).sum::<u64>();
+    use kindling::deliverability::{BOUNCED, COMPLAINED, SENT};
+    assert_eq!((sum(SENT), sum(BOUNCED), sum(COMPLAINED)), (1, 0, 1));
 
     // The operator's one-off rescore, invoked directly: the shipped rules are the ones the
     // leads were scored with, so the dry run finds nothing to change and writes nothing.

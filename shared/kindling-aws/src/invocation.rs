@@ -34,7 +34,8 @@ mod lambda_runtime_error {
 pub enum Consumer {
     /// `activity.recorded.v1` → rescore (and triggers).
     Score,
-    /// `lead.became_hot.v1`, `trigger.fired.v1` → alert sales or support.
+    /// `lead.became_hot.v1`, `trigger.fired.v1` → alert sales or support;
+    /// `sending.paused.v1` → alert ops.
     Notify,
 }
 
@@ -55,7 +56,7 @@ impl Consumer {
         use kindling::events::*;
         match self {
             Consumer::Score => &[ACTIVITY_RECORDED_V1],
-            Consumer::Notify => &[LEAD_BECAME_HOT_V1, TRIGGER_FIRED_V1],
+            Consumer::Notify => &[LEAD_BECAME_HOT_V1, TRIGGER_FIRED_V1, SENDING_PAUSED_V1],
         }
     }
 }
@@ -131,9 +132,11 @@ pub async fn on_kindling_event(
         (Consumer::Score, Event::ActivityRecorded(e), _) => {
             outcome(on_activity_recorded(k, e).await, id)
         }
-        (Consumer::Notify, Event::LeadBecameHot(_) | Event::TriggerFired(_), Some(n)) => {
-            outcome(handle_event(k, n, &event).await, id)
-        }
+        (
+            Consumer::Notify,
+            Event::LeadBecameHot(_) | Event::TriggerFired(_) | Event::SendingPaused(_),
+            Some(n),
+        ) => outcome(handle_event(k, n, &event).await, id),
         _ => drop_event(
             &format!("{} is not for this function", envelope.detail_type),
             id,
@@ -262,6 +265,7 @@ pub async fn on_schedule(
         errors = report.errors,
         rechecked = report.rechecked,
         triggers_fired = report.triggers_fired,
+        paused = report.paused.as_deref(),
         "send-steps run"
     );
     Ok(report)

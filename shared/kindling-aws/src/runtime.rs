@@ -161,14 +161,19 @@ impl Runtime {
         SesMailer::paced(client, self.settings.configuration_set.clone(), rate)
     }
 
-    /// The SNS notifier (notify); needs `KINDLING_ALERT_TOPIC_ARN`.
+    /// The SNS notifier (notify); needs `KINDLING_ALERT_TOPIC_ARN`, and sends ops alerts to
+    /// `KINDLING_OPS_TOPIC_ARN` if set.
     pub fn notifier(&self) -> anyhow::Result<SnsNotifier> {
         let topic = self
             .settings
             .alert_topic_arn
             .clone()
             .context("setting KINDLING_ALERT_TOPIC_ARN: is required by notify")?;
-        Ok(SnsNotifier::new(aws_sdk_sns::Client::new(&self.sdk), topic))
+        let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&self.sdk), topic);
+        Ok(match &self.settings.ops_topic_arn {
+            Some(ops) => notifier.with_ops_topic(ops.clone()),
+            None => notifier,
+        })
     }
 }
 

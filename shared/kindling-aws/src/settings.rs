@@ -19,6 +19,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// `KINDLING_ALERT_TOPIC_ARN`: the SNS topic for sales alerts (notify only).
     pub alert_topic_arn: Option<String>,
+    /// `KINDLING_OPS_TOPIC_ARN` (optional): the SNS topic for ops alerts (sending paused); without
+    /// it they go to the alert topic with `audience` = `ops`.
+    pub ops_topic_arn: Option<String>,
     /// `KINDLING_SES_CONFIGURATION_SET` (optional): tags every send (send-steps).
     pub configuration_set: Option<String>,
     /// `KINDLING_SEND_BUDGET` (default 200): enrollments handled per send-steps run.
@@ -116,6 +119,7 @@ impl Settings {
             signing_keys,
             public_url,
             alert_topic_arn: optional("KINDLING_ALERT_TOPIC_ARN"),
+            ops_topic_arn: optional("KINDLING_OPS_TOPIC_ARN"),
             configuration_set: optional("KINDLING_SES_CONFIGURATION_SET"),
             send_budget,
             fallback_send_rate,
@@ -156,6 +160,7 @@ mod tests {
             ("t", "b", 200)
         );
         assert!(s.alert_topic_arn.is_none() && s.public_url.is_none());
+        assert!(s.ops_topic_arn.is_none());
         assert_eq!(s.fallback_send_rate, 1.0, "the SES sandbox's rate");
     }
 

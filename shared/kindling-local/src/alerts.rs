@@ -1,8 +1,8 @@
-//! The local sales notifier: each alert is appended to `alerts.jsonl` and printed.
+//! The local notifier: each alert (sales, support, ops) is appended to `alerts.jsonl` and printed.
 
 use async_trait::async_trait;
 use kindling::error::PortError;
-use kindling::ports::{Alert, Notifier};
+use kindling::ports::{Alert, Notifier, OpsAlert};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -17,18 +17,16 @@ impl JsonlNotifier {
     pub fn new(path: PathBuf, print: bool) -> Self {
         Self { path, print }
     }
-}
 
-#[async_trait]
-impl Notifier for JsonlNotifier {
-    async fn notify(&self, alert: &Alert) -> Result<(), PortError> {
+    /// Appends one JSON line and syncs it.
+    fn append(&self, json: &impl serde::Serialize) -> Result<(), PortError> {
         let e = |e: std::io::Error| {
             PortError::new("alert log", format!("{}: {e}", self.path.display()))
         };
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(e)?;
         }
-        let mut line = serde_json::to_string(alert).map_err(|x| PortError::new("alert log", x))?;
+        let mut line = serde_json::to_string(json).map_err(|x| PortError::new("alert log", x))?;
         line.push('\n');
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -37,12 +35,27 @@ impl Notifier for JsonlNotifier {
             .map_err(e)?;
         f.write_all(line.as_bytes())
             .and_then(|()| f.sync_data())
-            .map_err(e)?;
+            .map_err(e)
+    }
+}
+
+#[async_trait]
+impl Notifier for JsonlNotifier {
+    async fn notify(&self, alert: &Alert) -> Result<(), PortError> {
+        self.append(alert)?;
         if self.print {
             eprintln!(
                 "\n=== SALES ALERT ===\n{}===================\n",
                 alert.body()
             );
+        }
+        Ok(())
+    }
+
+    async fn notify_ops(&self, alert: &OpsAlert) -> Result<(), PortError> {
+        self.append(alert)?;
+        if self.print {
+            eprintln!("\n=== OPS ALERT ===\n{}=================\n", alert.body);
         }
         Ok(())
     }

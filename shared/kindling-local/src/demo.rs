@@ -173,6 +173,10 @@ impl Notifier for Recording {
             .push(alert.clone());
         Ok(())
     }
+
+    async fn notify_ops(&self, alert: &kindling::ports::OpsAlert) -> Result<(), PortError> {
+        self.inner.notify_ops(alert).await
+    }
 }
 
 /// The machine-readable result.

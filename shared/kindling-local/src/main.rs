@@ -91,6 +91,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Whether step mails are sending or paused by the bounce/complaint breaker, with the counts
+    /// of its window; `sending resume` resumes them.
+    Sending {
+        #[command(subcommand)]
+        command: Option<SendingCommand>,
+        #[arg(long, default_value = ".kindling", global = true)]
+        data_dir: PathBuf,
+        /// Print as JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Recompute every lead's score under the current rules; list who changes, and with
     /// `--dry-run` write nothing.
     Rescore {
@@ -102,6 +113,17 @@ enum Command {
         /// Print the changes as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SendingCommand {
+    /// Resume step mails after the breaker paused them (clean the list first); counting
+    /// restarts at the next hour.
+    Resume {
+        /// Why it is safe now, kept with the resume.
+        #[arg(long)]
+        note: Option<String>,
     },
 }
 
@@ -308,6 +330,38 @@ async fn main() -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
                 print!("{}", kindling_local::inspect::ab_text(&report));
+            }
+            Ok(())
+        }
+        Command::Sending {
+            command,
+            data_dir,
+            json,
+        } => {
+            let app = open_store(load_config(&cli.config)?, &data_dir)?;
+            match command {
+                None => {
+                    let status = kindling::usecases::sending_status(&app.kindling).await?;
+                    if json {
+                        println!("{}", serde_json::to_string(&status)?);
+                    } else {
+                        print!("{}", status.text());
+                    }
+                }
+                Some(SendingCommand::Resume { note }) => {
+                    let resumed = kindling::usecases::resume_sending(&app.kindling, note).await?;
+                    if json {
+                        println!("{}", serde_json::to_string(&resumed)?);
+                    } else if let Some(trip) = &resumed.was_paused {
+                        println!(
+                            "Step mails resumed (paused since {}: {}). Counting restarts at the next hour.",
+                            trip.at.format("%Y-%m-%d %H:%M UTC"),
+                            trip.reason
+                        );
+                    } else {
+                        println!("Step mails were not paused; counting restarts at the next hour.");
+                    }
+                }
             }
             Ok(())
         }

@@ -422,7 +422,7 @@ impl AlertLog for SqliteStore {
     async fn claim_alert(
         &self,
         key: &str,
-        lead: &LeadId,
+        about: &str,
         now: DateTime<Utc>,
     ) -> PortResult<AlertClaim> {
         let mut conn = self.db.conn();
@@ -441,7 +441,7 @@ impl AlertLog for SqliteStore {
             None => {
                 tx.execute(
                     "INSERT INTO alerts (key, lead_id, state, claimed_at) VALUES (?1, ?2, 'pending', ?3)",
-                    params![key, lead.as_str(), ts(now)],
+                    params![key, about, ts(now)],
                 )
                 .map_err(err)?;
                 AlertClaim::New

@@ -327,6 +327,35 @@ fn lead_show_explains_the_score_and_rescore_previews_a_rule_change_before_writin
         (1, Some("needs_sample"))
     );
 
+    // The breaker: nothing bounced in the demo, so step mails are sending; a resume is recorded
+    // with its note (the counts depend on the wall clock here, the demo's on a simulated one).
+    let (ok, text, err) = run(&["sending", "--data-dir", dir], &config_dir());
+    assert!(ok, "{err}");
+    assert!(text.starts_with("Step mails are sending."), "{text}");
+    assert!(
+        text.contains("Pauses above 2% bounces or 0.08% complaints over 7d, from 500 sends."),
+        "{text}"
+    );
+    let (ok, text, err) = run(
+        &[
+            "sending",
+            "resume",
+            "--note",
+            "list cleaned",
+            "--data-dir",
+            dir,
+        ],
+        &config_dir(),
+    );
+    assert!(ok, "{err}");
+    assert!(text.contains("were not paused"), "{text}");
+    let (ok, json, _) = run(&["sending", "--json", "--data-dir", dir], &config_dir());
+    assert!(ok);
+    let status: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(status["state"], "sending");
+    assert_eq!(status["resumed"]["note"], "list cleaned");
+    assert_eq!(status["thresholds"]["min_sends"], 500);
+
     // Tanaka: white paper 10, two opens 10 (the privacy-proxy fetch scores nothing).
     let (ok, text, err) = run(
         &["lead", "show", "tanaka@kaisha-b.co.jp", "--data-dir", dir],

@@ -66,6 +66,8 @@ pub enum Audience {
     #[default]
     Sales,
     Support,
+    /// Whoever runs Kindling: deliverability (sending paused by the breaker).
+    Ops,
 }
 
 impl Audience {
@@ -74,6 +76,7 @@ impl Audience {
         match self {
             Self::Sales => "sales",
             Self::Support => "support",
+            Self::Ops => "ops",
         }
     }
 }
@@ -96,6 +99,24 @@ pub struct TriggerFired {
     pub at: DateTime<Utc>,
 }
 
+/// Step mails are paused: the bounce or complaint rate tripped the breaker (see
+/// [`crate::deliverability`]). Published when it trips and again once a day while it stays
+/// paused (`day` 0, 1, ...); the notify function alerts ops once per `key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendingPaused {
+    /// The alert's idempotency key: one per trip and day.
+    pub key: String,
+    pub tripped_at: DateTime<Utc>,
+    pub day: u32,
+    /// "bounce rate 2.2% (11 of 500 sends) is above 2%".
+    pub reason: String,
+    /// The counts that tripped it.
+    pub sends: u64,
+    pub bounces: u64,
+    pub complaints: u64,
+    pub at: DateTime<Utc>,
+}
+
 /// Every event Kindling publishes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -105,6 +126,7 @@ pub enum Event {
     LeadCooled(TemperatureChanged),
     LeadBecameMql(LeadBecameMql),
     TriggerFired(TriggerFired),
+    SendingPaused(SendingPaused),
 }
 
 /// Detail-type of [`ActivityRecorded`].
@@ -119,15 +141,18 @@ pub const LEAD_COOLED_V1: &str = "lead.cooled.v1";
 pub const LEAD_BECAME_MQL_V1: &str = "lead.became_mql.v1";
 /// Detail-type of [`TriggerFired`].
 pub const TRIGGER_FIRED_V1: &str = "trigger.fired.v1";
+/// Detail-type of [`SendingPaused`].
+pub const SENDING_PAUSED_V1: &str = "sending.paused.v1";
 
 /// Every detail-type, for the infrastructure's rule patterns.
-pub const DETAIL_TYPES: [&str; 6] = [
+pub const DETAIL_TYPES: [&str; 7] = [
     ACTIVITY_RECORDED_V1,
     LEAD_BECAME_WARM_V1,
     LEAD_BECAME_HOT_V1,
     LEAD_COOLED_V1,
     LEAD_BECAME_MQL_V1,
     TRIGGER_FIRED_V1,
+    SENDING_PAUSED_V1,
 ];
 
 /// Why an event could not be decoded.
@@ -149,6 +174,7 @@ impl Event {
             Event::LeadCooled(_) => LEAD_COOLED_V1,
             Event::LeadBecameMql(_) => LEAD_BECAME_MQL_V1,
             Event::TriggerFired(_) => TRIGGER_FIRED_V1,
+            Event::SendingPaused(_) => SENDING_PAUSED_V1,
         }
     }
 
@@ -160,6 +186,7 @@ impl Event {
             Event::LeadBecameHot(e) => serde_json::to_string(e),
             Event::LeadBecameMql(e) => serde_json::to_string(e),
             Event::TriggerFired(e) => serde_json::to_string(e),
+            Event::SendingPaused(e) => serde_json::to_string(e),
         };
         // Serializing these plain structs cannot fail.
         r.unwrap_or_default()
@@ -183,6 +210,7 @@ impl Event {
             LEAD_COOLED_V1 => de(LEAD_COOLED_V1, detail, Event::LeadCooled),
             LEAD_BECAME_MQL_V1 => de(LEAD_BECAME_MQL_V1, detail, Event::LeadBecameMql),
             TRIGGER_FIRED_V1 => de(TRIGGER_FIRED_V1, detail, Event::TriggerFired),
+            SENDING_PAUSED_V1 => de(SENDING_PAUSED_V1, detail, Event::SendingPaused),
             other => Err(DecodeError::UnknownType(other.to_owned())),
         }
     }
@@ -241,6 +269,16 @@ mod tests {
                 evidence: vec![ActivityId::new("p1")],
                 enrolled: Some("consultation_invite".into()),
                 alert: Some(Audience::Sales),
+                at,
+            }),
+            Event::SendingPaused(SendingPaused {
+                key: "sending_paused/20261102T000000Z/0".into(),
+                tripped_at: at,
+                day: 0,
+                reason: "bounce rate 2.2% (11 of 500 sends) is above 2%".into(),
+                sends: 500,
+                bounces: 11,
+                complaints: 0,
                 at,
             }),
         ];

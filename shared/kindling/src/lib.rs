@@ -9,6 +9,7 @@ pub mod activity;
 pub mod calendar;
 pub mod classify;
 pub mod config;
+pub mod deliverability;
 pub mod email;
 pub mod error;
 pub mod events;

@@ -152,14 +152,15 @@ pub enum AlertClaim {
     Sent,
 }
 
-/// Sales alerts, so that each hot crossing alerts once.
+/// Alerts, so that each hot crossing (or each day of paused sending) alerts once.
 #[async_trait]
 pub trait AlertLog: Send + Sync {
-    /// Claims the alert `key` (creating it as pending) and says what state it was in.
+    /// Claims the alert `key` (creating it as pending) and says what state it was in. `about`
+    /// is what it concerns: a lead id, or `sending` for an ops alert.
     async fn claim_alert(
         &self,
         key: &str,
-        lead: &LeadId,
+        about: &str,
         now: DateTime<Utc>,
     ) -> PortResult<AlertClaim>;
     /// Marks a claimed alert sent.
@@ -315,11 +316,28 @@ impl Alert {
     }
 }
 
-/// Tells sales or support.
+/// An alert to whoever runs Kindling (no lead data): sending paused by the breaker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpsAlert {
+    pub key: String,
+    /// Always [`Audience::Ops`].
+    pub audience: Audience,
+    /// What happened, snake_case: `sending_paused`.
+    pub kind: String,
+    /// One line, ASCII.
+    pub subject: String,
+    /// For people: what happened, the numbers, and what to do.
+    pub body: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Tells sales, support or ops.
 #[async_trait]
 pub trait Notifier: Send + Sync {
-    /// Delivers one alert.
+    /// Delivers one alert about a lead.
     async fn notify(&self, alert: &Alert) -> PortResult<()>;
+    /// Delivers one alert to ops.
+    async fn notify_ops(&self, alert: &OpsAlert) -> PortResult<()>;
 }
 
 /// The current time.

@@ -6,7 +6,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
-use kindling::ids::LeadId;
 use kindling::ports::{AlertClaim, AlertLog, PortResult, Put, SuppressionList};
 use kindling::suppression::{Suppression, SuppressionReason};
 
@@ -43,11 +42,11 @@ impl AlertLog for DynamoStore {
     async fn claim_alert(
         &self,
         key: &str,
-        lead: &LeadId,
+        about: &str,
         now: DateTime<Utc>,
     ) -> PortResult<AlertClaim> {
         let mut it = item(keys::alert(key));
-        it.insert("lead".into(), s(lead.as_str()));
+        it.insert("lead".into(), s(about));
         it.insert(STATE.into(), s("pending"));
         it.insert("at".into(), s(now.to_rfc3339()));
         if self.put_new_item(it).await? == Put::Created {

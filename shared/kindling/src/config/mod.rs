@@ -48,6 +48,8 @@ pub struct Config {
     pub mql: Mql,
     /// A lead that turns hot again within this long of its last alert does not alert again.
     pub realert_cooldown: chrono::Duration,
+    /// When step mails pause for bounces or complaints.
+    pub breaker: crate::deliverability::Breaker,
 }
 
 /// Program-wide settings.
@@ -665,6 +667,8 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         }),
     };
 
+    let breaker = breaker(d, f.sending.breaker.as_ref());
+
     let mut sequences = Vec::new();
     let mut seq_ids = HashSet::new();
     for s in &f.sequences {
@@ -948,7 +952,81 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         triggers,
         mql,
         realert_cooldown,
+        breaker,
     })
+}
+
+/// `[sending.breaker]`: each field defaults; rates below where SES reviews accounts.
+fn breaker(
+    d: &mut Diag<'_>,
+    raw: Option<&Spanned<raw::Breaker>>,
+) -> crate::deliverability::Breaker {
+    use crate::deliverability::{
+        percent as pct, Breaker, MAX_WINDOW_DAYS, SES_REVIEW_BOUNCE_RATE, SES_REVIEW_COMPLAINT_RATE,
+    };
+    let mut b = Breaker::default();
+    let Some(raw) = raw else { return b };
+    let r = raw.get_ref();
+    let mut rate = |v: &Option<Spanned<String>>, key: &str, review: f64, into: &mut f64| {
+        let Some(v) = v else { return };
+        match parse_percent(v.get_ref()) {
+            Some(x) if x > 0.0 && x < review => *into = x,
+            Some(_) => d.span(
+                v,
+                format!(
+                    "sending.breaker.{key}: above 0 and below {} (where SES reviews the account)",
+                    pct(review)
+                ),
+            ),
+            None => d.span(
+                v,
+                format!("sending.breaker.{key}: a percentage like \"2%\""),
+            ),
+        }
+    };
+    rate(
+        &r.bounce_rate,
+        "bounce_rate",
+        SES_REVIEW_BOUNCE_RATE,
+        &mut b.bounce_rate,
+    );
+    rate(
+        &r.complaint_rate,
+        "complaint_rate",
+        SES_REVIEW_COMPLAINT_RATE,
+        &mut b.complaint_rate,
+    );
+    if let Some(w) = &r.window {
+        if let Some(window) = duration(d, w, "sending.breaker.window") {
+            if window < chrono::Duration::hours(1)
+                || window > chrono::Duration::days(MAX_WINDOW_DAYS)
+            {
+                d.span(
+                    w,
+                    format!("sending.breaker.window: from 1h to {MAX_WINDOW_DAYS}d"),
+                );
+            } else {
+                b.window = window;
+            }
+        }
+    }
+    if let Some(m) = &r.min_sends {
+        if *m.get_ref() < 100 {
+            d.span(
+                m,
+                "sending.breaker.min_sends: at least 100 (fewer sends say nothing about a rate)",
+            );
+        } else {
+            b.min_sends = *m.get_ref();
+        }
+    }
+    b
+}
+
+/// `"2%"`, `"0.08 %"` → 0.02, 0.0008.
+fn parse_percent(s: &str) -> Option<f64> {
+    let n: f64 = s.trim().strip_suffix('%')?.trim().parse().ok()?;
+    n.is_finite().then_some(n / 100.0)
 }
 
 /// A length like `30m`, `12h` or `7d`.

@@ -148,6 +148,21 @@ pub struct Sending {
     pub cap: S<Cap>,
     /// Public holidays that are not business days: `none` (default) or `jp`.
     pub holidays: Option<S<String>>,
+    /// The bounce and complaint circuit breaker; defaults apply when absent.
+    #[serde(default)]
+    pub breaker: Option<S<Breaker>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Breaker {
+    /// `"2%"`
+    pub bounce_rate: Option<S<String>>,
+    /// `"0.08%"`
+    pub complaint_rate: Option<S<String>>,
+    /// `"7d"`
+    pub window: Option<S<String>>,
+    pub min_sends: Option<S<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

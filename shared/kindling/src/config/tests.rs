@@ -487,6 +487,65 @@ fn priorities_and_reentry_parse_and_a_short_interval_names_its_line() {
 }
 
 #[test]
+fn the_breaker_parses_defaults_and_refuses_rates_at_review_levels_with_lines() {
+    let b = shipped().breaker;
+    assert_eq!(b, crate::deliverability::Breaker::default());
+    assert_eq!((b.bounce_rate, b.min_sends), (0.02, 500));
+    assert!((b.complaint_rate - 0.0008).abs() < 1e-12);
+    let line = "breaker = { bounce_rate = \"2%\", complaint_rate = \"0.08%\", window = \"7d\", min_sends = 500 }";
+    assert!(shipped_toml().contains(line));
+    let without = shipped_toml().replacen(line, "", 1);
+    let c =
+        Config::from_sources("kindling.toml", &without, "templates", shipped_templates()).unwrap();
+    assert_eq!(c.breaker, crate::deliverability::Breaker::default());
+    let custom = shipped_toml().replacen(
+        line,
+        "breaker = { bounce_rate = \"1.5 %\", window = \"24h\", min_sends = 200 }",
+        1,
+    );
+    let c =
+        Config::from_sources("kindling.toml", &custom, "templates", shipped_templates()).unwrap();
+    assert_eq!(c.breaker.bounce_rate, 0.015);
+    assert_eq!(c.breaker.window, chrono::Duration::hours(24));
+    assert_eq!(c.breaker.min_sends, 200);
+    assert!(
+        (c.breaker.complaint_rate - 0.0008).abs() < 1e-12,
+        "the default"
+    );
+    for (value, want) in [
+        (
+            "bounce_rate = \"5%\"",
+            "sending.breaker.bounce_rate: above 0 and below 5%",
+        ),
+        (
+            "bounce_rate = \"0%\"",
+            "sending.breaker.bounce_rate: above 0",
+        ),
+        (
+            "bounce_rate = \"2\"",
+            "sending.breaker.bounce_rate: a percentage",
+        ),
+        (
+            "complaint_rate = \"0.1%\"",
+            "sending.breaker.complaint_rate: above 0 and below 0.1%",
+        ),
+        ("window = \"30m\"", "sending.breaker.window: from 1h to 30d"),
+        ("window = \"60d\"", "sending.breaker.window: from 1h to 30d"),
+        ("window = \"soon\"", "sending.breaker.window:"),
+        ("min_sends = 10", "sending.breaker.min_sends: at least 100"),
+        ("pause = true", "unknown field"),
+    ] {
+        let toml = shipped_toml().replacen(line, &format!("breaker = {{ {value} }}"), 1);
+        let errs = errors_of(&toml);
+        assert!(
+            errs.iter()
+                .any(|e| e.contains(want) && e.starts_with("kindling.toml:")),
+            "{want}: {errs:?}"
+        );
+    }
+}
+
+#[test]
 fn ab_tests_parse_and_bad_ones_name_their_line() {
     let c = shipped();
     let test = c.sequence("different_angle").unwrap().steps[0]

@@ -55,6 +55,44 @@ pub(super) async fn mark(k: &Kindling, key: &str, req: &http::Request<bytes::Byt
     }
 }
 
+/// `GET /admin/sending`: whether step mails are sending or paused by the bounce/complaint
+/// breaker, with the counts of its window and its thresholds.
+pub(super) async fn sending(k: &Kindling) -> ApiResult {
+    let status = crate::usecases::sending_status(k).await?;
+    let body = serde_json::to_value(&status)
+        .map_err(|e| crate::error::Error::Port(PortError::new("status", e)))?;
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `POST /admin/sending/resume` with `{"note": "..."}` (optional; an empty body is fine):
+/// resumes step mails; counting restarts at the next hour. 200 with what was paused, 400 for a
+/// bad body (nothing written).
+pub(super) async fn resume(k: &Kindling, req: &http::Request<bytes::Bytes>) -> ApiResult {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        #[serde(default)]
+        note: Option<String>,
+    }
+    let body: Body = if req.body().iter().all(u8::is_ascii_whitespace) {
+        Body::default()
+    } else {
+        serde_json::from_slice(req.body())
+            .map_err(|e| ApiError::bad_request(format!("body: {e}")))?
+    };
+    let note = body
+        .note
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        return Err(ApiError::bad_request("note: at most 500 characters"));
+    }
+    let resumed = crate::usecases::resume_sending(k, note).await?;
+    let body = serde_json::to_value(&resumed)
+        .map_err(|e| crate::error::Error::Port(PortError::new("resume", e)))?;
+    Ok(json_response(StatusCode::OK, &body))
+}
+
 /// `%40` and friends in a path segment (an email address in the URL).
 fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();

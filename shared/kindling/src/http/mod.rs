@@ -55,15 +55,22 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
         (&Method::POST, ["admin", "leads", key, "sales"]) if intake => {
             admin::mark(k, key, &req).await
         }
+        (&Method::GET, ["admin", "sending"]) if intake => admin::sending(k).await,
+        (&Method::POST, ["admin", "sending", "resume"]) if intake => admin::resume(k, &req).await,
         // A route this function serves, with another method.
         (_, ["t", "events"] | ["t", "o", _] | ["t", "c", _] | ["u", _] | ["kindling.js"])
             if track =>
         {
             Err(method_not_allowed())
         }
-        (_, ["forms", _] | ["admin", "leads", _] | ["admin", "leads", _, "sales"]) if intake => {
-            Err(method_not_allowed())
-        }
+        (
+            _,
+            ["forms", _]
+            | ["admin", "leads", _]
+            | ["admin", "leads", _, "sales"]
+            | ["admin", "sending"]
+            | ["admin", "sending", "resume"],
+        ) if intake => Err(method_not_allowed()),
         _ => Err(ApiError::not_found()),
     };
     result.unwrap_or_else(|e| e.into_response())

@@ -24,6 +24,8 @@ pub enum FeedbackKind {
 /// Bounce or complaint feedback for some recipients.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Feedback {
+    /// SES's feedback id (else the mail's message id): counts each report once.
+    pub id: String,
     pub kind: FeedbackKind,
     pub recipients: Vec<EmailAddress>,
     pub at: DateTime<Utc>,
@@ -35,6 +37,13 @@ struct SesDetail {
     event_type: String,
     bounce: Option<SesBounce>,
     complaint: Option<SesComplaint>,
+    mail: Option<SesMail>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SesMail {
+    message_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +52,7 @@ struct SesBounce {
     bounce_type: String,
     bounced_recipients: Vec<SesRecipient>,
     timestamp: DateTime<Utc>,
+    feedback_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -50,6 +60,7 @@ struct SesBounce {
 struct SesComplaint {
     complained_recipients: Vec<SesRecipient>,
     timestamp: DateTime<Utc>,
+    feedback_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +83,12 @@ impl Feedback {
                 })
                 .collect::<Result<Vec<_>>>()
         };
+        let message_id = d.mail.and_then(|m| m.message_id);
+        let id = |feedback_id: Option<String>, at: DateTime<Utc>| {
+            feedback_id
+                .or(message_id.clone())
+                .unwrap_or_else(|| at.to_rfc3339())
+        };
         match d.event_type.as_str() {
             "Bounce" => {
                 let b = d
@@ -83,6 +100,7 @@ impl Feedback {
                     FeedbackKind::SoftBounce
                 };
                 Ok(Some(Feedback {
+                    id: id(b.feedback_id, b.timestamp),
                     kind,
                     recipients: parse(&b.bounced_recipients)?,
                     at: b.timestamp,
@@ -93,6 +111,7 @@ impl Feedback {
                     .complaint
                     .ok_or_else(|| Error::Invalid("Complaint event without complaint".into()))?;
                 Ok(Some(Feedback {
+                    id: id(c.feedback_id, c.timestamp),
                     kind: FeedbackKind::Complaint,
                     recipients: parse(&c.complained_recipients)?,
                     at: c.timestamp,
@@ -104,8 +123,9 @@ impl Feedback {
 }
 
 /// Applies feedback: a hard bounce suppresses the address; a complaint suppresses it and
-/// unsubscribes its lead; a soft bounce changes nothing. Returns how many addresses were newly
-/// suppressed. Idempotent.
+/// unsubscribes its lead; a soft bounce changes nothing. Hard bounces and complaints are counted
+/// for the circuit breaker ([`crate::deliverability`]), each report and recipient once. Returns
+/// how many addresses were newly suppressed. Idempotent.
 pub async fn apply_feedback(k: &Kindling, fb: &Feedback) -> Result<usize> {
     let reason = match fb.kind {
         FeedbackKind::SoftBounce => {
@@ -134,6 +154,7 @@ pub async fn apply_feedback(k: &Kindling, fb: &Feedback) -> Result<usize> {
                 unsubscribe(k, &lead.id).await?;
             }
         }
+        super::breaker::count_feedback(k, fb, email).await?;
     }
     tracing::info!(kind = ?fb.kind, recipients = fb.recipients.len(), newly, "feedback applied");
     Ok(newly)
@@ -150,6 +171,23 @@ mod tests {
             "bouncedRecipients": [{ "emailAddress": "Gone@Example.jp", "status": "5.1.1" }], "timestamp": "2026-11-02T01:00:00.000Z" }, "mail": {} });
         let fb = Feedback::from_ses_detail(&hard).unwrap().unwrap();
         assert_eq!(fb.kind, FeedbackKind::HardBounce);
+        assert_eq!(
+            fb.id, "2026-11-02T01:00:00+00:00",
+            "no feedback or message id: the time"
+        );
+        let with_ids = json!({ "eventType": "Complaint", "complaint": { "feedbackId": "fb-1", "complainedRecipients": [{ "emailAddress": "a@example.jp" }], "timestamp": "2026-11-02T01:00:00Z" }, "mail": { "messageId": "m-1" } });
+        assert_eq!(
+            Feedback::from_ses_detail(&with_ids).unwrap().unwrap().id,
+            "fb-1"
+        );
+        let message_only = json!({ "eventType": "Bounce", "bounce": { "bounceType": "Permanent", "bouncedRecipients": [{ "emailAddress": "a@example.jp" }], "timestamp": "2026-11-02T01:00:00Z" }, "mail": { "messageId": "m-1" } });
+        assert_eq!(
+            Feedback::from_ses_detail(&message_only)
+                .unwrap()
+                .unwrap()
+                .id,
+            "m-1"
+        );
         assert_eq!(fb.recipients[0].as_str(), "gone@example.jp");
         let soft = json!({ "eventType": "Bounce", "bounce": { "bounceType": "Transient", "bouncedRecipients": [{ "emailAddress": "a@example.jp" }], "timestamp": "2026-11-02T01:00:00Z" } });
         assert_eq!(

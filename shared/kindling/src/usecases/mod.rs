@@ -2,6 +2,7 @@
 //! input, call one of these, and map the result.
 
 mod ab;
+mod breaker;
 mod feedback;
 mod notify;
 mod record;
@@ -13,6 +14,9 @@ mod submit_form;
 mod unsubscribe;
 
 pub use ab::{ab_report, AbReport};
+pub use breaker::{
+    notify_sending_paused, resume_sending, sending_status, Resumed, SendingStatus, Thresholds,
+};
 pub use feedback::{apply_feedback, Feedback, FeedbackKind, SES_FEEDBACK_DETAIL_TYPES};
 pub use notify::{notify_hot_lead, notify_trigger, NotifyOutcome};
 pub use record::{record_activities, record_activity};
@@ -63,6 +67,7 @@ pub async fn handle_event(
         Event::ActivityRecorded(e) => on_activity_recorded(k, e).await,
         Event::LeadBecameHot(e) => notify_hot_lead(k, notifier, e).await.map(|_| ()),
         Event::TriggerFired(e) => notify_trigger(k, notifier, e).await.map(|_| ()),
+        Event::SendingPaused(e) => notify_sending_paused(k, notifier, e).await.map(|_| ()),
         // Published for integrations (a CRM, analytics): nothing in Kindling acts on them.
         Event::LeadBecameWarm(_) | Event::LeadCooled(_) | Event::LeadBecameMql(_) => Ok(()),
     }

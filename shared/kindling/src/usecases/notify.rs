@@ -11,6 +11,8 @@ use crate::score::ScoreCard;
 pub enum NotifyOutcome {
     /// The team was alerted.
     Alerted(Box<Alert>),
+    /// Ops was alerted (sending paused).
+    OpsAlerted(Box<crate::ports::OpsAlert>),
     /// This crossing or firing was alerted before (a redelivery): nothing sent.
     AlreadyAlerted,
     /// Nothing to send: a re-crossing within the re-alert cooldown, or a trigger without alert.
@@ -89,7 +91,12 @@ async fn alert_once(
     let Some(lead) = k.stores.leads.get_lead(lead_id).await? else {
         return Ok(NotifyOutcome::LeadGone);
     };
-    match k.stores.alerts.claim_alert(key, lead_id, now).await? {
+    match k
+        .stores
+        .alerts
+        .claim_alert(key, lead_id.as_str(), now)
+        .await?
+    {
         AlertClaim::Sent => return Ok(NotifyOutcome::AlreadyAlerted),
         AlertClaim::New | AlertClaim::Pending => {}
     }

@@ -65,6 +65,10 @@ pub struct SendReport {
     pub retry_later: u32,
     /// Store or bus errors; the steps stay due and are retried on a later run.
     pub errors: u32,
+    /// Why no step mail went out: the bounce/complaint breaker is open (see
+    /// [`crate::deliverability`]). Due steps stay due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused: Option<String>,
     /// Leads looked at again (pending triggers, decaying scores) before sending.
     pub rechecked: u32,
     /// Trigger firings found by those rechecks.
@@ -97,6 +101,10 @@ pub async fn send_due_steps(
     // Rechecks first: a trigger that fires now (an abandoned form) enrolls the lead, and its
     // first step can go out in this very run.
     recheck_due_leads(k, budget, &mut report).await?;
+    if let Some(trip) = super::breaker::gate(k).await? {
+        report.paused = Some(trip.reason);
+        return Ok(report);
+    }
     let mut handled = 0;
     let page = budget.clamp(1, 100);
     while handled < budget {
@@ -334,6 +342,8 @@ async fn send_one(
                 state => {
                     if state == SendState::Sent {
                         super::ab::count_sent(k, seq, &existing).await?;
+                        let at = existing.sent_at.unwrap_or(existing.claimed_at);
+                        super::breaker::count_send(k, &existing.key, at).await?;
                     }
                     advance(k, enr, seq, zone, now, Outcome::Skipped).await
                 }
@@ -354,6 +364,7 @@ async fn send_one(
             record.provider_message_id = Some(message_id.clone());
             k.stores.sends.complete_send(&record).await?;
             super::ab::count_sent(k, seq, &record).await?;
+            super::breaker::count_send(k, &key, now).await?;
             let activity = Activity {
                 id: ActivityId::new(format!(
                     "sent_{}_{}_{}",
