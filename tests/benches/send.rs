@@ -127,11 +127,35 @@ fn run(c: &mut Criterion, name: &str, k: Kindling, per_run: u64, samples: usize)
     g.finish();
 }
 
+/// One count of a send for the bounce/complaint breaker (what each sent step adds), on the same
+/// store, so its share of a step is a ratio from one run.
+fn count(c: &mut Criterion, name: &str, k: &Kindling) {
+    use kindling::deliverability::{bucket, SENT, SERIES};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let n = AtomicU64::new(0);
+    let now = k.clock.now();
+    let mut g = c.benchmark_group("send-steps");
+    g.bench_function(format!("{name}, one breaker count"), |b| {
+        b.iter(|| {
+            let unit = format!("u{}", n.fetch_add(1, Ordering::Relaxed));
+            rt.block_on(
+                k.stores
+                    .tallies
+                    .tally_once(SERIES, &bucket(now), SENT, &unit, now),
+            )
+            .unwrap()
+        })
+    });
+    g.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let db = kindling_local::db::Db::open(&dir.path().join("bench.db")).unwrap();
     let sqlite = Arc::new(kindling_local::store::SqliteStore::new(db));
-    run(c, "embedded (SQLite)", kindling(sqlite), 1_000, 10);
+    let k = kindling(sqlite);
+    run(c, "embedded (SQLite)", k.clone(), 1_000, 10);
+    count(c, "embedded (SQLite)", &k);
 
     if std::env::var_os("KINDLING_TEST_AWS_ENDPOINT").is_some() {
         let rt = tokio::runtime::Runtime::new().unwrap();
