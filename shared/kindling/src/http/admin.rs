@@ -39,13 +39,7 @@ pub(super) async fn mark(k: &Kindling, key: &str, req: &http::Request<bytes::Byt
         .map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
     let status = crate::lead::SalesStatus::parse(&body.status)
         .ok_or_else(|| ApiError::bad_request("status: one of working, won, lost, disqualified"))?;
-    let note = body
-        .note
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
-        return Err(ApiError::bad_request("note: at most 500 characters"));
-    }
+    let note = note(body.note)?;
     match crate::usecases::mark_lead(k, &key, status, note).await? {
         Some(lead) => Ok(json_response(
             StatusCode::OK,
@@ -80,17 +74,20 @@ pub(super) async fn resume(k: &Kindling, req: &http::Request<bytes::Bytes>) -> A
         serde_json::from_slice(req.body())
             .map_err(|e| ApiError::bad_request(format!("body: {e}")))?
     };
-    let note = body
-        .note
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
-        return Err(ApiError::bad_request("note: at most 500 characters"));
-    }
+    let note = note(body.note)?;
     let resumed = crate::usecases::resume_sending(k, note).await?;
     let body = serde_json::to_value(&resumed)
         .map_err(|e| crate::error::Error::Port(PortError::new("resume", e)))?;
     Ok(json_response(StatusCode::OK, &body))
+}
+
+/// An operator's note: trimmed, none if blank, at most 500 characters (else 400).
+fn note(raw: Option<String>) -> Result<Option<String>, ApiError> {
+    let note = raw.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        return Err(ApiError::bad_request("note: at most 500 characters"));
+    }
+    Ok(note)
 }
 
 /// `%40` and friends in a path segment (an email address in the URL).
