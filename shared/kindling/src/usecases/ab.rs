@@ -74,12 +74,7 @@ async fn results(k: &Kindling, series: &str, test: &AbTest) -> Result<Vec<Varian
 /// Counts a step mail that went out (once per send, however often this runs).
 pub(crate) async fn count_sent(k: &Kindling, seq: &Sequence, record: &SendRecord) -> Result<()> {
     let step = record.key.step;
-    if seq
-        .steps
-        .get(step as usize)
-        .and_then(|s| s.ab.as_ref())
-        .is_none()
-    {
+    if !has_test(seq, step) {
         return Ok(());
     }
     k.stores
@@ -131,12 +126,7 @@ pub(crate) async fn count_engagement(
     let Some(seq) = k.config.sequence(seq_id) else {
         return Ok(());
     };
-    if seq
-        .steps
-        .get(step as usize)
-        .and_then(|s| s.ab.as_ref())
-        .is_none()
-    {
+    if !has_test(seq, step) {
         return Ok(());
     }
     let key = SendKey {
@@ -199,4 +189,9 @@ pub async fn ab_report(k: &Kindling) -> Result<Vec<AbReport>> {
         }
     }
     Ok(out)
+}
+
+/// Whether step `step` of `seq` has an A/B test.
+fn has_test(seq: &Sequence, step: u32) -> bool {
+    seq.steps.get(step as usize).is_some_and(|s| s.ab.is_some())
 }
