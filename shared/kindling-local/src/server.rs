@@ -14,7 +14,8 @@ use std::time::Duration;
 /// Largest request body read from a socket; the routes apply their own smaller limits.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Serves on `listener` until Ctrl-C, running the scheduler every `tick`.
+/// Serves on `listener` until SIGINT (Ctrl-C) or SIGTERM (service managers, container
+/// runtimes), running the scheduler every `tick`; then stops cleanly (see below).
 pub async fn serve(
     app: LocalApp,
     listener: tokio::net::TcpListener,
@@ -36,20 +37,31 @@ pub async fn serve(
         }
     );
 
+    // Background work stops at a run's end, never inside one: a scheduler run in progress
+    // finishes (no claim is left pending), then the store closes when the app is dropped.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let bus_app = app.clone();
-    tokio::spawn(async move {
+    let mut bus_stop = stopped.clone();
+    let bus = tokio::spawn(async move {
         loop {
             if let Err(e) = bus_app.pump().await {
                 tracing::error!(error = %e, "bus dispatch failed");
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::select! {
+                _ = bus_stop.changed() => break,
+                () = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
         }
     });
     let sched_app = app.clone();
-    tokio::spawn(async move {
+    let mut sched_stop = stopped;
+    let scheduler = tokio::spawn(async move {
         let mut every = tokio::time::interval(tick);
         loop {
-            every.tick().await;
+            tokio::select! {
+                _ = sched_stop.changed() => break,
+                _ = every.tick() => {}
+            }
             match sched_app.tick().await {
                 Ok(r) => tracing::info!(
                     sent = r.sent.len(),
@@ -62,21 +74,38 @@ pub async fn serve(
         }
     });
 
+    let router_app = app.clone();
     let router = axum::Router::new().fallback(
         move |ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request| {
-            let app = app.clone();
+            let app = router_app.clone();
             let site = site.clone();
             async move { route(&app, site.as_deref(), peer, req).await }
         },
     );
+    let signal = shutdown_signal().await?;
+    // Stops accepting at the signal and lets requests in flight finish.
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
+    .with_graceful_shutdown(async move {
+        let name = signal.await;
+        tracing::info!(signal = name, "stopping");
+        eprintln!("Kindling stopping ({name}): finishing the run in progress");
     })
     .await?;
+    let _ = stop.send(true);
+    for (what, task) in [("scheduler", scheduler), ("bus", bus)] {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, task = what, "background task failed");
+        }
+    }
+    // What the last runs published is delivered before the store closes.
+    if let Err(e) = app.pump().await {
+        tracing::error!(error = %e, "bus dispatch failed");
+    }
+    drop(app);
+    eprintln!("Kindling stopped");
     Ok(())
 }
 
@@ -107,6 +136,30 @@ async fn route(app: &LocalApp, site: Option<&Path>, peer: SocketAddr, req: Reque
         tracing::error!(error = %e, "bus dispatch failed");
     }
     to_axum(res)
+}
+
+/// A future that completes with the name of the first stop signal received. The handlers are
+/// installed before it is returned, so a signal that arrives early is not lost.
+#[cfg(unix)]
+async fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = &'static str>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        }
+    })
+}
+
+/// Ctrl-C, where there are no Unix signals.
+#[cfg(not(unix))]
+async fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = &'static str>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    })
 }
 
 fn to_axum(res: http::Response<Bytes>) -> Response {

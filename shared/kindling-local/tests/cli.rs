@@ -517,3 +517,125 @@ fn preview_renders_the_exact_mail_readable_or_as_bytes() {
     );
     assert!(!ok && err.contains("steps 0 to 3"), "{err}");
 }
+
+/// Makes `n` leads with a day-0 step due now in `data` (through the library: the server's
+/// per-address form limit would refuse so many from one test).
+fn leads_with_due_steps(data: &Path, n: usize) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let config = kindling::config::Config::load(&config_dir()).unwrap();
+        let keys = kindling_local::keys::load_or_create(data).unwrap();
+        let app = kindling_local::LocalApp::open(
+            data,
+            config,
+            keys,
+            std::sync::Arc::new(kindling::system::SystemClock),
+            std::sync::Arc::new(kindling::system::UuidIds),
+            false,
+        )
+        .unwrap();
+        let zone = kindling::testing::daytime_zone(chrono::Utc::now()).replace('/', "%2F");
+        for i in 0..n {
+            let body = format!("email=term{i}%40example.jp&consent=on&time_zone={zone}");
+            let req = http::Request::builder()
+                .method("POST")
+                .uri("/forms/whitepaper")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(bytes::Bytes::from(body))
+                .unwrap();
+            assert_eq!(app.http(req).await.status(), 303);
+        }
+        app.pump().await.unwrap();
+    });
+}
+
+fn send_states(data: &Path) -> Vec<(String, i64)> {
+    let db = rusqlite::Connection::open(data.join("kindling.db")).unwrap();
+    let mut q = db
+        .prepare("SELECT state, count(*) FROM sends GROUP BY state ORDER BY state")
+        .unwrap();
+    q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn sigterm_stops_serve_cleanly_after_the_scheduler_run_in_progress() {
+    let data = tempfile::tempdir().unwrap();
+    const LEADS: usize = 300;
+    leads_with_due_steps(data.path(), LEADS);
+    // The scheduler's first run starts at once and sends the 300 due steps.
+    let mut child = kindling()
+        .arg("--config")
+        .arg(config_dir())
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--tick-seconds",
+            "3600",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .env("KINDLING_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    });
+    let outbox = data.path().join("outbox");
+    let eml = |dir: &Path| {
+        dir.read_dir()
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".eml"))
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while eml(&outbox) == 0 {
+        assert!(Instant::now() < deadline, "the run did not start");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let at_signal = eml(&outbox);
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let log = lines.join().unwrap().join("\n");
+    assert!(status.success(), "exit {status:?}: {log}");
+    assert!(log.contains("stopping (SIGTERM)"), "{log}");
+    assert!(log.contains("Kindling stopped"), "{log}");
+    eprintln!("mails at SIGTERM: {at_signal} of {LEADS}");
+    // The run in progress finished: every due step went out, none is left claimed.
+    assert_eq!(
+        send_states(data.path()),
+        vec![("sent".to_owned(), LEADS as i64)]
+    );
+    assert_eq!(eml(&outbox), LEADS);
+    let stray: Vec<_> = outbox
+        .read_dir()
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".eml"))
+        .collect();
+    assert!(stray.is_empty(), "no temporary mail files: {stray:?}");
+}
