@@ -4,6 +4,7 @@
 //! error body and no write; a failing port a 503 (retryable), never a panic.
 
 mod admin;
+pub mod formdata;
 mod forms;
 mod track;
 mod unsubscribe;
