@@ -36,7 +36,7 @@ fn case(
 }
 
 fn beacon(events: Value) -> Vec<u8> {
-    json!({ "visitor_id": "v-1", "events": events })
+    json!({ "visitor_id": "v-bad-input-1", "events": events })
         .to_string()
         .into_bytes()
 }
@@ -534,6 +534,103 @@ async fn malformed_requests_get_a_json_4xx_and_change_nothing() {
             422,
         ),
         case(
+            "form: name as an object",
+            "POST",
+            "/forms/whitepaper",
+            Some("application/json"),
+            json!({ "email": "b@example.jp", "consent": true, "name": { "x": 1 } }).to_string(),
+            422,
+        ),
+        case(
+            "form: name as an array",
+            "POST",
+            "/forms/whitepaper",
+            Some("application/json"),
+            json!({ "email": "b@example.jp", "consent": true, "name": ["a", "b"] }).to_string(),
+            422,
+        ),
+        case(
+            "form: company as a number",
+            "POST",
+            "/forms/whitepaper",
+            Some("application/json"),
+            json!({ "email": "b@example.jp", "consent": true, "company": 7 }).to_string(),
+            422,
+        ),
+        case(
+            "form: visitor_id as a number",
+            "POST",
+            "/forms/whitepaper",
+            Some("application/json"),
+            json!({ "email": "b@example.jp", "consent": true, "visitor_id": 123 }).to_string(),
+            422,
+        ),
+        case(
+            "form: submission_id as an object",
+            "POST",
+            "/forms/whitepaper",
+            Some("application/json"),
+            json!({ "email": "b@example.jp", "consent": true, "submission_id": { "x": 1 } })
+                .to_string(),
+            422,
+        ),
+        case(
+            "form: consent as a string in JSON",
+            "POST",
+            "/forms/whitepaper",
+            Some("application/json"),
+            json!({ "email": "b@example.jp", "consent": "yes" }).to_string(),
+            422,
+        ),
+        case(
+            "form: email as a number",
+            "POST",
+            "/forms/whitepaper",
+            Some("application/json"),
+            json!({ "email": 5, "consent": true }).to_string(),
+            422,
+        ),
+        case(
+            "form: unknown JSON field",
+            "POST",
+            "/forms/whitepaper",
+            Some("application/json"),
+            json!({ "email": "b@example.jp", "consent": true, "compnay": "typo" }).to_string(),
+            422,
+        ),
+        case(
+            "form: visitor id of 3 characters",
+            "POST",
+            "/forms/whitepaper",
+            Some("application/x-www-form-urlencoded"),
+            "email=b%40example.jp&consent=on&visitor_id=v-1",
+            422,
+        ),
+        case(
+            "form: consent neither yes nor no",
+            "POST",
+            "/forms/whitepaper",
+            Some("application/x-www-form-urlencoded"),
+            "email=b%40example.jp&consent=maybe",
+            422,
+        ),
+        case(
+            "form: email given twice",
+            "POST",
+            "/forms/whitepaper",
+            Some("application/x-www-form-urlencoded"),
+            "email=b%40example.jp&consent=on&email=c%40example.jp",
+            422,
+        ),
+        case(
+            "form: malformed multipart",
+            "POST",
+            "/forms/whitepaper",
+            Some("multipart/form-data; boundary=b0"),
+            "--b0\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nb@example.jp",
+            400,
+        ),
+        case(
             "form: wrong method",
             "GET",
             "/forms/whitepaper",
@@ -608,4 +705,60 @@ async fn form_validation_names_every_bad_field() {
     let mut names: Vec<_> = fields.keys().cloned().collect();
     names.sort();
     assert_eq!(names, vec!["consent", "email", "language", "time_zone"]);
+
+    // Every field has one type; the 422 names each field given another.
+    let res = t
+        .request(
+            "POST",
+            "/forms/whitepaper",
+            Some("application/json"),
+            json!({ "email": "b@example.jp", "consent": "on", "name": { "first": "a" }, "company": 7,
+                    "visitor_id": 123, "submission_id": { "x": 1 }, "compnay": "x" })
+            .to_string(),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let body: Value = serde_json::from_slice(res.body()).unwrap();
+    assert_eq!(
+        body["fields"],
+        json!({
+            "company": "must be a string",
+            "compnay": "unknown field",
+            "consent": "must be true or false",
+            "name": "must be a string",
+            "submission_id": "must be a string",
+            "visitor_id": "must be a string",
+        })
+    );
+    assert!(t.counts().iter().all(|(table, n)| *n == 0 || table == "bus"), "{:?}", t.counts());
+}
+
+#[tokio::test]
+async fn forms_take_json_nulls_as_absent_and_multipart_as_a_browser_posts_it() {
+    let t = TestApp::new();
+    let res = t
+        .request(
+            "POST",
+            "/forms/whitepaper",
+            Some("application/json"),
+            json!({ "email": "json@example.jp", "consent": true, "name": null, "company": "株式会社J" })
+                .to_string(),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", String::from_utf8_lossy(res.body()));
+    let lead = t.lead("json@example.jp").await;
+    assert_eq!(lead.profile.company.as_deref(), Some("株式会社J"));
+    assert_eq!(lead.profile.name, None);
+
+    let body = "--f0\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nmulti@example.jp\r\n--f0\r\nContent-Disposition: form-data; name=\"consent\"\r\n\r\non\r\n--f0\r\nContent-Disposition: form-data; name=\"visitor_id\"\r\n\r\nv-multipart-1\r\n--f0\r\nContent-Disposition: form-data; name=\"send\"\r\n\r\nDownload\r\n--f0--\r\n";
+    let res = t
+        .request(
+            "POST",
+            "/forms/whitepaper",
+            Some("multipart/form-data; boundary=f0"),
+            body,
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", String::from_utf8_lossy(res.body()));
+    assert!(t.lead("multi@example.jp").await.consent.is_some());
 }

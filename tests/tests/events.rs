@@ -20,7 +20,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 fn beacon_body(t: &TestApp, id: &str) -> String {
-    json!({ "visitor_id": "v-dup", "events": [{ "id": id, "type": "page_view", "url": "https://example.jp/pricing", "at": t.now() }] }).to_string()
+    json!({ "visitor_id": "v-dup-0001", "events": [{ "id": id, "type": "page_view", "url": "https://example.jp/pricing", "at": t.now() }] }).to_string()
 }
 
 async fn send(
@@ -45,7 +45,7 @@ async fn send(
 async fn a_beacon_delivered_twice_scores_once() {
     let t = TestApp::new();
     let mut f = lead_fields("dup@example.jp", "Asia/Tokyo");
-    f.push(("visitor_id", "v-dup"));
+    f.push(("visitor_id", "v-dup-0001"));
     t.submit("whitepaper", &f).await;
     for _ in 0..3 {
         assert_eq!(
@@ -140,7 +140,7 @@ async fn a_notifier_outage_delays_the_alert_but_does_not_lose_or_double_it() {
 async fn an_activity_stored_but_not_published_scores_when_the_client_retries() {
     let t = TestApp::new();
     let mut f = lead_fields("flaky@example.jp", "Asia/Tokyo");
-    f.push(("visitor_id", "v-dup"));
+    f.push(("visitor_id", "v-dup-0001"));
     t.submit("whitepaper", &f).await;
     let mut app = t.app.clone();
     app.kindling.bus = Arc::new(FlakyBus {
@@ -321,13 +321,13 @@ async fn events_that_can_never_succeed_are_dead_lettered_and_failing_ones_give_u
 async fn a_beacon_with_several_events_records_them_all_and_scores_once_per_event() {
     let t = TestApp::new();
     let mut f = lead_fields("multi@example.jp", "Asia/Tokyo");
-    f.push(("visitor_id", "v-dup"));
+    f.push(("visitor_id", "v-dup-0001"));
     t.submit("whitepaper", &f).await;
     let events: Vec<_> = ["a", "b", "c"]
         .iter()
         .map(|id| json!({ "id": id, "type": "page_view", "url": "https://example.jp/pricing", "at": t.now() }))
         .collect();
-    let body = json!({ "visitor_id": "v-dup", "events": events }).to_string();
+    let body = json!({ "visitor_id": "v-dup-0001", "events": events }).to_string();
     let res = t
         .request("POST", "/t/events", Some("application/json"), body)
         .await;

@@ -278,7 +278,7 @@ async fn a_browsers_own_history_is_swept_after_the_cookie_lifetime() {
     let t = TestApp::new();
     let now = t.now();
     let view = |id: &str| serde_json::json!([{ "id": id, "type": "page_view", "url": "https://example.jp/pricing.html", "at": now }]);
-    assert_eq!(beacon(&t, "v-old-1", view("o1")).await, 202);
+    assert_eq!(beacon(&t, "v-old-0001", view("o1")).await, 202);
     let count = |t: &TestApp| {
         t.counts()
             .into_iter()

@@ -13,7 +13,7 @@ use kindling_tests::harness::{
 use serde_json::json;
 use std::sync::Arc;
 
-const VISITOR: &str = "v-trig";
+const VISITOR: &str = "v-trigger-1";
 
 async fn known_lead(t: &TestApp, email: &str) {
     let mut f = lead_fields(email, "Asia/Tokyo");

@@ -53,6 +53,19 @@ id_type!(
     /// An anonymous browser, identified by kindling.js's first-party cookie.
     VisitorId
 );
+
+/// Shortest visitor id accepted from outside: kindling.js makes ids of 18 to 32 characters and keeps a
+/// cookie only of 8 to 64 characters, so anything shorter was not made by it.
+pub const MIN_VISITOR_ID_LEN: usize = 8;
+
+impl VisitorId {
+    /// Parses a visitor id from a beacon or a form: 8 to 64 characters of `[A-Za-z0-9_-]`.
+    pub fn parse_external(s: &str) -> Option<Self> {
+        (s.len() >= MIN_VISITOR_ID_LEN)
+            .then(|| Self::parse(s))
+            .flatten()
+    }
+}
 id_type!(
     /// One activity; recording the same id twice changes nothing.
     ActivityId

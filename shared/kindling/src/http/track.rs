@@ -103,8 +103,9 @@ pub(super) async fn events(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
     }
     let beacon: Beacon = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("malformed beacon: {e}")))?;
-    let visitor = VisitorId::parse(&beacon.visitor_id)
-        .ok_or_else(|| ApiError::bad_request("visitor_id is not a valid id"))?;
+    let visitor = VisitorId::parse_external(&beacon.visitor_id).ok_or_else(|| {
+        ApiError::bad_request("visitor_id is not 8 to 64 characters of A-Z a-z 0-9 _ -")
+    })?;
     if beacon.events.is_empty() || beacon.events.len() > MAX_EVENTS_PER_BEACON {
         return Err(ApiError::bad_request(format!(
             "a beacon carries 1 to {MAX_EVENTS_PER_BEACON} events"
