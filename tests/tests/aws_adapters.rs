@@ -41,7 +41,13 @@ fn composed_mail() -> Vec<u8> {
         .templates
         .render("doc_thanks", "ja", "ja", &ctx)
         .unwrap();
-    kindling::mail::compose(&config, &keys, &lead, &key(), "ja", &rendered, at)
+    let to = kindling::mail::Addressing {
+        lead: &lead,
+        key: &key(),
+        language: "ja",
+        list: "document_followup",
+    };
+    kindling::mail::compose(&config, &keys, &to, &rendered, at)
         .unwrap()
         .raw
 }

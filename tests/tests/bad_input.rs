@@ -730,7 +730,13 @@ async fn form_validation_names_every_bad_field() {
             "visitor_id": "must be a string",
         })
     );
-    assert!(t.counts().iter().all(|(table, n)| *n == 0 || table == "bus"), "{:?}", t.counts());
+    assert!(
+        t.counts()
+            .iter()
+            .all(|(table, n)| *n == 0 || table == "bus"),
+        "{:?}",
+        t.counts()
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::ids::{EnrollmentId, LeadId};
 use kindling::lead::Lead;
-use kindling::mail::compose;
+use kindling::mail::{compose, Addressing};
 use kindling::sequence::SendKey;
 use kindling::token::SigningKeys;
 use std::path::Path;
@@ -53,16 +53,77 @@ pub fn compliance_problems(raw: &[u8], config: &Config) -> Vec<String> {
             problems.push(format!("the mail lacks the {name} header (RFC 8058)"));
         }
     }
+    if !header("List-Id") {
+        problems.push("the mail lacks the List-Id header (RFC 2919)".to_owned());
+    }
     problems
 }
 
-/// Every problem found, as lines; empty when the configuration is good.
-pub fn check(dir: &Path) -> (Option<Config>, Vec<String>) {
+/// Fewest characters of visible text an HTML template should have. A template of a link or a
+/// picture and little else, beside the open pixel, is what image spam looks like; filters
+/// score it so (SpamAssassin's `HTML_IMAGE_ONLY_*`, BENCHMARKS.md).
+pub const MIN_HTML_TEXT_CHARS: usize = 30;
+/// Most images of a template's own per this many characters of text before it counts as
+/// image-heavy (the open pixel is not counted).
+pub const TEXT_CHARS_PER_IMAGE: usize = 200;
+
+/// The visible text of an HTML fragment, roughly: tags and comments removed, entities left.
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        rest = match rest[i..].find('>') {
+            Some(j) => &rest[i + j + 1..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Warnings about a template's HTML as rendered for the sample lead (before Kindling adds the
+/// footer and the pixel): near-empty, or image-heavy. Neither stops a deployment.
+pub fn html_warnings(html: &str) -> Vec<String> {
+    let chars = visible_text(html).chars().count();
+    let images = html.to_ascii_lowercase().matches("<img").count();
+    let mut w = Vec::new();
+    if chars < MIN_HTML_TEXT_CHARS {
+        w.push(format!(
+            "the HTML part has {chars} characters of text (under {MIN_HTML_TEXT_CHARS}): beside the open pixel it looks image-only to spam filters"
+        ));
+    }
+    if images > 0 && chars < images * TEXT_CHARS_PER_IMAGE {
+        w.push(format!(
+            "the HTML part has {images} image(s) and {chars} characters of text: image-heavy mail is filtered and unreadable with images off; write at least {TEXT_CHARS_PER_IMAGE} characters per image"
+        ));
+    }
+    w
+}
+
+/// What `kindling check` found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub config: Option<Config>,
+    /// Errors: the configuration must not be deployed.
+    pub problems: Vec<String>,
+    /// Advice: deployable, but worth a look.
+    pub warnings: Vec<String>,
+}
+
+/// Every problem and warning found, as `file:line: message` lines.
+pub fn check(dir: &Path) -> Report {
     let config = match Config::load(dir) {
         Ok(c) => c,
-        Err(e) => return (None, e.0.iter().map(ToString::to_string).collect()),
+        Err(e) => {
+            return Report {
+                problems: e.0.iter().map(ToString::to_string).collect(),
+                ..Report::default()
+            }
+        }
     };
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
     let keys = SigningKeys::new(vec![("check".into(), vec![0; 32])])
         .unwrap_or_else(|_| unreachable!("a valid fixed key"));
     let at = Utc
@@ -86,13 +147,30 @@ pub fn check(dir: &Path) -> (Option<Config>, Vec<String>) {
     });
     for (id, lang) in config.templates.all() {
         let file = dir.join("templates").join(format!("{id}.{lang}.txt"));
+        let html_file = dir.join("templates").join(format!("{id}.{lang}.html"));
         match config.templates.render(id, lang, lang, &ctx) {
             Err(e) => problems.push(format!(
                 "{}:{}: render: {e}",
                 file.display(),
                 e.line().unwrap_or(1)
             )),
-            Ok(r) => match compose(&config, &keys, &lead, &key, lang, &r, at) {
+            Ok(r) => match {
+                for w in html_warnings(&r.html) {
+                    warnings.push(format!("{}:1: warning: {w}", html_file.display()));
+                }
+                compose(
+                    &config,
+                    &keys,
+                    &Addressing {
+                        lead: &lead,
+                        key: &key,
+                        language: lang,
+                        list: id,
+                    },
+                    &r,
+                    at,
+                )
+            } {
                 Err(e) => problems.push(format!("{}:1: {e}", file.display())),
                 Ok(mail) => {
                     for p in compliance_problems(&mail.raw, &config) {
@@ -102,12 +180,37 @@ pub fn check(dir: &Path) -> (Option<Config>, Vec<String>) {
             },
         }
     }
-    (Some(config), problems)
+    Report {
+        config: Some(config),
+        problems,
+        warnings,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn near_empty_and_image_heavy_html_is_warned_about() {
+        assert!(html_warnings(&format!("<p>{}</p>", "あ".repeat(30))).is_empty());
+        let empty = html_warnings("<p>Hi <b>there</b></p>");
+        assert_eq!(empty.len(), 1);
+        assert!(empty[0].contains("8 characters of text"), "{empty:?}");
+        let heavy = html_warnings(&format!(
+            "<p>{}</p><img src=\"a.png\"><IMG src=\"b.png\">",
+            "x".repeat(300)
+        ));
+        assert_eq!(heavy.len(), 1);
+        assert!(
+            heavy[0].contains("2 image(s) and 300 characters"),
+            "{heavy:?}"
+        );
+        assert_eq!(
+            visible_text("<p>a</p>\n<!-- c --><p>b &amp; c</p>"),
+            "a b &amp; c"
+        );
+    }
 
     fn config() -> Config {
         Config::load(&std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config"))
@@ -116,9 +219,10 @@ mod tests {
 
     #[test]
     fn the_shipped_program_passes_and_every_built_mail_carries_the_compliance_parts() {
-        let (_, problems) =
+        let report =
             check(&std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config"));
-        assert!(problems.is_empty(), "{problems:?}");
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     }
 
     #[test]
@@ -134,6 +238,7 @@ mod tests {
             "the text part lacks an opt-out link",
             "the mail lacks the List-Unsubscribe header (RFC 8058)",
             "the mail lacks the List-Unsubscribe-Post header (RFC 8058)",
+            "the mail lacks the List-Id header (RFC 2919)",
         ] {
             assert!(problems.iter().any(|p| p == want), "{want}: {problems:?}");
         }

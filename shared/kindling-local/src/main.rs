@@ -213,7 +213,14 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Check => {
-            let (config, problems) = check::check(&cli.config);
+            let check::Report {
+                config,
+                problems,
+                warnings,
+            } = check::check(&cli.config);
+            for w in &warnings {
+                eprintln!("{w}");
+            }
             if problems.is_empty() {
                 let c = config.context("no configuration")?;
                 println!(

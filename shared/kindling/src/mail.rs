@@ -1,5 +1,6 @@
-//! Building a step mail: signed links, the open pixel, the compliance footer and the RFC 8058
-//! one-click unsubscribe headers, as RFC 5322 bytes (lettre's builder does the MIME).
+//! Building a step mail: signed links, the open pixel, the compliance footer, the RFC 8058
+//! one-click unsubscribe headers and the RFC 2919 `List-Id`, as RFC 5322 bytes (lettre's builder
+//! does the MIME).
 
 use crate::config::templates::LINK_MARKER;
 use crate::config::{Config, RenderedMail};
@@ -110,17 +111,73 @@ fn escape_html(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Builds the mail for `lead`: rendered content, signed links, open pixel, footer with the
-/// sender's name, postal address and opt-out link, and one-click unsubscribe headers.
+/// Who a mail is for and what it is: the lead, the send it is, the language it is written in,
+/// and the list it belongs to (a sequence id now; a topic once broadcasts exist).
+#[derive(Debug, Clone, Copy)]
+pub struct Addressing<'a> {
+    pub lead: &'a Lead,
+    pub key: &'a SendKey,
+    pub language: &'a str,
+    pub list: &'a str,
+}
+
+/// True if `s` can be the namespace of a `List-Id`: lower-case DNS labels (`[a-z0-9-]`, not
+/// starting or ending with `-`) joined by dots, at least two, at most 200 characters.
+pub fn is_list_namespace(s: &str) -> bool {
+    s.len() <= 200
+        && s.split('.').count() >= 2
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+/// The `List-Id` of `list` (RFC 2919): `Kindling document_followup <document-followup.kindling.example.jp>`.
+/// The id is stable for as long as the list and the namespace are, which is what receivers key
+/// their filters and reputation on; the phrase is for people.
+pub fn list_id(config: &Config, list: &str) -> String {
+    let label: String = list
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | '0'..='9' | '-' => c,
+            'A'..='Z' => c.to_ascii_lowercase(),
+            _ => '-',
+        })
+        .collect();
+    let label = label.trim_matches('-');
+    let label = if label.is_empty() { "mail" } else { label };
+    let phrase = format!("{} {list}", config.program.name);
+    let phrase = if phrase.is_ascii() {
+        format!("\"{}\"", phrase.replace('\\', "").replace('"', ""))
+    } else {
+        // lettre encodes non-ASCII words (RFC 2047), which may not stand in a quoted string.
+        phrase
+            .chars()
+            .filter(|c| !"\"\\<>()[]:;@,.".contains(*c))
+            .collect()
+    };
+    format!("{phrase} <{label}.{}>", config.program.list_id)
+}
+
+/// Builds the mail: rendered content, signed links, open pixel, footer with the sender's name,
+/// postal address and opt-out link, one-click unsubscribe headers and the list's `List-Id`.
 pub fn compose(
     config: &Config,
     keys: &SigningKeys,
-    lead: &Lead,
-    key: &SendKey,
-    language: &str,
+    to: &Addressing<'_>,
     rendered: &RenderedMail,
     now: DateTime<Utc>,
 ) -> Result<ComposedMail, ComposeError> {
+    let Addressing {
+        lead,
+        key,
+        language,
+        list,
+    } = *to;
     let urls = MailUrls::new(config, keys, key);
     let ([text, html], links) = sign_links(config, keys, key, [&rendered.text, &rendered.html])?;
     let s = &config.sender;
@@ -181,6 +238,10 @@ pub fn compose(
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
             "List-Unsubscribe=One-Click".to_owned(),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Id"),
+            list_id(config, list),
         ));
     if let Some(r) = &s.reply_to {
         builder = builder.reply_to(Mailbox::new(None, addr(r)?));

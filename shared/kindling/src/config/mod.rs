@@ -62,6 +62,9 @@ pub struct Program {
     pub default_language: String,
     /// kindling.js stays silent under Global Privacy Control or Do Not Track.
     pub respect_gpc: bool,
+    /// The namespace of every mail's `List-Id` (RFC 2919): `kindling.<sender's domain>` unless
+    /// set. Each sequence is a list in it (`document-followup.kindling.example.jp`).
+    pub list_id: String,
 }
 
 /// Who mails are from; every mail's footer carries this (anti-spam law in Japan and CAN-SPAM).
@@ -433,15 +436,37 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         })
         .ok();
     let default_language = non_empty(d, &f.program.default_language, "program.default_language");
+    let from_address = email(d, &f.sender.from_address, "sender.from_address");
+    let list_id = match &f.program.list_id {
+        Some(v) => {
+            if !crate::mail::is_list_namespace(v.get_ref()) {
+                d.span(
+                    v,
+                    format!(
+                        "program.list_id: {:?} is not a lower-case domain such as \"news.example.jp\" (RFC 2919)",
+                        v.get_ref()
+                    ),
+                );
+            }
+            v.get_ref().clone()
+        }
+        None => format!(
+            "kindling.{}",
+            from_address
+                .as_ref()
+                .map(|a| a.domain())
+                .unwrap_or("invalid")
+        ),
+    };
     let program = Program {
         name: non_empty(d, &f.program.name, "program.name"),
         public_url: public_url.trim_end_matches('/').to_owned(),
         default_zone: default_zone.unwrap_or(Tz::UTC),
         default_language: default_language.clone(),
         respect_gpc: f.program.respect_gpc,
+        list_id,
     };
 
-    let from_address = email(d, &f.sender.from_address, "sender.from_address");
     let reply_to = f
         .sender
         .reply_to

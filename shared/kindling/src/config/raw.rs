@@ -67,6 +67,8 @@ pub struct Program {
     pub public_url: S<String>,
     pub default_time_zone: S<String>,
     pub default_language: S<String>,
+    /// The namespace of every mail's `List-Id` (RFC 2919), a domain the sender controls.
+    pub list_id: Option<S<String>>,
     /// kindling.js sends nothing when the browser signals Global Privacy Control or Do Not Track.
     #[serde(default = "yes")]
     pub respect_gpc: bool,

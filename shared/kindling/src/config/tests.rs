@@ -594,3 +594,26 @@ fn ab_tests_parse_and_bad_ones_name_their_line() {
         );
     }
 }
+
+#[test]
+fn the_list_id_namespace_defaults_to_the_senders_domain_and_is_checked() {
+    assert_eq!(shipped().program.list_id, "kindling.example.jp");
+    let set = shipped_toml().replace(
+        "respect_gpc = true\n",
+        "respect_gpc = true\nlist_id = \"news.example.jp\"\n",
+    );
+    let c = Config::from_sources("kindling.toml", &set, "templates", shipped_templates())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.program.list_id, "news.example.jp");
+    let bad = shipped_toml().replace(
+        "respect_gpc = true\n",
+        "respect_gpc = true\nlist_id = \"News Letter\"\n",
+    );
+    let errs = errors_of(&bad);
+    let line = bad.lines().position(|l| l.contains("list_id")).unwrap() + 1;
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with(&format!("kindling.toml:{line}:")) && e.contains("RFC 2919")),
+        "{errs:?}"
+    );
+}

@@ -149,7 +149,7 @@ pub(super) async fn submit(k: &Kindling, form_id: &str, req: &Request<Bytes>) ->
             None
         }
         Some(raw) => EmailAddress::parse(raw)
-            .map_err(|_| errors.insert("email".into(), "not a valid email address".into()))
+            .map_err(|e| errors.insert("email".into(), e.to_string()))
             .ok(),
     };
     let mut text = |name: &'static str| {

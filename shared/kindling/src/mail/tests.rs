@@ -37,9 +37,12 @@ fn build(lang: &str) -> ComposedMail {
     compose(
         &c,
         &keys(),
-        &l,
-        &key(),
-        lang,
+        &Addressing {
+            lead: &l,
+            key: &key(),
+            language: lang,
+            list: "document_followup",
+        },
         &rendered,
         Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap(),
     )
@@ -149,4 +152,70 @@ fn links_are_signed_and_destinations_recorded_once_per_url() {
     };
     assert!(text.contains(&click(0)) && text.contains(&click(1)));
     assert!(html.contains(&click(0)) && html.contains(&click(1)));
+}
+
+#[test]
+fn every_mail_carries_a_stable_list_id_per_sequence() {
+    let m = build("ja");
+    let parsed = MessageParser::default().parse(&m.raw).unwrap();
+    let raw_list_id = parsed.header_raw("List-Id").unwrap().trim().to_owned();
+    assert!(
+        raw_list_id.ends_with("<document-followup.kindling.example.jp>"),
+        "{raw_list_id}"
+    );
+    assert_eq!(
+        list_id(&shipped(), "document_followup"),
+        "\"Kindling document_followup\" <document-followup.kindling.example.jp>"
+    );
+    // Another send of the same sequence carries the same id; another sequence its own.
+    assert_eq!(
+        list_id(&shipped(), "document_followup"),
+        list_id(&shipped(), "document_followup")
+    );
+    assert_ne!(
+        list_id(&shipped(), "seminar_followup"),
+        list_id(&shipped(), "document_followup")
+    );
+    // A Japanese program name is an encoded phrase beside the same id.
+    let mut c = shipped();
+    c.program.name = "キンドリング \"便り\"".into();
+    assert_eq!(
+        list_id(&c, "document_followup"),
+        "キンドリング 便り document_followup <document-followup.kindling.example.jp>"
+    );
+    assert!(is_list_namespace("news.example.jp"));
+    for bad in [
+        "example",
+        "News.example.jp",
+        "-a.example",
+        "a..b",
+        "a_b.jp",
+        "",
+    ] {
+        assert!(!is_list_namespace(bad), "{bad}");
+    }
+}
+
+#[test]
+fn an_international_domain_goes_out_as_punycode_in_seven_bit_headers() {
+    let c = shipped();
+    let mut l = lead();
+    l.email = EmailAddress::parse("taro@bücher.example").unwrap();
+    let ctx = serde_json::json!({ "lead": { "name": l.profile.name }, "program": { "name": "Kindling" } });
+    let rendered = c.templates.render("doc_related", "ja", "ja", &ctx).unwrap();
+    let to = Addressing {
+        lead: &l,
+        key: &key(),
+        language: "ja",
+        list: "document_followup",
+    };
+    let m = compose(&c, &keys(), &to, &rendered, Utc::now()).unwrap();
+    let raw = String::from_utf8(m.raw.clone()).unwrap();
+    let head = &raw[..raw.find("\r\n\r\n").unwrap()];
+    assert!(head.is_ascii(), "{head}");
+    let parsed = MessageParser::default().parse(&m.raw).unwrap();
+    assert_eq!(
+        parsed.to().unwrap().first().unwrap().address(),
+        Some("taro@xn--bcher-kva.example")
+    );
 }

@@ -291,7 +291,7 @@ async fn send_one(
         None => step.template.clone(),
         Some(test) => super::ab::variant_for(k, seq, enr.next_step, test, &lead.id).await?,
     };
-    let composed = match build_step_mail(k, &lead, &template, &key, now) {
+    let composed = match build_step_mail(k, &lead, &seq.id, &template, &key, now) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(lead_id = %lead.id, template = %template, error = %e, "step mail could not be built; retrying later");
@@ -408,11 +408,12 @@ async fn send_one(
     }
 }
 
-/// The exact mail that template `template` makes for `lead` as the send `key` at `now`: what
-/// the sender hands the provider, and what `kindling preview` shows.
+/// The exact mail that template `template` of sequence `sequence` makes for `lead` as the send
+/// `key` at `now`: what the sender hands the provider, and what `kindling preview` shows.
 pub fn build_step_mail(
     k: &Kindling,
     lead: &Lead,
+    sequence: &str,
     template: &str,
     key: &SendKey,
     now: DateTime<Utc>,
@@ -428,7 +429,13 @@ pub fn build_step_mail(
         .templates
         .render(template, &language, &cfg.program.default_language, &ctx)
         .map_err(|e| e.to_string())?;
-    compose(cfg, &k.keys, lead, key, &language, &rendered, now).map_err(|e| e.to_string())
+    let to = crate::mail::Addressing {
+        lead,
+        key,
+        language: &language,
+        list: sequence,
+    };
+    compose(cfg, &k.keys, &to, &rendered, now).map_err(|e| e.to_string())
 }
 
 /// Moves to the next step (due at its offset from enrollment, outside quiet hours), or completes.
