@@ -152,7 +152,7 @@ pub fn list_id(config: &Config, list: &str) -> String {
     let label = if label.is_empty() { "mail" } else { label };
     let phrase = format!("{} {list}", config.program.name);
     let phrase = if phrase.is_ascii() {
-        format!("\"{}\"", phrase.replace('\\', "").replace('"', ""))
+        format!("\"{}\"", phrase.replace(['\\', '"'], ""))
     } else {
         // lettre encodes non-ASCII words (RFC 2047), which may not stand in a quoted string.
         phrase
