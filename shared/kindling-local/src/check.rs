@@ -148,36 +148,33 @@ pub fn check(dir: &Path) -> Report {
     for (id, lang) in config.templates.all() {
         let file = dir.join("templates").join(format!("{id}.{lang}.txt"));
         let html_file = dir.join("templates").join(format!("{id}.{lang}.html"));
-        match config.templates.render(id, lang, lang, &ctx) {
-            Err(e) => problems.push(format!(
-                "{}:{}: render: {e}",
-                file.display(),
-                e.line().unwrap_or(1)
-            )),
-            Ok(r) => match {
-                for w in html_warnings(&r.html) {
-                    warnings.push(format!("{}:1: warning: {w}", html_file.display()));
+        let r = match config.templates.render(id, lang, lang, &ctx) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(format!(
+                    "{}:{}: render: {e}",
+                    file.display(),
+                    e.line().unwrap_or(1)
+                ));
+                continue;
+            }
+        };
+        for w in html_warnings(&r.html) {
+            warnings.push(format!("{}:1: warning: {w}", html_file.display()));
+        }
+        let to = Addressing {
+            lead: &lead,
+            key: &key,
+            language: lang,
+            list: id,
+        };
+        match compose(&config, &keys, &to, &r, at) {
+            Err(e) => problems.push(format!("{}:1: {e}", file.display())),
+            Ok(mail) => {
+                for p in compliance_problems(&mail.raw, &config) {
+                    problems.push(format!("{}:1: {p}", file.display()));
                 }
-                compose(
-                    &config,
-                    &keys,
-                    &Addressing {
-                        lead: &lead,
-                        key: &key,
-                        language: lang,
-                        list: id,
-                    },
-                    &r,
-                    at,
-                )
-            } {
-                Err(e) => problems.push(format!("{}:1: {e}", file.display())),
-                Ok(mail) => {
-                    for p in compliance_problems(&mail.raw, &config) {
-                        problems.push(format!("{}:1: {p}", file.display()));
-                    }
-                }
-            },
+            }
         }
     }
     Report {
