@@ -676,6 +676,24 @@ async fn malformed_requests_get_a_json_4xx_and_change_nothing() {
             "{}",
             c.what
         );
+        // RFC 9110: a 405 says which methods the route takes, a 401 how to authenticate.
+        match c.status {
+            405 => {
+                let allow = res.headers().get("allow").map(|v| v.to_str().unwrap());
+                assert!(
+                    allow.is_some_and(|a| !a.is_empty() && !a.contains(c.method)),
+                    "{}: Allow {allow:?}",
+                    c.what
+                );
+            }
+            401 => assert_eq!(
+                res.headers()["www-authenticate"],
+                "Bearer realm=\"kindling-admin\"",
+                "{}",
+                c.what
+            ),
+            _ => {}
+        }
         let body: Value = serde_json::from_slice(res.body())
             .unwrap_or_else(|_| panic!("{}: body is not JSON", c.what));
         assert!(
@@ -767,4 +785,29 @@ async fn forms_take_json_nulls_as_absent_and_multipart_as_a_browser_posts_it() {
         .await;
     assert_eq!(res.status(), 303, "{}", String::from_utf8_lossy(res.body()));
     assert!(t.lead("multi@example.jp").await.consent.is_some());
+}
+
+#[tokio::test]
+async fn a_405_names_exactly_the_methods_of_its_route() {
+    let t = TestApp::new();
+    for (method, uri, allow) in [
+        ("GET", "/t/events", "POST"),
+        ("POST", "/t/o/x", "GET"),
+        ("DELETE", "/t/c/x", "GET"),
+        ("PUT", "/u/x", "GET, POST"),
+        ("GET", "/forms/whitepaper", "POST"),
+        ("POST", "/kindling.js", "GET"),
+    ] {
+        let res = t.request(method, uri, None, "").await;
+        assert_eq!(res.status(), 405, "{method} {uri}");
+        assert_eq!(res.headers()["allow"], allow, "{method} {uri}");
+    }
+    // A path that is no route is a 404, whatever the method.
+    for (method, uri) in [("GET", "/t/nope"), ("DELETE", "/forms"), ("GET", "/u")] {
+        assert_eq!(
+            t.request(method, uri, None, "").await.status(),
+            404,
+            "{method} {uri}"
+        );
+    }
 }

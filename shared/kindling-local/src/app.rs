@@ -107,12 +107,8 @@ impl LocalApp {
     /// Handles one HTTP request with every route; `/admin/` ones need the admin bearer token.
     pub async fn http(&self, req: http::Request<Bytes>) -> http::Response<Bytes> {
         if req.uri().path().starts_with("/admin/") && !self.is_admin(&req) {
-            return ApiError::new(
-                http::StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "admin routes need Authorization: Bearer <admin token>",
-            )
-            .into_response();
+            return ApiError::unauthorized("admin routes need Authorization: Bearer <admin token>")
+                .into_response();
         }
         if let Err(retry_after) = self.rate_limit(&req) {
             let mut res = ApiError::new(

@@ -404,10 +404,10 @@ async fn main() -> anyhow::Result<()> {
             let listener =
                 tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
             let addr = listener.local_addr()?;
-            config.program.public_url = public_url
-                .unwrap_or_else(|| format!("http://{addr}"))
-                .trim_end_matches('/')
-                .to_owned();
+            let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
+            kindling::config::check_public_url(&public_url)
+                .map_err(|why| anyhow::anyhow!("--public-url: {why}"))?;
+            config.program.public_url = public_url.trim_end_matches('/').to_owned();
             let keys = keys::load_or_create(&data_dir)?;
             let app = LocalApp::open(
                 &data_dir,

@@ -639,3 +639,32 @@ fn sigterm_stops_serve_cleanly_after_the_scheduler_run_in_progress() {
         .collect();
     assert!(stray.is_empty(), "no temporary mail files: {stray:?}");
 }
+
+#[test]
+fn serve_refuses_a_plain_http_public_url_on_a_non_loopback_host() {
+    let data = tempfile::tempdir().unwrap();
+    let out = kindling()
+        .arg("--config")
+        .arg(config_dir())
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--public-url",
+            "http://t.example.jp",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--public-url") && err.contains("https"),
+        "{err}"
+    );
+    assert!(
+        !data.path().join("kindling.db").exists(),
+        "nothing was opened"
+    );
+}

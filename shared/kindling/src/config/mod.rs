@@ -407,18 +407,29 @@ fn time_of_day(d: &mut Diag<'_>, offset: usize, v: &str, key: &str) -> Option<Na
         .ok()
 }
 
+/// Checks a base URL for links in mails: https, or http on a loopback host (a laptop). RFC 8058
+/// one-click unsubscribe needs https; mail clients refuse a plain-http unsubscribe URL.
+pub fn check_public_url(url: &str) -> std::result::Result<(), String> {
+    let u = url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    let loopback = match u.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(format!(
+            "{url:?} must be https (RFC 8058 one-click unsubscribe needs it; http only on a loopback host)"
+        )),
+    }
+}
+
 fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Config> {
     let public_url = non_empty(d, &f.program.public_url, "program.public_url");
-    match url::Url::parse(&public_url) {
-        Ok(u)
-            if u.scheme() == "https"
-                || u.host_str() == Some("127.0.0.1")
-                || u.host_str() == Some("localhost") => {}
-        Ok(_) => d.span(
-            &f.program.public_url,
-            "program.public_url must be https (RFC 8058 one-click unsubscribe needs it)",
-        ),
-        Err(e) => d.span(&f.program.public_url, format!("program.public_url: {e}")),
+    if let Err(why) = check_public_url(&public_url) {
+        d.span(&f.program.public_url, format!("program.public_url: {why}"));
     }
     let default_zone = f
         .program

@@ -617,3 +617,28 @@ fn the_list_id_namespace_defaults_to_the_senders_domain_and_is_checked() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn public_urls_are_https_or_plain_http_on_loopback_only() {
+    for ok in [
+        "https://t.example.jp",
+        "http://127.0.0.1:8787",
+        "http://localhost:8787",
+        "http://[::1]:8787",
+        "http://127.0.0.2",
+    ] {
+        assert_eq!(check_public_url(ok), Ok(()), "{ok}");
+    }
+    for bad in [
+        "http://t.example.jp",
+        "http://192.168.1.10:8787",
+        "http://localhost.example.jp",
+        "ftp://t.example.jp",
+        "t.example.jp",
+    ] {
+        assert!(check_public_url(bad).is_err(), "{bad}");
+    }
+    assert!(check_public_url("http://t.example.jp")
+        .unwrap_err()
+        .contains("RFC 8058"));
+}

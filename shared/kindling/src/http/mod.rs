@@ -58,31 +58,40 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
         }
         (&Method::GET, ["admin", "sending"]) if intake => admin::sending(k).await,
         (&Method::POST, ["admin", "sending", "resume"]) if intake => admin::resume(k, &req).await,
-        // A route this function serves, with another method.
-        (_, ["t", "events"] | ["t", "o", _] | ["t", "c", _] | ["u", _] | ["kindling.js"])
-            if track =>
-        {
-            Err(method_not_allowed())
-        }
-        (
-            _,
-            ["forms", _]
-            | ["admin", "leads", _]
-            | ["admin", "leads", _, "sales"]
-            | ["admin", "sending"]
-            | ["admin", "sending", "resume"],
-        ) if intake => Err(method_not_allowed()),
-        _ => Err(ApiError::not_found()),
+        // A route this function serves, with another method: 405 with the methods it takes.
+        (_, path) => match allowed_methods(routes, path) {
+            Some(allow) => Err(method_not_allowed(allow)),
+            None => Err(ApiError::not_found()),
+        },
     };
     result.unwrap_or_else(|e| e.into_response())
 }
 
-fn method_not_allowed() -> ApiError {
-    ApiError::new(
+/// The methods a path of `routes` takes (the `Allow` of a 405, RFC 9110 §15.5.6), or `None`
+/// for a path that is no route here (a 404).
+fn allowed_methods(routes: Routes, path: &[&str]) -> Option<&'static str> {
+    let track = routes != Routes::Intake;
+    let intake = routes != Routes::Track;
+    match path {
+        ["t", "events"] if track => Some("POST"),
+        ["t", "o", _] | ["t", "c", _] | ["kindling.js"] if track => Some("GET"),
+        ["u", _] if track => Some("GET, POST"),
+        ["forms", _] if intake => Some("POST"),
+        ["admin", "leads", _] | ["admin", "sending"] if intake => Some("GET"),
+        ["admin", "leads", _, "sales"] | ["admin", "sending", "resume"] if intake => Some("POST"),
+        _ => None,
+    }
+}
+
+fn method_not_allowed(allow: &'static str) -> ApiError {
+    let mut e = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        "this method is not allowed here",
-    )
+        format!("this route takes {allow}"),
+    );
+    e.headers
+        .push((http::header::ALLOW, http::HeaderValue::from_static(allow)));
+    e
 }
 
 /// A request that gets an error response.
@@ -92,6 +101,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub fields: Option<serde_json::Value>,
+    /// Headers the status needs (`Allow` on a 405, `WWW-Authenticate` on a 401).
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 impl ApiError {
@@ -102,7 +113,18 @@ impl ApiError {
             code,
             message: message.into(),
             fields: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// 401 for the admin routes, with the challenge RFC 9110 §11.6.1 requires.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+        e.headers.push((
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Bearer realm=\"kindling-admin\""),
+        ));
+        e
     }
 
     /// 404: unknown route, or a token that does not verify (no hint which).
@@ -121,7 +143,11 @@ impl ApiError {
         if let Some(fields) = self.fields {
             body["fields"] = fields;
         }
-        json_response(self.status, &body)
+        let mut r = json_response(self.status, &body);
+        for (name, value) in self.headers {
+            r.headers_mut().insert(name, value);
+        }
+        r
     }
 }
 
