@@ -352,7 +352,7 @@ describe('event routing', () => {
     const ses = rules.find((r) => r.Properties.EventPattern?.source?.[0] === 'aws.ses')!;
     assert.deepEqual(ses.Properties.EventPattern, {
       source: ['aws.ses'],
-      'detail-type': ['Email Bounced', 'Email Complaint Received'],
+      'detail-type': ['Email Bounced', 'Email Complaint Received', 'Email Delivered'],
       detail: { mail: { tags: { 'ses:configuration-set': ['kindling'] } } },
     });
     assert.equal(ses.Properties.EventBusName, undefined, 'SES publishes to the default bus');

@@ -6,3 +6,4 @@ pub mod aws;
 pub mod contract;
 pub mod harness;
 pub mod lambda;
+pub mod ses_feedback;

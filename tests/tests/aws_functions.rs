@@ -849,3 +849,12 @@ async fn the_breaker_pauses_send_steps_on_dynamodb_and_ops_hears_once_through_sn
         Some("removed the addresses imported on 2026-11-20")
     );
 }
+
+#[tokio::test]
+async fn ses_feedback_semantics_on_dynamodb() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime().await;
+    kindling_tests::ses_feedback::ses_feedback_semantics(&rt.kindling).await;
+}

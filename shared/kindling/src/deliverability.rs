@@ -60,6 +60,68 @@ impl Default for Breaker {
     }
 }
 
+/// When repeated soft bounces suppress an address (`[sending.soft_bounces]`).
+///
+/// SES retries a transient bounce (a full mailbox, a greylisting or busy server) for hours
+/// before it reports one, so each report is a failed mail, not a failed attempt. An address that
+/// soft-bounced `count` times within `within`, with no delivery to it in between, is treated as
+/// dead and suppressed; a delivery ends the streak. Soft bounces never count for the breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SoftBounces {
+    pub count: u32,
+    pub within: Duration,
+}
+
+impl Default for SoftBounces {
+    /// 3 within 7 days.
+    fn default() -> Self {
+        Self {
+            count: 3,
+            within: Duration::days(7),
+        }
+    }
+}
+
+/// Most soft bounces `[sending.soft_bounces] count` may ask for.
+pub const MAX_SOFT_BOUNCE_COUNT: u32 = 20;
+
+/// The tally series of one address's soft bounces: one bucket per report ([`instant`]), and the
+/// mark [`DELIVERED`] with the last delivery's time.
+pub fn soft_bounce_series(email: &crate::email::EmailAddress) -> String {
+    format!("soft_bounces/{email}")
+}
+/// The counter of a soft bounce in its bucket.
+pub const SOFT: &str = "soft";
+/// The mark of an address's last delivery, as [`instant`].
+pub const DELIVERED: &str = "delivered";
+
+/// An instant as a bucket or mark that sorts as text: `2026-11-21T10:00:00.000Z`.
+pub fn instant(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+impl SoftBounces {
+    /// The first bucket that counts at `now`.
+    pub fn since(&self, now: DateTime<Utc>) -> String {
+        instant(now - self.within)
+    }
+
+    /// How many soft bounces in `tallies` (already limited to the window) came after the last
+    /// delivery (`delivered`, an [`instant`]): the streak.
+    pub fn streak(&self, tallies: &[Tally], delivered: Option<&str>) -> u64 {
+        tallies
+            .iter()
+            .filter(|t| delivered.is_none_or(|d| t.bucket.as_str() > d))
+            .map(|t| t.get(SOFT).min(1))
+            .sum()
+    }
+
+    /// True if `streak` soft bounces suppress the address.
+    pub fn suppresses(&self, streak: u64) -> bool {
+        streak >= u64::from(self.count)
+    }
+}
+
 /// The hourly bucket of an instant: `2026-11-21T10`.
 pub fn bucket(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H").to_string()
@@ -268,6 +330,32 @@ mod tests {
         assert_eq!(health(499, 250, 10).trips(&b), None);
         // No sends: rates are 0, never NaN.
         assert_eq!(health(0, 3, 0).bounce_rate(), 0.0);
+    }
+
+    fn soft(bucket: DateTime<Utc>) -> Tally {
+        let mut t = Tally {
+            bucket: instant(bucket),
+            ..Tally::default()
+        };
+        t.counts.insert(SOFT.to_owned(), 1);
+        t
+    }
+
+    #[test]
+    fn a_soft_bounce_streak_counts_reports_after_the_last_delivery() {
+        let rule = SoftBounces::default();
+        let bounces = [soft(at(1, 0)), soft(at(5, 0)), soft(at(9, 0))];
+        assert_eq!(rule.streak(&bounces, None), 3);
+        assert!(rule.suppresses(3));
+        assert!(!rule.suppresses(2));
+        // A delivery between the first and the second ends the first streak.
+        let delivered = instant(at(3, 0));
+        assert_eq!(rule.streak(&bounces, Some(&delivered)), 2);
+        // A delivery after all of them: no streak.
+        assert_eq!(rule.streak(&bounces, Some(&instant(at(10, 0)))), 0);
+        // The window starts `within` before now; instants sort as text.
+        assert_eq!(rule.since(at(12, 0)), "2026-11-14T12:00:00.000Z");
+        assert!(instant(at(9, 59)) < instant(at(10, 0)));
     }
 
     #[test]

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 pub enum SuppressionReason {
     Unsubscribed,
     Bounced,
+    /// Soft-bounced `[sending.soft_bounces] count` times with no delivery in between.
+    SoftBounced,
     Complained,
     Manual,
 }
@@ -20,6 +22,7 @@ impl SuppressionReason {
         match self {
             Self::Unsubscribed => "unsubscribed",
             Self::Bounced => "bounced",
+            Self::SoftBounced => "soft_bounced",
             Self::Complained => "complained",
             Self::Manual => "manual",
         }
@@ -30,6 +33,7 @@ impl SuppressionReason {
         [
             Self::Unsubscribed,
             Self::Bounced,
+            Self::SoftBounced,
             Self::Complained,
             Self::Manual,
         ]

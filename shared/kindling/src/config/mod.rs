@@ -50,6 +50,8 @@ pub struct Config {
     pub realert_cooldown: chrono::Duration,
     /// When step mails pause for bounces or complaints.
     pub breaker: crate::deliverability::Breaker,
+    /// When repeated soft bounces suppress an address.
+    pub soft_bounces: crate::deliverability::SoftBounces,
 }
 
 /// Program-wide settings.
@@ -704,6 +706,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     };
 
     let breaker = breaker(d, f.sending.breaker.as_ref());
+    let soft_bounces = soft_bounces(d, f.sending.soft_bounces.as_ref());
 
     let mut sequences = Vec::new();
     let mut seq_ids = HashSet::new();
@@ -989,6 +992,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         mql,
         realert_cooldown,
         breaker,
+        soft_bounces,
     })
 }
 
@@ -1054,6 +1058,43 @@ fn breaker(
             );
         } else {
             b.min_sends = *m.get_ref();
+        }
+    }
+    b
+}
+
+/// `[sending.soft_bounces]`: each field defaults.
+fn soft_bounces(
+    d: &mut Diag<'_>,
+    raw: Option<&Spanned<raw::SoftBounces>>,
+) -> crate::deliverability::SoftBounces {
+    use crate::deliverability::{SoftBounces, MAX_SOFT_BOUNCE_COUNT, MAX_WINDOW_DAYS};
+    let mut b = SoftBounces::default();
+    let Some(raw) = raw else { return b };
+    let r = raw.get_ref();
+    if let Some(c) = &r.count {
+        let n = *c.get_ref();
+        if (2..=MAX_SOFT_BOUNCE_COUNT).contains(&n) {
+            b.count = n;
+        } else {
+            d.span(
+                c,
+                format!("sending.soft_bounces.count: from 2 to {MAX_SOFT_BOUNCE_COUNT} (one soft bounce is a full mailbox for a day, not a dead address)"),
+            );
+        }
+    }
+    if let Some(w) = &r.within {
+        if let Some(within) = duration(d, w, "sending.soft_bounces.within") {
+            if within < chrono::Duration::days(1)
+                || within > chrono::Duration::days(MAX_WINDOW_DAYS)
+            {
+                d.span(
+                    w,
+                    format!("sending.soft_bounces.within: from 1d to {MAX_WINDOW_DAYS}d"),
+                );
+            } else {
+                b.within = within;
+            }
         }
     }
     b

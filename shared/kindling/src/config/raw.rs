@@ -153,6 +153,18 @@ pub struct Sending {
     /// The bounce and complaint circuit breaker; defaults apply when absent.
     #[serde(default)]
     pub breaker: Option<S<Breaker>>,
+    /// When repeated transient bounces suppress an address; defaults apply when absent.
+    #[serde(default)]
+    pub soft_bounces: Option<S<SoftBounces>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoftBounces {
+    /// `3`
+    pub count: Option<S<u32>>,
+    /// `"7d"`
+    pub within: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

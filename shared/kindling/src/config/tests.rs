@@ -642,3 +642,39 @@ fn public_urls_are_https_or_plain_http_on_loopback_only() {
         .unwrap_err()
         .contains("RFC 8058"));
 }
+
+#[test]
+fn soft_bounce_suppression_defaults_and_limits() {
+    let d = shipped().soft_bounces;
+    assert_eq!((d.count, d.within), (3, chrono::Duration::days(7)));
+    let custom = shipped_toml().replace(
+        "soft_bounces = { count = 3, within = \"7d\" }",
+        "soft_bounces = { count = 5, within = \"14d\" }",
+    );
+    let c = Config::from_sources("kindling.toml", &custom, "templates", shipped_templates())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (c.soft_bounces.count, c.soft_bounces.within),
+        (5, chrono::Duration::days(14))
+    );
+    for (bad, why) in [
+        ("{ count = 1 }", "from 2 to 20"),
+        ("{ count = 21 }", "from 2 to 20"),
+        ("{ within = \"12h\" }", "from 1d to 30d"),
+        ("{ within = \"40d\" }", "from 1d to 30d"),
+        ("{ within = \"soon\" }", "soft_bounces.within"),
+        ("{ cnt = 3 }", "cnt"),
+    ] {
+        let toml = shipped_toml().replace(
+            "soft_bounces = { count = 3, within = \"7d\" }",
+            &format!("soft_bounces = {bad}"),
+        );
+        let line = toml.lines().position(|l| l.starts_with("soft_bounces")).unwrap() + 1;
+        let errs = errors_of(&toml);
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with(&format!("kindling.toml:{line}:")) && e.contains(why)),
+            "{bad}: {errs:?}"
+        );
+    }
+}

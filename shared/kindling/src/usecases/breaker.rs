@@ -40,7 +40,7 @@ pub(crate) async fn count_feedback(
     let counter = match fb.kind {
         FeedbackKind::HardBounce => BOUNCED,
         FeedbackKind::Complaint => COMPLAINED,
-        FeedbackKind::SoftBounce => return Ok(()),
+        FeedbackKind::SoftBounce | FeedbackKind::Delivery => return Ok(()),
     };
     let unit = format!("{}/{}", fb.id, recipient);
     k.stores
