@@ -399,3 +399,32 @@ pub fn http_get(endpoint: &str, path: &str) -> String {
     }
     out
 }
+
+/// Sets the body of an API Gateway sample as API Gateway sends it: base64 when the sample's body
+/// is (form posts arrive so), with a matching `content-length`.
+pub fn set_body(req: &mut serde_json::Value, body: &str) {
+    use base64::Engine as _;
+    let b64 = req["isBase64Encoded"].as_bool().unwrap_or(false);
+    req["body"] = serde_json::Value::String(if b64 {
+        base64::engine::general_purpose::STANDARD.encode(body)
+    } else {
+        body.to_owned()
+    });
+    req["headers"]["content-length"] = serde_json::Value::String(body.len().to_string());
+}
+
+/// The body of an API Gateway sample, decoded.
+pub fn body_of(req: &serde_json::Value) -> String {
+    use base64::Engine as _;
+    let body = req["body"].as_str().unwrap_or("");
+    if req["isBase64Encoded"].as_bool().unwrap_or(false) {
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .unwrap(),
+        )
+        .unwrap()
+    } else {
+        body.to_owned()
+    }
+}

@@ -284,7 +284,7 @@ async fn feedback_suppresses_bounces_and_unsubscribes_complainers() {
     // A lead who will complain.
     let body = "email=angry%40example.jp&consent=on";
     let mut req = event(sample!("intake/form-urlencoded.json"));
-    req["body"] = Value::String(body.into());
+    kindling_tests::aws::set_body(&mut req, body);
     handle_api_request(
         k,
         Routes::Intake,
@@ -343,7 +343,7 @@ async fn notify_alerts_once_per_crossing_through_sns() {
     ] {
         for form in ["/forms/consultation", "/forms/seminar"] {
             let mut req = event(sample!("intake/form-urlencoded.json"));
-            req["body"] = Value::String(body.into());
+            kindling_tests::aws::set_body(&mut req, body);
             req["rawPath"] = Value::String(form.into());
             req["requestContext"]["http"]["path"] = Value::String(form.into());
             handle_api_request(
@@ -380,7 +380,7 @@ async fn notify_alerts_once_per_crossing_through_sns() {
 
 async fn submit(k: &kindling::usecases::Kindling, form: &str, body: &str) {
     let mut req = event(sample!("intake/form-urlencoded.json"));
-    req["body"] = Value::String(body.into());
+    kindling_tests::aws::set_body(&mut req, body);
     req["rawPath"] = Value::String(form.into());
     req["requestContext"]["http"]["path"] = Value::String(form.into());
     let res = handle_api_request(
@@ -627,12 +627,9 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
     // A zone where it is daytime now, so the day-0 mail goes at once.
     let mut form = event(sample!("intake/form-urlencoded.json"));
     let zone = kindling::testing::daytime_zone(chrono::Utc::now()).replace('/', "%2F");
-    form["body"] = Value::String(
-        form["body"]
-            .as_str()
-            .unwrap()
-            .replace("time_zone=Asia%2FTokyo", &format!("time_zone={zone}")),
-    );
+    let body = kindling_tests::aws::body_of(&form)
+        .replace("time_zone=Asia%2FTokyo", &format!("time_zone={zone}"));
+    kindling_tests::aws::set_body(&mut form, &body);
     let res = handle_api_request(
         k,
         Routes::Intake,
@@ -857,4 +854,164 @@ async fn ses_feedback_semantics_on_dynamodb() {
     };
     let rt = env.runtime().await;
     kindling_tests::ses_feedback::ses_feedback_semantics(&rt.kindling).await;
+}
+
+/// What each sample does through its function, in replay order (forms before the report of the
+/// lead they make). `None` for EventBridge samples: the function returns `Ok`.
+const REPLAYS: &[(&str, Option<u16>)] = &[
+    ("intake/form-urlencoded.json", Some(303)),
+    ("intake/form-multipart.json", Some(303)),
+    ("intake/form-json.json", Some(200)),
+    ("intake/form-missing-email.json", Some(422)),
+    ("intake/form-unknown.json", Some(404)),
+    ("intake/admin-lead.json", Some(200)),
+    ("intake/admin-sending-resume.json", Some(200)),
+    ("track/page-view.json", Some(202)),
+    ("track/kindling-js.json", Some(200)),
+    ("track/beacon-malformed.json", Some(400)),
+    ("track/beacon-unknown-kind.json", Some(400)),
+    ("track/open-forged.json", Some(404)),
+    ("track/click-forged.json", Some(404)),
+    ("track/unsubscribe-forged.json", Some(404)),
+    ("track/unsubscribe-one-click.json", Some(200)),
+    ("track/unsubscribe-one-click-urlencoded.json", Some(200)),
+    ("score/activity-recorded.json", None),
+    ("score/malformed-detail.json", None),
+    ("score/unknown-detail-type.json", None),
+    ("notify/lead-became-hot.json", None),
+    ("notify/lead-became-warm.json", None),
+    ("notify/lead-became-mql.json", None),
+    ("notify/lead-cooled.json", None),
+    ("notify/trigger-fired.json", None),
+    ("notify/sending-paused.json", None),
+    ("notify/wrong-source.json", None),
+    ("feedback/bounce-permanent.json", None),
+    ("feedback/bounce-transient.json", None),
+    ("feedback/bounce-suppression-list.json", None),
+    ("feedback/complaint.json", None),
+    ("feedback/complaint-not-spam.json", None),
+    ("feedback/complaint-suppression-list.json", None),
+    ("feedback/delivery.json", None),
+    ("feedback/malformed.json", None),
+    ("send-steps/schedule.json", None),
+];
+
+#[tokio::test]
+async fn every_sample_replays_through_its_function() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    let mut on_disk: Vec<String> = Vec::new();
+    for f in [
+        "track",
+        "intake",
+        "score",
+        "notify",
+        "feedback",
+        "send-steps",
+    ] {
+        for e in std::fs::read_dir(dir.join(f)).unwrap() {
+            on_disk.push(format!("{f}/{}", e.unwrap().file_name().to_string_lossy()));
+        }
+    }
+    on_disk.sort();
+    let mut listed: Vec<String> = REPLAYS.iter().map(|(f, _)| (*f).to_owned()).collect();
+    listed.sort();
+    assert_eq!(listed, on_disk, "every sample in events/ is replayed here");
+
+    let rt = env.runtime().await;
+    let k = &rt.kindling;
+    // The leads the valid one-click samples' tokens (test key t1) are for.
+    for (id, email) in [
+        ("lsample0001", "oneclick1@example.jp"),
+        ("lsample0002", "oneclick2@example.jp"),
+    ] {
+        let l = kindling::lead::Lead::new(
+            kindling::ids::LeadId::new(id),
+            kindling::email::EmailAddress::parse(email).unwrap(),
+            chrono::Utc::now(),
+        );
+        k.stores.leads.insert_lead(&l).await.unwrap();
+    }
+    let notifier = rt.notifier().unwrap();
+    let mailer = rt.mailer().await;
+    for (file, status) in REPLAYS {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let function = file.split('/').next().unwrap();
+        match (function, status) {
+            ("track" | "intake", Some(status)) => {
+                let routes = if function == "track" {
+                    Routes::Track
+                } else {
+                    Routes::Intake
+                };
+                let res = handle_api_request(k, routes, api(&text)).await;
+                assert_eq!(res.status().as_u16(), *status, "{file}: {:?}", res.body());
+            }
+            ("score", None) => on_kindling_event(k, Consumer::Score, None, event(&text))
+                .await
+                .unwrap_or_else(|e| panic!("{file}: {e}")),
+            ("notify", None) => {
+                on_kindling_event(k, Consumer::Notify, Some(&notifier), event(&text))
+                    .await
+                    .unwrap_or_else(|e| panic!("{file}: {e}"))
+            }
+            ("feedback", None) => on_ses_event(k, event(&text))
+                .await
+                .unwrap_or_else(|e| panic!("{file}: {e}")),
+            ("send-steps", None) => {
+                let run = on_scheduled_event(k, &mailer, 10, event(&text))
+                    .await
+                    .unwrap_or_else(|e| panic!("{file}: {e}"));
+                assert!(run.is_some(), "{file}: a schedule runs the sender");
+            }
+            other => panic!("{file}: no replay for {other:?}"),
+        }
+    }
+    // What the samples did, as their names say.
+    for email in ["oneclick1@example.jp", "oneclick2@example.jp"] {
+        assert!(
+            lead(&env, email).await.unwrap().unsubscribed_at.is_some(),
+            "{email}"
+        );
+    }
+    let multipart = lead(&env, "hanako.suzuki@example.co.jp").await.unwrap();
+    assert_eq!(multipart.profile.name.as_deref(), Some("鈴木 花子"));
+    let sup = |e: &'static str| async move {
+        k.stores
+            .suppressions
+            .suppression(&kindling::email::EmailAddress::parse(e).unwrap())
+            .await
+            .unwrap()
+            .map(|s| s.reason.as_str())
+    };
+    assert_eq!(sup("gone@example.jp").await, Some("bounced"));
+    assert_eq!(sup("listed@example.jp").await, Some("bounced"));
+    assert_eq!(sup("angry@example.jp").await, Some("complained"));
+    assert_eq!(
+        sup("happy@example.jp").await,
+        None,
+        "not-spam is no complaint"
+    );
+    assert_eq!(
+        sup("full@example.jp").await,
+        None,
+        "one soft bounce suppresses nothing"
+    );
+    let counts = k
+        .stores
+        .tallies
+        .tallies(kindling::deliverability::SERIES, None, None)
+        .await
+        .unwrap();
+    let sum = |c: &str| counts.iter().map(|t| t.get(c)).sum::<u64>();
+    assert_eq!(
+        (
+            sum(kindling::deliverability::BOUNCED),
+            sum(kindling::deliverability::COMPLAINED)
+        ),
+        (1, 1),
+        "suppression-list feedback is not counted for the breaker"
+    );
 }

@@ -23,7 +23,9 @@ fn api_event(method: &str, path: &str, content_type: &str, body: &str) -> Value 
     } else {
         "text/html"
     });
-    e["body"] = json!(body);
+    // API Gateway base64-encodes form bodies; JSON and text arrive as they are.
+    e["isBase64Encoded"] = json!(content_type.starts_with("application/x-www-form-urlencoded"));
+    kindling_tests::aws::set_body(&mut e, body);
     e
 }
 
