@@ -102,8 +102,9 @@ bench-pixel: mail-check
 bench-js: infra-deps
 	bench/kindling-js-size
 
-## Synthesize the stack with the settings in infra/cdk.json into infra/cdk.out.
-synth: infra-deps
+## Build the functions, then synthesize the stack with the settings in infra/cdk.json into
+## infra/cdk.out (the template references the built binaries as assets).
+synth: build-lambdas infra-deps
 	cd infra && $(CDK) synth --quiet
 
 infra-test: infra-deps

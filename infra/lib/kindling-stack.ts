@@ -223,6 +223,14 @@ export class KindlingStack extends Stack {
     const deletionProtection = s.deletionProtection ?? true;
     const configurationSetName = s.configurationSetName ?? `kindling-${stage}`;
     const lambdaDir = s.lambdaDir ?? defaultLambdaDir(architecture);
+    const missing = FUNCTIONS.filter((name) => !fs.existsSync(path.join(lambdaDir, name, 'bootstrap')));
+    if (missing.length > 0) {
+      const arch = architecture === 'arm64' ? ' ARCH=arm64' : '';
+      throw new Error(
+        `the function binaries are not built: no ${missing.map((n) => `${n}/bootstrap`).join(', ')} in ${lambdaDir}. ` +
+          `Run \`make build-lambdas${arch}\` first (\`make synth\` and \`make deploy\` do it for you).`,
+      );
+    }
     const catalog = loadEventCatalog();
     Tags.of(this).add('kindling:stage', stage);
 

@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -67,6 +68,15 @@ describe('functions', () => {
       assert.ok(refId(fn.LoggingConfig.LogGroup), `${name} logs to its own log group`);
     }
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, FUNCTIONS.length + 1);
+  });
+
+  test('without the built binaries synth stops with a message that names make build-lambdas', () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'kindling-nolambda-'));
+    assert.throws(() => synth({ lambdaDir: empty }), (e: Error) => {
+      assert.match(e.message, /make build-lambdas/);
+      assert.match(e.message, /track\/bootstrap/);
+      return true;
+    });
   });
 
   test('arm64 is an option', () => {
