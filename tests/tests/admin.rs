@@ -151,6 +151,11 @@ async fn sales_marks_a_lead_and_bad_marks_change_nothing() {
             &format!(r#"{{"status":"won","note":"{}"}}"#, "x".repeat(501)),
             400,
         ),
+        (
+            Some(TOKEN),
+            &format!(r#"{{"status":"won","pad":"{}"}}"#, "x".repeat(9000)),
+            413,
+        ),
     ] {
         assert_eq!(post(&t, uri, token, body).await.0, want, "{body}");
     }

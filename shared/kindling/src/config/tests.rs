@@ -669,7 +669,11 @@ fn soft_bounce_suppression_defaults_and_limits() {
             "soft_bounces = { count = 3, within = \"7d\" }",
             &format!("soft_bounces = {bad}"),
         );
-        let line = toml.lines().position(|l| l.starts_with("soft_bounces")).unwrap() + 1;
+        let line = toml
+            .lines()
+            .position(|l| l.starts_with("soft_bounces"))
+            .unwrap()
+            + 1;
         let errs = errors_of(&toml);
         assert!(
             errs.iter()

@@ -22,6 +22,9 @@ pub(super) async fn lead(k: &Kindling, key: &str) -> ApiResult {
     }
 }
 
+/// Largest body of an admin POST: a status and a note of 500 characters fit many times over.
+pub const MAX_ADMIN_BODY_BYTES: usize = 8 * 1024;
+
 /// `POST /admin/leads/{id or email}/sales` with `{"status": "working" | "won" | "lost" |
 /// "disqualified", "note": "..."}`: where sales stands with the lead. 200 with the mark, 400 for
 /// a bad body (nothing written), 404 for an unknown lead.
@@ -35,7 +38,7 @@ pub(super) async fn mark(k: &Kindling, key: &str, req: &http::Request<bytes::Byt
     }
     let key = percent_decode(key).ok_or_else(ApiError::not_found)?;
     let key = parse_lead_key(&key).ok_or_else(ApiError::not_found)?;
-    let body: Body = serde_json::from_slice(req.body())
+    let body: Body = serde_json::from_slice(super::body_within(req, MAX_ADMIN_BODY_BYTES)?)
         .map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
     let status = crate::lead::SalesStatus::parse(&body.status)
         .ok_or_else(|| ApiError::bad_request("status: one of working, won, lost, disqualified"))?;
@@ -68,11 +71,11 @@ pub(super) async fn resume(k: &Kindling, req: &http::Request<bytes::Bytes>) -> A
         #[serde(default)]
         note: Option<String>,
     }
-    let body: Body = if req.body().iter().all(u8::is_ascii_whitespace) {
+    let raw = super::body_within(req, MAX_ADMIN_BODY_BYTES)?;
+    let body: Body = if raw.iter().all(u8::is_ascii_whitespace) {
         Body::default()
     } else {
-        serde_json::from_slice(req.body())
-            .map_err(|e| ApiError::bad_request(format!("body: {e}")))?
+        serde_json::from_slice(raw).map_err(|e| ApiError::bad_request(format!("body: {e}")))?
     };
     let note = note(body.note)?;
     let resumed = crate::usecases::resume_sending(k, note).await?;
