@@ -59,21 +59,32 @@ export function loadEventCatalog(file = EVENT_CATALOG_PATH): EventCatalog {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as EventCatalog;
 }
 
-/** Public routes of DESIGN.md, by the function that serves them. */
-export const PUBLIC_ROUTES: Record<'track' | 'intake', [apigw.HttpMethod, string][]> = {
-  track: [
-    [apigw.HttpMethod.POST, '/t/events'],
-    [apigw.HttpMethod.GET, '/t/o/{token}'],
-    [apigw.HttpMethod.GET, '/t/c/{token}'],
-    [apigw.HttpMethod.GET, '/u/{token}'],
-    [apigw.HttpMethod.POST, '/u/{token}'],
-    [apigw.HttpMethod.GET, '/kindling.js'],
-  ],
-  intake: [[apigw.HttpMethod.POST, '/forms/{form_id}']],
-};
+/** Where the checked-in route catalog is (written by a Rust test from kindling::http::routes). */
+export const ROUTE_CATALOG_PATH = path.join(__dirname, '..', 'route-catalog.json');
 
-/** Admin routes: IAM-authorized, served by intake. */
-export const ADMIN_ROUTE: [apigw.HttpMethod, string] = [apigw.HttpMethod.ANY, '/admin/{proxy+}'];
+/** One route of the catalog: the domain declares every route once; the stack deploys these. */
+export interface CatalogRoute {
+  method: string;
+  path: string;
+  function: 'track' | 'intake';
+  /** `none` (public) or `iam` (admin). */
+  auth: 'none' | 'iam';
+  /** Requests per second for all clients together; `null`: the stage's limit. */
+  throttle: { rate: number; burst: number } | null;
+  summary: string;
+}
+
+export function loadRouteCatalog(file = ROUTE_CATALOG_PATH): CatalogRoute[] {
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { routes: CatalogRoute[] }).routes;
+}
+
+/**
+ * Every path of the catalog also gets an `ANY` route to the same function, so that a method the
+ * path does not take reaches Kindling and gets its 405 with `Allow` (RFC 9110), not API Gateway's
+ * 404. API Gateway prefers a route's own method over `ANY`, so only those requests take it; they
+ * are junk, hence this low limit.
+ */
+export const OTHER_METHODS_THROTTLE = { rate: 5, burst: 10 };
 
 /** Settings of one deployment. Everything but the sender and the origins has a default. */
 export interface KindlingSettings {
@@ -121,13 +132,6 @@ const VALID_RETENTION = new Set(
   Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number'),
 );
 
-/** Per-route limits (requests per second) below the stage's: what one site sends at most. */
-const ROUTE_THROTTLE: Record<string, { rate: number; burst: number }> = {
-  'POST /t/events': { rate: 100, burst: 200 },
-  'POST /forms/{form_id}': { rate: 20, burst: 40 },
-  'POST /u/{token}': { rate: 10, burst: 20 },
-  'ANY /admin/{proxy+}': { rate: 5, burst: 10 },
-};
 
 interface FunctionSpec {
   readonly timeout: Duration;
@@ -460,21 +464,23 @@ export class KindlingStack extends Stack {
         format: apigwAccessLogFormat(),
       },
     });
-    const cfnStage = stageResource.node.defaultChild as apigw.CfnStage;
-    cfnStage.addPropertyOverride(
-      'RouteSettings',
-      Object.fromEntries(
-        Object.entries(ROUTE_THROTTLE).map(([key, t]) => [
-          key,
-          { ThrottlingRateLimit: t.rate, ThrottlingBurstLimit: Math.max(t.burst, 1) },
-        ]),
-      ),
-    );
-    for (const fnName of ['track', 'intake'] as const) {
-      const integration = new HttpLambdaIntegration(`${pascal(fnName)}Integration`, fns[fnName]);
-      for (const [method, routePath] of PUBLIC_ROUTES[fnName]) {
-        const routes = this.api.addRoutes({ path: routePath, methods: [method], integration });
-        for (const route of routes) {
+    // Routes from the catalog: each route with its method, then an ANY route per path for the
+    // methods it does not take (Kindling answers those with 405 and Allow).
+    const routeCatalog = loadRouteCatalog();
+    const integrations = {
+      track: new HttpLambdaIntegration('TrackIntegration', fns.track),
+      intake: new HttpLambdaIntegration('IntakeIntegration', fns.intake),
+    };
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    const addRoute = (method: apigw.HttpMethod, r: CatalogRoute, limit: { rate: number; burst: number } | null) => {
+      const added = this.api.addRoutes({
+        path: r.path,
+        methods: [method],
+        integration: integrations[r.function],
+        authorizer: r.auth === 'iam' ? new HttpIamAuthorizer() : undefined,
+      });
+      for (const route of added) {
+        if (r.auth === 'none') {
           Validations.of(route).acknowledge({
             id: 'AwsSolutions-APIG4',
             reason:
@@ -482,13 +488,23 @@ export class KindlingStack extends Stack {
           });
         }
       }
+      if (limit) {
+        routeSettings[`${method} ${r.path}`] = {
+          ThrottlingRateLimit: limit.rate,
+          ThrottlingBurstLimit: Math.max(limit.burst, 1),
+        };
+      }
+    };
+    const paths = new Map<string, CatalogRoute>();
+    for (const r of routeCatalog) {
+      addRoute(r.method as apigw.HttpMethod, r, r.throttle);
+      if (!paths.has(r.path)) paths.set(r.path, r);
     }
-    this.api.addRoutes({
-      path: ADMIN_ROUTE[1],
-      methods: [ADMIN_ROUTE[0]],
-      integration: new HttpLambdaIntegration('AdminIntegration', fns.intake),
-      authorizer: new HttpIamAuthorizer(),
-    });
+    for (const r of paths.values()) {
+      addRoute(apigw.HttpMethod.ANY, r, OTHER_METHODS_THROTTLE);
+    }
+    const cfnStage = stageResource.node.defaultChild as apigw.CfnStage;
+    cfnStage.addPropertyOverride('RouteSettings', routeSettings);
     const apiUrl = `https://${this.api.apiId}.execute-api.${this.region}.${this.urlSuffix}`;
     const publicUrl = s.publicUrl ?? apiUrl;
     for (const fn of Object.values(fns)) {

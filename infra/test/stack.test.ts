@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
-import { ASYNC_FUNCTIONS, FUNCTIONS, loadEventCatalog } from '../lib/kindling-stack';
+import { ASYNC_FUNCTIONS, FUNCTIONS, loadEventCatalog, loadRouteCatalog, OTHER_METHODS_THROTTLE } from '../lib/kindling-stack';
 import { functionId, refId, resources, ROOT, synth, TEST_SETTINGS } from './helpers';
 
 const { template } = synth();
@@ -286,22 +286,25 @@ describe('HTTP API', () => {
     return refId(integrations[integrationId].Properties.IntegrationUri)!;
   };
 
-  test('the public routes of DESIGN.md, each to its function, without authorization', () => {
-    const expected: Record<string, string> = {
-      'POST /t/events': 'track',
-      'GET /t/o/{token}': 'track',
-      'GET /t/c/{token}': 'track',
-      'GET /u/{token}': 'track',
-      'POST /u/{token}': 'track',
-      'GET /kindling.js': 'track',
-      'POST /forms/{form_id}': 'intake',
-      'ANY /admin/{proxy+}': 'intake',
-    };
-    assert.deepEqual(routes.map((r) => r.Properties.RouteKey).sort(), Object.keys(expected).sort());
+  test('every route of the route catalog, to its function, IAM on admin routes; ANY per path for 405s', () => {
+    const catalog = loadRouteCatalog();
+    const expected = new Map<string, { fn: string; auth: string }>();
+    for (const r of catalog) {
+      expected.set(`${r.method} ${r.path}`, { fn: r.function, auth: r.auth });
+      expected.set(`ANY ${r.path}`, { fn: r.function, auth: r.auth });
+    }
+    assert.deepEqual(routes.map((r) => r.Properties.RouteKey).sort(), [...expected.keys()].sort());
     for (const r of routes) {
       const key = r.Properties.RouteKey;
-      assert.equal(target(r), functionId(template, expected[key]), key);
-      assert.equal(r.Properties.AuthorizationType, key.startsWith('ANY /admin/') ? 'AWS_IAM' : 'NONE', key);
+      const want = expected.get(key)!;
+      assert.equal(target(r), functionId(template, want.fn), key);
+      assert.equal(r.Properties.AuthorizationType, want.auth === 'iam' ? 'AWS_IAM' : 'NONE', key);
+      assert.equal(key.includes(' /admin/'), want.auth === 'iam', key);
+    }
+    // The routes DESIGN.md names are all there.
+    for (const key of ['POST /t/events', 'GET /t/o/{token}', 'GET /t/c/{token}', 'GET /u/{token}', 'POST /u/{token}',
+      'GET /kindling.js', 'POST /forms/{form_id}', 'GET /admin/leads/{lead}']) {
+      assert.ok(expected.has(key), key);
     }
   });
 
@@ -321,11 +324,22 @@ describe('HTTP API', () => {
     assert.equal(stage.StageName, '$default');
     assert.deepEqual(stage.DefaultRouteSettings, { ThrottlingBurstLimit: 400, ThrottlingRateLimit: 200 });
     const keys = new Set(routes.map((r) => r.Properties.RouteKey));
-    assert.ok(Object.keys(stage.RouteSettings).length >= 4);
     for (const [key, s] of Object.entries<any>(stage.RouteSettings)) {
       assert.ok(keys.has(key), `route settings for unknown route ${key}`);
       assert.ok(s.ThrottlingRateLimit > 0 && s.ThrottlingRateLimit < 200, key);
     }
+    // The catalog's throttles, and a low one on each path's other methods.
+    for (const r of loadRouteCatalog()) {
+      const set = stage.RouteSettings[`${r.method} ${r.path}`];
+      if (r.throttle) {
+        assert.deepEqual(set, { ThrottlingRateLimit: r.throttle.rate, ThrottlingBurstLimit: r.throttle.burst }, r.path);
+      } else {
+        assert.equal(set, undefined, r.path);
+      }
+      assert.equal(stage.RouteSettings[`ANY ${r.path}`].ThrottlingRateLimit, OTHER_METHODS_THROTTLE.rate);
+    }
+    assert.equal(stage.RouteSettings['POST /t/events'].ThrottlingRateLimit, 100);
+    assert.equal(stage.RouteSettings['POST /u/{token}'].ThrottlingRateLimit, 10);
     assert.ok(refId(stage.AccessLogSettings.DestinationArn));
     assert.match(stage.AccessLogSettings.Format, /\$context\.requestId/);
   });

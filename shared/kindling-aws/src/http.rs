@@ -33,3 +33,61 @@ pub async fn handle_api_request(k: &Kindling, routes: Routes, req: Request) -> R
     };
     Response::from_parts(parts, body)
 }
+
+/// The function that serves a group of routes: one name everywhere (folder, package, construct).
+pub fn function_of(group: kindling::http::routes::Group) -> &'static str {
+    match group {
+        kindling::http::routes::Group::Track => "track",
+        kindling::http::routes::Group::Intake => "intake",
+    }
+}
+
+/// Every route with its function, authorization and throttle, as JSON: `infra/route-catalog.json`
+/// is this, checked in and compared by a test, and the CDK stack builds its API Gateway routes
+/// from that file, so the routes the code serves and the routes the stack deploys cannot drift.
+pub fn route_catalog() -> serde_json::Value {
+    use kindling::http::routes::{Auth, ROUTES};
+    let routes: Vec<_> = ROUTES
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "method": r.method.as_str(),
+                "path": r.path,
+                "function": function_of(r.group),
+                "auth": match r.auth { Auth::Public => "none", Auth::Admin => "iam" },
+                "throttle": r.throttle.map(|t| serde_json::json!({ "rate": t.rate, "burst": t.burst })),
+                "summary": r.summary,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "comment": "Generated from kindling::http::routes by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws route_catalog`; do not edit.",
+        "routes": routes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `infra/route-catalog.json` must be what the code says; `KINDLING_WRITE_CATALOG=1` rewrites it.
+    #[test]
+    fn route_catalog_is_checked_in_and_current() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/route-catalog.json");
+        let want = format!(
+            "{}\n",
+            serde_json::to_string_pretty(&route_catalog()).unwrap_or_default()
+        );
+        if std::env::var_os("KINDLING_WRITE_CATALOG").is_some() {
+            std::fs::write(&path, &want).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            have,
+            want,
+            "{} is stale: run `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws route_catalog`",
+            path.display()
+        );
+    }
+}

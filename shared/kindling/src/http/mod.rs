@@ -6,6 +6,7 @@
 mod admin;
 pub mod formdata;
 mod forms;
+pub mod routes;
 mod track;
 mod unsubscribe;
 
@@ -13,7 +14,7 @@ use crate::error::Error;
 use crate::usecases::Kindling;
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use serde_json::json;
 
 /// The kindling.js tracker, served at `GET /kindling.js`.
@@ -38,59 +39,44 @@ pub enum Routes {
     All,
 }
 
-/// Handles one request.
+/// Handles one request: resolves it in the route table ([`routes::ROUTES`]) and calls the
+/// route's handler.
 pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Response<Bytes> {
+    use routes::{resolve, Resolved, RouteId};
     let path = req.uri().path().to_owned();
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let track = routes != Routes::Intake;
-    let intake = routes != Routes::Track;
-    let result = match (req.method(), segments.as_slice()) {
-        (&Method::POST, ["t", "events"]) if track => track::events(k, &req).await,
-        (&Method::GET, ["t", "o", token]) if track => track::open(k, token, &req).await,
-        (&Method::GET, ["t", "c", token]) if track => track::click(k, token, &req).await,
-        (&Method::GET, ["u", token]) if track => unsubscribe::page(k, token).await,
-        (&Method::POST, ["u", token]) if track => unsubscribe::one_click(k, token, &req).await,
-        (&Method::GET, ["kindling.js"]) if track => Ok(kindling_js(k)),
-        (&Method::POST, ["forms", form_id]) if intake => forms::submit(k, form_id, &req).await,
-        (&Method::GET, ["admin", "leads", key]) if intake => admin::lead(k, key).await,
-        (&Method::POST, ["admin", "leads", key, "sales"]) if intake => {
-            admin::mark(k, key, &req).await
+    let result = match resolve(routes, req.method(), &path) {
+        Resolved::Route(id, params) => {
+            let p = |i: usize| params.get(i).copied().unwrap_or("");
+            match id {
+                RouteId::Beacons => track::events(k, &req).await,
+                RouteId::OpenPixel => track::open(k, p(0), &req).await,
+                RouteId::Click => track::click(k, p(0), &req).await,
+                RouteId::UnsubscribePage => unsubscribe::page(k, p(0)).await,
+                RouteId::OneClick => unsubscribe::one_click(k, p(0), &req).await,
+                RouteId::KindlingJs => Ok(kindling_js(k)),
+                RouteId::Form => forms::submit(k, p(0), &req).await,
+                RouteId::AdminLead => admin::lead(k, p(0)).await,
+                RouteId::AdminSalesMark => admin::mark(k, p(0), &req).await,
+                RouteId::AdminSending => admin::sending(k).await,
+                RouteId::AdminResume => admin::resume(k, &req).await,
+            }
         }
-        (&Method::GET, ["admin", "sending"]) if intake => admin::sending(k).await,
-        (&Method::POST, ["admin", "sending", "resume"]) if intake => admin::resume(k, &req).await,
-        // A route this function serves, with another method: 405 with the methods it takes.
-        (_, path) => match allowed_methods(routes, path) {
-            Some(allow) => Err(method_not_allowed(allow)),
-            None => Err(ApiError::not_found()),
-        },
+        Resolved::MethodNotAllowed(allow) => Err(method_not_allowed(&allow)),
+        Resolved::NotFound => Err(ApiError::not_found()),
     };
     result.unwrap_or_else(|e| e.into_response())
 }
 
-/// The methods a path of `routes` takes (the `Allow` of a 405, RFC 9110 §15.5.6), or `None`
-/// for a path that is no route here (a 404).
-fn allowed_methods(routes: Routes, path: &[&str]) -> Option<&'static str> {
-    let track = routes != Routes::Intake;
-    let intake = routes != Routes::Track;
-    match path {
-        ["t", "events"] if track => Some("POST"),
-        ["t", "o", _] | ["t", "c", _] | ["kindling.js"] if track => Some("GET"),
-        ["u", _] if track => Some("GET, POST"),
-        ["forms", _] if intake => Some("POST"),
-        ["admin", "leads", _] | ["admin", "sending"] if intake => Some("GET"),
-        ["admin", "leads", _, "sales"] | ["admin", "sending", "resume"] if intake => Some("POST"),
-        _ => None,
-    }
-}
-
-fn method_not_allowed(allow: &'static str) -> ApiError {
+/// 405 with the methods the route takes (RFC 9110 §15.5.6).
+fn method_not_allowed(allow: &str) -> ApiError {
     let mut e = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         format!("this route takes {allow}"),
     );
-    e.headers
-        .push((http::header::ALLOW, http::HeaderValue::from_static(allow)));
+    if let Ok(v) = http::HeaderValue::from_str(allow) {
+        e.headers.push((http::header::ALLOW, v));
+    }
     e
 }
 

@@ -1,0 +1,322 @@
+//! Every HTTP route, declared once. The router and its 405 answers read this table, and
+//! `kindling-aws` turns it into `infra/route-catalog.json`, from which the stack builds its API
+//! Gateway routes, their authorization and their throttles (a test fails when that file is
+//! stale), as it builds its event rules from the event catalog.
+
+use super::Routes;
+use http::Method;
+
+/// What a route does: the router's dispatch key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteId {
+    Beacons,
+    OpenPixel,
+    Click,
+    UnsubscribePage,
+    OneClick,
+    KindlingJs,
+    Form,
+    AdminLead,
+    AdminSalesMark,
+    AdminSending,
+    AdminResume,
+}
+
+/// Which runtime serves a route: on AWS, which function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// Tracking: beacons, opens, clicks, unsubscribe, kindling.js (the `track` function).
+    Track,
+    /// Forms and the admin routes (the `intake` function).
+    Intake,
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// Anyone: browsers, mail clients, receivers' one-click posts.
+    Public,
+    /// Operators and sales tools: IAM (SigV4) on AWS, the admin bearer token locally.
+    Admin,
+}
+
+/// A limit for one route, for all clients together (API Gateway's route throttling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    /// Requests per second, steady.
+    pub rate: u32,
+    /// Requests at once.
+    pub burst: u32,
+}
+
+/// One route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub id: RouteId,
+    pub method: Method,
+    /// The path pattern, API Gateway's syntax: `/t/c/{token}`.
+    pub path: &'static str,
+    pub group: Group,
+    pub auth: Auth,
+    /// Below the stage's limit: what one site sends at most. `None`: the stage's limit.
+    pub throttle: Option<Throttle>,
+    /// One line for people (the catalog, the README).
+    pub summary: &'static str,
+}
+
+const fn route(
+    id: RouteId,
+    method: Method,
+    path: &'static str,
+    group: Group,
+    auth: Auth,
+    throttle: Option<Throttle>,
+    summary: &'static str,
+) -> Route {
+    Route {
+        id,
+        method,
+        path,
+        group,
+        auth,
+        throttle,
+        summary,
+    }
+}
+
+const fn limit(rate: u32, burst: u32) -> Option<Throttle> {
+    Some(Throttle { rate, burst })
+}
+
+/// Every route Kindling serves.
+pub static ROUTES: [Route; 11] = {
+    use Auth::{Admin, Public};
+    use Group::{Intake, Track};
+    use RouteId::*;
+    [
+        route(
+            Beacons,
+            Method::POST,
+            "/t/events",
+            Track,
+            Public,
+            limit(100, 200),
+            "kindling.js beacons",
+        ),
+        route(
+            OpenPixel,
+            Method::GET,
+            "/t/o/{token}",
+            Track,
+            Public,
+            None,
+            "open pixel",
+        ),
+        route(
+            Click,
+            Method::GET,
+            "/t/c/{token}",
+            Track,
+            Public,
+            None,
+            "tracked link: 302 to the destination recorded at send time",
+        ),
+        route(
+            UnsubscribePage,
+            Method::GET,
+            "/u/{token}",
+            Track,
+            Public,
+            None,
+            "unsubscribe page (changes nothing)",
+        ),
+        route(
+            OneClick,
+            Method::POST,
+            "/u/{token}",
+            Track,
+            Public,
+            limit(10, 20),
+            "RFC 8058 one-click unsubscribe",
+        ),
+        route(
+            KindlingJs,
+            Method::GET,
+            "/kindling.js",
+            Track,
+            Public,
+            None,
+            "the tracker",
+        ),
+        route(
+            Form,
+            Method::POST,
+            "/forms/{form_id}",
+            Intake,
+            Public,
+            limit(20, 40),
+            "web form submission",
+        ),
+        route(
+            AdminLead,
+            Method::GET,
+            "/admin/leads/{lead}",
+            Intake,
+            Admin,
+            limit(5, 10),
+            "the lead report",
+        ),
+        route(
+            AdminSalesMark,
+            Method::POST,
+            "/admin/leads/{lead}/sales",
+            Intake,
+            Admin,
+            limit(5, 10),
+            "where sales stands with a lead",
+        ),
+        route(
+            AdminSending,
+            Method::GET,
+            "/admin/sending",
+            Intake,
+            Admin,
+            limit(5, 10),
+            "the bounce/complaint breaker",
+        ),
+        route(
+            AdminResume,
+            Method::POST,
+            "/admin/sending/resume",
+            Intake,
+            Admin,
+            limit(5, 10),
+            "resume step mails after the breaker paused them",
+        ),
+    ]
+};
+
+impl Group {
+    fn served_by(self, routes: Routes) -> bool {
+        match routes {
+            Routes::All => true,
+            Routes::Track => self == Group::Track,
+            Routes::Intake => self == Group::Intake,
+        }
+    }
+}
+
+/// How a request's method and path resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved<'p> {
+    /// A route, with its path parameters in order (`{token}` → the token as sent).
+    Route(RouteId, Vec<&'p str>),
+    /// The path is a route's, the method is not: the `Allow` header's value.
+    MethodNotAllowed(String),
+    /// No route has this path.
+    NotFound,
+}
+
+/// The parameters of `path` if it has the shape of `pattern`.
+fn matches<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
+    let mut want = pattern.trim_start_matches('/').split('/');
+    let mut got = path.trim_start_matches('/').split('/');
+    let mut params = Vec::new();
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return Some(params),
+            (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') => {
+                if g.is_empty() {
+                    return None;
+                }
+                params.push(g);
+            }
+            (Some(w), Some(g)) if w == g => {}
+            _ => return None,
+        }
+    }
+}
+
+/// Resolves `method path` among the routes `routes` serves.
+pub fn resolve<'p>(routes: Routes, method: &Method, path: &'p str) -> Resolved<'p> {
+    let mut allow: Vec<&str> = Vec::new();
+    for r in ROUTES.iter().filter(|r| r.group.served_by(routes)) {
+        if let Some(params) = matches(r.path, path) {
+            if r.method == *method {
+                return Resolved::Route(r.id, params);
+            }
+            allow.push(r.method.as_str());
+        }
+    }
+    if allow.is_empty() {
+        Resolved::NotFound
+    } else {
+        Resolved::MethodNotAllowed(allow.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_to_routes_with_their_parameters() {
+        assert_eq!(
+            resolve(Routes::All, &Method::GET, "/t/c/k1.c.x"),
+            Resolved::Route(RouteId::Click, vec!["k1.c.x"])
+        );
+        assert_eq!(
+            resolve(Routes::All, &Method::POST, "/admin/leads/a%40b.jp/sales"),
+            Resolved::Route(RouteId::AdminSalesMark, vec!["a%40b.jp"])
+        );
+        assert_eq!(
+            resolve(Routes::All, &Method::PUT, "/u/x"),
+            Resolved::MethodNotAllowed("GET, POST".into())
+        );
+        for path in ["/t/c/", "/t/c", "/t/c/x/y", "/nope", "/", "/admin/leads"] {
+            assert_eq!(
+                resolve(Routes::All, &Method::GET, path),
+                Resolved::NotFound,
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_function_serves_only_its_own_routes() {
+        assert_eq!(
+            resolve(Routes::Intake, &Method::POST, "/t/events"),
+            Resolved::NotFound
+        );
+        assert_eq!(
+            resolve(Routes::Track, &Method::GET, "/admin/sending"),
+            Resolved::NotFound
+        );
+        assert!(matches!(
+            resolve(Routes::Intake, &Method::GET, "/admin/sending"),
+            Resolved::Route(RouteId::AdminSending, _)
+        ));
+    }
+
+    #[test]
+    fn every_route_is_declared_once_and_admin_routes_are_admin_only() {
+        let mut seen = std::collections::HashSet::new();
+        for r in &ROUTES {
+            assert!(
+                seen.insert((r.method.clone(), r.path)),
+                "{} {} twice",
+                r.method,
+                r.path
+            );
+            assert_eq!(
+                r.path.starts_with("/admin/"),
+                r.auth == Auth::Admin,
+                "{}",
+                r.path
+            );
+            assert!(r.throttle.is_none_or(|t| t.rate > 0 && t.burst >= t.rate));
+        }
+        let ids: std::collections::HashSet<_> = ROUTES.iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), ROUTES.len(), "one route per id");
+    }
+}
