@@ -90,16 +90,24 @@ async fn admin_routes_refuse_missing_and_forged_tokens_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn unknown_and_malformed_leads_are_not_found() {
+async fn unknown_leads_are_not_found_and_malformed_ones_bad_requests() {
     let t = app_with_a_lead().await;
     for uri in [
         "/admin/leads/nobody%40example.co.jp",
+        "/admin/leads/nobody@example.co.jp",
         "/admin/leads/no-such-id",
+    ] {
+        assert_eq!(get(&t, uri, Some(TOKEN)).await.0, 404, "{uri}");
+    }
+    for uri in [
         "/admin/leads/not%20an%20id",
         "/admin/leads/%ZZ",
         "/admin/leads/a%40",
+        "/admin/leads/jos%C3%A9%40example.com",
     ] {
-        assert_eq!(get(&t, uri, Some(TOKEN)).await.0, 404, "{uri}");
+        let (status, body) = get(&t, uri, Some(TOKEN)).await;
+        assert_eq!(status, 400, "{uri}");
+        assert_eq!(body["error"], "bad_request", "{uri}");
     }
     let res = t
         .app

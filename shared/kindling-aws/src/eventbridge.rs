@@ -2,7 +2,6 @@
 //! caller retries the whole batch, and every consumer is idempotent).
 
 use async_trait::async_trait;
-use aws_sdk_eventbridge::error::DisplayErrorContext;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 use kindling::error::PortError;
@@ -50,12 +49,7 @@ impl EventBus for EventBridgeBus {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| {
-                    PortError::new(
-                        "eventbridge",
-                        format!("PutEvents: {}", DisplayErrorContext(e)),
-                    )
-                })?;
+                .map_err(|e| PortError::caused_by("eventbridge", "PutEvents", e))?;
             if out.failed_entry_count > 0 {
                 let reasons: Vec<String> = out
                     .entries

@@ -102,7 +102,7 @@ fn outcome(r: Result<(), kindling::Error>, id: Option<&str>) -> Outcome {
     match r {
         Ok(()) => Ok(()),
         Err(e) if e.is_retryable() => {
-            tracing::warn!(event_id = id.unwrap_or("-"), error = %e, "event failed; the platform will retry");
+            tracing::warn!(event_id = id.unwrap_or("-"), error = %kindling::error::Report(&e), "event failed; the platform will retry");
             Err(Box::new(e))
         }
         Err(e) => drop_event(&e.to_string(), id),

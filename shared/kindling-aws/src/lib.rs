@@ -3,6 +3,7 @@
 //! Lambda function shares (so each `main.rs` only wires).
 
 pub mod dynamo;
+pub mod error;
 pub mod eventbridge;
 pub mod http;
 pub mod invocation;
@@ -14,4 +15,5 @@ pub mod settings;
 pub mod sns;
 
 pub use dynamo::DynamoStore;
+pub use error::InitError;
 pub use runtime::{Keys, Runtime};

@@ -1,12 +1,12 @@
 //! Cold-start wiring shared by the six functions: settings, the bundled configuration, AWS
 //! clients built once, and the adapters, assembled into a [`Kindling`].
 
+use crate::error::InitError;
 use crate::eventbridge::EventBridgeBus;
 use crate::ses::SesMailer;
 use crate::settings::{KeySource, Settings};
 use crate::sns::SnsNotifier;
 use crate::DynamoStore;
-use anyhow::Context;
 use aws_config::{BehaviorVersion, SdkConfig};
 use kindling::config::{Config, ConfigErrors};
 use kindling::ports::Stores;
@@ -40,7 +40,7 @@ const AMAZON_ROOTS: &str = include_str!("amazon-trust-services.pem");
 /// system store. Parsing the system store cost about 5 ms of every cold start, and AWS calls need
 /// only these. `KINDLING_TLS_SYSTEM_ROOTS=1` trusts the system store instead (e.g. behind a
 /// TLS-inspecting proxy).
-pub fn http_client() -> anyhow::Result<aws_sdk_dynamodb::config::SharedHttpClient> {
+pub fn http_client() -> Result<aws_sdk_dynamodb::config::SharedHttpClient, InitError> {
     use aws_smithy_http_client::tls::{
         rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
     };
@@ -54,7 +54,7 @@ pub fn http_client() -> anyhow::Result<aws_sdk_dynamodb::config::SharedHttpClien
     let ctx = TlsContext::builder()
         .with_trust_store(store)
         .build()
-        .context("TLS trust store")?;
+        .map_err(|e| InitError::Tls(Box::new(e)))?;
     Ok(builder.tls_context(ctx).build_https())
 }
 
@@ -78,12 +78,15 @@ pub struct Runtime {
 impl Runtime {
     /// Reads settings and configuration and builds the clients. Fails with a message naming the
     /// bad setting or the config file and line.
-    pub async fn init(keys: Keys) -> anyhow::Result<Runtime> {
+    pub async fn init(keys: Keys) -> Result<Runtime, InitError> {
         let mut settings = Settings::from_env()?;
         match keys {
-            Keys::Required if settings.signing_keys.is_none() => anyhow::bail!(
-                "setting KINDLING_SIGNING_KEYS_SECRET_ARN: is required (or KINDLING_SIGNING_KEYS)"
-            ),
+            Keys::Required if settings.signing_keys.is_none() => {
+                return Err(InitError::Required {
+                    setting: "KINDLING_SIGNING_KEYS_SECRET_ARN",
+                    why: "(or KINDLING_SIGNING_KEYS) by a function that signs or verifies links",
+                })
+            }
             Keys::Required => {}
             // Not read, so the function needs no access to the secret.
             Keys::Unused => settings.signing_keys = None,
@@ -103,7 +106,7 @@ impl Runtime {
     /// Builds from explicit settings and SDK configuration (also the tests' entry): reads the
     /// signing keys (from Secrets Manager when the settings name a secret) and the bundled
     /// configuration, and builds the adapters.
-    pub async fn with(settings: Settings, sdk: SdkConfig) -> anyhow::Result<Runtime> {
+    pub async fn with(settings: Settings, sdk: SdkConfig) -> Result<Runtime, InitError> {
         let keys = match &settings.signing_keys {
             Some(KeySource::Inline(keys)) => keys.clone(),
             Some(KeySource::Secret(arn)) => {
@@ -111,8 +114,7 @@ impl Runtime {
             }
             None => crate::secrets::throwaway_keys(),
         };
-        let mut config = bundled_config()
-            .map_err(|e| anyhow::anyhow!("bundled configuration is invalid:\n{e}"))?;
+        let mut config = bundled_config().map_err(|e| InitError::Config(e.to_string()))?;
         if let Some(url) = &settings.public_url {
             config.program.public_url.clone_from(url);
         }
@@ -163,12 +165,15 @@ impl Runtime {
 
     /// The SNS notifier (notify); needs `KINDLING_ALERT_TOPIC_ARN`, and sends ops alerts to
     /// `KINDLING_OPS_TOPIC_ARN` if set.
-    pub fn notifier(&self) -> anyhow::Result<SnsNotifier> {
+    pub fn notifier(&self) -> Result<SnsNotifier, InitError> {
         let topic = self
             .settings
             .alert_topic_arn
             .clone()
-            .context("setting KINDLING_ALERT_TOPIC_ARN: is required by notify")?;
+            .ok_or(InitError::Required {
+                setting: "KINDLING_ALERT_TOPIC_ARN",
+                why: "by notify",
+            })?;
         let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&self.sdk), topic);
         Ok(match &self.settings.ops_topic_arn {
             Some(ops) => notifier.with_ops_topic(ops.clone()),

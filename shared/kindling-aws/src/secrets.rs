@@ -6,7 +6,7 @@
 //! secret's UTF-8 bytes are the HMAC key (at least 32 bytes). Functions read the secret at their
 //! next cold start.
 
-use anyhow::Context;
+use crate::error::InitError;
 use kindling::token::SigningKeys;
 use serde::Deserialize;
 
@@ -27,14 +27,14 @@ struct KeySet {
 }
 
 /// Parses the secret's JSON value into signing keys, current key first.
-pub fn parse_key_set(value: &str) -> anyhow::Result<SigningKeys> {
+pub fn parse_key_set(value: &str) -> Result<SigningKeys, InitError> {
     // The error never echoes the value: it is a secret.
     let set: KeySet = serde_json::from_str(value).map_err(|e| {
-        anyhow::anyhow!(
-            "signing key secret is not {{\"kid\",\"secret\",\"previous\"}} JSON (line {}, column {})",
+        InitError::SigningKeys(format!(
+            "not {{\"kid\",\"secret\",\"previous\"}} JSON (line {}, column {})",
             e.line(),
             e.column()
-        )
+        ))
     })?;
     let keys = std::iter::once((set.kid, set.secret.into_bytes()))
         .chain(
@@ -43,23 +43,26 @@ pub fn parse_key_set(value: &str) -> anyhow::Result<SigningKeys> {
                 .map(|k| (k.kid, k.secret.into_bytes())),
         )
         .collect();
-    SigningKeys::new(keys).map_err(|e| anyhow::anyhow!("signing key secret: {e}"))
+    SigningKeys::new(keys).map_err(|e| InitError::SigningKeys(e.to_string()))
 }
 
 /// Reads and parses the secret.
 pub async fn fetch(
     client: &aws_sdk_secretsmanager::Client,
     arn: &str,
-) -> anyhow::Result<SigningKeys> {
+) -> Result<SigningKeys, InitError> {
     let out = client
         .get_secret_value()
         .secret_id(arn)
         .send()
         .await
-        .with_context(|| format!("reading signing keys from {arn}"))?;
+        .map_err(|e| InitError::SecretRead {
+            arn: arn.to_owned(),
+            source: Box::new(e),
+        })?;
     let value = out
         .secret_string()
-        .with_context(|| format!("secret {arn} has no string value"))?;
+        .ok_or_else(|| InitError::SigningKeys(format!("secret {arn} has no string value")))?;
     parse_key_set(value)
 }
 

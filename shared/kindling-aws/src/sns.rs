@@ -5,7 +5,6 @@
 //! by whoever runs Kindling), else to the alert topic with `audience` = `ops`.
 
 use async_trait::async_trait;
-use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 use kindling::error::PortError;
@@ -74,7 +73,7 @@ impl SnsNotifier {
             .message_attributes("audience", attr(audience.to_owned())?)
             .send()
             .await
-            .map_err(|e| PortError::new("sns", format!("Publish: {}", DisplayErrorContext(e))))?;
+            .map_err(|e| PortError::caused_by("sns", "Publish", e))?;
         Ok(())
     }
 }

@@ -82,13 +82,13 @@ impl LocalBus {
                     let attempts = attempts + 1;
                     let too_old = now - parse_ts(&published_at)? >= MAX_EVENT_AGE;
                     if !e.is_retryable() || too_old {
-                        tracing::error!(detail_type, attempts, error = %e, "event dead-lettered");
+                        tracing::error!(detail_type, attempts, error = %kindling::error::Report(&e), "event dead-lettered");
                         self.dead_letter(id, attempts, &e.to_string(), now)?;
                         report.dead_lettered += 1;
                     } else {
                         let backoff =
                             (FIRST_BACKOFF_SECONDS << attempts.min(20)).min(MAX_BACKOFF_SECONDS);
-                        tracing::warn!(detail_type, attempts, error = %e, "event delivery failed; will retry");
+                        tracing::warn!(detail_type, attempts, error = %kindling::error::Report(&e), "event delivery failed; will retry");
                         self.db
                             .conn()
                             .execute(

@@ -186,8 +186,8 @@ impl Db {
 }
 
 /// Maps a SQLite error to the port error.
-pub fn err(e: impl std::fmt::Display) -> PortError {
-    PortError::new("sqlite", e)
+pub fn err<E: std::error::Error + Send + Sync + 'static>(e: E) -> PortError {
+    PortError::caused_by("sqlite", "statement failed", e)
 }
 
 /// Timestamps as fixed-width UTC text, so that text order is time order.

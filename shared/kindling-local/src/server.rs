@@ -45,7 +45,7 @@ pub async fn serve(
     let bus = tokio::spawn(async move {
         loop {
             if let Err(e) = bus_app.pump().await {
-                tracing::error!(error = %e, "bus dispatch failed");
+                tracing::error!(error = %kindling::error::Report(&e), "bus dispatch failed");
             }
             tokio::select! {
                 _ = bus_stop.changed() => break,
@@ -69,7 +69,9 @@ pub async fn serve(
                     stopped = r.stopped,
                     "scheduler run"
                 ),
-                Err(e) => tracing::error!(error = %e, "scheduler run failed"),
+                Err(e) => {
+                    tracing::error!(error = %kindling::error::Report(&e), "scheduler run failed")
+                }
             }
         }
     });
@@ -102,7 +104,7 @@ pub async fn serve(
     }
     // What the last runs published is delivered before the store closes.
     if let Err(e) = app.pump().await {
-        tracing::error!(error = %e, "bus dispatch failed");
+        tracing::error!(error = %kindling::error::Report(&e), "bus dispatch failed");
     }
     drop(app);
     eprintln!("Kindling stopped");
@@ -133,7 +135,7 @@ async fn route(app: &LocalApp, site: Option<&Path>, peer: SocketAddr, req: Reque
     let res = app.http(http::Request::from_parts(parts, bytes)).await;
     // Scoring and alerts follow immediately rather than on the dispatcher's next poll.
     if let Err(e) = app.pump().await {
-        tracing::error!(error = %e, "bus dispatch failed");
+        tracing::error!(error = %kindling::error::Report(&e), "bus dispatch failed");
     }
     to_axum(res)
 }

@@ -408,8 +408,9 @@ impl SuppressionList for SqliteStore {
         row.map(|(reason, at)| {
             Ok(Suppression {
                 email: email.clone(),
-                reason: SuppressionReason::parse(&reason)
-                    .ok_or_else(|| err(format!("unknown reason {reason}")))?,
+                reason: SuppressionReason::parse(&reason).ok_or_else(|| {
+                    kindling::error::PortError::new("sqlite", format!("unknown reason {reason}"))
+                })?,
                 at: parse_ts(&at)?,
             })
         })

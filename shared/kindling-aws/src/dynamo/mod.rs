@@ -14,7 +14,7 @@ pub use schema::create_table;
 
 use crate::keys::{Key, PK, SK};
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -148,10 +148,10 @@ pub(crate) fn num_attr(item: &Item, name: &str) -> PortResult<u64> {
 /// An SDK failure as a (retryable) port error, with the SDK's whole explanation.
 pub(crate) fn sdk_err<E, R>(op: &'static str, e: SdkError<E, R>) -> PortError
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    PortError::new("dynamodb", format!("{op}: {}", DisplayErrorContext(e)))
+    PortError::caused_by("dynamodb", op, e)
 }
 
 /// True if a single-item write failed only because its condition did not hold.

@@ -9,8 +9,7 @@ use http::StatusCode;
 /// `GET /admin/leads/{id or email}`: the lead's profile, score with breakdown, timeline,
 /// enrollments, sends and suppression.
 pub(super) async fn lead(k: &Kindling, key: &str) -> ApiResult {
-    let key = percent_decode(key).ok_or_else(ApiError::not_found)?;
-    let key = parse_lead_key(&key).ok_or_else(ApiError::not_found)?;
+    let key = lead_key(key)?;
     match lead_report(k, &key).await? {
         Some(report) => {
             // Plain structs with string keys: serializing cannot fail, but never panic.
@@ -36,8 +35,7 @@ pub(super) async fn mark(k: &Kindling, key: &str, req: &http::Request<bytes::Byt
         #[serde(default)]
         note: Option<String>,
     }
-    let key = percent_decode(key).ok_or_else(ApiError::not_found)?;
-    let key = parse_lead_key(&key).ok_or_else(ApiError::not_found)?;
+    let key = lead_key(key)?;
     let body: Body = serde_json::from_slice(super::body_within(req, MAX_ADMIN_BODY_BYTES)?)
         .map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
     let status = crate::lead::SalesStatus::parse(&body.status)
@@ -84,6 +82,15 @@ pub(super) async fn resume(k: &Kindling, req: &http::Request<bytes::Bytes>) -> A
     Ok(json_response(StatusCode::OK, &body))
 }
 
+/// The `{lead}` of an admin path: a lead id or an address, percent-encoded or not. Malformed is
+/// a 400 (a request that can never be right), unknown a 404 (said by the caller).
+fn lead_key(raw: &str) -> Result<crate::usecases::LeadKey, ApiError> {
+    percent_decode(raw)
+        .as_deref()
+        .and_then(parse_lead_key)
+        .ok_or_else(|| ApiError::bad_request("the lead is neither a lead id nor an email address"))
+}
+
 /// An operator's note: trimmed, none if blank, at most 500 characters (else 400).
 fn note(raw: Option<String>) -> Result<Option<String>, ApiError> {
     let note = raw.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
@@ -93,20 +100,11 @@ fn note(raw: Option<String>) -> Result<Option<String>, ApiError> {
     Ok(note)
 }
 
-/// `%40` and friends in a path segment (an email address in the URL).
+/// `%40` and friends in a path segment (an email address in the URL); `None` if the result is
+/// not UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }

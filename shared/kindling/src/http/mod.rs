@@ -140,10 +140,11 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
-            Error::Invalid(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            Error::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            Error::Invalid(m) => ApiError::bad_request(m),
             other => {
                 // Ports failed: the client may retry; details stay in the log, not the response.
-                tracing::error!(error = %other, "request failed");
+                tracing::error!(error = %crate::error::Report(&other), "request failed");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",

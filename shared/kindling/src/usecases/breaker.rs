@@ -212,7 +212,7 @@ pub(crate) async fn gate(k: &Kindling) -> Result<Option<Trip>> {
                     .await?;
             }
             Err(e) => {
-                tracing::error!(error = %e, key, "could not publish sending.paused.v1; the next run tries again")
+                tracing::error!(error = %crate::error::Report(&e), key, "could not publish sending.paused.v1; the next run tries again")
             }
         }
     }

@@ -145,7 +145,7 @@ pub async fn send_due_steps(
                     return Ok(report);
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "step send failed; it stays due");
+                    tracing::error!(error = %crate::error::Report(&e), "step send failed; it stays due");
                     report.errors += 1;
                     continue;
                 }
@@ -236,7 +236,7 @@ async fn recheck_due_leads(k: &Kindling, budget: usize, report: &mut SendReport)
             }
             Ok(None) => {}
             Err(e) => {
-                tracing::error!(lead_id = %lead, error = %e, "recheck failed; it stays due");
+                tracing::error!(lead_id = %lead, error = %crate::error::Report(&e), "recheck failed; it stays due");
                 report.errors += 1;
             }
         }

@@ -18,7 +18,7 @@ pub async fn unsubscribe(k: &Kindling, lead_id: &LeadId) -> Result<Unsubscribed>
     let now = k.clock.now();
     for _ in 0..CAS_ATTEMPTS {
         let Some(mut lead) = k.stores.leads.get_lead(lead_id).await? else {
-            return Err(Error::Invalid(format!("no lead {lead_id}")));
+            return Err(Error::NotFound(format!("no lead {lead_id}")));
         };
         // Suppress first: from this moment nothing is sent, whatever fails next.
         k.stores
