@@ -4,11 +4,11 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kindling::activity::{Activity, ActivityKind, Attrs, Subject};
 use kindling::email::EmailAddress;
-use kindling::ids::{ActivityId, EnrollmentId, LeadId, VisitorId};
+use kindling::ids::{ActivityId, BroadcastId, EnrollmentId, LeadId, VisitorId};
 use kindling::lead::Lead;
 use kindling::ports::{AlertClaim, Cas, Claim, Put, Store};
 use kindling::schedule::FrequencyCap;
-use kindling::sequence::{Enrollment, EnrollmentStatus, SendKey, SendRecord, SendState};
+use kindling::sequence::{Enrollment, EnrollmentStatus, MessageKey, SendRecord, SendState};
 use kindling::suppression::{Suppression, SuppressionReason};
 
 /// Generates one `#[tokio::test]` per contract case, each on a fresh store from `$make`.
@@ -34,6 +34,7 @@ macro_rules! store_contract {
             failed_sends_do_not_count_toward_the_cap,
             released_claims_can_be_claimed_again,
             completed_sends_are_read_back,
+            broadcast_sends_are_claimed_once_and_share_the_cap_with_steps,
             suppression_keeps_the_first_reason,
             alerts_move_from_new_to_pending_to_sent,
             tallies_count_each_unit_once,
@@ -87,7 +88,7 @@ fn enrollment(lead: &str, id: &str, seq: &str, due: Option<DateTime<Utc>>) -> En
 
 fn send(lead: &str, enr: &str, step: u32, at: DateTime<Utc>) -> SendRecord {
     SendRecord {
-        key: SendKey {
+        key: MessageKey::Step {
             lead_id: LeadId::new(lead),
             enrollment_id: EnrollmentId::new(enr),
             step,
@@ -613,6 +614,63 @@ pub async fn completed_sends_are_read_back(s: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
+}
+
+fn broadcast_send(lead: &str, broadcast: &str, at: DateTime<Utc>) -> SendRecord {
+    SendRecord {
+        key: MessageKey::Broadcast {
+            lead_id: LeadId::new(lead),
+            broadcast_id: BroadcastId::new(broadcast),
+        },
+        ..send(lead, "unused", 0, at)
+    }
+}
+
+pub async fn broadcast_sends_are_claimed_once_and_share_the_cap_with_steps(s: &dyn Store) {
+    // A step took the lead's one mail of the day: a broadcast waits for the same window.
+    s.claim_send(&send("L1", "E1", 0, t0()), CAP, t0())
+        .await
+        .unwrap();
+    let later = t0() + Duration::hours(1);
+    let b = broadcast_send("L1", "B1", later);
+    assert_eq!(
+        s.claim_send(&b, CAP, later).await.unwrap(),
+        Claim::CapReached {
+            until: t0() + CAP.window
+        }
+    );
+    // Another lead's copy of the broadcast is its own send; claiming it twice finds the first.
+    let b2 = broadcast_send("L2", "B1", later);
+    assert_eq!(s.claim_send(&b2, CAP, later).await.unwrap(), Claim::Claimed);
+    assert_eq!(
+        s.claim_send(&b2, CAP, later).await.unwrap(),
+        Claim::Exists(b2.clone())
+    );
+    let mut sent = b2.clone();
+    sent.state = SendState::Sent;
+    sent.sent_at = Some(later);
+    s.complete_send(&sent).await.unwrap();
+    assert_eq!(s.get_send(&b2.key).await.unwrap(), Some(sent.clone()));
+    // And it takes L2's place in the window: a step for L2 now waits.
+    assert!(matches!(
+        s.claim_send(&send("L2", "E9", 0, later), CAP, later)
+            .await
+            .unwrap(),
+        Claim::CapReached { .. }
+    ));
+    // Once the window passed, L1's broadcast is claimed, and a release frees it again.
+    let next_day = t0() + Duration::hours(25);
+    let b = broadcast_send("L1", "B1", next_day);
+    assert_eq!(
+        s.claim_send(&b, CAP, next_day).await.unwrap(),
+        Claim::Claimed
+    );
+    s.release_send(&b.key).await.unwrap();
+    assert_eq!(s.get_send(&b.key).await.unwrap(), None);
+    assert_eq!(
+        s.sends_of_lead(&LeadId::new("L2")).await.unwrap(),
+        vec![sent]
+    );
 }
 
 pub async fn suppression_keeps_the_first_reason(s: &dyn Store) {

@@ -76,7 +76,10 @@ async fn click(t: &TestApp, path: &str, ua: &str, ip: &str) {
 /// The template the lead's step-0 mail used.
 async fn template_of(t: &TestApp, to: &str) -> String {
     let sends = t.sends(to).await;
-    let first = sends.iter().find(|s| s.key.step == 0).unwrap();
+    let first = sends
+        .iter()
+        .find(|s| s.key.as_step().is_some_and(|(_, step)| step == 0))
+        .unwrap();
     assert_eq!(first.state, SendState::Sent);
     first.template.clone()
 }
@@ -99,7 +102,11 @@ async fn round(t: &TestApp, range: std::ops::Range<usize>) -> Vec<(usize, String
     let mut first_steps = 0;
     loop {
         let report = t.tick().await;
-        first_steps += report.sent.iter().filter(|m| m.key.step == 0).count();
+        first_steps += report
+            .sent
+            .iter()
+            .filter(|m| m.key.as_step().is_some_and(|(_, step)| step == 0))
+            .count();
         if report.sent.is_empty() {
             break;
         }

@@ -10,15 +10,15 @@ use kindling::ids::{ActivityId, EnrollmentId, LeadId};
 use kindling::lead::Lead;
 use kindling::ports::{Alert, EventBus, MailError, Mailer, Notifier, OutgoingMail};
 use kindling::score::Temperature;
-use kindling::sequence::SendKey;
+use kindling::sequence::MessageKey;
 use kindling_aws::eventbridge::EventBridgeBus;
 use kindling_aws::ses::SesMailer;
 use kindling_aws::sns::SnsNotifier;
 use kindling_tests::aws::{AwsEnv, SENDER};
 use mail_parser::MessageParser;
 
-fn key() -> SendKey {
-    SendKey {
+fn key() -> MessageKey {
+    MessageKey::Step {
         lead_id: LeadId::new("L1"),
         enrollment_id: EnrollmentId::new("E1"),
         step: 0,

@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 use kindling::ids::{EnrollmentId, LeadId};
-use kindling::sequence::SendKey;
+use kindling::sequence::MessageKey;
 use kindling::token::{Claim, SigningKeys};
 use kindling_tests::harness::{lead_fields, test_keys, TestApp};
 use serde_json::{json, Value};
@@ -71,7 +71,7 @@ async fn malformed_requests_get_a_json_4xx_and_change_nothing() {
         .unwrap()[0]
         .id
         .clone();
-    let key = SendKey {
+    let key = MessageKey::Step {
         lead_id: lead.clone(),
         enrollment_id: enrollment.clone(),
         step: 0,
@@ -320,10 +320,7 @@ async fn malformed_requests_get_a_json_4xx_and_change_nothing() {
             format!(
                 "/t/c/{}",
                 keys.sign(&Claim::Click(
-                    SendKey {
-                        step: 3,
-                        ..key.clone()
-                    },
+                    MessageKey::step(lead.clone(), enrollment.clone(), 3),
                     0
                 ))
             ),
@@ -337,7 +334,7 @@ async fn malformed_requests_get_a_json_4xx_and_change_nothing() {
             format!(
                 "/t/c/{}",
                 keys.sign(&Claim::Click(
-                    SendKey {
+                    MessageKey::Step {
                         lead_id: LeadId::new("x"),
                         enrollment_id: EnrollmentId::new("y"),
                         step: 0

@@ -1,5 +1,5 @@
 //! Links in mails already delivered keep working. These tokens were minted on 2026-12-01 by the
-//! code before the message key was generalized (`SendKey` of lead, enrollment and step), with the
+//! code before the message key was generalized (`MessageKey` of lead, enrollment and step), with the
 //! tests' key `t1`; they must verify and resolve as they did then, whatever the key becomes.
 #![allow(clippy::unwrap_used)]
 
@@ -8,7 +8,7 @@ use kindling::email::EmailAddress;
 use kindling::ids::{EnrollmentId, LeadId};
 use kindling::lead::{Consent, Lead};
 use kindling::schedule::FrequencyCap;
-use kindling::sequence::{SendKey, SendRecord, SendState};
+use kindling::sequence::{MessageKey, SendRecord, SendState};
 use kindling_tests::harness::TestApp;
 
 const OPEN: &str = "t1.o.lcompat0001.ecompat0001.2.kjHYTvWKfzbJEYhkFVZR2A";
@@ -37,7 +37,7 @@ async fn app() -> TestApp {
     });
     k.stores.leads.insert_lead(&lead).await.unwrap();
     let mut record = SendRecord {
-        key: SendKey {
+        key: MessageKey::Step {
             lead_id: LeadId::new("lcompat0001"),
             enrollment_id: EnrollmentId::new("ecompat0001"),
             step: 2,

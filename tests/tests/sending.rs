@@ -10,7 +10,7 @@ use kindling::error::PortError;
 use kindling::ids::LeadId;
 use kindling::ports::{Claim, MailError, PortResult, SendLog};
 use kindling::schedule::FrequencyCap;
-use kindling::sequence::{EnrollmentStatus, SendKey, SendRecord, SendState};
+use kindling::sequence::{EnrollmentStatus, MessageKey, SendRecord, SendState};
 use kindling::suppression::{Suppression, SuppressionReason};
 use kindling::usecases::send_due_steps;
 use kindling_local::store::SqliteStore;
@@ -170,10 +170,10 @@ impl SendLog for CrashAfterProviderAccepts {
         }
         self.inner.complete_send(r).await
     }
-    async fn release_send(&self, key: &SendKey) -> PortResult<()> {
+    async fn release_send(&self, key: &MessageKey) -> PortResult<()> {
         self.inner.release_send(key).await
     }
-    async fn get_send(&self, key: &SendKey) -> PortResult<Option<SendRecord>> {
+    async fn get_send(&self, key: &MessageKey) -> PortResult<Option<SendRecord>> {
         self.inner.get_send(key).await
     }
     async fn sends_of_lead(&self, lead: &LeadId) -> PortResult<Vec<SendRecord>> {

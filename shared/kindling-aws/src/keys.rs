@@ -10,7 +10,8 @@
 //! | activity of a lead | `LEAD#{id}` | `ACT#{activity}` |
 //! | activity of a visitor (TTL) | `VISITOR#{visitor}` | `ACT#{activity}` |
 //! | enrollment (entry 1; a re-entry adds `#{entry:05}`) | `LEAD#{id}` | `ENR#{sequence}` |
-//! | step send | `LEAD#{id}` | `SEND#{enrollment}#{step:05}` |
+//! | send of a step | `LEAD#{id}` | `SEND#{enrollment}#{step:05}` |
+//! | send of a broadcast | `LEAD#{id}` | `SEND#@{broadcast}` |
 //! | frequency-cap ledger | `LEAD#{id}` | `CAP` |
 //! | sales alert (key names the lead and crossing) | `ALERT#{key}` | `ALERT` |
 //! | tally bucket (A/B variant, deliverability hour) | `TALLY#{series}` | `{bucket}` |
@@ -24,7 +25,8 @@
 //! `GSI1SK = {recheck_at}#{lead}`.
 
 use kindling::email::EmailAddress;
-use kindling::ids::{ActivityId, EnrollmentId, LeadId, VisitorId};
+use kindling::ids::{ActivityId, LeadId, VisitorId};
+use kindling::sequence::MessageKey;
 
 /// Partition key attribute.
 pub const PK: &str = "PK";
@@ -111,10 +113,12 @@ pub fn enrollment(lead: &LeadId, sequence: &str, entry: u32) -> Key {
     }
 }
 
-pub fn send(lead: &LeadId, enrollment: &EnrollmentId, step: u32) -> Key {
+/// A mail's send record: `SEND#{enrollment}#{step:05}` for a step (the key sends always had),
+/// `SEND#@{broadcast}` for a broadcast ([`MessageRef::slot`]).
+pub fn send(key: &MessageKey) -> Key {
     (
-        format!("LEAD#{lead}"),
-        format!("SEND#{enrollment}#{step:05}"),
+        format!("LEAD#{}", key.lead_id()),
+        format!("SEND#{}", key.message().slot()),
     )
 }
 

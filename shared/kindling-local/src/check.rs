@@ -7,7 +7,7 @@ use kindling::email::EmailAddress;
 use kindling::ids::{EnrollmentId, LeadId};
 use kindling::lead::Lead;
 use kindling::mail::{compose, Addressing};
-use kindling::sequence::SendKey;
+use kindling::sequence::MessageKey;
 use kindling::token::SigningKeys;
 use std::path::Path;
 
@@ -135,7 +135,7 @@ pub fn check(dir: &Path) -> Report {
     };
     let mut lead = Lead::new(LeadId::new("sample"), email, at);
     lead.profile.name = Some("Sample".into());
-    let key = SendKey {
+    let key = MessageKey::Step {
         lead_id: lead.id.clone(),
         enrollment_id: EnrollmentId::new("check"),
         step: 0,

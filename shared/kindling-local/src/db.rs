@@ -45,14 +45,12 @@ CREATE TABLE IF NOT EXISTS enrollments (
 CREATE INDEX IF NOT EXISTS enrollments_due ON enrollments (next_due_at) WHERE status = 'active';
 CREATE TABLE IF NOT EXISTS sends (
     lead_id TEXT NOT NULL,
-    enrollment_id TEXT NOT NULL,
-    step INTEGER NOT NULL,
+    message TEXT NOT NULL,
     state TEXT NOT NULL,
     claimed_at TEXT NOT NULL,
     data TEXT NOT NULL,
-    PRIMARY KEY (lead_id, enrollment_id, step)
+    PRIMARY KEY (lead_id, message)
 );
-CREATE INDEX IF NOT EXISTS sends_by_lead_time ON sends (lead_id, claimed_at);
 CREATE TABLE IF NOT EXISTS suppressions (
     email TEXT PRIMARY KEY,
     reason TEXT NOT NULL,
@@ -141,6 +139,33 @@ fn migrate(conn: &Connection) -> Result<(), PortError> {
         )
         .map_err(err)?;
     }
+    if has_column(conn, "sends", "enrollment_id")? {
+        // One message key for steps and broadcasts: a send is keyed by its lead and the mail's
+        // slot (`MessageRef::slot`: `{enrollment}#{step:05}` for a step), in one transaction.
+        conn.execute_batch(
+            "BEGIN IMMEDIATE;
+             ALTER TABLE sends RENAME TO sends_before_message_keys;
+             DROP INDEX IF EXISTS sends_by_lead_time;
+             CREATE TABLE sends (
+                 lead_id TEXT NOT NULL,
+                 message TEXT NOT NULL,
+                 state TEXT NOT NULL,
+                 claimed_at TEXT NOT NULL,
+                 data TEXT NOT NULL,
+                 PRIMARY KEY (lead_id, message)
+             );
+             INSERT INTO sends (lead_id, message, state, claimed_at, data)
+                 SELECT lead_id, enrollment_id || '#' || printf('%05d', step), state, claimed_at, data
+                 FROM sends_before_message_keys;
+             DROP TABLE sends_before_message_keys;
+             COMMIT;",
+        )
+        .map_err(err)?;
+    }
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS sends_by_lead_time ON sends (lead_id, claimed_at);",
+    )
+    .map_err(err)?;
     if !has_column(conn, "leads", "recheck_at")? {
         conn.execute_batch("ALTER TABLE leads ADD COLUMN recheck_at TEXT;")
             .map_err(err)?;
@@ -231,6 +256,48 @@ mod tests {
             )
             .unwrap();
         assert_eq!((version, recheck), (3, None));
+    }
+
+    #[test]
+    fn a_database_from_before_message_keys_keeps_its_sends_under_their_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let data = r#"{"key":{"lead_id":"L1","enrollment_id":"E1","step":3},"sequence_id":"s","template":"t","state":"sent","claimed_at":"2026-11-01T00:00:00Z","sent_at":"2026-11-01T00:00:00Z","provider_message_id":"m","links":["https://example.jp/a"],"error":null}"#;
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE sends (lead_id TEXT NOT NULL, enrollment_id TEXT NOT NULL, step INTEGER NOT NULL, state TEXT NOT NULL, claimed_at TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (lead_id, enrollment_id, step));
+                 CREATE INDEX sends_by_lead_time ON sends (lead_id, claimed_at);",
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO sends VALUES ('L1', 'E1', 3, 'sent', '2026-11-01T00:00:00.000000Z', ?1)",
+                [data],
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        let (message, stored): (String, String) = db
+            .conn()
+            .query_row(
+                "SELECT message, data FROM sends WHERE lead_id = 'L1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(message, "E1#00003");
+        // The record written before still reads as a step's send.
+        let record: kindling::sequence::SendRecord = serde_json::from_str(&stored).unwrap();
+        assert_eq!(
+            record.key,
+            kindling::sequence::MessageKey::step(
+                kindling::ids::LeadId::new("L1"),
+                kindling::ids::EnrollmentId::new("E1"),
+                3
+            )
+        );
+        drop(db);
+        Db::open(&path).unwrap();
     }
 
     #[test]

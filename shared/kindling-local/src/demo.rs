@@ -14,7 +14,7 @@ use kindling::email::EmailAddress;
 use kindling::error::PortError;
 use kindling::ports::{Alert, Clock, Notifier};
 use kindling::schedule::resolve_local;
-use kindling::sequence::{SendKey, SendState};
+use kindling::sequence::{MessageKey, SendState};
 use kindling::system::UuidIds;
 use kindling::testing::ManualClock;
 use kindling::token::{Claim, SigningKeys};
@@ -328,7 +328,9 @@ pub async fn run(config: Config, data_dir: &Path, print_timeline: bool) -> anyho
                 p,
                 format!(
                     "✉  {} step {} sent: \"{}\"",
-                    m.sequence_id, m.key.step, m.subject
+                    m.sequence_id,
+                    m.key.as_step().map_or(0, |(_, step)| step),
+                    m.subject
                 ),
             );
         }
@@ -394,7 +396,7 @@ async fn lead_of(app: &LocalApp, p: &Person) -> anyhow::Result<kindling::lead::L
         .with_context(|| format!("no lead for {}", p.email))
 }
 
-async fn followup_key(app: &LocalApp, p: &Person, step: u32) -> anyhow::Result<SendKey> {
+async fn followup_key(app: &LocalApp, p: &Person, step: u32) -> anyhow::Result<MessageKey> {
     let lead = lead_of(app, p).await?;
     let enrollments = app
         .kindling
@@ -406,7 +408,7 @@ async fn followup_key(app: &LocalApp, p: &Person, step: u32) -> anyhow::Result<S
         .iter()
         .find(|e| e.sequence_id == "document_followup")
         .context("not enrolled")?;
-    Ok(SendKey {
+    Ok(MessageKey::Step {
         lead_id: lead.id.clone(),
         enrollment_id: e.id.clone(),
         step,
@@ -577,7 +579,7 @@ async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Result<Summary> 
                 to: lead.email.to_string(),
                 sequence: s.sequence_id.clone(),
                 template: s.template.clone(),
-                step: s.key.step,
+                step: s.key.as_step().map_or(0, |(_, step)| step),
                 sent_at: at,
                 local_time: local_str(at, tz),
                 in_quiet_hours: k.config.quiet_hours.contains(at.with_timezone(&tz).time()),

@@ -11,7 +11,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Writes mails to `dir` as `{time}_{lead}_{enrollment}_{step}.eml`.
+/// Writes mails to `dir` as `{time}_{lead}_{enrollment}_{step}.eml` (a broadcast's:
+/// `{time}_{lead}_b_{broadcast}.eml`).
 pub struct OutboxMailer {
     dir: PathBuf,
     clock: Arc<dyn Clock>,
@@ -53,11 +54,9 @@ impl Mailer for OutboxMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<String, MailError> {
         let k = &mail.key;
         let name = format!(
-            "{}_{}_{}_{}.eml",
+            "{}_{}.eml",
             self.clock.now().format("%Y%m%dT%H%M%SZ"),
-            k.lead_id,
-            k.enrollment_id,
-            k.step
+            k.id_part()
         );
         write_whole(&self.dir, &name, &mail.raw, || Ok(()))
             .map_err(|e| MailError::Retryable(format!("outbox {name}: {e}")))?;

@@ -8,7 +8,7 @@ use kindling::email::EmailAddress;
 use kindling::ids::{EnrollmentId, LeadId};
 use kindling::lead::Lead;
 use kindling::mail::ComposedMail;
-use kindling::sequence::SendKey;
+use kindling::sequence::MessageKey;
 use kindling::usecases::build_step_mail;
 use std::fmt::Write as _;
 
@@ -44,7 +44,7 @@ pub async fn preview(
     let stored = k.stores.leads.find_lead_by_email(&address).await?;
     let stored_lead = stored.is_some();
     let lead = stored.unwrap_or_else(|| Lead::new(LeadId::new("preview"), address, now));
-    let key = SendKey {
+    let key = MessageKey::Step {
         lead_id: lead.id.clone(),
         enrollment_id: EnrollmentId::new("preview"),
         step,

@@ -13,7 +13,7 @@ use kindling::ports::{
     SendLog, SuppressionList, Tallies, Tally, VisitorLinks,
 };
 use kindling::schedule::FrequencyCap;
-use kindling::sequence::{Enrollment, SendKey, SendRecord, SendState};
+use kindling::sequence::{Enrollment, MessageKey, SendRecord, SendState};
 use kindling::suppression::{Suppression, SuppressionReason};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::de::DeserializeOwned;
@@ -308,11 +308,11 @@ impl SendLog for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
-        let k = &record.key;
+        let (lead, slot) = (record.key.lead_id().as_str(), record.key.message().slot());
         let existing: Option<String> = tx
             .query_row(
-                "SELECT data FROM sends WHERE lead_id = ?1 AND enrollment_id = ?2 AND step = ?3",
-                params![k.lead_id.as_str(), k.enrollment_id.as_str(), k.step],
+                "SELECT data FROM sends WHERE lead_id = ?1 AND message = ?2",
+                params![lead, slot],
                 |r| r.get(0),
             )
             .optional()
@@ -320,26 +320,28 @@ impl SendLog for SqliteStore {
         if let Some(data) = existing {
             return Ok(Claim::Exists(from_json(&data)?));
         }
-        let recent: Vec<String> = {
+        // Only claims that can still count are read; the cap rule decides.
+        let claimed: Vec<DateTime<Utc>> = {
             let mut stmt = tx
-                .prepare_cached("SELECT claimed_at FROM sends WHERE lead_id = ?1 AND state != 'failed' AND claimed_at > ?2 ORDER BY claimed_at")
+                .prepare_cached("SELECT claimed_at FROM sends WHERE lead_id = ?1 AND state != 'failed' AND claimed_at > ?2")
                 .map_err(err)?;
             let rows = stmt
-                .query_map(params![k.lead_id.as_str(), ts(now - cap.window)], |r| {
-                    r.get(0)
+                .query_map(params![lead, ts(now - cap.window)], |r| {
+                    r.get::<_, String>(0)
                 })
                 .map_err(err)?;
-            rows.collect::<Result<_, _>>().map_err(err)?
+            let texts: Vec<String> = rows.collect::<Result<_, _>>().map_err(err)?;
+            texts
+                .iter()
+                .map(|t| parse_ts(t))
+                .collect::<Result<_, _>>()?
         };
-        let max = cap.max as usize;
-        if recent.len() >= max {
-            // The window frees a slot when the oldest send that keeps it full ages out.
-            let until = parse_ts(&recent[recent.len() - max])? + cap.window;
+        if let Some(until) = cap.next_free(&claimed, now) {
             return Ok(Claim::CapReached { until });
         }
         tx.execute(
-            "INSERT INTO sends (lead_id, enrollment_id, step, state, claimed_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![k.lead_id.as_str(), k.enrollment_id.as_str(), k.step, record.state.as_str(), ts(record.claimed_at), json(record)?],
+            "INSERT INTO sends (lead_id, message, state, claimed_at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![lead, slot, record.state.as_str(), ts(record.claimed_at), json(record)?],
         )
         .map_err(err)?;
         tx.commit().map_err(err)?;
@@ -347,40 +349,48 @@ impl SendLog for SqliteStore {
     }
 
     async fn complete_send(&self, record: &SendRecord) -> PortResult<()> {
-        let k = &record.key;
         self.db
             .conn()
             .execute(
-                "UPDATE sends SET state = ?1, data = ?2 WHERE lead_id = ?3 AND enrollment_id = ?4 AND step = ?5",
-                params![record.state.as_str(), json(record)?, k.lead_id.as_str(), k.enrollment_id.as_str(), k.step],
+                "UPDATE sends SET state = ?1, data = ?2 WHERE lead_id = ?3 AND message = ?4",
+                params![
+                    record.state.as_str(),
+                    json(record)?,
+                    record.key.lead_id().as_str(),
+                    record.key.message().slot()
+                ],
             )
             .map_err(err)?;
         Ok(())
     }
 
-    async fn release_send(&self, key: &SendKey) -> PortResult<()> {
+    async fn release_send(&self, key: &MessageKey) -> PortResult<()> {
         self.db
             .conn()
             .execute(
-                "DELETE FROM sends WHERE lead_id = ?1 AND enrollment_id = ?2 AND step = ?3 AND state = ?4",
-                params![key.lead_id.as_str(), key.enrollment_id.as_str(), key.step, SendState::Sending.as_str()],
+                "DELETE FROM sends WHERE lead_id = ?1 AND message = ?2 AND state = ?3",
+                params![
+                    key.lead_id().as_str(),
+                    key.message().slot(),
+                    SendState::Sending.as_str()
+                ],
             )
             .map_err(err)?;
         Ok(())
     }
 
-    async fn get_send(&self, key: &SendKey) -> PortResult<Option<SendRecord>> {
+    async fn get_send(&self, key: &MessageKey) -> PortResult<Option<SendRecord>> {
         one_json(
             &self.db,
-            "SELECT data FROM sends WHERE lead_id = ?1 AND enrollment_id = ?2 AND step = ?3",
-            params![key.lead_id.as_str(), key.enrollment_id.as_str(), key.step],
+            "SELECT data FROM sends WHERE lead_id = ?1 AND message = ?2",
+            params![key.lead_id().as_str(), key.message().slot()],
         )
     }
 
     async fn sends_of_lead(&self, lead: &LeadId) -> PortResult<Vec<SendRecord>> {
         query_json(
             &self.db,
-            "SELECT data FROM sends WHERE lead_id = ?1 ORDER BY claimed_at, enrollment_id, step",
+            "SELECT data FROM sends WHERE lead_id = ?1 ORDER BY claimed_at, message",
             [lead.as_str()],
         )
     }

@@ -1,7 +1,8 @@
 //! Activities: everything a lead or an anonymous visitor did, the input of every score.
 
 use crate::classify::Agent;
-use crate::ids::{ActivityId, EnrollmentId, LeadId, VisitorId};
+use crate::ids::{ActivityId, BroadcastId, EnrollmentId, LeadId, VisitorId};
+use crate::sequence::{MessageKey, MessageRef};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -100,6 +101,9 @@ pub struct Attrs {
     pub enrollment_id: Option<EnrollmentId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<u32>,
+    /// The broadcast an open, a click or a send belongs to (instead of an enrollment and step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast_id: Option<BroadcastId>,
     /// Index of the clicked link in the mail as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<u16>,
@@ -131,9 +135,32 @@ pub struct Attrs {
 }
 
 impl Attrs {
-    /// The mail this activity concerns (enrollment and step), for once-per-message rules.
-    pub fn message_ref(&self) -> Option<(&EnrollmentId, u32)> {
-        Some((self.enrollment_id.as_ref()?, self.step?))
+    /// The attributes that tie an activity to the mail `key` (and its sequence, for a step).
+    pub fn of_message(key: &MessageKey, sequence_id: Option<String>) -> Self {
+        match key {
+            MessageKey::Step {
+                enrollment_id,
+                step,
+                ..
+            } => Attrs {
+                enrollment_id: Some(enrollment_id.clone()),
+                step: Some(*step),
+                sequence_id,
+                ..Attrs::default()
+            },
+            MessageKey::Broadcast { broadcast_id, .. } => Attrs {
+                broadcast_id: Some(broadcast_id.clone()),
+                ..Attrs::default()
+            },
+        }
+    }
+
+    /// The mail this activity concerns, for once-per-message rules and per-mail bursts.
+    pub fn message_ref(&self) -> Option<MessageRef<'_>> {
+        if let Some(b) = &self.broadcast_id {
+            return Some(MessageRef::Broadcast(b));
+        }
+        Some(MessageRef::Step(self.enrollment_id.as_ref()?, self.step?))
     }
 }
 

@@ -12,8 +12,9 @@
 
 use crate::activity::{Activity, ActivityKind};
 use crate::fasthash::FastBuild;
-use crate::ids::{ActivityId, EnrollmentId};
+use crate::ids::ActivityId;
 use crate::mail::HIDDEN_LINK;
+use crate::sequence::MessageRef;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -228,7 +229,7 @@ pub fn machine_hits<'a>(log: &[&'a Activity]) -> HashMap<&'a ActivityId, &'a str
     let mut machine: HashMap<&ActivityId, &str, FastBuild> = HashMap::default();
     // Each mail's clicks: (time in ms, link, id).
     type Click<'b> = (i64, Option<u16>, &'b ActivityId);
-    let mut by_mail: HashMap<(&EnrollmentId, u32), Vec<Click<'a>>, FastBuild> = HashMap::default();
+    let mut by_mail: HashMap<MessageRef<'a>, Vec<Click<'a>>, FastBuild> = HashMap::default();
     for a in log {
         if a.attrs.agent.is_some_and(|g| g != Agent::Human) {
             machine.insert(&a.id, a.attrs.reason.as_deref().unwrap_or("machine"));

@@ -74,3 +74,7 @@ id_type!(
     /// One enrollment of a lead in a sequence.
     EnrollmentId
 );
+id_type!(
+    /// One broadcast: a mail to a segment or to every consenting lead.
+    BroadcastId
+);

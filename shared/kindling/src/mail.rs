@@ -5,7 +5,7 @@
 use crate::config::templates::LINK_MARKER;
 use crate::config::{Config, RenderedMail};
 use crate::lead::Lead;
-use crate::sequence::SendKey;
+use crate::sequence::MessageKey;
 use crate::token::{Claim, SigningKeys};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -42,12 +42,12 @@ pub struct MailUrls {
 
 impl MailUrls {
     /// Signed unsubscribe and pixel URLs for one send.
-    pub fn new(config: &Config, keys: &SigningKeys, key: &SendKey) -> Self {
+    pub fn new(config: &Config, keys: &SigningKeys, key: &MessageKey) -> Self {
         let base = &config.program.public_url;
         Self {
             unsubscribe: format!(
                 "{base}/u/{}",
-                keys.sign(&Claim::Unsubscribe(key.lead_id.clone()))
+                keys.sign(&Claim::Unsubscribe(key.lead_id().clone()))
             ),
             open_pixel: format!("{base}/t/o/{}", keys.sign(&Claim::Open(key.clone()))),
             hidden_link: format!(
@@ -63,7 +63,7 @@ impl MailUrls {
 fn sign_links(
     config: &Config,
     keys: &SigningKeys,
-    key: &SendKey,
+    key: &MessageKey,
     parts: [&str; 2],
 ) -> Result<([String; 2], Vec<String>), ComposeError> {
     let mut links: Vec<String> = Vec::new();
@@ -111,12 +111,27 @@ fn escape_html(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The left side of a mail's `Message-ID`: `{lead}.{enrollment}.{step}`, or `{lead}.b.{broadcast}`.
+fn message_id_local(key: &MessageKey) -> String {
+    match key {
+        MessageKey::Step {
+            lead_id,
+            enrollment_id,
+            step,
+        } => format!("{lead_id}.{enrollment_id}.{step}"),
+        MessageKey::Broadcast {
+            lead_id,
+            broadcast_id,
+        } => format!("{lead_id}.b.{broadcast_id}"),
+    }
+}
+
 /// Who a mail is for and what it is: the lead, the send it is, the language it is written in,
 /// and the list it belongs to (a sequence id now; a topic once broadcasts exist).
 #[derive(Debug, Clone, Copy)]
 pub struct Addressing<'a> {
     pub lead: &'a Lead,
-    pub key: &'a SendKey,
+    pub key: &'a MessageKey,
     pub language: &'a str,
     pub list: &'a str,
 }
@@ -216,7 +231,9 @@ pub fn compose(
     };
     let list_unsubscribe = format!(
         "<{}>, <mailto:{}?subject=unsubscribe-{}>",
-        urls.unsubscribe, s.unsubscribe_mailto, key.lead_id
+        urls.unsubscribe,
+        s.unsubscribe_mailto,
+        key.lead_id()
     );
     let domain = s.from_address.domain();
     let mut builder = Message::builder()
@@ -227,10 +244,7 @@ pub fn compose(
         .to(Mailbox::new(lead.profile.name.clone(), addr(&lead.email)?))
         .subject(rendered.subject.clone())
         .date(now.into())
-        .message_id(Some(format!(
-            "<{}.{}.{}@{domain}>",
-            key.lead_id, key.enrollment_id, key.step
-        )))
+        .message_id(Some(format!("<{}@{domain}>", message_id_local(key))))
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("List-Unsubscribe"),
             list_unsubscribe,

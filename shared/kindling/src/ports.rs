@@ -9,7 +9,7 @@ use crate::events::{Audience, Event};
 use crate::ids::{LeadId, VisitorId};
 use crate::lead::Lead;
 use crate::schedule::FrequencyCap;
-use crate::sequence::{Enrollment, SendKey, SendRecord};
+use crate::sequence::{Enrollment, MessageKey, SendRecord};
 use crate::suppression::Suppression;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -125,9 +125,9 @@ pub trait SendLog: Send + Sync {
     /// Overwrites a claimed record with its outcome.
     async fn complete_send(&self, record: &SendRecord) -> PortResult<()>;
     /// Deletes a claim whose mail certainly did not go (a retryable provider error).
-    async fn release_send(&self, key: &SendKey) -> PortResult<()>;
+    async fn release_send(&self, key: &MessageKey) -> PortResult<()>;
     /// One record.
-    async fn get_send(&self, key: &SendKey) -> PortResult<Option<SendRecord>>;
+    async fn get_send(&self, key: &MessageKey) -> PortResult<Option<SendRecord>>;
     /// Every send record of a lead.
     async fn sends_of_lead(&self, lead: &LeadId) -> PortResult<Vec<SendRecord>>;
 }
@@ -224,7 +224,7 @@ pub const TALLY_UNIT_DAYS: i64 = 35;
 /// A fully built message for the mailer.
 #[derive(Debug, Clone)]
 pub struct OutgoingMail {
-    pub key: SendKey,
+    pub key: MessageKey,
     pub from: EmailAddress,
     pub to: EmailAddress,
     /// RFC 5322 bytes, every header included.

@@ -144,6 +144,35 @@ pub struct FrequencyCap {
     pub window: Duration,
 }
 
+impl FrequencyCap {
+    /// True if a mail claimed at `at` still counts toward the cap at `now`.
+    pub fn counts(&self, at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        at > now - self.window
+    }
+
+    /// Whether one more mail may be claimed for a lead at `now`, given when the lead's mails
+    /// that count (sending, sent or unknown; never failed) were claimed, in any order and of any
+    /// age: `None` if it may, else the moment the window next has room, when the oldest of the
+    /// claims that fill it ages out. The stores call this inside their atomic claim.
+    pub fn next_free(
+        &self,
+        claimed: &[DateTime<Utc>],
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let mut recent: Vec<DateTime<Utc>> = claimed
+            .iter()
+            .copied()
+            .filter(|at| self.counts(*at, now))
+            .collect();
+        let max = self.max as usize;
+        if recent.len() < max {
+            return None;
+        }
+        recent.sort_unstable();
+        Some(recent[recent.len() - max] + self.window)
+    }
+}
+
 /// How long after enrollment a step is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Offset {
@@ -219,6 +248,63 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_cap_frees_a_place_when_the_oldest_claim_that_fills_it_ages_out() {
+        let cap = FrequencyCap {
+            max: 2,
+            window: Duration::hours(24),
+        };
+        let now = utc("2026-11-10T10:00:00Z");
+        let h = |n: i64| now - Duration::hours(n);
+        assert_eq!(cap.next_free(&[], now), None);
+        assert_eq!(cap.next_free(&[h(3)], now), None);
+        // Two in the window: full until the older of them is 24 h old.
+        assert_eq!(
+            cap.next_free(&[h(3), h(20)], now),
+            Some(h(20) + Duration::hours(24))
+        );
+        // Order does not matter, and claims outside the window do not count.
+        assert_eq!(
+            cap.next_free(&[h(30), h(20), h(3)], now),
+            Some(h(20) + Duration::hours(24))
+        );
+        assert_eq!(
+            cap.next_free(&[h(24), h(25)], now),
+            None,
+            "exactly 24 h ago no longer counts"
+        );
+        // Three when the cap is two (a cap lowered since): full until the second oldest ages out.
+        assert_eq!(
+            cap.next_free(&[h(1), h(2), h(3)], now),
+            Some(h(2) + Duration::hours(24))
+        );
+    }
+
+    proptest::proptest! {
+        /// `next_free` agrees with counting: `None` exactly when fewer than `max` claims count
+        /// now; otherwise at the moment it names the count drops below `max`, and a second
+        /// earlier it has not.
+        #[test]
+        fn next_free_agrees_with_counting(
+            max in 1u32..4,
+            ages in proptest::collection::vec(0i64..200_000, 0..8),
+        ) {
+            let cap = FrequencyCap { max, window: Duration::hours(24) };
+            let now = utc("2026-11-10T10:00:00Z");
+            let claimed: Vec<_> = ages.iter().map(|s| now - Duration::seconds(*s)).collect();
+            let counting = |at| claimed.iter().filter(|c| cap.counts(**c, at)).count();
+            match cap.next_free(&claimed, now) {
+                None => proptest::prop_assert!(counting(now) < max as usize),
+                Some(t) => {
+                    proptest::prop_assert!(counting(now) >= max as usize);
+                    proptest::prop_assert!(t > now);
+                    proptest::prop_assert!(counting(t) < max as usize);
+                    proptest::prop_assert!(counting(t - Duration::seconds(1)) >= max as usize);
+                }
+            }
+        }
     }
 
     #[test]

@@ -5,8 +5,9 @@
 
 use crate::activity::{Activity, ActivityKind};
 use crate::fasthash::FastBuild;
-use crate::ids::{ActivityId, EnrollmentId};
+use crate::ids::ActivityId;
 use crate::lead::Lead;
+use crate::sequence::MessageRef;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -348,7 +349,7 @@ fn with_fit(
 #[derive(PartialEq, Eq, Hash)]
 enum Counted<'a> {
     Lead,
-    Mail(&'a EnrollmentId, u32),
+    Mail(MessageRef<'a>),
     Activity(&'a ActivityId),
 }
 
@@ -431,7 +432,7 @@ fn score_inner(
                 Repeat::Once => Some(Counted::Lead),
                 // A message-scoped activity without a message is counted on its own.
                 Repeat::OncePerMessage => Some(match a.attrs.message_ref() {
-                    Some((enrollment, step)) => Counted::Mail(enrollment, step),
+                    Some(mail) => Counted::Mail(mail),
                     None => Counted::Activity(&a.id),
                 }),
             };

@@ -5,8 +5,8 @@
 //! before it, truncated to 128 bits, compared in constant time. The key id lets keys rotate:
 //! new tokens use the current key, old mails keep working while their key is listed.
 
-use crate::ids::{is_valid_id, EnrollmentId, LeadId};
-use crate::sequence::SendKey;
+use crate::ids::{is_valid_id, BroadcastId, EnrollmentId, LeadId};
+use crate::sequence::MessageKey;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -21,10 +21,10 @@ const SIG_BYTES: usize = 16;
 /// What a valid token grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// The open pixel of one step mail.
-    Open(SendKey),
-    /// Link number `link` of one step mail.
-    Click(SendKey, u16),
+    /// The open pixel of one mail.
+    Open(MessageKey),
+    /// Link number `link` of one mail.
+    Click(MessageKey, u16),
     /// Unsubscribing one lead.
     Unsubscribe(LeadId),
     /// "This browser belongs to this lead": appended to a mail link a person followed, so
@@ -96,12 +96,28 @@ impl SigningKeys {
     /// Signs a claim with the current key.
     pub fn sign(&self, claim: &Claim) -> String {
         let (kid, secret) = &self.keys[0];
+        // Step tokens keep the form they had before broadcasts (`o`, `c`), so links in mails
+        // already delivered keep verifying; broadcasts have their own (`ob`, `cb`).
+        let message = |k: &MessageKey| match k {
+            MessageKey::Step {
+                lead_id,
+                enrollment_id,
+                step,
+            } => ("", format!("{lead_id}.{enrollment_id}.{step}")),
+            MessageKey::Broadcast {
+                lead_id,
+                broadcast_id,
+            } => ("b", format!("{lead_id}.{broadcast_id}")),
+        };
         let body = match claim {
-            Claim::Open(k) => format!("{kid}.o.{}.{}.{}", k.lead_id, k.enrollment_id, k.step),
-            Claim::Click(k, link) => format!(
-                "{kid}.c.{}.{}.{}.{link}",
-                k.lead_id, k.enrollment_id, k.step
-            ),
+            Claim::Open(k) => {
+                let (b, m) = message(k);
+                format!("{kid}.o{b}.{m}")
+            }
+            Claim::Click(k, link) => {
+                let (b, m) = message(k);
+                format!("{kid}.c{b}.{m}.{link}")
+            }
             Claim::Unsubscribe(lead) => format!("{kid}.u.{lead}"),
             Claim::Identify(lead) => format!("{kid}.i.{lead}"),
         };
@@ -138,10 +154,16 @@ fn mac(secret: &[u8], body: &str) -> HmacSha256 {
 fn parse_claim(body: &str) -> Option<Claim> {
     let parts: Vec<&str> = body.split('.').collect();
     let send_key = |lead: &str, enr: &str, step: &str| {
-        Some(SendKey {
+        Some(MessageKey::Step {
             lead_id: LeadId::parse(lead)?,
             enrollment_id: EnrollmentId::parse(enr)?,
             step: step.parse().ok()?,
+        })
+    };
+    let broadcast_key = |lead: &str, broadcast: &str| {
+        Some(MessageKey::Broadcast {
+            lead_id: LeadId::parse(lead)?,
+            broadcast_id: BroadcastId::parse(broadcast)?,
         })
     };
     match parts.as_slice() {
@@ -149,6 +171,11 @@ fn parse_claim(body: &str) -> Option<Claim> {
         [_, "c", lead, enr, step, link] => {
             Some(Claim::Click(send_key(lead, enr, step)?, link.parse().ok()?))
         }
+        [_, "ob", lead, broadcast] => Some(Claim::Open(broadcast_key(lead, broadcast)?)),
+        [_, "cb", lead, broadcast, link] => Some(Claim::Click(
+            broadcast_key(lead, broadcast)?,
+            link.parse().ok()?,
+        )),
         [_, "u", lead] if is_valid_id(lead) => Some(Claim::Unsubscribe(LeadId::new(*lead))),
         [_, "i", lead] if is_valid_id(lead) => Some(Claim::Identify(LeadId::new(*lead))),
         _ => None,
@@ -163,8 +190,8 @@ mod tests {
         SigningKeys::new(vec![(kid.into(), vec![byte; 32])]).unwrap()
     }
 
-    fn key() -> SendKey {
-        SendKey {
+    fn key() -> MessageKey {
+        MessageKey::Step {
             lead_id: LeadId::new("L1"),
             enrollment_id: EnrollmentId::new("E1"),
             step: 2,
@@ -174,9 +201,15 @@ mod tests {
     #[test]
     fn every_claim_round_trips() {
         let k = keys("k1", 7);
+        let broadcast = MessageKey::Broadcast {
+            lead_id: LeadId::new("L1"),
+            broadcast_id: BroadcastId::new("B7"),
+        };
         for claim in [
             Claim::Open(key()),
             Claim::Click(key(), 3),
+            Claim::Open(broadcast.clone()),
+            Claim::Click(broadcast.clone(), 3),
             Claim::Unsubscribe(LeadId::new("L1")),
             Claim::Identify(LeadId::new("L1")),
         ] {

@@ -14,7 +14,7 @@ use kindling::error::PortError;
 use kindling::ids::LeadId;
 use kindling::ports::{Claim, PortResult, SendLog};
 use kindling::schedule::FrequencyCap;
-use kindling::sequence::{SendKey, SendRecord, SendState};
+use kindling::sequence::{MessageKey, MessageRef, SendRecord, SendState};
 use serde::{Deserialize, Serialize};
 
 const STATE: &str = "st";
@@ -24,13 +24,16 @@ const ATTEMPTS: usize = 8;
 /// One slot of the cap ledger: a send that counts toward the cap.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 struct Slot {
-    /// `{enrollment}#{step}`
+    /// `{enrollment}#{step}` for a step (as ledgers written before hold), `@{broadcast}`.
     k: String,
     at: DateTime<Utc>,
 }
 
-fn slot_key(key: &SendKey) -> String {
-    format!("{}#{}", key.enrollment_id, key.step)
+fn slot_key(key: &MessageKey) -> String {
+    match key.message() {
+        MessageRef::Step(enrollment, step) => format!("{enrollment}#{step}"),
+        broadcast @ MessageRef::Broadcast(_) => broadcast.slot(),
+    }
 }
 
 /// The ledger: recent slots and its version (0 when it does not exist yet).
@@ -42,7 +45,7 @@ async fn ledger(store: &DynamoStore, lead: &LeadId) -> PortResult<(Vec<Slot>, u6
 }
 
 fn send_item(r: &SendRecord) -> PortResult<Item> {
-    let mut it = item(keys::send(&r.key.lead_id, &r.key.enrollment_id, r.key.step));
+    let mut it = item(keys::send(&r.key));
     it.insert(DATA.into(), json(r)?);
     it.insert(STATE.into(), s(r.state.as_str()));
     Ok(it)
@@ -70,15 +73,15 @@ impl DynamoStore {
     }
 
     /// Removes a send's slot from its lead's ledger (released or failed sends do not count).
-    async fn free_slot(&self, key: &SendKey) -> PortResult<()> {
+    async fn free_slot(&self, key: &MessageKey) -> PortResult<()> {
         for _ in 0..ATTEMPTS {
-            let (mut slots, version) = ledger(self, &key.lead_id).await?;
+            let (mut slots, version) = ledger(self, key.lead_id()).await?;
             let before = slots.len();
             slots.retain(|s| s.k != slot_key(key));
             if slots.len() == before {
                 return Ok(());
             }
-            let put = self.ledger_put(&key.lead_id, &slots, version)?;
+            let put = self.ledger_put(key.lead_id(), &slots, version)?;
             match self
                 .client
                 .transact_write_items()
@@ -111,14 +114,12 @@ impl SendLog for DynamoStore {
             if let Some(existing) = self.get_send(key).await? {
                 return Ok(Claim::Exists(existing));
             }
-            let (mut slots, version) = ledger(self, &key.lead_id).await?;
-            slots.retain(|s| s.at > now - cap.window);
-            slots.sort_by_key(|s| s.at);
-            let max = cap.max as usize;
-            if slots.len() >= max {
-                return Ok(Claim::CapReached {
-                    until: slots[slots.len() - max].at + cap.window,
-                });
+            let (mut slots, version) = ledger(self, key.lead_id()).await?;
+            // The ledger keeps only slots that can still count; the cap rule decides.
+            slots.retain(|s| cap.counts(s.at, now));
+            let claimed: Vec<DateTime<Utc>> = slots.iter().map(|s| s.at).collect();
+            if let Some(until) = cap.next_free(&claimed, now) {
+                return Ok(Claim::CapReached { until });
             }
             slots.push(Slot {
                 k: slot_key(key),
@@ -134,7 +135,7 @@ impl SendLog for DynamoStore {
                 .client
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().put(put_send).build())
-                .transact_items(self.ledger_put(&key.lead_id, &slots, version)?)
+                .transact_items(self.ledger_put(key.lead_id(), &slots, version)?)
                 .send()
                 .await;
             match result {
@@ -166,8 +167,8 @@ impl SendLog for DynamoStore {
         Ok(())
     }
 
-    async fn release_send(&self, key: &SendKey) -> PortResult<()> {
-        let (pk, sk) = keys::send(&key.lead_id, &key.enrollment_id, key.step);
+    async fn release_send(&self, key: &MessageKey) -> PortResult<()> {
+        let (pk, sk) = keys::send(key);
         let deleted = self
             .client
             .delete_item()
@@ -187,8 +188,8 @@ impl SendLog for DynamoStore {
         }
     }
 
-    async fn get_send(&self, key: &SendKey) -> PortResult<Option<SendRecord>> {
-        self.get(keys::send(&key.lead_id, &key.enrollment_id, key.step))
+    async fn get_send(&self, key: &MessageKey) -> PortResult<Option<SendRecord>> {
+        self.get(keys::send(key))
             .await?
             .map(|i| data(&i))
             .transpose()
@@ -197,13 +198,7 @@ impl SendLog for DynamoStore {
     async fn sends_of_lead(&self, lead: &LeadId) -> PortResult<Vec<SendRecord>> {
         let items = self.query_prefix(keys::lead_pk(lead), "SEND#").await?;
         let mut sends: Vec<SendRecord> = items.iter().map(data).collect::<PortResult<_>>()?;
-        sends.sort_by(|a, b| {
-            (a.claimed_at, &a.key.enrollment_id, a.key.step).cmp(&(
-                b.claimed_at,
-                &b.key.enrollment_id,
-                b.key.step,
-            ))
-        });
+        sends.sort_by(|a, b| (a.claimed_at, a.key.message()).cmp(&(b.claimed_at, b.key.message())));
         Ok(sends)
     }
 }

@@ -6,7 +6,6 @@ use crate::activity::{Activity, ActivityKind, Attrs, Subject};
 use crate::classify::{classify_click, classify_open, Agent, ClickHit, Hit, Verdict};
 use crate::ids::{is_valid_id, ActivityId, LeadId, VisitorId};
 use crate::mail::HIDDEN_LINK;
-use crate::sequence::SendKey;
 use crate::token::Claim;
 use crate::usecases::{record_activities, record_activity, Kindling};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -264,15 +263,6 @@ fn digest(parts: &[&str]) -> String {
     URL_SAFE_NO_PAD.encode(&h.finalize()[..16])
 }
 
-fn mail_attrs(key: &SendKey, sequence_id: Option<String>) -> Attrs {
-    Attrs {
-        enrollment_id: Some(key.enrollment_id.clone()),
-        step: Some(key.step),
-        sequence_id,
-        ..Attrs::default()
-    }
-}
-
 /// What the request shows about who sent it, with the time since the mail was sent.
 fn hit_of<'a>(
     req: &'a Request<Bytes>,
@@ -318,10 +308,13 @@ pub(super) async fn open(k: &Kindling, token: &str, req: &Request<Bytes>) -> Api
     ));
     let activity = Activity {
         id: ActivityId::new(format!("open_{}", k.ids.new_id())),
-        subject: Subject::Lead(key.lead_id.clone()),
+        subject: Subject::Lead(key.lead_id().clone()),
         kind: ActivityKind::EmailOpen,
         at: now,
-        attrs: classified(mail_attrs(&key, record.map(|r| r.sequence_id)), verdict),
+        attrs: classified(
+            Attrs::of_message(&key, record.map(|r| r.sequence_id)),
+            verdict,
+        ),
     };
     record_activity(k, &activity).await?;
     Ok(response(
@@ -359,7 +352,7 @@ pub(super) async fn click(k: &Kindling, token: &str, req: &Request<Bytes>) -> Ap
         )
     };
     let now = k.clock.now();
-    let mut attrs = mail_attrs(&key, Some(record.sequence_id.clone()));
+    let mut attrs = Attrs::of_message(&key, Some(record.sequence_id.clone()));
     // Per hit only: bursts across the mail's links are settled from the log when scoring, so a
     // click costs one read and one write.
     let ip = client_ip(req);
@@ -371,7 +364,7 @@ pub(super) async fn click(k: &Kindling, token: &str, req: &Request<Bytes>) -> Ap
     attrs.url = destination.clone();
     let activity = Activity {
         id: ActivityId::new(format!("click_{}", k.ids.new_id())),
-        subject: Subject::Lead(key.lead_id.clone()),
+        subject: Subject::Lead(key.lead_id().clone()),
         kind: ActivityKind::EmailClick,
         at: now,
         attrs: classified(attrs, verdict),
@@ -388,7 +381,7 @@ pub(super) async fn click(k: &Kindling, token: &str, req: &Request<Bytes>) -> Ap
         // kindling.js on the landing page ties this browser to the lead (scanners get no token,
         // so a sandbox that runs the page's scripts is not taken for the lead's browser).
         if let Ok(mut u) = url::Url::parse(&destination) {
-            let token = k.keys.sign(&Claim::Identify(key.lead_id.clone()));
+            let token = k.keys.sign(&Claim::Identify(key.lead_id().clone()));
             u.query_pairs_mut().append_pair("kl_lt", &token);
             destination = u.to_string();
         }

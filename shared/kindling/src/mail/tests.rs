@@ -21,8 +21,8 @@ fn keys() -> SigningKeys {
     SigningKeys::new(vec![("k1".into(), vec![3; 32])]).unwrap()
 }
 
-fn key() -> SendKey {
-    SendKey {
+fn key() -> MessageKey {
+    MessageKey::Step {
         lead_id: LeadId::new("L1"),
         enrollment_id: EnrollmentId::new("E1"),
         step: 0,

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::ids::{ActivityId, LeadId};
 use crate::ports::Put;
 use crate::score::clean_log;
-use crate::sequence::{SendKey, SendRecord};
+use crate::sequence::{MessageKey, SendRecord};
 use serde::Serialize;
 
 /// The template this lead gets for an A/B step: the decided winner, else its assigned variant.
@@ -73,7 +73,9 @@ async fn results(k: &Kindling, series: &str, test: &AbTest) -> Result<Vec<Varian
 
 /// Counts a step mail that went out (once per send, however often this runs).
 pub(crate) async fn count_sent(k: &Kindling, seq: &Sequence, record: &SendRecord) -> Result<()> {
-    let step = record.key.step;
+    let Some((_, step)) = record.key.as_step() else {
+        return Ok(());
+    };
     if !has_test(seq, step) {
         return Ok(());
     }
@@ -129,7 +131,7 @@ pub(crate) async fn count_engagement(
     if !has_test(seq, step) {
         return Ok(());
     }
-    let key = SendKey {
+    let key = MessageKey::Step {
         lead_id: lead.clone(),
         enrollment_id: enrollment.clone(),
         step,

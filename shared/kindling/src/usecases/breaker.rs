@@ -11,7 +11,7 @@ use crate::email::EmailAddress;
 use crate::error::{Error, PortError, Result};
 use crate::events::{Audience, Event, SendingPaused};
 use crate::ports::{AlertClaim, Notifier, OpsAlert};
-use crate::sequence::SendKey;
+use crate::sequence::MessageKey;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -22,8 +22,9 @@ use super::notify::NotifyOutcome;
 const ABOUT: &str = "sending";
 
 /// Counts a step mail that went out (each send key once).
-pub(crate) async fn count_send(k: &Kindling, key: &SendKey, at: DateTime<Utc>) -> Result<()> {
-    let unit = format!("{}/{}/{}", key.lead_id, key.enrollment_id, key.step);
+pub(crate) async fn count_send(k: &Kindling, key: &MessageKey, at: DateTime<Utc>) -> Result<()> {
+    // `{lead}/{enrollment}/{step}` for a step, as before broadcasts existed.
+    let unit = key.to_string();
     k.stores
         .tallies
         .tally_once(SERIES, &bucket(at), SENT, &unit, k.clock.now())

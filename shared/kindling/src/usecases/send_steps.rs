@@ -8,7 +8,7 @@ use crate::lead::Lead;
 use crate::mail::compose;
 use crate::ports::{Cas, Claim, MailError, Mailer, OutgoingMail};
 use crate::score::Temperature;
-use crate::sequence::{Enrollment, EnrollmentStatus, SendKey, SendRecord, SendState};
+use crate::sequence::{Enrollment, EnrollmentStatus, MessageKey, SendRecord, SendState};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -25,7 +25,7 @@ const YIELD_MINUTES: i64 = 1;
 /// One mail that went out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SentMail {
-    pub key: SendKey,
+    pub key: MessageKey,
     pub sequence_id: String,
     pub template: String,
     pub to: EmailAddress,
@@ -282,11 +282,8 @@ async fn send_one(
         return reschedule(k, enr, later, Outcome::Yielded).await;
     }
 
-    let key = SendKey {
-        lead_id: lead.id.clone(),
-        enrollment_id: enr.id.clone(),
-        step: enr.next_step,
-    };
+    let step_no = enr.next_step;
+    let key = MessageKey::step(lead.id.clone(), enr.id.clone(), step_no);
     let template = match &step.ab {
         None => step.template.clone(),
         Some(test) => super::ab::variant_for(k, seq, enr.next_step, test, &lead.id).await?,
@@ -331,7 +328,7 @@ async fn send_one(
                 SendState::Sending => {
                     // A sender died between claiming and recording: the provider may have
                     // accepted the mail. Never send it blindly again.
-                    tracing::warn!(lead_id = %lead.id, step = key.step, "abandoned send claim marked unknown");
+                    tracing::warn!(lead_id = %lead.id, step = step_no, "abandoned send claim marked unknown");
                     existing.state = SendState::Unknown;
                     existing.error = Some("sender stopped between claim and record".into());
                     k.stores.sends.complete_send(&existing).await?;
@@ -366,22 +363,14 @@ async fn send_one(
             super::ab::count_sent(k, seq, &record).await?;
             super::breaker::count_send(k, &key, now).await?;
             let activity = Activity {
-                id: ActivityId::new(format!(
-                    "sent_{}_{}_{}",
-                    key.lead_id, key.enrollment_id, key.step
-                )),
+                id: ActivityId::new(format!("sent_{}", key.id_part())),
                 subject: Subject::Lead(lead.id.clone()),
                 kind: ActivityKind::EmailSent,
                 at: now,
-                attrs: Attrs {
-                    sequence_id: Some(seq.id.clone()),
-                    enrollment_id: Some(key.enrollment_id.clone()),
-                    step: Some(key.step),
-                    ..Attrs::default()
-                },
+                attrs: Attrs::of_message(&key, Some(seq.id.clone())),
             };
             record_activity(k, &activity).await?;
-            tracing::info!(lead_id = %lead.id, sequence = %seq.id, step = key.step, "step mail sent");
+            tracing::info!(lead_id = %lead.id, sequence = %seq.id, step = step_no, "step mail sent");
             let sent = SentMail {
                 key,
                 sequence_id: seq.id.clone(),
@@ -394,12 +383,12 @@ async fn send_one(
             advance(k, enr, seq, zone, now, Outcome::Sent(sent)).await
         }
         Err(MailError::Retryable(e)) => {
-            tracing::warn!(lead_id = %lead.id, step = key.step, error = %e, "provider throttled; step stays due");
+            tracing::warn!(lead_id = %lead.id, step = step_no, error = %e, "provider throttled; step stays due");
             k.stores.sends.release_send(&key).await?;
             Ok(Outcome::RetryLater)
         }
         Err(MailError::Rejected(e)) => {
-            tracing::warn!(lead_id = %lead.id, step = key.step, error = %e, "provider rejected step mail");
+            tracing::warn!(lead_id = %lead.id, step = step_no, error = %e, "provider rejected step mail");
             record.state = SendState::Failed;
             record.error = Some(e);
             k.stores.sends.complete_send(&record).await?;
@@ -415,7 +404,7 @@ pub fn build_step_mail(
     lead: &Lead,
     sequence: &str,
     template: &str,
-    key: &SendKey,
+    key: &MessageKey,
     now: DateTime<Utc>,
 ) -> std::result::Result<crate::mail::ComposedMail, String> {
     let cfg = &k.config;
