@@ -9,6 +9,7 @@ mod record;
 mod report;
 mod rescore;
 mod sales;
+mod send_plan;
 mod send_steps;
 mod submit_form;
 mod unsubscribe;
@@ -26,6 +27,9 @@ pub use rescore::{
     RescorePage, Rescored,
 };
 pub use sales::mark_lead;
+pub use send_plan::{
+    after_claim, plan as plan_step, AfterClaim, DueStep, Plan as StepPlan, Waiting,
+};
 pub use send_steps::{build_step_mail, send_due_steps, Ended, SendReport, SentMail};
 pub use submit_form::{submit_form, FormSubmission, Submitted};
 pub use unsubscribe::{unsubscribe, Unsubscribed};

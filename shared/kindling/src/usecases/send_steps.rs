@@ -1,26 +1,20 @@
+use super::send_plan::{self, after_claim, plan, AfterClaim, DueStep, Plan, Waiting};
 use super::{record_activity, Kindling};
 use crate::activity::{Activity, ActivityKind, Attrs, Subject};
-use crate::config::{ExitGoal, Sequence};
+use crate::config::Sequence;
 use crate::email::EmailAddress;
 use crate::error::Result;
 use crate::ids::ActivityId;
 use crate::lead::Lead;
 use crate::mail::compose;
-use crate::ports::{Cas, Claim, MailError, Mailer, OutgoingMail};
-use crate::score::Temperature;
+use crate::ports::{Cas, MailError, Mailer, OutgoingMail};
 use crate::sequence::{Enrollment, EnrollmentStatus, MessageKey, SendRecord, SendState};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-/// A claim younger than this may belong to a sender that is still working; older ones were
-/// abandoned by a crash and become `unknown`.
-const CLAIM_LEASE_MINUTES: i64 = 10;
 /// How long a step waits after its template failed to render (a configuration error).
 const RENDER_RETRY_MINUTES: i64 = 60;
-/// How long a step waits when a higher-priority step of the same lead is due: long enough for
-/// that one to claim the cap first (it is due now, so this run or the next sends it).
-const YIELD_MINUTES: i64 = 1;
 
 /// One mail that went out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -159,66 +153,6 @@ pub async fn send_due_steps(
     Ok(report)
 }
 
-/// The first of the sequence's exit goals the lead has reached since enrolling. The log is read
-/// only if a goal needs it.
-async fn goal_reached<'a>(
-    k: &Kindling,
-    seq: &'a Sequence,
-    lead: &Lead,
-    enr: &Enrollment,
-) -> Result<Option<&'a ExitGoal>> {
-    let log = if seq.exit_when.iter().any(ExitGoal::reads_activities) {
-        super::lead_activities(k, &lead.id).await?
-    } else {
-        Vec::new()
-    };
-    let since = |a: &&Activity| a.at >= enr.enrolled_at;
-    Ok(seq.exit_when.iter().find(|g| match g {
-        ExitGoal::BecameHot => lead.score.temperature == Temperature::Hot,
-        ExitGoal::SalesMarked => lead.sales.is_some(),
-        ExitGoal::Unsubscribed => lead.unsubscribed_at.is_some(),
-        ExitGoal::ConsultationBooked => log
-            .iter()
-            .filter(since)
-            .any(|a| a.kind == ActivityKind::ConsultationRequest),
-        ExitGoal::Submitted(form) => log.iter().filter(since).any(|a| {
-            a.attrs.form_id.as_deref() == Some(form) && a.kind != ActivityKind::FormStarted
-        }),
-    }))
-}
-
-/// Whether another active enrollment of the same lead, in a sequence of higher priority, has a
-/// step that may go out now: then that one takes the frequency cap first and this one waits.
-/// Sequences with the highest priority never look (no read).
-async fn outranked(
-    k: &Kindling,
-    seq: &Sequence,
-    enr: &Enrollment,
-    zone: Tz,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let cfg = &k.config;
-    if !cfg.sequences.iter().any(|s| s.priority > seq.priority) {
-        return Ok(false);
-    }
-    let others = k
-        .stores
-        .enrollments
-        .enrollments_of_lead(&enr.lead_id)
-        .await?;
-    Ok(others.iter().any(|o| {
-        o.id != enr.id
-            && o.status == EnrollmentStatus::Active
-            && o.next_due_at.is_some_and(|due| due <= now)
-            && cfg.sequence(&o.sequence_id).is_some_and(|s| {
-                s.priority > seq.priority
-                    && s.steps
-                        .get(o.next_step as usize)
-                        .is_some_and(|step| cfg.send_time(step, now, zone) <= now)
-            })
-    }))
-}
-
 /// Rescores the leads whose `recheck_at` has come (see [`crate::lead::Lead::recheck_at`]), at
 /// most `budget`. A lead that fails stays due and is counted in `errors`.
 async fn recheck_due_leads(k: &Kindling, budget: usize, report: &mut SendReport) -> Result<()> {
@@ -244,6 +178,7 @@ async fn recheck_due_leads(k: &Kindling, budget: usize, report: &mut SendReport)
     Ok(())
 }
 
+/// Reads what deciding needs, plans ([`plan`]), and carries the plan out.
 async fn send_one(
     k: &Kindling,
     mailer: &dyn Mailer,
@@ -251,54 +186,102 @@ async fn send_one(
     now: DateTime<Utc>,
 ) -> Result<Outcome> {
     let cfg = &k.config;
-    let Some(seq) = cfg.sequence(&enr.sequence_id) else {
-        return finish(k, enr, EnrollmentStatus::Stopped, "sequence_removed").await;
+    let seq = cfg.sequence(&enr.sequence_id);
+    let has_step = seq.is_some_and(|s| s.steps.get(enr.next_step as usize).is_some());
+    let lead = match has_step {
+        true => k.stores.leads.get_lead(&enr.lead_id).await?,
+        false => None,
+    };
+    let (mut suppression, mut log, mut rivals) = (None, Vec::new(), Vec::new());
+    if let (Some(lead), Some(seq)) = (&lead, seq) {
+        suppression = k
+            .stores
+            .suppressions
+            .suppression(&lead.email)
+            .await?
+            .map(|s| s.reason);
+        if send_plan::needs_log(seq) {
+            log = super::lead_activities(k, &lead.id).await?;
+        }
+        if send_plan::needs_rivals(cfg, seq) {
+            rivals = k.stores.enrollments.enrollments_of_lead(&lead.id).await?;
+        }
+    }
+    let due = DueStep {
+        enrollment: &enr,
+        sequence: seq,
+        lead: lead.as_ref(),
+        suppression,
+        log: &log,
+        rivals: &rivals,
+        now,
+    };
+    let (key, zone) = match plan(cfg, &due) {
+        Plan::End { status, reason } => return finish(k, enr, status, &reason).await,
+        Plan::Wait { until, why } => {
+            let outcome = match why {
+                Waiting::Deferred => Outcome::Deferred,
+                Waiting::Yielded => Outcome::Yielded,
+            };
+            return reschedule(k, enr, until, outcome).await;
+        }
+        Plan::Send { key, zone } => (key, zone),
+    };
+    // `plan` sends only a step that exists, to a lead that exists.
+    let (Some(seq), Some(lead)) = (seq, lead) else {
+        return Ok(Outcome::Skipped);
     };
     let Some(step) = seq.steps.get(enr.next_step as usize) else {
-        return finish(k, enr, EnrollmentStatus::Completed, "completed").await;
+        return Ok(Outcome::Skipped);
     };
-    let Some(lead) = k.stores.leads.get_lead(&enr.lead_id).await? else {
-        return finish(k, enr, EnrollmentStatus::Stopped, "lead_gone").await;
+    let go = Go {
+        seq,
+        step,
+        lead: &lead,
+        key,
+        zone,
+        now,
     };
-    if lead.unsubscribed_at.is_some() {
-        return finish(k, enr, EnrollmentStatus::Stopped, "unsubscribed").await;
-    }
-    if let Some(s) = k.stores.suppressions.suppression(&lead.email).await? {
-        return finish(k, enr, EnrollmentStatus::Stopped, s.reason.as_str()).await;
-    }
-    if lead.consent.is_none() {
-        return finish(k, enr, EnrollmentStatus::Stopped, "no_consent").await;
-    }
-    if let Some(goal) = goal_reached(k, seq, &lead, &enr).await? {
-        return finish(k, enr, EnrollmentStatus::Exited, &goal.name()).await;
-    }
-    let zone = lead.zone(cfg.program.default_zone);
-    let allowed = cfg.send_time(step, now, zone);
-    if allowed > now {
-        return reschedule(k, enr, allowed, Outcome::Deferred).await;
-    }
-    if outranked(k, seq, &enr, zone, now).await? {
-        let later = now + Duration::minutes(YIELD_MINUTES);
-        return reschedule(k, enr, later, Outcome::Yielded).await;
-    }
+    send_step(k, mailer, enr, go).await
+}
 
+/// A step the plan says to send, with what sending it needs.
+struct Go<'a> {
+    seq: &'a Sequence,
+    step: &'a crate::config::Step,
+    lead: &'a Lead,
+    key: MessageKey,
+    zone: Tz,
+    now: DateTime<Utc>,
+}
+
+/// Claims the step (with the frequency cap, atomically), sends it, records it, moves on.
+async fn send_step(
+    k: &Kindling,
+    mailer: &dyn Mailer,
+    enr: Enrollment,
+    go: Go<'_>,
+) -> Result<Outcome> {
+    let Go {
+        seq,
+        step,
+        lead,
+        key,
+        zone,
+        now,
+    } = go;
+    let cfg = &k.config;
     let step_no = enr.next_step;
-    let key = MessageKey::step(lead.id.clone(), enr.id.clone(), step_no);
     let template = match &step.ab {
         None => step.template.clone(),
-        Some(test) => super::ab::variant_for(k, seq, enr.next_step, test, &lead.id).await?,
+        Some(test) => super::ab::variant_for(k, seq, step_no, test, &lead.id).await?,
     };
-    let composed = match build_step_mail(k, &lead, &seq.id, &template, &key, now) {
+    let composed = match build_step_mail(k, lead, &seq.id, &template, &key, now) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(lead_id = %lead.id, template = %template, error = %e, "step mail could not be built; retrying later");
-            return reschedule(
-                k,
-                enr,
-                now + Duration::minutes(RENDER_RETRY_MINUTES),
-                Outcome::Deferred,
-            )
-            .await;
+            let later = now + Duration::minutes(RENDER_RETRY_MINUTES);
+            return reschedule(k, enr, later, Outcome::Deferred).await;
         }
     };
     let mut record = SendRecord {
@@ -312,39 +295,25 @@ async fn send_one(
         links: composed.links.clone(),
         error: None,
     };
-    match k.stores.sends.claim_send(&record, cfg.cap, now).await? {
-        Claim::Claimed => {}
-        Claim::CapReached { until } => {
-            let until = cfg.send_time(step, until.max(now), zone);
-            return reschedule(k, enr, until, Outcome::Deferred).await;
+    let claim = k.stores.sends.claim_send(&record, cfg.cap, now).await?;
+    match after_claim(cfg, claim, step, zone, now) {
+        AfterClaim::Send => {}
+        AfterClaim::WaitForCap(until) => return reschedule(k, enr, until, Outcome::Deferred).await,
+        AfterClaim::InProgress => return Ok(Outcome::Skipped),
+        AfterClaim::Abandoned(mut existing) => {
+            tracing::warn!(lead_id = %lead.id, step = step_no, "abandoned send claim marked unknown");
+            existing.state = SendState::Unknown;
+            existing.error = Some("sender stopped between claim and record".into());
+            k.stores.sends.complete_send(&existing).await?;
+            return advance(k, enr, seq, zone, now, Outcome::Unknown).await;
         }
-        Claim::Exists(mut existing) => {
-            return match existing.state {
-                SendState::Sending
-                    if now - existing.claimed_at < Duration::minutes(CLAIM_LEASE_MINUTES) =>
-                {
-                    Ok(Outcome::Skipped)
-                }
-                SendState::Sending => {
-                    // A sender died between claiming and recording: the provider may have
-                    // accepted the mail. Never send it blindly again.
-                    tracing::warn!(lead_id = %lead.id, step = step_no, "abandoned send claim marked unknown");
-                    existing.state = SendState::Unknown;
-                    existing.error = Some("sender stopped between claim and record".into());
-                    k.stores.sends.complete_send(&existing).await?;
-                    advance(k, enr, seq, zone, now, Outcome::Unknown).await
-                }
-                // Recorded, but the enrollment was not advanced before a crash: advance now
-                // (and count the send for its A/B test, in case that was lost too).
-                state => {
-                    if state == SendState::Sent {
-                        super::ab::count_sent(k, seq, &existing).await?;
-                        let at = existing.sent_at.unwrap_or(existing.claimed_at);
-                        super::breaker::count_send(k, &existing.key, at).await?;
-                    }
-                    advance(k, enr, seq, zone, now, Outcome::Skipped).await
-                }
-            };
+        AfterClaim::Recorded(existing) => {
+            if existing.state == SendState::Sent {
+                super::ab::count_sent(k, seq, &existing).await?;
+                let at = existing.sent_at.unwrap_or(existing.claimed_at);
+                super::breaker::count_send(k, &existing.key, at).await?;
+            }
+            return advance(k, enr, seq, zone, now, Outcome::Skipped).await;
         }
     }
 
@@ -427,27 +396,16 @@ pub fn build_step_mail(
     compose(cfg, &k.keys, &to, &rendered, now).map_err(|e| e.to_string())
 }
 
-/// Moves to the next step (due at its offset from enrollment, outside quiet hours), or completes.
+/// Moves to the next step, or completes ([`send_plan::advanced`]), and saves.
 async fn advance(
     k: &Kindling,
-    mut enr: Enrollment,
+    enr: Enrollment,
     seq: &Sequence,
     zone: Tz,
     now: DateTime<Utc>,
     outcome: Outcome,
 ) -> Result<Outcome> {
-    enr.next_step += 1;
-    match seq.steps.get(enr.next_step as usize) {
-        Some(next) => {
-            let due = k.config.step_due(next, enr.enrolled_at, zone);
-            enr.next_due_at = Some(k.config.send_time(next, due.max(now), zone));
-        }
-        None => {
-            enr.status = EnrollmentStatus::Completed;
-            enr.next_due_at = None;
-            enr.reason = Some("completed".into());
-        }
-    }
+    let enr = send_plan::advanced(&k.config, enr, seq, zone, now);
     save(k, &enr, outcome).await
 }
 

@@ -1,0 +1,239 @@
+//! What to do with one due step, decided without I/O from what the runner read: end the
+//! enrollment (and why), wait (until when, and why), or send; then, after the claim, what its
+//! outcome means; then where the enrollment goes next. The runner ([`super::send_steps`]) reads
+//! the facts, calls these, and carries out the effects, as rescoring's `plan` and its effects.
+
+use crate::activity::{Activity, ActivityKind};
+use crate::config::{Config, ExitGoal, Sequence};
+use crate::lead::Lead;
+use crate::ports::Claim;
+use crate::score::Temperature;
+use crate::sequence::{Enrollment, EnrollmentStatus, MessageKey, SendRecord, SendState};
+use crate::suppression::SuppressionReason;
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+/// A claim younger than this may belong to a sender that is still working; older ones were
+/// abandoned by a crash and become `unknown`.
+pub const CLAIM_LEASE_MINUTES: i64 = 10;
+/// How long a step waits when a higher-priority step of the same lead is due: long enough for
+/// that one to claim the cap first (it is due now, so this run or the next sends it).
+pub const YIELD_MINUTES: i64 = 1;
+
+/// What the runner read about one due enrollment.
+#[derive(Debug, Clone, Copy)]
+pub struct DueStep<'a> {
+    pub enrollment: &'a Enrollment,
+    /// Its sequence in the current configuration (`None`: removed since).
+    pub sequence: Option<&'a Sequence>,
+    pub lead: Option<&'a Lead>,
+    /// Why the lead's address is suppressed, if it is.
+    pub suppression: Option<SuppressionReason>,
+    /// The lead's activity log; read only if [`needs_log`].
+    pub log: &'a [Activity],
+    /// The lead's enrollments; read only if [`needs_rivals`].
+    pub rivals: &'a [Enrollment],
+    pub now: DateTime<Utc>,
+}
+
+/// Why a step waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// Quiet hours, the step's window, or the frequency cap.
+    Deferred,
+    /// A step of a higher-priority sequence of the same lead may go now and takes the cap first.
+    Yielded,
+}
+
+/// What to do with a due step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// End the enrollment: `Stopped` (may not be mailed), `Exited` (a goal), `Completed`.
+    End {
+        status: EnrollmentStatus,
+        reason: String,
+    },
+    /// Not yet: due again at `until`.
+    Wait { until: DateTime<Utc>, why: Waiting },
+    /// Claim and send the step as `key`; `zone` is the lead's, for what comes after.
+    Send { key: MessageKey, zone: Tz },
+}
+
+/// True if deciding needs the lead's activity log (a goal such as `consultation_booked`).
+pub fn needs_log(seq: &Sequence) -> bool {
+    seq.exit_when.iter().any(ExitGoal::reads_activities)
+}
+
+/// True if deciding needs the lead's other enrollments: some sequence outranks this one.
+pub fn needs_rivals(cfg: &Config, seq: &Sequence) -> bool {
+    cfg.sequences.iter().any(|s| s.priority > seq.priority)
+}
+
+fn end(status: EnrollmentStatus, reason: &str) -> Plan {
+    Plan::End {
+        status,
+        reason: reason.to_owned(),
+    }
+}
+
+/// Decides what to do with a due step. Checked in this order, at the moment of sending: the
+/// sequence and step still exist; the lead exists, is not unsubscribed or suppressed, and has
+/// consented; no exit goal was reached; quiet hours and the step's window allow now; no step of a
+/// higher-priority sequence of the lead may go now.
+pub fn plan(cfg: &Config, due: &DueStep<'_>) -> Plan {
+    use EnrollmentStatus::{Completed, Exited, Stopped};
+    let enr = due.enrollment;
+    let Some(seq) = due.sequence else {
+        return end(Stopped, "sequence_removed");
+    };
+    let Some(step) = seq.steps.get(enr.next_step as usize) else {
+        return end(Completed, "completed");
+    };
+    let Some(lead) = due.lead else {
+        return end(Stopped, "lead_gone");
+    };
+    if lead.unsubscribed_at.is_some() {
+        return end(Stopped, "unsubscribed");
+    }
+    if let Some(reason) = due.suppression {
+        return end(Stopped, reason.as_str());
+    }
+    if lead.consent.is_none() {
+        return end(Stopped, "no_consent");
+    }
+    if let Some(goal) = goal_reached(seq, lead, enr, due.log) {
+        return end(Exited, &goal.name());
+    }
+    let zone = lead.zone(cfg.program.default_zone);
+    let allowed = cfg.send_time(step, due.now, zone);
+    if allowed > due.now {
+        return Plan::Wait {
+            until: allowed,
+            why: Waiting::Deferred,
+        };
+    }
+    if outranked(cfg, seq, enr, due.rivals, zone, due.now) {
+        return Plan::Wait {
+            until: due.now + Duration::minutes(YIELD_MINUTES),
+            why: Waiting::Yielded,
+        };
+    }
+    Plan::Send {
+        key: MessageKey::step(lead.id.clone(), enr.id.clone(), enr.next_step),
+        zone,
+    }
+}
+
+/// The first of the sequence's exit goals the lead has reached since enrolling.
+fn goal_reached<'a>(
+    seq: &'a Sequence,
+    lead: &Lead,
+    enr: &Enrollment,
+    log: &[Activity],
+) -> Option<&'a ExitGoal> {
+    let since = |a: &&Activity| a.at >= enr.enrolled_at;
+    seq.exit_when.iter().find(|g| match g {
+        ExitGoal::BecameHot => lead.score.temperature == Temperature::Hot,
+        ExitGoal::SalesMarked => lead.sales.is_some(),
+        ExitGoal::Unsubscribed => lead.unsubscribed_at.is_some(),
+        ExitGoal::ConsultationBooked => log
+            .iter()
+            .filter(since)
+            .any(|a| a.kind == ActivityKind::ConsultationRequest),
+        ExitGoal::Submitted(form) => log.iter().filter(since).any(|a| {
+            a.attrs.form_id.as_deref() == Some(form) && a.kind != ActivityKind::FormStarted
+        }),
+    })
+}
+
+/// Whether another active enrollment of the lead, in a sequence of higher priority, has a step
+/// that may go out now: then that one takes the frequency cap first.
+fn outranked(
+    cfg: &Config,
+    seq: &Sequence,
+    enr: &Enrollment,
+    rivals: &[Enrollment],
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> bool {
+    rivals.iter().any(|o| {
+        o.id != enr.id
+            && o.status == EnrollmentStatus::Active
+            && o.next_due_at.is_some_and(|due| due <= now)
+            && cfg.sequence(&o.sequence_id).is_some_and(|s| {
+                s.priority > seq.priority
+                    && s.steps
+                        .get(o.next_step as usize)
+                        .is_some_and(|step| cfg.send_time(step, now, zone) <= now)
+            })
+    })
+}
+
+/// What a claim's outcome means for the runner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterClaim {
+    /// The claim is ours: send.
+    Send,
+    /// The cap is full: due again at `until` (when quiet hours and the window allow).
+    WaitForCap(DateTime<Utc>),
+    /// Another sender holds a fresh claim on it: leave it alone this run.
+    InProgress,
+    /// A sender died between claiming and recording: the provider may have accepted the mail.
+    /// Record it `unknown` and move on; never send it blindly again.
+    Abandoned(SendRecord),
+    /// Recorded, but the enrollment was not moved on before a crash: move on now (and count a
+    /// sent one again, in case that was lost too; counting is once per send).
+    Recorded(SendRecord),
+}
+
+/// Reads a claim's outcome for the step `step` of a lead in `zone`.
+pub fn after_claim(
+    cfg: &Config,
+    claim: Claim,
+    step: &crate::config::Step,
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> AfterClaim {
+    match claim {
+        Claim::Claimed => AfterClaim::Send,
+        Claim::CapReached { until } => {
+            AfterClaim::WaitForCap(cfg.send_time(step, until.max(now), zone))
+        }
+        Claim::Exists(existing) => match existing.state {
+            SendState::Sending
+                if now - existing.claimed_at < Duration::minutes(CLAIM_LEASE_MINUTES) =>
+            {
+                AfterClaim::InProgress
+            }
+            SendState::Sending => AfterClaim::Abandoned(existing),
+            _ => AfterClaim::Recorded(existing),
+        },
+    }
+}
+
+/// The enrollment once its current step is done with (sent, failed or unknown): the next step
+/// due at its offset from enrollment (outside quiet hours and inside its window), or completed.
+pub fn advanced(
+    cfg: &Config,
+    mut enr: Enrollment,
+    seq: &Sequence,
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> Enrollment {
+    enr.next_step += 1;
+    match seq.steps.get(enr.next_step as usize) {
+        Some(next) => {
+            let due = cfg.step_due(next, enr.enrolled_at, zone);
+            enr.next_due_at = Some(cfg.send_time(next, due.max(now), zone));
+        }
+        None => {
+            enr.status = EnrollmentStatus::Completed;
+            enr.next_due_at = None;
+            enr.reason = Some("completed".into());
+        }
+    }
+    enr
+}
+
+#[cfg(test)]
+mod tests;
