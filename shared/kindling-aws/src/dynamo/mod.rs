@@ -3,11 +3,12 @@
 //! attributes that conditions and queries need.
 
 mod activities;
+mod alerts;
 mod enrollments;
 mod leads;
-mod misc;
 mod schema;
 mod sends;
+mod suppressions;
 mod tallies;
 
 pub use schema::create_table;

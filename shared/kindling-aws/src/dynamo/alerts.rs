@@ -1,41 +1,13 @@
-//! Suppressions and sales alerts.
+//! Alerts claimed once per key (a hot crossing, a trigger firing, a day of paused sending).
 
 use super::{item, s, sdk_err, str_attr, DynamoStore};
 use crate::keys;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kindling::email::EmailAddress;
 use kindling::error::PortError;
-use kindling::ports::{AlertClaim, AlertLog, PortResult, Put, SuppressionList};
-use kindling::suppression::{Suppression, SuppressionReason};
+use kindling::ports::{AlertClaim, AlertLog, PortResult, Put};
 
 const STATE: &str = "st";
-
-#[async_trait]
-impl SuppressionList for DynamoStore {
-    async fn suppress(&self, sup: &Suppression) -> PortResult<Put> {
-        let mut it = item(keys::suppression(&sup.email));
-        it.insert("reason".into(), s(sup.reason.as_str()));
-        it.insert("at".into(), s(sup.at.to_rfc3339()));
-        self.put_new_item(it).await
-    }
-
-    async fn suppression(&self, email: &EmailAddress) -> PortResult<Option<Suppression>> {
-        let Some(it) = self.get(keys::suppression(email)).await? else {
-            return Ok(None);
-        };
-        let reason = str_attr(&it, "reason")?;
-        let at = str_attr(&it, "at")?;
-        Ok(Some(Suppression {
-            email: email.clone(),
-            reason: SuppressionReason::parse(reason)
-                .ok_or_else(|| PortError::new("dynamodb", format!("unknown reason {reason}")))?,
-            at: DateTime::parse_from_rfc3339(at)
-                .map_err(|e| PortError::new("dynamodb", e))?
-                .with_timezone(&Utc),
-        }))
-    }
-}
 
 #[async_trait]
 impl AlertLog for DynamoStore {

@@ -1,0 +1,112 @@
+//! The record of every mail, claimed once per message key with the frequency cap in one IMMEDIATE transaction.
+
+use super::{from_json, json, one_json, query_json, SqliteStore};
+use crate::db::{err, parse_ts, ts};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kindling::ids::LeadId;
+use kindling::ports::{Claim, PortResult, SendLog};
+use kindling::schedule::FrequencyCap;
+use kindling::sequence::{MessageKey, SendRecord, SendState};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+
+#[async_trait]
+impl SendLog for SqliteStore {
+    async fn claim_send(
+        &self,
+        record: &SendRecord,
+        cap: FrequencyCap,
+        now: DateTime<Utc>,
+    ) -> PortResult<Claim> {
+        let mut conn = self.db.conn();
+        // IMMEDIATE takes the write lock up front: the cap check and the insert are one step.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let (lead, slot) = (record.key.lead_id().as_str(), record.key.message().slot());
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT data FROM sends WHERE lead_id = ?1 AND message = ?2",
+                params![lead, slot],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        if let Some(data) = existing {
+            return Ok(Claim::Exists(from_json(&data)?));
+        }
+        // Only claims that can still count are read; the cap rule decides.
+        let claimed: Vec<DateTime<Utc>> = {
+            let mut stmt = tx
+                .prepare_cached("SELECT claimed_at FROM sends WHERE lead_id = ?1 AND state != 'failed' AND claimed_at > ?2")
+                .map_err(err)?;
+            let rows = stmt
+                .query_map(params![lead, ts(now - cap.window)], |r| {
+                    r.get::<_, String>(0)
+                })
+                .map_err(err)?;
+            let texts: Vec<String> = rows.collect::<Result<_, _>>().map_err(err)?;
+            texts
+                .iter()
+                .map(|t| parse_ts(t))
+                .collect::<Result<_, _>>()?
+        };
+        if let Some(until) = cap.next_free(&claimed, now) {
+            return Ok(Claim::CapReached { until });
+        }
+        tx.execute(
+            "INSERT INTO sends (lead_id, message, state, claimed_at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![lead, slot, record.state.as_str(), ts(record.claimed_at), json(record)?],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(Claim::Claimed)
+    }
+
+    async fn complete_send(&self, record: &SendRecord) -> PortResult<()> {
+        self.db
+            .conn()
+            .execute(
+                "UPDATE sends SET state = ?1, data = ?2 WHERE lead_id = ?3 AND message = ?4",
+                params![
+                    record.state.as_str(),
+                    json(record)?,
+                    record.key.lead_id().as_str(),
+                    record.key.message().slot()
+                ],
+            )
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn release_send(&self, key: &MessageKey) -> PortResult<()> {
+        self.db
+            .conn()
+            .execute(
+                "DELETE FROM sends WHERE lead_id = ?1 AND message = ?2 AND state = ?3",
+                params![
+                    key.lead_id().as_str(),
+                    key.message().slot(),
+                    SendState::Sending.as_str()
+                ],
+            )
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn get_send(&self, key: &MessageKey) -> PortResult<Option<SendRecord>> {
+        one_json(
+            &self.db,
+            "SELECT data FROM sends WHERE lead_id = ?1 AND message = ?2",
+            params![key.lead_id().as_str(), key.message().slot()],
+        )
+    }
+
+    async fn sends_of_lead(&self, lead: &LeadId) -> PortResult<Vec<SendRecord>> {
+        query_json(
+            &self.db,
+            "SELECT data FROM sends WHERE lead_id = ?1 ORDER BY claimed_at, message",
+            [lead.as_str()],
+        )
+    }
+}

@@ -1,0 +1,118 @@
+//! Counters that count each unit once, and marks.
+
+use super::SqliteStore;
+use crate::db::{err, ts};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kindling::ports::{PortResult, Put, Tallies, Tally};
+use rusqlite::{params, TransactionBehavior};
+use std::collections::BTreeMap;
+
+#[async_trait]
+impl Tallies for SqliteStore {
+    async fn tally_once(
+        &self,
+        series: &str,
+        bucket: &str,
+        counter: &str,
+        unit: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<Put> {
+        let mut conn = self.db.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let inserted = tx
+            .execute(
+                "INSERT OR IGNORE INTO tally_units (series, bucket, counter, unit, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![series, bucket, counter, unit, ts(now)],
+            )
+            .map_err(err)?;
+        if inserted == 0 {
+            return Ok(Put::Existed);
+        }
+        tx.execute(
+            "INSERT INTO tallies (series, bucket, counter, n) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (series, bucket, counter) DO UPDATE SET n = n + 1",
+            params![series, bucket, counter],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(Put::Created)
+    }
+
+    async fn tallies(
+        &self,
+        series: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> PortResult<Vec<Tally>> {
+        let conn = self.db.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT bucket, counter, n FROM tallies WHERE series = ?1
+                 AND (?2 IS NULL OR bucket >= ?2) AND (?3 IS NULL OR bucket <= ?3)
+                 ORDER BY bucket, counter",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map(params![series, from, to], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(err)?;
+        let mut out: Vec<Tally> = Vec::new();
+        for row in rows {
+            let (bucket, counter, n) = row.map_err(err)?;
+            if out.last().map(|t| &t.bucket) != Some(&bucket) {
+                out.push(Tally {
+                    bucket,
+                    counts: Default::default(),
+                });
+            }
+            if let Some(t) = out.last_mut() {
+                t.counts.insert(counter, u64::try_from(n).unwrap_or(0));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn set_mark(
+        &self,
+        series: &str,
+        name: &str,
+        value: &str,
+        only_if_absent: bool,
+    ) -> PortResult<Put> {
+        let sql = if only_if_absent {
+            "INSERT OR IGNORE INTO marks (series, name, value) VALUES (?1, ?2, ?3)"
+        } else {
+            "INSERT INTO marks (series, name, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (series, name) DO UPDATE SET value = excluded.value"
+        };
+        let changed = self
+            .db
+            .conn()
+            .execute(sql, params![series, name, value])
+            .map_err(err)?;
+        Ok(if changed == 0 {
+            Put::Existed
+        } else {
+            Put::Created
+        })
+    }
+
+    async fn marks(&self, series: &str) -> PortResult<BTreeMap<String, String>> {
+        let conn = self.db.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT name, value FROM marks WHERE series = ?1")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([series], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+}
