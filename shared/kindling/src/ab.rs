@@ -28,6 +28,11 @@ pub enum Metric {
     Click,
 }
 
+crate::named!(Metric {
+    Click = "click",
+    Open = "open",
+});
+
 impl Metric {
     /// The counter it reads.
     pub fn counter(self) -> &'static str {

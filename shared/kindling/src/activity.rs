@@ -57,21 +57,23 @@ impl ActivityKind {
 
     /// The snake_case name used in configuration, events and storage.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PageView => "page_view",
-            Self::PageLeave => "page_leave",
-            Self::FormStarted => "form_started",
-            Self::FormSubmitted => "form_submitted",
-            Self::DocumentDownload => "document_download",
-            Self::SeminarSignup => "seminar_signup",
-            Self::ConsultationRequest => "consultation_request",
-            Self::EmailSent => "email_sent",
-            Self::EmailOpen => "email_open",
-            Self::EmailClick => "email_click",
-            Self::Unsubscribed => "unsubscribed",
-        }
+        crate::names::Named::name(self)
     }
 }
+
+crate::named!(ActivityKind {
+    PageView = "page_view",
+    PageLeave = "page_leave",
+    FormStarted = "form_started",
+    FormSubmitted = "form_submitted",
+    DocumentDownload = "document_download",
+    SeminarSignup = "seminar_signup",
+    ConsultationRequest = "consultation_request",
+    EmailSent = "email_sent",
+    EmailOpen = "email_open",
+    EmailClick = "email_click",
+    Unsubscribed = "unsubscribed",
+});
 
 impl fmt::Display for ActivityKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -82,7 +84,7 @@ impl fmt::Display for ActivityKind {
 impl FromStr for ActivityKind {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or(())
+        crate::names::Named::from_name(s).ok_or(())
     }
 }
 

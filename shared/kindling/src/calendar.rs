@@ -15,16 +15,12 @@ pub enum Holidays {
     Japan,
 }
 
-impl Holidays {
-    /// Parses `none` or `jp`.
-    pub fn parse(s: &str) -> Option<Holidays> {
-        match s {
-            "none" => Some(Holidays::None),
-            "jp" => Some(Holidays::Japan),
-            _ => None,
-        }
-    }
+crate::named!(Holidays {
+    None = "none",
+    Japan = "jp",
+});
 
+impl Holidays {
     /// Whether `d` is a public holiday in this calendar.
     pub fn is_holiday(self, d: NaiveDate) -> bool {
         match self {
@@ -206,7 +202,8 @@ mod tests {
             jp.add_business_days(date("2026-11-03"), 0),
             date("2026-11-04")
         );
-        assert_eq!(Holidays::parse("jp"), Some(Holidays::Japan));
-        assert_eq!(Holidays::parse("us"), None);
+        use crate::names::Named;
+        assert_eq!(Holidays::from_name("jp"), Some(Holidays::Japan));
+        assert_eq!(Holidays::from_name("us"), None);
     }
 }

@@ -18,6 +18,7 @@ pub mod http;
 pub mod ids;
 pub mod lead;
 pub mod mail;
+pub mod names;
 pub mod ports;
 pub mod schedule;
 pub mod score;

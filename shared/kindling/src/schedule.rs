@@ -71,6 +71,12 @@ pub enum WindowDays {
     BusinessDays,
 }
 
+crate::named!(WindowDays {
+    Every = "every",
+    Weekdays = "weekdays",
+    BusinessDays = "business_days",
+});
+
 /// A step's own sending hours in the lead's local time (`start < end`, same day), on some days:
 /// e.g. a consultation invitation only 10:00-17:00 on business days. Applies on top of the
 /// program's quiet hours; a step due outside it waits for the next opening.

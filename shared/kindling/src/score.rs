@@ -89,6 +89,12 @@ pub enum Repeat {
     Once,
 }
 
+crate::named!(Repeat {
+    Every = "every",
+    OncePerMessage = "once_per_message",
+    Once = "once",
+});
+
 /// A behaviour rule: activities of `kind` (and matching the optional conditions) score `points`,
 /// within its limits, decaying with age if it has a half-life.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,6 +204,13 @@ pub enum FitField {
     /// The domain of the lead's address (free-mail providers, competitors).
     EmailDomain,
 }
+
+crate::named!(FitField {
+    Industry = "industry",
+    Title = "title",
+    CompanySize = "company_size",
+    EmailDomain = "email_domain",
+});
 
 /// How a fit rule tests its field (text comparisons ignore case).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,8 +11,9 @@ use crate::activity::ActivityKind;
 use crate::calendar::Holidays;
 use crate::email::EmailAddress;
 use crate::events::Audience;
+use crate::names::Named;
 use crate::schedule::{FrequencyCap, Offset, QuietHours, SendWindow, WindowDays};
-use crate::score::{FitField, FitRule, FitTest, Mql, Repeat, Rule, Thresholds};
+use crate::score::{FitRule, FitTest, Mql, Repeat, Rule, Thresholds};
 use crate::trigger::{Condition, Matcher, Trigger};
 use chrono::NaiveTime;
 use chrono_tz::Tz;
@@ -104,6 +105,11 @@ pub enum ConsentPolicy {
     /// The lead is recorded; without consent it receives no marketing mail.
     Optional,
 }
+
+crate::named!(ConsentPolicy {
+    Required = "required",
+    Optional = "optional",
+});
 
 /// A web form that leads submit.
 #[derive(Debug, Clone)]
@@ -385,6 +391,20 @@ fn io_error(name: &str, e: &std::io::Error) -> ConfigErrors {
     }])
 }
 
+/// The variant a value names, or an error at its span saying what it may be.
+fn choice<T: Named>(d: &mut Diag<'_>, v: &Spanned<raw::Choice<T>>, key: &str) -> Option<T> {
+    match &v.get_ref().0 {
+        Ok(t) => Some(*t),
+        Err(name) => {
+            d.span(
+                v,
+                format!("{key}: {name:?} is not one of {}", T::expected()),
+            );
+            None
+        }
+    }
+}
+
 fn non_empty(d: &mut Diag<'_>, v: &Spanned<String>, key: &str) -> String {
     if v.get_ref().trim().is_empty() {
         d.span(v, format!("{key} must not be empty"));
@@ -534,16 +554,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
                 format!("scoring.rules: duplicate rule id {:?}", r.id.get_ref()),
             );
         }
-        let kind = r.kind.get_ref().parse::<ActivityKind>().map_err(|_| {
-            d.span(
-                &r.kind,
-                format!(
-                    "scoring.rules.kind: unknown activity kind {:?} (one of: {})",
-                    r.kind.get_ref(),
-                    kind_list()
-                ),
-            )
-        });
+        let kind = choice(d, &r.kind, "scoring.rules.kind").ok_or(());
         if let Some(c) = &r.page_category {
             if !categories.contains(c.get_ref().as_str()) {
                 d.span(
@@ -563,14 +574,9 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
                 );
             }
         }
-        let repeat = match r.repeat.as_ref().map(|s| s.get_ref().as_str()) {
-            None | Some("every") => Repeat::Every,
-            Some("once_per_message") => Repeat::OncePerMessage,
-            Some("once") => Repeat::Once,
-            Some(other) => {
-                d.span(r.repeat.as_ref()?, format!("scoring.rules.repeat: {other:?} is not one of every, once_per_message, once"));
-                Repeat::Every
-            }
+        let repeat = match &r.repeat {
+            None => Repeat::Every,
+            Some(v) => choice(d, v, "scoring.rules.repeat").unwrap_or_default(),
         };
         if let Some(u) = &r.url {
             if !u.get_ref().starts_with('/') {
@@ -637,19 +643,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
                 format!("scoring.fit: duplicate rule id {:?}", r.id.get_ref()),
             );
         }
-        let field = match r.field.get_ref().as_str() {
-            "industry" => Some(FitField::Industry),
-            "title" => Some(FitField::Title),
-            "company_size" => Some(FitField::CompanySize),
-            "email_domain" => Some(FitField::EmailDomain),
-            other => {
-                d.span(
-                    &r.field,
-                    format!("scoring.fit.field: {other:?} is not one of industry, title, company_size, email_domain"),
-                );
-                None
-            }
-        };
+        let field = choice(d, &r.field, "scoring.fit.field");
         let test = match (&r.any_of, &r.contains_any, &r.between) {
             (Some(v), None, None) if !v.is_empty() => Some(FitTest::AnyOf(v.clone())),
             (None, Some(v), None) if !v.is_empty() => Some(FitTest::ContainsAny(v.clone())),
@@ -696,13 +690,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     };
     let holidays = match &f.sending.holidays {
         None => Holidays::None,
-        Some(h) => Holidays::parse(h.get_ref()).unwrap_or_else(|| {
-            d.span(
-                h,
-                format!("sending.holidays: {:?} is not one of none, jp", h.get_ref()),
-            );
-            Holidays::None
-        }),
+        Some(h) => choice(d, h, "sending.holidays").unwrap_or_default(),
     };
 
     let breaker = breaker(d, f.sending.breaker.as_ref());
@@ -778,12 +766,11 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
                 let r = w.get_ref();
                 let start = time_of_day(d, at, &r.start, "sequences.steps.window.start");
                 let end = time_of_day(d, at, &r.end, "sequences.steps.window.end");
-                let days = match r.days.as_deref() {
-                    None | Some("every") => Some(WindowDays::Every),
-                    Some("weekdays") => Some(WindowDays::Weekdays),
-                    Some("business_days") => Some(WindowDays::BusinessDays),
-                    Some(other) => {
-                        d.span(w, format!("sequences.steps.window.days: {other:?} is not one of every, weekdays, business_days"));
+                let days = match r.days.as_ref().map(|c| &c.0) {
+                    None => Some(WindowDays::Every),
+                    Some(Ok(days)) => Some(*days),
+                    Some(Err(other)) => {
+                        d.span(w, format!("sequences.steps.window.days: {other:?} is not one of {}", WindowDays::expected()));
                         None
                     }
                 };
@@ -822,11 +809,11 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
                     d.span(a, "sequences.steps.ab.with: name at least one other template");
                     ok = false;
                 }
-                let metric = match r.metric.as_deref() {
-                    None | Some("click") => crate::ab::Metric::Click,
-                    Some("open") => crate::ab::Metric::Open,
-                    Some(other) => {
-                        d.span(a, format!("sequences.steps.ab.metric: {other:?} is not one of click, open"));
+                let metric = match r.metric.as_ref().map(|c| &c.0) {
+                    None => crate::ab::Metric::Click,
+                    Some(Ok(metric)) => *metric,
+                    Some(Err(other)) => {
+                        d.span(a, format!("sequences.steps.ab.metric: {other:?} is not one of {}", crate::ab::Metric::expected()));
                         ok = false;
                         crate::ab::Metric::Click
                     }
@@ -909,16 +896,9 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         if activity.is_none() {
             d.span(&fm.activity, format!("forms.activity: {:?} is not one of form_submitted, document_download, seminar_signup, consultation_request", fm.activity.get_ref()));
         }
-        let consent = match fm.consent.as_ref().map(|c| c.get_ref().as_str()) {
-            None | Some("required") => ConsentPolicy::Required,
-            Some("optional") => ConsentPolicy::Optional,
-            Some(other) => {
-                d.span(
-                    fm.consent.as_ref()?,
-                    format!("forms.consent: {other:?} is not one of required, optional"),
-                );
-                ConsentPolicy::Required
-            }
+        let consent = match &fm.consent {
+            None => ConsentPolicy::Required,
+            Some(c) => choice(d, c, "forms.consent").unwrap_or(ConsentPolicy::Required),
         };
         for s in &fm.sequences {
             if !seq_ids.contains(s.get_ref()) {
@@ -1149,10 +1129,13 @@ fn triggers(
                             .into(),
                     );
                 }
-                let kind = kind.parse::<ActivityKind>().map_err(|_| {
+                let kind = kind.0.as_ref().copied().map_err(|other| {
                     bad(
                         d,
-                        format!("unknown activity kind {kind:?} (one of: {})", kind_list()),
+                        format!(
+                            "unknown activity kind {other:?} (one of: {})",
+                            ActivityKind::expected()
+                        ),
                     )
                 });
                 if let Some(c) = &w.page_category {
@@ -1257,17 +1240,14 @@ fn triggers(
                 );
             }
         }
-        let alert = t.alert.as_ref().and_then(|a| match a.get_ref().as_str() {
-            "sales" => Some(Audience::Sales),
-            "support" => Some(Audience::Support),
-            other => {
-                d.span(
-                    a,
-                    format!("triggers.alert: {other:?} is not one of sales, support"),
-                );
-                None
-            }
-        });
+        let alert = t
+            .alert
+            .as_ref()
+            .and_then(|a| choice(d, a, "triggers.alert"))
+            .map(|team| match team {
+                raw::Team::Sales => Audience::Sales,
+                raw::Team::Support => Audience::Support,
+            });
         if t.enroll.is_none() && t.alert.is_none() {
             d.span(&t.id, "triggers: give enroll, alert or both");
         }
@@ -1286,14 +1266,6 @@ fn triggers(
         }
     }
     out
-}
-
-fn kind_list() -> String {
-    ActivityKind::ALL
-        .iter()
-        .map(|k| k.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]

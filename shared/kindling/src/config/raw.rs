@@ -1,8 +1,16 @@
 //! The file format of `kindling.toml`, as written by people. Values that other sections refer
 //! to, or that need checks serde cannot do, keep their span so errors can name file:line.
 
+use crate::ab::Metric;
+use crate::activity::ActivityKind;
+use crate::calendar::Holidays;
+use crate::names::Named;
+use crate::schedule::WindowDays;
+use crate::score::{FitField, Repeat};
 use serde::Deserialize;
 use toml::Spanned;
+
+use super::ConsentPolicy;
 
 type S<T> = Spanned<T>;
 
@@ -26,13 +34,37 @@ pub struct File {
     pub triggers: Vec<Trigger>,
 }
 
+/// An enum-like value as written: its variant, or the name that is none (reported with the
+/// value's span when the file is validated, so every bad name is reported at once).
+#[derive(Debug)]
+pub struct Choice<T>(pub Result<T, String>);
+
+impl<'de, T: Named> Deserialize<'de> for Choice<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Ok(Choice(T::from_name(&name).ok_or(name)))
+    }
+}
+
+/// Who a trigger's alert goes to (ops alerts come from the breaker, not from triggers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Team {
+    Sales,
+    Support,
+}
+
+crate::named!(Team {
+    Sales = "sales",
+    Support = "support",
+});
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Trigger {
     pub id: S<String>,
     pub when: S<When>,
     pub enroll: Option<S<String>>,
-    pub alert: Option<S<String>>,
+    pub alert: Option<S<Choice<Team>>>,
     pub cooldown: Option<S<String>>,
 }
 
@@ -41,7 +73,7 @@ pub struct Trigger {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct When {
-    pub kind: Option<String>,
+    pub kind: Option<Choice<ActivityKind>>,
     pub page_category: Option<String>,
     pub form: Option<String>,
     pub url: Option<String>,
@@ -111,7 +143,7 @@ pub struct Scoring {
 #[serde(deny_unknown_fields)]
 pub struct FitRule {
     pub id: S<String>,
-    pub field: S<String>,
+    pub field: S<Choice<FitField>>,
     pub any_of: Option<Vec<String>>,
     pub contains_any: Option<Vec<String>>,
     pub between: Option<S<[u32; 2]>>,
@@ -122,7 +154,7 @@ pub struct FitRule {
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub id: S<String>,
-    pub kind: S<String>,
+    pub kind: S<Choice<ActivityKind>>,
     pub page_category: Option<S<String>>,
     pub form: Option<S<String>>,
     pub url: Option<S<String>>,
@@ -133,7 +165,7 @@ pub struct Rule {
     pub max_points: Option<S<i64>>,
     pub half_life_days: Option<S<u32>>,
     pub points: i64,
-    pub repeat: Option<S<String>>,
+    pub repeat: Option<S<Choice<Repeat>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,7 +181,7 @@ pub struct Sending {
     pub quiet_hours: S<QuietHours>,
     pub cap: S<Cap>,
     /// Public holidays that are not business days: `none` (default) or `jp`.
-    pub holidays: Option<S<String>>,
+    pub holidays: Option<S<Choice<Holidays>>>,
     /// The bounce and complaint circuit breaker; defaults apply when absent.
     #[serde(default)]
     pub breaker: Option<S<Breaker>>,
@@ -222,7 +254,7 @@ pub struct Form {
     pub activity: S<String>,
     pub thank_you_url: S<String>,
     #[serde(default)]
-    pub consent: Option<S<String>>,
+    pub consent: Option<S<Choice<ConsentPolicy>>>,
     #[serde(default)]
     pub sequences: Vec<S<String>>,
 }
@@ -256,7 +288,7 @@ pub struct Step {
 pub struct Ab {
     pub with: Vec<String>,
     /// `click` (default) or `open`.
-    pub metric: Option<String>,
+    pub metric: Option<Choice<Metric>>,
     /// Sends per variant before a winner may be chosen.
     pub sample: u64,
     /// Default 0.95.
@@ -269,5 +301,5 @@ pub struct Window {
     pub start: String,
     pub end: String,
     #[serde(default)]
-    pub days: Option<String>,
+    pub days: Option<Choice<WindowDays>>,
 }

@@ -311,7 +311,7 @@ fn bad_triggers_are_reported_with_lines() {
         (
             "enroll = \"consultation_invite\"\nalert = \"sales\"\n",
             "enroll = \"nope\"\nalert = \"marketing\"\n",
-            &["unknown sequence \"nope\"", "\"marketing\" is not one of sales, support"][..],
+            &["unknown sequence \"nope\"", "\"marketing\" is not one of sales or support"][..],
         ),
         (
             "when = { form_abandoned = \"consultation\", after = \"1h\" }",
@@ -395,7 +395,7 @@ fn step_windows_and_the_holiday_calendar_are_checked_with_lines() {
         ),
         (
             window(r#"window = { start = "10:00", end = "17:00", days = "mondays" }"#),
-            "\"mondays\" is not one of every, weekdays, business_days",
+            "\"mondays\" is not one of every, weekdays or business_days",
         ),
         (
             window(r#"window = { start = "23:00", end = "23:30" }"#),
@@ -407,7 +407,7 @@ fn step_windows_and_the_holiday_calendar_are_checked_with_lines() {
         ),
         (
             shipped_toml().replacen("holidays = \"jp\"", "holidays = \"us\"", 1),
-            "\"us\" is not one of none, jp",
+            "\"us\" is not one of none or jp",
         ),
         (
             shipped_toml().replacen("{ at = \"3d\"", "{ at = \"3x\"", 1),
@@ -579,7 +579,7 @@ fn ab_tests_parse_and_bad_ones_name_their_line() {
         ),
         (
             "ab = { with = [\"doc_related\"], sample = 200, metric = \"reply\" }",
-            "not one of click, open",
+            "not one of click or open",
         ),
         (
             "ab = { with = [\"doc_related\"], sample = 200, confidence = 1.5 }",
@@ -680,5 +680,21 @@ fn soft_bounce_suppression_defaults_and_limits() {
                 .any(|e| e.starts_with(&format!("kindling.toml:{line}:")) && e.contains(why)),
             "{bad}: {errs:?}"
         );
+    }
+}
+
+#[test]
+fn every_bad_name_is_reported_at_once_with_what_it_may_be() {
+    let toml = shipped_toml()
+        .replacen("kind = \"email_open\"", "kind = \"email_opened\"", 1)
+        .replacen("repeat = \"once_per_message\"", "repeat = \"twice\"", 1)
+        .replace("holidays = \"jp\"", "holidays = \"us\"");
+    let errs = errors_of(&toml);
+    for want in [
+        "scoring.rules.kind: \"email_opened\" is not one of page_view, page_leave,",
+        "scoring.rules.repeat: \"twice\" is not one of every, once_per_message or once",
+        "sending.holidays: \"us\" is not one of none or jp",
+    ] {
+        assert!(errs.iter().any(|e| e.contains(want)), "{want}: {errs:?}");
     }
 }
