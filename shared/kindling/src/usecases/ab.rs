@@ -170,6 +170,7 @@ pub struct AbReport {
 }
 
 /// Every configured A/B test with its counts, winner and verdict.
+#[tracing::instrument(name = "ab_report", skip_all)]
 pub async fn ab_report(k: &Kindling) -> Result<Vec<AbReport>> {
     let mut out = Vec::new();
     for seq in &k.config.sequences {

@@ -127,6 +127,7 @@ impl SendingStatus {
 }
 
 /// Reads the breaker's marks and the counts in its window.
+#[tracing::instrument(name = "sending_status", skip_all)]
 pub async fn sending_status(k: &Kindling) -> Result<SendingStatus> {
     let b = &k.config.breaker;
     let now = k.clock.now();
@@ -169,6 +170,7 @@ pub async fn sending_status(k: &Kindling) -> Result<SendingStatus> {
 /// breaker when the window's counts call for it, and publishes `sending.paused.v1` when it
 /// trips and once a day while it stays paused. A failed publish is logged and retried by the
 /// next run; sending stays paused either way.
+#[tracing::instrument(name = "breaker_gate", skip_all)]
 pub(crate) async fn gate(k: &Kindling) -> Result<Option<Trip>> {
     let status = sending_status(k).await?;
     let now = k.clock.now();
@@ -232,6 +234,7 @@ pub struct Resumed {
 /// Resumes step mails: closes the trip in force (if any) and restarts counting from the next
 /// hour, so the bounces that tripped it no longer count. Resuming while sending also restarts
 /// the count (after cleaning a list before it tripped).
+#[tracing::instrument(name = "resume_sending", skip_all)]
 pub async fn resume_sending(k: &Kindling, note: Option<String>) -> Result<Resumed> {
     if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
         return Err(Error::Invalid("note: at most 500 characters".into()));
@@ -254,6 +257,7 @@ pub async fn resume_sending(k: &Kindling, note: Option<String>) -> Result<Resume
 
 /// Alerts ops that step mails are paused, once per `key` (trip and day). A reminder for a trip
 /// that was resumed in the meantime is dropped.
+#[tracing::instrument(name = "notify_sending_paused", skip_all, fields(key = %e.key))]
 pub async fn notify_sending_paused(
     k: &Kindling,
     notifier: &dyn Notifier,

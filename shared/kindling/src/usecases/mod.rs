@@ -62,6 +62,7 @@ fn conflict(what: impl std::fmt::Display) -> Error {
 /// Handles one bus event: an activity rescores its lead (and runs its triggers); a hot crossing
 /// alerts sales; a trigger with an alert alerts its team. Returns
 /// `Err` for the platform to retry (see [`Error::is_retryable`]).
+#[tracing::instrument(name = "handle_event", skip_all, fields(detail_type = event.detail_type()))]
 pub async fn handle_event(
     k: &Kindling,
     notifier: &dyn Notifier,
@@ -79,6 +80,7 @@ pub async fn handle_event(
 
 /// Rescores the lead an activity belongs to. An anonymous browser's activity scores once the
 /// browser belongs to a lead (resolved here, off the tracking request's path).
+#[tracing::instrument(name = "on_activity_recorded", skip_all, fields(activity_id = %e.activity_id))]
 pub async fn on_activity_recorded(
     k: &Kindling,
     e: &crate::events::ActivityRecorded,

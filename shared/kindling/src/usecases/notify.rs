@@ -22,6 +22,7 @@ pub enum NotifyOutcome {
 }
 
 /// Alerts sales once per hot crossing (unless the crossing came within the re-alert cooldown).
+#[tracing::instrument(name = "notify_hot_lead", skip_all, fields(lead_id = %event.lead_id, crossing = event.crossing))]
 pub async fn notify_hot_lead(
     k: &Kindling,
     notifier: &dyn Notifier,
@@ -48,6 +49,7 @@ pub async fn notify_hot_lead(
 }
 
 /// Alerts the trigger's team once per firing.
+#[tracing::instrument(name = "notify_trigger", skip_all, fields(lead_id = %event.lead_id, trigger = %event.trigger, firing = event.firing))]
 pub async fn notify_trigger(
     k: &Kindling,
     notifier: &dyn Notifier,

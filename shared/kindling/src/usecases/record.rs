@@ -5,6 +5,7 @@ use crate::events::{ActivityRecorded, Event};
 use crate::ports::Put;
 
 /// Records an activity once and announces it (see [`record_activities`]).
+#[tracing::instrument(name = "record_activity", skip_all, fields(activity_id = %activity.id, kind = %activity.kind))]
 pub async fn record_activity(k: &Kindling, activity: &Activity) -> Result<Put> {
     let puts = record_activities(k, std::slice::from_ref(activity)).await?;
     Ok(puts.into_iter().next().unwrap_or(Put::Existed))
@@ -13,6 +14,7 @@ pub async fn record_activity(k: &Kindling, activity: &Activity) -> Result<Put> {
 /// Records activities once each, then announces them all in one publish. A duplicate id changes
 /// nothing in the log, but is announced again: if an earlier attempt stored it and then failed to
 /// publish, the redelivery must still reach scoring (which is idempotent), or it would never score.
+#[tracing::instrument(name = "record_activities", skip_all, fields(n = activities.len()))]
 pub async fn record_activities(k: &Kindling, activities: &[Activity]) -> Result<Vec<Put>> {
     let mut puts = Vec::with_capacity(activities.len());
     for a in activities {

@@ -51,6 +51,7 @@ pub enum LeadKey {
 }
 
 /// The report of one lead, `None` if there is no such lead.
+#[tracing::instrument(name = "lead_report", skip_all)]
 pub async fn lead_report(k: &Kindling, key: &LeadKey) -> Result<Option<LeadReport>> {
     let lead = match key {
         LeadKey::Id(id) => k.stores.leads.get_lead(id).await?,

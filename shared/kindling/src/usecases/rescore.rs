@@ -189,6 +189,7 @@ pub fn plan(c: &Config, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) ->
 /// write). If anything fails, the retry plans the same firings with the same numbers; the
 /// enrollment exists already and notify's dedupe absorbs the repeated events. The other order
 /// could store "fired" or "hot" and lose the alert.
+#[tracing::instrument(name = "rescore_lead", skip_all, fields(lead_id = %lead_id))]
 pub async fn rescore_lead(k: &Kindling, lead_id: &LeadId) -> Result<Option<Rescored>> {
     for _ in 0..CAS_ATTEMPTS {
         let Some(stored) = k.stores.leads.get_lead(lead_id).await? else {
@@ -236,6 +237,7 @@ pub async fn rescore_lead(k: &Kindling, lead_id: &LeadId) -> Result<Option<Resco
 /// Enrolls a lead in a sequence (from a form or a trigger), its first step due at its offset
 /// and outside quiet hours in the lead's zone. False if the lead is active in it, or was in it and
 /// the sequence's re-entry policy does not let it in again yet.
+#[tracing::instrument(name = "enroll", skip_all, fields(lead_id = %lead.id, sequence = %sequence))]
 pub(crate) async fn enroll(
     k: &Kindling,
     lead: &Lead,
@@ -309,6 +311,7 @@ const RESCORE_PAGE: usize = 100;
 /// Recomputes every lead under the current rules and lists those whose score would change, in
 /// the store's lead order. With `apply`, stores the new scores (with their transitions and
 /// triggers, as any rescore does); without, writes nothing: the preview of a rule change.
+#[tracing::instrument(name = "rescore_all", skip_all, fields(apply = apply))]
 pub async fn rescore_all(k: &Kindling, apply: bool) -> Result<Vec<RescoreChange>> {
     let mut changes = Vec::new();
     let mut after: Option<LeadId> = None;
@@ -335,6 +338,7 @@ pub struct RescorePage {
 
 /// Rescores one page of leads (see [`rescore_all`]), so that a large table can be walked by
 /// several bounded invocations.
+#[tracing::instrument(name = "rescore_page", skip_all, fields(apply = apply, limit = limit))]
 pub async fn rescore_page(
     k: &Kindling,
     after: Option<&LeadId>,

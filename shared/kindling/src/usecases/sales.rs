@@ -7,6 +7,7 @@ use crate::usecases::LeadKey;
 /// Records where sales stands with a lead (from a sales tool or a rep). Sequences with the
 /// `sales_marked` exit goal stop at their next step. `None` if there is no such lead. Marking
 /// again with the same status and note changes nothing.
+#[tracing::instrument(name = "mark_lead", skip_all, fields(status = ?status))]
 pub async fn mark_lead(
     k: &Kindling,
     key: &LeadKey,

@@ -86,6 +86,7 @@ enum Outcome {
 /// most once: it is claimed (with the frequency cap, atomically) before the provider is called.
 /// Consent, suppression, exit goals and quiet hours are checked here, at the moment of sending;
 /// a step that may not go yet is rescheduled, never dropped.
+#[tracing::instrument(name = "send_due_steps", skip_all, fields(budget = budget))]
 pub async fn send_due_steps(
     k: &Kindling,
     mailer: &dyn Mailer,
@@ -179,6 +180,7 @@ async fn recheck_due_leads(k: &Kindling, budget: usize, report: &mut SendReport)
 }
 
 /// Reads what deciding needs, plans ([`plan`]), and carries the plan out.
+#[tracing::instrument(name = "send_one", skip_all, fields(lead_id = %enr.lead_id, enrollment_id = %enr.id, sequence = %enr.sequence_id, step = enr.next_step))]
 async fn send_one(
     k: &Kindling,
     mailer: &dyn Mailer,

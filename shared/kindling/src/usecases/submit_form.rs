@@ -33,6 +33,7 @@ pub struct Submitted {
 /// Creates or updates the lead (never blanking known fields), records consent, ties the browser
 /// to the lead, records the form's activity and enrolls the lead in the form's sequences.
 /// Every write is idempotent, so a retried submission converges on the same state.
+#[tracing::instrument(name = "submit_form", skip_all, fields(form = %form.id))]
 pub async fn submit_form(k: &Kindling, form: &Form, sub: FormSubmission) -> Result<Submitted> {
     let now = k.clock.now();
     let (lead, created) = upsert_lead(k, form, &sub).await?;

@@ -14,6 +14,7 @@ pub enum Unsubscribed {
 
 /// Unsubscribes a lead at once and suppresses its address. Idempotent: repeating it changes
 /// nothing. Pending steps are stopped by the sender, which checks suppression at send time.
+#[tracing::instrument(name = "unsubscribe", skip_all, fields(lead_id = %lead_id))]
 pub async fn unsubscribe(k: &Kindling, lead_id: &LeadId) -> Result<Unsubscribed> {
     let now = k.clock.now();
     for _ in 0..CAS_ATTEMPTS {
