@@ -73,21 +73,6 @@ mod tests {
     /// `infra/route-catalog.json` must be what the code says; `KINDLING_WRITE_CATALOG=1` rewrites it.
     #[test]
     fn route_catalog_is_checked_in_and_current() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/route-catalog.json");
-        let want = format!(
-            "{}\n",
-            serde_json::to_string_pretty(&route_catalog()).unwrap_or_default()
-        );
-        if std::env::var_os("KINDLING_WRITE_CATALOG").is_some() {
-            std::fs::write(&path, &want).unwrap_or_else(|e| panic!("{e}"));
-        }
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        assert_eq!(
-            have,
-            want,
-            "{} is stale: run `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws route_catalog`",
-            path.display()
-        );
+        crate::assert_catalog_current("route-catalog.json", &route_catalog(), "route_catalog");
     }
 }

@@ -291,21 +291,6 @@ mod tests {
     /// `infra/event-catalog.json` must be what the code says; `KINDLING_WRITE_CATALOG=1` rewrites it.
     #[test]
     fn event_catalog_is_checked_in_and_current() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/event-catalog.json");
-        let want = format!(
-            "{}\n",
-            serde_json::to_string_pretty(&event_catalog()).unwrap()
-        );
-        if std::env::var_os("KINDLING_WRITE_CATALOG").is_some() {
-            std::fs::write(&path, &want).unwrap();
-        }
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        assert_eq!(
-            have,
-            want,
-            "{} is stale: run `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws event_catalog`",
-            path.display()
-        );
+        crate::assert_catalog_current("event-catalog.json", &event_catalog(), "event_catalog");
     }
 }

@@ -43,14 +43,6 @@ CREATE TABLE IF NOT EXISTS enrollments (
     UNIQUE (lead_id, sequence_id, entry)
 );
 CREATE INDEX IF NOT EXISTS enrollments_due ON enrollments (next_due_at) WHERE status = 'active';
-CREATE TABLE IF NOT EXISTS sends (
-    lead_id TEXT NOT NULL,
-    message TEXT NOT NULL,
-    state TEXT NOT NULL,
-    claimed_at TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (lead_id, message)
-);
 CREATE TABLE IF NOT EXISTS suppressions (
     email TEXT PRIMARY KEY,
     reason TEXT NOT NULL,
@@ -105,6 +97,18 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 "#;
 
+/// The sends of every mail, keyed by lead and message slot (`MessageRef::slot`). Created here
+/// (not in [`SCHEMA`]) because a database from before message keys has the older table, which
+/// [`migrate`] rebuilds into this one.
+const SENDS_TABLE: &str = "CREATE TABLE IF NOT EXISTS sends (
+    lead_id TEXT NOT NULL,
+    message TEXT NOT NULL,
+    state TEXT NOT NULL,
+    claimed_at TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (lead_id, message)
+);";
+
 fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool, PortError> {
     conn.prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
         .and_then(|mut s| s.exists([table, column]))
@@ -142,25 +146,20 @@ fn migrate(conn: &Connection) -> Result<(), PortError> {
     if has_column(conn, "sends", "enrollment_id")? {
         // One message key for steps and broadcasts: a send is keyed by its lead and the mail's
         // slot (`MessageRef::slot`: `{enrollment}#{step:05}` for a step), in one transaction.
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             "BEGIN IMMEDIATE;
              ALTER TABLE sends RENAME TO sends_before_message_keys;
              DROP INDEX IF EXISTS sends_by_lead_time;
-             CREATE TABLE sends (
-                 lead_id TEXT NOT NULL,
-                 message TEXT NOT NULL,
-                 state TEXT NOT NULL,
-                 claimed_at TEXT NOT NULL,
-                 data TEXT NOT NULL,
-                 PRIMARY KEY (lead_id, message)
-             );
+             {SENDS_TABLE}
              INSERT INTO sends (lead_id, message, state, claimed_at, data)
                  SELECT lead_id, enrollment_id || '#' || printf('%05d', step), state, claimed_at, data
                  FROM sends_before_message_keys;
              DROP TABLE sends_before_message_keys;
-             COMMIT;",
-        )
+             COMMIT;"
+        ))
         .map_err(err)?;
+    } else {
+        conn.execute_batch(SENDS_TABLE).map_err(err)?;
     }
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS sends_by_lead_time ON sends (lead_id, claimed_at);",
