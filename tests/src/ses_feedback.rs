@@ -85,7 +85,7 @@ pub async fn ses_feedback_semantics(k: &Kindling) {
     let t0 = now - Duration::days(20);
 
     // "not-spam" is no complaint: nothing is suppressed, unsubscribed or counted.
-    let happy = lead(k, "happy@example.jp").await;
+    lead(k, "happy@example.jp").await;
     let not_spam = complaint(
         "c-ns",
         "happy@example.jp",
@@ -95,7 +95,6 @@ pub async fn ses_feedback_semantics(k: &Kindling) {
     assert_eq!(apply(k, not_spam).await, None);
     assert_eq!(suppressed(k, "happy@example.jp").await, None);
     assert!(lead(k, "happy@example.jp").await.unsubscribed_at.is_none());
-    assert_eq!(happy.id, lead(k, "happy@example.jp").await.id);
 
     // On SES's account suppression list: suppressed (and a complainer unsubscribed), but not
     // counted, as SES leaves them out of its own rates.

@@ -83,7 +83,12 @@ impl LocalBus {
                     let too_old = now - parse_ts(&published_at)? >= MAX_EVENT_AGE;
                     if !e.is_retryable() || too_old {
                         tracing::error!(detail_type, attempts, error = %kindling::error::Report(&e), "event dead-lettered");
-                        self.dead_letter(id, attempts, &e.to_string(), now)?;
+                        self.dead_letter(
+                            id,
+                            attempts,
+                            &kindling::error::Report(&e).to_string(),
+                            now,
+                        )?;
                         report.dead_lettered += 1;
                     } else {
                         let backoff =
@@ -93,7 +98,7 @@ impl LocalBus {
                             .conn()
                             .execute(
                                 "UPDATE bus SET attempts = ?1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?4",
-                                params![attempts, ts(now + Duration::seconds(backoff)), e.to_string(), id],
+                                params![attempts, ts(now + Duration::seconds(backoff)), kindling::error::Report(&e).to_string(), id],
                             )
                             .map_err(err)?;
                         report.retried += 1;

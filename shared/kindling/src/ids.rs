@@ -54,8 +54,9 @@ id_type!(
     VisitorId
 );
 
-/// Shortest visitor id accepted from outside: kindling.js makes ids of 18 to 32 characters and keeps a
-/// cookie only of 8 to 64 characters, so anything shorter was not made by it.
+/// Shortest visitor id accepted from outside: kindling.js makes 32-character ids (a UUID without
+/// dashes; at least 8 characters in old browsers without `crypto.randomUUID`) and keeps a cookie
+/// only of 8 to 64 characters, so anything shorter was not made by it.
 pub const MIN_VISITOR_ID_LEN: usize = 8;
 
 impl VisitorId {

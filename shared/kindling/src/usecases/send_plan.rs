@@ -1,7 +1,12 @@
 //! What to do with one due step, decided without I/O from what the runner read: end the
 //! enrollment (and why), wait (until when, and why), or send; then, after the claim, what its
-//! outcome means; then where the enrollment goes next. The runner ([`super::send_steps`]) reads
-//! the facts, calls these, and carries out the effects, as rescoring's `plan` and its effects.
+//! outcome means; then where the enrollment goes next. The runner ([`super::send_steps`]) carries
+//! out the effects, as with rescoring's `plan` and its effects.
+//!
+//! The plan asks for each fact only when its decision needs it ([`Plan::Read`]): the lead, then
+//! its suppression, its activity log only if an exit goal reads it, its other enrollments only if
+//! a higher-priority sequence exists and the step may go now. So a step that waits for quiet
+//! hours costs no more reads than deciding that takes.
 
 use crate::activity::{Activity, ActivityKind};
 use crate::config::{Config, ExitGoal, Sequence};
@@ -20,20 +25,30 @@ pub const CLAIM_LEASE_MINUTES: i64 = 10;
 /// that one to claim the cap first (it is due now, so this run or the next sends it).
 pub const YIELD_MINUTES: i64 = 1;
 
-/// What the runner read about one due enrollment.
+/// What the runner knows about one due enrollment; `None` for a fact not read yet.
 #[derive(Debug, Clone, Copy)]
 pub struct DueStep<'a> {
     pub enrollment: &'a Enrollment,
     /// Its sequence in the current configuration (`None`: removed since).
     pub sequence: Option<&'a Sequence>,
-    pub lead: Option<&'a Lead>,
-    /// Why the lead's address is suppressed, if it is.
-    pub suppression: Option<SuppressionReason>,
-    /// The lead's activity log; read only if [`needs_log`].
-    pub log: &'a [Activity],
-    /// The lead's enrollments; read only if [`needs_rivals`].
-    pub rivals: &'a [Enrollment],
+    /// The lead (`Some(None)`: it is gone).
+    pub lead: Option<Option<&'a Lead>>,
+    /// Why the lead's address is suppressed (`Some(None)`: it is not).
+    pub suppression: Option<Option<SuppressionReason>>,
+    /// The lead's activity log.
+    pub log: Option<&'a [Activity]>,
+    /// The lead's enrollments.
+    pub rivals: Option<&'a [Enrollment]>,
     pub now: DateTime<Utc>,
+}
+
+/// A fact the plan needs before it can decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Lead,
+    Suppression,
+    Log,
+    Rivals,
 }
 
 /// Why a step waits.
@@ -48,6 +63,8 @@ pub enum Waiting {
 /// What to do with a due step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
+    /// Read this fact, then plan again.
+    Read(Need),
     /// End the enrollment: `Stopped` (may not be mailed), `Exited` (a goal), `Completed`.
     End {
         status: EnrollmentStatus,
@@ -59,16 +76,6 @@ pub enum Plan {
     Send { key: MessageKey, zone: Tz },
 }
 
-/// True if deciding needs the lead's activity log (a goal such as `consultation_booked`).
-pub fn needs_log(seq: &Sequence) -> bool {
-    seq.exit_when.iter().any(ExitGoal::reads_activities)
-}
-
-/// True if deciding needs the lead's other enrollments: some sequence outranks this one.
-pub fn needs_rivals(cfg: &Config, seq: &Sequence) -> bool {
-    cfg.sequences.iter().any(|s| s.priority > seq.priority)
-}
-
 fn end(status: EnrollmentStatus, reason: &str) -> Plan {
     Plan::End {
         status,
@@ -76,10 +83,10 @@ fn end(status: EnrollmentStatus, reason: &str) -> Plan {
     }
 }
 
-/// Decides what to do with a due step. Checked in this order, at the moment of sending: the
-/// sequence and step still exist; the lead exists, is not unsubscribed or suppressed, and has
-/// consented; no exit goal was reached; quiet hours and the step's window allow now; no step of a
-/// higher-priority sequence of the lead may go now.
+/// Decides what to do with a due step, or which fact it needs first. Checked in this order, at
+/// the moment of sending: the sequence and step still exist; the lead exists, is not
+/// unsubscribed or suppressed, and has consented; no exit goal was reached; quiet hours and the
+/// step's window allow now; no step of a higher-priority sequence of the lead may go now.
 pub fn plan(cfg: &Config, due: &DueStep<'_>) -> Plan {
     use EnrollmentStatus::{Completed, Exited, Stopped};
     let enr = due.enrollment;
@@ -90,18 +97,32 @@ pub fn plan(cfg: &Config, due: &DueStep<'_>) -> Plan {
         return end(Completed, "completed");
     };
     let Some(lead) = due.lead else {
+        return Plan::Read(Need::Lead);
+    };
+    let Some(lead) = lead else {
         return end(Stopped, "lead_gone");
     };
     if lead.unsubscribed_at.is_some() {
         return end(Stopped, "unsubscribed");
     }
-    if let Some(reason) = due.suppression {
+    let Some(suppression) = due.suppression else {
+        return Plan::Read(Need::Suppression);
+    };
+    if let Some(reason) = suppression {
         return end(Stopped, reason.as_str());
     }
     if lead.consent.is_none() {
         return end(Stopped, "no_consent");
     }
-    if let Some(goal) = goal_reached(seq, lead, enr, due.log) {
+    let log = if seq.exit_when.iter().any(ExitGoal::reads_activities) {
+        match due.log {
+            Some(log) => log,
+            None => return Plan::Read(Need::Log),
+        }
+    } else {
+        &[]
+    };
+    if let Some(goal) = goal_reached(seq, lead, enr, log) {
         return end(Exited, &goal.name());
     }
     let zone = lead.zone(cfg.program.default_zone);
@@ -112,11 +133,16 @@ pub fn plan(cfg: &Config, due: &DueStep<'_>) -> Plan {
             why: Waiting::Deferred,
         };
     }
-    if outranked(cfg, seq, enr, due.rivals, zone, due.now) {
-        return Plan::Wait {
-            until: due.now + Duration::minutes(YIELD_MINUTES),
-            why: Waiting::Yielded,
+    if cfg.sequences.iter().any(|s| s.priority > seq.priority) {
+        let Some(rivals) = due.rivals else {
+            return Plan::Read(Need::Rivals);
         };
+        if outranked(cfg, seq, enr, rivals, zone, due.now) {
+            return Plan::Wait {
+                until: due.now + Duration::minutes(YIELD_MINUTES),
+                why: Waiting::Yielded,
+            };
+        }
     }
     Plan::Send {
         key: MessageKey::step(lead.id.clone(), enr.id.clone(), enr.next_step),

@@ -1,4 +1,4 @@
-use super::send_plan::{self, after_claim, plan, AfterClaim, DueStep, Plan, Waiting};
+use super::send_plan::{self, after_claim, plan, AfterClaim, DueStep, Need, Plan, Waiting};
 use super::{record_activity, Kindling};
 use crate::activity::{Activity, ActivityKind, Attrs, Subject};
 use crate::config::Sequence;
@@ -9,6 +9,7 @@ use crate::lead::Lead;
 use crate::mail::compose;
 use crate::ports::{Cas, MailError, Mailer, OutgoingMail};
 use crate::sequence::{Enrollment, EnrollmentStatus, MessageKey, SendRecord, SendState};
+use crate::suppression::SuppressionReason;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -179,7 +180,7 @@ async fn recheck_due_leads(k: &Kindling, budget: usize, report: &mut SendReport)
     Ok(())
 }
 
-/// Reads what deciding needs, plans ([`plan`]), and carries the plan out.
+/// Plans ([`plan`]), reading each fact the plan asks for, and carries the plan out.
 #[tracing::instrument(name = "send_one", skip_all, fields(lead_id = %enr.lead_id, enrollment_id = %enr.id, sequence = %enr.sequence_id, step = enr.next_step))]
 async fn send_one(
     k: &Kindling,
@@ -189,36 +190,47 @@ async fn send_one(
 ) -> Result<Outcome> {
     let cfg = &k.config;
     let seq = cfg.sequence(&enr.sequence_id);
-    let has_step = seq.is_some_and(|s| s.steps.get(enr.next_step as usize).is_some());
-    let lead = match has_step {
-        true => k.stores.leads.get_lead(&enr.lead_id).await?,
-        false => None,
-    };
-    let (mut suppression, mut log, mut rivals) = (None, Vec::new(), Vec::new());
-    if let (Some(lead), Some(seq)) = (&lead, seq) {
-        suppression = k
-            .stores
-            .suppressions
-            .suppression(&lead.email)
-            .await?
-            .map(|s| s.reason);
-        if send_plan::needs_log(seq) {
-            log = super::lead_activities(k, &lead.id).await?;
+    let mut lead: Option<Option<Lead>> = None;
+    let mut suppression: Option<Option<SuppressionReason>> = None;
+    let mut log: Option<Vec<Activity>> = None;
+    let mut rivals: Option<Vec<Enrollment>> = None;
+    let decided = loop {
+        let due = DueStep {
+            enrollment: &enr,
+            sequence: seq,
+            lead: lead.as_ref().map(Option::as_ref),
+            suppression,
+            log: log.as_deref(),
+            rivals: rivals.as_deref(),
+            now,
+        };
+        // The plan asks only for a fact not read yet, so this reads each at most once.
+        match plan(cfg, &due) {
+            Plan::Read(Need::Lead) => lead = Some(k.stores.leads.get_lead(&enr.lead_id).await?),
+            Plan::Read(need) => {
+                let Some(Some(l)) = &lead else {
+                    break Plan::End {
+                        status: EnrollmentStatus::Stopped,
+                        reason: "lead_gone".into(),
+                    };
+                };
+                match need {
+                    Need::Lead => {}
+                    Need::Suppression => {
+                        let s = k.stores.suppressions.suppression(&l.email).await?;
+                        suppression = Some(s.map(|s| s.reason));
+                    }
+                    Need::Log => log = Some(super::lead_activities(k, &l.id).await?),
+                    Need::Rivals => {
+                        rivals = Some(k.stores.enrollments.enrollments_of_lead(&l.id).await?)
+                    }
+                }
+            }
+            other => break other,
         }
-        if send_plan::needs_rivals(cfg, seq) {
-            rivals = k.stores.enrollments.enrollments_of_lead(&lead.id).await?;
-        }
-    }
-    let due = DueStep {
-        enrollment: &enr,
-        sequence: seq,
-        lead: lead.as_ref(),
-        suppression,
-        log: &log,
-        rivals: &rivals,
-        now,
     };
-    let (key, zone) = match plan(cfg, &due) {
+    let (key, zone) = match decided {
+        Plan::Read(_) => return Ok(Outcome::Skipped),
         Plan::End { status, reason } => return finish(k, enr, status, &reason).await,
         Plan::Wait { until, why } => {
             let outcome = match why {
@@ -229,6 +241,7 @@ async fn send_one(
         }
         Plan::Send { key, zone } => (key, zone),
     };
+    let lead = lead.flatten();
     // `plan` sends only a step that exists, to a lead that exists.
     let (Some(seq), Some(lead)) = (seq, lead) else {
         return Ok(Outcome::Skipped);

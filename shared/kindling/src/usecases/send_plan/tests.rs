@@ -69,10 +69,10 @@ fn plan_for<'a>(
     let mut due = DueStep {
         enrollment: enr,
         sequence: cfg.sequence(&enr.sequence_id),
-        lead,
-        suppression: None,
-        log: &[],
-        rivals: &[],
+        lead: Some(lead),
+        suppression: Some(None),
+        log: Some(&[]),
+        rivals: Some(&[]),
         now: enr.next_due_at.unwrap(),
     };
     f(&mut due);
@@ -125,7 +125,7 @@ fn who_may_not_be_mailed_ends_the_enrollment_and_says_why() {
         ended("unsubscribed", Stopped)
     );
     let bounced = plan_for(&enr, Some(&l), |d| {
-        d.suppression = Some(SuppressionReason::Bounced)
+        d.suppression = Some(Some(SuppressionReason::Bounced))
     });
     assert_eq!(bounced, ended("bounced", Stopped));
     let mut no_consent = l.clone();
@@ -153,7 +153,7 @@ fn an_exit_goal_reached_since_enrolling_ends_the_enrollment() {
     )];
     let l = lead(now);
     assert_eq!(
-        plan_for(&enr, Some(&l), |d| d.log = &booked),
+        plan_for(&enr, Some(&l), |d| d.log = Some(&booked)),
         ended("consultation_booked", Exited)
     );
     // A consultation booked before enrolling is not this enrollment's goal.
@@ -162,11 +162,9 @@ fn an_exit_goal_reached_since_enrolling_ends_the_enrollment() {
         now - Duration::days(4),
     )];
     assert!(matches!(
-        plan_for(&enr, Some(&l), |d| d.log = &before),
+        plan_for(&enr, Some(&l), |d| d.log = Some(&before)),
         Plan::Send { .. }
     ));
-    assert!(needs_log(shipped().sequence("document_followup").unwrap()));
-    assert!(!needs_log(shipped().sequence("seminar_followup").unwrap()));
 }
 
 #[test]
@@ -191,7 +189,7 @@ fn a_higher_priority_step_that_may_go_now_goes_first() {
     let mut rival = enrollment("E2", "consultation_invite", now, now);
     let rivals = [rival.clone()];
     assert_eq!(
-        plan_for(&enr, Some(&l), |d| d.rivals = &rivals),
+        plan_for(&enr, Some(&l), |d| d.rivals = Some(&rivals)),
         Plan::Wait {
             until: now + Duration::minutes(YIELD_MINUTES),
             why: Waiting::Yielded,
@@ -201,22 +199,19 @@ fn a_higher_priority_step_that_may_go_now_goes_first() {
     rival.next_due_at = Some(now + Duration::hours(1));
     let later = [rival];
     assert!(matches!(
-        plan_for(&enr, Some(&l), |d| d.rivals = &later),
+        plan_for(&enr, Some(&l), |d| d.rivals = Some(&later)),
         Plan::Send { .. }
     ));
     let low = [enrollment("E3", "different_angle", now, now)];
     assert!(matches!(
-        plan_for(&enr, Some(&l), |d| d.rivals = &low),
+        plan_for(&enr, Some(&l), |d| d.rivals = Some(&low)),
         Plan::Send { .. }
     ));
-    let cfg = shipped();
-    assert!(needs_rivals(
-        &cfg,
-        cfg.sequence("document_followup").unwrap()
-    ));
-    assert!(!needs_rivals(
-        &cfg,
-        cfg.sequence("consultation_invite").unwrap()
+    // The highest-priority sequence never asks for rivals.
+    let top = enrollment("E4", "consultation_invite", now, now);
+    assert!(matches!(
+        plan_for(&top, Some(&l), |d| d.rivals = None),
+        Plan::Send { .. }
     ));
 }
 
@@ -288,4 +283,63 @@ fn the_next_step_is_due_at_its_offset_from_enrolling_and_the_last_completes() {
         (done.status, done.next_due_at, done.reason.as_deref()),
         (EnrollmentStatus::Completed, None, Some("completed"))
     );
+}
+
+#[test]
+fn the_plan_asks_for_each_fact_only_when_its_decision_needs_it() {
+    let now = monday_10_jst();
+    let l = lead(now);
+    let enr = enrollment("E1", "document_followup", now, now);
+    let unread = |d: &mut DueStep<'_>| {
+        d.lead = None;
+        d.suppression = None;
+        d.log = None;
+        d.rivals = None;
+    };
+    // The lead first, then its suppression, the log (an exit goal reads it), the rivals.
+    assert_eq!(plan_for(&enr, Some(&l), unread), Plan::Read(Need::Lead));
+    let asks = |f: &dyn Fn(&mut DueStep<'_>)| {
+        plan_for(&enr, Some(&l), |d| {
+            unread(d);
+            d.lead = Some(Some(&l));
+            f(d)
+        })
+    };
+    assert_eq!(asks(&|_| {}), Plan::Read(Need::Suppression));
+    assert_eq!(asks(&|d| d.suppression = Some(None)), Plan::Read(Need::Log));
+    assert_eq!(
+        asks(&|d| {
+            d.suppression = Some(None);
+            d.log = Some(&[]);
+        }),
+        Plan::Read(Need::Rivals)
+    );
+    // An unsubscribed lead ends before its suppression is read.
+    let mut gone = l.clone();
+    gone.unsubscribed_at = Some(now);
+    let plan = plan_for(&enr, Some(&gone), |d| {
+        unread(d);
+        d.lead = Some(Some(&gone));
+    });
+    assert_eq!(plan, ended("unsubscribed", EnrollmentStatus::Stopped));
+    // A step due in quiet hours waits without reading the rivals.
+    let late = Utc.with_ymd_and_hms(2026, 11, 2, 14, 30, 0).unwrap();
+    let night = enrollment("E1", "document_followup", late, late);
+    let plan = plan_for(&night, Some(&l), |d| {
+        d.rivals = None;
+    });
+    assert!(
+        matches!(
+            plan,
+            Plan::Wait {
+                why: Waiting::Deferred,
+                ..
+            }
+        ),
+        "{plan:?}"
+    );
+    // A sequence without a goal that reads activities never asks for the log.
+    let seminar = enrollment("E1", "seminar_followup", now, now);
+    let plan = plan_for(&seminar, Some(&l), |d| d.log = None);
+    assert!(!matches!(plan, Plan::Read(Need::Log)), "{plan:?}");
 }
