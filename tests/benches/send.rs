@@ -9,16 +9,17 @@
 
 use async_trait::async_trait;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use kindling::app::Kindling;
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
 use kindling::events::Event;
 use kindling::ids::{EnrollmentId, LeadId};
-use kindling::lead::{Consent, Lead};
+use kindling::leads::{Consent, Lead};
 use kindling::ports::{EventBus, MailError, Mailer, OutgoingMail, Store, Stores};
-use kindling::sequence::{Enrollment, EnrollmentStatus};
+use kindling::sending::send_due_steps;
+use kindling::sequences::{Enrollment, EnrollmentStatus};
 use kindling::system::UuidIds;
 use kindling::testing::ManualClock;
-use kindling::usecases::{send_due_steps, Kindling};
 use kindling_tests::harness::{monday_10_jst, shipped_config, test_keys};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -2,14 +2,14 @@
 //! crate runs it with [`store_contract!`], giving an expression that makes a fresh, empty store.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use kindling::activity::{Activity, ActivityKind, Attrs, Subject};
+use kindling::deliverability::suppression::{Suppression, SuppressionReason};
 use kindling::email::EmailAddress;
 use kindling::ids::{ActivityId, BroadcastId, EnrollmentId, LeadId, VisitorId};
-use kindling::lead::Lead;
+use kindling::leads::Lead;
 use kindling::ports::{AlertClaim, Cas, Claim, Put, Store};
-use kindling::schedule::FrequencyCap;
-use kindling::sequence::{Enrollment, EnrollmentStatus, MessageKey, SendRecord, SendState};
-use kindling::suppression::{Suppression, SuppressionReason};
+use kindling::sending::schedule::FrequencyCap;
+use kindling::sequences::{Enrollment, EnrollmentStatus, MessageKey, SendRecord, SendState};
+use kindling::tracking::activity::{Activity, ActivityKind, Attrs, Subject};
 
 /// Generates one `#[tokio::test]` per contract case, each on a fresh store from `$make`.
 #[macro_export]
@@ -239,7 +239,7 @@ pub async fn trigger_state_round_trips(s: &dyn Store) {
     s.insert_lead(&l).await.unwrap();
     l.triggers.insert(
         "pricing_interest".into(),
-        kindling::lead::TriggerState {
+        kindling::leads::TriggerState {
             fired: 2,
             last_at: t0(),
         },
@@ -325,8 +325,8 @@ pub async fn activity_details_round_trip(s: &dyn Store) {
         enrollment_id: Some(EnrollmentId::new("E1")),
         step: Some(2),
         sequence_id: Some("document_followup".into()),
-        link: Some(kindling::mail::HIDDEN_LINK),
-        agent: Some(kindling::classify::Agent::ScannerClick),
+        link: Some(kindling::sending::mail::HIDDEN_LINK),
+        agent: Some(kindling::tracking::classify::Agent::ScannerClick),
         reason: Some("hidden_link".into()),
         ..Attrs::default()
     };

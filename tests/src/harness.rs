@@ -4,16 +4,16 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use kindling::activity::Activity;
 use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
-use kindling::lead::Lead;
+use kindling::leads::Lead;
 use kindling::ports::{Alert, Clock, MailError, Mailer, Notifier, OutgoingMail};
-use kindling::sequence::{Enrollment, SendRecord};
+use kindling::sending::SendReport;
+use kindling::sequences::{Enrollment, SendRecord};
 use kindling::testing::{ManualClock, SequentialIds};
-use kindling::token::SigningKeys;
-use kindling::usecases::SendReport;
+use kindling::tracking::activity::Activity;
+use kindling::tracking::token::SigningKeys;
 use kindling_local::db::Db;
 use kindling_local::outbox::OutboxMailer;
 use kindling_local::LocalApp;
@@ -274,7 +274,7 @@ impl TestApp {
     /// Every activity of the lead with this address, its browsers' included.
     pub async fn activities(&self, email: &str) -> Vec<Activity> {
         let id = self.lead(email).await.id;
-        kindling::usecases::lead_activities(&self.app.kindling, &id)
+        kindling::scoring::lead_activities(&self.app.kindling, &id)
             .await
             .unwrap()
     }

@@ -4,11 +4,12 @@
 //! examples (`Bounce`, `Complaint`, `Delivery` records).
 
 use chrono::{DateTime, Duration, Utc};
+use kindling::app::Kindling;
+use kindling::deliverability::{apply_feedback, Feedback};
 use kindling::deliverability::{BOUNCED, COMPLAINED, SERIES};
 use kindling::email::EmailAddress;
 use kindling::ids::LeadId;
-use kindling::lead::Lead;
-use kindling::usecases::{apply_feedback, Feedback, Kindling};
+use kindling::leads::Lead;
 use serde_json::{json, Value};
 
 /// A `Complaint` event's detail.

@@ -5,9 +5,9 @@
 
 use bytes::Bytes;
 use chrono::Duration;
-use kindling::ab::{self, Verdict};
-use kindling::sequence::SendState;
-use kindling::usecases::ab_report;
+use kindling::sending::ab::{self, Verdict};
+use kindling::sending::ab_report;
+use kindling::sequences::SendState;
 use kindling_tests::harness::{config_with, lead_fields, monday_10_jst, TestApp};
 use mail_parser::MessageParser;
 
@@ -215,7 +215,7 @@ async fn scanner_clicks_and_repeated_clicks_do_not_count() {
     t.clock.advance(Duration::seconds(2));
     click(&t, &link, CHROME, "40.93.40.10").await;
     let template = template_of(&t, &email(1)).await;
-    let counted = |r: &[kindling::usecases::AbReport]| {
+    let counted = |r: &[kindling::sending::AbReport]| {
         let v = r[0]
             .variants
             .iter()

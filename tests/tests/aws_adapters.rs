@@ -7,10 +7,10 @@ use kindling::email::EmailAddress;
 use kindling::events::Audience;
 use kindling::events::{ActivityRecorded, Event, ACTIVITY_RECORDED_V1};
 use kindling::ids::{ActivityId, EnrollmentId, LeadId};
-use kindling::lead::Lead;
+use kindling::leads::Lead;
 use kindling::ports::{Alert, EventBus, MailError, Mailer, Notifier, OutgoingMail};
-use kindling::score::Temperature;
-use kindling::sequence::MessageKey;
+use kindling::scoring::Temperature;
+use kindling::sequences::MessageKey;
 use kindling_aws::eventbridge::EventBridgeBus;
 use kindling_aws::ses::SesMailer;
 use kindling_aws::sns::SnsNotifier;
@@ -27,7 +27,9 @@ fn key() -> MessageKey {
 
 fn composed_mail() -> Vec<u8> {
     let config = kindling_aws::runtime::bundled_config().unwrap();
-    let keys = kindling::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS).unwrap();
+    let keys =
+        kindling::tracking::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS)
+            .unwrap();
     let at = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
     let mut lead = Lead::new(
         LeadId::new("L1"),
@@ -41,13 +43,13 @@ fn composed_mail() -> Vec<u8> {
         .templates
         .render("doc_thanks", "ja", "ja", &ctx)
         .unwrap();
-    let to = kindling::mail::Addressing {
+    let to = kindling::sending::mail::Addressing {
         lead: &lead,
         key: &key(),
         language: "ja",
         list: "document_followup",
     };
-    kindling::mail::compose(&config, &keys, &to, &rendered, at)
+    kindling::sending::mail::compose(&config, &keys, &to, &rendered, at)
         .unwrap()
         .raw
 }
@@ -122,7 +124,7 @@ async fn eventbridge_rule_delivers_every_published_event_to_sqs() {
                 activity_id: ActivityId::new(format!("a{i}")),
                 lead_id: Some(LeadId::new("L1")),
                 visitor_id: None,
-                kind: kindling::activity::ActivityKind::PageView,
+                kind: kindling::tracking::activity::ActivityKind::PageView,
                 at,
             })
         })
@@ -148,7 +150,7 @@ async fn publishing_to_a_missing_bus_is_an_error() {
         activity_id: ActivityId::new("a"),
         lead_id: None,
         visitor_id: None,
-        kind: kindling::activity::ActivityKind::PageView,
+        kind: kindling::tracking::activity::ActivityKind::PageView,
         at: Utc::now(),
     });
     assert!(bus.publish(&[e]).await.is_err());

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use kindling::http::Routes;
-use kindling::score::Temperature;
+use kindling::scoring::Temperature;
 use kindling_aws::http::handle_api_request;
 use kindling_aws::invocation::{
     on_kindling_event, on_schedule, on_scheduled_event, on_score_invocation, on_ses_event, Consumer,
@@ -27,7 +27,7 @@ fn event(sample: &str) -> Value {
     serde_json::from_str(sample).unwrap()
 }
 
-async fn lead(env: &AwsEnv, email: &str) -> Option<kindling::lead::Lead> {
+async fn lead(env: &AwsEnv, email: &str) -> Option<kindling::leads::Lead> {
     let rt = env.runtime().await;
     rt.kindling
         .stores
@@ -128,7 +128,7 @@ async fn a_form_submission_creates_the_lead_and_scoring_counts_its_earlier_visit
         "DynamoDB requests per form submission (known lead): {:?}",
         env.counter.requests()
     );
-    let acts = kindling::usecases::lead_activities(&rt.kindling, &l.id)
+    let acts = kindling::scoring::lead_activities(&rt.kindling, &l.id)
         .await
         .unwrap();
     assert_eq!(acts.len(), 2);
@@ -378,7 +378,7 @@ async fn notify_alerts_once_per_crossing_through_sns() {
     assert!(alerts[0]["Message"].as_str().unwrap().contains("Hot"));
 }
 
-async fn submit(k: &kindling::usecases::Kindling, form: &str, body: &str) {
+async fn submit(k: &kindling::app::Kindling, form: &str, body: &str) {
     let mut req = event(sample!("intake/form-urlencoded.json"));
     kindling_tests::aws::set_body(&mut req, body);
     req["rawPath"] = Value::String(form.into());
@@ -458,7 +458,7 @@ async fn rescore_walks_every_lead_on_dynamodb_in_pages_and_a_dry_run_writes_noth
             r.points = 40;
         }
     }
-    let k = kindling::usecases::Kindling {
+    let k = kindling::app::Kindling {
         config: std::sync::Arc::new(config),
         ..rt.kindling.clone()
     };
@@ -533,8 +533,9 @@ async fn signing_keys_are_read_from_secrets_manager_at_cold_start() {
     // verifies with the same key given inline.
     let rt = env.runtime().await;
     let inline =
-        kindling::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS).unwrap();
-    let claim = kindling::token::Claim::Unsubscribe(kindling::ids::LeadId::new("L1"));
+        kindling::tracking::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS)
+            .unwrap();
+    let claim = kindling::tracking::token::Claim::Unsubscribe(kindling::ids::LeadId::new("L1"));
     assert_eq!(inline.verify(&rt.kindling.keys.sign(&claim)), Some(claim));
 
     // A missing secret and a malformed one stop the cold start with a message naming the secret.
@@ -643,8 +644,10 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
     let send = k.stores.sends.sends_of_lead(&lead).await.unwrap()[0]
         .key
         .clone();
-    let keys = kindling::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS).unwrap();
-    use kindling::token::Claim;
+    let keys =
+        kindling::tracking::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS)
+            .unwrap();
+    use kindling::tracking::token::Claim;
     let now = chrono::Utc::now();
     let beacon = |events: Value| {
         Some(serde_json::json!({ "visitor_id": "v-count-1", "events": events }).to_string())
@@ -674,7 +677,10 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
                 "GET",
                 &format!(
                     "/t/c/{}",
-                    keys.sign(&Claim::Click(send.clone(), kindling::mail::HIDDEN_LINK))
+                    keys.sign(&Claim::Click(
+                        send.clone(),
+                        kindling::sending::mail::HIDDEN_LINK
+                    ))
                 ),
                 None,
             ),
@@ -778,7 +784,7 @@ async fn the_breaker_pauses_send_steps_on_dynamodb_and_ops_hears_once_through_sn
     ] {
         on_ses_event(k, bounce(id, to)).await.unwrap();
     }
-    let status = kindling::usecases::sending_status(k).await.unwrap();
+    let status = kindling::deliverability::sending_status(k).await.unwrap();
     assert_eq!((status.health.sends, status.health.bounces), (100, 2));
     let mailer = rt.mailer().await;
     let schedule = || event(sample!("send-steps/schedule.json"));
@@ -839,7 +845,7 @@ async fn the_breaker_pauses_send_steps_on_dynamodb_and_ops_hears_once_through_sn
         .unwrap()
         .unwrap();
     assert_eq!(run.paused, None);
-    let status = kindling::usecases::sending_status(k).await.unwrap();
+    let status = kindling::deliverability::sending_status(k).await.unwrap();
     assert_eq!(status.state, "sending");
     assert_eq!(
         status.resumed.unwrap().note.as_deref(),
@@ -927,7 +933,7 @@ async fn every_sample_replays_through_its_function() {
         ("lsample0001", "oneclick1@example.jp"),
         ("lsample0002", "oneclick2@example.jp"),
     ] {
-        let l = kindling::lead::Lead::new(
+        let l = kindling::leads::Lead::new(
             kindling::ids::LeadId::new(id),
             kindling::email::EmailAddress::parse(email).unwrap(),
             chrono::Utc::now(),

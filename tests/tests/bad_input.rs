@@ -3,8 +3,8 @@
 
 use chrono::Duration;
 use kindling::ids::{EnrollmentId, LeadId};
-use kindling::sequence::MessageKey;
-use kindling::token::{Claim, SigningKeys};
+use kindling::sequences::MessageKey;
+use kindling::tracking::token::{Claim, SigningKeys};
 use kindling_tests::harness::{lead_fields, test_keys, TestApp};
 use serde_json::{json, Value};
 

@@ -5,11 +5,10 @@
 
 use bytes::Bytes;
 use chrono::Duration;
+use kindling::alerts::NotifyOutcome;
+use kindling::deliverability::{apply_feedback, notify_sending_paused, sending_status, Feedback};
 use kindling::events::SendingPaused;
-use kindling::sequence::EnrollmentStatus;
-use kindling::usecases::{
-    apply_feedback, notify_sending_paused, sending_status, Feedback, NotifyOutcome,
-};
+use kindling::sequences::EnrollmentStatus;
 use kindling_tests::harness::{
     config_with, lead_fields, monday_10_jst, FailFirst, FlakyBus, TestApp,
 };

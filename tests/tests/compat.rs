@@ -6,9 +6,9 @@
 use chrono::Duration;
 use kindling::email::EmailAddress;
 use kindling::ids::{EnrollmentId, LeadId};
-use kindling::lead::{Consent, Lead};
-use kindling::schedule::FrequencyCap;
-use kindling::sequence::{MessageKey, SendRecord, SendState};
+use kindling::leads::{Consent, Lead};
+use kindling::sending::schedule::FrequencyCap;
+use kindling::sequences::{MessageKey, SendRecord, SendState};
 use kindling_tests::harness::TestApp;
 
 const OPEN: &str = "t1.o.lcompat0001.ecompat0001.2.kjHYTvWKfzbJEYhkFVZR2A";

@@ -6,13 +6,13 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::Duration;
-use kindling::activity::Activity;
+use kindling::app::handle_event;
 use kindling::error::PortError;
 use kindling::events::{Event, LeadBecameHot};
 use kindling::ids::{LeadId, VisitorId};
 use kindling::ports::{ActivityLog, PortResult, Put};
-use kindling::score::Temperature;
-use kindling::usecases::handle_event;
+use kindling::scoring::Temperature;
+use kindling::tracking::activity::Activity;
 use kindling_local::store::SqliteStore;
 use kindling_local::LocalApp;
 use kindling_tests::harness::{lead_fields, FailFirst, FlakyBus, TestApp};
@@ -107,7 +107,7 @@ async fn a_hot_event_delivered_twice_alerts_sales_once() {
     assert_eq!(t.notifier.alerts.lock().unwrap().len(), 1);
     // Rescoring an unchanged log changes nothing and publishes nothing.
     let pending = t.app.bus.pending().unwrap();
-    kindling::usecases::rescore_lead(&t.app.kindling, &l.id)
+    kindling::scoring::rescore_lead(&t.app.kindling, &l.id)
         .await
         .unwrap();
     assert_eq!(t.app.bus.pending().unwrap(), pending);

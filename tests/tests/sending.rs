@@ -5,14 +5,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use kindling::deliverability::suppression::{Suppression, SuppressionReason};
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
 use kindling::ids::LeadId;
 use kindling::ports::{Claim, MailError, PortResult, SendLog};
-use kindling::schedule::FrequencyCap;
-use kindling::sequence::{EnrollmentStatus, MessageKey, SendRecord, SendState};
-use kindling::suppression::{Suppression, SuppressionReason};
-use kindling::usecases::send_due_steps;
+use kindling::sending::schedule::FrequencyCap;
+use kindling::sending::send_due_steps;
+use kindling::sequences::{EnrollmentStatus, MessageKey, SendRecord, SendState};
 use kindling_local::store::SqliteStore;
 use kindling_tests::harness::{
     config_with, config_without_triggers, lead_fields, monday_10_jst, shipped_config, TestApp,
@@ -436,10 +436,10 @@ async fn exit_goals_stop_a_sequence_when_the_lead_books_or_sales_marks_it() {
     )
     .await;
     let marked = t.lead("marked@example.jp").await;
-    kindling::usecases::mark_lead(
+    kindling::leads::mark_lead(
         &t.app.kindling,
-        &kindling::usecases::LeadKey::Id(marked.id),
-        kindling::lead::SalesStatus::Working,
+        &kindling::leads::LeadKey::Id(marked.id),
+        kindling::leads::SalesStatus::Working,
         None,
     )
     .await
@@ -468,7 +468,7 @@ async fn exit_goals_stop_a_sequence_when_the_lead_books_or_sales_marks_it() {
     }
     assert_eq!(
         t.lead("booked@example.jp").await.score.temperature,
-        kindling::score::Temperature::Warm
+        kindling::scoring::Temperature::Warm
     );
 }
 

@@ -4,9 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::Duration;
+use kindling::app::{handle_event, Kindling};
 use kindling::events::{Audience, Event};
 use kindling::ports::ActivityLog;
-use kindling::usecases::{handle_event, rescore_lead, Kindling};
+use kindling::scoring::rescore_lead;
 use kindling_tests::harness::{
     config_with, lead_fields, monday_10_jst, FailFirst, FlakyBus, TestApp,
 };
@@ -122,12 +123,12 @@ async fn a_bus_failure_after_the_enrollment_retries_into_one_enrollment_and_one_
     let lead = t.lead("f@example.jp").await;
     // Three views recorded without scoring (as if the score function had not run yet).
     for i in 0..3 {
-        let a = kindling::activity::Activity {
+        let a = kindling::tracking::activity::Activity {
             id: kindling::ids::ActivityId::new(format!("pv{i}")),
-            subject: kindling::activity::Subject::Lead(lead.id.clone()),
-            kind: kindling::activity::ActivityKind::PageView,
+            subject: kindling::tracking::activity::Subject::Lead(lead.id.clone()),
+            kind: kindling::tracking::activity::ActivityKind::PageView,
             at: t.now() + Duration::hours(i),
-            attrs: kindling::activity::Attrs {
+            attrs: kindling::tracking::activity::Attrs {
                 page_category: Some("pricing".into()),
                 ..Default::default()
             },

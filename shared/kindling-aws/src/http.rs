@@ -1,8 +1,8 @@
 //! API Gateway (HTTP API, payload v2) to the shared HTTP entry logic and back.
 
 use bytes::Bytes;
+use kindling::app::Kindling;
 use kindling::http::{handle, ClientInfo, Routes};
-use kindling::usecases::Kindling;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 

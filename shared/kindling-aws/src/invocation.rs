@@ -2,12 +2,11 @@
 //! unknown type, routed to the wrong function) is logged and dropped with `Ok`, so the platform
 //! does not retry it for 24 hours; a retryable failure is `Err`, so it does.
 
+use kindling::app::{handle_event, on_activity_recorded, Kindling};
+use kindling::deliverability::{apply_feedback, Feedback};
 use kindling::events::{Event, SOURCE};
 use kindling::ports::{Mailer, Notifier};
-use kindling::usecases::{
-    apply_feedback, handle_event, on_activity_recorded, send_due_steps, Feedback, Kindling,
-    SendReport,
-};
+use kindling::sending::{send_due_steps, SendReport};
 use serde::Deserialize;
 
 /// The EventBridge envelope around every event.
@@ -82,7 +81,7 @@ pub fn event_catalog() -> serde_json::Value {
         "kindling": { "source": SOURCE, "events": kindling_events, "integrationOnly": INTEGRATION_ONLY },
         "ses": {
             "source": "aws.ses",
-            "detailTypes": kindling::usecases::SES_FEEDBACK_DETAIL_TYPES,
+            "detailTypes": kindling::deliverability::SES_FEEDBACK_DETAIL_TYPES,
             "function": "feedback"
         },
         "schedule": { "function": "send-steps", "source": "aws.events", "detailType": "Scheduled Event" }
@@ -189,7 +188,7 @@ pub async fn on_score_invocation(
         ),
     };
     let limit = cmd.limit.unwrap_or(RESCORE_PAGE_DEFAULT).clamp(1, 1000);
-    let page = kindling::usecases::rescore_page(k, after.as_ref(), limit, !cmd.dry_run)
+    let page = kindling::scoring::rescore_page(k, after.as_ref(), limit, !cmd.dry_run)
         .await
         .map_err(|e| Box::new(e) as lambda_runtime_error::Error)?;
     tracing::info!(

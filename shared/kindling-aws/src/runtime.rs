@@ -8,10 +8,10 @@ use crate::settings::{KeySource, Settings};
 use crate::sns::SnsNotifier;
 use crate::DynamoStore;
 use aws_config::{BehaviorVersion, SdkConfig};
+use kindling::app::Kindling;
 use kindling::config::{Config, ConfigErrors};
 use kindling::ports::Stores;
 use kindling::system::{SystemClock, UuidIds};
-use kindling::usecases::Kindling;
 use std::sync::Arc;
 
 mod bundled {

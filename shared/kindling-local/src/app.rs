@@ -8,12 +8,13 @@ use crate::outbox::OutboxMailer;
 use crate::ratelimit::{RateLimiter, BEACONS_PER_IP, BEACONS_PER_VISITOR, FORMS_PER_IP};
 use crate::store::SqliteStore;
 use bytes::Bytes;
+use kindling::app::{handle_event, Kindling};
 use kindling::config::Config;
 use kindling::error::PortError;
 use kindling::http::{handle, ApiError, Routes};
 use kindling::ports::{Clock, Ids, Mailer, Notifier, Stores};
-use kindling::token::SigningKeys;
-use kindling::usecases::{handle_event, send_due_steps, Kindling, SendReport};
+use kindling::sending::{send_due_steps, SendReport};
+use kindling::tracking::token::SigningKeys;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -5,10 +5,10 @@ use chrono::{TimeZone, Utc};
 use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::ids::{EnrollmentId, LeadId};
-use kindling::lead::Lead;
-use kindling::mail::{compose, Addressing};
-use kindling::sequence::MessageKey;
-use kindling::token::SigningKeys;
+use kindling::leads::Lead;
+use kindling::sending::mail::{compose, Addressing};
+use kindling::sequences::MessageKey;
+use kindling::tracking::token::SigningKeys;
 use std::path::Path;
 
 /// What a built marketing mail lacks of what the law and RFC 8058 require: the sender's name

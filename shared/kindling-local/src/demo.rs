@@ -13,11 +13,11 @@ use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
 use kindling::ports::{Alert, Clock, Notifier};
-use kindling::schedule::resolve_local;
-use kindling::sequence::{MessageKey, SendState};
+use kindling::sending::schedule::resolve_local;
+use kindling::sequences::{MessageKey, SendState};
 use kindling::system::UuidIds;
 use kindling::testing::ManualClock;
-use kindling::token::{Claim, SigningKeys};
+use kindling::tracking::token::{Claim, SigningKeys};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -386,7 +386,7 @@ pub async fn run(config: Config, data_dir: &Path, print_timeline: bool) -> anyho
     summarize(&app, &alerts).await
 }
 
-async fn lead_of(app: &LocalApp, p: &Person) -> anyhow::Result<kindling::lead::Lead> {
+async fn lead_of(app: &LocalApp, p: &Person) -> anyhow::Result<kindling::leads::Lead> {
     let email = EmailAddress::parse(p.email)?;
     app.kindling
         .stores

@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use kindling::activity::Activity;
-use kindling::usecases::{LeadReport, RescoreChange};
+use kindling::leads::LeadReport;
+use kindling::scoring::RescoreChange;
+use kindling::tracking::activity::Activity;
 use std::fmt::Write as _;
 
 fn local(t: DateTime<Utc>, zone: Tz) -> String {
@@ -28,7 +29,7 @@ fn describe(a: &Activity) -> String {
         parts.push(format!("{s} step {step}"));
     }
     if let Some(l) = x.link {
-        parts.push(if l == kindling::mail::HIDDEN_LINK {
+        parts.push(if l == kindling::sending::mail::HIDDEN_LINK {
             "hidden link".to_owned()
         } else {
             format!("link {l}")
@@ -232,8 +233,8 @@ pub fn rescore_text(changes: &[RescoreChange], applied: bool) -> String {
 }
 
 /// `kindling ab`: one block per A/B test.
-pub fn ab_text(report: &[kindling::usecases::AbReport]) -> String {
-    use kindling::ab::Verdict;
+pub fn ab_text(report: &[kindling::sending::AbReport]) -> String {
+    use kindling::sending::ab::Verdict;
     let mut out = String::new();
     if report.is_empty() {
         out.push_str("no A/B tests configured\n");

@@ -174,7 +174,7 @@ fn open_store(config: Config, data_dir: &std::path::Path) -> anyhow::Result<Loca
 
 /// An app over an in-memory store, for previews without a local store (nothing is written).
 fn preview_app(config: Config) -> anyhow::Result<LocalApp> {
-    let keys = kindling::token::SigningKeys::new(vec![(
+    let keys = kindling::tracking::token::SigningKeys::new(vec![(
         "preview".into(),
         b"kindling-preview-key-links-do-not-verify".to_vec(),
     )])?;
@@ -261,9 +261,9 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => {
             let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let key = kindling::usecases::parse_lead_key(&lead)
+            let key = kindling::leads::parse_lead_key(&lead)
                 .with_context(|| format!("{lead:?} is neither a lead id nor an email address"))?;
-            let report = kindling::usecases::lead_report(&app.kindling, &key)
+            let report = kindling::leads::lead_report(&app.kindling, &key)
                 .await?
                 .with_context(|| format!("no lead {lead}"))?;
             if json {
@@ -289,12 +289,12 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => {
             let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let key = kindling::usecases::parse_lead_key(&lead)
+            let key = kindling::leads::parse_lead_key(&lead)
                 .with_context(|| format!("{lead:?} is neither a lead id nor an email address"))?;
-            let status = kindling::lead::SalesStatus::parse(&status).with_context(|| {
+            let status = kindling::leads::SalesStatus::parse(&status).with_context(|| {
                 format!("{status:?} is not one of working, won, lost, disqualified")
             })?;
-            let marked = kindling::usecases::mark_lead(&app.kindling, &key, status, note)
+            let marked = kindling::leads::mark_lead(&app.kindling, &key, status, note)
                 .await?
                 .with_context(|| format!("no lead {lead}"))?;
             println!("{} marked {status:?}", marked.email);
@@ -332,7 +332,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Ab { data_dir, json } => {
             let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let report = kindling::usecases::ab_report(&app.kindling).await?;
+            let report = kindling::sending::ab_report(&app.kindling).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
@@ -348,7 +348,7 @@ async fn main() -> anyhow::Result<()> {
             let app = open_store(load_config(&cli.config)?, &data_dir)?;
             match command {
                 None => {
-                    let status = kindling::usecases::sending_status(&app.kindling).await?;
+                    let status = kindling::deliverability::sending_status(&app.kindling).await?;
                     if json {
                         println!("{}", serde_json::to_string(&status)?);
                     } else {
@@ -356,7 +356,8 @@ async fn main() -> anyhow::Result<()> {
                     }
                 }
                 Some(SendingCommand::Resume { note }) => {
-                    let resumed = kindling::usecases::resume_sending(&app.kindling, note).await?;
+                    let resumed =
+                        kindling::deliverability::resume_sending(&app.kindling, note).await?;
                     if json {
                         println!("{}", serde_json::to_string(&resumed)?);
                     } else if let Some(trip) = &resumed.was_paused {
@@ -378,7 +379,7 @@ async fn main() -> anyhow::Result<()> {
             json,
         } => {
             let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let changes = kindling::usecases::rescore_all(&app.kindling, !dry_run).await?;
+            let changes = kindling::scoring::rescore_all(&app.kindling, !dry_run).await?;
             if !dry_run {
                 // Deliver what rescoring published (hot crossings alert sales).
                 app.pump().await?;

@@ -6,10 +6,10 @@ use crate::app::LocalApp;
 use anyhow::Context;
 use kindling::email::EmailAddress;
 use kindling::ids::{EnrollmentId, LeadId};
-use kindling::lead::Lead;
-use kindling::mail::ComposedMail;
-use kindling::sequence::MessageKey;
-use kindling::usecases::build_step_mail;
+use kindling::leads::Lead;
+use kindling::sending::build_step_mail;
+use kindling::sending::mail::ComposedMail;
+use kindling::sequences::MessageKey;
 use std::fmt::Write as _;
 
 /// What a preview was made for.

@@ -1,8 +1,8 @@
 //! Events on the bus: source `kindling`, versioned detail-types, one payload struct each.
 
-use crate::activity::ActivityKind;
 use crate::ids::{ActivityId, LeadId, VisitorId};
-use crate::score::Temperature;
+use crate::scoring::Temperature;
+use crate::tracking::activity::ActivityKind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -1,34 +1,43 @@
 //! Kindling's domain: leads, activities, explainable scores, step sequences and compliance,
 //! with the HTTP and event entry logic that every runtime (Lambda, local server) shares.
 //!
+//! One folder per capability, each with its rules, its use cases and its HTTP routes:
+//! [`tracking`], [`leads`], [`scoring`], [`triggers`], [`sequences`], [`sending`],
+//! [`deliverability`], [`alerts`], [`forms`] and [`admin`]. Beneath them the kernel every
+//! capability shares: [`ids`], [`email`], [`error`], [`names`], [`events`] and the [`ports`].
+//! Above them the assembly: [`config`] (loading and checking the program), [`http`] (the route
+//! table and router) and [`app`] (the wired [`app::Kindling`] and the event dispatch).
+//!
 //! Nothing here does I/O directly: stores, the mailer, the bus, the notifier, the clock and id
 //! generation are ports ([`ports`]) implemented by `kindling-local` and `kindling-aws`.
 
-pub mod ab;
-pub mod activity;
-pub mod calendar;
-pub mod classify;
-pub mod config;
-pub mod deliverability;
+// Kernel.
 pub mod email;
 pub mod error;
 pub mod events;
 pub mod fasthash;
-pub mod http;
 pub mod ids;
-pub mod lead;
-pub mod mail;
 pub mod names;
 pub mod ports;
-pub mod schedule;
-pub mod score;
-pub mod sequence;
-pub mod suppression;
 pub mod system;
 pub mod testing;
-pub mod token;
-pub mod trigger;
-pub mod usecases;
+
+// Capabilities.
+pub mod admin;
+pub mod alerts;
+pub mod deliverability;
+pub mod forms;
+pub mod leads;
+pub mod scoring;
+pub mod sending;
+pub mod sequences;
+pub mod tracking;
+pub mod triggers;
+
+// Assembly.
+pub mod app;
+pub mod config;
+pub mod http;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -4,11 +4,11 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use kindling::activity::{Activity, ActivityKind, Attrs, Subject};
-use kindling::classify::Agent;
 use kindling::config::Config;
 use kindling::ids::{ActivityId, EnrollmentId, LeadId};
-use kindling::score::{score, Repeat};
+use kindling::scoring::{score, Repeat};
+use kindling::tracking::activity::{Activity, ActivityKind, Attrs, Subject};
+use kindling::tracking::classify::Agent;
 use proptest::prelude::*;
 use std::path::PathBuf;
 
@@ -109,13 +109,13 @@ proptest! {
             s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             other.swap(i, (s >> 33) as usize % (i + 1));
         }
-        let lead = kindling::lead::Lead::new(
+        let lead = kindling::leads::Lead::new(
             LeadId::new("L1"),
             kindling::email::EmailAddress::parse("a@example.jp").unwrap(),
             t0(),
         );
-        let a = kindling::usecases::plan(&c, &lead, &kindling::score::clean_log(&log, now()), now());
-        let b = kindling::usecases::plan(&c, &lead, &kindling::score::clean_log(&other, now()), now());
+        let a = kindling::scoring::plan(&c, &lead, &kindling::scoring::clean_log(&log, now()), now());
+        let b = kindling::scoring::plan(&c, &lead, &kindling::scoring::clean_log(&other, now()), now());
         prop_assert_eq!(a, b);
     }
 

@@ -3,9 +3,9 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use kindling::activity::{Activity, ActivityKind, Attrs, Subject};
 use kindling::ids::{ActivityId, LeadId};
-use kindling::score::{score, Repeat, Rule, Thresholds};
+use kindling::scoring::{score, Repeat, Rule, Thresholds};
+use kindling::tracking::activity::{Activity, ActivityKind, Attrs, Subject};
 
 const TH: Thresholds = Thresholds { hot: 50, warm: 30 };
 
@@ -194,8 +194,8 @@ fn url_sequence_and_step_conditions() {
     assert_eq!(score(&[click], &[other_step], TH, monday()).total, 0);
 }
 
-fn lead(title: &str, industry: &str, size: &str, email: &str) -> kindling::lead::Lead {
-    let mut l = kindling::lead::Lead::new(
+fn lead(title: &str, industry: &str, size: &str, email: &str) -> kindling::leads::Lead {
+    let mut l = kindling::leads::Lead::new(
         LeadId::new("L1"),
         kindling::email::EmailAddress::parse(email).unwrap(),
         monday(),
@@ -206,8 +206,8 @@ fn lead(title: &str, industry: &str, size: &str, email: &str) -> kindling::lead:
     l
 }
 
-fn fit_rules() -> Vec<kindling::score::FitRule> {
-    use kindling::score::{FitField, FitRule, FitTest};
+fn fit_rules() -> Vec<kindling::scoring::FitRule> {
+    use kindling::scoring::{FitField, FitRule, FitTest};
     let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     vec![
         FitRule {
@@ -252,7 +252,7 @@ fn fit_rules() -> Vec<kindling::score::FitRule> {
 
 #[test]
 fn score_is_fit_plus_engagement_with_both_explained() {
-    use kindling::score::score_lead;
+    use kindling::scoring::score_lead;
     let log = views(2, Duration::hours(1));
     let rules = [rule(15)];
     let buyer = lead("営業本部長", "製造業", "250名", "sato@kaisha-a.co.jp");
@@ -265,7 +265,7 @@ fn score_is_fit_plus_engagement_with_both_explained() {
         monday() + Duration::days(1),
     );
     assert_eq!((card.fit, card.engagement, card.total), (35, 30, 65));
-    assert_eq!(card.temperature, kindling::score::Temperature::Hot);
+    assert_eq!(card.temperature, kindling::scoring::Temperature::Hot);
     let fit: Vec<(&str, &str)> = card
         .fit_breakdown
         .iter()
@@ -302,7 +302,7 @@ fn score_is_fit_plus_engagement_with_both_explained() {
     assert_eq!(card.fit, 15 + 10 + 10 - 50);
     assert_eq!(
         card.temperature,
-        kindling::score::Temperature::Cold,
+        kindling::scoring::Temperature::Cold,
         "competitors do not turn hot"
     );
 }

@@ -1,17 +1,17 @@
-//! What a rescore changes (`usecases::plan`, pure): temperature transitions and their events,
+//! What a rescore changes (`scoring::plan`, pure): temperature transitions and their events,
 //! the hot alert once per crossing with the re-alert cooldown, the first MQL, trigger firings
 //! with their numbers, and when the lead is looked at again.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use kindling::activity::{Activity, ActivityKind, Attrs, Subject};
 use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::events::{Audience, Event};
 use kindling::ids::{ActivityId, LeadId};
-use kindling::lead::Lead;
-use kindling::score::{clean_log, Temperature};
-use kindling::usecases::{plan, Plan};
+use kindling::leads::Lead;
+use kindling::scoring::{clean_log, Temperature};
+use kindling::scoring::{plan, Plan};
+use kindling::tracking::activity::{Activity, ActivityKind, Attrs, Subject};
 use std::path::PathBuf;
 
 fn config() -> Config {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::ids::LeadId;
 use kindling::ports::{Cas, EnrollmentStore, PortResult, Put};
-use kindling::sequence::{Enrollment, EnrollmentStatus};
+use kindling::sequences::{Enrollment, EnrollmentStatus};
 
 /// Fixed-width UTC, so that text order is time order in the index.
 pub(crate) fn ts(t: DateTime<Utc>) -> String {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
 use kindling::ids::{LeadId, VisitorId};
-use kindling::lead::Lead;
+use kindling::leads::Lead;
 use kindling::ports::{Cas, LeadStore, PortResult, Put as Outcome, VisitorLinks};
 
 fn build_err(e: impl std::fmt::Display) -> PortError {

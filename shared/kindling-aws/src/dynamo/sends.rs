@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use kindling::error::PortError;
 use kindling::ids::LeadId;
 use kindling::ports::{Claim, PortResult, SendLog};
-use kindling::schedule::FrequencyCap;
-use kindling::sequence::{MessageKey, MessageRef, SendRecord, SendState};
+use kindling::sending::schedule::FrequencyCap;
+use kindling::sequences::{MessageKey, MessageRef, SendRecord, SendState};
 use serde::{Deserialize, Serialize};
 
 const STATE: &str = "st";

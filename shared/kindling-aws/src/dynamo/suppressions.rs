@@ -4,10 +4,10 @@ use super::{item, s, str_attr, DynamoStore};
 use crate::keys;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use kindling::deliverability::suppression::{Suppression, SuppressionReason};
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
 use kindling::ports::{PortResult, Put, SuppressionList};
-use kindling::suppression::{Suppression, SuppressionReason};
 
 #[async_trait]
 impl SuppressionList for DynamoStore {

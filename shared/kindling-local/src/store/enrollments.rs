@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::ids::LeadId;
 use kindling::ports::{Cas, EnrollmentStore, PortResult, Put};
-use kindling::sequence::Enrollment;
+use kindling::sequences::Enrollment;
 use rusqlite::params;
 
 #[async_trait]

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::email::EmailAddress;
 use kindling::ids::LeadId;
-use kindling::lead::Lead;
+use kindling::leads::Lead;
 use kindling::ports::{Cas, LeadStore, PortResult, Put};
 use rusqlite::params;
 

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::ids::LeadId;
 use kindling::ports::{Claim, PortResult, SendLog};
-use kindling::schedule::FrequencyCap;
-use kindling::sequence::{MessageKey, SendRecord, SendState};
+use kindling::sending::schedule::FrequencyCap;
+use kindling::sequences::{MessageKey, SendRecord, SendState};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 #[async_trait]

@@ -2,19 +2,18 @@
 //! into typed, validated values. Every problem is reported with file:line, all at once.
 
 mod raw;
-pub mod templates;
 
-pub use templates::{RenderedMail, Templates};
+use crate::sending::templates::Templates;
 
-use crate::ab::AbTest;
-use crate::activity::ActivityKind;
-use crate::calendar::Holidays;
 use crate::email::EmailAddress;
 use crate::events::Audience;
 use crate::names::Named;
-use crate::schedule::{FrequencyCap, Offset, QuietHours, SendWindow, WindowDays};
-use crate::score::{FitRule, FitTest, Mql, Repeat, Rule, Thresholds};
-use crate::trigger::{Condition, Matcher, Trigger};
+use crate::scoring::{FitRule, FitTest, Mql, Repeat, Rule, Thresholds};
+use crate::sending::ab::AbTest;
+use crate::sending::calendar::Holidays;
+use crate::sending::schedule::{FrequencyCap, Offset, QuietHours, SendWindow, WindowDays};
+use crate::tracking::activity::ActivityKind;
+use crate::triggers::{Condition, Matcher, Trigger};
 use chrono::NaiveTime;
 use chrono_tz::Tz;
 use std::collections::HashSet;
@@ -361,7 +360,7 @@ impl Config {
         at: chrono::DateTime<chrono::Utc>,
         zone: Tz,
     ) -> chrono::DateTime<chrono::Utc> {
-        crate::schedule::next_send_time(
+        crate::sending::schedule::next_send_time(
             at,
             zone,
             &self.quiet_hours,
@@ -472,7 +471,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     let from_address = email(d, &f.sender.from_address, "sender.from_address");
     let list_id = match &f.program.list_id {
         Some(v) => {
-            if !crate::mail::is_list_namespace(v.get_ref()) {
+            if !crate::sending::mail::is_list_namespace(v.get_ref()) {
                 d.span(
                     v,
                     format!(
@@ -810,12 +809,12 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
                     ok = false;
                 }
                 let metric = match r.metric.as_ref().map(|c| &c.0) {
-                    None => crate::ab::Metric::Click,
+                    None => crate::sending::ab::Metric::Click,
                     Some(Ok(metric)) => *metric,
                     Some(Err(other)) => {
-                        d.span(a, format!("sequences.steps.ab.metric: {other:?} is not one of {}", crate::ab::Metric::expected()));
+                        d.span(a, format!("sequences.steps.ab.metric: {other:?} is not one of {}", crate::sending::ab::Metric::expected()));
                         ok = false;
-                        crate::ab::Metric::Click
+                        crate::sending::ab::Metric::Click
                     }
                 };
                 if r.sample < MIN_AB_SAMPLE {

@@ -263,7 +263,7 @@ fn fit_rules_parse_and_bad_ones_name_their_line() {
 
 #[test]
 fn shipped_triggers_mql_and_realert_cooldown() {
-    use crate::trigger::Condition;
+    use crate::triggers::Condition;
     let c = shipped();
     let ids: Vec<&str> = c.triggers.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(
@@ -556,7 +556,7 @@ fn ab_tests_parse_and_bad_ones_name_their_line() {
         test.variants,
         ["different_angle", "different_angle_question"]
     );
-    assert_eq!(test.metric, crate::ab::Metric::Open);
+    assert_eq!(test.metric, crate::sending::ab::Metric::Open);
     assert_eq!((test.sample, test.confidence), (200, 0.95));
     let shipped_ab = "ab = { with = [\"different_angle_question\"], metric = \"open\", sample = 200, confidence = 0.95 }";
     assert!(shipped_toml().contains(shipped_ab));

@@ -3,15 +3,12 @@
 //! the `Response<Bytes>` from here. Every input gets a response: bad input a 4xx with a JSON
 //! error body and no write; a failing port a 503 (retryable), never a panic.
 
-mod admin;
 pub mod formdata;
-mod forms;
 pub mod routes;
-mod track;
-mod unsubscribe;
 
+use crate::app::Kindling;
 use crate::error::Error;
-use crate::usecases::Kindling;
+use crate::{admin, deliverability, forms, tracking};
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{Request, Response, StatusCode};
@@ -48,13 +45,13 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
         Resolved::Route(id, params) => {
             let p = |i: usize| params.get(i).copied().unwrap_or("");
             match id {
-                RouteId::Beacons => track::events(k, &req).await,
-                RouteId::OpenPixel => track::open(k, p(0), &req).await,
-                RouteId::Click => track::click(k, p(0), &req).await,
-                RouteId::UnsubscribePage => unsubscribe::page(k, p(0)).await,
-                RouteId::OneClick => unsubscribe::one_click(k, p(0), &req).await,
+                RouteId::Beacons => tracking::api::events(k, &req).await,
+                RouteId::OpenPixel => tracking::api::open(k, p(0), &req).await,
+                RouteId::Click => tracking::api::click(k, p(0), &req).await,
+                RouteId::UnsubscribePage => deliverability::api::page(k, p(0)).await,
+                RouteId::OneClick => deliverability::api::one_click(k, p(0), &req).await,
                 RouteId::KindlingJs => Ok(kindling_js(k)),
-                RouteId::Form => forms::submit(k, p(0), &req).await,
+                RouteId::Form => forms::api::submit(k, p(0), &req).await,
                 RouteId::AdminLead => admin::lead(k, p(0)).await,
                 RouteId::AdminSalesMark => admin::mark(k, p(0), &req).await,
                 RouteId::AdminSending => admin::sending(k).await,
@@ -155,7 +152,7 @@ impl From<Error> for ApiError {
     }
 }
 
-type ApiResult = Result<Response<Bytes>, ApiError>;
+pub(crate) type ApiResult = Result<Response<Bytes>, ApiError>;
 
 pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Bytes> {
     response(status, "application/json", Bytes::from(body.to_string()))

@@ -1,0 +1,158 @@
+//! Alerts: telling sales a lead turned hot or fired a trigger, once per crossing, to the lead's
+//! owner or the trigger's team.
+
+use crate::app::Kindling;
+use crate::error::Result;
+use crate::events::{Audience, LeadBecameHot, TriggerFired};
+use crate::leads::Lead;
+use crate::ports::{Alert, AlertClaim, Notifier};
+use crate::scoring::rescore::score_card;
+use crate::scoring::ScoreCard;
+
+/// What handling a hot crossing or a trigger did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyOutcome {
+    /// The team was alerted.
+    Alerted(Box<Alert>),
+    /// Ops was alerted (sending paused).
+    OpsAlerted(Box<crate::ports::OpsAlert>),
+    /// This crossing or firing was alerted before (a redelivery): nothing sent.
+    AlreadyAlerted,
+    /// Nothing to send: a re-crossing within the re-alert cooldown, or a trigger without alert.
+    NotAlerting,
+    /// The lead no longer exists.
+    LeadGone,
+}
+
+/// Alerts sales once per hot crossing (unless the crossing came within the re-alert cooldown).
+#[tracing::instrument(name = "notify_hot_lead", skip_all, fields(lead_id = %event.lead_id, crossing = event.crossing))]
+pub async fn notify_hot_lead(
+    k: &Kindling,
+    notifier: &dyn Notifier,
+    event: &LeadBecameHot,
+) -> Result<NotifyOutcome> {
+    if !event.alert {
+        tracing::info!(lead_id = %event.lead_id, crossing = event.crossing, "hot again within the re-alert cooldown; no alert");
+        return Ok(NotifyOutcome::NotAlerting);
+    }
+    let key = format!("hot/{}/{}", event.lead_id, event.crossing);
+    alert_once(k, notifier, &key, &event.lead_id, |lead, card| {
+        draft(
+            k,
+            lead,
+            card,
+            key.clone(),
+            Audience::Sales,
+            None,
+            Vec::new(),
+            event.at,
+        )
+    })
+    .await
+}
+
+/// Alerts the trigger's team once per firing.
+#[tracing::instrument(name = "notify_trigger", skip_all, fields(lead_id = %event.lead_id, trigger = %event.trigger, firing = event.firing))]
+pub async fn notify_trigger(
+    k: &Kindling,
+    notifier: &dyn Notifier,
+    event: &TriggerFired,
+) -> Result<NotifyOutcome> {
+    let Some(audience) = event.alert else {
+        return Ok(NotifyOutcome::NotAlerting);
+    };
+    let key = format!(
+        "trigger/{}/{}/{}",
+        event.lead_id, event.trigger, event.firing
+    );
+    let first = vec![format!("{}: {}", event.trigger, event.reason)];
+    alert_once(k, notifier, &key, &event.lead_id, |lead, card| {
+        let trigger = Some(event.trigger.clone());
+        draft(
+            k,
+            lead,
+            card,
+            key.clone(),
+            audience,
+            trigger,
+            first.clone(),
+            event.at,
+        )
+    })
+    .await
+}
+
+/// Claims the alert first; a failed notification releases the claim and returns an error so
+/// the event is retried. A claim left pending by a crash is sent again: for alerts a rare
+/// duplicate beats a lost hot lead.
+async fn alert_once(
+    k: &Kindling,
+    notifier: &dyn Notifier,
+    key: &str,
+    lead_id: &crate::ids::LeadId,
+    build: impl FnOnce(&Lead, &ScoreCard) -> Alert,
+) -> Result<NotifyOutcome> {
+    let now = k.clock.now();
+    let Some(lead) = k.stores.leads.get_lead(lead_id).await? else {
+        return Ok(NotifyOutcome::LeadGone);
+    };
+    match k
+        .stores
+        .alerts
+        .claim_alert(key, lead_id.as_str(), now)
+        .await?
+    {
+        AlertClaim::Sent => return Ok(NotifyOutcome::AlreadyAlerted),
+        AlertClaim::New | AlertClaim::Pending => {}
+    }
+    let card = score_card(k, &lead).await?;
+    let alert = build(&lead, &card);
+    if let Err(e) = notifier.notify(&alert).await {
+        k.stores.alerts.release_alert(key).await?;
+        return Err(e.into());
+    }
+    k.stores.alerts.mark_alert_sent(key, now).await?;
+    tracing::info!(lead_id = %lead.id, key, audience = alert.audience.as_str(), "alert sent");
+    Ok(NotifyOutcome::Alerted(Box::new(alert)))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draft(
+    k: &Kindling,
+    lead: &Lead,
+    card: &ScoreCard,
+    key: String,
+    audience: Audience,
+    trigger: Option<String>,
+    mut reasons: Vec<String>,
+    event_at: chrono::DateTime<chrono::Utc>,
+) -> Alert {
+    let mut scored: Vec<_> = card.breakdown.iter().filter(|r| r.points > 0).collect();
+    scored.sort_by(|a, b| b.points.cmp(&a.points).then(a.rule.cmp(&b.rule)));
+    reasons.extend(
+        scored
+            .iter()
+            .map(|r| format!("{} x{} = {:+}", r.rule, r.count, r.points)),
+    );
+    reasons.extend(
+        card.fit_breakdown
+            .iter()
+            .filter(|f| f.points > 0)
+            .map(|f| format!("fit: {} ({}) = {:+}", f.rule, f.value, f.points)),
+    );
+    Alert {
+        key,
+        audience,
+        trigger,
+        lead_id: lead.id.clone(),
+        email: lead.email.clone(),
+        name: lead.profile.name.clone(),
+        company: lead.profile.company.clone(),
+        title: lead.profile.title.clone(),
+        score: card.total,
+        temperature: card.temperature,
+        reasons,
+        at: k.clock.now(),
+        follow_up_by: event_at + k.config.follow_up,
+    }
+}

@@ -1,0 +1,79 @@
+//! The wired application: [`Kindling`] holds what every use case may need (built once per
+//! process), and [`handle_event`] routes each bus event to the capability that acts on it.
+//! Handlers (HTTP, events, schedules) parse their input, call a capability's use case, and map
+//! the result.
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::events::Event;
+use crate::ports::{Clock, EventBus, Ids, Notifier, Stores};
+use crate::tracking::token::SigningKeys;
+use std::sync::Arc;
+
+/// Everything a use case may need, wired once per process (cold start).
+#[derive(Clone)]
+pub struct Kindling {
+    pub config: Arc<Config>,
+    pub keys: Arc<SigningKeys>,
+    pub stores: Stores,
+    pub bus: Arc<dyn EventBus>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn Ids>,
+}
+
+/// How many times an optimistic update is retried before giving up with a conflict.
+pub(crate) const CAS_ATTEMPTS: usize = 5;
+
+pub(crate) fn conflict(what: impl std::fmt::Display) -> Error {
+    Error::Conflict(what.to_string())
+}
+
+/// Handles one bus event: an activity rescores its lead (and runs its triggers); a hot crossing
+/// alerts sales; a trigger with an alert alerts its team. Returns
+/// `Err` for the platform to retry (see [`Error::is_retryable`]).
+#[tracing::instrument(name = "handle_event", skip_all, fields(detail_type = event.detail_type()))]
+pub async fn handle_event(
+    k: &Kindling,
+    notifier: &dyn Notifier,
+    event: &Event,
+) -> Result<(), Error> {
+    match event {
+        Event::ActivityRecorded(e) => on_activity_recorded(k, e).await,
+        Event::LeadBecameHot(e) => crate::alerts::notify_hot_lead(k, notifier, e)
+            .await
+            .map(|_| ()),
+        Event::TriggerFired(e) => crate::alerts::notify_trigger(k, notifier, e)
+            .await
+            .map(|_| ()),
+        Event::SendingPaused(e) => crate::deliverability::notify_sending_paused(k, notifier, e)
+            .await
+            .map(|_| ()),
+        // Published for integrations (a CRM, analytics): nothing in Kindling acts on them.
+        Event::LeadBecameWarm(_) | Event::LeadCooled(_) | Event::LeadBecameMql(_) => Ok(()),
+    }
+}
+
+/// Rescores the lead an activity belongs to. An anonymous browser's activity scores once the
+/// browser belongs to a lead (resolved here, off the tracking request's path).
+#[tracing::instrument(name = "on_activity_recorded", skip_all, fields(activity_id = %e.activity_id))]
+pub async fn on_activity_recorded(
+    k: &Kindling,
+    e: &crate::events::ActivityRecorded,
+) -> Result<(), Error> {
+    let lead = match (&e.lead_id, &e.visitor_id) {
+        (Some(lead), _) => Some(lead.clone()),
+        (None, Some(visitor)) => k.stores.visitors.lead_of_visitor(visitor).await?,
+        (None, None) => None,
+    };
+    if let Some(lead) = lead {
+        crate::scoring::rescore_lead(k, &lead).await?;
+        if matches!(
+            e.kind,
+            crate::tracking::activity::ActivityKind::EmailOpen
+                | crate::tracking::activity::ActivityKind::EmailClick
+        ) {
+            crate::sending::ab_counts::count_engagement(k, &lead, &e.activity_id).await?;
+        }
+    }
+    Ok(())
+}

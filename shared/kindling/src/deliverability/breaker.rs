@@ -1,0 +1,324 @@
+//! The bounce and complaint circuit breaker over the store: counting, the gate the sender
+//! passes before each run, the ops alert, and resuming. The rules are in
+//! [`crate::deliverability`].
+
+use crate::app::Kindling;
+use crate::deliverability::{
+    alert_key, bucket, percent, span, Health, Marks, Resume, Trip, ALERTED, BOUNCED, COMPLAINED,
+    RESUMED, SENT, SERIES, TRIPPED,
+};
+use crate::email::EmailAddress;
+use crate::error::{Error, PortError, Result};
+use crate::events::{Audience, Event, SendingPaused};
+use crate::ports::{AlertClaim, Notifier, OpsAlert};
+use crate::sequences::MessageKey;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::feedback::{Feedback, FeedbackKind};
+use crate::alerts::NotifyOutcome;
+
+/// What the breaker alert's claim is about (there is no lead).
+const ABOUT: &str = "sending";
+
+/// Counts a step mail that went out (each send key once).
+pub(crate) async fn count_send(k: &Kindling, key: &MessageKey, at: DateTime<Utc>) -> Result<()> {
+    // `{lead}/{enrollment}/{step}` for a step, as before broadcasts existed.
+    let unit = key.to_string();
+    k.stores
+        .tallies
+        .tally_once(SERIES, &bucket(at), SENT, &unit, k.clock.now())
+        .await?;
+    Ok(())
+}
+
+/// Counts a hard bounce or a complaint for one recipient (each report and recipient once).
+pub(crate) async fn count_feedback(
+    k: &Kindling,
+    fb: &Feedback,
+    recipient: &EmailAddress,
+) -> Result<()> {
+    let counter = match fb.kind {
+        FeedbackKind::HardBounce => BOUNCED,
+        FeedbackKind::Complaint => COMPLAINED,
+        FeedbackKind::SoftBounce | FeedbackKind::Delivery => return Ok(()),
+    };
+    let unit = format!("{}/{}", fb.id, recipient);
+    k.stores
+        .tallies
+        .tally_once(SERIES, &bucket(fb.at), counter, &unit, k.clock.now())
+        .await?;
+    Ok(())
+}
+
+/// The breaker's thresholds, for people and JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BreakerLimits {
+    pub bounce_rate: f64,
+    pub complaint_rate: f64,
+    pub window_hours: i64,
+    pub min_sends: u64,
+}
+
+/// Where sending stands (`kindling sending`, `GET /admin/sending`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SendingStatus {
+    /// `sending` or `paused`.
+    pub state: &'static str,
+    /// The trip in force, when paused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Trip>,
+    /// The last resume.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<Resume>,
+    /// Counted since the window's start (or the hour after the last resume).
+    pub health: Health,
+    pub bounce_rate: f64,
+    pub complaint_rate: f64,
+    pub thresholds: BreakerLimits,
+    /// Why the counts would trip the breaker now (when not already paused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_trip: Option<String>,
+    #[serde(skip)]
+    marks: Marks,
+}
+
+impl SendingStatus {
+    /// Readable, a few lines.
+    pub fn text(&self) -> String {
+        let t = &self.thresholds;
+        let h = &self.health;
+        let mut s = match &self.paused {
+            Some(trip) => format!(
+                "Step mails are PAUSED since {}: {}.\nResume after cleaning the list: kindling sending resume --note \"...\" (or POST /admin/sending/resume).\n",
+                trip.at.format("%Y-%m-%d %H:%M UTC"),
+                trip.reason
+            ),
+            None => "Step mails are sending.\n".to_owned(),
+        };
+        s.push_str(&format!(
+            "Since {}: {} sends, {} hard bounces ({}), {} complaints ({}).\n",
+            h.since.format("%Y-%m-%d %H:00 UTC"),
+            h.sends,
+            h.bounces,
+            percent(self.bounce_rate),
+            h.complaints,
+            percent(self.complaint_rate),
+        ));
+        s.push_str(&format!(
+            "Pauses above {} bounces or {} complaints over {}, from {} sends.\n",
+            percent(t.bounce_rate),
+            percent(t.complaint_rate),
+            span(chrono::Duration::hours(t.window_hours)),
+            t.min_sends
+        ));
+        if let Some(r) = &self.resumed {
+            s.push_str(&format!(
+                "Last resumed {}{}.\n",
+                r.at.format("%Y-%m-%d %H:%M UTC"),
+                r.note
+                    .as_deref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default()
+            ));
+        }
+        s
+    }
+}
+
+/// Reads the breaker's marks and the counts in its window.
+#[tracing::instrument(name = "sending_status", skip_all)]
+pub async fn sending_status(k: &Kindling) -> Result<SendingStatus> {
+    let b = &k.config.breaker;
+    let now = k.clock.now();
+    let marks = Marks::parse(&k.stores.tallies.marks(SERIES).await?);
+    let since = marks.counting_from(b, now);
+    let tallies = k
+        .stores
+        .tallies
+        .tallies(SERIES, Some(&bucket(since)), None)
+        .await?;
+    let health = Health::from_tallies(since, &tallies);
+    let paused = marks.open_trip().cloned();
+    Ok(SendingStatus {
+        state: if paused.is_some() {
+            "paused"
+        } else {
+            "sending"
+        },
+        would_trip: if paused.is_none() {
+            health.trips(b)
+        } else {
+            None
+        },
+        paused,
+        resumed: marks.resumed.clone(),
+        bounce_rate: health.bounce_rate(),
+        complaint_rate: health.complaint_rate(),
+        health,
+        thresholds: BreakerLimits {
+            bounce_rate: b.bounce_rate,
+            complaint_rate: b.complaint_rate,
+            window_hours: b.window.num_hours(),
+            min_sends: b.min_sends,
+        },
+        marks,
+    })
+}
+
+/// The sender's gate, before each run: `Some(trip)` when step mails must wait. Trips the
+/// breaker when the window's counts call for it, and publishes `sending.paused.v1` when it
+/// trips and once a day while it stays paused. A failed publish is logged and retried by the
+/// next run; sending stays paused either way.
+#[tracing::instrument(name = "breaker_gate", skip_all)]
+pub(crate) async fn gate(k: &Kindling) -> Result<Option<Trip>> {
+    let status = sending_status(k).await?;
+    let now = k.clock.now();
+    let trip = match (status.paused, status.would_trip) {
+        (Some(trip), _) => trip,
+        (None, None) => return Ok(None),
+        (None, Some(reason)) => {
+            let h = status.health;
+            let trip = Trip {
+                at: now,
+                reason,
+                sends: h.sends,
+                bounces: h.bounces,
+                complaints: h.complaints,
+            };
+            let json = serde_json::to_string(&trip).map_err(|e| PortError::new("breaker", e))?;
+            k.stores
+                .tallies
+                .set_mark(SERIES, TRIPPED, &json, false)
+                .await?;
+            tracing::error!(reason = %trip.reason, "circuit breaker tripped: step mails paused");
+            trip
+        }
+    };
+    let key = alert_key(&trip, now);
+    if status.marks.alerted.as_deref() != Some(key.as_str()) {
+        let event = Event::SendingPaused(SendingPaused {
+            key: key.clone(),
+            tripped_at: trip.at,
+            day: u32::try_from((now - trip.at).num_days().max(0)).unwrap_or(u32::MAX),
+            reason: trip.reason.clone(),
+            sends: trip.sends,
+            bounces: trip.bounces,
+            complaints: trip.complaints,
+            at: now,
+        });
+        match k.bus.publish(&[event]).await {
+            Ok(()) => {
+                k.stores
+                    .tallies
+                    .set_mark(SERIES, ALERTED, &key, false)
+                    .await?;
+            }
+            Err(e) => {
+                tracing::error!(error = %crate::error::Report(&e), key, "could not publish sending.paused.v1; the next run tries again")
+            }
+        }
+    }
+    Ok(Some(trip))
+}
+
+/// What resuming did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resumed {
+    pub at: DateTime<Utc>,
+    /// The trip that was in force, if sending was paused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub was_paused: Option<Trip>,
+}
+
+/// Resumes step mails: closes the trip in force (if any) and restarts counting from the next
+/// hour, so the bounces that tripped it no longer count. Resuming while sending also restarts
+/// the count (after cleaning a list before it tripped).
+#[tracing::instrument(name = "resume_sending", skip_all)]
+pub async fn resume_sending(k: &Kindling, note: Option<String>) -> Result<Resumed> {
+    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        return Err(Error::Invalid("note: at most 500 characters".into()));
+    }
+    let now = k.clock.now();
+    let marks = Marks::parse(&k.stores.tallies.marks(SERIES).await?);
+    let resume = Resume { at: now, note };
+    let json = serde_json::to_string(&resume).map_err(|e| PortError::new("breaker", e))?;
+    k.stores
+        .tallies
+        .set_mark(SERIES, RESUMED, &json, false)
+        .await?;
+    let was_paused = marks.open_trip().cloned();
+    tracing::warn!(paused = was_paused.is_some(), note = ?resume.note, "step mails resumed");
+    Ok(Resumed {
+        at: now,
+        was_paused,
+    })
+}
+
+/// Alerts ops that step mails are paused, once per `key` (trip and day). A reminder for a trip
+/// that was resumed in the meantime is dropped.
+#[tracing::instrument(name = "notify_sending_paused", skip_all, fields(key = %e.key))]
+pub async fn notify_sending_paused(
+    k: &Kindling,
+    notifier: &dyn Notifier,
+    e: &SendingPaused,
+) -> Result<NotifyOutcome> {
+    let marks = Marks::parse(&k.stores.tallies.marks(SERIES).await?);
+    let still_open = marks
+        .open_trip()
+        .is_some_and(|t| t.at.timestamp_millis() == e.tripped_at.timestamp_millis());
+    if e.day > 0 && !still_open {
+        return Ok(NotifyOutcome::NotAlerting);
+    }
+    let now = k.clock.now();
+    match k.stores.alerts.claim_alert(&e.key, ABOUT, now).await? {
+        AlertClaim::Sent => return Ok(NotifyOutcome::AlreadyAlerted),
+        AlertClaim::New | AlertClaim::Pending => {}
+    }
+    let alert = ops_alert(k, e);
+    if let Err(err) = notifier.notify_ops(&alert).await {
+        k.stores.alerts.release_alert(&e.key).await?;
+        return Err(err.into());
+    }
+    k.stores.alerts.mark_alert_sent(&e.key, now).await?;
+    tracing::info!(key = %e.key, "ops alerted: sending paused");
+    Ok(NotifyOutcome::OpsAlerted(Box::new(alert)))
+}
+
+fn ops_alert(k: &Kindling, e: &SendingPaused) -> OpsAlert {
+    let b = &k.config.breaker;
+    let subject = if e.day == 0 {
+        "Kindling paused step mails: bounce or complaint rate too high".to_owned()
+    } else {
+        format!("Kindling step mails still paused (day {})", e.day + 1)
+    };
+    let body = format!(
+        "{subject}\n\n\
+         Paused since: {}\n\
+         Why: {}\n\
+         Counted: {} sends, {} hard bounces, {} complaints\n\
+         Limits: {} bounces or {} complaints over {} (SES reviews accounts at 5% and 0.1%)\n\n\
+         Every step mail waits; nothing is dropped. Sales alerts are not affected.\n\
+         What to do: find where the bounced or complaining addresses came from (a bought or old\n\
+         list, a form without confirmation), remove them, then resume:\n\
+         \x20 kindling sending resume --note \"...\"   (locally)\n\
+         \x20 POST /admin/sending/resume {{\"note\": \"...\"}}   (deployed; IAM-authorized)\n\
+         Counting restarts at the next hour after a resume.\n",
+        e.tripped_at.format("%Y-%m-%d %H:%M UTC"),
+        e.reason,
+        e.sends,
+        e.bounces,
+        e.complaints,
+        percent(b.bounce_rate),
+        percent(b.complaint_rate),
+        span(b.window),
+    );
+    OpsAlert {
+        key: e.key.clone(),
+        audience: Audience::Ops,
+        kind: "sending_paused".into(),
+        subject,
+        body,
+        at: k.clock.now(),
+    }
+}

@@ -1,0 +1,56 @@
+use crate::app::{conflict, Kindling, CAS_ATTEMPTS};
+use crate::deliverability::suppression::{Suppression, SuppressionReason};
+use crate::error::{Error, Result};
+use crate::ids::{ActivityId, LeadId};
+use crate::ports::Cas;
+use crate::tracking::activity::{Activity, Subject};
+use crate::tracking::record_activity;
+
+/// What an unsubscribe did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsubscribed {
+    Now,
+    Already,
+}
+
+/// Unsubscribes a lead at once and suppresses its address. Idempotent: repeating it changes
+/// nothing. Pending steps are stopped by the sender, which checks suppression at send time.
+#[tracing::instrument(name = "unsubscribe", skip_all, fields(lead_id = %lead_id))]
+pub async fn unsubscribe(k: &Kindling, lead_id: &LeadId) -> Result<Unsubscribed> {
+    let now = k.clock.now();
+    for _ in 0..CAS_ATTEMPTS {
+        let Some(mut lead) = k.stores.leads.get_lead(lead_id).await? else {
+            return Err(Error::NotFound(format!("no lead {lead_id}")));
+        };
+        // Suppress first: from this moment nothing is sent, whatever fails next.
+        k.stores
+            .suppressions
+            .suppress(&Suppression {
+                email: lead.email.clone(),
+                reason: SuppressionReason::Unsubscribed,
+                at: now,
+            })
+            .await?;
+        let outcome = if lead.unsubscribed_at.is_some() {
+            Unsubscribed::Already
+        } else {
+            lead.unsubscribed_at = Some(now);
+            lead.updated_at = now;
+            if k.stores.leads.update_lead(&lead).await? == Cas::Stale {
+                continue;
+            }
+            Unsubscribed::Now
+        };
+        let activity = Activity {
+            id: ActivityId::new(format!("unsub_{lead_id}")),
+            subject: Subject::Lead(lead_id.clone()),
+            kind: crate::tracking::activity::ActivityKind::Unsubscribed,
+            at: lead.unsubscribed_at.unwrap_or(now),
+            attrs: Default::default(),
+        };
+        record_activity(k, &activity).await?;
+        tracing::info!(lead_id = %lead_id, already = (outcome == Unsubscribed::Already), "lead unsubscribed");
+        return Ok(outcome);
+    }
+    Err(conflict(format!("lead {lead_id}")))
+}

@@ -1,0 +1,118 @@
+//! Forms: a web-form submission becomes a lead (or updates one), with its consent record, and
+//! enrolls it in the form's sequence.
+
+pub(crate) mod api;
+
+use crate::app::{conflict, Kindling, CAS_ATTEMPTS};
+use crate::config::Form;
+use crate::email::EmailAddress;
+use crate::error::Result;
+use crate::ids::{ActivityId, LeadId, VisitorId};
+use crate::leads::{Consent, Lead, Profile};
+use crate::ports::{Cas, Put};
+use crate::tracking::activity::{Activity, Attrs, Subject};
+use crate::tracking::record_activity;
+
+/// A validated form submission.
+#[derive(Debug, Clone)]
+pub struct FormSubmission {
+    pub email: EmailAddress,
+    pub profile: Profile,
+    /// The consent box was ticked.
+    pub consent: bool,
+    pub visitor_id: Option<VisitorId>,
+    /// Client-made id of this submission (kindling.js sets one) so a double submit counts once.
+    pub submission_id: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// What a submission did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    pub lead_id: LeadId,
+    pub created: bool,
+    /// Sequences the lead was newly enrolled in.
+    pub enrolled: Vec<String>,
+}
+
+/// Creates or updates the lead (never blanking known fields), records consent, ties the browser
+/// to the lead, records the form's activity and enrolls the lead in the form's sequences.
+/// Every write is idempotent, so a retried submission converges on the same state.
+#[tracing::instrument(name = "submit_form", skip_all, fields(form = %form.id))]
+pub async fn submit_form(k: &Kindling, form: &Form, sub: FormSubmission) -> Result<Submitted> {
+    let now = k.clock.now();
+    let (lead, created) = upsert_lead(k, form, &sub).await?;
+
+    if let Some(v) = &sub.visitor_id {
+        k.stores.visitors.link_visitor(v, &lead.id, now).await?;
+    }
+
+    // Without a client id, submissions of one form by one lead within a minute are one.
+    let discriminator = sub
+        .submission_id
+        .clone()
+        .unwrap_or_else(|| now.format("%Y%m%d%H%M").to_string());
+    let activity = Activity {
+        id: ActivityId::new(format!("fs_{}_{}_{}", form.id, lead.id, discriminator)),
+        subject: Subject::Lead(lead.id.clone()),
+        kind: form.activity,
+        at: now,
+        attrs: Attrs {
+            form_id: Some(form.id.clone()),
+            visitor_id: sub.visitor_id.clone(),
+            ..Attrs::default()
+        },
+    };
+
+    let mut enrolled = Vec::new();
+    for seq_id in &form.sequences {
+        if crate::scoring::rescore::enroll(k, &lead, seq_id, now).await? {
+            enrolled.push(seq_id.clone());
+        }
+    }
+    // Recorded last: the event it publishes makes scoring read the lead as written above.
+    record_activity(k, &activity).await?;
+    Ok(Submitted {
+        lead_id: lead.id,
+        created,
+        enrolled,
+    })
+}
+
+async fn upsert_lead(k: &Kindling, form: &Form, sub: &FormSubmission) -> Result<(Lead, bool)> {
+    let now = k.clock.now();
+    let consent = sub.consent.then(|| Consent {
+        at: now,
+        form_id: form.id.clone(),
+        text_version: k.config.consent_text_version.clone(),
+        source_ip: sub.source_ip.clone(),
+        user_agent: sub.user_agent.clone(),
+    });
+    for _ in 0..CAS_ATTEMPTS {
+        match k.stores.leads.find_lead_by_email(&sub.email).await? {
+            None => {
+                let mut lead = Lead::new(LeadId::new(k.ids.new_id()), sub.email.clone(), now);
+                lead.profile.merge(&sub.profile);
+                lead.consent = consent.clone();
+                if k.stores.leads.insert_lead(&lead).await? == Put::Created {
+                    tracing::info!(lead_id = %lead.id, form = %form.id, "lead created");
+                    return Ok((lead, true));
+                }
+                // Another submission created it first: update that one.
+            }
+            Some(mut lead) => {
+                lead.profile.merge(&sub.profile);
+                if consent.is_some() {
+                    lead.consent = consent.clone();
+                }
+                lead.updated_at = now;
+                if k.stores.leads.update_lead(&lead).await? == Cas::Updated {
+                    lead.version += 1;
+                    return Ok((lead, false));
+                }
+            }
+        }
+    }
+    Err(conflict(format!("lead for form {}", form.id)))
+}

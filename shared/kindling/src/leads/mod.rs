@@ -1,0 +1,225 @@
+//! Leads: a person with an address, a profile, a consent record and a cached score.
+
+use crate::email::EmailAddress;
+use crate::ids::LeadId;
+use crate::scoring::Temperature;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a lead told us about themselves. Every field is optional; a later submission fills gaps
+/// but never blanks a known value (see [`Profile::merge`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    pub industry: Option<String>,
+    pub company_size: Option<String>,
+    pub region: Option<String>,
+    /// IANA zone (validated on input), e.g. `Asia/Tokyo`; drives quiet hours.
+    pub time_zone: Option<String>,
+    /// Preferred mail language, e.g. `ja` or `en`.
+    pub language: Option<String>,
+}
+
+impl Profile {
+    /// Takes every non-blank field of `newer`; keeps known values where `newer` is silent.
+    pub fn merge(&mut self, newer: &Profile) {
+        fn take(slot: &mut Option<String>, v: &Option<String>) {
+            if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                *slot = Some(v.to_owned());
+            }
+        }
+        take(&mut self.name, &newer.name);
+        take(&mut self.company, &newer.company);
+        take(&mut self.title, &newer.title);
+        take(&mut self.phone, &newer.phone);
+        take(&mut self.industry, &newer.industry);
+        take(&mut self.company_size, &newer.company_size);
+        take(&mut self.region, &newer.region);
+        take(&mut self.time_zone, &newer.time_zone);
+        take(&mut self.language, &newer.language);
+    }
+}
+
+/// Proof of opt-in: when, where, to which wording, from which client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub at: DateTime<Utc>,
+    pub form_id: String,
+    /// Version of the consent text the lead agreed to (from configuration).
+    pub text_version: String,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The score as last computed, cached on the lead for queries and for detecting crossings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoreSnapshot {
+    pub total: i64,
+    pub temperature: Temperature,
+    pub computed_at: Option<DateTime<Utc>>,
+    /// How many times the lead has crossed into hot; each crossing alerts sales once.
+    pub hot_crossings: u32,
+    /// When sales was last alerted of a hot crossing: a lead that cools and heats again within
+    /// the re-alert cooldown does not alert again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hot_alerted_at: Option<DateTime<Utc>>,
+    /// When the lead first met the MQL definition (it stays an MQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mql_at: Option<DateTime<Utc>>,
+}
+
+impl Default for ScoreSnapshot {
+    fn default() -> Self {
+        Self {
+            total: 0,
+            temperature: Temperature::Cold,
+            computed_at: None,
+            hot_crossings: 0,
+            hot_alerted_at: None,
+            mql_at: None,
+        }
+    }
+}
+
+/// Where sales stands with a lead, as a sales tool or a rep marked it (`POST
+/// /admin/leads/{lead}/sales`, `kindling lead mark`). Sequences with the `sales_marked` exit goal
+/// stop mailing a marked lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SalesStatus {
+    Working,
+    Won,
+    Lost,
+    Disqualified,
+}
+
+impl SalesStatus {
+    /// Parses the snake_case name.
+    pub fn parse(s: &str) -> Option<SalesStatus> {
+        match s {
+            "working" => Some(Self::Working),
+            "won" => Some(Self::Won),
+            "lost" => Some(Self::Lost),
+            "disqualified" => Some(Self::Disqualified),
+            _ => None,
+        }
+    }
+}
+
+/// The latest sales mark of a lead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesMark {
+    pub status: SalesStatus,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// How often a trigger fired for a lead, and when last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerState {
+    pub fired: u32,
+    pub last_at: DateTime<Utc>,
+}
+
+/// A known person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lead {
+    pub id: LeadId,
+    pub email: EmailAddress,
+    pub profile: Profile,
+    /// The latest opt-in; `None` means no marketing mail may be sent.
+    pub consent: Option<Consent>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub unsubscribed_at: Option<DateTime<Utc>>,
+    pub score: ScoreSnapshot,
+    /// Every trigger that fired for this lead: how often and when last (cooldowns).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub triggers: BTreeMap<String, TriggerState>,
+    /// Where sales stands with the lead, if a rep or a sales tool said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sales: Option<SalesMark>,
+    /// When the lead must be looked at again without new activity: a pending trigger condition
+    /// (an abandoned form, unopened mails) or a decaying score. `None`: only on new activity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recheck_at: Option<DateTime<Utc>>,
+    /// Optimistic-concurrency version; stores reject an update whose version is stale.
+    pub version: u64,
+}
+
+impl Lead {
+    /// A new lead with an empty score.
+    pub fn new(id: LeadId, email: EmailAddress, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            email,
+            profile: Profile::default(),
+            consent: None,
+            created_at: now,
+            updated_at: now,
+            unsubscribed_at: None,
+            score: ScoreSnapshot::default(),
+            triggers: BTreeMap::new(),
+            sales: None,
+            recheck_at: None,
+            version: 0,
+        }
+    }
+
+    /// The lead's zone if it is a valid IANA name, else `default`.
+    pub fn zone(&self, default: chrono_tz::Tz) -> chrono_tz::Tz {
+        self.profile
+            .time_zone
+            .as_deref()
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_fills_gaps_but_never_blanks_known_fields() {
+        let mut known = Profile {
+            name: Some("佐藤 太郎".into()),
+            company: Some("Acme".into()),
+            ..Profile::default()
+        };
+        let newer = Profile {
+            name: Some("   ".into()),
+            company: None,
+            title: Some("部長".into()),
+            ..Profile::default()
+        };
+        known.merge(&newer);
+        assert_eq!(known.name.as_deref(), Some("佐藤 太郎"));
+        assert_eq!(known.company.as_deref(), Some("Acme"));
+        assert_eq!(known.title.as_deref(), Some("部長"));
+    }
+
+    #[test]
+    fn merge_overwrites_with_newer_non_blank_value() {
+        let mut known = Profile {
+            company: Some("Old Co".into()),
+            ..Profile::default()
+        };
+        known.merge(&Profile {
+            company: Some(" New Co ".into()),
+            ..Profile::default()
+        });
+        assert_eq!(known.company.as_deref(), Some("New Co"));
+    }
+}
+
+mod report;
+mod sales;
+
+pub use report::{lead_report, parse_lead_key, LeadKey, LeadReport, REPORT_ACTIVITIES};
+pub use sales::mark_lead;

@@ -1,0 +1,91 @@
+use crate::app::Kindling;
+use crate::deliverability::suppression::Suppression;
+use crate::email::EmailAddress;
+use crate::error::Result;
+use crate::ids::{ActivityId, LeadId, VisitorId};
+use crate::leads::Lead;
+use crate::scoring::lead_activities;
+use crate::scoring::ScoreCard;
+use crate::sequences::{Enrollment, SendRecord};
+use crate::tracking::activity::Activity;
+use crate::tracking::classify::machine_hits;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Most recent activities in a report; the score always uses the whole log.
+pub const REPORT_ACTIVITIES: usize = 200;
+
+/// Everything about one lead that sales or an operator asks for: profile and consent, the score
+/// with its per-rule explanation as of now, the timeline, enrollments, sends and suppression.
+/// Reads only.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeadReport {
+    pub lead: Lead,
+    pub score: ScoreCard,
+    pub computed_at: DateTime<Utc>,
+    pub visitors: Vec<VisitorId>,
+    /// Newest first, at most [`REPORT_ACTIVITIES`].
+    pub activities: Vec<Activity>,
+    pub activity_count: usize,
+    /// Activities kept in the log that score nothing, with why (machine opens, scanner clicks).
+    pub not_scored: BTreeMap<ActivityId, String>,
+    pub enrollments: Vec<Enrollment>,
+    pub sends: Vec<SendRecord>,
+    pub suppression: Option<Suppression>,
+}
+
+/// How a lead is named in a request: its id, or its email address.
+pub fn parse_lead_key(key: &str) -> Option<LeadKey> {
+    if key.contains('@') {
+        EmailAddress::parse(key).ok().map(LeadKey::Email)
+    } else {
+        LeadId::parse(key).map(LeadKey::Id)
+    }
+}
+
+/// A lead id or an email address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeadKey {
+    Id(LeadId),
+    Email(EmailAddress),
+}
+
+/// The report of one lead, `None` if there is no such lead.
+#[tracing::instrument(name = "lead_report", skip_all)]
+pub async fn lead_report(k: &Kindling, key: &LeadKey) -> Result<Option<LeadReport>> {
+    let lead = match key {
+        LeadKey::Id(id) => k.stores.leads.get_lead(id).await?,
+        LeadKey::Email(email) => k.stores.leads.find_lead_by_email(email).await?,
+    };
+    let Some(lead) = lead else {
+        return Ok(None);
+    };
+    let now = k.clock.now();
+    let mut log = lead_activities(k, &lead.id).await?;
+    let card = crate::scoring::rescore::card_of(k, &lead, &log);
+    let refs: Vec<&Activity> = log.iter().collect();
+    let not_scored: BTreeMap<ActivityId, String> = machine_hits(&refs)
+        .into_iter()
+        .map(|(id, why)| (id.clone(), why.to_owned()))
+        .collect();
+    log.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
+    let activity_count = log.len();
+    log.truncate(REPORT_ACTIVITIES);
+    let visitors = k.stores.visitors.visitors_of_lead(&lead.id).await?;
+    let enrollments = k.stores.enrollments.enrollments_of_lead(&lead.id).await?;
+    let sends = k.stores.sends.sends_of_lead(&lead.id).await?;
+    let suppression = k.stores.suppressions.suppression(&lead.email).await?;
+    Ok(Some(LeadReport {
+        lead,
+        score: card,
+        computed_at: now,
+        visitors,
+        activities: log,
+        activity_count,
+        not_scored,
+        enrollments,
+        sends,
+        suppression,
+    }))
+}

@@ -1,0 +1,684 @@
+//! Explainable scores: a pure function of a lead's activity log, the rules and the time.
+//!
+//! Because nothing else goes in, a redelivered or reordered event cannot change a score, and a
+//! change of rules can be replayed over history.
+
+pub mod rescore;
+
+pub use rescore::{
+    lead_activities, plan, rescore_all, rescore_lead, rescore_page, Plan, RescoreChange,
+    RescorePage, Rescored,
+};
+
+use crate::fasthash::FastBuild;
+use crate::ids::ActivityId;
+use crate::leads::Lead;
+use crate::sequences::MessageRef;
+use crate::tracking::activity::{Activity, ActivityKind};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+/// How hot a lead is, from its total and the configured thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Temperature {
+    Cold,
+    Warm,
+    Hot,
+}
+
+impl Temperature {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cold => "cold",
+            Self::Warm => "warm",
+            Self::Hot => "hot",
+        }
+    }
+}
+
+impl fmt::Display for Temperature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Score at or above which a lead is warm or hot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thresholds {
+    pub hot: i64,
+    pub warm: i64,
+}
+
+impl Thresholds {
+    /// The temperature of a total.
+    pub fn temperature(&self, total: i64) -> Temperature {
+        if total >= self.hot {
+            Temperature::Hot
+        } else if total >= self.warm {
+            Temperature::Warm
+        } else {
+            Temperature::Cold
+        }
+    }
+}
+
+/// When a lead is a marketing-qualified lead: every given minimum holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mql {
+    pub min_total: i64,
+    pub min_fit: Option<i64>,
+    pub min_engagement: Option<i64>,
+}
+
+impl Mql {
+    /// Whether a score card meets the definition.
+    pub fn met(&self, card: &ScoreCard) -> bool {
+        card.total >= self.min_total
+            && self.min_fit.is_none_or(|m| card.fit >= m)
+            && self.min_engagement.is_none_or(|m| card.engagement >= m)
+    }
+}
+
+/// How often one rule may award points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Repeat {
+    /// Every matching activity scores.
+    #[default]
+    Every,
+    /// Once per mail (repeated opens of one mail count once).
+    OncePerMessage,
+    /// Once in the lead's lifetime.
+    Once,
+}
+
+crate::named!(Repeat {
+    Every = "every",
+    OncePerMessage = "once_per_message",
+    Once = "once",
+});
+
+/// A behaviour rule: activities of `kind` (and matching the optional conditions) score `points`,
+/// within its limits, decaying with age if it has a half-life.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub id: String,
+    pub kind: ActivityKind,
+    pub page_category: Option<String>,
+    pub form_id: Option<String>,
+    /// URL path: `/x` exact, `/x*` prefix.
+    pub url: Option<String>,
+    pub sequence_id: Option<String>,
+    pub step: Option<u32>,
+    pub points: i64,
+    pub repeat: Repeat,
+    /// At most this many awards per UTC day.
+    pub max_per_day: Option<u32>,
+    /// At most this many awards per week (Monday to Sunday, UTC).
+    pub max_per_week: Option<u32>,
+    /// The rule's points never go beyond this in total (in magnitude, before decay).
+    pub max_points: Option<i64>,
+    /// An award is worth half as much after this many days, a quarter after twice as many...
+    pub half_life_days: Option<u32>,
+}
+
+/// The path of a URL (or the text itself if it is not a URL).
+fn path_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.find('/').map_or("/", |i| &rest[i..]);
+    path.split(['?', '#']).next().unwrap_or(path)
+}
+
+impl Rule {
+    fn matches(&self, a: &Activity) -> bool {
+        let x = &a.attrs;
+        activity_matches(
+            a,
+            self.kind,
+            self.page_category.as_deref(),
+            self.form_id.as_deref(),
+            self.url.as_deref(),
+        ) && self
+            .sequence_id
+            .as_ref()
+            .is_none_or(|s| x.sequence_id.as_ref() == Some(s))
+            && self.step.is_none_or(|s| x.step == Some(s))
+    }
+}
+
+/// The conditions rules and triggers share: the kind, and each given page category, form and
+/// URL pattern.
+pub(crate) fn activity_matches(
+    a: &Activity,
+    kind: ActivityKind,
+    page_category: Option<&str>,
+    form_id: Option<&str>,
+    url: Option<&str>,
+) -> bool {
+    let x = &a.attrs;
+    a.kind == kind
+        && page_category.is_none_or(|c| x.page_category.as_deref() == Some(c))
+        && form_id.is_none_or(|f| x.form_id.as_deref() == Some(f))
+        && url.is_none_or(|p| x.url.as_deref().is_some_and(|u| path_matches(p, u)))
+}
+
+/// Whether the path of `url` matches `pattern` (`/x` exact, `/x*` prefix).
+pub(crate) fn path_matches(pattern: &str, url: &str) -> bool {
+    let path = path_of(url);
+    match pattern.strip_suffix('*') {
+        Some(prefix) => path.starts_with(prefix),
+        None => path == pattern || path.strip_suffix('/') == Some(pattern),
+    }
+}
+
+/// What one rule contributed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleScore {
+    pub rule: String,
+    pub count: u32,
+    /// What the awards are worth now (after decay), rounded.
+    pub points: i64,
+    /// What they were worth when awarded (after limits, before decay).
+    pub undecayed: i64,
+    pub activities: Vec<ActivityId>,
+}
+
+/// A score with its explanation: `total` = `fit` (who the lead is) + `engagement` (what the lead
+/// did).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoreCard {
+    pub total: i64,
+    pub temperature: Temperature,
+    pub fit: i64,
+    pub engagement: i64,
+    /// One entry per behaviour rule that scored, in rule order.
+    pub breakdown: Vec<RuleScore>,
+    /// One entry per fit rule that matched, in rule order.
+    pub fit_breakdown: Vec<FitScore>,
+}
+
+/// Which lead field a fit rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FitField {
+    Industry,
+    Title,
+    CompanySize,
+    /// The domain of the lead's address (free-mail providers, competitors).
+    EmailDomain,
+}
+
+crate::named!(FitField {
+    Industry = "industry",
+    Title = "title",
+    CompanySize = "company_size",
+    EmailDomain = "email_domain",
+});
+
+/// How a fit rule tests its field (text comparisons ignore case).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FitTest {
+    /// The field equals one of these.
+    AnyOf(Vec<String>),
+    /// The field contains one of these (titles: "VP", "Director", "部長", "取締役", ...).
+    ContainsAny(Vec<String>),
+    /// The field's first number (`"100-499"`, `"1,000+"`, `"250名"`) is within these bounds.
+    Between(u32, u32),
+}
+
+/// A fit rule: a lead whose `field` passes `test` gets `points` (negative for free mail or
+/// competitors).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FitRule {
+    pub id: String,
+    pub field: FitField,
+    pub test: FitTest,
+    pub points: i64,
+}
+
+/// What one fit rule contributed, and the value it matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FitScore {
+    pub rule: String,
+    pub value: String,
+    pub points: i64,
+}
+
+/// The first number in a text, ignoring thousands separators: `"1,000+"` is 1000.
+fn first_number(s: &str) -> Option<u32> {
+    let digits: String = s
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+impl FitRule {
+    fn value<'a>(&self, lead: &'a Lead) -> Option<&'a str> {
+        match self.field {
+            FitField::Industry => lead.profile.industry.as_deref(),
+            FitField::Title => lead.profile.title.as_deref(),
+            FitField::CompanySize => lead.profile.company_size.as_deref(),
+            FitField::EmailDomain => Some(lead.email.domain()),
+        }
+    }
+
+    fn passes(&self, value: &str) -> bool {
+        let v = value.trim().to_lowercase();
+        match &self.test {
+            FitTest::AnyOf(list) => list.iter().any(|x| x.to_lowercase() == v),
+            FitTest::ContainsAny(list) => list.iter().any(|x| v.contains(&x.to_lowercase())),
+            FitTest::Between(lo, hi) => first_number(&v).is_some_and(|n| (*lo..=*hi).contains(&n)),
+        }
+    }
+}
+
+/// The fit part of a score: the lead's profile against the fit rules.
+pub fn fit(lead: &Lead, rules: &[FitRule]) -> (i64, Vec<FitScore>) {
+    let breakdown: Vec<FitScore> = rules
+        .iter()
+        .filter_map(|r| {
+            let value = r.value(lead)?;
+            r.passes(value).then(|| FitScore {
+                rule: r.id.clone(),
+                value: value.to_owned(),
+                points: r.points,
+            })
+        })
+        .collect();
+    (breakdown.iter().map(|f| f.points).sum(), breakdown)
+}
+
+/// A lead's whole score: fit from its profile plus engagement from its log.
+pub fn score_lead(
+    lead: &Lead,
+    activities: &[Activity],
+    rules: &[Rule],
+    fit_rules: &[FitRule],
+    thresholds: Thresholds,
+    now: DateTime<Utc>,
+) -> ScoreCard {
+    score_lead_clean(
+        lead,
+        &clean_log(activities, now),
+        rules,
+        fit_rules,
+        thresholds,
+        now,
+    )
+}
+
+/// [`score_lead`] over a log already cleaned by [`clean_log`].
+pub fn score_lead_clean(
+    lead: &Lead,
+    log: &[&Activity],
+    rules: &[Rule],
+    fit_rules: &[FitRule],
+    thresholds: Thresholds,
+    now: DateTime<Utc>,
+) -> ScoreCard {
+    with_fit(
+        score_clean(log, rules, thresholds, now),
+        lead,
+        fit_rules,
+        thresholds,
+    )
+}
+
+/// [`score_lead_clean`] without the activity ids of each rule (`RuleScore::activities` empty):
+/// every total, count and point is the same. What a rescore needs on every new activity; the
+/// report and alerts use the full explanation.
+pub fn score_lead_summary(
+    lead: &Lead,
+    log: &[&Activity],
+    rules: &[Rule],
+    fit_rules: &[FitRule],
+    thresholds: Thresholds,
+    now: DateTime<Utc>,
+) -> ScoreCard {
+    with_fit(
+        score_inner(log, rules, thresholds, now, false),
+        lead,
+        fit_rules,
+        thresholds,
+    )
+}
+
+fn with_fit(
+    mut card: ScoreCard,
+    lead: &Lead,
+    fit_rules: &[FitRule],
+    thresholds: Thresholds,
+) -> ScoreCard {
+    let (fit_points, fit_breakdown) = fit(lead, fit_rules);
+    card.fit = fit_points;
+    card.fit_breakdown = fit_breakdown;
+    card.total = card.fit + card.engagement;
+    card.temperature = thresholds.temperature(card.total);
+    card
+}
+
+/// What a rule with a repeat limit has counted.
+#[derive(PartialEq, Eq, Hash)]
+enum Counted<'a> {
+    Lead,
+    Mail(MessageRef<'a>),
+    Activity(&'a ActivityId),
+}
+
+/// Scores an activity log. Activities after `now` are ignored (they have not happened yet) and
+/// a repeated activity id counts once, so the result does not depend on delivery order or count.
+pub fn score(
+    activities: &[Activity],
+    rules: &[Rule],
+    thresholds: Thresholds,
+    now: DateTime<Utc>,
+) -> ScoreCard {
+    score_clean(&clean_log(activities, now), rules, thresholds, now)
+}
+
+/// What scores and triggers see of a log: activities up to `now`, one per id (a redelivery may
+/// carry another timestamp: the earliest wins, whatever the order of delivery), in time order,
+/// without machine opens and scanner clicks (those stay in the log and score 0).
+pub fn clean_log(activities: &[Activity], now: DateTime<Utc>) -> Vec<&Activity> {
+    let mut log: Vec<&Activity> = activities.iter().filter(|a| a.at <= now).collect();
+    log.sort_unstable_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    // One hash per id into a table of hashes (no string comparisons on the common path); ids
+    // whose hashes collide are settled exactly in a second set.
+    let build = FastBuild::default();
+    let mut by_hash: std::collections::HashMap<u64, &ActivityId, crate::fasthash::Prehashed> =
+        std::collections::HashMap::with_capacity_and_hasher(log.len(), Default::default());
+    let mut colliding: HashSet<&ActivityId, FastBuild> = HashSet::default();
+    log.retain(|a| {
+        use std::collections::hash_map::Entry;
+        match by_hash.entry(std::hash::BuildHasher::hash_one(&build, &a.id)) {
+            Entry::Vacant(e) => {
+                e.insert(&a.id);
+                true
+            }
+            Entry::Occupied(e) => *e.get() != &a.id && colliding.insert(&a.id),
+        }
+    });
+    let machine = crate::tracking::classify::machine_hits(&log);
+    if !machine.is_empty() {
+        log.retain(|a| !machine.contains_key(&a.id));
+    }
+    log
+}
+
+/// Scores a log already cleaned by [`clean_log`].
+pub fn score_clean(
+    log: &[&Activity],
+    rules: &[Rule],
+    thresholds: Thresholds,
+    now: DateTime<Utc>,
+) -> ScoreCard {
+    score_inner(log, rules, thresholds, now, true)
+}
+
+fn score_inner(
+    log: &[&Activity],
+    rules: &[Rule],
+    thresholds: Thresholds,
+    now: DateTime<Utc>,
+    with_ids: bool,
+) -> ScoreCard {
+    let mut by_rule: BTreeMap<usize, (RuleScore, f64)> = BTreeMap::new();
+    // What a limited rule has already counted: the lead (once), a mail, or an activity of its own.
+    let mut counted: HashSet<(usize, Counted<'_>), FastBuild> = HashSet::default();
+    // Awards per rule and UTC day (positive) or week (negative day numbers).
+    let mut per_period: std::collections::HashMap<(usize, i64), u32, FastBuild> =
+        std::collections::HashMap::default();
+    // The rules of each activity kind, so an activity is only tested against rules it may match.
+    let mut of_kind: [Vec<usize>; ActivityKind::ALL.len()] = Default::default();
+    for (i, r) in rules.iter().enumerate() {
+        of_kind[r.kind as usize].push(i);
+    }
+    for &a in log {
+        for &i in &of_kind[a.kind as usize] {
+            let rule = &rules[i];
+            if !rule.matches(a) {
+                continue;
+            }
+            let key = match rule.repeat {
+                Repeat::Every => None,
+                Repeat::Once => Some(Counted::Lead),
+                // A message-scoped activity without a message is counted on its own.
+                Repeat::OncePerMessage => Some(match a.attrs.message_ref() {
+                    Some(mail) => Counted::Mail(mail),
+                    None => Counted::Activity(&a.id),
+                }),
+            };
+            let limited = rule.max_per_day.is_some() || rule.max_per_week.is_some();
+            let day = a.at.timestamp().div_euclid(86_400);
+            // 1970-01-01 was a Thursday: shifting by 3 days starts weeks on Monday.
+            let week = -1 - (day + 3).div_euclid(7);
+            if limited {
+                let within = |limit: Option<u32>, period: i64| {
+                    limit.is_none_or(|max| per_period.get(&(i, period)).copied().unwrap_or(0) < max)
+                };
+                if !within(rule.max_per_day, day) || !within(rule.max_per_week, week) {
+                    continue;
+                }
+            }
+            let award = match rule.max_points {
+                None => rule.points,
+                Some(cap) => {
+                    let so_far = by_rule.get(&i).map_or(0, |(r, _)| r.undecayed);
+                    let room = cap.abs() - so_far.abs();
+                    rule.points.signum() * rule.points.abs().min(room.max(0))
+                }
+            };
+            if award == 0 && rule.points != 0 {
+                continue;
+            }
+            if let Some(key) = key {
+                if !counted.insert((i, key)) {
+                    continue;
+                }
+            }
+            if rule.max_per_day.is_some() {
+                *per_period.entry((i, day)).or_default() += 1;
+            }
+            if rule.max_per_week.is_some() {
+                *per_period.entry((i, week)).or_default() += 1;
+            }
+            let worth = match rule.half_life_days {
+                Some(h) if h > 0 => {
+                    let age_days = (now - a.at).num_seconds().max(0) as f64 / 86_400.0;
+                    award as f64 * 0.5f64.powf(age_days / f64::from(h))
+                }
+                _ => award as f64,
+            };
+            let (entry, decayed) = by_rule.entry(i).or_insert_with(|| {
+                (
+                    RuleScore {
+                        rule: rule.id.clone(),
+                        count: 0,
+                        points: 0,
+                        undecayed: 0,
+                        activities: Vec::new(),
+                    },
+                    0.0,
+                )
+            });
+            entry.count += 1;
+            entry.undecayed += award;
+            *decayed += worth;
+            if with_ids {
+                entry.activities.push(a.id.clone());
+            }
+        }
+    }
+    let by_rule = by_rule.into_iter().map(|(i, (mut r, decayed))| {
+        r.points = decayed.round() as i64;
+        (i, r)
+    });
+    let by_rule: BTreeMap<usize, RuleScore> = by_rule.collect();
+    let breakdown: Vec<RuleScore> = by_rule.into_values().collect();
+    let total = breakdown.iter().map(|r| r.points).sum();
+    ScoreCard {
+        total,
+        temperature: thresholds.temperature(total),
+        fit: 0,
+        engagement: total,
+        breakdown,
+        fit_breakdown: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::shipped;
+    use crate::ids::{EnrollmentId, LeadId};
+    use crate::tracking::activity::{Attrs, Subject};
+    use chrono::TimeZone;
+
+    fn t(min: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap() + chrono::Duration::minutes(min)
+    }
+
+    fn act(id: &str, kind: ActivityKind, min: i64, attrs: Attrs) -> Activity {
+        Activity {
+            id: ActivityId::new(id),
+            subject: Subject::Lead(LeadId::new("L1")),
+            kind,
+            at: t(min),
+            attrs,
+        }
+    }
+
+    fn page(id: &str, cat: &str, min: i64) -> Activity {
+        act(
+            id,
+            ActivityKind::PageView,
+            min,
+            Attrs {
+                page_category: Some(cat.into()),
+                ..Attrs::default()
+            },
+        )
+    }
+
+    fn mail(id: &str, kind: ActivityKind, step: u32, min: i64) -> Activity {
+        let attrs = Attrs {
+            enrollment_id: Some(EnrollmentId::new("E1")),
+            step: Some(step),
+            ..Attrs::default()
+        };
+        act(id, kind, min, attrs)
+    }
+
+    const TH: Thresholds = Thresholds { hot: 50, warm: 30 };
+
+    #[test]
+    fn seed_points_reproduce_exactly() {
+        let rules = shipped().rules;
+        let cases = [
+            (mail("o", ActivityKind::EmailOpen, 0, 0), 5),
+            (mail("c", ActivityKind::EmailClick, 0, 0), 10),
+            (
+                act("d", ActivityKind::DocumentDownload, 0, Attrs::default()),
+                10,
+            ),
+            (page("p", "pricing", 0), 15),
+            (
+                act("s", ActivityKind::SeminarSignup, 0, Attrs::default()),
+                20,
+            ),
+            (
+                act("k", ActivityKind::ConsultationRequest, 0, Attrs::default()),
+                30,
+            ),
+            (page("h", "home", 0), 0),
+        ];
+        for (a, points) in cases {
+            assert_eq!(
+                score(std::slice::from_ref(&a), &rules, TH, t(10)).total,
+                points,
+                "{:?}",
+                a.kind
+            );
+        }
+    }
+
+    #[test]
+    fn temperature_boundaries() {
+        assert_eq!(TH.temperature(29), Temperature::Cold);
+        assert_eq!(TH.temperature(30), Temperature::Warm);
+        assert_eq!(TH.temperature(49), Temperature::Warm);
+        assert_eq!(TH.temperature(50), Temperature::Hot);
+        assert_eq!(TH.temperature(-5), Temperature::Cold);
+    }
+
+    #[test]
+    fn duplicated_and_reordered_deliveries_give_the_same_score() {
+        let rules = shipped().rules;
+        let log = vec![
+            page("p1", "pricing", 1),
+            mail("o1", ActivityKind::EmailOpen, 0, 2),
+            page("p2", "pricing", 3),
+            act("d1", ActivityKind::DocumentDownload, 0, Attrs::default()),
+        ];
+        let base = score(&log, &rules, TH, t(10));
+        let mut shuffled: Vec<Activity> = log.iter().rev().cloned().collect();
+        shuffled.extend(log.iter().cloned());
+        assert_eq!(score(&shuffled, &rules, TH, t(10)), base);
+        assert_eq!(base.total, 15 + 5 + 15 + 10);
+    }
+
+    #[test]
+    fn repeated_opens_of_one_mail_count_once() {
+        let rules = shipped().rules;
+        let log = vec![
+            mail("o1", ActivityKind::EmailOpen, 0, 1),
+            mail("o2", ActivityKind::EmailOpen, 0, 2),
+            mail("o3", ActivityKind::EmailOpen, 1, 3),
+        ];
+        let card = score(&log, &rules, TH, t(10));
+        assert_eq!(card.total, 10);
+        assert_eq!(card.breakdown[0].count, 2);
+    }
+
+    #[test]
+    fn breakdown_explains_the_total() {
+        let rules = shipped().rules;
+        let log = vec![
+            page("p1", "pricing", 1),
+            page("p2", "pricing", 2),
+            act("k", ActivityKind::ConsultationRequest, 3, Attrs::default()),
+        ];
+        let card = score(&log, &rules, TH, t(10));
+        assert_eq!(card.total, 60);
+        assert_eq!(card.temperature, Temperature::Hot);
+        assert_eq!(
+            card.breakdown.iter().map(|r| r.points).sum::<i64>(),
+            card.total
+        );
+        let pricing = card
+            .breakdown
+            .iter()
+            .find(|r| r.rule == "pricing_page_view")
+            .unwrap();
+        assert_eq!((pricing.count, pricing.points), (2, 30));
+        assert_eq!(
+            pricing.activities,
+            vec![ActivityId::new("p1"), ActivityId::new("p2")]
+        );
+    }
+
+    #[test]
+    fn activities_after_now_do_not_score() {
+        let rules = shipped().rules;
+        let card = score(&[page("p", "pricing", 20)], &rules, TH, t(10));
+        assert_eq!(card.total, 0);
+    }
+}

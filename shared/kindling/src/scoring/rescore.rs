@@ -1,0 +1,388 @@
+use crate::app::{conflict, Kindling, CAS_ATTEMPTS};
+use crate::config::{Config, Reentry};
+use crate::error::Result;
+use crate::events::{Event, LeadBecameHot, LeadBecameMql, TemperatureChanged, TriggerFired};
+use crate::ids::LeadId;
+use crate::leads::{Lead, TriggerState};
+use crate::ports::{Cas, Put};
+use crate::scoring::{clean_log, score_lead_clean, score_lead_summary, ScoreCard, Temperature};
+use crate::sequences::EnrollmentStatus;
+use crate::tracking::activity::Activity;
+use chrono::{DateTime, Duration, Utc};
+
+/// A lead whose score decays (and who is not cold) is looked at again this often, so that it
+/// cools (and `lead.cooled.v1` is published) without waiting for its next activity.
+const DECAY_RECHECK_HOURS: i64 = 24;
+
+/// What rescoring found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rescored {
+    pub card: ScoreCard,
+    pub previous: Temperature,
+    /// Set when this rescore crossed into hot: the crossing's number.
+    pub hot_crossing: Option<u32>,
+    /// What was published: temperature changes, MQL, trigger firings.
+    pub events: Vec<Event>,
+    /// Sequences the lead was newly enrolled in by triggers.
+    pub enrolled: Vec<String>,
+}
+
+/// Every activity of a lead, including those of the browsers tied to it.
+pub async fn lead_activities(k: &Kindling, lead: &LeadId) -> Result<Vec<Activity>> {
+    let mut all = k.stores.activities.activities_of_lead(lead).await?;
+    for v in k.stores.visitors.visitors_of_lead(lead).await? {
+        all.extend(k.stores.activities.activities_of_visitor(&v).await?);
+    }
+    Ok(all)
+}
+
+/// A lead's score now (fit and engagement), with its explanation, from a log already read.
+pub fn card_of(k: &Kindling, lead: &Lead, log: &[Activity]) -> ScoreCard {
+    let now = k.clock.now();
+    card_of_clean(&k.config, lead, &clean_log(log, now), now)
+}
+
+fn card_of_clean(c: &Config, lead: &Lead, log: &[&Activity], now: DateTime<Utc>) -> ScoreCard {
+    score_lead_clean(lead, log, &c.rules, &c.fit_rules, c.thresholds, now)
+}
+
+/// The lead's score now, with its explanation (reads only).
+pub(crate) async fn score_card(k: &Kindling, lead: &Lead) -> Result<ScoreCard> {
+    let log = lead_activities(k, &lead.id).await?;
+    Ok(card_of(k, lead, &log))
+}
+
+/// What a rescore changes: the lead as it will be stored, the events to publish first and the
+/// sequences to enroll in first. A pure function of the stored lead, its log, the program and
+/// the time, so a retry after a failure plans the same thing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub lead: Lead,
+    /// The score without the activity ids of each rule (see [`score_lead_summary`]).
+    pub card: ScoreCard,
+    pub hot_crossing: Option<u32>,
+    pub events: Vec<Event>,
+    pub enroll: Vec<String>,
+}
+
+impl Plan {
+    /// Whether storing the plan would change nothing.
+    pub fn changes_nothing(&self, stored: &Lead) -> bool {
+        let (a, b) = (&self.lead, stored);
+        a.score.total == b.score.total
+            && a.score.temperature == b.score.temperature
+            && a.score.hot_crossings == b.score.hot_crossings
+            && a.score.mql_at == b.score.mql_at
+            && a.triggers == b.triggers
+            && a.recheck_at == b.recheck_at
+            && self.events.is_empty()
+            && self.enroll.is_empty()
+    }
+}
+
+/// Plans a rescore (see [`Plan`]): temperature transitions (warm, hot with its crossing number
+/// and whether it may alert under the re-alert cooldown, cooled), the first MQL, trigger
+/// firings, and when to look at the lead again.
+pub fn plan(c: &Config, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) -> Plan {
+    let card = score_lead_summary(stored, log, &c.rules, &c.fit_rules, c.thresholds, now);
+    let mut lead = stored.clone();
+    let mut events = Vec::new();
+    let previous = stored.score.temperature;
+    let (temperature, total) = (card.temperature, card.total);
+    let mut hot_crossing = None;
+    if temperature == Temperature::Hot && previous != Temperature::Hot {
+        let crossing = stored.score.hot_crossings + 1;
+        let alert = stored
+            .score
+            .hot_alerted_at
+            .is_none_or(|last| now - last >= c.realert_cooldown);
+        if alert {
+            lead.score.hot_alerted_at = Some(now);
+        }
+        lead.score.hot_crossings = crossing;
+        hot_crossing = Some(crossing);
+        events.push(Event::LeadBecameHot(LeadBecameHot {
+            lead_id: stored.id.clone(),
+            crossing,
+            score: total,
+            previous,
+            at: now,
+            alert,
+        }));
+    } else if temperature != previous {
+        let change = TemperatureChanged {
+            lead_id: stored.id.clone(),
+            score: total,
+            previous,
+            temperature,
+            at: now,
+        };
+        events.push(if temperature > previous {
+            Event::LeadBecameWarm(change)
+        } else {
+            Event::LeadCooled(change)
+        });
+    }
+    if stored.score.mql_at.is_none() && c.mql.met(&card) {
+        lead.score.mql_at = Some(now);
+        events.push(Event::LeadBecameMql(LeadBecameMql {
+            lead_id: stored.id.clone(),
+            score: total,
+            fit: card.fit,
+            engagement: card.engagement,
+            at: now,
+        }));
+    }
+
+    let evaluation = crate::triggers::evaluate(&c.triggers, &stored.triggers, log, now);
+    let mut enroll = Vec::new();
+    for f in &evaluation.firings {
+        let t = f.trigger;
+        lead.triggers.insert(
+            t.id.clone(),
+            TriggerState {
+                fired: f.firing,
+                last_at: now,
+            },
+        );
+        if let Some(seq) = &t.enroll {
+            enroll.push(seq.clone());
+        }
+        events.push(Event::TriggerFired(TriggerFired {
+            lead_id: stored.id.clone(),
+            trigger: t.id.clone(),
+            firing: f.firing,
+            reason: f.reason.clone(),
+            evidence: f.evidence.clone(),
+            enrolled: t.enroll.clone(),
+            alert: t.alert,
+            at: now,
+        }));
+    }
+
+    let decaying = temperature != Temperature::Cold
+        && card.breakdown.iter().any(|r| {
+            r.undecayed != 0
+                && c.rules
+                    .iter()
+                    .any(|rule| rule.id == r.rule && rule.half_life_days.is_some())
+        });
+    let decay_recheck = decaying.then(|| now + Duration::hours(DECAY_RECHECK_HOURS));
+    lead.recheck_at = match (evaluation.recheck_at, decay_recheck) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    lead.score.total = total;
+    lead.score.temperature = temperature;
+    Plan {
+        lead,
+        card,
+        hot_crossing,
+        events,
+        enroll,
+    }
+}
+
+/// Recomputes a lead's score from its whole log, applies its transitions and triggers, and
+/// stores the result. Effects come first, each idempotent, and the lead is stored last: trigger
+/// enrollments (one per lead and sequence), then the events, then the lead (a conditional
+/// write). If anything fails, the retry plans the same firings with the same numbers; the
+/// enrollment exists already and notify's dedupe absorbs the repeated events. The other order
+/// could store "fired" or "hot" and lose the alert.
+#[tracing::instrument(name = "rescore_lead", skip_all, fields(lead_id = %lead_id))]
+pub async fn rescore_lead(k: &Kindling, lead_id: &LeadId) -> Result<Option<Rescored>> {
+    for _ in 0..CAS_ATTEMPTS {
+        let Some(stored) = k.stores.leads.get_lead(lead_id).await? else {
+            return Ok(None);
+        };
+        let now = k.clock.now();
+        let all = lead_activities(k, lead_id).await?;
+        let log = clean_log(&all, now);
+        let p = plan(&k.config, &stored, &log, now);
+        let mut result = Rescored {
+            card: p.card.clone(),
+            previous: stored.score.temperature,
+            hot_crossing: p.hot_crossing,
+            events: Vec::new(),
+            enrolled: Vec::new(),
+        };
+        if p.changes_nothing(&stored) {
+            return Ok(Some(result));
+        }
+        for seq in &p.enroll {
+            if enroll(k, &stored, seq, now).await? {
+                result.enrolled.push(seq.clone());
+            }
+        }
+        if !p.events.is_empty() {
+            k.bus.publish(&p.events).await?;
+        }
+        let mut lead = p.lead;
+        lead.score.computed_at = Some(now);
+        lead.updated_at = now;
+        if store(k, &lead).await? {
+            for e in &p.events {
+                if let Event::TriggerFired(f) = e {
+                    tracing::info!(lead_id = %lead_id, trigger = %f.trigger, firing = f.firing, reason = %f.reason, "trigger fired");
+                }
+            }
+            tracing::info!(lead_id = %lead_id, score = result.card.total, temperature = %result.card.temperature, "lead rescored");
+            result.events = p.events;
+            return Ok(Some(result));
+        }
+    }
+    Err(conflict(format!("lead {lead_id}")))
+}
+
+/// Enrolls a lead in a sequence (from a form or a trigger), its first step due at its offset
+/// and outside quiet hours in the lead's zone. False if the lead is active in it, or was in it and
+/// the sequence's re-entry policy does not let it in again yet.
+#[tracing::instrument(name = "enroll", skip_all, fields(lead_id = %lead.id, sequence = %sequence))]
+pub(crate) async fn enroll(
+    k: &Kindling,
+    lead: &Lead,
+    sequence: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let Some(seq) = k.config.sequence(sequence) else {
+        return Ok(false);
+    };
+    let previous = k
+        .stores
+        .enrollments
+        .enrollments_of_lead(&lead.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.sequence_id == seq.id)
+        .max_by_key(|e| e.entry);
+    let entry = match previous {
+        None => 1,
+        // At most one active enrollment per lead and sequence.
+        Some(p) if p.status == EnrollmentStatus::Active => return Ok(false),
+        Some(p) => match seq.reentry {
+            Reentry::After(gap) if now - p.enrolled_at >= gap => p.entry + 1,
+            Reentry::After(_) | Reentry::Never => return Ok(false),
+        },
+    };
+    let zone = lead.zone(k.config.program.default_zone);
+    let first_due = seq.steps.first().map(|s| k.config.step_due(s, now, zone));
+    let enrollment = crate::sequences::Enrollment {
+        id: crate::ids::EnrollmentId::new(k.ids.new_id()),
+        lead_id: lead.id.clone(),
+        sequence_id: seq.id.clone(),
+        entry,
+        enrolled_at: now,
+        next_step: 0,
+        next_due_at: first_due,
+        status: EnrollmentStatus::Active,
+        reason: None,
+        version: 0,
+    };
+    let created = k.stores.enrollments.enroll(&enrollment).await? == Put::Created;
+    if created {
+        tracing::info!(lead_id = %lead.id, sequence = %seq.id, entry, "lead enrolled");
+    }
+    Ok(created)
+}
+
+async fn store(k: &Kindling, lead: &Lead) -> Result<bool> {
+    Ok(k.stores.leads.update_lead(lead).await? == Cas::Updated)
+}
+
+/// A lead whose stored score differs from what the current rules give.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RescoreChange {
+    pub lead_id: LeadId,
+    pub email: String,
+    pub before: (i64, Temperature),
+    pub after: (i64, Temperature),
+}
+
+impl RescoreChange {
+    /// The temperature changes (not only the total).
+    pub fn changes_temperature(&self) -> bool {
+        self.before.1 != self.after.1
+    }
+}
+
+/// Leads per page when walking every lead.
+const RESCORE_PAGE: usize = 100;
+
+/// Recomputes every lead under the current rules and lists those whose score would change, in
+/// the store's lead order. With `apply`, stores the new scores (with their transitions and
+/// triggers, as any rescore does); without, writes nothing: the preview of a rule change.
+#[tracing::instrument(name = "rescore_all", skip_all, fields(apply = apply))]
+pub async fn rescore_all(k: &Kindling, apply: bool) -> Result<Vec<RescoreChange>> {
+    let mut changes = Vec::new();
+    let mut after: Option<LeadId> = None;
+    loop {
+        let page = rescore_page(k, after.as_ref(), RESCORE_PAGE, apply).await?;
+        changes.extend(page.changes);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(changes),
+        }
+    }
+}
+
+/// One page of [`rescore_all`]: what changes among the next `limit` leads after `after`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RescorePage {
+    pub changes: Vec<RescoreChange>,
+    /// Leads looked at in this page.
+    pub leads: usize,
+    /// Pass as `after` for the next page; `None` when every lead was seen.
+    pub next: Option<LeadId>,
+    pub applied: bool,
+}
+
+/// Rescores one page of leads (see [`rescore_all`]), so that a large table can be walked by
+/// several bounded invocations.
+#[tracing::instrument(name = "rescore_page", skip_all, fields(apply = apply, limit = limit))]
+pub async fn rescore_page(
+    k: &Kindling,
+    after: Option<&LeadId>,
+    limit: usize,
+    apply: bool,
+) -> Result<RescorePage> {
+    let limit = limit.max(1);
+    let page = k.stores.leads.list_lead_ids(after, limit).await?;
+    let mut changes = Vec::new();
+    for id in &page {
+        let Some(lead) = k.stores.leads.get_lead(id).await? else {
+            continue;
+        };
+        // Totals only (no per-rule activity ids): what the comparison needs.
+        let all = lead_activities(k, id).await?;
+        let now = k.clock.now();
+        let c = &k.config;
+        let card = score_lead_summary(
+            &lead,
+            &clean_log(&all, now),
+            &c.rules,
+            &c.fit_rules,
+            c.thresholds,
+            now,
+        );
+        if card.total == lead.score.total && card.temperature == lead.score.temperature {
+            continue;
+        }
+        changes.push(RescoreChange {
+            lead_id: id.clone(),
+            email: lead.email.to_string(),
+            before: (lead.score.total, lead.score.temperature),
+            after: (card.total, card.temperature),
+        });
+        if apply {
+            rescore_lead(k, id).await?;
+        }
+    }
+    Ok(RescorePage {
+        changes,
+        leads: page.len(),
+        next: (page.len() == limit)
+            .then(|| page.last().cloned())
+            .flatten(),
+        applied: apply,
+    })
+}

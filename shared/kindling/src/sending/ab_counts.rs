@@ -1,0 +1,200 @@
+//! A/B tests at work: the sender picks each lead's variant (or the winner) and counts the send;
+//! the score consumer counts a send's first human open and click; `kindling ab` reports.
+
+use crate::app::Kindling;
+use crate::config::Sequence;
+use crate::error::Result;
+use crate::ids::{ActivityId, LeadId};
+use crate::ports::Put;
+use crate::scoring::clean_log;
+use crate::sending::ab::{self, AbTest, VariantResult, Verdict};
+use crate::sequences::{MessageKey, SendRecord};
+use crate::tracking::activity::ActivityKind;
+use crate::tracking::classify::Agent;
+use serde::Serialize;
+
+/// The template this lead gets for an A/B step: the decided winner, else its assigned variant.
+/// Decides the winner when the results allow it (the first sender to decide wins the mark).
+pub(crate) async fn variant_for(
+    k: &Kindling,
+    seq: &Sequence,
+    step: u32,
+    test: &AbTest,
+    lead: &LeadId,
+) -> Result<String> {
+    let series = ab::series(&seq.id, step);
+    if let Some(w) = winner(k, &series, test).await? {
+        return Ok(w);
+    }
+    let results = results(k, &series, test).await?;
+    if let Verdict::Winner { template, p_value } = ab::judge(test, &results) {
+        if k.stores
+            .tallies
+            .set_mark(&series, ab::WINNER, &template, true)
+            .await?
+            == Put::Created
+        {
+            tracing::info!(sequence = %seq.id, step, winner = %template, p_value, "A/B winner decided");
+        }
+        if let Some(w) = winner(k, &series, test).await? {
+            return Ok(w);
+        }
+    }
+    let i = ab::assign(lead, &seq.id, step, test.variants.len());
+    Ok(test.variants[i].clone())
+}
+
+async fn winner(k: &Kindling, series: &str, test: &AbTest) -> Result<Option<String>> {
+    let marks = k.stores.tallies.marks(series).await?;
+    // A winner that is no longer a variant (the test was edited) is ignored.
+    Ok(marks
+        .get(ab::WINNER)
+        .filter(|w| test.variants.contains(w))
+        .cloned())
+}
+
+async fn results(k: &Kindling, series: &str, test: &AbTest) -> Result<Vec<VariantResult>> {
+    let tallies = k.stores.tallies.tallies(series, None, None).await?;
+    Ok(test
+        .variants
+        .iter()
+        .map(|v| {
+            let t = tallies.iter().find(|t| &t.bucket == v);
+            let get = |c: &str| t.map_or(0, |t| t.get(c));
+            VariantResult {
+                template: v.clone(),
+                sent: get(ab::SENT),
+                opened: get(ab::OPENED),
+                clicked: get(ab::CLICKED),
+            }
+        })
+        .collect())
+}
+
+/// Counts a step mail that went out (once per send, however often this runs).
+pub(crate) async fn count_sent(k: &Kindling, seq: &Sequence, record: &SendRecord) -> Result<()> {
+    let Some((_, step)) = record.key.as_step() else {
+        return Ok(());
+    };
+    if !has_test(seq, step) {
+        return Ok(());
+    }
+    k.stores
+        .tallies
+        .tally_once(
+            &ab::series(&seq.id, step),
+            &record.template,
+            ab::SENT,
+            &record.key.to_string(),
+            k.clock.now(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Counts a person's open or click of an A/B step mail: once per send and counter, only if the
+/// cleaned log keeps it (machine opens, scanner clicks and duplicates never count). A click
+/// counts as an open too: the mail was read even if its images were blocked.
+pub(crate) async fn count_engagement(
+    k: &Kindling,
+    lead: &LeadId,
+    activity: &ActivityId,
+) -> Result<()> {
+    if !k
+        .config
+        .sequences
+        .iter()
+        .any(|s| s.steps.iter().any(|st| st.ab.is_some()))
+    {
+        return Ok(());
+    }
+    let log = crate::scoring::lead_activities(k, lead).await?;
+    let now = k.clock.now();
+    let clean = clean_log(&log, now);
+    let Some(a) = clean.iter().find(|a| &a.id == activity) else {
+        return Ok(());
+    };
+    if matches!(
+        a.attrs.agent,
+        Some(Agent::MachineOpen | Agent::ScannerClick)
+    ) {
+        return Ok(());
+    }
+    let (Some(seq_id), Some(enrollment), Some(step)) =
+        (&a.attrs.sequence_id, &a.attrs.enrollment_id, a.attrs.step)
+    else {
+        return Ok(());
+    };
+    let Some(seq) = k.config.sequence(seq_id) else {
+        return Ok(());
+    };
+    if !has_test(seq, step) {
+        return Ok(());
+    }
+    let key = MessageKey::Step {
+        lead_id: lead.clone(),
+        enrollment_id: enrollment.clone(),
+        step,
+    };
+    let Some(record) = k.stores.sends.get_send(&key).await? else {
+        return Ok(());
+    };
+    let counters: &[&str] = match a.kind {
+        ActivityKind::EmailOpen => &[ab::OPENED],
+        ActivityKind::EmailClick => &[ab::OPENED, ab::CLICKED],
+        _ => &[],
+    };
+    let series = ab::series(seq_id, step);
+    for c in counters {
+        k.stores
+            .tallies
+            .tally_once(&series, &record.template, c, &key.to_string(), now)
+            .await?;
+    }
+    Ok(())
+}
+
+/// One A/B test's standing, for `kindling ab`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AbReport {
+    pub sequence: String,
+    pub step: u32,
+    pub metric: ab::Metric,
+    pub sample: u64,
+    pub confidence: f64,
+    pub variants: Vec<VariantResult>,
+    /// The decided winner, if any.
+    pub winner: Option<String>,
+    /// What the results say now.
+    pub verdict: Verdict,
+}
+
+/// Every configured A/B test with its counts, winner and verdict.
+#[tracing::instrument(name = "ab_report", skip_all)]
+pub async fn ab_report(k: &Kindling) -> Result<Vec<AbReport>> {
+    let mut out = Vec::new();
+    for seq in &k.config.sequences {
+        for (i, step) in seq.steps.iter().enumerate() {
+            let Some(test) = &step.ab else { continue };
+            let step = i as u32;
+            let series = ab::series(&seq.id, step);
+            let variants = results(k, &series, test).await?;
+            out.push(AbReport {
+                sequence: seq.id.clone(),
+                step,
+                metric: test.metric,
+                sample: test.sample,
+                confidence: test.confidence,
+                verdict: ab::judge(test, &variants),
+                winner: winner(k, &series, test).await?,
+                variants,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Whether step `step` of `seq` has an A/B test.
+fn has_test(seq: &Sequence, step: u32) -> bool {
+    seq.steps.get(step as usize).is_some_and(|s| s.ab.is_some())
+}

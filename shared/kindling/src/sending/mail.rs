@@ -1,0 +1,275 @@
+//! Building a step mail: signed links, the open pixel, the compliance footer, the RFC 8058
+//! one-click unsubscribe headers and the RFC 2919 `List-Id`, as RFC 5322 bytes (lettre's builder
+//! does the MIME).
+
+use crate::config::Config;
+use crate::leads::Lead;
+use crate::sending::templates::RenderedMail;
+use crate::sending::templates::LINK_MARKER;
+use crate::sequences::MessageKey;
+use crate::tracking::token::{Claim, SigningKeys};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::Message;
+
+/// A mail ready for the provider.
+#[derive(Debug, Clone)]
+pub struct ComposedMail {
+    pub raw: Vec<u8>,
+    pub subject: String,
+    /// Link destinations by index, as signed into the click URLs.
+    pub links: Vec<String>,
+}
+
+/// Why a mail could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("mail: {0}")]
+pub struct ComposeError(String);
+
+/// Link number of the hidden link every HTML mail carries: no person sees or follows it, every
+/// scanner that follows all links does (see [`crate::classify`]).
+pub const HIDDEN_LINK: u16 = u16::MAX;
+
+/// The URLs every mail to `lead` carries.
+#[derive(Debug, Clone)]
+pub struct MailUrls {
+    pub unsubscribe: String,
+    pub open_pixel: String,
+    pub hidden_link: String,
+}
+
+impl MailUrls {
+    /// Signed unsubscribe and pixel URLs for one send.
+    pub fn new(config: &Config, keys: &SigningKeys, key: &MessageKey) -> Self {
+        let base = &config.program.public_url;
+        Self {
+            unsubscribe: format!(
+                "{base}/u/{}",
+                keys.sign(&Claim::Unsubscribe(key.lead_id().clone()))
+            ),
+            open_pixel: format!("{base}/t/o/{}", keys.sign(&Claim::Open(key.clone()))),
+            hidden_link: format!(
+                "{base}/t/c/{}",
+                keys.sign(&Claim::Click(key.clone(), HIDDEN_LINK))
+            ),
+        }
+    }
+}
+
+/// Replaces the `link()` markers of a rendered mail with signed click URLs; returns the
+/// destinations by index (the same URL in text and HTML shares one index).
+fn sign_links(
+    config: &Config,
+    keys: &SigningKeys,
+    key: &MessageKey,
+    parts: [&str; 2],
+) -> Result<([String; 2], Vec<String>), ComposeError> {
+    let mut links: Vec<String> = Vec::new();
+    let mut out = [String::new(), String::new()];
+    for (slot, part) in out.iter_mut().zip(parts) {
+        let mut rest = part;
+        while let Some(start) = rest.find(LINK_MARKER) {
+            slot.push_str(&rest[..start]);
+            let after = &rest[start + LINK_MARKER.len()..];
+            let end = after
+                .find("]]")
+                .ok_or_else(|| ComposeError("unterminated link marker".into()))?;
+            let url = URL_SAFE_NO_PAD
+                .decode(&after[..end])
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| ComposeError("corrupt link marker".into()))?;
+            let index = match links.iter().position(|l| *l == url) {
+                Some(i) => i,
+                None => {
+                    links.push(url);
+                    links.len() - 1
+                }
+            };
+            let index = u16::try_from(index)
+                .ok()
+                .filter(|i| *i != HIDDEN_LINK)
+                .ok_or_else(|| ComposeError("too many links".into()))?;
+            slot.push_str(&format!(
+                "{}/t/c/{}",
+                config.program.public_url,
+                keys.sign(&Claim::Click(key.clone(), index))
+            ));
+            rest = &after[end + 2..];
+        }
+        slot.push_str(rest);
+    }
+    Ok((out, links))
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The left side of a mail's `Message-ID`: `{lead}.{enrollment}.{step}`, or `{lead}.b.{broadcast}`.
+fn message_id_local(key: &MessageKey) -> String {
+    match key {
+        MessageKey::Step {
+            lead_id,
+            enrollment_id,
+            step,
+        } => format!("{lead_id}.{enrollment_id}.{step}"),
+        MessageKey::Broadcast {
+            lead_id,
+            broadcast_id,
+        } => format!("{lead_id}.b.{broadcast_id}"),
+    }
+}
+
+/// Who a mail is for and what it is: the lead, the send it is, the language it is written in,
+/// and the list it belongs to (a sequence id now; a topic once broadcasts exist).
+#[derive(Debug, Clone, Copy)]
+pub struct Addressing<'a> {
+    pub lead: &'a Lead,
+    pub key: &'a MessageKey,
+    pub language: &'a str,
+    pub list: &'a str,
+}
+
+/// True if `s` can be the namespace of a `List-Id`: lower-case DNS labels (`[a-z0-9-]`, not
+/// starting or ending with `-`) joined by dots, at least two, at most 200 characters.
+pub fn is_list_namespace(s: &str) -> bool {
+    s.len() <= 200
+        && s.split('.').count() >= 2
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+/// The `List-Id` of `list` (RFC 2919): `Kindling document_followup <document-followup.kindling.example.jp>`.
+/// The id is stable for as long as the list and the namespace are, which is what receivers key
+/// their filters and reputation on; the phrase is for people.
+pub fn list_id(config: &Config, list: &str) -> String {
+    let label: String = list
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | '0'..='9' | '-' => c,
+            'A'..='Z' => c.to_ascii_lowercase(),
+            _ => '-',
+        })
+        .collect();
+    let label = label.trim_matches('-');
+    let label = if label.is_empty() { "mail" } else { label };
+    let phrase = format!("{} {list}", config.program.name);
+    let phrase = if phrase.is_ascii() {
+        format!("\"{}\"", phrase.replace(['\\', '"'], ""))
+    } else {
+        // lettre encodes non-ASCII words (RFC 2047), which may not stand in a quoted string.
+        phrase
+            .chars()
+            .filter(|c| !"\"\\<>()[]:;@,.".contains(*c))
+            .collect()
+    };
+    format!("{phrase} <{label}.{}>", config.program.list_id)
+}
+
+/// Builds the mail: rendered content, signed links, open pixel, footer with the sender's name,
+/// postal address and opt-out link, one-click unsubscribe headers and the list's `List-Id`.
+pub fn compose(
+    config: &Config,
+    keys: &SigningKeys,
+    to: &Addressing<'_>,
+    rendered: &RenderedMail,
+    now: DateTime<Utc>,
+) -> Result<ComposedMail, ComposeError> {
+    let Addressing {
+        lead,
+        key,
+        language,
+        list,
+    } = *to;
+    let urls = MailUrls::new(config, keys, key);
+    let ([text, html], links) = sign_links(config, keys, key, [&rendered.text, &rendered.html])?;
+    let s = &config.sender;
+    let (opt_out_label, contact_label) = if language == "ja" {
+        ("配信停止はこちら", "お問い合わせ")
+    } else {
+        ("Unsubscribe", "Contact")
+    };
+
+    let text = format!(
+        "{}\n\n--\n{}\n{}\n{contact_label}: {}\n{opt_out_label}: {}\n",
+        text.trim_end(),
+        s.from_name,
+        s.postal_address,
+        s.contact,
+        urls.unsubscribe
+    );
+    let footer = format!(
+        "<hr><p style=\"font-size:12px;color:#666\">{}<br>{}<br>{contact_label}: {}<br><a href=\"{}\">{opt_out_label}</a></p><a href=\"{}\" style=\"display:none;font-size:0;color:transparent\" tabindex=\"-1\" aria-hidden=\"true\"></a><img src=\"{}\" width=\"1\" height=\"1\" alt=\"\">",
+        escape_html(&s.from_name),
+        escape_html(&s.postal_address),
+        escape_html(&s.contact),
+        urls.unsubscribe,
+        urls.hidden_link,
+        urls.open_pixel
+    );
+    let html = match html.rfind("</body>") {
+        Some(i) => format!("{}{footer}{}", &html[..i], &html[i..]),
+        None => format!("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>{html}{footer}</body></html>"),
+    };
+
+    let addr = |e: &crate::email::EmailAddress| {
+        e.as_str()
+            .parse::<lettre::Address>()
+            .map_err(|e| ComposeError(e.to_string()))
+    };
+    let list_unsubscribe = format!(
+        "<{}>, <mailto:{}?subject=unsubscribe-{}>",
+        urls.unsubscribe,
+        s.unsubscribe_mailto,
+        key.lead_id()
+    );
+    let domain = s.from_address.domain();
+    let mut builder = Message::builder()
+        .from(Mailbox::new(
+            Some(s.from_name.clone()),
+            addr(&s.from_address)?,
+        ))
+        .to(Mailbox::new(lead.profile.name.clone(), addr(&lead.email)?))
+        .subject(rendered.subject.clone())
+        .date(now.into())
+        .message_id(Some(format!("<{}@{domain}>", message_id_local(key))))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            list_unsubscribe,
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".to_owned(),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Id"),
+            list_id(config, list),
+        ));
+    if let Some(r) = &s.reply_to {
+        builder = builder.reply_to(Mailbox::new(None, addr(r)?));
+    }
+    let message = builder
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| ComposeError(e.to_string()))?;
+    Ok(ComposedMail {
+        raw: message.formatted(),
+        subject: rendered.subject.clone(),
+        links,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,17 @@
+//! Sending: when a step mail goes out and what it says. The schedule (offsets, quiet hours,
+//! windows and the frequency cap) is in [`schedule`] over the business [`calendar`]; the
+//! decision for one due step is the pure [`plan`], carried out by [`run`]; mails are composed
+//! in [`mail`] from the [`templates`]; A/B tests are the pure [`ab`] rules and their
+//! [`ab_counts`].
+
+pub mod ab;
+pub mod ab_counts;
+pub mod calendar;
+pub mod mail;
+pub mod plan;
+mod run;
+pub mod schedule;
+pub mod templates;
+
+pub use ab_counts::{ab_report, AbReport};
+pub use run::{build_step_mail, send_due_steps, Ended, SendReport, SentMail};

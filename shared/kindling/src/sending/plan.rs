@@ -1,0 +1,265 @@
+//! What to do with one due step, decided without I/O from what the runner read: end the
+//! enrollment (and why), wait (until when, and why), or send; then, after the claim, what its
+//! outcome means; then where the enrollment goes next. The runner ([`super::run`]) carries
+//! out the effects, as with rescoring's `plan` and its effects.
+//!
+//! The plan asks for each fact only when its decision needs it ([`Plan::Read`]): the lead, then
+//! its suppression, its activity log only if an exit goal reads it, its other enrollments only if
+//! a higher-priority sequence exists and the step may go now. So a step that waits for quiet
+//! hours costs no more reads than deciding that takes.
+
+use crate::config::{Config, ExitGoal, Sequence};
+use crate::deliverability::suppression::SuppressionReason;
+use crate::leads::Lead;
+use crate::ports::Claim;
+use crate::scoring::Temperature;
+use crate::sequences::{Enrollment, EnrollmentStatus, MessageKey, SendRecord, SendState};
+use crate::tracking::activity::{Activity, ActivityKind};
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+/// A claim younger than this may belong to a sender that is still working; older ones were
+/// abandoned by a crash and become `unknown`.
+pub const CLAIM_LEASE_MINUTES: i64 = 10;
+/// How long a step waits when a higher-priority step of the same lead is due: long enough for
+/// that one to claim the cap first (it is due now, so this run or the next sends it).
+pub const YIELD_MINUTES: i64 = 1;
+
+/// What the runner knows about one due enrollment; `None` for a fact not read yet.
+#[derive(Debug, Clone, Copy)]
+pub struct DueStep<'a> {
+    pub enrollment: &'a Enrollment,
+    /// Its sequence in the current configuration (`None`: removed since).
+    pub sequence: Option<&'a Sequence>,
+    /// The lead (`Some(None)`: it is gone).
+    pub lead: Option<Option<&'a Lead>>,
+    /// Why the lead's address is suppressed (`Some(None)`: it is not).
+    pub suppression: Option<Option<SuppressionReason>>,
+    /// The lead's activity log.
+    pub log: Option<&'a [Activity]>,
+    /// The lead's enrollments.
+    pub rivals: Option<&'a [Enrollment]>,
+    pub now: DateTime<Utc>,
+}
+
+/// A fact the plan needs before it can decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Lead,
+    Suppression,
+    Log,
+    Rivals,
+}
+
+/// Why a step waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// Quiet hours, the step's window, or the frequency cap.
+    Deferred,
+    /// A step of a higher-priority sequence of the same lead may go now and takes the cap first.
+    Yielded,
+}
+
+/// What to do with a due step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Read this fact, then plan again.
+    Read(Need),
+    /// End the enrollment: `Stopped` (may not be mailed), `Exited` (a goal), `Completed`.
+    End {
+        status: EnrollmentStatus,
+        reason: String,
+    },
+    /// Not yet: due again at `until`.
+    Wait { until: DateTime<Utc>, why: Waiting },
+    /// Claim and send the step as `key`; `zone` is the lead's, for what comes after.
+    Send { key: MessageKey, zone: Tz },
+}
+
+fn end(status: EnrollmentStatus, reason: &str) -> Plan {
+    Plan::End {
+        status,
+        reason: reason.to_owned(),
+    }
+}
+
+/// Decides what to do with a due step, or which fact it needs first. Checked in this order, at
+/// the moment of sending: the sequence and step still exist; the lead exists, is not
+/// unsubscribed or suppressed, and has consented; no exit goal was reached; quiet hours and the
+/// step's window allow now; no step of a higher-priority sequence of the lead may go now.
+pub fn plan(cfg: &Config, due: &DueStep<'_>) -> Plan {
+    use EnrollmentStatus::{Completed, Exited, Stopped};
+    let enr = due.enrollment;
+    let Some(seq) = due.sequence else {
+        return end(Stopped, "sequence_removed");
+    };
+    let Some(step) = seq.steps.get(enr.next_step as usize) else {
+        return end(Completed, "completed");
+    };
+    let Some(lead) = due.lead else {
+        return Plan::Read(Need::Lead);
+    };
+    let Some(lead) = lead else {
+        return end(Stopped, "lead_gone");
+    };
+    if lead.unsubscribed_at.is_some() {
+        return end(Stopped, "unsubscribed");
+    }
+    let Some(suppression) = due.suppression else {
+        return Plan::Read(Need::Suppression);
+    };
+    if let Some(reason) = suppression {
+        return end(Stopped, reason.as_str());
+    }
+    if lead.consent.is_none() {
+        return end(Stopped, "no_consent");
+    }
+    let log = if seq.exit_when.iter().any(ExitGoal::reads_activities) {
+        match due.log {
+            Some(log) => log,
+            None => return Plan::Read(Need::Log),
+        }
+    } else {
+        &[]
+    };
+    if let Some(goal) = goal_reached(seq, lead, enr, log) {
+        return end(Exited, &goal.name());
+    }
+    let zone = lead.zone(cfg.program.default_zone);
+    let allowed = cfg.send_time(step, due.now, zone);
+    if allowed > due.now {
+        return Plan::Wait {
+            until: allowed,
+            why: Waiting::Deferred,
+        };
+    }
+    if cfg.sequences.iter().any(|s| s.priority > seq.priority) {
+        let Some(rivals) = due.rivals else {
+            return Plan::Read(Need::Rivals);
+        };
+        if outranked(cfg, seq, enr, rivals, zone, due.now) {
+            return Plan::Wait {
+                until: due.now + Duration::minutes(YIELD_MINUTES),
+                why: Waiting::Yielded,
+            };
+        }
+    }
+    Plan::Send {
+        key: MessageKey::step(lead.id.clone(), enr.id.clone(), enr.next_step),
+        zone,
+    }
+}
+
+/// The first of the sequence's exit goals the lead has reached since enrolling.
+fn goal_reached<'a>(
+    seq: &'a Sequence,
+    lead: &Lead,
+    enr: &Enrollment,
+    log: &[Activity],
+) -> Option<&'a ExitGoal> {
+    let since = |a: &&Activity| a.at >= enr.enrolled_at;
+    seq.exit_when.iter().find(|g| match g {
+        ExitGoal::BecameHot => lead.score.temperature == Temperature::Hot,
+        ExitGoal::SalesMarked => lead.sales.is_some(),
+        ExitGoal::Unsubscribed => lead.unsubscribed_at.is_some(),
+        ExitGoal::ConsultationBooked => log
+            .iter()
+            .filter(since)
+            .any(|a| a.kind == ActivityKind::ConsultationRequest),
+        ExitGoal::Submitted(form) => log.iter().filter(since).any(|a| {
+            a.attrs.form_id.as_deref() == Some(form) && a.kind != ActivityKind::FormStarted
+        }),
+    })
+}
+
+/// Whether another active enrollment of the lead, in a sequence of higher priority, has a step
+/// that may go out now: then that one takes the frequency cap first.
+fn outranked(
+    cfg: &Config,
+    seq: &Sequence,
+    enr: &Enrollment,
+    rivals: &[Enrollment],
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> bool {
+    rivals.iter().any(|o| {
+        o.id != enr.id
+            && o.status == EnrollmentStatus::Active
+            && o.next_due_at.is_some_and(|due| due <= now)
+            && cfg.sequence(&o.sequence_id).is_some_and(|s| {
+                s.priority > seq.priority
+                    && s.steps
+                        .get(o.next_step as usize)
+                        .is_some_and(|step| cfg.send_time(step, now, zone) <= now)
+            })
+    })
+}
+
+/// What a claim's outcome means for the runner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterClaim {
+    /// The claim is ours: send.
+    Send,
+    /// The cap is full: due again at `until` (when quiet hours and the window allow).
+    WaitForCap(DateTime<Utc>),
+    /// Another sender holds a fresh claim on it: leave it alone this run.
+    InProgress,
+    /// A sender died between claiming and recording: the provider may have accepted the mail.
+    /// Record it `unknown` and move on; never send it blindly again.
+    Abandoned(SendRecord),
+    /// Recorded, but the enrollment was not moved on before a crash: move on now (and count a
+    /// sent one again, in case that was lost too; counting is once per send).
+    Recorded(SendRecord),
+}
+
+/// Reads a claim's outcome for the step `step` of a lead in `zone`.
+pub fn after_claim(
+    cfg: &Config,
+    claim: Claim,
+    step: &crate::config::Step,
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> AfterClaim {
+    match claim {
+        Claim::Claimed => AfterClaim::Send,
+        Claim::CapReached { until } => {
+            AfterClaim::WaitForCap(cfg.send_time(step, until.max(now), zone))
+        }
+        Claim::Exists(existing) => match existing.state {
+            SendState::Sending
+                if now - existing.claimed_at < Duration::minutes(CLAIM_LEASE_MINUTES) =>
+            {
+                AfterClaim::InProgress
+            }
+            SendState::Sending => AfterClaim::Abandoned(existing),
+            _ => AfterClaim::Recorded(existing),
+        },
+    }
+}
+
+/// The enrollment once its current step is done with (sent, failed or unknown): the next step
+/// due at its offset from enrollment (outside quiet hours and inside its window), or completed.
+pub fn advanced(
+    cfg: &Config,
+    mut enr: Enrollment,
+    seq: &Sequence,
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> Enrollment {
+    enr.next_step += 1;
+    match seq.steps.get(enr.next_step as usize) {
+        Some(next) => {
+            let due = cfg.step_due(next, enr.enrolled_at, zone);
+            enr.next_due_at = Some(cfg.send_time(next, due.max(now), zone));
+        }
+        None => {
+            enr.status = EnrollmentStatus::Completed;
+            enr.next_due_at = None;
+            enr.reason = Some("completed".into());
+        }
+    }
+    enr
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,521 @@
+use super::plan::{self as send_plan, after_claim, plan, AfterClaim, DueStep, Need, Plan, Waiting};
+use crate::app::Kindling;
+use crate::config::Sequence;
+use crate::deliverability::suppression::SuppressionReason;
+use crate::email::EmailAddress;
+use crate::error::Result;
+use crate::ids::ActivityId;
+use crate::leads::Lead;
+use crate::ports::{Cas, MailError, Mailer, OutgoingMail};
+use crate::sending::mail::compose;
+use crate::sequences::{Enrollment, EnrollmentStatus, MessageKey, SendRecord, SendState};
+use crate::tracking::activity::{Activity, ActivityKind, Attrs, Subject};
+use crate::tracking::record_activity;
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+/// How long a step waits after its template failed to render (a configuration error).
+const RENDER_RETRY_MINUTES: i64 = 60;
+
+/// One mail that went out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentMail {
+    pub key: MessageKey,
+    pub sequence_id: String,
+    pub template: String,
+    pub to: EmailAddress,
+    pub subject: String,
+    pub at: DateTime<Utc>,
+    pub provider_message_id: String,
+}
+
+/// An enrollment that ended in this run, and why (`became_hot`, `unsubscribed`, `completed`...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ended {
+    pub lead_id: crate::ids::LeadId,
+    pub sequence_id: String,
+    pub reason: String,
+}
+
+/// What one run of the sender did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SendReport {
+    pub sent: Vec<SentMail>,
+    /// Enrollments that ended: exited on a goal, stopped, or completed.
+    pub ended: Vec<Ended>,
+    /// Waiting for quiet hours to end or for the frequency cap.
+    pub deferred: u32,
+    /// Waiting because a higher-priority sequence's step for the same lead is due now.
+    pub yielded: u32,
+    /// Exited on a goal (e.g. became hot).
+    pub exited: u32,
+    /// Stopped: unsubscribed, suppressed, no consent, lead or sequence gone.
+    pub stopped: u32,
+    pub completed: u32,
+    /// Rejected by the provider for good.
+    pub failed: u32,
+    /// Found claimed by a sender that crashed; recorded as unknown and not sent again.
+    pub unknown: u32,
+    /// The provider throttled or failed transiently: these steps go out on a later run.
+    pub retry_later: u32,
+    /// Store or bus errors; the steps stay due and are retried on a later run.
+    pub errors: u32,
+    /// Why no step mail went out: the bounce/complaint breaker is open (see
+    /// [`crate::deliverability`]). Due steps stay due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused: Option<String>,
+    /// Leads looked at again (pending triggers, decaying scores) before sending.
+    pub rechecked: u32,
+    /// Trigger firings found by those rechecks.
+    pub triggers_fired: u32,
+}
+
+enum Outcome {
+    Sent(SentMail),
+    Deferred,
+    Yielded,
+    Exited(String),
+    Stopped(String),
+    Completed(String),
+    Failed,
+    Unknown,
+    RetryLater,
+    Skipped,
+}
+
+/// Sends every step that is due, at most `budget` enrollments per run. Each step goes out at
+/// most once: it is claimed (with the frequency cap, atomically) before the provider is called.
+/// Consent, suppression, exit goals and quiet hours are checked here, at the moment of sending;
+/// a step that may not go yet is rescheduled, never dropped.
+#[tracing::instrument(name = "send_due_steps", skip_all, fields(budget = budget))]
+pub async fn send_due_steps(
+    k: &Kindling,
+    mailer: &dyn Mailer,
+    budget: usize,
+) -> Result<SendReport> {
+    let mut report = SendReport::default();
+    // Rechecks first: a trigger that fires now (an abandoned form) enrolls the lead, and its
+    // first step can go out in this very run.
+    recheck_due_leads(k, budget, &mut report).await?;
+    if let Some(trip) = crate::deliverability::breaker::gate(k).await? {
+        report.paused = Some(trip.reason);
+        return Ok(report);
+    }
+    let mut handled = 0;
+    let page = budget.clamp(1, 100);
+    while handled < budget {
+        let now = k.clock.now();
+        let due = k.stores.enrollments.due_enrollments(now, page).await?;
+        if due.is_empty() {
+            break;
+        }
+        let mut progressed = false;
+        for enrollment in due {
+            handled += 1;
+            let (lead_id, sequence_id) =
+                (enrollment.lead_id.clone(), enrollment.sequence_id.clone());
+            let outcome = send_one(k, mailer, enrollment, now).await;
+            if let Ok(
+                Outcome::Exited(reason) | Outcome::Stopped(reason) | Outcome::Completed(reason),
+            ) = &outcome
+            {
+                report.ended.push(Ended {
+                    lead_id,
+                    sequence_id,
+                    reason: reason.clone(),
+                });
+            }
+            match outcome {
+                Ok(Outcome::Sent(m)) => report.sent.push(m),
+                Ok(Outcome::Deferred) => report.deferred += 1,
+                Ok(Outcome::Yielded) => report.yielded += 1,
+                Ok(Outcome::Exited(_)) => report.exited += 1,
+                Ok(Outcome::Stopped(_)) => report.stopped += 1,
+                Ok(Outcome::Completed(_)) => report.completed += 1,
+                Ok(Outcome::Failed) => report.failed += 1,
+                Ok(Outcome::Unknown) => report.unknown += 1,
+                Ok(Outcome::Skipped) => continue,
+                Ok(Outcome::RetryLater) => {
+                    // The provider is throttling: stop this run, the rest waits for the next.
+                    report.retry_later += 1;
+                    return Ok(report);
+                }
+                Err(e) => {
+                    tracing::error!(error = %crate::error::Report(&e), "step send failed; it stays due");
+                    report.errors += 1;
+                    continue;
+                }
+            }
+            progressed = true;
+        }
+        if !progressed {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// Rescores the leads whose `recheck_at` has come (see [`crate::leads::Lead::recheck_at`]), at
+/// most `budget`. A lead that fails stays due and is counted in `errors`.
+async fn recheck_due_leads(k: &Kindling, budget: usize, report: &mut SendReport) -> Result<()> {
+    let now = k.clock.now();
+    let due = k.stores.leads.due_rechecks(now, budget.max(1)).await?;
+    for lead in due {
+        match crate::scoring::rescore_lead(k, &lead).await {
+            Ok(Some(r)) => {
+                report.rechecked += 1;
+                report.triggers_fired += r
+                    .events
+                    .iter()
+                    .filter(|e| matches!(e, crate::events::Event::TriggerFired(_)))
+                    .count() as u32;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(lead_id = %lead, error = %crate::error::Report(&e), "recheck failed; it stays due");
+                report.errors += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Plans ([`plan`]), reading each fact the plan asks for, and carries the plan out.
+#[tracing::instrument(name = "send_one", skip_all, fields(lead_id = %enr.lead_id, enrollment_id = %enr.id, sequence = %enr.sequence_id, step = enr.next_step))]
+async fn send_one(
+    k: &Kindling,
+    mailer: &dyn Mailer,
+    enr: Enrollment,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    let cfg = &k.config;
+    let seq = cfg.sequence(&enr.sequence_id);
+    let mut lead: Option<Option<Lead>> = None;
+    let mut suppression: Option<Option<SuppressionReason>> = None;
+    let mut log: Option<Vec<Activity>> = None;
+    let mut rivals: Option<Vec<Enrollment>> = None;
+    let decided = loop {
+        let due = DueStep {
+            enrollment: &enr,
+            sequence: seq,
+            lead: lead.as_ref().map(Option::as_ref),
+            suppression,
+            log: log.as_deref(),
+            rivals: rivals.as_deref(),
+            now,
+        };
+        // The plan asks only for a fact not read yet, so this reads each at most once.
+        match plan(cfg, &due) {
+            Plan::Read(Need::Lead) => lead = Some(k.stores.leads.get_lead(&enr.lead_id).await?),
+            Plan::Read(need) => {
+                let Some(Some(l)) = &lead else {
+                    break Plan::End {
+                        status: EnrollmentStatus::Stopped,
+                        reason: "lead_gone".into(),
+                    };
+                };
+                match need {
+                    Need::Lead => {}
+                    Need::Suppression => {
+                        let s = k.stores.suppressions.suppression(&l.email).await?;
+                        suppression = Some(s.map(|s| s.reason));
+                    }
+                    Need::Log => log = Some(crate::scoring::lead_activities(k, &l.id).await?),
+                    Need::Rivals => {
+                        rivals = Some(k.stores.enrollments.enrollments_of_lead(&l.id).await?)
+                    }
+                }
+            }
+            other => break other,
+        }
+    };
+    let (key, zone) = match decided {
+        Plan::Read(_) => return Ok(Outcome::Skipped),
+        Plan::End { status, reason } => return finish(k, enr, status, &reason).await,
+        Plan::Wait { until, why } => {
+            let outcome = match why {
+                Waiting::Deferred => Outcome::Deferred,
+                Waiting::Yielded => Outcome::Yielded,
+            };
+            return reschedule(k, enr, until, outcome).await;
+        }
+        Plan::Send { key, zone } => (key, zone),
+    };
+    let lead = lead.flatten();
+    // `plan` sends only a step that exists, to a lead that exists.
+    let (Some(seq), Some(lead)) = (seq, lead) else {
+        return Ok(Outcome::Skipped);
+    };
+    let Some(step) = seq.steps.get(enr.next_step as usize) else {
+        return Ok(Outcome::Skipped);
+    };
+    let go = Go {
+        seq,
+        step,
+        lead: &lead,
+        key,
+        zone,
+        now,
+    };
+    send_step(k, mailer, enr, go).await
+}
+
+/// A step the plan says to send, with what sending it needs.
+struct Go<'a> {
+    seq: &'a Sequence,
+    step: &'a crate::config::Step,
+    lead: &'a Lead,
+    key: MessageKey,
+    zone: Tz,
+    now: DateTime<Utc>,
+}
+
+/// Claims the step (with the frequency cap, atomically), sends it, records it, moves on.
+async fn send_step(
+    k: &Kindling,
+    mailer: &dyn Mailer,
+    enr: Enrollment,
+    go: Go<'_>,
+) -> Result<Outcome> {
+    let Go {
+        seq,
+        step,
+        lead,
+        key,
+        zone,
+        now,
+    } = go;
+    let cfg = &k.config;
+    let step_no = enr.next_step;
+    let template = match &step.ab {
+        None => step.template.clone(),
+        Some(test) => super::ab_counts::variant_for(k, seq, step_no, test, &lead.id).await?,
+    };
+    let composed = match build_step_mail(k, lead, &seq.id, &template, &key, now) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(lead_id = %lead.id, template = %template, error = %e, "step mail could not be built; retrying later");
+            let later = now + Duration::minutes(RENDER_RETRY_MINUTES);
+            return reschedule(k, enr, later, Outcome::Deferred).await;
+        }
+    };
+    let mut record = SendRecord {
+        key: key.clone(),
+        sequence_id: seq.id.clone(),
+        template: template.clone(),
+        state: SendState::Sending,
+        claimed_at: now,
+        sent_at: None,
+        provider_message_id: None,
+        links: composed.links.clone(),
+        error: None,
+    };
+    let claim = k.stores.sends.claim_send(&record, cfg.cap, now).await?;
+    match after_claim(cfg, claim, step, zone, now) {
+        AfterClaim::Send => {}
+        AfterClaim::WaitForCap(until) => return reschedule(k, enr, until, Outcome::Deferred).await,
+        AfterClaim::InProgress => return Ok(Outcome::Skipped),
+        AfterClaim::Abandoned(mut existing) => {
+            tracing::warn!(lead_id = %lead.id, step = step_no, "abandoned send claim marked unknown");
+            existing.state = SendState::Unknown;
+            existing.error = Some("sender stopped between claim and record".into());
+            k.stores.sends.complete_send(&existing).await?;
+            return advance(k, enr, seq, zone, now, Outcome::Unknown).await;
+        }
+        AfterClaim::Recorded(existing) => {
+            if existing.state == SendState::Sent {
+                super::ab_counts::count_sent(k, seq, &existing).await?;
+                let at = existing.sent_at.unwrap_or(existing.claimed_at);
+                crate::deliverability::breaker::count_send(k, &existing.key, at).await?;
+            }
+            return advance(k, enr, seq, zone, now, Outcome::Skipped).await;
+        }
+    }
+
+    let mail = OutgoingMail {
+        key: key.clone(),
+        from: cfg.sender.from_address.clone(),
+        to: lead.email.clone(),
+        raw: composed.raw,
+    };
+    match mailer.send(&mail).await {
+        Ok(message_id) => {
+            record.state = SendState::Sent;
+            record.sent_at = Some(now);
+            record.provider_message_id = Some(message_id.clone());
+            k.stores.sends.complete_send(&record).await?;
+            super::ab_counts::count_sent(k, seq, &record).await?;
+            crate::deliverability::breaker::count_send(k, &key, now).await?;
+            let activity = Activity {
+                id: ActivityId::new(format!("sent_{}", key.id_part())),
+                subject: Subject::Lead(lead.id.clone()),
+                kind: ActivityKind::EmailSent,
+                at: now,
+                attrs: Attrs::of_message(&key, Some(seq.id.clone())),
+            };
+            record_activity(k, &activity).await?;
+            tracing::info!(lead_id = %lead.id, sequence = %seq.id, step = step_no, "step mail sent");
+            let sent = SentMail {
+                key,
+                sequence_id: seq.id.clone(),
+                template,
+                to: lead.email.clone(),
+                subject: composed.subject,
+                at: now,
+                provider_message_id: message_id,
+            };
+            advance(k, enr, seq, zone, now, Outcome::Sent(sent)).await
+        }
+        Err(MailError::Retryable(e)) => {
+            tracing::warn!(lead_id = %lead.id, step = step_no, error = %e, "provider throttled; step stays due");
+            k.stores.sends.release_send(&key).await?;
+            Ok(Outcome::RetryLater)
+        }
+        Err(MailError::Rejected(e)) => {
+            tracing::warn!(lead_id = %lead.id, step = step_no, error = %e, "provider rejected step mail");
+            record.state = SendState::Failed;
+            record.error = Some(e);
+            k.stores.sends.complete_send(&record).await?;
+            advance(k, enr, seq, zone, now, Outcome::Failed).await
+        }
+    }
+}
+
+/// The exact mail that template `template` of sequence `sequence` makes for `lead` as the send
+/// `key` at `now`: what the sender hands the provider, and what `kindling preview` shows.
+pub fn build_step_mail(
+    k: &Kindling,
+    lead: &Lead,
+    sequence: &str,
+    template: &str,
+    key: &MessageKey,
+    now: DateTime<Utc>,
+) -> std::result::Result<crate::sending::mail::ComposedMail, String> {
+    let cfg = &k.config;
+    let language = lead
+        .profile
+        .language
+        .clone()
+        .unwrap_or_else(|| cfg.program.default_language.clone());
+    let ctx = MailContext::new(k, lead);
+    let rendered = cfg
+        .templates
+        .render(template, &language, &cfg.program.default_language, &ctx)
+        .map_err(|e| e.to_string())?;
+    let to = crate::sending::mail::Addressing {
+        lead,
+        key,
+        language: &language,
+        list: sequence,
+    };
+    compose(cfg, &k.keys, &to, &rendered, now).map_err(|e| e.to_string())
+}
+
+/// Moves to the next step, or completes ([`send_plan::advanced`]), and saves.
+async fn advance(
+    k: &Kindling,
+    enr: Enrollment,
+    seq: &Sequence,
+    zone: Tz,
+    now: DateTime<Utc>,
+    outcome: Outcome,
+) -> Result<Outcome> {
+    let enr = send_plan::advanced(&k.config, enr, seq, zone, now);
+    save(k, &enr, outcome).await
+}
+
+async fn reschedule(
+    k: &Kindling,
+    mut enr: Enrollment,
+    at: DateTime<Utc>,
+    outcome: Outcome,
+) -> Result<Outcome> {
+    enr.next_due_at = Some(at);
+    save(k, &enr, outcome).await
+}
+
+async fn finish(
+    k: &Kindling,
+    mut enr: Enrollment,
+    status: EnrollmentStatus,
+    reason: &str,
+) -> Result<Outcome> {
+    let outcome = match status {
+        EnrollmentStatus::Exited => Outcome::Exited(reason.to_owned()),
+        EnrollmentStatus::Completed => Outcome::Completed(reason.to_owned()),
+        _ => Outcome::Stopped(reason.to_owned()),
+    };
+    tracing::info!(enrollment_id = %enr.id, lead_id = %enr.lead_id, reason, status = status.as_str(), "enrollment ended");
+    enr.status = status;
+    enr.next_due_at = None;
+    enr.reason = Some(reason.to_owned());
+    save(k, &enr, outcome).await
+}
+
+async fn save(k: &Kindling, enr: &Enrollment, outcome: Outcome) -> Result<Outcome> {
+    match k.stores.enrollments.update_enrollment(enr).await? {
+        Cas::Updated => Ok(outcome),
+        // Another sender moved it on; its view wins. A sent mail is still reported.
+        Cas::Stale => Ok(match outcome {
+            Outcome::Sent(m) => Outcome::Sent(m),
+            _ => Outcome::Skipped,
+        }),
+    }
+}
+
+/// What templates see: `lead`, `program`, `sender`.
+#[derive(Serialize)]
+pub(crate) struct MailContext<'a> {
+    lead: LeadView<'a>,
+    program: ProgramView<'a>,
+    sender: SenderView<'a>,
+}
+
+#[derive(Serialize)]
+struct LeadView<'a> {
+    email: &'a str,
+    name: Option<&'a str>,
+    company: Option<&'a str>,
+    title: Option<&'a str>,
+    industry: Option<&'a str>,
+    company_size: Option<&'a str>,
+    region: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ProgramView<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct SenderView<'a> {
+    name: &'a str,
+    postal_address: &'a str,
+    contact: &'a str,
+}
+
+impl<'a> MailContext<'a> {
+    pub(crate) fn new(k: &'a Kindling, lead: &'a Lead) -> Self {
+        let p = &lead.profile;
+        Self {
+            lead: LeadView {
+                email: lead.email.as_str(),
+                name: p.name.as_deref(),
+                company: p.company.as_deref(),
+                title: p.title.as_deref(),
+                industry: p.industry.as_deref(),
+                company_size: p.company_size.as_deref(),
+                region: p.region.as_deref(),
+            },
+            program: ProgramView {
+                name: &k.config.program.name,
+            },
+            sender: SenderView {
+                name: &k.config.sender.from_name,
+                postal_address: &k.config.sender.postal_address,
+                contact: &k.config.sender.contact,
+            },
+        }
+    }
+}

@@ -1,0 +1,42 @@
+use crate::app::Kindling;
+use crate::error::Result;
+use crate::events::{ActivityRecorded, Event};
+use crate::ports::Put;
+use crate::tracking::activity::{Activity, Subject};
+
+/// Records an activity once and announces it (see [`record_activities`]).
+#[tracing::instrument(name = "record_activity", skip_all, fields(activity_id = %activity.id, kind = %activity.kind))]
+pub async fn record_activity(k: &Kindling, activity: &Activity) -> Result<Put> {
+    let puts = record_activities(k, std::slice::from_ref(activity)).await?;
+    Ok(puts.into_iter().next().unwrap_or(Put::Existed))
+}
+
+/// Records activities once each, then announces them all in one publish. A duplicate id changes
+/// nothing in the log, but is announced again: if an earlier attempt stored it and then failed to
+/// publish, the redelivery must still reach scoring (which is idempotent), or it would never score.
+#[tracing::instrument(name = "record_activities", skip_all, fields(n = activities.len()))]
+pub async fn record_activities(k: &Kindling, activities: &[Activity]) -> Result<Vec<Put>> {
+    let mut puts = Vec::with_capacity(activities.len());
+    for a in activities {
+        let put = k.stores.activities.record(a).await?;
+        tracing::info!(activity_id = %a.id, kind = %a.kind, duplicate = (put == Put::Existed), "activity recorded");
+        puts.push(put);
+    }
+    let events: Vec<Event> = activities.iter().map(announcement).collect();
+    k.bus.publish(&events).await?;
+    Ok(puts)
+}
+
+fn announcement(a: &Activity) -> Event {
+    let (lead_id, visitor_id) = match &a.subject {
+        Subject::Lead(l) => (Some(l.clone()), a.attrs.visitor_id.clone()),
+        Subject::Visitor(v) => (None, Some(v.clone())),
+    };
+    Event::ActivityRecorded(ActivityRecorded {
+        activity_id: a.id.clone(),
+        lead_id,
+        visitor_id,
+        kind: a.kind,
+        at: a.at,
+    })
+}
