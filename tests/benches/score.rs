@@ -7,12 +7,12 @@
 
 use chrono::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
 use kindling::app::on_activity_recorded;
 use kindling::email::EmailAddress;
 use kindling::events::ActivityRecorded;
 use kindling::ids::{ActivityId, LeadId};
 use kindling::leads::Lead;
-use kindling::tracking::activity::{Activity, ActivityKind, Attrs, Subject};
 use kindling_tests::harness::TestApp;
 use std::sync::atomic::{AtomicU64, Ordering};
 

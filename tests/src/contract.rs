@@ -2,14 +2,16 @@
 //! crate runs it with [`store_contract!`], giving an expression that makes a fresh, empty store.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
 use kindling::deliverability::suppression::{Suppression, SuppressionReason};
 use kindling::email::EmailAddress;
 use kindling::ids::{ActivityId, BroadcastId, EnrollmentId, LeadId, VisitorId};
 use kindling::leads::Lead;
+use kindling::message::MessageKey;
 use kindling::ports::{AlertClaim, Cas, Claim, Put, Store};
+use kindling::sending::ledger::{SendRecord, SendState};
 use kindling::sending::schedule::FrequencyCap;
-use kindling::sequences::{Enrollment, EnrollmentStatus, MessageKey, SendRecord, SendState};
-use kindling::tracking::activity::{Activity, ActivityKind, Attrs, Subject};
+use kindling::sequences::{Enrollment, EnrollmentStatus};
 
 /// Generates one `#[tokio::test]` per contract case, each on a fresh store from `$make`.
 #[macro_export]
@@ -325,8 +327,8 @@ pub async fn activity_details_round_trip(s: &dyn Store) {
         enrollment_id: Some(EnrollmentId::new("E1")),
         step: Some(2),
         sequence_id: Some("document_followup".into()),
-        link: Some(kindling::sending::mail::HIDDEN_LINK),
-        agent: Some(kindling::tracking::classify::Agent::ScannerClick),
+        link: Some(kindling::message::HIDDEN_LINK),
+        agent: Some(kindling::activities::classify::Agent::ScannerClick),
         reason: Some("hidden_link".into()),
         ..Attrs::default()
     };

@@ -4,15 +4,16 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use kindling::activities::Activity;
 use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
 use kindling::leads::Lead;
 use kindling::ports::{Alert, Clock, MailError, Mailer, Notifier, OutgoingMail};
+use kindling::sending::ledger::SendRecord;
 use kindling::sending::SendReport;
-use kindling::sequences::{Enrollment, SendRecord};
+use kindling::sequences::Enrollment;
 use kindling::testing::{ManualClock, SequentialIds};
-use kindling::tracking::activity::Activity;
 use kindling::tracking::token::SigningKeys;
 use kindling_local::db::Db;
 use kindling_local::outbox::OutboxMailer;

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use chrono::Duration;
 use kindling::sending::ab::{self, Verdict};
 use kindling::sending::ab_report;
-use kindling::sequences::SendState;
+use kindling::sending::ledger::SendState;
 use kindling_tests::harness::{config_with, lead_fields, monday_10_jst, TestApp};
 use mail_parser::MessageParser;
 

@@ -8,9 +8,9 @@ use kindling::events::Audience;
 use kindling::events::{ActivityRecorded, Event, ACTIVITY_RECORDED_V1};
 use kindling::ids::{ActivityId, EnrollmentId, LeadId};
 use kindling::leads::Lead;
+use kindling::leads::Temperature;
+use kindling::message::MessageKey;
 use kindling::ports::{Alert, EventBus, MailError, Mailer, Notifier, OutgoingMail};
-use kindling::scoring::Temperature;
-use kindling::sequences::MessageKey;
 use kindling_aws::eventbridge::EventBridgeBus;
 use kindling_aws::ses::SesMailer;
 use kindling_aws::sns::SnsNotifier;
@@ -124,7 +124,7 @@ async fn eventbridge_rule_delivers_every_published_event_to_sqs() {
                 activity_id: ActivityId::new(format!("a{i}")),
                 lead_id: Some(LeadId::new("L1")),
                 visitor_id: None,
-                kind: kindling::tracking::activity::ActivityKind::PageView,
+                kind: kindling::activities::ActivityKind::PageView,
                 at,
             })
         })
@@ -150,7 +150,7 @@ async fn publishing_to_a_missing_bus_is_an_error() {
         activity_id: ActivityId::new("a"),
         lead_id: None,
         visitor_id: None,
-        kind: kindling::tracking::activity::ActivityKind::PageView,
+        kind: kindling::activities::ActivityKind::PageView,
         at: Utc::now(),
     });
     assert!(bus.publish(&[e]).await.is_err());

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use kindling::http::Routes;
-use kindling::scoring::Temperature;
+use kindling::leads::Temperature;
 use kindling_aws::http::handle_api_request;
 use kindling_aws::invocation::{
     on_kindling_event, on_schedule, on_scheduled_event, on_score_invocation, on_ses_event, Consumer,
@@ -677,10 +677,7 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
                 "GET",
                 &format!(
                     "/t/c/{}",
-                    keys.sign(&Claim::Click(
-                        send.clone(),
-                        kindling::sending::mail::HIDDEN_LINK
-                    ))
+                    keys.sign(&Claim::Click(send.clone(), kindling::message::HIDDEN_LINK))
                 ),
                 None,
             ),

@@ -3,10 +3,10 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, TimeZone, Utc};
+use kindling::activities::classify::{classify_click, classify_open, machine_hits, ClickHit, Hit};
+use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
 use kindling::ids::{ActivityId, EnrollmentId, LeadId};
-use kindling::sending::mail::HIDDEN_LINK;
-use kindling::tracking::activity::{Activity, ActivityKind, Attrs, Subject};
-use kindling::tracking::classify::{classify_click, classify_open, machine_hits, ClickHit, Hit};
+use kindling::message::HIDDEN_LINK;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

@@ -7,8 +7,9 @@ use chrono::Duration;
 use kindling::email::EmailAddress;
 use kindling::ids::{EnrollmentId, LeadId};
 use kindling::leads::{Consent, Lead};
+use kindling::message::MessageKey;
+use kindling::sending::ledger::{SendRecord, SendState};
 use kindling::sending::schedule::FrequencyCap;
-use kindling::sequences::{MessageKey, SendRecord, SendState};
 use kindling_tests::harness::TestApp;
 
 const OPEN: &str = "t1.o.lcompat0001.ecompat0001.2.kjHYTvWKfzbJEYhkFVZR2A";

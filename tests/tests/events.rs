@@ -6,13 +6,13 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::Duration;
+use kindling::activities::Activity;
 use kindling::app::handle_event;
 use kindling::error::PortError;
 use kindling::events::{Event, LeadBecameHot};
 use kindling::ids::{LeadId, VisitorId};
+use kindling::leads::Temperature;
 use kindling::ports::{ActivityLog, PortResult, Put};
-use kindling::scoring::Temperature;
-use kindling::tracking::activity::Activity;
 use kindling_local::store::SqliteStore;
 use kindling_local::LocalApp;
 use kindling_tests::harness::{lead_fields, FailFirst, FlakyBus, TestApp};

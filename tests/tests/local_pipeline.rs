@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::Duration;
-use kindling::scoring::Temperature;
+use kindling::leads::Temperature;
 use kindling_tests::harness::{lead_fields, TestApp};
 use mail_parser::MessageParser;
 use serde_json::json;

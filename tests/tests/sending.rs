@@ -9,10 +9,12 @@ use kindling::deliverability::suppression::{Suppression, SuppressionReason};
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
 use kindling::ids::LeadId;
+use kindling::message::MessageKey;
 use kindling::ports::{Claim, MailError, PortResult, SendLog};
+use kindling::sending::ledger::{SendRecord, SendState};
 use kindling::sending::schedule::FrequencyCap;
 use kindling::sending::send_due_steps;
-use kindling::sequences::{EnrollmentStatus, MessageKey, SendRecord, SendState};
+use kindling::sequences::EnrollmentStatus;
 use kindling_local::store::SqliteStore;
 use kindling_tests::harness::{
     config_with, config_without_triggers, lead_fields, monday_10_jst, shipped_config, TestApp,
@@ -468,7 +470,7 @@ async fn exit_goals_stop_a_sequence_when_the_lead_books_or_sales_marks_it() {
     }
     assert_eq!(
         t.lead("booked@example.jp").await.score.temperature,
-        kindling::scoring::Temperature::Warm
+        kindling::leads::Temperature::Warm
     );
 }
 

@@ -4,8 +4,8 @@
 
 use bytes::Bytes;
 use chrono::Duration;
-use kindling::tracking::activity::ActivityKind;
-use kindling::tracking::classify::Agent;
+use kindling::activities::classify::Agent;
+use kindling::activities::ActivityKind;
 use kindling_tests::harness::{lead_fields, TestApp};
 use mail_parser::MessageParser;
 
@@ -288,7 +288,7 @@ async fn a_browsers_own_history_is_swept_after_the_cookie_lifetime() {
     };
     assert_eq!(count(&t), 1);
     t.clock.advance(Duration::days(
-        kindling::tracking::activity::VISITOR_HISTORY_DAYS - 1,
+        kindling::activities::VISITOR_HISTORY_DAYS - 1,
     ));
     t.tick().await;
     assert_eq!(count(&t), 1, "kept within the cookie's lifetime");

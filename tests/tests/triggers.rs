@@ -123,12 +123,12 @@ async fn a_bus_failure_after_the_enrollment_retries_into_one_enrollment_and_one_
     let lead = t.lead("f@example.jp").await;
     // Three views recorded without scoring (as if the score function had not run yet).
     for i in 0..3 {
-        let a = kindling::tracking::activity::Activity {
+        let a = kindling::activities::Activity {
             id: kindling::ids::ActivityId::new(format!("pv{i}")),
-            subject: kindling::tracking::activity::Subject::Lead(lead.id.clone()),
-            kind: kindling::tracking::activity::ActivityKind::PageView,
+            subject: kindling::activities::Subject::Lead(lead.id.clone()),
+            kind: kindling::activities::ActivityKind::PageView,
             at: t.now() + Duration::hours(i),
-            attrs: kindling::tracking::activity::Attrs {
+            attrs: kindling::activities::Attrs {
                 page_category: Some("pricing".into()),
                 ..Default::default()
             },

@@ -26,7 +26,7 @@
 
 use kindling::email::EmailAddress;
 use kindling::ids::{ActivityId, LeadId, VisitorId};
-use kindling::sequences::MessageKey;
+use kindling::message::MessageKey;
 
 /// Partition key attribute.
 pub const PK: &str = "PK";

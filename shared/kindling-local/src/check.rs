@@ -6,8 +6,8 @@ use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::ids::{EnrollmentId, LeadId};
 use kindling::leads::Lead;
+use kindling::message::MessageKey;
 use kindling::sending::mail::{compose, Addressing};
-use kindling::sequences::MessageKey;
 use kindling::tracking::token::SigningKeys;
 use std::path::Path;
 

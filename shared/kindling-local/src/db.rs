@@ -286,10 +286,10 @@ mod tests {
             .unwrap();
         assert_eq!(message, "E1#00003");
         // The record written before still reads as a step's send.
-        let record: kindling::sequences::SendRecord = serde_json::from_str(&stored).unwrap();
+        let record: kindling::sending::ledger::SendRecord = serde_json::from_str(&stored).unwrap();
         assert_eq!(
             record.key,
-            kindling::sequences::MessageKey::step(
+            kindling::message::MessageKey::step(
                 kindling::ids::LeadId::new("L1"),
                 kindling::ids::EnrollmentId::new("E1"),
                 3

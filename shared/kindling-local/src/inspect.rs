@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use kindling::activities::Activity;
 use kindling::leads::LeadReport;
 use kindling::scoring::RescoreChange;
-use kindling::tracking::activity::Activity;
 use std::fmt::Write as _;
 
 fn local(t: DateTime<Utc>, zone: Tz) -> String {
@@ -29,7 +29,7 @@ fn describe(a: &Activity) -> String {
         parts.push(format!("{s} step {step}"));
     }
     if let Some(l) = x.link {
-        parts.push(if l == kindling::sending::mail::HIDDEN_LINK {
+        parts.push(if l == kindling::message::HIDDEN_LINK {
             "hidden link".to_owned()
         } else {
             format!("link {l}")

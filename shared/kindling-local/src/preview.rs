@@ -7,9 +7,9 @@ use anyhow::Context;
 use kindling::email::EmailAddress;
 use kindling::ids::{EnrollmentId, LeadId};
 use kindling::leads::Lead;
+use kindling::message::MessageKey;
 use kindling::sending::build_step_mail;
 use kindling::sending::mail::ComposedMail;
-use kindling::sequences::MessageKey;
 use std::fmt::Write as _;
 
 /// What a preview was made for.

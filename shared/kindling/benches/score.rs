@@ -6,13 +6,13 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
 use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::ids::{ActivityId, EnrollmentId, LeadId};
 use kindling::leads::Lead;
 use kindling::scoring::plan;
 use kindling::scoring::{clean_log, score};
-use kindling::tracking::activity::{Activity, ActivityKind, Attrs, Subject};
 use std::path::PathBuf;
 
 fn log(n: usize) -> Vec<Activity> {

@@ -69,8 +69,8 @@ pub async fn on_activity_recorded(
         crate::scoring::rescore_lead(k, &lead).await?;
         if matches!(
             e.kind,
-            crate::tracking::activity::ActivityKind::EmailOpen
-                | crate::tracking::activity::ActivityKind::EmailClick
+            crate::activities::ActivityKind::EmailOpen
+                | crate::activities::ActivityKind::EmailClick
         ) {
             crate::sending::ab_counts::count_engagement(k, &lead, &e.activity_id).await?;
         }

@@ -1,8 +1,8 @@
 //! Events on the bus: source `kindling`, versioned detail-types, one payload struct each.
 
+use crate::activities::ActivityKind;
 use crate::ids::{ActivityId, LeadId, VisitorId};
-use crate::scoring::Temperature;
-use crate::tracking::activity::ActivityKind;
+use crate::leads::Temperature;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

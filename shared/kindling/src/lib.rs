@@ -17,12 +17,14 @@ pub mod error;
 pub mod events;
 pub mod fasthash;
 pub mod ids;
+pub mod message;
 pub mod names;
 pub mod ports;
 pub mod system;
 pub mod testing;
 
 // Capabilities.
+pub mod activities;
 pub mod admin;
 pub mod alerts;
 pub mod deliverability;

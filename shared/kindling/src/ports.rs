@@ -2,15 +2,17 @@
 //! embedded adapter (`kindling-local`) and an AWS one (`kindling-aws`); the store ports share one
 //! contract suite (`kindling-tests`).
 
+use crate::activities::Activity;
 use crate::deliverability::suppression::Suppression;
 use crate::email::EmailAddress;
 use crate::error::PortError;
 use crate::events::{Audience, Event};
 use crate::ids::{LeadId, VisitorId};
 use crate::leads::Lead;
+use crate::message::MessageKey;
+use crate::sending::ledger::SendRecord;
 use crate::sending::schedule::FrequencyCap;
-use crate::sequences::{Enrollment, MessageKey, SendRecord};
-use crate::tracking::activity::Activity;
+use crate::sequences::Enrollment;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -272,7 +274,7 @@ pub struct Alert {
     pub company: Option<String>,
     pub title: Option<String>,
     pub score: i64,
-    pub temperature: crate::scoring::Temperature,
+    pub temperature: crate::leads::Temperature,
     /// Why: the trigger's reason first, then the rules that scored, biggest first:
     /// `pricing_page_view x3 = +45`.
     pub reasons: Vec<String>,

@@ -4,11 +4,11 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use kindling::activities::classify::Agent;
+use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
 use kindling::config::Config;
 use kindling::ids::{ActivityId, EnrollmentId, LeadId};
 use kindling::scoring::{score, Repeat};
-use kindling::tracking::activity::{Activity, ActivityKind, Attrs, Subject};
-use kindling::tracking::classify::Agent;
 use proptest::prelude::*;
 use std::path::PathBuf;
 

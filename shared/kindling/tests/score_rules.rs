@@ -3,9 +3,9 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
 use kindling::ids::{ActivityId, LeadId};
 use kindling::scoring::{score, Repeat, Rule, Thresholds};
-use kindling::tracking::activity::{Activity, ActivityKind, Attrs, Subject};
 
 const TH: Thresholds = Thresholds { hot: 50, warm: 30 };
 
@@ -265,7 +265,7 @@ fn score_is_fit_plus_engagement_with_both_explained() {
         monday() + Duration::days(1),
     );
     assert_eq!((card.fit, card.engagement, card.total), (35, 30, 65));
-    assert_eq!(card.temperature, kindling::scoring::Temperature::Hot);
+    assert_eq!(card.temperature, kindling::leads::Temperature::Hot);
     let fit: Vec<(&str, &str)> = card
         .fit_breakdown
         .iter()
@@ -302,7 +302,7 @@ fn score_is_fit_plus_engagement_with_both_explained() {
     assert_eq!(card.fit, 15 + 10 + 10 - 50);
     assert_eq!(
         card.temperature,
-        kindling::scoring::Temperature::Cold,
+        kindling::leads::Temperature::Cold,
         "competitors do not turn hot"
     );
 }

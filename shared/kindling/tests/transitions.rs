@@ -4,14 +4,15 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
 use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::events::{Audience, Event};
 use kindling::ids::{ActivityId, LeadId};
 use kindling::leads::Lead;
-use kindling::scoring::{clean_log, Temperature};
+use kindling::leads::Temperature;
+use kindling::scoring::clean_log;
 use kindling::scoring::{plan, Plan};
-use kindling::tracking::activity::{Activity, ActivityKind, Attrs, Subject};
 use std::path::PathBuf;
 
 fn config() -> Config {

@@ -3,13 +3,13 @@
 use super::{data, item, json, n, DynamoStore, DATA};
 use crate::keys;
 use async_trait::async_trait;
+use kindling::activities::{Activity, Subject};
 use kindling::ids::{LeadId, VisitorId};
 use kindling::ports::{ActivityLog, PortResult, Put};
-use kindling::tracking::activity::{Activity, Subject};
 
 /// Anonymous history expires with the visitor cookie (395 days) unless the visitor is identified
 /// (its activities are then read through the lead's visitor links until they expire too).
-pub const VISITOR_ACTIVITY_TTL_DAYS: i64 = kindling::tracking::activity::VISITOR_HISTORY_DAYS;
+pub const VISITOR_ACTIVITY_TTL_DAYS: i64 = kindling::activities::VISITOR_HISTORY_DAYS;
 
 fn sorted(mut v: Vec<Activity>) -> Vec<Activity> {
     v.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));

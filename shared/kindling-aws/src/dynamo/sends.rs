@@ -12,9 +12,10 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use kindling::error::PortError;
 use kindling::ids::LeadId;
+use kindling::message::{MessageKey, MessageRef};
 use kindling::ports::{Claim, PortResult, SendLog};
+use kindling::sending::ledger::{SendRecord, SendState};
 use kindling::sending::schedule::FrequencyCap;
-use kindling::sequences::{MessageKey, MessageRef, SendRecord, SendState};
 use serde::{Deserialize, Serialize};
 
 const STATE: &str = "st";

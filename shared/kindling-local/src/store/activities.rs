@@ -3,9 +3,9 @@
 use super::{insert_outcome, json, query_json, SqliteStore};
 use crate::db::ts;
 use async_trait::async_trait;
+use kindling::activities::{Activity, Subject};
 use kindling::ids::{LeadId, VisitorId};
 use kindling::ports::{ActivityLog, PortResult, Put};
-use kindling::tracking::activity::{Activity, Subject};
 use rusqlite::params;
 
 #[async_trait]

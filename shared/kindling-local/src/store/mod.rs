@@ -21,13 +21,12 @@ impl SqliteStore {
     /// Deletes browsers' own activities older than [`VISITOR_HISTORY_DAYS`] before `now` (what
     /// the TTL does in DynamoDB); returns how many went.
     ///
-    /// [`VISITOR_HISTORY_DAYS`]: kindling::tracking::activity::VISITOR_HISTORY_DAYS
+    /// [`VISITOR_HISTORY_DAYS`]: kindling::activities::VISITOR_HISTORY_DAYS
     pub fn sweep_visitor_history(
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<usize, kindling::error::PortError> {
-        let cutoff =
-            now - chrono::Duration::days(kindling::tracking::activity::VISITOR_HISTORY_DAYS);
+        let cutoff = now - chrono::Duration::days(kindling::activities::VISITOR_HISTORY_DAYS);
         self.db
             .conn()
             .execute(

@@ -5,9 +5,10 @@ use crate::db::{err, parse_ts, ts};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::ids::LeadId;
+use kindling::message::MessageKey;
 use kindling::ports::{Claim, PortResult, SendLog};
+use kindling::sending::ledger::{SendRecord, SendState};
 use kindling::sending::schedule::FrequencyCap;
-use kindling::sequences::{MessageKey, SendRecord, SendState};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 #[async_trait]

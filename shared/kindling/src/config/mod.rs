@@ -5,6 +5,7 @@ mod raw;
 
 use crate::sending::templates::Templates;
 
+use crate::activities::ActivityKind;
 use crate::email::EmailAddress;
 use crate::events::Audience;
 use crate::names::Named;
@@ -12,7 +13,6 @@ use crate::scoring::{FitRule, FitTest, Mql, Repeat, Rule, Thresholds};
 use crate::sending::ab::AbTest;
 use crate::sending::calendar::Holidays;
 use crate::sending::schedule::{FrequencyCap, Offset, QuietHours, SendWindow, WindowDays};
-use crate::tracking::activity::ActivityKind;
 use crate::triggers::{Condition, Matcher, Trigger};
 use chrono::NaiveTime;
 use chrono_tz::Tz;

@@ -1,12 +1,12 @@
 //! The file format of `kindling.toml`, as written by people. Values that other sections refer
 //! to, or that need checks serde cannot do, keep their span so errors can name file:line.
 
+use crate::activities::ActivityKind;
 use crate::names::Named;
 use crate::scoring::{FitField, Repeat};
 use crate::sending::ab::Metric;
 use crate::sending::calendar::Holidays;
 use crate::sending::schedule::WindowDays;
-use crate::tracking::activity::ActivityKind;
 use serde::Deserialize;
 use toml::Spanned;
 

@@ -10,8 +10,8 @@ use crate::deliverability::{
 use crate::email::EmailAddress;
 use crate::error::{Error, PortError, Result};
 use crate::events::{Audience, Event, SendingPaused};
+use crate::message::MessageKey;
 use crate::ports::{AlertClaim, Notifier, OpsAlert};
-use crate::sequences::MessageKey;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 

@@ -1,9 +1,9 @@
+use crate::activities::{Activity, Subject};
 use crate::app::{conflict, Kindling, CAS_ATTEMPTS};
 use crate::deliverability::suppression::{Suppression, SuppressionReason};
 use crate::error::{Error, Result};
 use crate::ids::{ActivityId, LeadId};
 use crate::ports::Cas;
-use crate::tracking::activity::{Activity, Subject};
 use crate::tracking::record_activity;
 
 /// What an unsubscribe did.
@@ -44,7 +44,7 @@ pub async fn unsubscribe(k: &Kindling, lead_id: &LeadId) -> Result<Unsubscribed>
         let activity = Activity {
             id: ActivityId::new(format!("unsub_{lead_id}")),
             subject: Subject::Lead(lead_id.clone()),
-            kind: crate::tracking::activity::ActivityKind::Unsubscribed,
+            kind: crate::activities::ActivityKind::Unsubscribed,
             at: lead.unsubscribed_at.unwrap_or(now),
             attrs: Default::default(),
         };

@@ -3,6 +3,7 @@
 
 pub(crate) mod api;
 
+use crate::activities::{Activity, Attrs, Subject};
 use crate::app::{conflict, Kindling, CAS_ATTEMPTS};
 use crate::config::Form;
 use crate::email::EmailAddress;
@@ -10,7 +11,6 @@ use crate::error::Result;
 use crate::ids::{ActivityId, LeadId, VisitorId};
 use crate::leads::{Consent, Lead, Profile};
 use crate::ports::{Cas, Put};
-use crate::tracking::activity::{Activity, Attrs, Subject};
 use crate::tracking::record_activity;
 
 /// A validated form submission.

@@ -2,10 +2,36 @@
 
 use crate::email::EmailAddress;
 use crate::ids::LeadId;
-use crate::scoring::Temperature;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
+
+/// How hot a lead is, from its total and the configured thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Temperature {
+    Cold,
+    Warm,
+    Hot,
+}
+
+impl Temperature {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cold => "cold",
+            Self::Warm => "warm",
+            Self::Hot => "hot",
+        }
+    }
+}
+
+impl fmt::Display for Temperature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// What a lead told us about themselves. Every field is optional; a later submission fills gaps
 /// but never blanks a known value (see [`Profile::merge`]).

@@ -1,3 +1,5 @@
+use crate::activities::classify::machine_hits;
+use crate::activities::Activity;
 use crate::app::Kindling;
 use crate::deliverability::suppression::Suppression;
 use crate::email::EmailAddress;
@@ -6,9 +8,8 @@ use crate::ids::{ActivityId, LeadId, VisitorId};
 use crate::leads::Lead;
 use crate::scoring::lead_activities;
 use crate::scoring::ScoreCard;
-use crate::sequences::{Enrollment, SendRecord};
-use crate::tracking::activity::Activity;
-use crate::tracking::classify::machine_hits;
+use crate::sending::ledger::SendRecord;
+use crate::sequences::Enrollment;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;

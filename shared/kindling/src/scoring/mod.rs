@@ -10,41 +10,14 @@ pub use rescore::{
     RescorePage, Rescored,
 };
 
+use crate::activities::{Activity, ActivityKind};
 use crate::fasthash::FastBuild;
 use crate::ids::ActivityId;
-use crate::leads::Lead;
-use crate::sequences::MessageRef;
-use crate::tracking::activity::{Activity, ActivityKind};
+use crate::leads::{Lead, Temperature};
+use crate::message::MessageRef;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
-use std::fmt;
-
-/// How hot a lead is, from its total and the configured thresholds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Temperature {
-    Cold,
-    Warm,
-    Hot,
-}
-
-impl Temperature {
-    /// The snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Cold => "cold",
-            Self::Warm => "warm",
-            Self::Hot => "hot",
-        }
-    }
-}
-
-impl fmt::Display for Temperature {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Score at or above which a lead is warm or hot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -406,7 +379,7 @@ pub fn clean_log(activities: &[Activity], now: DateTime<Utc>) -> Vec<&Activity> 
             Entry::Occupied(e) => *e.get() != &a.id && colliding.insert(&a.id),
         }
     });
-    let machine = crate::tracking::classify::machine_hits(&log);
+    let machine = crate::activities::classify::machine_hits(&log);
     if !machine.is_empty() {
         log.retain(|a| !machine.contains_key(&a.id));
     }
@@ -537,9 +510,9 @@ fn score_inner(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activities::{Attrs, Subject};
     use crate::config::tests::shipped;
     use crate::ids::{EnrollmentId, LeadId};
-    use crate::tracking::activity::{Attrs, Subject};
     use chrono::TimeZone;
 
     fn t(min: i64) -> DateTime<Utc> {

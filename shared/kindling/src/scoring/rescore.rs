@@ -1,13 +1,14 @@
+use crate::activities::Activity;
 use crate::app::{conflict, Kindling, CAS_ATTEMPTS};
 use crate::config::{Config, Reentry};
 use crate::error::Result;
 use crate::events::{Event, LeadBecameHot, LeadBecameMql, TemperatureChanged, TriggerFired};
 use crate::ids::LeadId;
+use crate::leads::Temperature;
 use crate::leads::{Lead, TriggerState};
 use crate::ports::{Cas, Put};
-use crate::scoring::{clean_log, score_lead_clean, score_lead_summary, ScoreCard, Temperature};
+use crate::scoring::{clean_log, score_lead_clean, score_lead_summary, ScoreCard};
 use crate::sequences::EnrollmentStatus;
-use crate::tracking::activity::Activity;
 use chrono::{DateTime, Duration, Utc};
 
 /// A lead whose score decays (and who is not cold) is looked at again this often, so that it

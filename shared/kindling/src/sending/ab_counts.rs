@@ -1,16 +1,17 @@
 //! A/B tests at work: the sender picks each lead's variant (or the winner) and counts the send;
 //! the score consumer counts a send's first human open and click; `kindling ab` reports.
 
+use crate::activities::classify::Agent;
+use crate::activities::ActivityKind;
 use crate::app::Kindling;
 use crate::config::Sequence;
 use crate::error::Result;
 use crate::ids::{ActivityId, LeadId};
+use crate::message::MessageKey;
 use crate::ports::Put;
 use crate::scoring::clean_log;
 use crate::sending::ab::{self, AbTest, VariantResult, Verdict};
-use crate::sequences::{MessageKey, SendRecord};
-use crate::tracking::activity::ActivityKind;
-use crate::tracking::classify::Agent;
+use crate::sending::ledger::SendRecord;
 use serde::Serialize;
 
 /// The template this lead gets for an A/B step: the decided winner, else its assigned variant.

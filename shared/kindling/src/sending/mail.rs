@@ -4,9 +4,10 @@
 
 use crate::config::Config;
 use crate::leads::Lead;
+use crate::message::MessageKey;
+use crate::message::HIDDEN_LINK;
 use crate::sending::templates::RenderedMail;
 use crate::sending::templates::LINK_MARKER;
-use crate::sequences::MessageKey;
 use crate::tracking::token::{Claim, SigningKeys};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -28,10 +29,6 @@ pub struct ComposedMail {
 #[derive(Debug, thiserror::Error)]
 #[error("mail: {0}")]
 pub struct ComposeError(String);
-
-/// Link number of the hidden link every HTML mail carries: no person sees or follows it, every
-/// scanner that follows all links does (see [`crate::classify`]).
-pub const HIDDEN_LINK: u16 = u16::MAX;
 
 /// The URLs every mail to `lead` carries.
 #[derive(Debug, Clone)]

@@ -7,6 +7,7 @@
 pub mod ab;
 pub mod ab_counts;
 pub mod calendar;
+pub mod ledger;
 pub mod mail;
 pub mod plan;
 mod run;

@@ -8,13 +8,15 @@
 //! a higher-priority sequence exists and the step may go now. So a step that waits for quiet
 //! hours costs no more reads than deciding that takes.
 
+use crate::activities::{Activity, ActivityKind};
 use crate::config::{Config, ExitGoal, Sequence};
 use crate::deliverability::suppression::SuppressionReason;
 use crate::leads::Lead;
+use crate::leads::Temperature;
+use crate::message::MessageKey;
 use crate::ports::Claim;
-use crate::scoring::Temperature;
-use crate::sequences::{Enrollment, EnrollmentStatus, MessageKey, SendRecord, SendState};
-use crate::tracking::activity::{Activity, ActivityKind};
+use crate::sending::ledger::{SendRecord, SendState};
+use crate::sequences::{Enrollment, EnrollmentStatus};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 

@@ -1,14 +1,14 @@
 //! `POST /t/events` (kindling.js beacons), `GET /t/o/{token}` (open pixel), `GET /t/c/{token}`
 //! (click redirect to the destination recorded at send time).
 
+use crate::activities::classify::{classify_click, classify_open, Agent, ClickHit, Hit, Verdict};
+use crate::activities::{Activity, ActivityKind, Attrs, Subject};
 use crate::app::Kindling;
 use crate::http::{
     body_within, client_ip, json_response, media_type, response, ApiError, ApiResult,
 };
 use crate::ids::{is_valid_id, ActivityId, LeadId, VisitorId};
-use crate::sending::mail::HIDDEN_LINK;
-use crate::tracking::activity::{Activity, ActivityKind, Attrs, Subject};
-use crate::tracking::classify::{classify_click, classify_open, Agent, ClickHit, Hit, Verdict};
+use crate::message::HIDDEN_LINK;
 use crate::tracking::token::Claim;
 use crate::tracking::{record_activities, record_activity};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -1,10 +1,8 @@
 //! Tracking: what a website and a mail client tell Kindling. Beacons from kindling.js, open
-//! pixels and clicks arrive here ([`api`]), are classified into activities ([`classify`]) and
-//! recorded once each ([`record`]); the signed tokens in every mail link live in [`token`].
+//! pixels and clicks arrive here ([`api`]), are classified ([`crate::activities::classify`])
+//! and recorded once each ([`record`]); the signed tokens in every mail link live in [`token`].
 
-pub mod activity;
 pub(crate) mod api;
-pub mod classify;
 mod record;
 pub mod token;
 

@@ -1,8 +1,8 @@
+use crate::activities::{Activity, Subject};
 use crate::app::Kindling;
 use crate::error::Result;
 use crate::events::{ActivityRecorded, Event};
 use crate::ports::Put;
-use crate::tracking::activity::{Activity, Subject};
 
 /// Records an activity once and announces it (see [`record_activities`]).
 #[tracing::instrument(name = "record_activity", skip_all, fields(activity_id = %activity.id, kind = %activity.kind))]

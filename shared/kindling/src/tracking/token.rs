@@ -6,7 +6,7 @@
 //! new tokens use the current key, old mails keep working while their key is listed.
 
 use crate::ids::{is_valid_id, BroadcastId, EnrollmentId, LeadId};
-use crate::sequences::MessageKey;
+use crate::message::MessageKey;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};

@@ -6,10 +6,10 @@
 //! Conditions that become true with the passing of time (a form left unsubmitted, mails left
 //! unopened) say when to look again: the lead's `recheck_at`, which the scheduler honours.
 
+use crate::activities::{Activity, ActivityKind};
 use crate::events::Audience;
 use crate::ids::ActivityId;
 use crate::leads::TriggerState;
-use crate::tracking::activity::{Activity, ActivityKind};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
@@ -296,8 +296,8 @@ pub fn evaluate<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activities::{Attrs, Subject};
     use crate::ids::{EnrollmentId, LeadId};
-    use crate::tracking::activity::{Attrs, Subject};
     use chrono::TimeZone;
 
     fn t(min: i64) -> DateTime<Utc> {

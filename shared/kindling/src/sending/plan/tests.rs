@@ -1,9 +1,9 @@
 use super::*;
+use crate::activities::{Attrs, Subject};
 use crate::config::tests::shipped;
 use crate::email::EmailAddress;
 use crate::ids::{ActivityId, EnrollmentId, LeadId};
 use crate::leads::Consent;
-use crate::tracking::activity::{Attrs, Subject};
 use chrono::TimeZone;
 
 /// Monday 2026-11-02 10:00 in Tokyo.

@@ -1,8 +1,10 @@
 //! Activities: everything a lead or an anonymous visitor did, the input of every score.
 
+pub mod classify;
+
+use crate::activities::classify::Agent;
 use crate::ids::{ActivityId, BroadcastId, EnrollmentId, LeadId, VisitorId};
-use crate::sequences::{MessageKey, MessageRef};
-use crate::tracking::classify::Agent;
+use crate::message::{MessageKey, MessageRef};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -10,11 +10,11 @@
 //! The signatures and their sources are in `tests/fixtures/tracking/README.md`, beside the
 //! labelled fixture the tests measure this against.
 
+use crate::activities::{Activity, ActivityKind};
 use crate::fasthash::FastBuild;
 use crate::ids::ActivityId;
-use crate::sending::mail::HIDDEN_LINK;
-use crate::sequences::MessageRef;
-use crate::tracking::activity::{Activity, ActivityKind};
+use crate::message::MessageRef;
+use crate::message::HIDDEN_LINK;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
