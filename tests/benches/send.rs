@@ -10,12 +10,14 @@
 use async_trait::async_trait;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kindling::app::Kindling;
+use kindling::app::{Store, Stores};
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
 use kindling::events::Event;
+use kindling::events::EventBus;
 use kindling::ids::{EnrollmentId, LeadId};
 use kindling::leads::{Consent, Lead};
-use kindling::ports::{EventBus, MailError, Mailer, OutgoingMail, Store, Stores};
+use kindling::sending::ports::{MailError, Mailer, OutgoingMail};
 use kindling::sending::send_due_steps;
 use kindling::sequences::{Enrollment, EnrollmentStatus};
 use kindling::system::UuidIds;

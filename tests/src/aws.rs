@@ -303,7 +303,7 @@ impl AwsEnv {
                 .build(),
         );
         rt.kindling.stores =
-            kindling::ports::Stores::from_one(Arc::new(DynamoStore::new(dynamo, &self.table)));
+            kindling::app::Stores::from_one(Arc::new(DynamoStore::new(dynamo, &self.table)));
         rt
     }
 

@@ -3,13 +3,16 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
+use kindling::alerts::ports::AlertClaim;
+use kindling::app::Store;
 use kindling::deliverability::suppression::{Suppression, SuppressionReason};
 use kindling::email::EmailAddress;
 use kindling::ids::{ActivityId, BroadcastId, EnrollmentId, LeadId, VisitorId};
 use kindling::leads::Lead;
 use kindling::message::MessageKey;
-use kindling::ports::{AlertClaim, Cas, Claim, Put, Store};
+use kindling::ports::{Cas, Put};
 use kindling::sending::ledger::{SendRecord, SendState};
+use kindling::sending::ports::Claim;
 use kindling::sending::schedule::FrequencyCap;
 use kindling::sequences::{Enrollment, EnrollmentStatus};
 

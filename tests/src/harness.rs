@@ -5,12 +5,14 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kindling::activities::Activity;
+use kindling::alerts::ports::{Alert, Notifier};
 use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
 use kindling::leads::Lead;
-use kindling::ports::{Alert, Clock, MailError, Mailer, Notifier, OutgoingMail};
+use kindling::ports::Clock;
 use kindling::sending::ledger::SendRecord;
+use kindling::sending::ports::{MailError, Mailer, OutgoingMail};
 use kindling::sending::SendReport;
 use kindling::sequences::Enrollment;
 use kindling::testing::{ManualClock, SequentialIds};
@@ -104,7 +106,7 @@ impl Mailer for TestMailer {
 pub struct TestNotifier {
     pub failures: Mutex<FailFirst>,
     pub alerts: Mutex<Vec<Alert>>,
-    pub ops: Mutex<Vec<kindling::ports::OpsAlert>>,
+    pub ops: Mutex<Vec<kindling::alerts::ports::OpsAlert>>,
 }
 
 #[async_trait]
@@ -117,7 +119,7 @@ impl Notifier for TestNotifier {
         Ok(())
     }
 
-    async fn notify_ops(&self, alert: &kindling::ports::OpsAlert) -> Result<(), PortError> {
+    async fn notify_ops(&self, alert: &kindling::alerts::ports::OpsAlert) -> Result<(), PortError> {
         if self.failures.lock().unwrap().fires() {
             return Err(PortError::new("notifier", "simulated outage"));
         }
@@ -352,12 +354,12 @@ impl FailFirst {
 
 /// A bus that fails the first `n` publishes (after whatever the caller stored), then delivers.
 pub struct FlakyBus {
-    pub inner: Arc<dyn kindling::ports::EventBus>,
+    pub inner: Arc<dyn kindling::events::EventBus>,
     pub failures: FailFirst,
 }
 
 #[async_trait]
-impl kindling::ports::EventBus for FlakyBus {
+impl kindling::events::EventBus for FlakyBus {
     async fn publish(&self, events: &[kindling::events::Event]) -> Result<(), PortError> {
         if self.failures.fires() {
             return Err(PortError::new("bus", "PutEvents failed"));

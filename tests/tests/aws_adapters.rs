@@ -3,14 +3,16 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{TimeZone, Utc};
+use kindling::alerts::ports::{Alert, Notifier};
 use kindling::email::EmailAddress;
 use kindling::events::Audience;
+use kindling::events::EventBus;
 use kindling::events::{ActivityRecorded, Event, ACTIVITY_RECORDED_V1};
 use kindling::ids::{ActivityId, EnrollmentId, LeadId};
 use kindling::leads::Lead;
 use kindling::leads::Temperature;
 use kindling::message::MessageKey;
-use kindling::ports::{Alert, EventBus, MailError, Mailer, Notifier, OutgoingMail};
+use kindling::sending::ports::{MailError, Mailer, OutgoingMail};
 use kindling_aws::eventbridge::EventBridgeBus;
 use kindling_aws::ses::SesMailer;
 use kindling_aws::sns::SnsNotifier;

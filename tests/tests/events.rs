@@ -6,13 +6,14 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::Duration;
+use kindling::activities::ports::ActivityLog;
 use kindling::activities::Activity;
 use kindling::app::handle_event;
 use kindling::error::PortError;
 use kindling::events::{Event, LeadBecameHot};
 use kindling::ids::{LeadId, VisitorId};
 use kindling::leads::Temperature;
-use kindling::ports::{ActivityLog, PortResult, Put};
+use kindling::ports::{PortResult, Put};
 use kindling_local::store::SqliteStore;
 use kindling_local::LocalApp;
 use kindling_tests::harness::{lead_fields, FailFirst, FlakyBus, TestApp};

@@ -165,7 +165,7 @@ async fn the_pipeline_runs_on_the_release_binaries() {
     );
     let alerts = env.alerts().await;
     assert_eq!(alerts.len(), 1);
-    let alert: kindling::ports::Alert = serde_json::from_str(
+    let alert: kindling::alerts::ports::Alert = serde_json::from_str(
         alerts[0]["MessageAttributes"]["alert"]["Value"]
             .as_str()
             .unwrap(),

@@ -4,9 +4,9 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::Duration;
+use kindling::activities::ports::ActivityLog;
 use kindling::app::{handle_event, Kindling};
 use kindling::events::{Audience, Event};
-use kindling::ports::ActivityLog;
 use kindling::scoring::rescore_lead;
 use kindling_tests::harness::{
     config_with, lead_fields, monday_10_jst, FailFirst, FlakyBus, TestApp,
@@ -38,7 +38,7 @@ async fn visit(t: &TestApp, id: &str, path: &str) {
     .await;
 }
 
-fn trigger_alerts(t: &TestApp, trigger: &str) -> Vec<kindling::ports::Alert> {
+fn trigger_alerts(t: &TestApp, trigger: &str) -> Vec<kindling::alerts::ports::Alert> {
     t.notifier
         .alerts
         .lock()

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 use kindling::error::PortError;
+use kindling::events::EventBus;
 use kindling::events::{Event, SOURCE};
-use kindling::ports::EventBus;
 
 /// PutEvents takes at most this many entries.
 pub const MAX_BATCH: usize = 10;

@@ -2,10 +2,11 @@
 //! unknown type, routed to the wrong function) is logged and dropped with `Ok`, so the platform
 //! does not retry it for 24 hours; a retryable failure is `Err`, so it does.
 
+use kindling::alerts::ports::Notifier;
 use kindling::app::{handle_event, on_activity_recorded, Kindling};
 use kindling::deliverability::{apply_feedback, Feedback};
 use kindling::events::{Event, SOURCE};
-use kindling::ports::{Mailer, Notifier};
+use kindling::sending::ports::Mailer;
 use kindling::sending::{send_due_steps, SendReport};
 use serde::Deserialize;
 

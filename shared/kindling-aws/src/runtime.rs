@@ -9,8 +9,8 @@ use crate::sns::SnsNotifier;
 use crate::DynamoStore;
 use aws_config::{BehaviorVersion, SdkConfig};
 use kindling::app::Kindling;
+use kindling::app::Stores;
 use kindling::config::{Config, ConfigErrors};
-use kindling::ports::Stores;
 use kindling::system::{SystemClock, UuidIds};
 use std::sync::Arc;
 

@@ -8,7 +8,7 @@ use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 use aws_sdk_sesv2::Client;
-use kindling::ports::{MailError, Mailer, OutgoingMail};
+use kindling::sending::ports::{MailError, Mailer, OutgoingMail};
 
 /// Codes of unmodeled errors that mean "not now" (the mail did not go and may go later).
 const RETRYABLE_CODES: &[&str] = &[

@@ -7,8 +7,8 @@
 use async_trait::async_trait;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
+use kindling::alerts::ports::{Alert, Notifier, OpsAlert};
 use kindling::error::PortError;
-use kindling::ports::{Alert, Notifier, OpsAlert};
 
 /// SNS subjects: ASCII, no control characters, under 100 characters.
 pub fn sns_subject(alert: &Alert) -> String {

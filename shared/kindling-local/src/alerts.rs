@@ -1,8 +1,8 @@
 //! The local notifier: each alert (sales, support, ops) is appended to `alerts.jsonl` and printed.
 
 use async_trait::async_trait;
+use kindling::alerts::ports::{Alert, Notifier, OpsAlert};
 use kindling::error::PortError;
-use kindling::ports::{Alert, Notifier, OpsAlert};
 use std::io::Write;
 use std::path::PathBuf;
 

@@ -9,11 +9,12 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use kindling::alerts::ports::{Alert, Notifier};
 use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
 use kindling::message::MessageKey;
-use kindling::ports::{Alert, Clock, Notifier};
+use kindling::ports::Clock;
 use kindling::sending::ledger::SendState;
 use kindling::sending::schedule::resolve_local;
 use kindling::system::UuidIds;
@@ -175,7 +176,7 @@ impl Notifier for Recording {
         Ok(())
     }
 
-    async fn notify_ops(&self, alert: &kindling::ports::OpsAlert) -> Result<(), PortError> {
+    async fn notify_ops(&self, alert: &kindling::alerts::ports::OpsAlert) -> Result<(), PortError> {
         self.inner.notify_ops(alert).await
     }
 }

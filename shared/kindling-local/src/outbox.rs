@@ -6,7 +6,8 @@
 //! recorded `unknown` by the sender's lease, as with SES.
 
 use async_trait::async_trait;
-use kindling::ports::{Clock, MailError, Mailer, OutgoingMail};
+use kindling::ports::Clock;
+use kindling::sending::ports::{MailError, Mailer, OutgoingMail};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -3,12 +3,75 @@
 //! Handlers (HTTP, events, schedules) parse their input, call a capability's use case, and map
 //! the result.
 
+use crate::activities::ports::{ActivityLog, VisitorLinks};
+use crate::alerts::ports::AlertLog;
+use crate::alerts::ports::Notifier;
 use crate::config::Config;
+use crate::deliverability::ports::SuppressionList;
 use crate::error::Error;
 use crate::events::Event;
-use crate::ports::{Clock, EventBus, Ids, Notifier, Stores};
+use crate::events::EventBus;
+use crate::leads::ports::LeadStore;
+use crate::ports::Tallies;
+use crate::ports::{Clock, Ids};
+use crate::sending::ports::SendLog;
+use crate::sequences::ports::EnrollmentStore;
 use crate::tracking::token::SigningKeys;
 use std::sync::Arc;
+
+/// Every store port, for adapters that implement them all on one backend.
+pub trait Store:
+    LeadStore
+    + VisitorLinks
+    + ActivityLog
+    + EnrollmentStore
+    + SendLog
+    + SuppressionList
+    + AlertLog
+    + Tallies
+{
+}
+impl<
+        T: LeadStore
+            + VisitorLinks
+            + ActivityLog
+            + EnrollmentStore
+            + SendLog
+            + SuppressionList
+            + AlertLog
+            + Tallies,
+    > Store for T
+{
+}
+
+/// The stores a use case reads and writes, each behind its own port.
+#[derive(Clone)]
+pub struct Stores {
+    pub leads: Arc<dyn LeadStore>,
+    pub visitors: Arc<dyn VisitorLinks>,
+    pub activities: Arc<dyn ActivityLog>,
+    pub enrollments: Arc<dyn EnrollmentStore>,
+    pub sends: Arc<dyn SendLog>,
+    pub suppressions: Arc<dyn SuppressionList>,
+    pub alerts: Arc<dyn AlertLog>,
+    pub tallies: Arc<dyn Tallies>,
+}
+
+impl Stores {
+    /// Every port served by one backend.
+    pub fn from_one<S: Store + 'static>(store: Arc<S>) -> Self {
+        Self {
+            leads: store.clone(),
+            visitors: store.clone(),
+            activities: store.clone(),
+            enrollments: store.clone(),
+            sends: store.clone(),
+            suppressions: store.clone(),
+            alerts: store.clone(),
+            tallies: store,
+        }
+    }
+}
 
 /// Everything a use case may need, wired once per process (cold start).
 #[derive(Clone)]

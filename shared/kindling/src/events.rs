@@ -3,6 +3,8 @@
 use crate::activities::ActivityKind;
 use crate::ids::{ActivityId, LeadId, VisitorId};
 use crate::leads::Temperature;
+use crate::ports::PortResult;
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -303,4 +305,11 @@ mod tests {
             Err(DecodeError::Malformed(..))
         ));
     }
+}
+
+/// Publishes events; at-least-once; a failure means none may be assumed delivered.
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Publishes every event or fails.
+    async fn publish(&self, events: &[Event]) -> PortResult<()>;
 }

@@ -3,9 +3,10 @@
 use super::{data, item, json, n, DynamoStore, DATA};
 use crate::keys;
 use async_trait::async_trait;
+use kindling::activities::ports::ActivityLog;
 use kindling::activities::{Activity, Subject};
 use kindling::ids::{LeadId, VisitorId};
-use kindling::ports::{ActivityLog, PortResult, Put};
+use kindling::ports::{PortResult, Put};
 
 /// Anonymous history expires with the visitor cookie (395 days) unless the visitor is identified
 /// (its activities are then read through the lead's visitor links until they expire too).

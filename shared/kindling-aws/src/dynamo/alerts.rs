@@ -4,8 +4,9 @@ use super::{item, s, sdk_err, str_attr, DynamoStore};
 use crate::keys;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use kindling::alerts::ports::{AlertClaim, AlertLog};
 use kindling::error::PortError;
-use kindling::ports::{AlertClaim, AlertLog, PortResult, Put};
+use kindling::ports::{PortResult, Put};
 
 const STATE: &str = "st";
 

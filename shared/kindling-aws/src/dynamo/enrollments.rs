@@ -5,7 +5,8 @@ use crate::keys;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::ids::LeadId;
-use kindling::ports::{Cas, EnrollmentStore, PortResult, Put};
+use kindling::ports::{Cas, PortResult, Put};
+use kindling::sequences::ports::EnrollmentStore;
 use kindling::sequences::{Enrollment, EnrollmentStatus};
 
 /// Fixed-width UTC, so that text order is time order in the index.

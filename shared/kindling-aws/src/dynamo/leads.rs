@@ -8,11 +8,13 @@ use crate::keys;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
+use kindling::activities::ports::VisitorLinks;
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
 use kindling::ids::{LeadId, VisitorId};
+use kindling::leads::ports::LeadStore;
 use kindling::leads::Lead;
-use kindling::ports::{Cas, LeadStore, PortResult, Put as Outcome, VisitorLinks};
+use kindling::ports::{Cas, PortResult, Put as Outcome};
 
 fn build_err(e: impl std::fmt::Display) -> PortError {
     PortError::new("dynamodb", format!("request: {e}"))

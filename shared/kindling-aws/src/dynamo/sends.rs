@@ -13,8 +13,9 @@ use chrono::{DateTime, Utc};
 use kindling::error::PortError;
 use kindling::ids::LeadId;
 use kindling::message::{MessageKey, MessageRef};
-use kindling::ports::{Claim, PortResult, SendLog};
+use kindling::ports::PortResult;
 use kindling::sending::ledger::{SendRecord, SendState};
+use kindling::sending::ports::{Claim, SendLog};
 use kindling::sending::schedule::FrequencyCap;
 use serde::{Deserialize, Serialize};
 

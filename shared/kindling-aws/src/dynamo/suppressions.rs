@@ -4,10 +4,11 @@ use super::{item, s, str_attr, DynamoStore};
 use crate::keys;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use kindling::deliverability::ports::SuppressionList;
 use kindling::deliverability::suppression::{Suppression, SuppressionReason};
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
-use kindling::ports::{PortResult, Put, SuppressionList};
+use kindling::ports::{PortResult, Put};
 
 #[async_trait]
 impl SuppressionList for DynamoStore {

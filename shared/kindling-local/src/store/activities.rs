@@ -3,9 +3,10 @@
 use super::{insert_outcome, json, query_json, SqliteStore};
 use crate::db::ts;
 use async_trait::async_trait;
+use kindling::activities::ports::ActivityLog;
 use kindling::activities::{Activity, Subject};
 use kindling::ids::{LeadId, VisitorId};
-use kindling::ports::{ActivityLog, PortResult, Put};
+use kindling::ports::{PortResult, Put};
 use rusqlite::params;
 
 #[async_trait]

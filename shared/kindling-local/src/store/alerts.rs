@@ -4,7 +4,8 @@ use super::SqliteStore;
 use crate::db::{err, ts};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kindling::ports::{AlertClaim, AlertLog, PortResult};
+use kindling::alerts::ports::{AlertClaim, AlertLog};
+use kindling::ports::PortResult;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 #[async_trait]

@@ -5,7 +5,8 @@ use crate::db::{err, ts};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::ids::LeadId;
-use kindling::ports::{Cas, EnrollmentStore, PortResult, Put};
+use kindling::ports::{Cas, PortResult, Put};
+use kindling::sequences::ports::EnrollmentStore;
 use kindling::sequences::Enrollment;
 use rusqlite::params;
 

@@ -6,8 +6,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::email::EmailAddress;
 use kindling::ids::LeadId;
+use kindling::leads::ports::LeadStore;
 use kindling::leads::Lead;
-use kindling::ports::{Cas, LeadStore, PortResult, Put};
+use kindling::ports::{Cas, PortResult, Put};
 use rusqlite::params;
 
 #[async_trait]

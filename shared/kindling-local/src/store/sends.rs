@@ -6,8 +6,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::ids::LeadId;
 use kindling::message::MessageKey;
-use kindling::ports::{Claim, PortResult, SendLog};
+use kindling::ports::PortResult;
 use kindling::sending::ledger::{SendRecord, SendState};
+use kindling::sending::ports::{Claim, SendLog};
 use kindling::sending::schedule::FrequencyCap;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 

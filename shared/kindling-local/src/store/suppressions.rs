@@ -3,9 +3,10 @@
 use super::{insert_outcome, SqliteStore};
 use crate::db::{err, parse_ts, ts};
 use async_trait::async_trait;
+use kindling::deliverability::ports::SuppressionList;
 use kindling::deliverability::suppression::{Suppression, SuppressionReason};
 use kindling::email::EmailAddress;
-use kindling::ports::{PortResult, Put, SuppressionList};
+use kindling::ports::{PortResult, Put};
 use rusqlite::{params, OptionalExtension};
 
 #[async_trait]

@@ -4,8 +4,9 @@ use super::{insert_outcome, SqliteStore};
 use crate::db::{err, ts};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use kindling::activities::ports::VisitorLinks;
 use kindling::ids::{LeadId, VisitorId};
-use kindling::ports::{PortResult, Put, VisitorLinks};
+use kindling::ports::{PortResult, Put};
 use rusqlite::{params, OptionalExtension};
 
 #[async_trait]

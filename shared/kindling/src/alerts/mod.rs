@@ -1,11 +1,13 @@
 //! Alerts: telling sales a lead turned hot or fired a trigger, once per crossing, to the lead's
 //! owner or the trigger's team.
 
+pub mod ports;
+
+use crate::alerts::ports::{Alert, AlertClaim, Notifier};
 use crate::app::Kindling;
 use crate::error::Result;
 use crate::events::{Audience, LeadBecameHot, TriggerFired};
 use crate::leads::Lead;
-use crate::ports::{Alert, AlertClaim, Notifier};
 use crate::scoring::rescore::score_card;
 use crate::scoring::ScoreCard;
 
@@ -15,7 +17,7 @@ pub enum NotifyOutcome {
     /// The team was alerted.
     Alerted(Box<Alert>),
     /// Ops was alerted (sending paused).
-    OpsAlerted(Box<crate::ports::OpsAlert>),
+    OpsAlerted(Box<crate::alerts::ports::OpsAlert>),
     /// This crossing or firing was alerted before (a redelivery): nothing sent.
     AlreadyAlerted,
     /// Nothing to send: a re-crossing within the re-alert cooldown, or a trigger without alert.

@@ -2,6 +2,7 @@
 //! passes before each run, the ops alert, and resuming. The rules are in
 //! [`crate::deliverability`].
 
+use crate::alerts::ports::{AlertClaim, Notifier, OpsAlert};
 use crate::app::Kindling;
 use crate::deliverability::{
     alert_key, bucket, percent, span, Health, Marks, Resume, Trip, ALERTED, BOUNCED, COMPLAINED,
@@ -11,7 +12,6 @@ use crate::email::EmailAddress;
 use crate::error::{Error, PortError, Result};
 use crate::events::{Audience, Event, SendingPaused};
 use crate::message::MessageKey;
-use crate::ports::{AlertClaim, Notifier, OpsAlert};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 

@@ -17,6 +17,7 @@
 pub(crate) mod api;
 pub mod breaker;
 pub mod feedback;
+pub mod ports;
 pub mod suppression;
 mod unsubscribe;
 

@@ -1,5 +1,12 @@
 //! Leads: a person with an address, a profile, a consent record and a cached score.
 
+pub mod ports;
+mod report;
+mod sales;
+
+pub use report::{lead_report, parse_lead_key, LeadKey, LeadReport, REPORT_ACTIVITIES};
+pub use sales::mark_lead;
+
 use crate::email::EmailAddress;
 use crate::ids::LeadId;
 use chrono::{DateTime, Utc};
@@ -243,9 +250,3 @@ mod tests {
         assert_eq!(known.company.as_deref(), Some("New Co"));
     }
 }
-
-mod report;
-mod sales;
-
-pub use report::{lead_report, parse_lead_key, LeadKey, LeadReport, REPORT_ACTIVITIES};
-pub use sales::mark_lead;

@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod ledger;
 pub mod mail;
 pub mod plan;
+pub mod ports;
 mod run;
 pub mod schedule;
 pub mod templates;

@@ -1,5 +1,7 @@
 //! Enrollments in sequences.
 
+pub mod ports;
+
 use crate::ids::{EnrollmentId, LeadId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,70 @@
+//! The send ledger (claims under the frequency cap) and the mailer.
+
+use crate::email::EmailAddress;
+use crate::ids::LeadId;
+use crate::message::MessageKey;
+use crate::ports::PortResult;
+use crate::sending::ledger::SendRecord;
+use crate::sending::schedule::FrequencyCap;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// Outcome of claiming a step send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The claim is ours: send now.
+    Claimed,
+    /// The lead already had the cap's worth of mail in the window; try again at `until`.
+    CapReached { until: DateTime<Utc> },
+    /// This step was claimed before (by a crashed or concurrent sender): here is its record.
+    Exists(SendRecord),
+}
+
+/// The record of every step send, and the frequency cap over them.
+#[async_trait]
+pub trait SendLog: Send + Sync {
+    /// Atomically: if no record exists for `record.key` and the lead has fewer than `cap.max`
+    /// sends (in any state but failed) claimed after `now - cap.window`, writes `record`.
+    async fn claim_send(
+        &self,
+        record: &SendRecord,
+        cap: FrequencyCap,
+        now: DateTime<Utc>,
+    ) -> PortResult<Claim>;
+    /// Overwrites a claimed record with its outcome.
+    async fn complete_send(&self, record: &SendRecord) -> PortResult<()>;
+    /// Deletes a claim whose mail certainly did not go (a retryable provider error).
+    async fn release_send(&self, key: &MessageKey) -> PortResult<()>;
+    /// One record.
+    async fn get_send(&self, key: &MessageKey) -> PortResult<Option<SendRecord>>;
+    /// Every send record of a lead.
+    async fn sends_of_lead(&self, lead: &LeadId) -> PortResult<Vec<SendRecord>>;
+}
+
+/// A fully built message for the mailer.
+#[derive(Debug, Clone)]
+pub struct OutgoingMail {
+    pub key: MessageKey,
+    pub from: EmailAddress,
+    pub to: EmailAddress,
+    /// RFC 5322 bytes, every header included.
+    pub raw: Vec<u8>,
+}
+
+/// Why the mailer did not send.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// Throttled or a transient fault: the mail did not go; try later.
+    #[error("retryable: {0}")]
+    Retryable(String),
+    /// The provider refused this message for good.
+    #[error("rejected: {0}")]
+    Rejected(String),
+}
+
+/// Sends raw MIME and returns the provider's message id.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends one message.
+    async fn send(&self, mail: &OutgoingMail) -> Result<String, MailError>;
+}
