@@ -218,6 +218,13 @@ impl Event {
     }
 }
 
+/// Publishes events; at-least-once; a failure means none may be assumed delivered.
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Publishes every event or fails.
+    async fn publish(&self, events: &[Event]) -> PortResult<()>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,11 +312,4 @@ mod tests {
             Err(DecodeError::Malformed(..))
         ));
     }
-}
-
-/// Publishes events; at-least-once; a failure means none may be assumed delivered.
-#[async_trait]
-pub trait EventBus: Send + Sync {
-    /// Publishes every event or fails.
-    async fn publish(&self, events: &[Event]) -> PortResult<()>;
 }
