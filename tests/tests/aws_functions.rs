@@ -453,7 +453,7 @@ async fn rescore_walks_every_lead_on_dynamodb_in_pages_and_a_dry_run_writes_noth
     }
     // The marketer raises document downloads from 10 to 40: every lead would turn warm.
     let mut config = (*rt.kindling.config).clone();
-    for r in &mut config.rules {
+    for r in &mut config.scoring.rules {
         if r.id == "document_download" {
             r.points = 40;
         }
@@ -755,7 +755,7 @@ async fn the_breaker_pauses_send_steps_on_dynamodb_and_ops_hears_once_through_sn
     };
     let mut rt = env.runtime().await;
     let mut config = (*rt.kindling.config).clone();
-    config.breaker.min_sends = 100;
+    config.deliverability.breaker.min_sends = 100;
     rt.kindling.config = std::sync::Arc::new(config);
     let k = &rt.kindling;
     let now = chrono::Utc::now();

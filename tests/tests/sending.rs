@@ -116,7 +116,7 @@ async fn new_york_leads_get_mail_at_local_hours_across_the_daylight_saving_chang
         ]
     );
     let ny = chrono_tz::America::New_York;
-    let quiet = t.app.kindling.config.quiet_hours;
+    let quiet = t.app.kindling.config.sending.quiet_hours;
     for email in ["late@acme.example", "morning@acme.example"] {
         for at in send_times(&t, email).await {
             assert!(
@@ -410,7 +410,7 @@ async fn a_step_window_in_the_leads_own_zone_waits_over_the_weekend() {
     // Quiet hours alone would have sent it at once (18:00 is before 22:00).
     assert_eq!(
         k.config
-            .quiet_hours
+            .sending.quiet_hours
             .next_allowed(t.now(), chrono_tz::America::New_York),
         t.now()
     );

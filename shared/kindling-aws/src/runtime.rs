@@ -10,7 +10,8 @@ use crate::DynamoStore;
 use aws_config::{BehaviorVersion, SdkConfig};
 use kindling::app::Kindling;
 use kindling::app::Stores;
-use kindling::config::{Config, ConfigErrors};
+use kindling::config::Config;
+use kindling::diag::ConfigErrors;
 use kindling::system::{SystemClock, UuidIds};
 use std::sync::Arc;
 

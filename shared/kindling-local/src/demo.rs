@@ -584,7 +584,11 @@ async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Result<Summary> 
                 step: s.key.as_step().map_or(0, |(_, step)| step),
                 sent_at: at,
                 local_time: local_str(at, tz),
-                in_quiet_hours: k.config.quiet_hours.contains(at.with_timezone(&tz).time()),
+                in_quiet_hours: k
+                    .config
+                    .sending
+                    .quiet_hours
+                    .contains(at.with_timezone(&tz).time()),
             });
         }
         leads.push(LeadSummary {

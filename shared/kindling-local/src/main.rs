@@ -226,8 +226,8 @@ async fn main() -> anyhow::Result<()> {
                 println!(
                     "{}: ok ({} scoring rules, {} fit rules, {} triggers, {} forms, {} sequences, {} templates)",
                     cli.config.display(),
-                    c.rules.len(),
-                    c.fit_rules.len(),
+                    c.scoring.rules.len(),
+                    c.scoring.fit_rules.len(),
                     c.triggers.len(),
                     c.forms.len(),
                     c.sequences.len(),
@@ -406,7 +406,7 @@ async fn main() -> anyhow::Result<()> {
                 tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
             let addr = listener.local_addr()?;
             let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
-            kindling::config::check_public_url(&public_url)
+            kindling::program::check_public_url(&public_url)
                 .map_err(|why| anyhow::anyhow!("--public-url: {why}"))?;
             config.program.public_url = public_url.trim_end_matches('/').to_owned();
             let keys = keys::load_or_create(&data_dir)?;

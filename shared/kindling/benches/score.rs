@@ -63,7 +63,7 @@ fn bench(c: &mut Criterion) {
         let now = now_for(n);
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::new("activities", n), &activities, |b, a| {
-            b.iter(|| score(a, &config.rules, config.thresholds, now))
+            b.iter(|| score(a, &config.scoring.rules, config.scoring.thresholds, now))
         });
     }
     g.finish();

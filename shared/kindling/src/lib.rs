@@ -12,6 +12,7 @@
 //! generation are ports ([`ports`]) implemented by `kindling-local` and `kindling-aws`.
 
 // Kernel.
+pub mod diag;
 pub mod email;
 pub mod error;
 pub mod events;
@@ -20,6 +21,7 @@ pub mod ids;
 pub mod message;
 pub mod names;
 pub mod ports;
+pub mod program;
 pub mod system;
 pub mod testing;
 

@@ -84,8 +84,8 @@ proptest! {
             shuffled.swap(i, (s >> 33) as usize % (i + 1));
         }
         prop_assert_eq!(
-            score(&log, &c.rules, c.thresholds, now()),
-            score(&shuffled, &c.rules, c.thresholds, now())
+            score(&log, &c.scoring.rules, c.scoring.thresholds, now()),
+            score(&shuffled, &c.scoring.rules, c.scoring.thresholds, now())
         );
     }
 
@@ -132,17 +132,17 @@ proptest! {
             }
         }
         prop_assert_eq!(
-            score(&log, &c.rules, c.thresholds, now()),
-            score(&with_dups, &c.rules, c.thresholds, now())
+            score(&log, &c.scoring.rules, c.scoring.thresholds, now()),
+            score(&with_dups, &c.scoring.rules, c.scoring.thresholds, now())
         );
     }
 
     #[test]
     fn repeat_limits_hold(log in prop::collection::vec(activity(), 0..80)) {
         let c = config();
-        let card = score(&log, &c.rules, c.thresholds, now());
+        let card = score(&log, &c.scoring.rules, c.scoring.thresholds, now());
         for rs in &card.breakdown {
-            let rule = c.rules.iter().find(|r| r.id == rs.rule).unwrap();
+            let rule = c.scoring.rules.iter().find(|r| r.id == rs.rule).unwrap();
             match rule.repeat {
                 Repeat::Once => prop_assert!(rs.count <= 1),
                 Repeat::OncePerMessage => prop_assert!(rs.count <= MAILS),
@@ -151,7 +151,7 @@ proptest! {
             prop_assert_eq!(rs.points, rule.points * i64::from(rs.count));
         }
         prop_assert_eq!(card.total, card.breakdown.iter().map(|r| r.points).sum::<i64>());
-        prop_assert_eq!(card.temperature, c.thresholds.temperature(card.total));
+        prop_assert_eq!(card.temperature, c.scoring.thresholds.temperature(card.total));
     }
 
     #[test]
@@ -163,8 +163,8 @@ proptest! {
         let at = t0() + Duration::minutes(cut);
         let past: Vec<Activity> = log.iter().filter(|a| a.at <= at).cloned().collect();
         prop_assert_eq!(
-            score(&log, &c.rules, c.thresholds, at),
-            score(&past, &c.rules, c.thresholds, at)
+            score(&log, &c.scoring.rules, c.scoring.thresholds, at),
+            score(&past, &c.scoring.rules, c.scoring.thresholds, at)
         );
     }
 
@@ -177,7 +177,7 @@ proptest! {
     ) {
         let c = config();
         let limited: Vec<_> = c
-            .rules
+            .scoring.rules
             .iter()
             .cloned()
             .map(|mut r| {
@@ -195,8 +195,8 @@ proptest! {
                 r
             })
             .collect();
-        let with_decay = score(&log, &limited, c.thresholds, now());
-        let without = score(&log, &undecayed, c.thresholds, now());
+        let with_decay = score(&log, &limited, c.scoring.thresholds, now());
+        let without = score(&log, &undecayed, c.scoring.thresholds, now());
         prop_assert!(with_decay.total <= without.total);
         for (d, u) in with_decay.breakdown.iter().zip(&without.breakdown) {
             prop_assert_eq!(d.undecayed, u.points);
@@ -211,7 +211,7 @@ proptest! {
         machine in prop::collection::vec(activity(), 1..20),
     ) {
         let c = config();
-        let base = score(&log, &c.rules, c.thresholds, now()).total;
+        let base = score(&log, &c.scoring.rules, c.scoring.thresholds, now()).total;
         let mut with_machines = log.clone();
         for mut m in machine {
             m.id = ActivityId::new(format!("m-{}", m.id));
@@ -222,6 +222,6 @@ proptest! {
             });
             with_machines.push(m);
         }
-        prop_assert!(score(&with_machines, &c.rules, c.thresholds, now()).total <= base);
+        prop_assert!(score(&with_machines, &c.scoring.rules, c.scoring.thresholds, now()).total <= base);
     }
 }

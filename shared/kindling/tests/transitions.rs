@@ -94,7 +94,7 @@ fn cold_to_warm_to_hot_publishes_each_transition_once() {
 fn a_lead_that_cools_and_heats_again_within_the_cooldown_is_not_alerted_again() {
     // Consultations decay (half-life 1 day) so a hot lead cools without new activity.
     let mut c = config();
-    for r in &mut c.rules {
+    for r in &mut c.scoring.rules {
         if r.id == "consultation_request" {
             r.half_life_days = Some(1);
         }

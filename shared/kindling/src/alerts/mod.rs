@@ -1,6 +1,8 @@
 //! Alerts: telling sales a lead turned hot or fired a trigger, once per crossing, to the lead's
 //! owner or the trigger's team.
 
+pub mod config;
+
 pub mod ports;
 
 use crate::alerts::ports::{Alert, AlertClaim, Notifier};
@@ -155,6 +157,6 @@ fn draft(
         temperature: card.temperature,
         reasons,
         at: k.clock.now(),
-        follow_up_by: event_at + k.config.follow_up,
+        follow_up_by: event_at + k.config.alerts.follow_up,
     }
 }

@@ -1,4 +1,11 @@
 use super::*;
+use crate::events::Audience;
+use crate::program::check_public_url;
+use crate::scoring::{Mql, Thresholds};
+use crate::sending::calendar::Holidays;
+use crate::sending::schedule::{FrequencyCap, Offset, SendWindow, WindowDays};
+use crate::sequences::config::{ExitGoal, Reentry};
+use chrono::NaiveTime;
 use std::path::PathBuf;
 
 fn config_dir() -> PathBuf {
@@ -37,22 +44,31 @@ fn errors_of(toml: &str) -> Vec<String> {
 #[test]
 fn shipped_config_has_the_seed_defaults() {
     let c = shipped();
-    let points = |id: &str| c.rules.iter().find(|r| r.id == id).map(|r| r.points);
+    let points = |id: &str| {
+        c.scoring
+            .rules
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.points)
+    };
     assert_eq!(points("email_open"), Some(5));
     assert_eq!(points("email_click"), Some(10));
     assert_eq!(points("document_download"), Some(10));
     assert_eq!(points("pricing_page_view"), Some(15));
     assert_eq!(points("seminar_signup"), Some(20));
     assert_eq!(points("consultation_request"), Some(30));
-    assert_eq!(c.thresholds, Thresholds { hot: 50, warm: 30 });
+    assert_eq!(c.scoring.thresholds, Thresholds { hot: 50, warm: 30 });
     assert_eq!(c.program.default_zone, chrono_tz::Asia::Tokyo);
     assert_eq!(
-        c.quiet_hours.start,
+        c.sending.quiet_hours.start,
         NaiveTime::from_hms_opt(22, 0, 0).unwrap()
     );
-    assert_eq!(c.quiet_hours.end, NaiveTime::from_hms_opt(9, 0, 0).unwrap());
     assert_eq!(
-        c.cap,
+        c.sending.quiet_hours.end,
+        NaiveTime::from_hms_opt(9, 0, 0).unwrap()
+    );
+    assert_eq!(
+        c.sending.cap,
         FrequencyCap {
             max: 1,
             window: chrono::Duration::hours(24)
@@ -69,7 +85,7 @@ fn shipped_config_has_the_seed_defaults() {
             Offset::Days(14)
         ]
     );
-    assert_eq!(c.follow_up, chrono::Duration::hours(48));
+    assert_eq!(c.alerts.follow_up, chrono::Duration::hours(48));
     assert!(c.templates.has("doc_thanks", "ja") && c.templates.has("doc_thanks", "en"));
 }
 
@@ -247,7 +263,7 @@ fn fit_rules_parse_and_bad_ones_name_their_line() {
     let fit = "\n[[scoring.fit]]\nid = \"decision_maker\"\nfield = \"title\"\ncontains_any = [\"VP\", \"部長\"]\npoints = 15\n\n[[scoring.fit]]\nid = \"mid\"\nfield = \"company_size\"\nbetween = [100, 999]\npoints = 10\n";
     let toml = shipped_toml().replacen("\n[[pages]]", &format!("{fit}\n[[pages]]"), 1);
     let c = Config::from_sources("kindling.toml", &toml, "templates", shipped_templates()).unwrap();
-    assert_eq!(c.fit_rules.len(), 2);
+    assert_eq!(c.scoring.fit_rules.len(), 2);
     let bad = shipped_toml().replacen(
         "\n[[pages]]",
         "\n[[scoring.fit]]\nid = \"x\"\nfield = \"shoe_size\"\nany_of = []\npoints = 1\n\n[[pages]]",
@@ -295,14 +311,14 @@ fn shipped_triggers_mql_and_realert_cooldown() {
         Condition::Unopened { mails: 3, .. }
     ));
     assert_eq!(
-        c.mql,
+        c.scoring.mql,
         Mql {
             min_total: 50,
             min_fit: None,
             min_engagement: None
         }
     );
-    assert_eq!(c.realert_cooldown, chrono::Duration::days(7));
+    assert_eq!(c.alerts.realert_cooldown, chrono::Duration::days(7));
 }
 
 #[test]
@@ -371,7 +387,7 @@ fn bad_triggers_are_reported_with_lines() {
 #[test]
 fn step_windows_and_the_holiday_calendar_are_checked_with_lines() {
     let c = shipped();
-    assert_eq!(c.holidays, Holidays::Japan);
+    assert_eq!(c.sending.holidays, Holidays::Japan);
     let invite = &c.sequence("consultation_invite").unwrap().steps[0];
     assert_eq!(
         invite.window,
@@ -488,7 +504,7 @@ fn priorities_and_reentry_parse_and_a_short_interval_names_its_line() {
 
 #[test]
 fn the_breaker_parses_defaults_and_refuses_rates_at_review_levels_with_lines() {
-    let b = shipped().breaker;
+    let b = shipped().deliverability.breaker;
     assert_eq!(b, crate::deliverability::Breaker::default());
     assert_eq!((b.bounce_rate, b.min_sends), (0.02, 500));
     assert!((b.complaint_rate - 0.0008).abs() < 1e-12);
@@ -497,7 +513,10 @@ fn the_breaker_parses_defaults_and_refuses_rates_at_review_levels_with_lines() {
     let without = shipped_toml().replacen(line, "", 1);
     let c =
         Config::from_sources("kindling.toml", &without, "templates", shipped_templates()).unwrap();
-    assert_eq!(c.breaker, crate::deliverability::Breaker::default());
+    assert_eq!(
+        c.deliverability.breaker,
+        crate::deliverability::Breaker::default()
+    );
     let custom = shipped_toml().replacen(
         line,
         "breaker = { bounce_rate = \"1.5 %\", window = \"24h\", min_sends = 200 }",
@@ -505,11 +524,11 @@ fn the_breaker_parses_defaults_and_refuses_rates_at_review_levels_with_lines() {
     );
     let c =
         Config::from_sources("kindling.toml", &custom, "templates", shipped_templates()).unwrap();
-    assert_eq!(c.breaker.bounce_rate, 0.015);
-    assert_eq!(c.breaker.window, chrono::Duration::hours(24));
-    assert_eq!(c.breaker.min_sends, 200);
+    assert_eq!(c.deliverability.breaker.bounce_rate, 0.015);
+    assert_eq!(c.deliverability.breaker.window, chrono::Duration::hours(24));
+    assert_eq!(c.deliverability.breaker.min_sends, 200);
     assert!(
-        (c.breaker.complaint_rate - 0.0008).abs() < 1e-12,
+        (c.deliverability.breaker.complaint_rate - 0.0008).abs() < 1e-12,
         "the default"
     );
     for (value, want) in [
@@ -645,7 +664,7 @@ fn public_urls_are_https_or_plain_http_on_loopback_only() {
 
 #[test]
 fn soft_bounce_suppression_defaults_and_limits() {
-    let d = shipped().soft_bounces;
+    let d = shipped().deliverability.soft_bounces;
     assert_eq!((d.count, d.within), (3, chrono::Duration::days(7)));
     let custom = shipped_toml().replace(
         "soft_bounces = { count = 3, within = \"7d\" }",
@@ -654,7 +673,10 @@ fn soft_bounce_suppression_defaults_and_limits() {
     let c = Config::from_sources("kindling.toml", &custom, "templates", shipped_templates())
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        (c.soft_bounces.count, c.soft_bounces.within),
+        (
+            c.deliverability.soft_bounces.count,
+            c.deliverability.soft_bounces.within
+        ),
         (5, chrono::Duration::days(14))
     );
     for (bad, why) in [

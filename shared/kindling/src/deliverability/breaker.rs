@@ -129,7 +129,7 @@ impl SendingStatus {
 /// Reads the breaker's marks and the counts in its window.
 #[tracing::instrument(name = "sending_status", skip_all)]
 pub async fn sending_status(k: &Kindling) -> Result<SendingStatus> {
-    let b = &k.config.breaker;
+    let b = &k.config.deliverability.breaker;
     let now = k.clock.now();
     let marks = Marks::parse(&k.stores.tallies.marks(SERIES).await?);
     let since = marks.counting_from(b, now);
@@ -286,7 +286,7 @@ pub async fn notify_sending_paused(
 }
 
 fn ops_alert(k: &Kindling, e: &SendingPaused) -> OpsAlert {
-    let b = &k.config.breaker;
+    let b = &k.config.deliverability.breaker;
     let subject = if e.day == 0 {
         "Kindling paused step mails: bounce or complaint rate too high".to_owned()
     } else {

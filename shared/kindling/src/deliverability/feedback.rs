@@ -239,7 +239,7 @@ pub async fn apply_feedback(k: &Kindling, fb: &Feedback) -> Result<usize> {
 /// Counts a soft bounce (once per report) and says whether the address's streak now suppresses
 /// it: two reads and a counted write.
 async fn soft_bounce(k: &Kindling, fb: &Feedback, email: &EmailAddress) -> Result<bool> {
-    let rule = &k.config.soft_bounces;
+    let rule = &k.config.deliverability.soft_bounces;
     let series = soft_bounce_series(email);
     k.stores
         .tallies
@@ -266,7 +266,7 @@ async fn delivered(k: &Kindling, fb: &Feedback, email: &EmailAddress) -> Result<
         .tallies
         .tallies(
             &series,
-            Some(&k.config.soft_bounces.since(fb.at)),
+            Some(&k.config.deliverability.soft_bounces.since(fb.at)),
             Some(&at),
         )
         .await?;

@@ -14,6 +14,8 @@
 //! SES reports it, sends at the time they went out: a bounce lands in the window of its
 //! report even if its mail went out earlier, which errs toward pausing.
 
+pub mod config;
+
 pub(crate) mod api;
 pub mod breaker;
 pub mod feedback;

@@ -2,8 +2,8 @@
 //! JSON (API clients: JSON), 422 with field errors, nothing written unless every field is valid.
 
 use crate::app::Kindling;
-use crate::config::ConsentPolicy;
 use crate::email::EmailAddress;
+use crate::forms::config::ConsentPolicy;
 use crate::forms::{submit_form, FormSubmission};
 use crate::http::formdata::{self, FormEncoding};
 use crate::http::{

@@ -1,13 +1,15 @@
 //! Forms: a web-form submission becomes a lead (or updates one), with its consent record, and
 //! enrolls it in the form's sequence.
 
+pub mod config;
+
 pub(crate) mod api;
 
 use crate::activities::{Activity, Attrs, Subject};
 use crate::app::{conflict, Kindling, CAS_ATTEMPTS};
-use crate::config::Form;
 use crate::email::EmailAddress;
 use crate::error::Result;
+use crate::forms::config::Form;
 use crate::ids::{ActivityId, LeadId, VisitorId};
 use crate::leads::{Consent, Lead, Profile};
 use crate::ports::{Cas, Put};

@@ -3,6 +3,8 @@
 //! Because nothing else goes in, a redelivered or reordered event cannot change a score, and a
 //! change of rules can be replayed over history.
 
+pub mod config;
+
 pub mod rescore;
 
 pub use rescore::{
@@ -554,7 +556,7 @@ mod tests {
 
     #[test]
     fn seed_points_reproduce_exactly() {
-        let rules = shipped().rules;
+        let rules = shipped().scoring.rules;
         let cases = [
             (mail("o", ActivityKind::EmailOpen, 0, 0), 5),
             (mail("c", ActivityKind::EmailClick, 0, 0), 10),
@@ -594,7 +596,7 @@ mod tests {
 
     #[test]
     fn duplicated_and_reordered_deliveries_give_the_same_score() {
-        let rules = shipped().rules;
+        let rules = shipped().scoring.rules;
         let log = vec![
             page("p1", "pricing", 1),
             mail("o1", ActivityKind::EmailOpen, 0, 2),
@@ -610,7 +612,7 @@ mod tests {
 
     #[test]
     fn repeated_opens_of_one_mail_count_once() {
-        let rules = shipped().rules;
+        let rules = shipped().scoring.rules;
         let log = vec![
             mail("o1", ActivityKind::EmailOpen, 0, 1),
             mail("o2", ActivityKind::EmailOpen, 0, 2),
@@ -623,7 +625,7 @@ mod tests {
 
     #[test]
     fn breakdown_explains_the_total() {
-        let rules = shipped().rules;
+        let rules = shipped().scoring.rules;
         let log = vec![
             page("p1", "pricing", 1),
             page("p2", "pricing", 2),
@@ -650,7 +652,7 @@ mod tests {
 
     #[test]
     fn activities_after_now_do_not_score() {
-        let rules = shipped().rules;
+        let rules = shipped().scoring.rules;
         let card = score(&[page("p", "pricing", 20)], &rules, TH, t(10));
         assert_eq!(card.total, 0);
     }

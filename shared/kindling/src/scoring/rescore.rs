@@ -1,6 +1,6 @@
 use crate::activities::Activity;
 use crate::app::{conflict, Kindling, CAS_ATTEMPTS};
-use crate::config::{Config, Reentry};
+use crate::config::Config;
 use crate::error::Result;
 use crate::events::{Event, LeadBecameHot, LeadBecameMql, TemperatureChanged, TriggerFired};
 use crate::ids::LeadId;
@@ -8,6 +8,7 @@ use crate::leads::Temperature;
 use crate::leads::{Lead, TriggerState};
 use crate::ports::{Cas, Put};
 use crate::scoring::{clean_log, score_lead_clean, score_lead_summary, ScoreCard};
+use crate::sequences::config::Reentry;
 use crate::sequences::EnrollmentStatus;
 use chrono::{DateTime, Duration, Utc};
 
@@ -44,7 +45,14 @@ pub fn card_of(k: &Kindling, lead: &Lead, log: &[Activity]) -> ScoreCard {
 }
 
 fn card_of_clean(c: &Config, lead: &Lead, log: &[&Activity], now: DateTime<Utc>) -> ScoreCard {
-    score_lead_clean(lead, log, &c.rules, &c.fit_rules, c.thresholds, now)
+    score_lead_clean(
+        lead,
+        log,
+        &c.scoring.rules,
+        &c.scoring.fit_rules,
+        c.scoring.thresholds,
+        now,
+    )
 }
 
 /// The lead's score now, with its explanation (reads only).
@@ -85,7 +93,14 @@ impl Plan {
 /// and whether it may alert under the re-alert cooldown, cooled), the first MQL, trigger
 /// firings, and when to look at the lead again.
 pub fn plan(c: &Config, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) -> Plan {
-    let card = score_lead_summary(stored, log, &c.rules, &c.fit_rules, c.thresholds, now);
+    let card = score_lead_summary(
+        stored,
+        log,
+        &c.scoring.rules,
+        &c.scoring.fit_rules,
+        c.scoring.thresholds,
+        now,
+    );
     let mut lead = stored.clone();
     let mut events = Vec::new();
     let previous = stored.score.temperature;
@@ -96,7 +111,7 @@ pub fn plan(c: &Config, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) ->
         let alert = stored
             .score
             .hot_alerted_at
-            .is_none_or(|last| now - last >= c.realert_cooldown);
+            .is_none_or(|last| now - last >= c.alerts.realert_cooldown);
         if alert {
             lead.score.hot_alerted_at = Some(now);
         }
@@ -124,7 +139,7 @@ pub fn plan(c: &Config, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) ->
             Event::LeadCooled(change)
         });
     }
-    if stored.score.mql_at.is_none() && c.mql.met(&card) {
+    if stored.score.mql_at.is_none() && c.scoring.mql.met(&card) {
         lead.score.mql_at = Some(now);
         events.push(Event::LeadBecameMql(LeadBecameMql {
             lead_id: stored.id.clone(),
@@ -164,7 +179,8 @@ pub fn plan(c: &Config, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) ->
     let decaying = temperature != Temperature::Cold
         && card.breakdown.iter().any(|r| {
             r.undecayed != 0
-                && c.rules
+                && c.scoring
+                    .rules
                     .iter()
                     .any(|rule| rule.id == r.rule && rule.half_life_days.is_some())
         });
@@ -360,9 +376,9 @@ pub async fn rescore_page(
         let card = score_lead_summary(
             &lead,
             &clean_log(&all, now),
-            &c.rules,
-            &c.fit_rules,
-            c.thresholds,
+            &c.scoring.rules,
+            &c.scoring.fit_rules,
+            c.scoring.thresholds,
             now,
         );
         if card.total == lead.score.total && card.temperature == lead.score.temperature {

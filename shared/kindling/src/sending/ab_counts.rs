@@ -4,7 +4,6 @@
 use crate::activities::classify::Agent;
 use crate::activities::ActivityKind;
 use crate::app::Kindling;
-use crate::config::Sequence;
 use crate::error::Result;
 use crate::ids::{ActivityId, LeadId};
 use crate::message::MessageKey;
@@ -12,6 +11,7 @@ use crate::ports::Put;
 use crate::scoring::clean_log;
 use crate::sending::ab::{self, AbTest, VariantResult, Verdict};
 use crate::sending::ledger::SendRecord;
+use crate::sequences::config::Sequence;
 use serde::Serialize;
 
 /// The template this lead gets for an A/B step: the decided winner, else its assigned variant.

@@ -134,21 +134,6 @@ pub struct Addressing<'a> {
     pub list: &'a str,
 }
 
-/// True if `s` can be the namespace of a `List-Id`: lower-case DNS labels (`[a-z0-9-]`, not
-/// starting or ending with `-`) joined by dots, at least two, at most 200 characters.
-pub fn is_list_namespace(s: &str) -> bool {
-    s.len() <= 200
-        && s.split('.').count() >= 2
-        && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        })
-}
-
 /// The `List-Id` of `list` (RFC 2919): `Kindling document_followup <document-followup.kindling.example.jp>`.
 /// The id is stable for as long as the list and the namespace are, which is what receivers key
 /// their filters and reputation on; the phrase is for people.

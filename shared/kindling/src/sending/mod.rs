@@ -4,6 +4,8 @@
 //! in [`mail`] from the [`templates`]; A/B tests are the pure [`ab`] rules and their
 //! [`ab_counts`].
 
+pub mod config;
+
 pub mod ab;
 pub mod ab_counts;
 pub mod calendar;

@@ -9,13 +9,14 @@
 //! hours costs no more reads than deciding that takes.
 
 use crate::activities::{Activity, ActivityKind};
-use crate::config::{Config, ExitGoal, Sequence};
+use crate::config::Config;
 use crate::deliverability::suppression::SuppressionReason;
 use crate::leads::Lead;
 use crate::leads::Temperature;
 use crate::message::MessageKey;
 use crate::sending::ledger::{SendRecord, SendState};
 use crate::sending::ports::Claim;
+use crate::sequences::config::{ExitGoal, Sequence};
 use crate::sequences::{Enrollment, EnrollmentStatus};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -218,7 +219,7 @@ pub enum AfterClaim {
 pub fn after_claim(
     cfg: &Config,
     claim: Claim,
-    step: &crate::config::Step,
+    step: &crate::sequences::config::Step,
     zone: Tz,
     now: DateTime<Utc>,
 ) -> AfterClaim {

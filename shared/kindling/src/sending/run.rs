@@ -1,7 +1,6 @@
 use super::plan::{self as send_plan, after_claim, plan, AfterClaim, DueStep, Need, Plan, Waiting};
 use crate::activities::{Activity, ActivityKind, Attrs, Subject};
 use crate::app::Kindling;
-use crate::config::Sequence;
 use crate::deliverability::suppression::SuppressionReason;
 use crate::email::EmailAddress;
 use crate::error::Result;
@@ -12,6 +11,7 @@ use crate::ports::Cas;
 use crate::sending::ledger::{SendRecord, SendState};
 use crate::sending::mail::compose;
 use crate::sending::ports::{MailError, Mailer, OutgoingMail};
+use crate::sequences::config::Sequence;
 use crate::sequences::{Enrollment, EnrollmentStatus};
 use crate::tracking::record_activity;
 use chrono::{DateTime, Duration, Utc};
@@ -267,7 +267,7 @@ async fn send_one(
 /// A step the plan says to send, with what sending it needs.
 struct Go<'a> {
     seq: &'a Sequence,
-    step: &'a crate::config::Step,
+    step: &'a crate::sequences::config::Step,
     lead: &'a Lead,
     key: MessageKey,
     zone: Tz,
@@ -314,7 +314,11 @@ async fn send_step(
         links: composed.links.clone(),
         error: None,
     };
-    let claim = k.stores.sends.claim_send(&record, cfg.cap, now).await?;
+    let claim = k
+        .stores
+        .sends
+        .claim_send(&record, cfg.sending.cap, now)
+        .await?;
     match after_claim(cfg, claim, step, zone, now) {
         AfterClaim::Send => {}
         AfterClaim::WaitForCap(until) => return reschedule(k, enr, until, Outcome::Deferred).await,

@@ -2,7 +2,7 @@
 //! text body) and `templates/<id>.<lang>.html` (the HTML body, auto-escaped), rendered with
 //! minijinja. `{{ link("https://...") }}` marks a tracked link; the mail builder signs it.
 
-use crate::config::{ConfigError, Diag};
+use crate::diag::{ConfigError, Diag};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use minijinja::{Environment, Error as TplError, ErrorKind, UndefinedBehavior};

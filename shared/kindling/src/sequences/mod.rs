@@ -1,5 +1,7 @@
 //! Enrollments in sequences.
 
+pub mod config;
+
 pub mod ports;
 
 use crate::ids::{EnrollmentId, LeadId};

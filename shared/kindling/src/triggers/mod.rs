@@ -6,6 +6,8 @@
 //! Conditions that become true with the passing of time (a form left unsubmitted, mails left
 //! unopened) say when to look again: the lead's `recheck_at`, which the scheduler honours.
 
+pub mod config;
+
 use crate::activities::{Activity, ActivityKind};
 use crate::events::Audience;
 use crate::ids::ActivityId;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::program::is_list_namespace;
 use crate::config::tests::shipped;
 use crate::email::EmailAddress;
 use crate::ids::{EnrollmentId, LeadId};
