@@ -28,7 +28,7 @@ fn request(method: &str, uri: &str, body: Bytes) -> http::Request<Bytes> {
         )
         .body(body)
         .unwrap();
-    req.extensions_mut().insert(kindling::http::ClientInfo {
+    req.extensions_mut().insert(kindling::web::ClientInfo {
         ip: Some("198.51.100.23".into()),
     });
     req

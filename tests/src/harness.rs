@@ -199,7 +199,7 @@ impl TestApp {
             b = b.header("content-type", ct);
         }
         let mut req = b.body(body.into()).unwrap();
-        req.extensions_mut().insert(kindling::http::ClientInfo {
+        req.extensions_mut().insert(kindling::web::ClientInfo {
             ip: Some("192.0.2.10".into()),
         });
         let res = self.app.http(req).await;

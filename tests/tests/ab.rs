@@ -66,7 +66,7 @@ async fn click(t: &TestApp, path: &str, ua: &str, ip: &str) {
         .header("user-agent", ua)
         .body(Bytes::new())
         .unwrap();
-    req.extensions_mut().insert(kindling::http::ClientInfo {
+    req.extensions_mut().insert(kindling::web::ClientInfo {
         ip: Some(ip.to_owned()),
     });
     assert_eq!(t.app.http(req).await.status(), 302);

@@ -86,7 +86,7 @@ async fn admin(t: &TestApp, method: &str, path: &str, body: &str) -> (u16, serde
         .header("content-type", "application/json")
         .body(Bytes::from(body.to_owned()))
         .unwrap();
-    req.extensions_mut().insert(kindling::http::ClientInfo {
+    req.extensions_mut().insert(kindling::web::ClientInfo {
         ip: Some("192.0.2.10".into()),
     });
     let res = t.app.http(req).await;

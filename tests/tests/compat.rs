@@ -73,7 +73,7 @@ async fn get(t: &TestApp, path: &str) -> http::Response<bytes::Bytes> {
         .header("user-agent", CHROME)
         .body(bytes::Bytes::new())
         .unwrap();
-    req.extensions_mut().insert(kindling::http::ClientInfo {
+    req.extensions_mut().insert(kindling::web::ClientInfo {
         ip: Some("203.0.113.9".into()),
     });
     let res = t.app.http(req).await;

@@ -410,7 +410,8 @@ async fn a_step_window_in_the_leads_own_zone_waits_over_the_weekend() {
     // Quiet hours alone would have sent it at once (18:00 is before 22:00).
     assert_eq!(
         k.config
-            .sending.quiet_hours
+            .sending
+            .quiet_hours
             .next_allowed(t.now(), chrono_tz::America::New_York),
         t.now()
     );

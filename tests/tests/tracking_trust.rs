@@ -19,7 +19,7 @@ async fn get(t: &TestApp, path: &str, ua: Option<&str>, ip: &str) -> http::Respo
         b = b.header("user-agent", ua);
     }
     let mut req = b.body(Bytes::new()).unwrap();
-    req.extensions_mut().insert(kindling::http::ClientInfo {
+    req.extensions_mut().insert(kindling::web::ClientInfo {
         ip: Some(ip.to_owned()),
     });
     let res = t.app.http(req).await;

@@ -2,7 +2,8 @@
 
 use bytes::Bytes;
 use kindling::app::Kindling;
-use kindling::http::{handle, ClientInfo, Routes};
+use kindling::http::{handle, Routes};
+use kindling::web::ClientInfo;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 

@@ -13,11 +13,12 @@ use kindling::app::Stores;
 use kindling::app::{handle_event, Kindling};
 use kindling::config::Config;
 use kindling::error::PortError;
-use kindling::http::{handle, ApiError, Routes};
+use kindling::http::{handle, Routes};
 use kindling::ports::{Clock, Ids};
 use kindling::sending::ports::Mailer;
 use kindling::sending::{send_due_steps, SendReport};
 use kindling::tracking::token::SigningKeys;
+use kindling::web::ApiError;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -137,7 +138,7 @@ impl LocalApp {
         let now = self.kindling.clock.now();
         let ip = req
             .extensions()
-            .get::<kindling::http::ClientInfo>()
+            .get::<kindling::web::ClientInfo>()
             .and_then(|c| c.ip.clone());
         let path = req.uri().path();
         if path == "/t/events" {

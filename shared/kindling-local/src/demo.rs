@@ -498,7 +498,7 @@ async fn perform(app: &LocalApp, p: &Person, act: Act) -> anyhow::Result<String>
                 http::header::USER_AGENT,
                 http::HeaderValue::from_static("Mozilla/5.0"),
             );
-            req.extensions_mut().insert(kindling::http::ClientInfo {
+            req.extensions_mut().insert(kindling::web::ClientInfo {
                 ip: Some("17.58.101.3".into()),
             });
             (

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
 use bytes::Bytes;
-use kindling::http::ClientInfo;
+use kindling::web::ClientInfo;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -121,7 +121,7 @@ async fn route(app: &LocalApp, site: Option<&Path>, peer: SocketAddr, req: Reque
     let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            let e = kindling::http::ApiError::new(
+            let e = kindling::web::ApiError::new(
                 http::StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 "body too large",

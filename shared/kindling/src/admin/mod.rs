@@ -3,8 +3,8 @@
 
 use crate::app::Kindling;
 use crate::error::PortError;
-use crate::http::{json_response, ApiError, ApiResult};
 use crate::leads::{lead_report, parse_lead_key};
+use crate::web::{json_response, ApiError, ApiResult};
 use http::StatusCode;
 
 /// `GET /admin/leads/{id or email}`: the lead's profile, score with breakdown, timeline,
@@ -37,7 +37,7 @@ pub(crate) async fn mark(k: &Kindling, key: &str, req: &http::Request<bytes::Byt
         note: Option<String>,
     }
     let key = lead_key(key)?;
-    let body: Body = serde_json::from_slice(crate::http::body_within(req, MAX_ADMIN_BODY_BYTES)?)
+    let body: Body = serde_json::from_slice(crate::web::body_within(req, MAX_ADMIN_BODY_BYTES)?)
         .map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
     let status = crate::leads::SalesStatus::parse(&body.status)
         .ok_or_else(|| ApiError::bad_request("status: one of working, won, lost, disqualified"))?;
@@ -70,7 +70,7 @@ pub(crate) async fn resume(k: &Kindling, req: &http::Request<bytes::Bytes>) -> A
         #[serde(default)]
         note: Option<String>,
     }
-    let raw = crate::http::body_within(req, MAX_ADMIN_BODY_BYTES)?;
+    let raw = crate::web::body_within(req, MAX_ADMIN_BODY_BYTES)?;
     let body: Body = if raw.iter().all(u8::is_ascii_whitespace) {
         Body::default()
     } else {

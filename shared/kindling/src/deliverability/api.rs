@@ -8,9 +8,9 @@
 
 use crate::app::Kindling;
 use crate::deliverability::unsubscribe;
-use crate::http::formdata::{self, FormEncoding};
-use crate::http::{body_within, response, ApiError, ApiResult};
 use crate::tracking::token::Claim;
+use crate::web::formdata::{self, FormEncoding};
+use crate::web::{body_within, response, ApiError, ApiResult};
 use bytes::Bytes;
 use http::{Request, StatusCode};
 

@@ -5,12 +5,12 @@ use crate::app::Kindling;
 use crate::email::EmailAddress;
 use crate::forms::config::ConsentPolicy;
 use crate::forms::{submit_form, FormSubmission};
-use crate::http::formdata::{self, FormEncoding};
-use crate::http::{
-    body_within, client_ip, json_response, media_type, user_agent, ApiError, ApiResult,
-};
 use crate::ids::{is_valid_id, VisitorId};
 use crate::leads::Profile;
+use crate::web::formdata::{self, FormEncoding};
+use crate::web::{
+    body_within, client_ip, json_response, media_type, user_agent, ApiError, ApiResult,
+};
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use serde_json::{json, Map, Value};
@@ -246,7 +246,7 @@ pub(crate) async fn submit(k: &Kindling, form_id: &str, req: &Request<Bytes>) ->
     };
     submit_form(k, form, sub).await?;
     if browser {
-        let mut r = crate::http::response(
+        let mut r = crate::web::response(
             StatusCode::SEE_OTHER,
             "text/plain; charset=utf-8",
             Bytes::new(),

@@ -4,13 +4,14 @@
 use crate::activities::classify::{classify_click, classify_open, Agent, ClickHit, Hit, Verdict};
 use crate::activities::{Activity, ActivityKind, Attrs, Subject};
 use crate::app::Kindling;
-use crate::http::{
-    body_within, client_ip, json_response, media_type, response, ApiError, ApiResult,
-};
 use crate::ids::{is_valid_id, ActivityId, LeadId, VisitorId};
 use crate::message::HIDDEN_LINK;
+use crate::program::Program;
 use crate::tracking::token::Claim;
 use crate::tracking::{record_activities, record_activity};
+use crate::web::{
+    body_within, client_ip, json_response, media_type, response, ApiError, ApiResult,
+};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use bytes::Bytes;
@@ -394,4 +395,27 @@ pub(crate) async fn click(k: &Kindling, token: &str, req: &Request<Bytes>) -> Ap
     let location = http::HeaderValue::from_str(&destination).map_err(|_| ApiError::not_found())?;
     r.headers_mut().insert(http::header::LOCATION, location);
     Ok(r)
+}
+
+/// The kindling.js tracker, served at `GET /kindling.js`.
+pub const KINDLING_JS: &str = include_str!("../../assets/kindling.js");
+
+/// The tracker with the program's settings filled in.
+pub fn kindling_js_source(program: &Program) -> String {
+    let gpc = if program.respect_gpc { "true" } else { "false" };
+    KINDLING_JS.replace("__KINDLING_RESPECT_GPC__", gpc)
+}
+
+/// `GET /kindling.js`: cached for an hour.
+pub(crate) fn kindling_js(program: &Program) -> Response<Bytes> {
+    let mut r = response(
+        StatusCode::OK,
+        "application/javascript; charset=utf-8",
+        Bytes::from(kindling_js_source(program)),
+    );
+    r.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
 }

@@ -1,8 +1,8 @@
 use super::*;
-use crate::program::is_list_namespace;
 use crate::config::tests::shipped;
 use crate::email::EmailAddress;
 use crate::ids::{EnrollmentId, LeadId};
+use crate::program::is_list_namespace;
 use chrono::TimeZone;
 use mail_parser::MessageParser;
 
