@@ -18,7 +18,7 @@ use kindling::events::EventBus;
 use kindling::ids::{EnrollmentId, LeadId};
 use kindling::leads::{Consent, Lead};
 use kindling::sending::ports::{MailError, Mailer, OutgoingMail};
-use kindling::sending::send_due_steps;
+use kindling::sequences::send_due_steps;
 use kindling::sequences::{Enrollment, EnrollmentStatus};
 use kindling::system::UuidIds;
 use kindling::testing::ManualClock;

@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use chrono::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use kindling::tracking::token::Claim;
+use kindling::token::Claim;
 use kindling_tests::harness::{lead_fields, test_keys, TestApp};
 use std::sync::atomic::{AtomicU64, Ordering};
 

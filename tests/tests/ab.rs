@@ -6,8 +6,8 @@
 use bytes::Bytes;
 use chrono::Duration;
 use kindling::sending::ab::{self, Verdict};
-use kindling::sending::ab_report;
 use kindling::sending::ledger::SendState;
+use kindling::sequences::ab_report;
 use kindling_tests::harness::{config_with, lead_fields, monday_10_jst, TestApp};
 use mail_parser::MessageParser;
 
@@ -215,7 +215,7 @@ async fn scanner_clicks_and_repeated_clicks_do_not_count() {
     t.clock.advance(Duration::seconds(2));
     click(&t, &link, CHROME, "40.93.40.10").await;
     let template = template_of(&t, &email(1)).await;
-    let counted = |r: &[kindling::sending::AbReport]| {
+    let counted = |r: &[kindling::sequences::AbReport]| {
         let v = r[0]
             .variants
             .iter()

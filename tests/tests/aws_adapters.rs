@@ -29,9 +29,7 @@ fn key() -> MessageKey {
 
 fn composed_mail() -> Vec<u8> {
     let config = kindling_aws::runtime::bundled_config().unwrap();
-    let keys =
-        kindling::tracking::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS)
-            .unwrap();
+    let keys = kindling::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS).unwrap();
     let at = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
     let mut lead = Lead::new(
         LeadId::new("L1"),

@@ -533,9 +533,8 @@ async fn signing_keys_are_read_from_secrets_manager_at_cold_start() {
     // verifies with the same key given inline.
     let rt = env.runtime().await;
     let inline =
-        kindling::tracking::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS)
-            .unwrap();
-    let claim = kindling::tracking::token::Claim::Unsubscribe(kindling::ids::LeadId::new("L1"));
+        kindling::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS).unwrap();
+    let claim = kindling::token::Claim::Unsubscribe(kindling::ids::LeadId::new("L1"));
     assert_eq!(inline.verify(&rt.kindling.keys.sign(&claim)), Some(claim));
 
     // A missing secret and a malformed one stop the cold start with a message naming the secret.
@@ -644,10 +643,8 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
     let send = k.stores.sends.sends_of_lead(&lead).await.unwrap()[0]
         .key
         .clone();
-    let keys =
-        kindling::tracking::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS)
-            .unwrap();
-    use kindling::tracking::token::Claim;
+    let keys = kindling::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS).unwrap();
+    use kindling::token::Claim;
     let now = chrono::Utc::now();
     let beacon = |events: Value| {
         Some(serde_json::json!({ "visitor_id": "v-count-1", "events": events }).to_string())

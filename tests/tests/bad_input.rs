@@ -4,7 +4,7 @@
 use chrono::Duration;
 use kindling::ids::{EnrollmentId, LeadId};
 use kindling::message::MessageKey;
-use kindling::tracking::token::{Claim, SigningKeys};
+use kindling::token::{Claim, SigningKeys};
 use kindling_tests::harness::{lead_fields, test_keys, TestApp};
 use serde_json::{json, Value};
 

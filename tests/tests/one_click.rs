@@ -3,7 +3,7 @@
 //! authorizes; the body only confirms.
 #![allow(clippy::unwrap_used)]
 
-use kindling::tracking::token::Claim;
+use kindling::token::Claim;
 use kindling_tests::harness::{lead_fields, TestApp};
 
 /// A lead and the path of its unsubscribe link.

@@ -14,7 +14,7 @@ use kindling::ports::PortResult;
 use kindling::sending::ledger::{SendRecord, SendState};
 use kindling::sending::ports::{Claim, MailError, SendLog};
 use kindling::sending::schedule::FrequencyCap;
-use kindling::sending::send_due_steps;
+use kindling::sequences::send_due_steps;
 use kindling::sequences::EnrollmentStatus;
 use kindling_local::store::SqliteStore;
 use kindling_tests::harness::{
@@ -442,7 +442,7 @@ async fn exit_goals_stop_a_sequence_when_the_lead_books_or_sales_marks_it() {
     let marked = t.lead("marked@example.jp").await;
     kindling::leads::mark_lead(
         &t.app.kindling,
-        &kindling::leads::LeadKey::Id(marked.id),
+        &kindling::admin::LeadKey::Id(marked.id),
         kindling::leads::SalesStatus::Working,
         None,
     )

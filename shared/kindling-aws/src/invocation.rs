@@ -7,7 +7,7 @@ use kindling::app::{handle_event, on_activity_recorded, Kindling};
 use kindling::deliverability::{apply_feedback, Feedback};
 use kindling::events::{Event, SOURCE};
 use kindling::sending::ports::Mailer;
-use kindling::sending::{send_due_steps, SendReport};
+use kindling::sequences::{send_due_steps, SendReport};
 use serde::Deserialize;
 
 /// The EventBridge envelope around every event.

@@ -7,7 +7,7 @@
 //! next cold start.
 
 use crate::error::InitError;
-use kindling::tracking::token::SigningKeys;
+use kindling::token::SigningKeys;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -80,7 +80,7 @@ pub fn throwaway_keys() -> SigningKeys {
 mod tests {
     use super::*;
     use kindling::ids::LeadId;
-    use kindling::tracking::token::Claim;
+    use kindling::token::Claim;
 
     const K1: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01";
     const K2: &str = "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba9876543210ab";

@@ -1,7 +1,7 @@
 //! Deployment settings from environment variables (set by the CDK stack), read and checked once
 //! at cold start. A missing or bad value stops start-up with a message naming the variable.
 
-use kindling::tracking::token::SigningKeys;
+use kindling::token::SigningKeys;
 
 /// Every setting a function may need.
 #[derive(Clone, Debug)]

@@ -8,7 +8,7 @@ use kindling::ids::{EnrollmentId, LeadId};
 use kindling::leads::Lead;
 use kindling::message::MessageKey;
 use kindling::sending::mail::{compose, Addressing};
-use kindling::tracking::token::SigningKeys;
+use kindling::token::SigningKeys;
 use std::path::Path;
 
 /// What a built marketing mail lacks of what the law and RFC 8058 require: the sender's name

@@ -19,7 +19,7 @@ use kindling::sending::ledger::SendState;
 use kindling::sending::schedule::resolve_local;
 use kindling::system::UuidIds;
 use kindling::testing::ManualClock;
-use kindling::tracking::token::{Claim, SigningKeys};
+use kindling::token::{Claim, SigningKeys};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use kindling::activities::Activity;
-use kindling::leads::LeadReport;
+use kindling::admin::LeadReport;
 use kindling::scoring::RescoreChange;
 use std::fmt::Write as _;
 
@@ -233,7 +233,7 @@ pub fn rescore_text(changes: &[RescoreChange], applied: bool) -> String {
 }
 
 /// `kindling ab`: one block per A/B test.
-pub fn ab_text(report: &[kindling::sending::AbReport]) -> String {
+pub fn ab_text(report: &[kindling::sequences::AbReport]) -> String {
     use kindling::sending::ab::Verdict;
     let mut out = String::new();
     if report.is_empty() {

@@ -2,7 +2,7 @@
 //! and kept in the data directory (so links in old outbox mails keep working across restarts).
 
 use base64::Engine as _;
-use kindling::tracking::token::SigningKeys;
+use kindling::token::SigningKeys;
 use rand::RngCore;
 use std::path::Path;
 

@@ -174,7 +174,7 @@ fn open_store(config: Config, data_dir: &std::path::Path) -> anyhow::Result<Loca
 
 /// An app over an in-memory store, for previews without a local store (nothing is written).
 fn preview_app(config: Config) -> anyhow::Result<LocalApp> {
-    let keys = kindling::tracking::token::SigningKeys::new(vec![(
+    let keys = kindling::token::SigningKeys::new(vec![(
         "preview".into(),
         b"kindling-preview-key-links-do-not-verify".to_vec(),
     )])?;
@@ -261,9 +261,9 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => {
             let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let key = kindling::leads::parse_lead_key(&lead)
+            let key = kindling::admin::parse_lead_key(&lead)
                 .with_context(|| format!("{lead:?} is neither a lead id nor an email address"))?;
-            let report = kindling::leads::lead_report(&app.kindling, &key)
+            let report = kindling::admin::lead_report(&app.kindling, &key)
                 .await?
                 .with_context(|| format!("no lead {lead}"))?;
             if json {
@@ -289,7 +289,7 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => {
             let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let key = kindling::leads::parse_lead_key(&lead)
+            let key = kindling::admin::parse_lead_key(&lead)
                 .with_context(|| format!("{lead:?} is neither a lead id nor an email address"))?;
             let status = kindling::leads::SalesStatus::parse(&status).with_context(|| {
                 format!("{status:?} is not one of working, won, lost, disqualified")
@@ -332,7 +332,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Ab { data_dir, json } => {
             let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let report = kindling::sending::ab_report(&app.kindling).await?;
+            let report = kindling::sequences::ab_report(&app.kindling).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {

@@ -8,8 +8,8 @@ use kindling::email::EmailAddress;
 use kindling::ids::{EnrollmentId, LeadId};
 use kindling::leads::Lead;
 use kindling::message::MessageKey;
-use kindling::sending::build_step_mail;
 use kindling::sending::mail::ComposedMail;
+use kindling::sequences::build_step_mail;
 use std::fmt::Write as _;
 
 /// What a preview was made for.

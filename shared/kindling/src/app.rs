@@ -16,7 +16,7 @@ use crate::ports::Tallies;
 use crate::ports::{Clock, Ids};
 use crate::sending::ports::SendLog;
 use crate::sequences::ports::EnrollmentStore;
-use crate::tracking::token::SigningKeys;
+use crate::token::SigningKeys;
 use std::sync::Arc;
 
 /// Every store port, for adapters that implement them all on one backend.
@@ -135,7 +135,7 @@ pub async fn on_activity_recorded(
             crate::activities::ActivityKind::EmailOpen
                 | crate::activities::ActivityKind::EmailClick
         ) {
-            crate::sending::ab_counts::count_engagement(k, &lead, &e.activity_id).await?;
+            crate::sequences::ab::count_engagement(k, &lead, &e.activity_id).await?;
         }
     }
     Ok(())

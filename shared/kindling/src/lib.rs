@@ -24,6 +24,7 @@ pub mod ports;
 pub mod program;
 pub mod system;
 pub mod testing;
+pub mod token;
 pub mod web;
 
 // Capabilities.

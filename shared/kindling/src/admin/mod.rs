@@ -1,9 +1,12 @@
 //! Admin routes, for operators and sales tools. Authorization happens before a request gets here:
 //! IAM at API Gateway in AWS, a bearer token in the local server.
 
+mod report;
+
+pub use report::{lead_report, parse_lead_key, LeadKey, LeadReport, REPORT_ACTIVITIES};
+
 use crate::app::Kindling;
 use crate::error::PortError;
-use crate::leads::{lead_report, parse_lead_key};
 use crate::web::{json_response, ApiError, ApiResult};
 use http::StatusCode;
 
@@ -85,7 +88,7 @@ pub(crate) async fn resume(k: &Kindling, req: &http::Request<bytes::Bytes>) -> A
 
 /// The `{lead}` of an admin path: a lead id or an address, percent-encoded or not. Malformed is
 /// a 400 (a request that can never be right), unknown a 404 (said by the caller).
-fn lead_key(raw: &str) -> Result<crate::leads::LeadKey, ApiError> {
+fn lead_key(raw: &str) -> Result<crate::admin::LeadKey, ApiError> {
     percent_decode(raw)
         .as_deref()
         .and_then(parse_lead_key)

@@ -8,7 +8,7 @@
 
 use crate::app::Kindling;
 use crate::deliverability::unsubscribe;
-use crate::tracking::token::Claim;
+use crate::token::Claim;
 use crate::web::formdata::{self, FormEncoding};
 use crate::web::{body_within, response, ApiError, ApiResult};
 use bytes::Bytes;

@@ -1,10 +1,8 @@
 //! Leads: a person with an address, a profile, a consent record and a cached score.
 
 pub mod ports;
-mod report;
 mod sales;
 
-pub use report::{lead_report, parse_lead_key, LeadKey, LeadReport, REPORT_ACTIVITIES};
 pub use sales::mark_lead;
 
 use crate::email::EmailAddress;

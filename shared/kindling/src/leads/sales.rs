@@ -1,6 +1,6 @@
+use crate::admin::LeadKey;
 use crate::app::{conflict, Kindling, CAS_ATTEMPTS};
 use crate::error::Result;
-use crate::leads::LeadKey;
 use crate::leads::{Lead, SalesMark, SalesStatus};
 use crate::ports::Cas;
 

@@ -8,7 +8,7 @@ use crate::message::MessageKey;
 use crate::message::HIDDEN_LINK;
 use crate::sending::templates::RenderedMail;
 use crate::sending::templates::LINK_MARKER;
-use crate::tracking::token::{Claim, SigningKeys};
+use crate::token::{Claim, SigningKeys};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};

@@ -1,6 +1,14 @@
-//! Enrollments in sequences.
+//! Sequences: step mail. A lead enrolls (on a form or a trigger) and gets each step at its
+//! offset, in its zone and outside quiet hours; the pure [`plan`] decides what to do with one due
+//! step and [`run`] carries it out; [`ab`] counts each step's A/B test.
 
+pub mod ab;
 pub mod config;
+pub mod plan;
+mod run;
+
+pub use ab::{ab_report, AbReport};
+pub use run::{build_step_mail, send_due_steps, Ended, SendReport, SentMail};
 
 pub mod ports;
 

@@ -7,7 +7,7 @@ use crate::app::Kindling;
 use crate::ids::{is_valid_id, ActivityId, LeadId, VisitorId};
 use crate::message::HIDDEN_LINK;
 use crate::program::Program;
-use crate::tracking::token::Claim;
+use crate::token::Claim;
 use crate::tracking::{record_activities, record_activity};
 use crate::web::{
     body_within, client_ip, json_response, media_type, response, ApiError, ApiResult,

@@ -293,7 +293,7 @@ async fn send_step(
     let step_no = enr.next_step;
     let template = match &step.ab {
         None => step.template.clone(),
-        Some(test) => super::ab_counts::variant_for(k, seq, step_no, test, &lead.id).await?,
+        Some(test) => super::ab::variant_for(k, seq, step_no, test, &lead.id).await?,
     };
     let composed = match build_step_mail(k, lead, &seq.id, &template, &key, now) {
         Ok(m) => m,
@@ -332,7 +332,7 @@ async fn send_step(
         }
         AfterClaim::Recorded(existing) => {
             if existing.state == SendState::Sent {
-                super::ab_counts::count_sent(k, seq, &existing).await?;
+                super::ab::count_sent(k, seq, &existing).await?;
                 let at = existing.sent_at.unwrap_or(existing.claimed_at);
                 crate::deliverability::breaker::count_send(k, &existing.key, at).await?;
             }
@@ -352,7 +352,7 @@ async fn send_step(
             record.sent_at = Some(now);
             record.provider_message_id = Some(message_id.clone());
             k.stores.sends.complete_send(&record).await?;
-            super::ab_counts::count_sent(k, seq, &record).await?;
+            super::ab::count_sent(k, seq, &record).await?;
             crate::deliverability::breaker::count_send(k, &key, now).await?;
             let activity = Activity {
                 id: ActivityId::new(format!("sent_{}", key.id_part())),
