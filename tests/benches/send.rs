@@ -9,6 +9,7 @@
 
 use async_trait::async_trait;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use kindling::app::send_due_steps;
 use kindling::app::Kindling;
 use kindling::app::{Store, Stores};
 use kindling::email::EmailAddress;
@@ -18,7 +19,6 @@ use kindling::events::EventBus;
 use kindling::ids::{EnrollmentId, LeadId};
 use kindling::leads::{Consent, Lead};
 use kindling::sending::ports::{MailError, Mailer, OutgoingMail};
-use kindling::sequences::send_due_steps;
 use kindling::sequences::{Enrollment, EnrollmentStatus};
 use kindling::system::UuidIds;
 use kindling::testing::ManualClock;

@@ -277,7 +277,7 @@ impl TestApp {
     /// Every activity of the lead with this address, its browsers' included.
     pub async fn activities(&self, email: &str) -> Vec<Activity> {
         let id = self.lead(email).await.id;
-        kindling::scoring::lead_activities(&self.app.kindling, &id)
+        kindling::scoring::lead_activities(&self.app.kindling.scoring(), &id)
             .await
             .unwrap()
     }

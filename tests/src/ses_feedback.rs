@@ -43,7 +43,7 @@ fn mail(to: &str, at: DateTime<Utc>) -> Value {
 
 async fn apply(k: &Kindling, detail: Value) -> Option<usize> {
     match Feedback::from_ses_detail(&detail).unwrap() {
-        Some(fb) => Some(apply_feedback(k, &fb).await.unwrap()),
+        Some(fb) => Some(apply_feedback(&k.deliverability(), &fb).await.unwrap()),
         None => None,
     }
 }

@@ -145,7 +145,7 @@ async fn a_winner_is_chosen_only_after_the_sample_and_the_significance_test() {
     let mut decided_at = None;
     while decided_at.is_none() {
         assert!(i < 300, "never decided");
-        let report = ab_report(k).await.unwrap();
+        let report = ab_report(&k.sequences()).await.unwrap();
         let before = report[0].clone();
         let got = round(&t, i..i + 1).await;
         for (n, template) in &got {
@@ -155,7 +155,7 @@ async fn a_winner_is_chosen_only_after_the_sample_and_the_significance_test() {
                 decided_at = Some(*n);
             }
         }
-        let after = ab_report(k).await.unwrap()[0].clone();
+        let after = ab_report(&k.sequences()).await.unwrap()[0].clone();
         if after.winner.is_some() {
             decided_at.get_or_insert(i);
             eprintln!("decided at lead {i} from {before:?}");
@@ -177,7 +177,7 @@ async fn a_winner_is_chosen_only_after_the_sample_and_the_significance_test() {
         }
         i += 1;
     }
-    let report = ab_report(k).await.unwrap();
+    let report = ab_report(&k.sequences()).await.unwrap();
     assert_eq!(report[0].winner.as_deref(), Some("doc_related"));
     // People's clicks were counted once per send: every doc_related send was clicked.
     let related = report[0]
@@ -225,11 +225,17 @@ async fn scanner_clicks_and_repeated_clicks_do_not_count() {
         (v.sent, v.opened, v.clicked)
     };
     let k = &t.app.kindling;
-    assert_eq!(counted(&ab_report(k).await.unwrap()), (1, 0, 0));
+    assert_eq!(
+        counted(&ab_report(&k.sequences()).await.unwrap()),
+        (1, 0, 0)
+    );
     // The person, later, twice.
     t.clock.advance(Duration::hours(2));
     click(&t, &link, CHROME, "198.51.100.7").await;
     t.clock.advance(Duration::minutes(5));
     click(&t, &link, CHROME, "198.51.100.7").await;
-    assert_eq!(counted(&ab_report(k).await.unwrap()), (1, 1, 1));
+    assert_eq!(
+        counted(&ab_report(&k.sequences()).await.unwrap()),
+        (1, 1, 1)
+    );
 }

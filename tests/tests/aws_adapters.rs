@@ -49,7 +49,7 @@ fn composed_mail() -> Vec<u8> {
         language: "ja",
         list: "document_followup",
     };
-    kindling::sending::mail::compose(&config, &keys, &to, &rendered, at)
+    kindling::sending::mail::compose(&config.mail_origin(), &keys, &to, &rendered, at)
         .unwrap()
         .raw
 }

@@ -128,7 +128,7 @@ async fn a_form_submission_creates_the_lead_and_scoring_counts_its_earlier_visit
         "DynamoDB requests per form submission (known lead): {:?}",
         env.counter.requests()
     );
-    let acts = kindling::scoring::lead_activities(&rt.kindling, &l.id)
+    let acts = kindling::scoring::lead_activities(&rt.kindling.scoring(), &l.id)
         .await
         .unwrap();
     assert_eq!(acts.len(), 2);
@@ -778,7 +778,9 @@ async fn the_breaker_pauses_send_steps_on_dynamodb_and_ops_hears_once_through_sn
     ] {
         on_ses_event(k, bounce(id, to)).await.unwrap();
     }
-    let status = kindling::deliverability::sending_status(k).await.unwrap();
+    let status = kindling::deliverability::sending_status(&k.deliverability())
+        .await
+        .unwrap();
     assert_eq!((status.health.sends, status.health.bounces), (100, 2));
     let mailer = rt.mailer().await;
     let schedule = || event(sample!("send-steps/schedule.json"));
@@ -839,7 +841,9 @@ async fn the_breaker_pauses_send_steps_on_dynamodb_and_ops_hears_once_through_sn
         .unwrap()
         .unwrap();
     assert_eq!(run.paused, None);
-    let status = kindling::deliverability::sending_status(k).await.unwrap();
+    let status = kindling::deliverability::sending_status(&k.deliverability())
+        .await
+        .unwrap();
     assert_eq!(status.state, "sending");
     assert_eq!(
         status.resumed.unwrap().note.as_deref(),

@@ -5,8 +5,9 @@
 
 use bytes::Bytes;
 use chrono::Duration;
+use kindling::alerts::ops::notify_sending_paused;
 use kindling::alerts::NotifyOutcome;
-use kindling::deliverability::{apply_feedback, notify_sending_paused, sending_status, Feedback};
+use kindling::deliverability::{apply_feedback, sending_status, Feedback};
 use kindling::events::SendingPaused;
 use kindling::sequences::EnrollmentStatus;
 use kindling_tests::harness::{
@@ -101,7 +102,7 @@ async fn bounces_above_two_percent_pause_every_step_mail_and_alert_ops_once_a_da
     let k = &t.app.kindling;
     download(&t, 0..100).await;
     assert_eq!(send_all(&t).await, 100);
-    let status = sending_status(k).await.unwrap();
+    let status = sending_status(&k.deliverability()).await.unwrap();
     assert_eq!((status.state, status.health.sends), ("sending", 100));
 
     // Two hard bounces are 2 %: not above. A redelivered report, a soft bounce: nothing more.
@@ -112,18 +113,21 @@ async fn bounces_above_two_percent_pause_every_step_mail_and_alert_ops_once_a_da
         feedback("Permanent", "fb-2", &email(2), now),
         feedback("Transient", "fb-3", &email(3), now),
     ] {
-        apply_feedback(k, &fb).await.unwrap();
+        apply_feedback(&k.deliverability(), &fb).await.unwrap();
     }
-    let status = sending_status(k).await.unwrap();
+    let status = sending_status(&k.deliverability()).await.unwrap();
     assert_eq!((status.health.bounces, status.would_trip), (2, None));
     let report = t.tick().await;
     assert_eq!(report.paused, None);
     assert!(t.notifier.ops.lock().unwrap().is_empty());
 
     // A third is 3 %: the next run trips the breaker and sends nothing.
-    apply_feedback(k, &feedback("Permanent", "fb-4", &email(4), t.now()))
-        .await
-        .unwrap();
+    apply_feedback(
+        &k.deliverability(),
+        &feedback("Permanent", "fb-4", &email(4), t.now()),
+    )
+    .await
+    .unwrap();
     download(&t, 100..101).await;
     let before = t.enrollments(&email(100)).await;
     let report = t.tick().await;
@@ -180,7 +184,10 @@ async fn bounces_above_two_percent_pause_every_step_mail_and_alert_ops_once_a_da
     assert_eq!(status["paused"]["bounces"], 3);
     let (code, _) = admin(&t, "POST", "/admin/sending/resume", "{\"reason\": 1}").await;
     assert_eq!(code, 400, "a bad body writes nothing");
-    assert_eq!(sending_status(k).await.unwrap().state, "paused");
+    assert_eq!(
+        sending_status(&k.deliverability()).await.unwrap().state,
+        "paused"
+    );
     let (code, resumed) = admin(
         &t,
         "POST",
@@ -196,7 +203,7 @@ async fn bounces_above_two_percent_pause_every_step_mail_and_alert_ops_once_a_da
     assert_eq!(report.paused, None);
     assert_eq!(report.sent.len(), 1);
     assert_eq!(report.sent[0].to.as_str(), email(100));
-    let status = sending_status(k).await.unwrap();
+    let status = sending_status(&k.deliverability()).await.unwrap();
     assert_eq!(status.state, "sending");
     assert_eq!((status.health.sends, status.health.bounces), (0, 0));
     assert_eq!(
@@ -220,7 +227,7 @@ async fn bounces_above_two_percent_pause_every_step_mail_and_alert_ops_once_a_da
         complaints: 0,
         at: t.now(),
     };
-    let outcome = notify_sending_paused(k, t.notifier.as_ref(), &late)
+    let outcome = notify_sending_paused(&k.alerts(), t.notifier.as_ref(), &late)
         .await
         .unwrap();
     assert_eq!(outcome, NotifyOutcome::NotAlerting);
@@ -234,9 +241,12 @@ async fn a_complaint_rate_above_its_limit_pauses_too() {
     download(&t, 0..100).await;
     assert_eq!(send_all(&t).await, 100);
     // One complaint in 100 sends is 1 %, far above 0.08 %; the complainer is unsubscribed too.
-    apply_feedback(k, &feedback("complaint", "c-1", &email(7), t.now()))
-        .await
-        .unwrap();
+    apply_feedback(
+        &k.deliverability(),
+        &feedback("complaint", "c-1", &email(7), t.now()),
+    )
+    .await
+    .unwrap();
     let report = t.tick().await;
     assert_eq!(
         report.paused.as_deref(),
@@ -254,9 +264,16 @@ async fn below_the_minimum_volume_nothing_pauses() {
     // Half of ten bounced: a rate, but from too few sends to judge.
     for i in 0..5 {
         let fb = feedback("Permanent", &format!("fb-{i}"), &email(i), t.now());
-        apply_feedback(k, &fb).await.unwrap();
+        apply_feedback(&k.deliverability(), &fb).await.unwrap();
     }
-    assert_eq!(sending_status(k).await.unwrap().health.bounces, 5);
+    assert_eq!(
+        sending_status(&k.deliverability())
+            .await
+            .unwrap()
+            .health
+            .bounces,
+        5
+    );
     download(&t, 10..11).await;
     let report = t.tick().await;
     assert_eq!((report.paused, report.sent.len()), (None, 1));
@@ -270,7 +287,9 @@ async fn a_lost_publish_or_a_failed_alert_is_retried_and_ops_hears_once() {
     assert_eq!(send_all(&t).await, 100);
     for i in 0..3 {
         let fb = feedback("Permanent", &format!("fb-{i}"), &email(i), t.now());
-        apply_feedback(&t.app.kindling, &fb).await.unwrap();
+        apply_feedback(&t.app.kindling.deliverability(), &fb)
+            .await
+            .unwrap();
     }
     // The bus fails the first publish: sending pauses anyway, and the next run publishes.
     let mut app = t.app.clone();

@@ -108,7 +108,7 @@ async fn a_hot_event_delivered_twice_alerts_sales_once() {
     assert_eq!(t.notifier.alerts.lock().unwrap().len(), 1);
     // Rescoring an unchanged log changes nothing and publishes nothing.
     let pending = t.app.bus.pending().unwrap();
-    kindling::scoring::rescore_lead(&t.app.kindling, &l.id)
+    kindling::scoring::rescore_lead(&t.app.kindling.scoring(), &l.id)
         .await
         .unwrap();
     assert_eq!(t.app.bus.pending().unwrap(), pending);

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use kindling::app::send_due_steps;
 use kindling::deliverability::suppression::{Suppression, SuppressionReason};
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
@@ -14,7 +15,6 @@ use kindling::ports::PortResult;
 use kindling::sending::ledger::{SendRecord, SendState};
 use kindling::sending::ports::{Claim, MailError, SendLog};
 use kindling::sending::schedule::FrequencyCap;
-use kindling::sequences::send_due_steps;
 use kindling::sequences::EnrollmentStatus;
 use kindling_local::store::SqliteStore;
 use kindling_tests::harness::{
@@ -441,8 +441,9 @@ async fn exit_goals_stop_a_sequence_when_the_lead_books_or_sales_marks_it() {
     .await;
     let marked = t.lead("marked@example.jp").await;
     kindling::leads::mark_lead(
-        &t.app.kindling,
-        &kindling::admin::LeadKey::Id(marked.id),
+        &*t.app.kindling.stores.leads,
+        &*t.app.kindling.clock,
+        &kindling::leads::LeadKey::Id(marked.id),
         kindling::leads::SalesStatus::Working,
         None,
     )

@@ -144,7 +144,7 @@ async fn a_bus_failure_after_the_enrollment_retries_into_one_enrollment_and_one_
         ..t.app.kindling.clone()
     };
     // The first attempt enrolls, then cannot publish: an error, the lead is not stored.
-    assert!(rescore_lead(&flaky, &lead.id).await.is_err());
+    assert!(rescore_lead(&flaky.scoring(), &lead.id).await.is_err());
     assert_eq!(
         sequences_of(&t, "f@example.jp").await,
         ["consultation_invite", "document_followup"]
@@ -155,7 +155,10 @@ async fn a_bus_failure_after_the_enrollment_retries_into_one_enrollment_and_one_
         .triggers
         .contains_key("pricing_interest"));
     // The retry fires the same firing (number 1): the enrollment exists, the alert goes once.
-    let r = rescore_lead(&flaky, &lead.id).await.unwrap().unwrap();
+    let r = rescore_lead(&flaky.scoring(), &lead.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         r.enrolled.is_empty(),
         "already enrolled by the first attempt"

@@ -3,11 +3,12 @@
 //! does not retry it for 24 hours; a retryable failure is `Err`, so it does.
 
 use kindling::alerts::ports::Notifier;
+use kindling::app::send_due_steps;
 use kindling::app::{handle_event, on_activity_recorded, Kindling};
 use kindling::deliverability::{apply_feedback, Feedback};
 use kindling::events::{Event, SOURCE};
 use kindling::sending::ports::Mailer;
-use kindling::sequences::{send_due_steps, SendReport};
+use kindling::sequences::SendReport;
 use serde::Deserialize;
 
 /// The EventBridge envelope around every event.
@@ -189,7 +190,7 @@ pub async fn on_score_invocation(
         ),
     };
     let limit = cmd.limit.unwrap_or(RESCORE_PAGE_DEFAULT).clamp(1, 1000);
-    let page = kindling::scoring::rescore_page(k, after.as_ref(), limit, !cmd.dry_run)
+    let page = kindling::scoring::rescore_page(&k.scoring(), after.as_ref(), limit, !cmd.dry_run)
         .await
         .map_err(|e| Box::new(e) as lambda_runtime_error::Error)?;
     tracing::info!(
@@ -213,7 +214,10 @@ pub async fn on_ses_event(k: &Kindling, payload: serde_json::Value) -> Outcome {
         return drop_event(&format!("unexpected source {:?}", envelope.source), id);
     }
     match Feedback::from_ses_detail(&envelope.detail) {
-        Ok(Some(fb)) => outcome(apply_feedback(k, &fb).await.map(|_| ()), id),
+        Ok(Some(fb)) => outcome(
+            apply_feedback(&k.deliverability(), &fb).await.map(|_| ()),
+            id,
+        ),
         Ok(None) => {
             tracing::info!(event_id = id.unwrap_or("-"), detail_type = %envelope.detail_type, "SES event without feedback ignored");
             Ok(())

@@ -9,6 +9,7 @@ use crate::ratelimit::{RateLimiter, BEACONS_PER_IP, BEACONS_PER_VISITOR, FORMS_P
 use crate::store::SqliteStore;
 use bytes::Bytes;
 use kindling::alerts::ports::Notifier;
+use kindling::app::send_due_steps;
 use kindling::app::Stores;
 use kindling::app::{handle_event, Kindling};
 use kindling::config::Config;
@@ -16,7 +17,7 @@ use kindling::error::PortError;
 use kindling::http::{handle, Routes};
 use kindling::ports::{Clock, Ids};
 use kindling::sending::ports::Mailer;
-use kindling::sequences::{send_due_steps, SendReport};
+use kindling::sequences::SendReport;
 use kindling::token::SigningKeys;
 use kindling::web::ApiError;
 use std::path::{Path, PathBuf};

@@ -168,7 +168,7 @@ pub fn check(dir: &Path) -> Report {
             language: lang,
             list: id,
         };
-        match compose(&config, &keys, &to, &r, at) {
+        match compose(&config.mail_origin(), &keys, &to, &r, at) {
             Err(e) => problems.push(format!("{}:1: {e}", file.display())),
             Ok(mail) => {
                 for p in compliance_problems(&mail.raw, &config) {

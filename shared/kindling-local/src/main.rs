@@ -261,7 +261,7 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => {
             let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let key = kindling::admin::parse_lead_key(&lead)
+            let key = kindling::leads::parse_lead_key(&lead)
                 .with_context(|| format!("{lead:?} is neither a lead id nor an email address"))?;
             let report = kindling::admin::lead_report(&app.kindling, &key)
                 .await?
@@ -289,14 +289,20 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => {
             let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let key = kindling::admin::parse_lead_key(&lead)
+            let key = kindling::leads::parse_lead_key(&lead)
                 .with_context(|| format!("{lead:?} is neither a lead id nor an email address"))?;
             let status = kindling::leads::SalesStatus::parse(&status).with_context(|| {
                 format!("{status:?} is not one of working, won, lost, disqualified")
             })?;
-            let marked = kindling::leads::mark_lead(&app.kindling, &key, status, note)
-                .await?
-                .with_context(|| format!("no lead {lead}"))?;
+            let marked = kindling::leads::mark_lead(
+                &*app.kindling.stores.leads,
+                &*app.kindling.clock,
+                &key,
+                status,
+                note,
+            )
+            .await?
+            .with_context(|| format!("no lead {lead}"))?;
             println!("{} marked {status:?}", marked.email);
             Ok(())
         }
@@ -332,7 +338,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Ab { data_dir, json } => {
             let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let report = kindling::sequences::ab_report(&app.kindling).await?;
+            let report = kindling::sequences::ab_report(&app.kindling.sequences()).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
@@ -348,7 +354,9 @@ async fn main() -> anyhow::Result<()> {
             let app = open_store(load_config(&cli.config)?, &data_dir)?;
             match command {
                 None => {
-                    let status = kindling::deliverability::sending_status(&app.kindling).await?;
+                    let status =
+                        kindling::deliverability::sending_status(&app.kindling.deliverability())
+                            .await?;
                     if json {
                         println!("{}", serde_json::to_string(&status)?);
                     } else {
@@ -356,8 +364,11 @@ async fn main() -> anyhow::Result<()> {
                     }
                 }
                 Some(SendingCommand::Resume { note }) => {
-                    let resumed =
-                        kindling::deliverability::resume_sending(&app.kindling, note).await?;
+                    let resumed = kindling::deliverability::resume_sending(
+                        &app.kindling.deliverability(),
+                        note,
+                    )
+                    .await?;
                     if json {
                         println!("{}", serde_json::to_string(&resumed)?);
                     } else if let Some(trip) = &resumed.was_paused {
@@ -379,7 +390,7 @@ async fn main() -> anyhow::Result<()> {
             json,
         } => {
             let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let changes = kindling::scoring::rescore_all(&app.kindling, !dry_run).await?;
+            let changes = kindling::scoring::rescore_all(&app.kindling.scoring(), !dry_run).await?;
             if !dry_run {
                 // Deliver what rescoring published (hot crossings alert sales).
                 app.pump().await?;

@@ -6,13 +6,14 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use kindling::activities::log::clean_log;
 use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
 use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::ids::{ActivityId, EnrollmentId, LeadId};
 use kindling::leads::Lead;
 use kindling::scoring::plan;
-use kindling::scoring::{clean_log, score};
+use kindling::scoring::score;
 use std::path::PathBuf;
 
 fn log(n: usize) -> Vec<Activity> {
@@ -78,7 +79,7 @@ fn bench(c: &mut Criterion) {
     );
     g.throughput(Throughput::Elements(n as u64));
     g.bench_with_input(BenchmarkId::new("activities", n), &activities, |b, a| {
-        b.iter(|| plan(&config, &lead, &clean_log(a, now), now))
+        b.iter(|| plan(&config.for_scoring(), &lead, &clean_log(a, now), now))
     });
     g.bench_with_input(BenchmarkId::new("clean_log", n), &activities, |b, a| {
         b.iter(|| clean_log(a, now).len())

@@ -84,11 +84,142 @@ pub struct Kindling {
     pub ids: Arc<dyn Ids>,
 }
 
-/// How many times an optimistic update is retried before giving up with a conflict.
-pub(crate) const CAS_ATTEMPTS: usize = 5;
+impl Kindling {
+    /// What recording an activity touches.
+    pub fn recorder(&self) -> crate::tracking::Recorder<'_> {
+        crate::tracking::Recorder {
+            activities: &*self.stores.activities,
+            bus: &*self.bus,
+        }
+    }
 
-pub(crate) fn conflict(what: impl std::fmt::Display) -> Error {
-    Error::Conflict(what.to_string())
+    /// What the tracking routes touch.
+    pub fn tracking(&self) -> crate::tracking::Tracking<'_> {
+        crate::tracking::Tracking {
+            config: crate::tracking::Sections {
+                program: &self.config.program,
+                pages: &self.config.pages,
+            },
+            keys: &self.keys,
+            visitors: &*self.stores.visitors,
+            sends: &*self.stores.sends,
+            record: self.recorder(),
+            clock: &*self.clock,
+            ids: &*self.ids,
+        }
+    }
+
+    /// What the breaker, feedback and unsubscribing touch.
+    pub fn deliverability(&self) -> crate::deliverability::Deliverability<'_> {
+        crate::deliverability::Deliverability {
+            config: crate::deliverability::Sections {
+                deliverability: &self.config.deliverability,
+            },
+            keys: &self.keys,
+            leads: &*self.stores.leads,
+            suppressions: &*self.stores.suppressions,
+            tallies: &*self.stores.tallies,
+            record: self.recorder(),
+            bus: &*self.bus,
+            clock: &*self.clock,
+        }
+    }
+
+    /// The sections step mail reads.
+    pub fn sequence_sections(&self) -> crate::sequences::Sections<'_> {
+        self.config.for_sequences()
+    }
+
+    /// What enrolling a lead touches.
+    pub fn enroller(&self) -> crate::sequences::Enroller<'_> {
+        crate::sequences::Enroller {
+            config: self.sequence_sections(),
+            enrollments: &*self.stores.enrollments,
+            ids: &*self.ids,
+        }
+    }
+
+    /// What sending step mails touches.
+    pub fn sequences(&self) -> crate::sequences::Sequences<'_> {
+        crate::sequences::Sequences {
+            config: self.sequence_sections(),
+            keys: &self.keys,
+            enrollments: &*self.stores.enrollments,
+            leads: &*self.stores.leads,
+            sends: &*self.stores.sends,
+            suppressions: &*self.stores.suppressions,
+            activities: &*self.stores.activities,
+            visitors: &*self.stores.visitors,
+            tallies: &*self.stores.tallies,
+            deliverability: self.deliverability(),
+            record: self.recorder(),
+            clock: &*self.clock,
+            ids: &*self.ids,
+        }
+    }
+
+    /// What rescoring touches.
+    pub fn scoring(&self) -> crate::scoring::Scoring<'_> {
+        crate::scoring::Scoring {
+            config: self.config.for_scoring(),
+            leads: &*self.stores.leads,
+            activities: &*self.stores.activities,
+            visitors: &*self.stores.visitors,
+            enroll: self.enroller(),
+            bus: &*self.bus,
+            clock: &*self.clock,
+            ids: &*self.ids,
+        }
+    }
+
+    /// What alerting touches.
+    pub fn alerts(&self) -> crate::alerts::Alerts<'_> {
+        crate::alerts::Alerts {
+            config: crate::alerts::Sections {
+                alerts: &self.config.alerts,
+                deliverability: &self.config.deliverability,
+            },
+            scoring: self.scoring(),
+            leads: &*self.stores.leads,
+            alerts: &*self.stores.alerts,
+            tallies: &*self.stores.tallies,
+            clock: &*self.clock,
+        }
+    }
+
+    /// What a form submission touches.
+    pub fn forms(&self) -> crate::forms::Forms<'_> {
+        crate::forms::Forms {
+            config: crate::forms::Sections {
+                forms: &self.config.forms,
+                consent_text_version: &self.config.consent_text_version,
+            },
+            leads: &*self.stores.leads,
+            visitors: &*self.stores.visitors,
+            record: self.recorder(),
+            enroll: self.enroller(),
+            clock: &*self.clock,
+            ids: &*self.ids,
+        }
+    }
+}
+
+/// One run of the schedule: leads whose `recheck_at` has come are rescored first (a trigger
+/// that fires now, such as an abandoned form, enrolls the lead, and its first step can go out in
+/// this very run), then every due step is sent ([`crate::sequences::send_due_steps`]), at most
+/// `budget` of each.
+#[tracing::instrument(name = "send_due_steps", skip_all, fields(budget = budget))]
+pub async fn send_due_steps(
+    k: &Kindling,
+    mailer: &dyn crate::sending::ports::Mailer,
+    budget: usize,
+) -> Result<crate::sequences::SendReport, Error> {
+    let rechecked = crate::scoring::recheck_due_leads(&k.scoring(), budget).await?;
+    let mut report = crate::sequences::send_due_steps(&k.sequences(), mailer, budget).await?;
+    report.rechecked = rechecked.rechecked;
+    report.triggers_fired = rechecked.triggers_fired;
+    report.errors += rechecked.errors;
+    Ok(report)
 }
 
 /// Handles one bus event: an activity rescores its lead (and runs its triggers); a hot crossing
@@ -102,15 +233,17 @@ pub async fn handle_event(
 ) -> Result<(), Error> {
     match event {
         Event::ActivityRecorded(e) => on_activity_recorded(k, e).await,
-        Event::LeadBecameHot(e) => crate::alerts::notify_hot_lead(k, notifier, e)
+        Event::LeadBecameHot(e) => crate::alerts::notify_hot_lead(&k.alerts(), notifier, e)
             .await
             .map(|_| ()),
-        Event::TriggerFired(e) => crate::alerts::notify_trigger(k, notifier, e)
+        Event::TriggerFired(e) => crate::alerts::notify_trigger(&k.alerts(), notifier, e)
             .await
             .map(|_| ()),
-        Event::SendingPaused(e) => crate::deliverability::notify_sending_paused(k, notifier, e)
-            .await
-            .map(|_| ()),
+        Event::SendingPaused(e) => {
+            crate::alerts::ops::notify_sending_paused(&k.alerts(), notifier, e)
+                .await
+                .map(|_| ())
+        }
         // Published for integrations (a CRM, analytics): nothing in Kindling acts on them.
         Event::LeadBecameWarm(_) | Event::LeadCooled(_) | Event::LeadBecameMql(_) => Ok(()),
     }
@@ -129,13 +262,13 @@ pub async fn on_activity_recorded(
         (None, None) => None,
     };
     if let Some(lead) = lead {
-        crate::scoring::rescore_lead(k, &lead).await?;
+        crate::scoring::rescore_lead(&k.scoring(), &lead).await?;
         if matches!(
             e.kind,
             crate::activities::ActivityKind::EmailOpen
                 | crate::activities::ActivityKind::EmailClick
         ) {
-            crate::sequences::ab::count_engagement(k, &lead, &e.activity_id).await?;
+            crate::sequences::ab::count_engagement(&k.sequences(), &lead, &e.activity_id).await?;
         }
     }
     Ok(())

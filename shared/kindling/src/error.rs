@@ -84,6 +84,11 @@ impl std::fmt::Display for Report<'_> {
 /// Result of a use case.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The conflict after [`crate::ports::CAS_ATTEMPTS`] stale writes of `what`.
+pub(crate) fn conflict(what: impl std::fmt::Display) -> Error {
+    Error::Conflict(what.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,9 @@ pub enum Put {
     Existed,
 }
 
+/// How many times an optimistic update is retried before giving up with a conflict.
+pub(crate) const CAS_ATTEMPTS: usize = 5;
+
 /// Outcome of an optimistic-concurrency update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cas {

@@ -114,8 +114,8 @@ proptest! {
             kindling::email::EmailAddress::parse("a@example.jp").unwrap(),
             t0(),
         );
-        let a = kindling::scoring::plan(&c, &lead, &kindling::scoring::clean_log(&log, now()), now());
-        let b = kindling::scoring::plan(&c, &lead, &kindling::scoring::clean_log(&other, now()), now());
+        let a = kindling::scoring::plan(&c.for_scoring(), &lead, &kindling::activities::log::clean_log(&log, now()), now());
+        let b = kindling::scoring::plan(&c.for_scoring(), &lead, &kindling::activities::log::clean_log(&other, now()), now());
         prop_assert_eq!(a, b);
     }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use kindling::activities::log::clean_log;
 use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
 use kindling::config::Config;
 use kindling::email::EmailAddress;
@@ -11,7 +12,6 @@ use kindling::events::{Audience, Event};
 use kindling::ids::{ActivityId, LeadId};
 use kindling::leads::Lead;
 use kindling::leads::Temperature;
-use kindling::scoring::clean_log;
 use kindling::scoring::{plan, Plan};
 use std::path::PathBuf;
 
@@ -49,7 +49,7 @@ fn lead() -> Lead {
 }
 
 fn run(c: &Config, stored: &Lead, log: &[Activity], now: DateTime<Utc>) -> Plan {
-    plan(c, stored, &clean_log(log, now), now)
+    plan(&c.for_scoring(), stored, &clean_log(log, now), now)
 }
 
 fn types(p: &Plan) -> Vec<&'static str> {

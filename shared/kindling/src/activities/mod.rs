@@ -1,6 +1,7 @@
 //! Activities: everything a lead or an anonymous visitor did, the input of every score.
 
 pub mod classify;
+pub mod log;
 pub mod pages;
 pub mod ports;
 

@@ -3,7 +3,7 @@
 
 mod report;
 
-pub use report::{lead_report, parse_lead_key, LeadKey, LeadReport, REPORT_ACTIVITIES};
+pub use report::{lead_report, LeadReport, REPORT_ACTIVITIES};
 
 use crate::app::Kindling;
 use crate::error::PortError;
@@ -45,7 +45,7 @@ pub(crate) async fn mark(k: &Kindling, key: &str, req: &http::Request<bytes::Byt
     let status = crate::leads::SalesStatus::parse(&body.status)
         .ok_or_else(|| ApiError::bad_request("status: one of working, won, lost, disqualified"))?;
     let note = note(body.note)?;
-    match crate::leads::mark_lead(k, &key, status, note).await? {
+    match crate::leads::mark_lead(&*k.stores.leads, &*k.clock, &key, status, note).await? {
         Some(lead) => Ok(json_response(
             StatusCode::OK,
             &serde_json::json!({ "lead_id": lead.id, "sales": lead.sales }),
@@ -57,7 +57,7 @@ pub(crate) async fn mark(k: &Kindling, key: &str, req: &http::Request<bytes::Byt
 /// `GET /admin/sending`: whether step mails are sending or paused by the bounce/complaint
 /// breaker, with the counts of its window and its thresholds.
 pub(crate) async fn sending(k: &Kindling) -> ApiResult {
-    let status = crate::deliverability::sending_status(k).await?;
+    let status = crate::deliverability::sending_status(&k.deliverability()).await?;
     let body = serde_json::to_value(&status)
         .map_err(|e| crate::error::Error::Port(PortError::new("status", e)))?;
     Ok(json_response(StatusCode::OK, &body))
@@ -80,7 +80,7 @@ pub(crate) async fn resume(k: &Kindling, req: &http::Request<bytes::Bytes>) -> A
         serde_json::from_slice(raw).map_err(|e| ApiError::bad_request(format!("body: {e}")))?
     };
     let note = note(body.note)?;
-    let resumed = crate::deliverability::resume_sending(k, note).await?;
+    let resumed = crate::deliverability::resume_sending(&k.deliverability(), note).await?;
     let body = serde_json::to_value(&resumed)
         .map_err(|e| crate::error::Error::Port(PortError::new("resume", e)))?;
     Ok(json_response(StatusCode::OK, &body))
@@ -88,10 +88,10 @@ pub(crate) async fn resume(k: &Kindling, req: &http::Request<bytes::Bytes>) -> A
 
 /// The `{lead}` of an admin path: a lead id or an address, percent-encoded or not. Malformed is
 /// a 400 (a request that can never be right), unknown a 404 (said by the caller).
-fn lead_key(raw: &str) -> Result<crate::admin::LeadKey, ApiError> {
+fn lead_key(raw: &str) -> Result<crate::leads::LeadKey, ApiError> {
     percent_decode(raw)
         .as_deref()
-        .and_then(parse_lead_key)
+        .and_then(crate::leads::parse_lead_key)
         .ok_or_else(|| ApiError::bad_request("the lead is neither a lead id nor an email address"))
 }
 

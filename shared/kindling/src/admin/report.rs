@@ -2,9 +2,8 @@ use crate::activities::classify::machine_hits;
 use crate::activities::Activity;
 use crate::app::Kindling;
 use crate::deliverability::suppression::Suppression;
-use crate::email::EmailAddress;
 use crate::error::Result;
-use crate::ids::{ActivityId, LeadId, VisitorId};
+use crate::ids::{ActivityId, VisitorId};
 use crate::leads::Lead;
 use crate::scoring::lead_activities;
 use crate::scoring::ScoreCard;
@@ -36,35 +35,19 @@ pub struct LeadReport {
     pub suppression: Option<Suppression>,
 }
 
-/// How a lead is named in a request: its id, or its email address.
-pub fn parse_lead_key(key: &str) -> Option<LeadKey> {
-    if key.contains('@') {
-        EmailAddress::parse(key).ok().map(LeadKey::Email)
-    } else {
-        LeadId::parse(key).map(LeadKey::Id)
-    }
-}
-
-/// A lead id or an email address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LeadKey {
-    Id(LeadId),
-    Email(EmailAddress),
-}
-
 /// The report of one lead, `None` if there is no such lead.
 #[tracing::instrument(name = "lead_report", skip_all)]
-pub async fn lead_report(k: &Kindling, key: &LeadKey) -> Result<Option<LeadReport>> {
+pub async fn lead_report(k: &Kindling, key: &crate::leads::LeadKey) -> Result<Option<LeadReport>> {
     let lead = match key {
-        LeadKey::Id(id) => k.stores.leads.get_lead(id).await?,
-        LeadKey::Email(email) => k.stores.leads.find_lead_by_email(email).await?,
+        crate::leads::LeadKey::Id(id) => k.stores.leads.get_lead(id).await?,
+        crate::leads::LeadKey::Email(email) => k.stores.leads.find_lead_by_email(email).await?,
     };
     let Some(lead) = lead else {
         return Ok(None);
     };
     let now = k.clock.now();
-    let mut log = lead_activities(k, &lead.id).await?;
-    let card = crate::scoring::rescore::card_of(k, &lead, &log);
+    let mut log = lead_activities(&k.scoring(), &lead.id).await?;
+    let card = crate::scoring::rescore::card_of(&k.scoring(), &lead, &log);
     let refs: Vec<&Activity> = log.iter().collect();
     let not_scored: BTreeMap<ActivityId, String> = machine_hits(&refs)
         .into_iter()

@@ -3,15 +3,37 @@
 
 pub mod config;
 
+pub mod ops;
 pub mod ports;
 
 use crate::alerts::ports::{Alert, AlertClaim, Notifier};
-use crate::app::Kindling;
 use crate::error::Result;
 use crate::events::{Audience, LeadBecameHot, TriggerFired};
 use crate::leads::Lead;
 use crate::scoring::rescore::score_card;
 use crate::scoring::ScoreCard;
+
+use crate::ports::{Clock, Tallies};
+use crate::scoring::Scoring;
+use ports::AlertLog;
+
+/// The sections alerts read.
+#[derive(Clone, Copy)]
+pub struct Sections<'a> {
+    pub alerts: &'a config::Settings,
+    pub deliverability: &'a crate::deliverability::config::Settings,
+}
+
+/// What alerting touches.
+#[derive(Clone, Copy)]
+pub struct Alerts<'a> {
+    pub config: Sections<'a>,
+    pub scoring: Scoring<'a>,
+    pub leads: &'a dyn crate::leads::ports::LeadStore,
+    pub alerts: &'a dyn AlertLog,
+    pub tallies: &'a dyn Tallies,
+    pub clock: &'a dyn Clock,
+}
 
 /// What handling a hot crossing or a trigger did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +53,7 @@ pub enum NotifyOutcome {
 /// Alerts sales once per hot crossing (unless the crossing came within the re-alert cooldown).
 #[tracing::instrument(name = "notify_hot_lead", skip_all, fields(lead_id = %event.lead_id, crossing = event.crossing))]
 pub async fn notify_hot_lead(
-    k: &Kindling,
+    k: &Alerts<'_>,
     notifier: &dyn Notifier,
     event: &LeadBecameHot,
 ) -> Result<NotifyOutcome> {
@@ -58,7 +80,7 @@ pub async fn notify_hot_lead(
 /// Alerts the trigger's team once per firing.
 #[tracing::instrument(name = "notify_trigger", skip_all, fields(lead_id = %event.lead_id, trigger = %event.trigger, firing = event.firing))]
 pub async fn notify_trigger(
-    k: &Kindling,
+    k: &Alerts<'_>,
     notifier: &dyn Notifier,
     event: &TriggerFired,
 ) -> Result<NotifyOutcome> {
@@ -90,39 +112,34 @@ pub async fn notify_trigger(
 /// the event is retried. A claim left pending by a crash is sent again: for alerts a rare
 /// duplicate beats a lost hot lead.
 async fn alert_once(
-    k: &Kindling,
+    k: &Alerts<'_>,
     notifier: &dyn Notifier,
     key: &str,
     lead_id: &crate::ids::LeadId,
     build: impl FnOnce(&Lead, &ScoreCard) -> Alert,
 ) -> Result<NotifyOutcome> {
     let now = k.clock.now();
-    let Some(lead) = k.stores.leads.get_lead(lead_id).await? else {
+    let Some(lead) = k.leads.get_lead(lead_id).await? else {
         return Ok(NotifyOutcome::LeadGone);
     };
-    match k
-        .stores
-        .alerts
-        .claim_alert(key, lead_id.as_str(), now)
-        .await?
-    {
+    match k.alerts.claim_alert(key, lead_id.as_str(), now).await? {
         AlertClaim::Sent => return Ok(NotifyOutcome::AlreadyAlerted),
         AlertClaim::New | AlertClaim::Pending => {}
     }
-    let card = score_card(k, &lead).await?;
+    let card = score_card(&k.scoring, &lead).await?;
     let alert = build(&lead, &card);
     if let Err(e) = notifier.notify(&alert).await {
-        k.stores.alerts.release_alert(key).await?;
+        k.alerts.release_alert(key).await?;
         return Err(e.into());
     }
-    k.stores.alerts.mark_alert_sent(key, now).await?;
+    k.alerts.mark_alert_sent(key, now).await?;
     tracing::info!(lead_id = %lead.id, key, audience = alert.audience.as_str(), "alert sent");
     Ok(NotifyOutcome::Alerted(Box::new(alert)))
 }
 
 #[allow(clippy::too_many_arguments)]
 fn draft(
-    k: &Kindling,
+    k: &Alerts<'_>,
     lead: &Lead,
     card: &ScoreCard,
     key: String,

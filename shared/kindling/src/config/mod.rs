@@ -117,6 +117,35 @@ impl Config {
         self.sequences.iter().find(|s| s.id == id)
     }
 
+    /// The sections scoring reads.
+    pub fn for_scoring(&self) -> scoring::Sections<'_> {
+        scoring::Sections {
+            scoring: &self.scoring,
+            triggers: &self.triggers,
+            realert_cooldown: self.alerts.realert_cooldown,
+            default_zone: self.program.default_zone,
+        }
+    }
+
+    /// Who mails are from and where their links point.
+    pub fn mail_origin(&self) -> crate::sending::mail::Origin<'_> {
+        crate::sending::mail::Origin {
+            program: &self.program,
+            sender: &self.sender,
+        }
+    }
+
+    /// The sections step mail reads.
+    pub fn for_sequences(&self) -> crate::sequences::Sections<'_> {
+        crate::sequences::Sections {
+            program: &self.program,
+            sender: &self.sender,
+            sequences: &self.sequences,
+            sending: &self.sending,
+            templates: &self.templates,
+        }
+    }
+
     /// The earliest instant at or after `at` when `step` may go out to a lead in `zone`: outside
     /// quiet hours and inside the step's window.
     pub fn send_time(&self, step: &Step, at: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {

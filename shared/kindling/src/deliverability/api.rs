@@ -6,7 +6,6 @@
 //! some send it as `text/plain` or with no body at all. Each of these unsubscribes. A body that
 //! parses but says something else, or does not parse, is a 400 and changes nothing.
 
-use crate::app::Kindling;
 use crate::deliverability::unsubscribe;
 use crate::token::Claim;
 use crate::web::formdata::{self, FormEncoding};
@@ -23,7 +22,7 @@ fn page_html(title: &str, body: &str) -> Bytes {
     ))
 }
 
-pub(crate) async fn page(k: &Kindling, token: &str) -> ApiResult {
+pub(crate) async fn page(k: &super::Deliverability<'_>, token: &str) -> ApiResult {
     let Some(Claim::Unsubscribe(_)) = k.keys.verify(token) else {
         return Err(ApiError::not_found());
     };
@@ -38,7 +37,11 @@ pub(crate) async fn page(k: &Kindling, token: &str) -> ApiResult {
     ))
 }
 
-pub(crate) async fn one_click(k: &Kindling, token: &str, req: &Request<Bytes>) -> ApiResult {
+pub(crate) async fn one_click(
+    k: &super::Deliverability<'_>,
+    token: &str,
+    req: &Request<Bytes>,
+) -> ApiResult {
     let Some(Claim::Unsubscribe(lead_id)) = k.keys.verify(token) else {
         return Err(ApiError::not_found());
     };

@@ -1,32 +1,29 @@
 //! The bounce and complaint circuit breaker over the store: counting, the gate the sender
-//! passes before each run, the ops alert, and resuming. The rules are in
+//! passes before each run, and resuming (the ops alert is in [`crate::alerts::ops`]). The rules are in
 //! [`crate::deliverability`].
 
-use crate::alerts::ports::{AlertClaim, Notifier, OpsAlert};
-use crate::app::Kindling;
 use crate::deliverability::{
     alert_key, bucket, percent, span, Health, Marks, Resume, Trip, ALERTED, BOUNCED, COMPLAINED,
     RESUMED, SENT, SERIES, TRIPPED,
 };
 use crate::email::EmailAddress;
 use crate::error::{Error, PortError, Result};
-use crate::events::{Audience, Event, SendingPaused};
+use crate::events::{Event, SendingPaused};
 use crate::message::MessageKey;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::feedback::{Feedback, FeedbackKind};
-use crate::alerts::NotifyOutcome;
-
-/// What the breaker alert's claim is about (there is no lead).
-const ABOUT: &str = "sending";
 
 /// Counts a step mail that went out (each send key once).
-pub(crate) async fn count_send(k: &Kindling, key: &MessageKey, at: DateTime<Utc>) -> Result<()> {
+pub(crate) async fn count_send(
+    k: &super::Deliverability<'_>,
+    key: &MessageKey,
+    at: DateTime<Utc>,
+) -> Result<()> {
     // `{lead}/{enrollment}/{step}` for a step, as before broadcasts existed.
     let unit = key.to_string();
-    k.stores
-        .tallies
+    k.tallies
         .tally_once(SERIES, &bucket(at), SENT, &unit, k.clock.now())
         .await?;
     Ok(())
@@ -34,7 +31,7 @@ pub(crate) async fn count_send(k: &Kindling, key: &MessageKey, at: DateTime<Utc>
 
 /// Counts a hard bounce or a complaint for one recipient (each report and recipient once).
 pub(crate) async fn count_feedback(
-    k: &Kindling,
+    k: &super::Deliverability<'_>,
     fb: &Feedback,
     recipient: &EmailAddress,
 ) -> Result<()> {
@@ -44,8 +41,7 @@ pub(crate) async fn count_feedback(
         FeedbackKind::SoftBounce | FeedbackKind::Delivery => return Ok(()),
     };
     let unit = format!("{}/{}", fb.id, recipient);
-    k.stores
-        .tallies
+    k.tallies
         .tally_once(SERIES, &bucket(fb.at), counter, &unit, k.clock.now())
         .await?;
     Ok(())
@@ -128,13 +124,12 @@ impl SendingStatus {
 
 /// Reads the breaker's marks and the counts in its window.
 #[tracing::instrument(name = "sending_status", skip_all)]
-pub async fn sending_status(k: &Kindling) -> Result<SendingStatus> {
+pub async fn sending_status(k: &super::Deliverability<'_>) -> Result<SendingStatus> {
     let b = &k.config.deliverability.breaker;
     let now = k.clock.now();
-    let marks = Marks::parse(&k.stores.tallies.marks(SERIES).await?);
+    let marks = Marks::parse(&k.tallies.marks(SERIES).await?);
     let since = marks.counting_from(b, now);
     let tallies = k
-        .stores
         .tallies
         .tallies(SERIES, Some(&bucket(since)), None)
         .await?;
@@ -171,7 +166,7 @@ pub async fn sending_status(k: &Kindling) -> Result<SendingStatus> {
 /// trips and once a day while it stays paused. A failed publish is logged and retried by the
 /// next run; sending stays paused either way.
 #[tracing::instrument(name = "breaker_gate", skip_all)]
-pub(crate) async fn gate(k: &Kindling) -> Result<Option<Trip>> {
+pub(crate) async fn gate(k: &super::Deliverability<'_>) -> Result<Option<Trip>> {
     let status = sending_status(k).await?;
     let now = k.clock.now();
     let trip = match (status.paused, status.would_trip) {
@@ -187,10 +182,7 @@ pub(crate) async fn gate(k: &Kindling) -> Result<Option<Trip>> {
                 complaints: h.complaints,
             };
             let json = serde_json::to_string(&trip).map_err(|e| PortError::new("breaker", e))?;
-            k.stores
-                .tallies
-                .set_mark(SERIES, TRIPPED, &json, false)
-                .await?;
+            k.tallies.set_mark(SERIES, TRIPPED, &json, false).await?;
             tracing::error!(reason = %trip.reason, "circuit breaker tripped: step mails paused");
             trip
         }
@@ -209,10 +201,7 @@ pub(crate) async fn gate(k: &Kindling) -> Result<Option<Trip>> {
         });
         match k.bus.publish(&[event]).await {
             Ok(()) => {
-                k.stores
-                    .tallies
-                    .set_mark(SERIES, ALERTED, &key, false)
-                    .await?;
+                k.tallies.set_mark(SERIES, ALERTED, &key, false).await?;
             }
             Err(e) => {
                 tracing::error!(error = %crate::error::Report(&e), key, "could not publish sending.paused.v1; the next run tries again")
@@ -235,90 +224,22 @@ pub struct Resumed {
 /// hour, so the bounces that tripped it no longer count. Resuming while sending also restarts
 /// the count (after cleaning a list before it tripped).
 #[tracing::instrument(name = "resume_sending", skip_all)]
-pub async fn resume_sending(k: &Kindling, note: Option<String>) -> Result<Resumed> {
+pub async fn resume_sending(
+    k: &super::Deliverability<'_>,
+    note: Option<String>,
+) -> Result<Resumed> {
     if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
         return Err(Error::Invalid("note: at most 500 characters".into()));
     }
     let now = k.clock.now();
-    let marks = Marks::parse(&k.stores.tallies.marks(SERIES).await?);
+    let marks = Marks::parse(&k.tallies.marks(SERIES).await?);
     let resume = Resume { at: now, note };
     let json = serde_json::to_string(&resume).map_err(|e| PortError::new("breaker", e))?;
-    k.stores
-        .tallies
-        .set_mark(SERIES, RESUMED, &json, false)
-        .await?;
+    k.tallies.set_mark(SERIES, RESUMED, &json, false).await?;
     let was_paused = marks.open_trip().cloned();
     tracing::warn!(paused = was_paused.is_some(), note = ?resume.note, "step mails resumed");
     Ok(Resumed {
         at: now,
         was_paused,
     })
-}
-
-/// Alerts ops that step mails are paused, once per `key` (trip and day). A reminder for a trip
-/// that was resumed in the meantime is dropped.
-#[tracing::instrument(name = "notify_sending_paused", skip_all, fields(key = %e.key))]
-pub async fn notify_sending_paused(
-    k: &Kindling,
-    notifier: &dyn Notifier,
-    e: &SendingPaused,
-) -> Result<NotifyOutcome> {
-    let marks = Marks::parse(&k.stores.tallies.marks(SERIES).await?);
-    let still_open = marks
-        .open_trip()
-        .is_some_and(|t| t.at.timestamp_millis() == e.tripped_at.timestamp_millis());
-    if e.day > 0 && !still_open {
-        return Ok(NotifyOutcome::NotAlerting);
-    }
-    let now = k.clock.now();
-    match k.stores.alerts.claim_alert(&e.key, ABOUT, now).await? {
-        AlertClaim::Sent => return Ok(NotifyOutcome::AlreadyAlerted),
-        AlertClaim::New | AlertClaim::Pending => {}
-    }
-    let alert = ops_alert(k, e);
-    if let Err(err) = notifier.notify_ops(&alert).await {
-        k.stores.alerts.release_alert(&e.key).await?;
-        return Err(err.into());
-    }
-    k.stores.alerts.mark_alert_sent(&e.key, now).await?;
-    tracing::info!(key = %e.key, "ops alerted: sending paused");
-    Ok(NotifyOutcome::OpsAlerted(Box::new(alert)))
-}
-
-fn ops_alert(k: &Kindling, e: &SendingPaused) -> OpsAlert {
-    let b = &k.config.deliverability.breaker;
-    let subject = if e.day == 0 {
-        "Kindling paused step mails: bounce or complaint rate too high".to_owned()
-    } else {
-        format!("Kindling step mails still paused (day {})", e.day + 1)
-    };
-    let body = format!(
-        "{subject}\n\n\
-         Paused since: {}\n\
-         Why: {}\n\
-         Counted: {} sends, {} hard bounces, {} complaints\n\
-         Limits: {} bounces or {} complaints over {} (SES reviews accounts at 5% and 0.1%)\n\n\
-         Every step mail waits; nothing is dropped. Sales alerts are not affected.\n\
-         What to do: find where the bounced or complaining addresses came from (a bought or old\n\
-         list, a form without confirmation), remove them, then resume:\n\
-         \x20 kindling sending resume --note \"...\"   (locally)\n\
-         \x20 POST /admin/sending/resume {{\"note\": \"...\"}}   (deployed; IAM-authorized)\n\
-         Counting restarts at the next hour after a resume.\n",
-        e.tripped_at.format("%Y-%m-%d %H:%M UTC"),
-        e.reason,
-        e.sends,
-        e.bounces,
-        e.complaints,
-        percent(b.bounce_rate),
-        percent(b.complaint_rate),
-        span(b.window),
-    );
-    OpsAlert {
-        key: e.key.clone(),
-        audience: Audience::Ops,
-        kind: "sending_paused".into(),
-        subject,
-        body,
-        at: k.clock.now(),
-    }
 }

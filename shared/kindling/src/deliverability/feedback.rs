@@ -1,5 +1,4 @@
 use super::unsubscribe::unsubscribe;
-use crate::app::Kindling;
 use crate::deliverability::suppression::{Suppression, SuppressionReason};
 use crate::deliverability::{instant, soft_bounce_series, DELIVERED, SOFT};
 use crate::email::EmailAddress;
@@ -196,7 +195,7 @@ impl Feedback {
 /// each report and recipient once, unless SES reports them about its own suppression list.
 /// Returns how many addresses were newly suppressed.
 #[tracing::instrument(name = "apply_feedback", skip_all, fields(kind = ?fb.kind, recipients = fb.recipients.len()))]
-pub async fn apply_feedback(k: &Kindling, fb: &Feedback) -> Result<usize> {
+pub async fn apply_feedback(k: &super::Deliverability<'_>, fb: &Feedback) -> Result<usize> {
     let mut newly = 0;
     for email in &fb.recipients {
         let reason = match fb.kind {
@@ -212,7 +211,6 @@ pub async fn apply_feedback(k: &Kindling, fb: &Feedback) -> Result<usize> {
         };
         let Some(reason) = reason else { continue };
         let put = k
-            .stores
             .suppressions
             .suppress(&Suppression {
                 email: email.clone(),
@@ -224,7 +222,7 @@ pub async fn apply_feedback(k: &Kindling, fb: &Feedback) -> Result<usize> {
             newly += 1;
         }
         if fb.kind == FeedbackKind::Complaint {
-            if let Some(lead) = k.stores.leads.find_lead_by_email(email).await? {
+            if let Some(lead) = k.leads.find_lead_by_email(email).await? {
                 unsubscribe(k, &lead.id).await?;
             }
         }
@@ -238,19 +236,21 @@ pub async fn apply_feedback(k: &Kindling, fb: &Feedback) -> Result<usize> {
 
 /// Counts a soft bounce (once per report) and says whether the address's streak now suppresses
 /// it: two reads and a counted write.
-async fn soft_bounce(k: &Kindling, fb: &Feedback, email: &EmailAddress) -> Result<bool> {
+async fn soft_bounce(
+    k: &super::Deliverability<'_>,
+    fb: &Feedback,
+    email: &EmailAddress,
+) -> Result<bool> {
     let rule = &k.config.deliverability.soft_bounces;
     let series = soft_bounce_series(email);
-    k.stores
-        .tallies
+    k.tallies
         .tally_once(&series, &instant(fb.at), SOFT, &fb.id, k.clock.now())
         .await?;
     let tallies = k
-        .stores
         .tallies
         .tallies(&series, Some(&rule.since(fb.at)), Some(&instant(fb.at)))
         .await?;
-    let marks = k.stores.tallies.marks(&series).await?;
+    let marks = k.tallies.marks(&series).await?;
     let streak = rule.streak(&tallies, marks.get(DELIVERED).map(String::as_str));
     tracing::info!(streak, limit = rule.count, "soft bounce");
     Ok(rule.suppresses(streak))
@@ -258,11 +258,14 @@ async fn soft_bounce(k: &Kindling, fb: &Feedback, email: &EmailAddress) -> Resul
 
 /// Ends the address's soft-bounce streak: one read for an address that never soft-bounced (the
 /// common case), and a write only when a delivery ends a streak.
-async fn delivered(k: &Kindling, fb: &Feedback, email: &EmailAddress) -> Result<()> {
+async fn delivered(
+    k: &super::Deliverability<'_>,
+    fb: &Feedback,
+    email: &EmailAddress,
+) -> Result<()> {
     let series = soft_bounce_series(email);
     let at = instant(fb.at);
     let open = k
-        .stores
         .tallies
         .tallies(
             &series,
@@ -273,16 +276,13 @@ async fn delivered(k: &Kindling, fb: &Feedback, email: &EmailAddress) -> Result<
     if open.is_empty() {
         return Ok(());
     }
-    let marks = k.stores.tallies.marks(&series).await?;
+    let marks = k.tallies.marks(&series).await?;
     // Deliveries can arrive out of order: the mark only moves forward.
     if marks
         .get(DELIVERED)
         .is_none_or(|d| d.as_str() < at.as_str())
     {
-        k.stores
-            .tallies
-            .set_mark(&series, DELIVERED, &at, false)
-            .await?;
+        k.tallies.set_mark(&series, DELIVERED, &at, false).await?;
     }
     Ok(())
 }

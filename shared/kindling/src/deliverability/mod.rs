@@ -23,13 +23,37 @@ pub mod ports;
 pub mod suppression;
 mod unsubscribe;
 
-pub use breaker::{notify_sending_paused, resume_sending, sending_status, Resumed, SendingStatus};
+pub use breaker::{resume_sending, sending_status, Resumed, SendingStatus};
 pub use feedback::{apply_feedback, Feedback, FeedbackKind, SES_FEEDBACK_DETAIL_TYPES};
 pub use unsubscribe::{unsubscribe, Unsubscribed};
 
 use crate::ports::Tally;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::leads::ports::LeadStore;
+use crate::ports::{Clock, Tallies};
+use crate::token::SigningKeys;
+use crate::tracking::Recorder;
+
+/// The sections deliverability reads.
+#[derive(Clone, Copy)]
+pub struct Sections<'a> {
+    pub deliverability: &'a config::Settings,
+}
+
+/// What the breaker, feedback and unsubscribing touch.
+#[derive(Clone, Copy)]
+pub struct Deliverability<'a> {
+    pub config: Sections<'a>,
+    pub keys: &'a SigningKeys,
+    pub leads: &'a dyn LeadStore,
+    pub suppressions: &'a dyn ports::SuppressionList,
+    pub tallies: &'a dyn Tallies,
+    pub record: Recorder<'a>,
+    pub bus: &'a dyn crate::events::EventBus,
+    pub clock: &'a dyn Clock,
+}
 
 /// The tally series of deliverability counts.
 pub const SERIES: &str = "deliverability";

@@ -1,9 +1,10 @@
 use crate::activities::{Activity, Subject};
-use crate::app::{conflict, Kindling, CAS_ATTEMPTS};
 use crate::deliverability::suppression::{Suppression, SuppressionReason};
+use crate::error::conflict;
 use crate::error::{Error, Result};
 use crate::ids::{ActivityId, LeadId};
 use crate::ports::Cas;
+use crate::ports::CAS_ATTEMPTS;
 use crate::tracking::record_activity;
 
 /// What an unsubscribe did.
@@ -16,15 +17,14 @@ pub enum Unsubscribed {
 /// Unsubscribes a lead at once and suppresses its address. Idempotent: repeating it changes
 /// nothing. Pending steps are stopped by the sender, which checks suppression at send time.
 #[tracing::instrument(name = "unsubscribe", skip_all, fields(lead_id = %lead_id))]
-pub async fn unsubscribe(k: &Kindling, lead_id: &LeadId) -> Result<Unsubscribed> {
+pub async fn unsubscribe(k: &super::Deliverability<'_>, lead_id: &LeadId) -> Result<Unsubscribed> {
     let now = k.clock.now();
     for _ in 0..CAS_ATTEMPTS {
-        let Some(mut lead) = k.stores.leads.get_lead(lead_id).await? else {
+        let Some(mut lead) = k.leads.get_lead(lead_id).await? else {
             return Err(Error::NotFound(format!("no lead {lead_id}")));
         };
         // Suppress first: from this moment nothing is sent, whatever fails next.
-        k.stores
-            .suppressions
+        k.suppressions
             .suppress(&Suppression {
                 email: lead.email.clone(),
                 reason: SuppressionReason::Unsubscribed,
@@ -36,7 +36,7 @@ pub async fn unsubscribe(k: &Kindling, lead_id: &LeadId) -> Result<Unsubscribed>
         } else {
             lead.unsubscribed_at = Some(now);
             lead.updated_at = now;
-            if k.stores.leads.update_lead(&lead).await? == Cas::Stale {
+            if k.leads.update_lead(&lead).await? == Cas::Stale {
                 continue;
             }
             Unsubscribed::Now
@@ -48,7 +48,7 @@ pub async fn unsubscribe(k: &Kindling, lead_id: &LeadId) -> Result<Unsubscribed>
             at: lead.unsubscribed_at.unwrap_or(now),
             attrs: Default::default(),
         };
-        record_activity(k, &activity).await?;
+        record_activity(&k.record, &activity).await?;
         tracing::info!(lead_id = %lead_id, already = (outcome == Unsubscribed::Already), "lead unsubscribed");
         return Ok(outcome);
     }

@@ -1,7 +1,6 @@
 //! `POST /forms/{form_id}`: urlencoded or multipart (browsers: 303 to the thank-you page) or
 //! JSON (API clients: JSON), 422 with field errors, nothing written unless every field is valid.
 
-use crate::app::Kindling;
 use crate::email::EmailAddress;
 use crate::forms::config::ConsentPolicy;
 use crate::forms::{submit_form, FormSubmission};
@@ -110,7 +109,11 @@ fn from_pairs(pairs: Vec<(String, String)>) -> Received {
     r
 }
 
-pub(crate) async fn submit(k: &Kindling, form_id: &str, req: &Request<Bytes>) -> ApiResult {
+pub(crate) async fn submit(
+    k: &crate::forms::Forms<'_>,
+    form_id: &str,
+    req: &Request<Bytes>,
+) -> ApiResult {
     let form = k.config.form(form_id).ok_or_else(ApiError::not_found)?;
     body_within(req, MAX_FORM_BYTES)?;
     let media = media_type(req);

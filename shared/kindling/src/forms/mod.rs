@@ -6,14 +6,48 @@ pub mod config;
 pub(crate) mod api;
 
 use crate::activities::{Activity, Attrs, Subject};
-use crate::app::{conflict, Kindling, CAS_ATTEMPTS};
 use crate::email::EmailAddress;
+use crate::error::conflict;
 use crate::error::Result;
 use crate::forms::config::Form;
 use crate::ids::{ActivityId, LeadId, VisitorId};
 use crate::leads::{Consent, Lead, Profile};
+use crate::ports::CAS_ATTEMPTS;
 use crate::ports::{Cas, Put};
 use crate::tracking::record_activity;
+
+use crate::activities::ports::VisitorLinks;
+use crate::leads::ports::LeadStore;
+use crate::ports::{Clock, Ids};
+use crate::sequences::Enroller;
+use crate::tracking::Recorder;
+
+/// The sections forms read.
+#[derive(Clone, Copy)]
+pub struct Sections<'a> {
+    pub forms: &'a [Form],
+    /// Version of the consent wording that forms show; stored with each consent record.
+    pub consent_text_version: &'a str,
+}
+
+impl<'a> Sections<'a> {
+    /// The form with this id.
+    pub fn form(&self, id: &str) -> Option<&'a Form> {
+        self.forms.iter().find(|f| f.id == id)
+    }
+}
+
+/// What a form submission touches.
+#[derive(Clone, Copy)]
+pub struct Forms<'a> {
+    pub config: Sections<'a>,
+    pub leads: &'a dyn LeadStore,
+    pub visitors: &'a dyn VisitorLinks,
+    pub record: Recorder<'a>,
+    pub enroll: Enroller<'a>,
+    pub clock: &'a dyn Clock,
+    pub ids: &'a dyn Ids,
+}
 
 /// A validated form submission.
 #[derive(Debug, Clone)]
@@ -42,12 +76,16 @@ pub struct Submitted {
 /// to the lead, records the form's activity and enrolls the lead in the form's sequences.
 /// Every write is idempotent, so a retried submission converges on the same state.
 #[tracing::instrument(name = "submit_form", skip_all, fields(form = %form.id))]
-pub async fn submit_form(k: &Kindling, form: &Form, sub: FormSubmission) -> Result<Submitted> {
+pub async fn submit_form(
+    k: &crate::forms::Forms<'_>,
+    form: &Form,
+    sub: FormSubmission,
+) -> Result<Submitted> {
     let now = k.clock.now();
     let (lead, created) = upsert_lead(k, form, &sub).await?;
 
     if let Some(v) = &sub.visitor_id {
-        k.stores.visitors.link_visitor(v, &lead.id, now).await?;
+        k.visitors.link_visitor(v, &lead.id, now).await?;
     }
 
     // Without a client id, submissions of one form by one lead within a minute are one.
@@ -69,12 +107,12 @@ pub async fn submit_form(k: &Kindling, form: &Form, sub: FormSubmission) -> Resu
 
     let mut enrolled = Vec::new();
     for seq_id in &form.sequences {
-        if crate::scoring::rescore::enroll(k, &lead, seq_id, now).await? {
+        if crate::sequences::enroll(&k.enroll, &lead, seq_id, now).await? {
             enrolled.push(seq_id.clone());
         }
     }
     // Recorded last: the event it publishes makes scoring read the lead as written above.
-    record_activity(k, &activity).await?;
+    record_activity(&k.record, &activity).await?;
     Ok(Submitted {
         lead_id: lead.id,
         created,
@@ -82,22 +120,26 @@ pub async fn submit_form(k: &Kindling, form: &Form, sub: FormSubmission) -> Resu
     })
 }
 
-async fn upsert_lead(k: &Kindling, form: &Form, sub: &FormSubmission) -> Result<(Lead, bool)> {
+async fn upsert_lead(
+    k: &crate::forms::Forms<'_>,
+    form: &Form,
+    sub: &FormSubmission,
+) -> Result<(Lead, bool)> {
     let now = k.clock.now();
     let consent = sub.consent.then(|| Consent {
         at: now,
         form_id: form.id.clone(),
-        text_version: k.config.consent_text_version.clone(),
+        text_version: k.config.consent_text_version.to_owned(),
         source_ip: sub.source_ip.clone(),
         user_agent: sub.user_agent.clone(),
     });
     for _ in 0..CAS_ATTEMPTS {
-        match k.stores.leads.find_lead_by_email(&sub.email).await? {
+        match k.leads.find_lead_by_email(&sub.email).await? {
             None => {
                 let mut lead = Lead::new(LeadId::new(k.ids.new_id()), sub.email.clone(), now);
                 lead.profile.merge(&sub.profile);
                 lead.consent = consent.clone();
-                if k.stores.leads.insert_lead(&lead).await? == Put::Created {
+                if k.leads.insert_lead(&lead).await? == Put::Created {
                     tracing::info!(lead_id = %lead.id, form = %form.id, "lead created");
                     return Ok((lead, true));
                 }
@@ -109,7 +151,7 @@ async fn upsert_lead(k: &Kindling, form: &Form, sub: &FormSubmission) -> Result<
                     lead.consent = consent.clone();
                 }
                 lead.updated_at = now;
-                if k.stores.leads.update_lead(&lead).await? == Cas::Updated {
+                if k.leads.update_lead(&lead).await? == Cas::Updated {
                     lead.version += 1;
                     return Ok((lead, false));
                 }

@@ -33,13 +33,17 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
         Resolved::Route(id, params) => {
             let p = |i: usize| params.get(i).copied().unwrap_or("");
             match id {
-                RouteId::Beacons => tracking::api::events(k, &req).await,
-                RouteId::OpenPixel => tracking::api::open(k, p(0), &req).await,
-                RouteId::Click => tracking::api::click(k, p(0), &req).await,
-                RouteId::UnsubscribePage => deliverability::api::page(k, p(0)).await,
-                RouteId::OneClick => deliverability::api::one_click(k, p(0), &req).await,
+                RouteId::Beacons => tracking::api::events(&k.tracking(), &req).await,
+                RouteId::OpenPixel => tracking::api::open(&k.tracking(), p(0), &req).await,
+                RouteId::Click => tracking::api::click(&k.tracking(), p(0), &req).await,
+                RouteId::UnsubscribePage => {
+                    deliverability::api::page(&k.deliverability(), p(0)).await
+                }
+                RouteId::OneClick => {
+                    deliverability::api::one_click(&k.deliverability(), p(0), &req).await
+                }
                 RouteId::KindlingJs => Ok(tracking::api::kindling_js(&k.config.program)),
-                RouteId::Form => forms::api::submit(k, p(0), &req).await,
+                RouteId::Form => forms::api::submit(&k.forms(), p(0), &req).await,
                 RouteId::AdminLead => admin::lead(k, p(0)).await,
                 RouteId::AdminSalesMark => admin::mark(k, p(0), &req).await,
                 RouteId::AdminSending => admin::sending(k).await,

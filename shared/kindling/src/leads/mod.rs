@@ -3,7 +3,7 @@
 pub mod ports;
 mod sales;
 
-pub use sales::mark_lead;
+pub use sales::{mark_lead, parse_lead_key, LeadKey};
 
 use crate::email::EmailAddress;
 use crate::ids::LeadId;

@@ -1,23 +1,27 @@
-use crate::admin::LeadKey;
-use crate::app::{conflict, Kindling, CAS_ATTEMPTS};
+use crate::email::EmailAddress;
+use crate::error::conflict;
 use crate::error::Result;
+use crate::ids::LeadId;
+use crate::leads::ports::LeadStore;
 use crate::leads::{Lead, SalesMark, SalesStatus};
 use crate::ports::Cas;
+use crate::ports::CAS_ATTEMPTS;
 
 /// Records where sales stands with a lead (from a sales tool or a rep). Sequences with the
 /// `sales_marked` exit goal stop at their next step. `None` if there is no such lead. Marking
 /// again with the same status and note changes nothing.
 #[tracing::instrument(name = "mark_lead", skip_all, fields(status = ?status))]
 pub async fn mark_lead(
-    k: &Kindling,
+    leads: &dyn LeadStore,
+    clock: &dyn crate::ports::Clock,
     key: &LeadKey,
     status: SalesStatus,
     note: Option<String>,
 ) -> Result<Option<Lead>> {
     for _ in 0..CAS_ATTEMPTS {
         let lead = match key {
-            LeadKey::Id(id) => k.stores.leads.get_lead(id).await?,
-            LeadKey::Email(email) => k.stores.leads.find_lead_by_email(email).await?,
+            LeadKey::Id(id) => leads.get_lead(id).await?,
+            LeadKey::Email(email) => leads.find_lead_by_email(email).await?,
         };
         let Some(mut lead) = lead else {
             return Ok(None);
@@ -29,18 +33,34 @@ pub async fn mark_lead(
         {
             return Ok(Some(lead));
         }
-        let now = k.clock.now();
+        let now = clock.now();
         lead.sales = Some(SalesMark {
             status,
             at: now,
             note: note.clone(),
         });
         lead.updated_at = now;
-        if k.stores.leads.update_lead(&lead).await? == Cas::Updated {
+        if leads.update_lead(&lead).await? == Cas::Updated {
             tracing::info!(lead_id = %lead.id, status = ?status, "lead marked by sales");
             lead.version += 1;
             return Ok(Some(lead));
         }
     }
     Err(conflict("sales mark"))
+}
+
+/// How a lead is named in a request: its id, or its email address.
+pub fn parse_lead_key(key: &str) -> Option<LeadKey> {
+    if key.contains('@') {
+        EmailAddress::parse(key).ok().map(LeadKey::Email)
+    } else {
+        LeadId::parse(key).map(LeadKey::Id)
+    }
+}
+
+/// A lead id or an email address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeadKey {
+    Id(LeadId),
+    Email(EmailAddress),
 }

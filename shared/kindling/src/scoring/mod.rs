@@ -11,7 +11,9 @@ pub use rescore::{
     lead_activities, plan, rescore_all, rescore_lead, rescore_page, Plan, RescoreChange,
     RescorePage, Rescored,
 };
+pub use rescore::{recheck_due_leads, Rechecked};
 
+use crate::activities::log::{activity_matches, clean_log};
 use crate::activities::{Activity, ActivityKind};
 use crate::fasthash::FastBuild;
 use crate::ids::ActivityId;
@@ -20,6 +22,37 @@ use crate::message::MessageRef;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
+
+use crate::activities::ports::{ActivityLog, VisitorLinks};
+use crate::events::EventBus;
+use crate::leads::ports::LeadStore;
+use crate::ports::{Clock, Ids};
+use crate::sequences::Enroller;
+use crate::triggers::Trigger;
+
+/// The sections scoring reads.
+#[derive(Clone, Copy)]
+pub struct Sections<'a> {
+    pub scoring: &'a config::Settings,
+    pub triggers: &'a [Trigger],
+    /// A lead that turns hot again within this long of its last alert does not alert again
+    /// (`[alerts] realert_cooldown`).
+    pub realert_cooldown: chrono::Duration,
+    pub default_zone: chrono_tz::Tz,
+}
+
+/// What rescoring touches.
+#[derive(Clone, Copy)]
+pub struct Scoring<'a> {
+    pub config: Sections<'a>,
+    pub leads: &'a dyn LeadStore,
+    pub activities: &'a dyn ActivityLog,
+    pub visitors: &'a dyn VisitorLinks,
+    pub enroll: Enroller<'a>,
+    pub bus: &'a dyn EventBus,
+    pub clock: &'a dyn Clock,
+    pub ids: &'a dyn Ids,
+}
 
 /// Score at or above which a lead is warm or hot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,13 +134,6 @@ pub struct Rule {
     pub half_life_days: Option<u32>,
 }
 
-/// The path of a URL (or the text itself if it is not a URL).
-fn path_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let path = rest.find('/').map_or("/", |i| &rest[i..]);
-    path.split(['?', '#']).next().unwrap_or(path)
-}
-
 impl Rule {
     fn matches(&self, a: &Activity) -> bool {
         let x = &a.attrs;
@@ -122,31 +148,6 @@ impl Rule {
             .as_ref()
             .is_none_or(|s| x.sequence_id.as_ref() == Some(s))
             && self.step.is_none_or(|s| x.step == Some(s))
-    }
-}
-
-/// The conditions rules and triggers share: the kind, and each given page category, form and
-/// URL pattern.
-pub(crate) fn activity_matches(
-    a: &Activity,
-    kind: ActivityKind,
-    page_category: Option<&str>,
-    form_id: Option<&str>,
-    url: Option<&str>,
-) -> bool {
-    let x = &a.attrs;
-    a.kind == kind
-        && page_category.is_none_or(|c| x.page_category.as_deref() == Some(c))
-        && form_id.is_none_or(|f| x.form_id.as_deref() == Some(f))
-        && url.is_none_or(|p| x.url.as_deref().is_some_and(|u| path_matches(p, u)))
-}
-
-/// Whether the path of `url` matches `pattern` (`/x` exact, `/x*` prefix).
-pub(crate) fn path_matches(pattern: &str, url: &str) -> bool {
-    let path = path_of(url);
-    match pattern.strip_suffix('*') {
-        Some(prefix) => path.starts_with(prefix),
-        None => path == pattern || path.strip_suffix('/') == Some(pattern),
     }
 }
 
@@ -357,35 +358,6 @@ pub fn score(
     now: DateTime<Utc>,
 ) -> ScoreCard {
     score_clean(&clean_log(activities, now), rules, thresholds, now)
-}
-
-/// What scores and triggers see of a log: activities up to `now`, one per id (a redelivery may
-/// carry another timestamp: the earliest wins, whatever the order of delivery), in time order,
-/// without machine opens and scanner clicks (those stay in the log and score 0).
-pub fn clean_log(activities: &[Activity], now: DateTime<Utc>) -> Vec<&Activity> {
-    let mut log: Vec<&Activity> = activities.iter().filter(|a| a.at <= now).collect();
-    log.sort_unstable_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
-    // One hash per id into a table of hashes (no string comparisons on the common path); ids
-    // whose hashes collide are settled exactly in a second set.
-    let build = FastBuild::default();
-    let mut by_hash: std::collections::HashMap<u64, &ActivityId, crate::fasthash::Prehashed> =
-        std::collections::HashMap::with_capacity_and_hasher(log.len(), Default::default());
-    let mut colliding: HashSet<&ActivityId, FastBuild> = HashSet::default();
-    log.retain(|a| {
-        use std::collections::hash_map::Entry;
-        match by_hash.entry(std::hash::BuildHasher::hash_one(&build, &a.id)) {
-            Entry::Vacant(e) => {
-                e.insert(&a.id);
-                true
-            }
-            Entry::Occupied(e) => *e.get() != &a.id && colliding.insert(&a.id),
-        }
-    });
-    let machine = crate::activities::classify::machine_hits(&log);
-    if !machine.is_empty() {
-        log.retain(|a| !machine.contains_key(&a.id));
-    }
-    log
 }
 
 /// Scores a log already cleaned by [`clean_log`].

@@ -1,15 +1,14 @@
+use crate::activities::log::clean_log;
 use crate::activities::Activity;
-use crate::app::{conflict, Kindling, CAS_ATTEMPTS};
-use crate::config::Config;
+use crate::error::conflict;
 use crate::error::Result;
 use crate::events::{Event, LeadBecameHot, LeadBecameMql, TemperatureChanged, TriggerFired};
 use crate::ids::LeadId;
 use crate::leads::Temperature;
 use crate::leads::{Lead, TriggerState};
-use crate::ports::{Cas, Put};
-use crate::scoring::{clean_log, score_lead_clean, score_lead_summary, ScoreCard};
-use crate::sequences::config::Reentry;
-use crate::sequences::EnrollmentStatus;
+use crate::ports::Cas;
+use crate::ports::CAS_ATTEMPTS;
+use crate::scoring::{score_lead_clean, score_lead_summary, ScoreCard};
 use chrono::{DateTime, Duration, Utc};
 
 /// A lead whose score decays (and who is not cold) is looked at again this often, so that it
@@ -30,21 +29,22 @@ pub struct Rescored {
 }
 
 /// Every activity of a lead, including those of the browsers tied to it.
-pub async fn lead_activities(k: &Kindling, lead: &LeadId) -> Result<Vec<Activity>> {
-    let mut all = k.stores.activities.activities_of_lead(lead).await?;
-    for v in k.stores.visitors.visitors_of_lead(lead).await? {
-        all.extend(k.stores.activities.activities_of_visitor(&v).await?);
-    }
-    Ok(all)
+pub async fn lead_activities(k: &super::Scoring<'_>, lead: &LeadId) -> Result<Vec<Activity>> {
+    Ok(crate::activities::log::of_lead(k.activities, k.visitors, lead).await?)
 }
 
 /// A lead's score now (fit and engagement), with its explanation, from a log already read.
-pub fn card_of(k: &Kindling, lead: &Lead, log: &[Activity]) -> ScoreCard {
+pub fn card_of(k: &super::Scoring<'_>, lead: &Lead, log: &[Activity]) -> ScoreCard {
     let now = k.clock.now();
     card_of_clean(&k.config, lead, &clean_log(log, now), now)
 }
 
-fn card_of_clean(c: &Config, lead: &Lead, log: &[&Activity], now: DateTime<Utc>) -> ScoreCard {
+fn card_of_clean(
+    c: &super::Sections<'_>,
+    lead: &Lead,
+    log: &[&Activity],
+    now: DateTime<Utc>,
+) -> ScoreCard {
     score_lead_clean(
         lead,
         log,
@@ -56,7 +56,7 @@ fn card_of_clean(c: &Config, lead: &Lead, log: &[&Activity], now: DateTime<Utc>)
 }
 
 /// The lead's score now, with its explanation (reads only).
-pub(crate) async fn score_card(k: &Kindling, lead: &Lead) -> Result<ScoreCard> {
+pub(crate) async fn score_card(k: &super::Scoring<'_>, lead: &Lead) -> Result<ScoreCard> {
     let log = lead_activities(k, &lead.id).await?;
     Ok(card_of(k, lead, &log))
 }
@@ -92,7 +92,7 @@ impl Plan {
 /// Plans a rescore (see [`Plan`]): temperature transitions (warm, hot with its crossing number
 /// and whether it may alert under the re-alert cooldown, cooled), the first MQL, trigger
 /// firings, and when to look at the lead again.
-pub fn plan(c: &Config, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) -> Plan {
+pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) -> Plan {
     let card = score_lead_summary(
         stored,
         log,
@@ -111,7 +111,7 @@ pub fn plan(c: &Config, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) ->
         let alert = stored
             .score
             .hot_alerted_at
-            .is_none_or(|last| now - last >= c.alerts.realert_cooldown);
+            .is_none_or(|last| now - last >= c.realert_cooldown);
         if alert {
             lead.score.hot_alerted_at = Some(now);
         }
@@ -150,7 +150,7 @@ pub fn plan(c: &Config, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) ->
         }));
     }
 
-    let evaluation = crate::triggers::evaluate(&c.triggers, &stored.triggers, log, now);
+    let evaluation = crate::triggers::evaluate(c.triggers, &stored.triggers, log, now);
     let mut enroll = Vec::new();
     for f in &evaluation.firings {
         let t = f.trigger;
@@ -207,9 +207,9 @@ pub fn plan(c: &Config, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) ->
 /// enrollment exists already and notify's dedupe absorbs the repeated events. The other order
 /// could store "fired" or "hot" and lose the alert.
 #[tracing::instrument(name = "rescore_lead", skip_all, fields(lead_id = %lead_id))]
-pub async fn rescore_lead(k: &Kindling, lead_id: &LeadId) -> Result<Option<Rescored>> {
+pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Option<Rescored>> {
     for _ in 0..CAS_ATTEMPTS {
-        let Some(stored) = k.stores.leads.get_lead(lead_id).await? else {
+        let Some(stored) = k.leads.get_lead(lead_id).await? else {
             return Ok(None);
         };
         let now = k.clock.now();
@@ -227,7 +227,7 @@ pub async fn rescore_lead(k: &Kindling, lead_id: &LeadId) -> Result<Option<Resco
             return Ok(Some(result));
         }
         for seq in &p.enroll {
-            if enroll(k, &stored, seq, now).await? {
+            if crate::sequences::enroll(&k.enroll, &stored, seq, now).await? {
                 result.enrolled.push(seq.clone());
             }
         }
@@ -251,59 +251,8 @@ pub async fn rescore_lead(k: &Kindling, lead_id: &LeadId) -> Result<Option<Resco
     Err(conflict(format!("lead {lead_id}")))
 }
 
-/// Enrolls a lead in a sequence (from a form or a trigger), its first step due at its offset
-/// and outside quiet hours in the lead's zone. False if the lead is active in it, or was in it and
-/// the sequence's re-entry policy does not let it in again yet.
-#[tracing::instrument(name = "enroll", skip_all, fields(lead_id = %lead.id, sequence = %sequence))]
-pub(crate) async fn enroll(
-    k: &Kindling,
-    lead: &Lead,
-    sequence: &str,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let Some(seq) = k.config.sequence(sequence) else {
-        return Ok(false);
-    };
-    let previous = k
-        .stores
-        .enrollments
-        .enrollments_of_lead(&lead.id)
-        .await?
-        .into_iter()
-        .filter(|e| e.sequence_id == seq.id)
-        .max_by_key(|e| e.entry);
-    let entry = match previous {
-        None => 1,
-        // At most one active enrollment per lead and sequence.
-        Some(p) if p.status == EnrollmentStatus::Active => return Ok(false),
-        Some(p) => match seq.reentry {
-            Reentry::After(gap) if now - p.enrolled_at >= gap => p.entry + 1,
-            Reentry::After(_) | Reentry::Never => return Ok(false),
-        },
-    };
-    let zone = lead.zone(k.config.program.default_zone);
-    let first_due = seq.steps.first().map(|s| k.config.step_due(s, now, zone));
-    let enrollment = crate::sequences::Enrollment {
-        id: crate::ids::EnrollmentId::new(k.ids.new_id()),
-        lead_id: lead.id.clone(),
-        sequence_id: seq.id.clone(),
-        entry,
-        enrolled_at: now,
-        next_step: 0,
-        next_due_at: first_due,
-        status: EnrollmentStatus::Active,
-        reason: None,
-        version: 0,
-    };
-    let created = k.stores.enrollments.enroll(&enrollment).await? == Put::Created;
-    if created {
-        tracing::info!(lead_id = %lead.id, sequence = %seq.id, entry, "lead enrolled");
-    }
-    Ok(created)
-}
-
-async fn store(k: &Kindling, lead: &Lead) -> Result<bool> {
-    Ok(k.stores.leads.update_lead(lead).await? == Cas::Updated)
+async fn store(k: &super::Scoring<'_>, lead: &Lead) -> Result<bool> {
+    Ok(k.leads.update_lead(lead).await? == Cas::Updated)
 }
 
 /// A lead whose stored score differs from what the current rules give.
@@ -329,7 +278,7 @@ const RESCORE_PAGE: usize = 100;
 /// the store's lead order. With `apply`, stores the new scores (with their transitions and
 /// triggers, as any rescore does); without, writes nothing: the preview of a rule change.
 #[tracing::instrument(name = "rescore_all", skip_all, fields(apply = apply))]
-pub async fn rescore_all(k: &Kindling, apply: bool) -> Result<Vec<RescoreChange>> {
+pub async fn rescore_all(k: &super::Scoring<'_>, apply: bool) -> Result<Vec<RescoreChange>> {
     let mut changes = Vec::new();
     let mut after: Option<LeadId> = None;
     loop {
@@ -357,16 +306,16 @@ pub struct RescorePage {
 /// several bounded invocations.
 #[tracing::instrument(name = "rescore_page", skip_all, fields(apply = apply, limit = limit))]
 pub async fn rescore_page(
-    k: &Kindling,
+    k: &super::Scoring<'_>,
     after: Option<&LeadId>,
     limit: usize,
     apply: bool,
 ) -> Result<RescorePage> {
     let limit = limit.max(1);
-    let page = k.stores.leads.list_lead_ids(after, limit).await?;
+    let page = k.leads.list_lead_ids(after, limit).await?;
     let mut changes = Vec::new();
     for id in &page {
-        let Some(lead) = k.stores.leads.get_lead(id).await? else {
+        let Some(lead) = k.leads.get_lead(id).await? else {
             continue;
         };
         // Totals only (no per-rule activity ids): what the comparison needs.
@@ -402,4 +351,41 @@ pub async fn rescore_page(
             .flatten(),
         applied: apply,
     })
+}
+
+/// What a recheck run found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rechecked {
+    /// Leads looked at again (pending triggers, decaying scores).
+    pub rechecked: u32,
+    /// Trigger firings found by those rechecks.
+    pub triggers_fired: u32,
+    /// Leads whose recheck failed; they stay due.
+    pub errors: u32,
+}
+
+/// Rescores the leads whose `recheck_at` has come (see [`crate::leads::Lead::recheck_at`]), at
+/// most `budget`. A lead that fails stays due and is counted in `errors`.
+pub async fn recheck_due_leads(k: &super::Scoring<'_>, budget: usize) -> Result<Rechecked> {
+    let mut report = Rechecked::default();
+    let now = k.clock.now();
+    let due = k.leads.due_rechecks(now, budget.max(1)).await?;
+    for lead in due {
+        match rescore_lead(k, &lead).await {
+            Ok(Some(r)) => {
+                report.rechecked += 1;
+                report.triggers_fired += r
+                    .events
+                    .iter()
+                    .filter(|e| matches!(e, crate::events::Event::TriggerFired(_)))
+                    .count() as u32;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(lead_id = %lead, error = %crate::error::Report(&e), "recheck failed; it stays due");
+                report.errors += 1;
+            }
+        }
+    }
+    Ok(report)
 }

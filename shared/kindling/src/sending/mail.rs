@@ -2,10 +2,10 @@
 //! one-click unsubscribe headers and the RFC 2919 `List-Id`, as RFC 5322 bytes (lettre's builder
 //! does the MIME).
 
-use crate::config::Config;
 use crate::leads::Lead;
 use crate::message::MessageKey;
 use crate::message::HIDDEN_LINK;
+use crate::program::{Program, Sender};
 use crate::sending::templates::RenderedMail;
 use crate::sending::templates::LINK_MARKER;
 use crate::token::{Claim, SigningKeys};
@@ -30,6 +30,13 @@ pub struct ComposedMail {
 #[error("mail: {0}")]
 pub struct ComposeError(String);
 
+/// Who a mail is from and where its links point: the program and the sender.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub program: &'a Program,
+    pub sender: &'a Sender,
+}
+
 /// The URLs every mail to `lead` carries.
 #[derive(Debug, Clone)]
 pub struct MailUrls {
@@ -40,7 +47,7 @@ pub struct MailUrls {
 
 impl MailUrls {
     /// Signed unsubscribe and pixel URLs for one send.
-    pub fn new(config: &Config, keys: &SigningKeys, key: &MessageKey) -> Self {
+    pub fn new(config: &Origin<'_>, keys: &SigningKeys, key: &MessageKey) -> Self {
         let base = &config.program.public_url;
         Self {
             unsubscribe: format!(
@@ -59,7 +66,7 @@ impl MailUrls {
 /// Replaces the `link()` markers of a rendered mail with signed click URLs; returns the
 /// destinations by index (the same URL in text and HTML shares one index).
 fn sign_links(
-    config: &Config,
+    config: &Origin<'_>,
     keys: &SigningKeys,
     key: &MessageKey,
     parts: [&str; 2],
@@ -137,7 +144,7 @@ pub struct Addressing<'a> {
 /// The `List-Id` of `list` (RFC 2919): `Kindling document_followup <document-followup.kindling.example.jp>`.
 /// The id is stable for as long as the list and the namespace are, which is what receivers key
 /// their filters and reputation on; the phrase is for people.
-pub fn list_id(config: &Config, list: &str) -> String {
+pub fn list_id(config: &Origin<'_>, list: &str) -> String {
     let label: String = list
         .chars()
         .map(|c| match c {
@@ -164,7 +171,7 @@ pub fn list_id(config: &Config, list: &str) -> String {
 /// Builds the mail: rendered content, signed links, open pixel, footer with the sender's name,
 /// postal address and opt-out link, one-click unsubscribe headers and the list's `List-Id`.
 pub fn compose(
-    config: &Config,
+    config: &Origin<'_>,
     keys: &SigningKeys,
     to: &Addressing<'_>,
     rendered: &RenderedMail,

@@ -2,13 +2,12 @@
 //! the score consumer counts a send's first human open and click; `kindling ab` reports.
 
 use crate::activities::classify::Agent;
+use crate::activities::log::clean_log;
 use crate::activities::ActivityKind;
-use crate::app::Kindling;
 use crate::error::Result;
 use crate::ids::{ActivityId, LeadId};
 use crate::message::MessageKey;
 use crate::ports::Put;
-use crate::scoring::clean_log;
 use crate::sending::ab::{self, AbTest, VariantResult, Verdict};
 use crate::sending::ledger::SendRecord;
 use crate::sequences::config::Sequence;
@@ -17,7 +16,7 @@ use serde::Serialize;
 /// The template this lead gets for an A/B step: the decided winner, else its assigned variant.
 /// Decides the winner when the results allow it (the first sender to decide wins the mark).
 pub(crate) async fn variant_for(
-    k: &Kindling,
+    k: &super::Sequences<'_>,
     seq: &Sequence,
     step: u32,
     test: &AbTest,
@@ -29,8 +28,7 @@ pub(crate) async fn variant_for(
     }
     let results = results(k, &series, test).await?;
     if let Verdict::Winner { template, p_value } = ab::judge(test, &results) {
-        if k.stores
-            .tallies
+        if k.tallies
             .set_mark(&series, ab::WINNER, &template, true)
             .await?
             == Put::Created
@@ -45,8 +43,8 @@ pub(crate) async fn variant_for(
     Ok(test.variants[i].clone())
 }
 
-async fn winner(k: &Kindling, series: &str, test: &AbTest) -> Result<Option<String>> {
-    let marks = k.stores.tallies.marks(series).await?;
+async fn winner(k: &super::Sequences<'_>, series: &str, test: &AbTest) -> Result<Option<String>> {
+    let marks = k.tallies.marks(series).await?;
     // A winner that is no longer a variant (the test was edited) is ignored.
     Ok(marks
         .get(ab::WINNER)
@@ -54,8 +52,12 @@ async fn winner(k: &Kindling, series: &str, test: &AbTest) -> Result<Option<Stri
         .cloned())
 }
 
-async fn results(k: &Kindling, series: &str, test: &AbTest) -> Result<Vec<VariantResult>> {
-    let tallies = k.stores.tallies.tallies(series, None, None).await?;
+async fn results(
+    k: &super::Sequences<'_>,
+    series: &str,
+    test: &AbTest,
+) -> Result<Vec<VariantResult>> {
+    let tallies = k.tallies.tallies(series, None, None).await?;
     Ok(test
         .variants
         .iter()
@@ -73,15 +75,18 @@ async fn results(k: &Kindling, series: &str, test: &AbTest) -> Result<Vec<Varian
 }
 
 /// Counts a step mail that went out (once per send, however often this runs).
-pub(crate) async fn count_sent(k: &Kindling, seq: &Sequence, record: &SendRecord) -> Result<()> {
+pub(crate) async fn count_sent(
+    k: &super::Sequences<'_>,
+    seq: &Sequence,
+    record: &SendRecord,
+) -> Result<()> {
     let Some((_, step)) = record.key.as_step() else {
         return Ok(());
     };
     if !has_test(seq, step) {
         return Ok(());
     }
-    k.stores
-        .tallies
+    k.tallies
         .tally_once(
             &ab::series(&seq.id, step),
             &record.template,
@@ -97,7 +102,7 @@ pub(crate) async fn count_sent(k: &Kindling, seq: &Sequence, record: &SendRecord
 /// cleaned log keeps it (machine opens, scanner clicks and duplicates never count). A click
 /// counts as an open too: the mail was read even if its images were blocked.
 pub(crate) async fn count_engagement(
-    k: &Kindling,
+    k: &super::Sequences<'_>,
     lead: &LeadId,
     activity: &ActivityId,
 ) -> Result<()> {
@@ -109,7 +114,7 @@ pub(crate) async fn count_engagement(
     {
         return Ok(());
     }
-    let log = crate::scoring::lead_activities(k, lead).await?;
+    let log = crate::activities::log::of_lead(k.activities, k.visitors, lead).await?;
     let now = k.clock.now();
     let clean = clean_log(&log, now);
     let Some(a) = clean.iter().find(|a| &a.id == activity) else {
@@ -137,7 +142,7 @@ pub(crate) async fn count_engagement(
         enrollment_id: enrollment.clone(),
         step,
     };
-    let Some(record) = k.stores.sends.get_send(&key).await? else {
+    let Some(record) = k.sends.get_send(&key).await? else {
         return Ok(());
     };
     let counters: &[&str] = match a.kind {
@@ -147,8 +152,7 @@ pub(crate) async fn count_engagement(
     };
     let series = ab::series(seq_id, step);
     for c in counters {
-        k.stores
-            .tallies
+        k.tallies
             .tally_once(&series, &record.template, c, &key.to_string(), now)
             .await?;
     }
@@ -172,9 +176,9 @@ pub struct AbReport {
 
 /// Every configured A/B test with its counts, winner and verdict.
 #[tracing::instrument(name = "ab_report", skip_all)]
-pub async fn ab_report(k: &Kindling) -> Result<Vec<AbReport>> {
+pub async fn ab_report(k: &super::Sequences<'_>) -> Result<Vec<AbReport>> {
     let mut out = Vec::new();
-    for seq in &k.config.sequences {
+    for seq in k.config.sequences {
         for (i, step) in seq.steps.iter().enumerate() {
             let Some(test) = &step.ab else { continue };
             let step = i as u32;

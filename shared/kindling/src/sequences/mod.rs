@@ -4,10 +4,12 @@
 
 pub mod ab;
 pub mod config;
+mod enroll;
 pub mod plan;
 mod run;
 
 pub use ab::{ab_report, AbReport};
+pub use enroll::enroll;
 pub use run::{build_step_mail, send_due_steps, Ended, SendReport, SentMail};
 
 pub mod ports;
@@ -15,6 +17,83 @@ pub mod ports;
 use crate::ids::{EnrollmentId, LeadId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::activities::ports::{ActivityLog, VisitorLinks};
+use crate::deliverability::ports::SuppressionList;
+use crate::deliverability::Deliverability;
+use crate::leads::ports::LeadStore;
+use crate::ports::{Clock, Ids, Tallies};
+use crate::program::{Program, Sender};
+use crate::sending::ports::SendLog;
+use crate::sending::templates::Templates;
+use crate::token::SigningKeys;
+use crate::tracking::Recorder;
+use chrono_tz::Tz;
+use config::{Sequence, Step};
+use ports::EnrollmentStore;
+
+/// The sections step mail reads.
+#[derive(Clone, Copy)]
+pub struct Sections<'a> {
+    pub program: &'a Program,
+    pub sender: &'a Sender,
+    pub sequences: &'a [Sequence],
+    pub sending: &'a crate::sending::config::Settings,
+    pub templates: &'a Templates,
+}
+
+impl<'a> Sections<'a> {
+    /// Who step mails are from and where their links point.
+    pub fn origin(&self) -> crate::sending::mail::Origin<'a> {
+        crate::sending::mail::Origin {
+            program: self.program,
+            sender: self.sender,
+        }
+    }
+
+    /// The sequence with this id.
+    pub fn sequence(&self, id: &str) -> Option<&'a Sequence> {
+        self.sequences.iter().find(|s| s.id == id)
+    }
+
+    /// The earliest instant at or after `at` when `step` may go out to a lead in `zone`: outside
+    /// quiet hours and inside the step's window.
+    pub fn send_time(&self, step: &Step, at: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
+        self.sending.send_time(step.window.as_ref(), at, zone)
+    }
+
+    /// When `step` of an enrollment made at `enrolled_at` is due, for a lead in `zone`.
+    pub fn step_due(&self, step: &Step, enrolled_at: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
+        self.sending
+            .due(&step.at, step.window.as_ref(), enrolled_at, zone)
+    }
+}
+
+/// What enrolling a lead touches.
+#[derive(Clone, Copy)]
+pub struct Enroller<'a> {
+    pub config: Sections<'a>,
+    pub enrollments: &'a dyn EnrollmentStore,
+    pub ids: &'a dyn Ids,
+}
+
+/// What sending step mails touches.
+#[derive(Clone, Copy)]
+pub struct Sequences<'a> {
+    pub config: Sections<'a>,
+    pub keys: &'a SigningKeys,
+    pub enrollments: &'a dyn EnrollmentStore,
+    pub leads: &'a dyn LeadStore,
+    pub sends: &'a dyn SendLog,
+    pub suppressions: &'a dyn SuppressionList,
+    pub activities: &'a dyn ActivityLog,
+    pub visitors: &'a dyn VisitorLinks,
+    pub tallies: &'a dyn Tallies,
+    pub deliverability: Deliverability<'a>,
+    pub record: Recorder<'a>,
+    pub clock: &'a dyn Clock,
+    pub ids: &'a dyn Ids,
+}
 
 /// Where an enrollment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

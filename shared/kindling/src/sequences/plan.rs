@@ -9,7 +9,6 @@
 //! hours costs no more reads than deciding that takes.
 
 use crate::activities::{Activity, ActivityKind};
-use crate::config::Config;
 use crate::deliverability::suppression::SuppressionReason;
 use crate::leads::Lead;
 use crate::leads::Temperature;
@@ -90,7 +89,7 @@ fn end(status: EnrollmentStatus, reason: &str) -> Plan {
 /// the moment of sending: the sequence and step still exist; the lead exists, is not
 /// unsubscribed or suppressed, and has consented; no exit goal was reached; quiet hours and the
 /// step's window allow now; no step of a higher-priority sequence of the lead may go now.
-pub fn plan(cfg: &Config, due: &DueStep<'_>) -> Plan {
+pub fn plan(cfg: &super::Sections<'_>, due: &DueStep<'_>) -> Plan {
     use EnrollmentStatus::{Completed, Exited, Stopped};
     let enr = due.enrollment;
     let Some(seq) = due.sequence else {
@@ -178,7 +177,7 @@ fn goal_reached<'a>(
 /// Whether another active enrollment of the lead, in a sequence of higher priority, has a step
 /// that may go out now: then that one takes the frequency cap first.
 fn outranked(
-    cfg: &Config,
+    cfg: &super::Sections<'_>,
     seq: &Sequence,
     enr: &Enrollment,
     rivals: &[Enrollment],
@@ -217,7 +216,7 @@ pub enum AfterClaim {
 
 /// Reads a claim's outcome for the step `step` of a lead in `zone`.
 pub fn after_claim(
-    cfg: &Config,
+    cfg: &super::Sections<'_>,
     claim: Claim,
     step: &crate::sequences::config::Step,
     zone: Tz,
@@ -243,7 +242,7 @@ pub fn after_claim(
 /// The enrollment once its current step is done with (sent, failed or unknown): the next step
 /// due at its offset from enrollment (outside quiet hours and inside its window), or completed.
 pub fn advanced(
-    cfg: &Config,
+    cfg: &super::Sections<'_>,
     mut enr: Enrollment,
     seq: &Sequence,
     zone: Tz,

@@ -1,6 +1,5 @@
 use super::plan::{self as send_plan, after_claim, plan, AfterClaim, DueStep, Need, Plan, Waiting};
 use crate::activities::{Activity, ActivityKind, Attrs, Subject};
-use crate::app::Kindling;
 use crate::deliverability::suppression::SuppressionReason;
 use crate::email::EmailAddress;
 use crate::error::Result;
@@ -93,15 +92,12 @@ enum Outcome {
 /// a step that may not go yet is rescheduled, never dropped.
 #[tracing::instrument(name = "send_due_steps", skip_all, fields(budget = budget))]
 pub async fn send_due_steps(
-    k: &Kindling,
+    k: &super::Sequences<'_>,
     mailer: &dyn Mailer,
     budget: usize,
 ) -> Result<SendReport> {
     let mut report = SendReport::default();
-    // Rechecks first: a trigger that fires now (an abandoned form) enrolls the lead, and its
-    // first step can go out in this very run.
-    recheck_due_leads(k, budget, &mut report).await?;
-    if let Some(trip) = crate::deliverability::breaker::gate(k).await? {
+    if let Some(trip) = crate::deliverability::breaker::gate(&k.deliverability).await? {
         report.paused = Some(trip.reason);
         return Ok(report);
     }
@@ -109,7 +105,7 @@ pub async fn send_due_steps(
     let page = budget.clamp(1, 100);
     while handled < budget {
         let now = k.clock.now();
-        let due = k.stores.enrollments.due_enrollments(now, page).await?;
+        let due = k.enrollments.due_enrollments(now, page).await?;
         if due.is_empty() {
             break;
         }
@@ -159,35 +155,10 @@ pub async fn send_due_steps(
     Ok(report)
 }
 
-/// Rescores the leads whose `recheck_at` has come (see [`crate::leads::Lead::recheck_at`]), at
-/// most `budget`. A lead that fails stays due and is counted in `errors`.
-async fn recheck_due_leads(k: &Kindling, budget: usize, report: &mut SendReport) -> Result<()> {
-    let now = k.clock.now();
-    let due = k.stores.leads.due_rechecks(now, budget.max(1)).await?;
-    for lead in due {
-        match crate::scoring::rescore_lead(k, &lead).await {
-            Ok(Some(r)) => {
-                report.rechecked += 1;
-                report.triggers_fired += r
-                    .events
-                    .iter()
-                    .filter(|e| matches!(e, crate::events::Event::TriggerFired(_)))
-                    .count() as u32;
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(lead_id = %lead, error = %crate::error::Report(&e), "recheck failed; it stays due");
-                report.errors += 1;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Plans ([`plan`]), reading each fact the plan asks for, and carries the plan out.
 #[tracing::instrument(name = "send_one", skip_all, fields(lead_id = %enr.lead_id, enrollment_id = %enr.id, sequence = %enr.sequence_id, step = enr.next_step))]
 async fn send_one(
-    k: &Kindling,
+    k: &super::Sequences<'_>,
     mailer: &dyn Mailer,
     enr: Enrollment,
     now: DateTime<Utc>,
@@ -210,7 +181,7 @@ async fn send_one(
         };
         // The plan asks only for a fact not read yet, so this reads each at most once.
         match plan(cfg, &due) {
-            Plan::Read(Need::Lead) => lead = Some(k.stores.leads.get_lead(&enr.lead_id).await?),
+            Plan::Read(Need::Lead) => lead = Some(k.leads.get_lead(&enr.lead_id).await?),
             Plan::Read(need) => {
                 let Some(Some(l)) = &lead else {
                     break Plan::End {
@@ -221,13 +192,16 @@ async fn send_one(
                 match need {
                     Need::Lead => {}
                     Need::Suppression => {
-                        let s = k.stores.suppressions.suppression(&l.email).await?;
+                        let s = k.suppressions.suppression(&l.email).await?;
                         suppression = Some(s.map(|s| s.reason));
                     }
-                    Need::Log => log = Some(crate::scoring::lead_activities(k, &l.id).await?),
-                    Need::Rivals => {
-                        rivals = Some(k.stores.enrollments.enrollments_of_lead(&l.id).await?)
+                    Need::Log => {
+                        log = Some(
+                            crate::activities::log::of_lead(k.activities, k.visitors, &l.id)
+                                .await?,
+                        )
                     }
+                    Need::Rivals => rivals = Some(k.enrollments.enrollments_of_lead(&l.id).await?),
                 }
             }
             other => break other,
@@ -276,7 +250,7 @@ struct Go<'a> {
 
 /// Claims the step (with the frequency cap, atomically), sends it, records it, moves on.
 async fn send_step(
-    k: &Kindling,
+    k: &super::Sequences<'_>,
     mailer: &dyn Mailer,
     enr: Enrollment,
     go: Go<'_>,
@@ -314,11 +288,7 @@ async fn send_step(
         links: composed.links.clone(),
         error: None,
     };
-    let claim = k
-        .stores
-        .sends
-        .claim_send(&record, cfg.sending.cap, now)
-        .await?;
+    let claim = k.sends.claim_send(&record, cfg.sending.cap, now).await?;
     match after_claim(cfg, claim, step, zone, now) {
         AfterClaim::Send => {}
         AfterClaim::WaitForCap(until) => return reschedule(k, enr, until, Outcome::Deferred).await,
@@ -327,14 +297,15 @@ async fn send_step(
             tracing::warn!(lead_id = %lead.id, step = step_no, "abandoned send claim marked unknown");
             existing.state = SendState::Unknown;
             existing.error = Some("sender stopped between claim and record".into());
-            k.stores.sends.complete_send(&existing).await?;
+            k.sends.complete_send(&existing).await?;
             return advance(k, enr, seq, zone, now, Outcome::Unknown).await;
         }
         AfterClaim::Recorded(existing) => {
             if existing.state == SendState::Sent {
                 super::ab::count_sent(k, seq, &existing).await?;
                 let at = existing.sent_at.unwrap_or(existing.claimed_at);
-                crate::deliverability::breaker::count_send(k, &existing.key, at).await?;
+                crate::deliverability::breaker::count_send(&k.deliverability, &existing.key, at)
+                    .await?;
             }
             return advance(k, enr, seq, zone, now, Outcome::Skipped).await;
         }
@@ -351,9 +322,9 @@ async fn send_step(
             record.state = SendState::Sent;
             record.sent_at = Some(now);
             record.provider_message_id = Some(message_id.clone());
-            k.stores.sends.complete_send(&record).await?;
+            k.sends.complete_send(&record).await?;
             super::ab::count_sent(k, seq, &record).await?;
-            crate::deliverability::breaker::count_send(k, &key, now).await?;
+            crate::deliverability::breaker::count_send(&k.deliverability, &key, now).await?;
             let activity = Activity {
                 id: ActivityId::new(format!("sent_{}", key.id_part())),
                 subject: Subject::Lead(lead.id.clone()),
@@ -361,7 +332,7 @@ async fn send_step(
                 at: now,
                 attrs: Attrs::of_message(&key, Some(seq.id.clone())),
             };
-            record_activity(k, &activity).await?;
+            record_activity(&k.record, &activity).await?;
             tracing::info!(lead_id = %lead.id, sequence = %seq.id, step = step_no, "step mail sent");
             let sent = SentMail {
                 key,
@@ -376,14 +347,14 @@ async fn send_step(
         }
         Err(MailError::Retryable(e)) => {
             tracing::warn!(lead_id = %lead.id, step = step_no, error = %e, "provider throttled; step stays due");
-            k.stores.sends.release_send(&key).await?;
+            k.sends.release_send(&key).await?;
             Ok(Outcome::RetryLater)
         }
         Err(MailError::Rejected(e)) => {
             tracing::warn!(lead_id = %lead.id, step = step_no, error = %e, "provider rejected step mail");
             record.state = SendState::Failed;
             record.error = Some(e);
-            k.stores.sends.complete_send(&record).await?;
+            k.sends.complete_send(&record).await?;
             advance(k, enr, seq, zone, now, Outcome::Failed).await
         }
     }
@@ -392,7 +363,7 @@ async fn send_step(
 /// The exact mail that template `template` of sequence `sequence` makes for `lead` as the send
 /// `key` at `now`: what the sender hands the provider, and what `kindling preview` shows.
 pub fn build_step_mail(
-    k: &Kindling,
+    k: &super::Sequences<'_>,
     lead: &Lead,
     sequence: &str,
     template: &str,
@@ -416,12 +387,12 @@ pub fn build_step_mail(
         language: &language,
         list: sequence,
     };
-    compose(cfg, &k.keys, &to, &rendered, now).map_err(|e| e.to_string())
+    compose(&cfg.origin(), k.keys, &to, &rendered, now).map_err(|e| e.to_string())
 }
 
 /// Moves to the next step, or completes ([`send_plan::advanced`]), and saves.
 async fn advance(
-    k: &Kindling,
+    k: &super::Sequences<'_>,
     enr: Enrollment,
     seq: &Sequence,
     zone: Tz,
@@ -433,7 +404,7 @@ async fn advance(
 }
 
 async fn reschedule(
-    k: &Kindling,
+    k: &super::Sequences<'_>,
     mut enr: Enrollment,
     at: DateTime<Utc>,
     outcome: Outcome,
@@ -443,7 +414,7 @@ async fn reschedule(
 }
 
 async fn finish(
-    k: &Kindling,
+    k: &super::Sequences<'_>,
     mut enr: Enrollment,
     status: EnrollmentStatus,
     reason: &str,
@@ -460,8 +431,8 @@ async fn finish(
     save(k, &enr, outcome).await
 }
 
-async fn save(k: &Kindling, enr: &Enrollment, outcome: Outcome) -> Result<Outcome> {
-    match k.stores.enrollments.update_enrollment(enr).await? {
+async fn save(k: &super::Sequences<'_>, enr: &Enrollment, outcome: Outcome) -> Result<Outcome> {
+    match k.enrollments.update_enrollment(enr).await? {
         Cas::Updated => Ok(outcome),
         // Another sender moved it on; its view wins. A sent mail is still reported.
         Cas::Stale => Ok(match outcome {
@@ -503,7 +474,7 @@ struct SenderView<'a> {
 }
 
 impl<'a> MailContext<'a> {
-    pub(crate) fn new(k: &'a Kindling, lead: &'a Lead) -> Self {
+    pub(crate) fn new(k: &'a super::Sequences<'a>, lead: &'a Lead) -> Self {
         let p = &lead.profile;
         Self {
             lead: LeadView {

@@ -3,7 +3,6 @@
 
 use crate::activities::classify::{classify_click, classify_open, Agent, ClickHit, Hit, Verdict};
 use crate::activities::{Activity, ActivityKind, Attrs, Subject};
-use crate::app::Kindling;
 use crate::ids::{is_valid_id, ActivityId, LeadId, VisitorId};
 use crate::message::HIDDEN_LINK;
 use crate::program::Program;
@@ -91,7 +90,7 @@ fn invalid(index: usize, message: impl std::fmt::Display) -> ApiError {
 
 /// Accepts a beacon: every event is validated before anything is stored, so a bad beacon
 /// changes nothing.
-pub(crate) async fn events(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
+pub(crate) async fn events(k: &super::Tracking<'_>, req: &Request<Bytes>) -> ApiResult {
     let body = body_within(req, MAX_BEACON_BYTES)?;
     // text/plain lets browsers send the beacon without a CORS preflight.
     if !matches!(
@@ -126,8 +125,7 @@ pub(crate) async fn events(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
         match effect {
             Effect::Record(a) => activities.push(*a),
             Effect::Link(lead) => {
-                k.stores
-                    .visitors
+                k.visitors
                     .link_visitor(&visitor, &lead, now)
                     .await
                     .map_err(crate::Error::from)?;
@@ -136,7 +134,7 @@ pub(crate) async fn events(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
     }
     let accepted = beacon.events.len();
     if !activities.is_empty() {
-        record_activities(k, &activities).await?;
+        record_activities(&k.record, &activities).await?;
     }
     Ok(json_response(
         StatusCode::ACCEPTED,
@@ -146,7 +144,7 @@ pub(crate) async fn events(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
 
 /// Checks one beacon event and says what it does, without doing it.
 fn validate(
-    k: &Kindling,
+    k: &super::Tracking<'_>,
     visitor: &VisitorId,
     i: usize,
     e: &BeaconEvent,
@@ -292,17 +290,12 @@ fn classified(mut attrs: Attrs, verdict: Verdict) -> Attrs {
 
 /// Records an open, classified (a person, or a privacy proxy or prefetcher), and returns the
 /// pixel. Each fetch is its own activity; scoring counts one human open per mail.
-pub(crate) async fn open(k: &Kindling, token: &str, req: &Request<Bytes>) -> ApiResult {
+pub(crate) async fn open(k: &super::Tracking<'_>, token: &str, req: &Request<Bytes>) -> ApiResult {
     let Some(Claim::Open(key)) = k.keys.verify(token) else {
         return Err(ApiError::not_found());
     };
     let now = k.clock.now();
-    let record = k
-        .stores
-        .sends
-        .get_send(&key)
-        .await
-        .map_err(crate::Error::from)?;
+    let record = k.sends.get_send(&key).await.map_err(crate::Error::from)?;
     let ip = client_ip(req);
     let verdict = classify_open(&hit_of(
         req,
@@ -320,7 +313,7 @@ pub(crate) async fn open(k: &Kindling, token: &str, req: &Request<Bytes>) -> Api
             verdict,
         ),
     };
-    record_activity(k, &activity).await?;
+    record_activity(&k.record, &activity).await?;
     Ok(response(
         StatusCode::OK,
         "image/gif",
@@ -332,12 +325,11 @@ pub(crate) async fn open(k: &Kindling, token: &str, req: &Request<Bytes>) -> Api
 /// as recorded when the mail was sent. The URL never comes from the request: a tampered token is
 /// a 404, not an open redirect. The mail's hidden link ([`HIDDEN_LINK`]) has no destination: only
 /// machines follow it, and they get a plain 200.
-pub(crate) async fn click(k: &Kindling, token: &str, req: &Request<Bytes>) -> ApiResult {
+pub(crate) async fn click(k: &super::Tracking<'_>, token: &str, req: &Request<Bytes>) -> ApiResult {
     let Some(Claim::Click(key, link)) = k.keys.verify(token) else {
         return Err(ApiError::not_found());
     };
     let record = k
-        .stores
         .sends
         .get_send(&key)
         .await
@@ -373,7 +365,7 @@ pub(crate) async fn click(k: &Kindling, token: &str, req: &Request<Bytes>) -> Ap
         at: now,
         attrs: classified(attrs, verdict),
     };
-    record_activity(k, &activity).await?;
+    record_activity(&k.record, &activity).await?;
     let Some(mut destination) = destination else {
         return Ok(response(
             StatusCode::OK,

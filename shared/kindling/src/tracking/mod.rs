@@ -6,3 +6,43 @@ pub(crate) mod api;
 mod record;
 
 pub use record::{record_activities, record_activity};
+
+use crate::activities::pages::PageCategory;
+use crate::activities::ports::ActivityLog;
+use crate::events::EventBus;
+use crate::ports::{Clock, Ids};
+use crate::program::Program;
+use crate::token::SigningKeys;
+
+/// Records activities and announces them: what every capability that records one touches.
+#[derive(Clone, Copy)]
+pub struct Recorder<'a> {
+    pub activities: &'a dyn ActivityLog,
+    pub bus: &'a dyn EventBus,
+}
+
+/// The sections the tracking routes read.
+#[derive(Clone, Copy)]
+pub struct Sections<'a> {
+    pub program: &'a Program,
+    pub pages: &'a [PageCategory],
+}
+
+impl<'a> Sections<'a> {
+    /// The category of a page, from the path of its URL.
+    pub fn page_category(&self, url: &str) -> Option<&'a str> {
+        crate::activities::pages::page_category(self.pages, url)
+    }
+}
+
+/// What the tracking routes touch.
+#[derive(Clone, Copy)]
+pub struct Tracking<'a> {
+    pub config: Sections<'a>,
+    pub keys: &'a SigningKeys,
+    pub visitors: &'a dyn crate::activities::ports::VisitorLinks,
+    pub sends: &'a dyn crate::sending::ports::SendLog,
+    pub record: Recorder<'a>,
+    pub clock: &'a dyn Clock,
+    pub ids: &'a dyn Ids,
+}

@@ -1,12 +1,11 @@
 use crate::activities::{Activity, Subject};
-use crate::app::Kindling;
 use crate::error::Result;
 use crate::events::{ActivityRecorded, Event};
 use crate::ports::Put;
 
 /// Records an activity once and announces it (see [`record_activities`]).
 #[tracing::instrument(name = "record_activity", skip_all, fields(activity_id = %activity.id, kind = %activity.kind))]
-pub async fn record_activity(k: &Kindling, activity: &Activity) -> Result<Put> {
+pub async fn record_activity(k: &super::Recorder<'_>, activity: &Activity) -> Result<Put> {
     let puts = record_activities(k, std::slice::from_ref(activity)).await?;
     Ok(puts.into_iter().next().unwrap_or(Put::Existed))
 }
@@ -15,10 +14,13 @@ pub async fn record_activity(k: &Kindling, activity: &Activity) -> Result<Put> {
 /// nothing in the log, but is announced again: if an earlier attempt stored it and then failed to
 /// publish, the redelivery must still reach scoring (which is idempotent), or it would never score.
 #[tracing::instrument(name = "record_activities", skip_all, fields(n = activities.len()))]
-pub async fn record_activities(k: &Kindling, activities: &[Activity]) -> Result<Vec<Put>> {
+pub async fn record_activities(
+    k: &super::Recorder<'_>,
+    activities: &[Activity],
+) -> Result<Vec<Put>> {
     let mut puts = Vec::with_capacity(activities.len());
     for a in activities {
-        let put = k.stores.activities.record(a).await?;
+        let put = k.activities.record(a).await?;
         tracing::info!(activity_id = %a.id, kind = %a.kind, duplicate = (put == Put::Existed), "activity recorded");
         puts.push(put);
     }

@@ -32,7 +32,7 @@ pub struct Matcher {
 
 impl Matcher {
     fn matches(&self, a: &Activity) -> bool {
-        crate::scoring::activity_matches(
+        crate::activities::log::activity_matches(
             a,
             self.kind,
             self.page_category.as_deref(),
@@ -253,7 +253,7 @@ fn earliest(a: Option<DateTime<Utc>>, b: DateTime<Utc>) -> Option<DateTime<Utc>>
 }
 
 /// Evaluates every trigger for a lead whose cleaned log is `log` (see
-/// [`crate::scoring::clean_log`]) and whose firings so far are `state`.
+/// [`crate::activities::log::clean_log`]) and whose firings so far are `state`.
 pub fn evaluate<'a>(
     triggers: &'a [Trigger],
     state: &BTreeMap<String, TriggerState>,
@@ -526,8 +526,8 @@ mod tests {
         ];
         let mut reversed = log.clone();
         reversed.reverse();
-        let a = crate::scoring::clean_log(&log, t(120));
-        let b = crate::scoring::clean_log(&reversed, t(120));
+        let a = crate::activities::log::clean_log(&log, t(120));
+        let b = crate::activities::log::clean_log(&reversed, t(120));
         assert_eq!(a, b);
         let e = evaluate(&ts, &BTreeMap::new(), &b, t(120));
         assert_eq!(

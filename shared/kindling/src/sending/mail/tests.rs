@@ -36,7 +36,7 @@ fn build(lang: &str) -> ComposedMail {
     let ctx = serde_json::json!({ "lead": { "name": l.profile.name, "company": l.profile.company }, "program": { "name": "Kindling" } });
     let rendered = c.templates.render("doc_related", lang, "ja", &ctx).unwrap();
     compose(
-        &c,
+        &c.mail_origin(),
         &keys(),
         &Addressing {
             lead: &l,
@@ -165,23 +165,23 @@ fn every_mail_carries_a_stable_list_id_per_sequence() {
         "{raw_list_id}"
     );
     assert_eq!(
-        list_id(&shipped(), "document_followup"),
+        list_id(&shipped().mail_origin(), "document_followup"),
         "\"Kindling document_followup\" <document-followup.kindling.example.jp>"
     );
     // Another send of the same sequence carries the same id; another sequence its own.
     assert_eq!(
-        list_id(&shipped(), "document_followup"),
-        list_id(&shipped(), "document_followup")
+        list_id(&shipped().mail_origin(), "document_followup"),
+        list_id(&shipped().mail_origin(), "document_followup")
     );
     assert_ne!(
-        list_id(&shipped(), "seminar_followup"),
-        list_id(&shipped(), "document_followup")
+        list_id(&shipped().mail_origin(), "seminar_followup"),
+        list_id(&shipped().mail_origin(), "document_followup")
     );
     // A Japanese program name is an encoded phrase beside the same id.
     let mut c = shipped();
     c.program.name = "キンドリング \"便り\"".into();
     assert_eq!(
-        list_id(&c, "document_followup"),
+        list_id(&c.mail_origin(), "document_followup"),
         "キンドリング 便り document_followup <document-followup.kindling.example.jp>"
     );
     assert!(is_list_namespace("news.example.jp"));
@@ -210,7 +210,7 @@ fn an_international_domain_goes_out_as_punycode_in_seven_bit_headers() {
         language: "ja",
         list: "document_followup",
     };
-    let m = compose(&c, &keys(), &to, &rendered, Utc::now()).unwrap();
+    let m = compose(&c.mail_origin(), &keys(), &to, &rendered, Utc::now()).unwrap();
     let raw = String::from_utf8(m.raw.clone()).unwrap();
     let head = &raw[..raw.find("\r\n\r\n").unwrap()];
     assert!(head.is_ascii(), "{head}");

@@ -54,9 +54,9 @@ fn activity(kind: ActivityKind, at: DateTime<Utc>) -> Activity {
 }
 
 /// The shipped program, loaded once for every test here.
-fn program() -> &'static Config {
-    static PROGRAM: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
-    PROGRAM.get_or_init(shipped)
+fn program() -> super::super::Sections<'static> {
+    static PROGRAM: std::sync::OnceLock<crate::config::Config> = std::sync::OnceLock::new();
+    PROGRAM.get_or_init(shipped).for_sequences()
 }
 
 /// Plans the due step of `enr` for `lead` with the shipped program.
@@ -76,7 +76,7 @@ fn plan_for<'a>(
         now: enr.next_due_at.unwrap(),
     };
     f(&mut due);
-    plan(cfg, &due)
+    plan(&cfg, &due)
 }
 
 fn ended(reason: &str, status: EnrollmentStatus) -> Plan {
@@ -235,7 +235,7 @@ fn a_claims_outcome_says_whether_to_send_wait_skip_or_recover() {
     let step = &cfg.sequence("document_followup").unwrap().steps[0];
     let tokyo = chrono_tz::Asia::Tokyo;
     let now = monday_10_jst();
-    let after = |c| after_claim(&cfg, c, step, tokyo, now);
+    let after = |c| after_claim(&cfg.for_sequences(), c, step, tokyo, now);
     assert_eq!(after(Claim::Claimed), AfterClaim::Send);
     // The cap frees at 23:00 JST: quiet hours move it to 09:00.
     let night = Utc.with_ymd_and_hms(2026, 11, 2, 14, 0, 0).unwrap();
@@ -268,7 +268,7 @@ fn the_next_step_is_due_at_its_offset_from_enrolling_and_the_last_completes() {
     let enrolled = monday_10_jst();
     let enr = enrollment("E1", "document_followup", enrolled, enrolled);
     let next = advanced(
-        &cfg,
+        &cfg.for_sequences(),
         enr.clone(),
         seq,
         tokyo,
@@ -278,7 +278,13 @@ fn the_next_step_is_due_at_its_offset_from_enrolling_and_the_last_completes() {
     assert_eq!(next.next_due_at, Some(enrolled + Duration::days(3)));
     let mut last = enr;
     last.next_step = 3;
-    let done = advanced(&cfg, last, seq, tokyo, enrolled + Duration::days(14));
+    let done = advanced(
+        &cfg.for_sequences(),
+        last,
+        seq,
+        tokyo,
+        enrolled + Duration::days(14),
+    );
     assert_eq!(
         (done.status, done.next_due_at, done.reason.as_deref()),
         (EnrollmentStatus::Completed, None, Some("completed"))
