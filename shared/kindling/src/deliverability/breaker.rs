@@ -3,8 +3,8 @@
 //! [`crate::deliverability`].
 
 use crate::deliverability::{
-    alert_key, bucket, percent, span, Health, Marks, Resume, Trip, ALERTED, BOUNCED, COMPLAINED,
-    RESUMED, SENT, SERIES, TRIPPED,
+    alert_key, bucket, percent, span, Health, Marks, Resume, Trip, ALERTED, RESUMED, SENT, SERIES,
+    TRIPPED,
 };
 use crate::email::EmailAddress;
 use crate::error::{Error, PortError, Result};
@@ -12,8 +12,6 @@ use crate::events::{Event, SendingPaused};
 use crate::message::MessageKey;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-
-use super::feedback::{Feedback, FeedbackKind};
 
 /// Counts a step mail that went out (each send key once).
 pub(crate) async fn count_send(
@@ -29,20 +27,18 @@ pub(crate) async fn count_send(
     Ok(())
 }
 
-/// Counts a hard bounce or a complaint for one recipient (each report and recipient once).
+/// Counts a hard bounce ([`super::BOUNCED`]) or a complaint ([`super::COMPLAINED`]) for one recipient of the
+/// feedback report `report_id` (each report and recipient once), in the bucket of `at`.
 pub(crate) async fn count_feedback(
     k: &super::Deliverability<'_>,
-    fb: &Feedback,
+    counter: &'static str,
+    report_id: &str,
+    at: DateTime<Utc>,
     recipient: &EmailAddress,
 ) -> Result<()> {
-    let counter = match fb.kind {
-        FeedbackKind::HardBounce => BOUNCED,
-        FeedbackKind::Complaint => COMPLAINED,
-        FeedbackKind::SoftBounce | FeedbackKind::Delivery => return Ok(()),
-    };
-    let unit = format!("{}/{}", fb.id, recipient);
+    let unit = format!("{report_id}/{recipient}");
     k.tallies
-        .tally_once(SERIES, &bucket(fb.at), counter, &unit, k.clock.now())
+        .tally_once(SERIES, &bucket(at), counter, &unit, k.clock.now())
         .await?;
     Ok(())
 }

@@ -226,8 +226,13 @@ pub async fn apply_feedback(k: &super::Deliverability<'_>, fb: &Feedback) -> Res
                 unsubscribe(k, &lead.id).await?;
             }
         }
-        if fb.counts_for_breaker {
-            super::breaker::count_feedback(k, fb, email).await?;
+        let counter = match fb.kind {
+            FeedbackKind::HardBounce => Some(super::BOUNCED),
+            FeedbackKind::Complaint => Some(super::COMPLAINED),
+            FeedbackKind::SoftBounce | FeedbackKind::Delivery => None,
+        };
+        if let Some(counter) = counter.filter(|_| fb.counts_for_breaker) {
+            super::breaker::count_feedback(k, counter, &fb.id, fb.at, email).await?;
         }
     }
     tracing::info!(newly, counted = fb.counts_for_breaker, "feedback applied");

@@ -42,7 +42,7 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
                 RouteId::OneClick => {
                     deliverability::api::one_click(&k.deliverability(), p(0), &req).await
                 }
-                RouteId::KindlingJs => Ok(tracking::api::kindling_js(&k.config.program)),
+                RouteId::KindlingJs => Ok(tracking::script::kindling_js(&k.config.program)),
                 RouteId::Form => forms::api::submit(&k.forms(), p(0), &req).await,
                 RouteId::AdminLead => admin::lead(k, p(0)).await,
                 RouteId::AdminSalesMark => admin::mark(k, p(0), &req).await,

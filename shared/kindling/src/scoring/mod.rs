@@ -4,9 +4,11 @@
 //! change of rules can be replayed over history.
 
 pub mod config;
+mod fit;
 
 pub mod rescore;
 
+pub use fit::{fit, FitField, FitRule, FitScore, FitTest};
 pub use rescore::{
     lead_activities, plan, rescore_all, rescore_lead, rescore_page, Plan, RescoreChange,
     RescorePage, Rescored,
@@ -175,101 +177,6 @@ pub struct ScoreCard {
     pub breakdown: Vec<RuleScore>,
     /// One entry per fit rule that matched, in rule order.
     pub fit_breakdown: Vec<FitScore>,
-}
-
-/// Which lead field a fit rule looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FitField {
-    Industry,
-    Title,
-    CompanySize,
-    /// The domain of the lead's address (free-mail providers, competitors).
-    EmailDomain,
-}
-
-crate::named!(FitField {
-    Industry = "industry",
-    Title = "title",
-    CompanySize = "company_size",
-    EmailDomain = "email_domain",
-});
-
-/// How a fit rule tests its field (text comparisons ignore case).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FitTest {
-    /// The field equals one of these.
-    AnyOf(Vec<String>),
-    /// The field contains one of these (titles: "VP", "Director", "部長", "取締役", ...).
-    ContainsAny(Vec<String>),
-    /// The field's first number (`"100-499"`, `"1,000+"`, `"250名"`) is within these bounds.
-    Between(u32, u32),
-}
-
-/// A fit rule: a lead whose `field` passes `test` gets `points` (negative for free mail or
-/// competitors).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FitRule {
-    pub id: String,
-    pub field: FitField,
-    pub test: FitTest,
-    pub points: i64,
-}
-
-/// What one fit rule contributed, and the value it matched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FitScore {
-    pub rule: String,
-    pub value: String,
-    pub points: i64,
-}
-
-/// The first number in a text, ignoring thousands separators: `"1,000+"` is 1000.
-fn first_number(s: &str) -> Option<u32> {
-    let digits: String = s
-        .chars()
-        .skip_while(|c| !c.is_ascii_digit())
-        .take_while(|c| c.is_ascii_digit() || *c == ',')
-        .filter(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
-}
-
-impl FitRule {
-    fn value<'a>(&self, lead: &'a Lead) -> Option<&'a str> {
-        match self.field {
-            FitField::Industry => lead.profile.industry.as_deref(),
-            FitField::Title => lead.profile.title.as_deref(),
-            FitField::CompanySize => lead.profile.company_size.as_deref(),
-            FitField::EmailDomain => Some(lead.email.domain()),
-        }
-    }
-
-    fn passes(&self, value: &str) -> bool {
-        let v = value.trim().to_lowercase();
-        match &self.test {
-            FitTest::AnyOf(list) => list.iter().any(|x| x.to_lowercase() == v),
-            FitTest::ContainsAny(list) => list.iter().any(|x| v.contains(&x.to_lowercase())),
-            FitTest::Between(lo, hi) => first_number(&v).is_some_and(|n| (*lo..=*hi).contains(&n)),
-        }
-    }
-}
-
-/// The fit part of a score: the lead's profile against the fit rules.
-pub fn fit(lead: &Lead, rules: &[FitRule]) -> (i64, Vec<FitScore>) {
-    let breakdown: Vec<FitScore> = rules
-        .iter()
-        .filter_map(|r| {
-            let value = r.value(lead)?;
-            r.passes(value).then(|| FitScore {
-                rule: r.id.clone(),
-                value: value.to_owned(),
-                points: r.points,
-            })
-        })
-        .collect();
-    (breakdown.iter().map(|f| f.points).sum(), breakdown)
 }
 
 /// A lead's whole score: fit from its profile plus engagement from its log.

@@ -3,14 +3,16 @@
 //! step and [`run`] carries it out; [`ab`] counts each step's A/B test.
 
 pub mod ab;
+mod compose;
 pub mod config;
 mod enroll;
 pub mod plan;
 mod run;
 
 pub use ab::{ab_report, AbReport};
+pub use compose::build_step_mail;
 pub use enroll::enroll;
-pub use run::{build_step_mail, send_due_steps, Ended, SendReport, SentMail};
+pub use run::{send_due_steps, Ended, SendReport, SentMail};
 
 pub mod ports;
 

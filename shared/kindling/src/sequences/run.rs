@@ -1,3 +1,4 @@
+use super::compose::build_step_mail;
 use super::plan::{self as send_plan, after_claim, plan, AfterClaim, DueStep, Need, Plan, Waiting};
 use crate::activities::{Activity, ActivityKind, Attrs, Subject};
 use crate::deliverability::suppression::SuppressionReason;
@@ -8,7 +9,6 @@ use crate::leads::Lead;
 use crate::message::MessageKey;
 use crate::ports::Cas;
 use crate::sending::ledger::{SendRecord, SendState};
-use crate::sending::mail::compose;
 use crate::sending::ports::{MailError, Mailer, OutgoingMail};
 use crate::sequences::config::Sequence;
 use crate::sequences::{Enrollment, EnrollmentStatus};
@@ -360,36 +360,6 @@ async fn send_step(
     }
 }
 
-/// The exact mail that template `template` of sequence `sequence` makes for `lead` as the send
-/// `key` at `now`: what the sender hands the provider, and what `kindling preview` shows.
-pub fn build_step_mail(
-    k: &super::Sequences<'_>,
-    lead: &Lead,
-    sequence: &str,
-    template: &str,
-    key: &MessageKey,
-    now: DateTime<Utc>,
-) -> std::result::Result<crate::sending::mail::ComposedMail, String> {
-    let cfg = &k.config;
-    let language = lead
-        .profile
-        .language
-        .clone()
-        .unwrap_or_else(|| cfg.program.default_language.clone());
-    let ctx = MailContext::new(k, lead);
-    let rendered = cfg
-        .templates
-        .render(template, &language, &cfg.program.default_language, &ctx)
-        .map_err(|e| e.to_string())?;
-    let to = crate::sending::mail::Addressing {
-        lead,
-        key,
-        language: &language,
-        list: sequence,
-    };
-    compose(&cfg.origin(), k.keys, &to, &rendered, now).map_err(|e| e.to_string())
-}
-
 /// Moves to the next step, or completes ([`send_plan::advanced`]), and saves.
 async fn advance(
     k: &super::Sequences<'_>,
@@ -439,61 +409,5 @@ async fn save(k: &super::Sequences<'_>, enr: &Enrollment, outcome: Outcome) -> R
             Outcome::Sent(m) => Outcome::Sent(m),
             _ => Outcome::Skipped,
         }),
-    }
-}
-
-/// What templates see: `lead`, `program`, `sender`.
-#[derive(Serialize)]
-pub(crate) struct MailContext<'a> {
-    lead: LeadView<'a>,
-    program: ProgramView<'a>,
-    sender: SenderView<'a>,
-}
-
-#[derive(Serialize)]
-struct LeadView<'a> {
-    email: &'a str,
-    name: Option<&'a str>,
-    company: Option<&'a str>,
-    title: Option<&'a str>,
-    industry: Option<&'a str>,
-    company_size: Option<&'a str>,
-    region: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct ProgramView<'a> {
-    name: &'a str,
-}
-
-#[derive(Serialize)]
-struct SenderView<'a> {
-    name: &'a str,
-    postal_address: &'a str,
-    contact: &'a str,
-}
-
-impl<'a> MailContext<'a> {
-    pub(crate) fn new(k: &'a super::Sequences<'a>, lead: &'a Lead) -> Self {
-        let p = &lead.profile;
-        Self {
-            lead: LeadView {
-                email: lead.email.as_str(),
-                name: p.name.as_deref(),
-                company: p.company.as_deref(),
-                title: p.title.as_deref(),
-                industry: p.industry.as_deref(),
-                company_size: p.company_size.as_deref(),
-                region: p.region.as_deref(),
-            },
-            program: ProgramView {
-                name: &k.config.program.name,
-            },
-            sender: SenderView {
-                name: &k.config.sender.from_name,
-                postal_address: &k.config.sender.postal_address,
-                contact: &k.config.sender.contact,
-            },
-        }
     }
 }

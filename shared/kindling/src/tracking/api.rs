@@ -5,7 +5,6 @@ use crate::activities::classify::{classify_click, classify_open, Agent, ClickHit
 use crate::activities::{Activity, ActivityKind, Attrs, Subject};
 use crate::ids::{is_valid_id, ActivityId, LeadId, VisitorId};
 use crate::message::HIDDEN_LINK;
-use crate::program::Program;
 use crate::token::Claim;
 use crate::tracking::{record_activities, record_activity};
 use crate::web::{
@@ -387,27 +386,4 @@ pub(crate) async fn click(k: &super::Tracking<'_>, token: &str, req: &Request<By
     let location = http::HeaderValue::from_str(&destination).map_err(|_| ApiError::not_found())?;
     r.headers_mut().insert(http::header::LOCATION, location);
     Ok(r)
-}
-
-/// The kindling.js tracker, served at `GET /kindling.js`.
-pub const KINDLING_JS: &str = include_str!("../../assets/kindling.js");
-
-/// The tracker with the program's settings filled in.
-pub fn kindling_js_source(program: &Program) -> String {
-    let gpc = if program.respect_gpc { "true" } else { "false" };
-    KINDLING_JS.replace("__KINDLING_RESPECT_GPC__", gpc)
-}
-
-/// `GET /kindling.js`: cached for an hour.
-pub(crate) fn kindling_js(program: &Program) -> Response<Bytes> {
-    let mut r = response(
-        StatusCode::OK,
-        "application/javascript; charset=utf-8",
-        Bytes::from(kindling_js_source(program)),
-    );
-    r.headers_mut().insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("public, max-age=3600"),
-    );
-    r
 }

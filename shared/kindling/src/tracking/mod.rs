@@ -4,6 +4,7 @@
 
 pub(crate) mod api;
 mod record;
+pub mod script;
 
 pub use record::{record_activities, record_activity};
 
