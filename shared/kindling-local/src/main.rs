@@ -1,13 +1,9 @@
 //! The `kindling` command: serve, demo, check, lead show, rescore.
 
-use anyhow::Context;
+mod commands;
+
 use clap::{Parser, Subcommand};
-use kindling::config::Config;
-use kindling::system::{SystemClock, UuidIds};
-use kindling_local::{check, demo, keys, server, LocalApp};
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -47,10 +43,15 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         tick_seconds: u64,
     },
-    /// Play a scripted 17-day scenario on a simulated clock and print what happened.
+    /// Play a scenario of timed steps (17 simulated days unless given another) on a simulated
+    /// clock and print what happened.
     Demo {
         #[arg(long, default_value = ".kindling/demo")]
         data_dir: PathBuf,
+        /// The scenario to play (TOML; see shared/kindling-local/src/demo/scenario.toml, the
+        /// default).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
         /// Print the summary as one JSON object on the last line of stdout.
         #[arg(long)]
         json: bool,
@@ -153,54 +154,6 @@ enum LeadCommand {
     },
 }
 
-/// Opens the local store of `data_dir` for inspection (no server, no scheduler).
-fn open_store(config: Config, data_dir: &std::path::Path) -> anyhow::Result<LocalApp> {
-    anyhow::ensure!(
-        data_dir.join("kindling.db").exists(),
-        "no local store in {} (run `kindling serve` or pass --data-dir)",
-        data_dir.display()
-    );
-    let keys = keys::load_or_create(data_dir)?;
-    Ok(LocalApp::open(
-        data_dir,
-        config,
-        keys,
-        Arc::new(SystemClock),
-        Arc::new(UuidIds),
-        // Alerts a rescore raises go to alerts.jsonl; stdout stays the command's output.
-        false,
-    )?)
-}
-
-/// An app over an in-memory store, for previews without a local store (nothing is written).
-fn preview_app(config: Config) -> anyhow::Result<LocalApp> {
-    let keys = kindling::token::SigningKeys::new(vec![(
-        "preview".into(),
-        b"kindling-preview-key-links-do-not-verify".to_vec(),
-    )])?;
-    let tmp = std::env::temp_dir().join("kindling-preview");
-    Ok(LocalApp::assemble(
-        kindling_local::db::Db::in_memory()?,
-        tmp.clone(),
-        config,
-        keys,
-        Arc::new(SystemClock),
-        Arc::new(UuidIds),
-        Arc::new(kindling_local::outbox::OutboxMailer::new(
-            tmp.join("outbox"),
-            Arc::new(SystemClock),
-        )),
-        Arc::new(kindling_local::alerts::JsonlNotifier::new(
-            tmp.join("alerts.jsonl"),
-            false,
-        )),
-    ))
-}
-
-fn load_config(dir: &std::path::Path) -> anyhow::Result<Config> {
-    Config::load(dir).map_err(|e| anyhow::anyhow!("invalid configuration:\n{e}"))
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -212,46 +165,12 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Check => {
-            let check::Report {
-                config,
-                problems,
-                warnings,
-            } = check::check(&cli.config);
-            for w in &warnings {
-                eprintln!("{w}");
-            }
-            if problems.is_empty() {
-                let c = config.context("no configuration")?;
-                println!(
-                    "{}: ok ({} scoring rules, {} fit rules, {} triggers, {} forms, {} sequences, {} templates)",
-                    cli.config.display(),
-                    c.scoring.rules.len(),
-                    c.scoring.fit_rules.len(),
-                    c.triggers.len(),
-                    c.forms.len(),
-                    c.sequences.len(),
-                    c.templates.all().count()
-                );
-                Ok(())
-            } else {
-                for p in &problems {
-                    eprintln!("{p}");
-                }
-                eprintln!("{} problem(s) in {}", problems.len(), cli.config.display());
-                std::process::exit(1);
-            }
-        }
-        Command::Demo { data_dir, json } => {
-            let config = load_config(&cli.config)?;
-            let summary = demo::run(config, &data_dir, !json).await?;
-            if json {
-                println!("{}", serde_json::to_string(&summary)?);
-            } else {
-                demo::print_summary(&summary, &data_dir);
-            }
-            Ok(())
-        }
+        Command::Check => commands::check(&cli.config).await,
+        Command::Demo {
+            data_dir,
+            scenario,
+            json,
+        } => commands::demo(&cli.config, data_dir, scenario, json).await,
         Command::Lead {
             command:
                 LeadCommand::Show {
@@ -259,26 +178,7 @@ async fn main() -> anyhow::Result<()> {
                     data_dir,
                     json,
                 },
-        } => {
-            let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let key = kindling::leads::parse_lead_key(&lead)
-                .with_context(|| format!("{lead:?} is neither a lead id nor an email address"))?;
-            let report = kindling::admin::lead_report(&app.kindling, &key)
-                .await?
-                .with_context(|| format!("no lead {lead}"))?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!(
-                    "{}",
-                    kindling_local::inspect::lead_text(
-                        &report,
-                        app.kindling.config.program.default_zone
-                    )
-                );
-            }
-            Ok(())
-        }
+        } => commands::lead_show(&cli.config, lead, data_dir, json).await,
         Command::Lead {
             command:
                 LeadCommand::Mark {
@@ -287,25 +187,7 @@ async fn main() -> anyhow::Result<()> {
                     note,
                     data_dir,
                 },
-        } => {
-            let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let key = kindling::leads::parse_lead_key(&lead)
-                .with_context(|| format!("{lead:?} is neither a lead id nor an email address"))?;
-            let status = kindling::leads::SalesStatus::parse(&status).with_context(|| {
-                format!("{status:?} is not one of working, won, lost, disqualified")
-            })?;
-            let marked = kindling::leads::mark_lead(
-                &*app.kindling.stores.leads,
-                &*app.kindling.clock,
-                &key,
-                status,
-                note,
-            )
-            .await?
-            .with_context(|| format!("no lead {lead}"))?;
-            println!("{} marked {status:?}", marked.email);
-            Ok(())
-        }
+        } => commands::lead_mark(&cli.config, lead, status, note, data_dir).await,
         Command::Preview {
             sequence,
             step,
@@ -313,130 +195,24 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             out,
             raw,
-        } => {
-            let config = load_config(&cli.config)?;
-            let app = if data_dir.join("kindling.db").exists() {
-                open_store(config, &data_dir)?
-            } else {
-                preview_app(config)?
-            };
-            let p = kindling_local::preview::preview(&app, &sequence, step, &lead).await?;
-            if !p.stored_lead {
-                eprintln!("note: no lead {lead} in {}: a sample lead with only this address (fallbacks show)", data_dir.display());
-            }
-            if let Some(path) = out {
-                std::fs::write(&path, &p.mail.raw)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                eprintln!("wrote {} ({} bytes)", path.display(), p.mail.raw.len());
-            } else if raw {
-                use std::io::Write as _;
-                std::io::stdout().write_all(&p.mail.raw)?;
-            } else {
-                print!("{}", kindling_local::preview::readable(&p.mail.raw)?);
-            }
-            Ok(())
-        }
-        Command::Ab { data_dir, json } => {
-            let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let report = kindling::sequences::ab_report(&app.kindling.sequences()).await?;
-            if json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                print!("{}", kindling_local::inspect::ab_text(&report));
-            }
-            Ok(())
-        }
+        } => commands::preview(&cli.config, sequence, step, lead, data_dir, out, raw).await,
+        Command::Ab { data_dir, json } => commands::ab(&cli.config, data_dir, json).await,
         Command::Sending {
             command,
             data_dir,
             json,
-        } => {
-            let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            match command {
-                None => {
-                    let status =
-                        kindling::deliverability::sending_status(&app.kindling.deliverability())
-                            .await?;
-                    if json {
-                        println!("{}", serde_json::to_string(&status)?);
-                    } else {
-                        print!("{}", status.text());
-                    }
-                }
-                Some(SendingCommand::Resume { note }) => {
-                    let resumed = kindling::deliverability::resume_sending(
-                        &app.kindling.deliverability(),
-                        note,
-                    )
-                    .await?;
-                    if json {
-                        println!("{}", serde_json::to_string(&resumed)?);
-                    } else if let Some(trip) = &resumed.was_paused {
-                        println!(
-                            "Step mails resumed (paused since {}: {}). Counting restarts at the next hour.",
-                            trip.at.format("%Y-%m-%d %H:%M UTC"),
-                            trip.reason
-                        );
-                    } else {
-                        println!("Step mails were not paused; counting restarts at the next hour.");
-                    }
-                }
-            }
-            Ok(())
-        }
+        } => commands::sending(&cli.config, command, data_dir, json).await,
         Command::Rescore {
             data_dir,
             dry_run,
             json,
-        } => {
-            let app = open_store(load_config(&cli.config)?, &data_dir)?;
-            let changes = kindling::scoring::rescore_all(&app.kindling.scoring(), !dry_run).await?;
-            if !dry_run {
-                // Deliver what rescoring published (hot crossings alert sales).
-                app.pump().await?;
-            }
-            if json {
-                println!("{}", serde_json::to_string(&changes)?);
-            } else {
-                print!(
-                    "{}",
-                    kindling_local::inspect::rescore_text(&changes, !dry_run)
-                );
-            }
-            Ok(())
-        }
+        } => commands::rescore(&cli.config, data_dir, dry_run, json).await,
         Command::Serve {
             port,
             data_dir,
             public_url,
             site,
             tick_seconds,
-        } => {
-            let mut config = load_config(&cli.config)?;
-            let listener =
-                tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
-            let addr = listener.local_addr()?;
-            let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
-            kindling::program::check_public_url(&public_url)
-                .map_err(|why| anyhow::anyhow!("--public-url: {why}"))?;
-            config.program.public_url = public_url.trim_end_matches('/').to_owned();
-            let keys = keys::load_or_create(&data_dir)?;
-            let app = LocalApp::open(
-                &data_dir,
-                config,
-                keys,
-                Arc::new(SystemClock),
-                Arc::new(UuidIds),
-                true,
-            )?;
-            let site = site.is_dir().then_some(site);
-            server::serve(
-                app,
-                listener,
-                site,
-                std::time::Duration::from_secs(tick_seconds.max(1)),
-            )
-            .await
-        }
+        } => commands::serve(&cli.config, port, data_dir, public_url, site, tick_seconds).await,
     }
 }

@@ -7,12 +7,14 @@ mod compose;
 pub mod config;
 mod enroll;
 pub mod plan;
+mod report;
 mod run;
 
 pub use ab::{ab_report, AbReport};
 pub use compose::build_step_mail;
 pub use enroll::enroll;
-pub use run::{send_due_steps, Ended, SendReport, SentMail};
+pub use report::{Ended, SendReport, SentMail};
+pub use run::send_due_steps;
 
 pub mod ports;
 

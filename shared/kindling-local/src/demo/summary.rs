@@ -1,0 +1,218 @@
+//! What the demo did, read back from the stores, and the promises it checks.
+
+use super::local_str;
+use crate::app::LocalApp;
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use kindling::alerts::ports::Alert;
+use kindling::sending::ledger::SendState;
+use serde::Serialize;
+use std::path::Path;
+
+/// The machine-readable result.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub leads: Vec<LeadSummary>,
+    pub emails_sent: usize,
+    pub emails: Vec<MailSummary>,
+    pub alerts: Vec<AlertSummary>,
+    pub checks: Checks,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LeadSummary {
+    pub id: String,
+    pub email: String,
+    pub time_zone: String,
+    pub score: i64,
+    pub temperature: String,
+    pub emails_received: usize,
+    /// Hot-lead alerts.
+    pub alerts: usize,
+    /// Alerts raised by triggers (sales or support).
+    pub trigger_alerts: usize,
+    /// Triggers that fired for this lead, with how often.
+    pub triggers: Vec<(String, u32)>,
+    pub unsubscribed_at: Option<DateTime<Utc>>,
+    pub emails_after_unsubscribe: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MailSummary {
+    pub to: String,
+    pub sequence: String,
+    pub template: String,
+    pub step: u32,
+    pub sent_at: DateTime<Utc>,
+    pub local_time: String,
+    pub in_quiet_hours: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlertSummary {
+    pub lead_id: String,
+    pub email: String,
+    pub audience: String,
+    pub trigger: Option<String>,
+    pub score: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// The scenario's promises, checked against what was stored.
+#[derive(Debug, Serialize)]
+pub struct Checks {
+    pub hot_leads: usize,
+    pub every_hot_lead_alerted_exactly_once: bool,
+    /// No (lead, sequence, step) mail went out twice and no trigger fired twice for a lead.
+    pub no_retargeting_twice: bool,
+    pub no_mail_after_unsubscribe: bool,
+    pub no_mail_in_quiet_hours: bool,
+}
+
+pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Result<Summary> {
+    let k = &app.kindling;
+    let mut leads = Vec::new();
+    let mut emails = Vec::new();
+    for id in k.stores.leads.list_lead_ids(None, 1000).await? {
+        let lead = k
+            .stores
+            .leads
+            .get_lead(&id)
+            .await?
+            .context("lead vanished")?;
+        let tz = lead.zone(k.config.program.default_zone);
+        let sent: Vec<_> = k
+            .stores
+            .sends
+            .sends_of_lead(&id)
+            .await?
+            .into_iter()
+            .filter(|s| s.state == SendState::Sent)
+            .collect();
+        let mut after_unsubscribe = 0;
+        for s in &sent {
+            let at = s.sent_at.unwrap_or(s.claimed_at);
+            if lead.unsubscribed_at.is_some_and(|u| at > u) {
+                after_unsubscribe += 1;
+            }
+            emails.push(MailSummary {
+                to: lead.email.to_string(),
+                sequence: s.sequence_id.clone(),
+                template: s.template.clone(),
+                step: s.key.as_step().map_or(0, |(_, step)| step),
+                sent_at: at,
+                local_time: local_str(at, tz),
+                in_quiet_hours: k
+                    .config
+                    .sending
+                    .quiet_hours
+                    .contains(at.with_timezone(&tz).time()),
+            });
+        }
+        leads.push(LeadSummary {
+            id: id.to_string(),
+            email: lead.email.to_string(),
+            time_zone: tz.name().to_owned(),
+            score: lead.score.total,
+            temperature: lead.score.temperature.to_string(),
+            emails_received: sent.len(),
+            alerts: alerts
+                .iter()
+                .filter(|a| a.lead_id == id && a.trigger.is_none())
+                .count(),
+            trigger_alerts: alerts
+                .iter()
+                .filter(|a| a.lead_id == id && a.trigger.is_some())
+                .count(),
+            triggers: lead
+                .triggers
+                .iter()
+                .map(|(t, s)| (t.clone(), s.fired))
+                .collect(),
+            unsubscribed_at: lead.unsubscribed_at,
+            emails_after_unsubscribe: after_unsubscribe,
+        });
+    }
+    emails.sort_by_key(|m| m.sent_at);
+    let hot: Vec<_> = leads.iter().filter(|l| l.temperature == "hot").collect();
+    let checks = Checks {
+        hot_leads: hot.len(),
+        every_hot_lead_alerted_exactly_once: hot.iter().all(|l| l.alerts == 1),
+        no_retargeting_twice: {
+            let mut seen = std::collections::HashSet::new();
+            emails
+                .iter()
+                .all(|m| seen.insert((m.to.clone(), m.sequence.clone(), m.step)))
+                && leads
+                    .iter()
+                    .all(|l| l.triggers.iter().all(|(_, n)| *n == 1))
+        },
+        no_mail_after_unsubscribe: leads.iter().all(|l| l.emails_after_unsubscribe == 0),
+        no_mail_in_quiet_hours: emails.iter().all(|m| !m.in_quiet_hours),
+    };
+    Ok(Summary {
+        emails_sent: emails.len(),
+        leads,
+        emails,
+        alerts: alerts
+            .iter()
+            .map(|a| AlertSummary {
+                lead_id: a.lead_id.to_string(),
+                email: a.email.to_string(),
+                audience: a.audience.as_str().to_owned(),
+                trigger: a.trigger.clone(),
+                score: a.score,
+                at: a.at,
+            })
+            .collect(),
+        checks,
+    })
+}
+
+/// Prints the human summary.
+pub fn print_summary(s: &Summary, data_dir: &Path) {
+    println!("\nLeads:");
+    for l in &s.leads {
+        let unsub = l.unsubscribed_at.map(|_| "  unsubscribed").unwrap_or("");
+        println!(
+            "  {:<26} {:<17} score {:>3} {:<5} mails {}  hot alerts {}{unsub}",
+            l.email, l.time_zone, l.score, l.temperature, l.emails_received, l.alerts
+        );
+        if !l.triggers.is_empty() {
+            let fired: Vec<String> = l.triggers.iter().map(|(t, _)| t.clone()).collect();
+            println!("  {:<26} triggers fired: {}", "", fired.join(", "));
+        }
+    }
+    println!(
+        "\nMails sent: {} (outbox: {})",
+        s.emails_sent,
+        data_dir.join("outbox").display()
+    );
+    println!(
+        "Alerts: {} ({} hot, {} from triggers; log: {})",
+        s.alerts.len(),
+        s.alerts.iter().filter(|a| a.trigger.is_none()).count(),
+        s.alerts.iter().filter(|a| a.trigger.is_some()).count(),
+        data_dir.join("alerts.jsonl").display()
+    );
+    let c = &s.checks;
+    let mark = |b: bool| if b { "yes" } else { "NO" };
+    println!("\nChecks:");
+    println!(
+        "  hot leads: {}; each alerted exactly once: {}",
+        c.hot_leads,
+        mark(c.every_hot_lead_alerted_exactly_once)
+    );
+    println!(
+        "  no retargeting mail or trigger twice: {}",
+        mark(c.no_retargeting_twice)
+    );
+    println!(
+        "  no mail after unsubscribe: {}",
+        mark(c.no_mail_after_unsubscribe)
+    );
+    println!(
+        "  no mail in quiet hours (lead's own zone): {}",
+        mark(c.no_mail_in_quiet_hours)
+    );
+}
