@@ -99,7 +99,7 @@ export interface KindlingSettings {
   /** Support's addresses subscribed to support alerts (e.g. a cancellation-page view). */
   readonly supportEmails?: string[];
   /** Operators' addresses subscribed to the alarms. */
-  readonly alarmEmails?: string[];
+  readonly opsEmails?: string[];
   /** Website origins allowed by CORS, e.g. `https://www.example.com`. */
   readonly allowedOrigins: string[];
   /** Lambda architecture. Default x86_64 (what this project builds and tests). */
@@ -199,7 +199,7 @@ export class KindlingStack extends Stack {
   readonly bus: events.EventBus;
   readonly api: apigw.HttpApi;
   readonly alertTopic: sns.Topic;
-  readonly alarmTopic: sns.Topic;
+  readonly opsTopic: sns.Topic;
   readonly functions: Record<FunctionName, lambda.Function>;
   readonly deadLetterQueues: Record<string, sqs.Queue>;
   readonly configurationSet: ses.ConfigurationSet;
@@ -239,7 +239,7 @@ export class KindlingStack extends Stack {
     Tags.of(this).add('kindling:stage', stage);
 
     // ---- Data --------------------------------------------------------------------------------
-    // The single table of shared/kindling-aws/src/keys.rs: PK/SK, the sparse due index GSI1,
+    // The single table of shared/kindling-aws/src/dynamo/keys.rs: PK/SK, the sparse due index GSI1,
     // TTL on `ttl` (anonymous visitors' activities).
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: 'PK', type: dynamodb.AttributeType.STRING },
@@ -293,17 +293,17 @@ export class KindlingStack extends Stack {
     for (const email of s.supportEmails ?? []) {
       this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email, forAudience('support')));
     }
-    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: 'Kindling alarms',
+    this.opsTopic = new sns.Topic(this, 'OpsTopic', {
+      displayName: 'Kindling ops: alarms and ops alerts',
       enforceSSL: true,
     });
-    Validations.of(this.alarmTopic).acknowledge({
+    Validations.of(this.opsTopic).acknowledge({
       id: 'AwsSolutions-SNS2',
       reason:
         'CloudWatch cannot publish alarms to a topic encrypted with the AWS managed key, and a customer managed key would need a key policy with kms:* for the account. Alarm messages hold alarm names and metric values only, no lead data; TLS is enforced.',
     });
-    for (const email of s.alarmEmails ?? []) {
-      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    for (const email of s.opsEmails ?? []) {
+      this.opsTopic.addSubscription(new subscriptions.EmailSubscription(email));
     }
 
     // SES: the configuration set every send names, publishing to the account's default bus
@@ -432,9 +432,9 @@ export class KindlingStack extends Stack {
     );
     // Ops alerts (step mails paused by the bounce/complaint breaker) go where the alarms go: the
     // people who run the stack. They carry counts and rates only, no lead data.
-    notify.addEnvironment('KINDLING_OPS_TOPIC_ARN', this.alarmTopic.topicArn);
+    notify.addEnvironment('KINDLING_OPS_TOPIC_ARN', this.opsTopic.topicArn);
     notify.addToRolePolicy(
-      new iam.PolicyStatement({ sid: 'OpsAlert', actions: ['sns:Publish'], resources: [this.alarmTopic.topicArn] }),
+      new iam.PolicyStatement({ sid: 'OpsAlert', actions: ['sns:Publish'], resources: [this.opsTopic.topicArn] }),
     );
 
     // ---- HTTP API ----------------------------------------------------------------------------
@@ -542,7 +542,7 @@ export class KindlingStack extends Stack {
     });
 
     // ---- Alarms ------------------------------------------------------------------------------
-    const alarmAction = new cwActions.SnsAction(this.alarmTopic);
+    const alarmAction = new cwActions.SnsAction(this.opsTopic);
     /** Alarms (and recovers) when `metric` reaches `threshold` in one period; no data is fine. */
     const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold: number) => {
       const a = new cloudwatch.Alarm(this, id, {
@@ -600,7 +600,7 @@ export class KindlingStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
     new CfnOutput(this, 'AlertTopicArn', { value: this.alertTopic.topicArn });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    new CfnOutput(this, 'OpsTopicArn', { value: this.opsTopic.topicArn });
     new CfnOutput(this, 'ConfigurationSetName', { value: configurationSetName });
     new CfnOutput(this, 'SigningKeysSecretArn', { value: this.signingKeys.secretArn });
     new CfnOutput(this, 'ScoreFunction', {

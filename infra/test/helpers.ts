@@ -26,7 +26,7 @@ export const TEST_SETTINGS: KindlingSettings = {
   configurationSetName: 'kindling',
   alertEmails: ['sales@example.jp'],
   supportEmails: ['support@example.jp'],
-  alarmEmails: ['ops@example.jp'],
+  opsEmails: ['ops@example.jp'],
   allowedOrigins: ['https://www.example.jp'],
 };
 

@@ -193,7 +193,7 @@ def main():
     sns = client("sns")
     topics = {t["TopicArn"] for t in sns.list_topics()["Topics"]}
     check(outputs.get("AlertTopicArn") in topics, "the sales alert topic")
-    check(outputs.get("AlarmTopicArn") in topics, "the alarm topic")
+    check(outputs.get("OpsTopicArn") in topics, "the ops topic")
     queues = client("sqs").list_queues().get("QueueUrls", [])
     check(len(queues) >= len(of_type("AWS::SQS::Queue")) == 4, f"{len(queues)} dead-letter queues")
     secret = client("secretsmanager").get_secret_value(SecretId=outputs["SigningKeysSecretArn"])

@@ -40,7 +40,7 @@ describe('table', () => {
   });
 
   test('the key names are the ones the Rust store uses', () => {
-    const keys = fs.readFileSync(path.join(ROOT, 'shared/kindling-aws/src/keys.rs'), 'utf8');
+    const keys = fs.readFileSync(path.join(ROOT, 'shared/kindling-aws/src/dynamo/keys.rs'), 'utf8');
     for (const name of ['"PK"', '"SK"', '"GSI1PK"', '"GSI1SK"', '"GSI1"', '"ttl"']) {
       assert.ok(keys.includes(name), `keys.rs does not name ${name}`);
     }
@@ -128,8 +128,8 @@ describe('functions', () => {
     assert.equal(sendSteps.KINDLING_SEND_BUDGET, '200');
     const notify = json.Resources[functionId(template, 'notify')].Properties.Environment.Variables;
     assert.equal(refId(notify.KINDLING_ALERT_TOPIC_ARN), alertTopicId());
-    // Ops alerts (sending paused) go to the alarm topic, to the people who get the alarms.
-    assert.equal(refId(notify.KINDLING_OPS_TOPIC_ARN), topicId('Kindling alarms'));
+    // Ops alerts (sending paused) go to the ops topic, to the people who get the alarms.
+    assert.equal(refId(notify.KINDLING_OPS_TOPIC_ARN), topicId('Kindling ops: alarms and ops alerts'));
   });
 
   test('the public URL is the API URL unless a custom domain is set', () => {
@@ -261,7 +261,7 @@ describe('IAM', () => {
         if (s.Sid === 'Publish') assert.equal(refId(s.Resource), busId, name);
         if (s.Sid === 'SigningKeys') assert.equal(refId(s.Resource), secretId, name);
         if (s.Sid === 'Alert') assert.equal(refId(s.Resource), alertTopicId(), name);
-        if (s.Sid === 'OpsAlert') assert.equal(refId(s.Resource), topicId('Kindling alarms'), name);
+        if (s.Sid === 'OpsAlert') assert.equal(refId(s.Resource), topicId('Kindling ops: alarms and ops alerts'), name);
         if (s.Sid === 'Send') {
           assert.match(text, /identity\/example\.jp/);
           assert.match(text, /configuration-set\/kindling/);

@@ -12,7 +12,7 @@ use kindling::leads::Lead;
 use kindling::message::MessageKey;
 use kindling::ports::{Cas, Put};
 use kindling::sending::ledger::{SendRecord, SendState};
-use kindling::sending::ports::Claim;
+use kindling::sending::ports::SendClaim;
 use kindling::sending::schedule::FrequencyCap;
 use kindling::sequences::{Enrollment, EnrollmentStatus};
 
@@ -495,12 +495,15 @@ pub async fn enrollment_update_is_optimistic(s: &dyn Store) {
 
 pub async fn send_claim_is_once_per_step(s: &dyn Store) {
     let r = send("L1", "E1", 0, t0());
-    assert_eq!(s.claim_send(&r, CAP, t0()).await.unwrap(), Claim::Claimed);
+    assert_eq!(
+        s.claim_send(&r, CAP, t0()).await.unwrap(),
+        SendClaim::Claimed
+    );
     assert_eq!(
         s.claim_send(&r, CAP, t0() + Duration::days(2))
             .await
             .unwrap(),
-        Claim::Exists(r.clone())
+        SendClaim::Exists(r.clone())
     );
     assert_eq!(s.get_send(&r.key).await.unwrap(), Some(r));
 }
@@ -510,14 +513,14 @@ pub async fn send_claim_applies_the_frequency_cap(s: &dyn Store) {
         s.claim_send(&send("L1", "E1", 0, t0()), CAP, t0())
             .await
             .unwrap(),
-        Claim::Claimed
+        SendClaim::Claimed
     );
     let later = t0() + Duration::hours(5);
     assert_eq!(
         s.claim_send(&send("L1", "E2", 0, later), CAP, later)
             .await
             .unwrap(),
-        Claim::CapReached {
+        SendClaim::CapReached {
             until: t0() + Duration::hours(24)
         }
     );
@@ -526,14 +529,14 @@ pub async fn send_claim_applies_the_frequency_cap(s: &dyn Store) {
         s.claim_send(&send("L2", "E3", 0, later), CAP, later)
             .await
             .unwrap(),
-        Claim::Claimed
+        SendClaim::Claimed
     );
     let next_day = t0() + Duration::hours(24) + Duration::seconds(1);
     assert_eq!(
         s.claim_send(&send("L1", "E2", 0, next_day), CAP, next_day)
             .await
             .unwrap(),
-        Claim::Claimed
+        SendClaim::Claimed
     );
     // A cap of two lets a second mail through in the window.
     let cap2 = FrequencyCap {
@@ -545,19 +548,19 @@ pub async fn send_claim_applies_the_frequency_cap(s: &dyn Store) {
         s.claim_send(&send("L3", "A", 0, t0()), cap2, t0())
             .await
             .unwrap(),
-        Claim::Claimed
+        SendClaim::Claimed
     );
     assert_eq!(
         s.claim_send(&send("L3", "B", 0, l3), cap2, l3)
             .await
             .unwrap(),
-        Claim::Claimed
+        SendClaim::Claimed
     );
     assert_eq!(
         s.claim_send(&send("L3", "C", 0, l3), cap2, l3)
             .await
             .unwrap(),
-        Claim::CapReached {
+        SendClaim::CapReached {
             until: t0() + Duration::hours(24)
         }
     );
@@ -574,7 +577,7 @@ pub async fn failed_sends_do_not_count_toward_the_cap(s: &dyn Store) {
         s.claim_send(&send("L1", "E2", 0, later), CAP, later)
             .await
             .unwrap(),
-        Claim::Claimed
+        SendClaim::Claimed
     );
 }
 
@@ -585,7 +588,7 @@ pub async fn released_claims_can_be_claimed_again(s: &dyn Store) {
     assert_eq!(s.get_send(&r.key).await.unwrap(), None);
     assert_eq!(
         s.claim_send(&r, CAP, t0()).await.unwrap(),
-        Claim::Claimed,
+        SendClaim::Claimed,
         "and the cap slot was freed"
     );
     let mut sent = r.clone();
@@ -640,16 +643,19 @@ pub async fn broadcast_sends_are_claimed_once_and_share_the_cap_with_steps(s: &d
     let b = broadcast_send("L1", "B1", later);
     assert_eq!(
         s.claim_send(&b, CAP, later).await.unwrap(),
-        Claim::CapReached {
+        SendClaim::CapReached {
             until: t0() + CAP.window
         }
     );
     // Another lead's copy of the broadcast is its own send; claiming it twice finds the first.
     let b2 = broadcast_send("L2", "B1", later);
-    assert_eq!(s.claim_send(&b2, CAP, later).await.unwrap(), Claim::Claimed);
     assert_eq!(
         s.claim_send(&b2, CAP, later).await.unwrap(),
-        Claim::Exists(b2.clone())
+        SendClaim::Claimed
+    );
+    assert_eq!(
+        s.claim_send(&b2, CAP, later).await.unwrap(),
+        SendClaim::Exists(b2.clone())
     );
     let mut sent = b2.clone();
     sent.state = SendState::Sent;
@@ -661,14 +667,14 @@ pub async fn broadcast_sends_are_claimed_once_and_share_the_cap_with_steps(s: &d
         s.claim_send(&send("L2", "E9", 0, later), CAP, later)
             .await
             .unwrap(),
-        Claim::CapReached { .. }
+        SendClaim::CapReached { .. }
     ));
     // Once the window passed, L1's broadcast is claimed, and a release frees it again.
     let next_day = t0() + Duration::hours(25);
     let b = broadcast_send("L1", "B1", next_day);
     assert_eq!(
         s.claim_send(&b, CAP, next_day).await.unwrap(),
-        Claim::Claimed
+        SendClaim::Claimed
     );
     s.release_send(&b.key).await.unwrap();
     assert_eq!(s.get_send(&b.key).await.unwrap(), None);

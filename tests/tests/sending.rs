@@ -13,7 +13,7 @@ use kindling::ids::LeadId;
 use kindling::message::MessageKey;
 use kindling::ports::PortResult;
 use kindling::sending::ledger::{SendRecord, SendState};
-use kindling::sending::ports::{Claim, MailError, SendLog};
+use kindling::sending::ports::{MailError, SendClaim, SendLog};
 use kindling::sending::schedule::FrequencyCap;
 use kindling::sequences::EnrollmentStatus;
 use kindling_local::store::SqliteStore;
@@ -164,7 +164,7 @@ impl SendLog for CrashAfterProviderAccepts {
         r: &SendRecord,
         cap: FrequencyCap,
         now: DateTime<Utc>,
-    ) -> PortResult<Claim> {
+    ) -> PortResult<SendClaim> {
         self.inner.claim_send(r, cap, now).await
     }
     async fn complete_send(&self, r: &SendRecord) -> PortResult<()> {

@@ -7,7 +7,6 @@ pub mod error;
 pub mod eventbridge;
 pub mod http;
 pub mod invocation;
-pub mod keys;
 pub mod runtime;
 pub mod secrets;
 pub mod ses;

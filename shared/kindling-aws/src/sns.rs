@@ -1,7 +1,7 @@
 //! The SNS notifier: a readable alert for people (email subscriptions) with the structured alert
 //! as JSON in the `alert` message attribute (for programs subscribed through SQS or Lambda), and
 //! the team in the `audience` attribute (`sales`, `support`) for subscription filter policies.
-//! Ops alerts (sending paused) go to the ops topic if one is set (the stack's alarm topic, read
+//! Ops alerts (sending paused) go to the ops topic if one is set (the stack's ops topic, read
 //! by whoever runs Kindling), else to the alert topic with `audience` = `ops`.
 
 use async_trait::async_trait;

@@ -1,7 +1,7 @@
 //! The activity log: one conditional put per activity (the id is the idempotency key).
 
 use super::{data, item, json, n, DynamoStore, DATA};
-use crate::keys;
+use crate::dynamo::keys;
 use async_trait::async_trait;
 use kindling::activities::ports::ActivityLog;
 use kindling::activities::{Activity, Subject};

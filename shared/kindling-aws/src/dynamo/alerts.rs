@@ -1,7 +1,7 @@
 //! Alerts claimed once per key (a hot crossing, a trigger firing, a day of paused sending).
 
 use super::{item, s, sdk_err, str_attr, DynamoStore};
-use crate::keys;
+use crate::dynamo::keys;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::alerts::ports::{AlertClaim, AlertLog};

@@ -1,7 +1,7 @@
 //! Enrollments, and the sparse, sharded due-steps index.
 
 use super::{data, item, json, n, s, sdk_err, str_attr, DynamoStore, Item, DATA, VERSION};
-use crate::keys;
+use crate::dynamo::keys;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::ids::LeadId;

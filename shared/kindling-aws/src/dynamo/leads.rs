@@ -4,7 +4,7 @@ use super::{
     cancelled_conditions, data, item, json, n, s, sdk_err, str_attr, DynamoStore, Item, DATA,
     VERSION,
 };
-use crate::keys;
+use crate::dynamo::keys;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Utc};

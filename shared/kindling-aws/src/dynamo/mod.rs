@@ -1,10 +1,11 @@
-//! The DynamoDB store: every store port of `kindling` on one table (see [`crate::keys`]). Each
+//! The DynamoDB store: every store port of `kindling` on one table (see [`keys`]). Each
 //! item carries its domain object as compact JSON in `d`, plus the key, index and version
 //! attributes that conditions and queries need.
 
 mod activities;
 mod alerts;
 mod enrollments;
+pub mod keys;
 mod leads;
 mod schema;
 mod sends;
@@ -13,7 +14,7 @@ mod tallies;
 
 pub use schema::create_table;
 
-use crate::keys::{Key, PK, SK};
+use crate::dynamo::keys::{Key, PK, SK};
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;

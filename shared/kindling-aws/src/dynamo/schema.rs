@@ -1,7 +1,7 @@
 //! The table's definition, for tests and local tooling; the CDK stack declares the same.
 
 use super::sdk_err;
-use crate::keys;
+use crate::dynamo::keys;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,

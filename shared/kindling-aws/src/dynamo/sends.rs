@@ -6,7 +6,7 @@ use super::{
     cancelled_conditions, data, item, json, n, num_attr, s, sdk_err, DynamoStore, Item, DATA,
     VERSION,
 };
-use crate::keys;
+use crate::dynamo::keys;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -15,7 +15,7 @@ use kindling::ids::LeadId;
 use kindling::message::{MessageKey, MessageRef};
 use kindling::ports::PortResult;
 use kindling::sending::ledger::{SendRecord, SendState};
-use kindling::sending::ports::{Claim, SendLog};
+use kindling::sending::ports::{SendClaim, SendLog};
 use kindling::sending::schedule::FrequencyCap;
 use serde::{Deserialize, Serialize};
 
@@ -110,18 +110,18 @@ impl SendLog for DynamoStore {
         record: &SendRecord,
         cap: FrequencyCap,
         now: DateTime<Utc>,
-    ) -> PortResult<Claim> {
+    ) -> PortResult<SendClaim> {
         let key = &record.key;
         for _ in 0..ATTEMPTS {
             if let Some(existing) = self.get_send(key).await? {
-                return Ok(Claim::Exists(existing));
+                return Ok(SendClaim::Exists(existing));
             }
             let (mut slots, version) = ledger(self, key.lead_id()).await?;
             // The ledger keeps only slots that can still count; the cap rule decides.
             slots.retain(|s| cap.counts(s.at, now));
             let claimed: Vec<DateTime<Utc>> = slots.iter().map(|s| s.at).collect();
             if let Some(until) = cap.next_free(&claimed, now) {
-                return Ok(Claim::CapReached { until });
+                return Ok(SendClaim::CapReached { until });
             }
             slots.push(Slot {
                 k: slot_key(key),
@@ -141,7 +141,7 @@ impl SendLog for DynamoStore {
                 .send()
                 .await;
             match result {
-                Ok(_) => return Ok(Claim::Claimed),
+                Ok(_) => return Ok(SendClaim::Claimed),
                 // Either the step was claimed meanwhile (the next read returns it) or the ledger
                 // moved: read again.
                 Err(e) if cancelled_conditions(&e).is_some() => continue,

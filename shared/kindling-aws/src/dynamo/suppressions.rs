@@ -1,7 +1,7 @@
 //! Addresses that receive nothing: one item per address, beside its uniqueness item.
 
 use super::{item, s, str_attr, DynamoStore};
-use crate::keys;
+use crate::dynamo::keys;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::deliverability::ports::SuppressionList;

@@ -4,7 +4,7 @@
 //! bucket's counter. A redelivered event fails the first condition and adds nothing.
 
 use super::{cancelled_conditions, item, n, s, sdk_err, str_attr, DynamoStore, Item};
-use crate::keys;
+use crate::dynamo::keys;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};

@@ -8,7 +8,7 @@ use kindling::ids::LeadId;
 use kindling::message::MessageKey;
 use kindling::ports::PortResult;
 use kindling::sending::ledger::{SendRecord, SendState};
-use kindling::sending::ports::{Claim, SendLog};
+use kindling::sending::ports::{SendClaim, SendLog};
 use kindling::sending::schedule::FrequencyCap;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
@@ -19,7 +19,7 @@ impl SendLog for SqliteStore {
         record: &SendRecord,
         cap: FrequencyCap,
         now: DateTime<Utc>,
-    ) -> PortResult<Claim> {
+    ) -> PortResult<SendClaim> {
         let mut conn = self.db.conn();
         // IMMEDIATE takes the write lock up front: the cap check and the insert are one step.
         let tx = conn
@@ -35,7 +35,7 @@ impl SendLog for SqliteStore {
             .optional()
             .map_err(err)?;
         if let Some(data) = existing {
-            return Ok(Claim::Exists(from_json(&data)?));
+            return Ok(SendClaim::Exists(from_json(&data)?));
         }
         // Only claims that can still count are read; the cap rule decides.
         let claimed: Vec<DateTime<Utc>> = {
@@ -54,7 +54,7 @@ impl SendLog for SqliteStore {
                 .collect::<Result<_, _>>()?
         };
         if let Some(until) = cap.next_free(&claimed, now) {
-            return Ok(Claim::CapReached { until });
+            return Ok(SendClaim::CapReached { until });
         }
         tx.execute(
             "INSERT INTO sends (lead_id, message, state, claimed_at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -62,7 +62,7 @@ impl SendLog for SqliteStore {
         )
         .map_err(err)?;
         tx.commit().map_err(err)?;
-        Ok(Claim::Claimed)
+        Ok(SendClaim::Claimed)
     }
 
     async fn complete_send(&self, record: &SendRecord) -> PortResult<()> {

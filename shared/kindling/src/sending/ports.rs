@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 /// Outcome of claiming a step send.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
+pub enum SendClaim {
     /// The claim is ours: send now.
     Claimed,
     /// The lead already had the cap's worth of mail in the window; try again at `until`.
@@ -30,7 +30,7 @@ pub trait SendLog: Send + Sync {
         record: &SendRecord,
         cap: FrequencyCap,
         now: DateTime<Utc>,
-    ) -> PortResult<Claim>;
+    ) -> PortResult<SendClaim>;
     /// Overwrites a claimed record with its outcome.
     async fn complete_send(&self, record: &SendRecord) -> PortResult<()>;
     /// Deletes a claim whose mail certainly did not go (a retryable provider error).

@@ -14,7 +14,7 @@ use crate::leads::Lead;
 use crate::leads::Temperature;
 use crate::message::MessageKey;
 use crate::sending::ledger::{SendRecord, SendState};
-use crate::sending::ports::Claim;
+use crate::sending::ports::SendClaim;
 use crate::sequences::config::{ExitGoal, Sequence};
 use crate::sequences::{Enrollment, EnrollmentStatus};
 use chrono::{DateTime, Duration, Utc};
@@ -217,17 +217,17 @@ pub enum AfterClaim {
 /// Reads a claim's outcome for the step `step` of a lead in `zone`.
 pub fn after_claim(
     cfg: &super::Sections<'_>,
-    claim: Claim,
+    claim: SendClaim,
     step: &crate::sequences::config::Step,
     zone: Tz,
     now: DateTime<Utc>,
 ) -> AfterClaim {
     match claim {
-        Claim::Claimed => AfterClaim::Send,
-        Claim::CapReached { until } => {
+        SendClaim::Claimed => AfterClaim::Send,
+        SendClaim::CapReached { until } => {
             AfterClaim::WaitForCap(cfg.send_time(step, until.max(now), zone))
         }
-        Claim::Exists(existing) => match existing.state {
+        SendClaim::Exists(existing) => match existing.state {
             SendState::Sending
                 if now - existing.claimed_at < Duration::minutes(CLAIM_LEASE_MINUTES) =>
             {

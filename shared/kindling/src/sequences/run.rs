@@ -19,7 +19,7 @@ use chrono_tz::Tz;
 /// How long a step waits after its template failed to render (a configuration error).
 const RENDER_RETRY_MINUTES: i64 = 60;
 
-enum Outcome {
+enum Handled {
     Sent(SentMail),
     Deferred,
     Yielded,
@@ -62,7 +62,7 @@ pub async fn send_due_steps(
                 (enrollment.lead_id.clone(), enrollment.sequence_id.clone());
             let outcome = send_one(k, mailer, enrollment, now).await;
             if let Ok(
-                Outcome::Exited(reason) | Outcome::Stopped(reason) | Outcome::Completed(reason),
+                Handled::Exited(reason) | Handled::Stopped(reason) | Handled::Completed(reason),
             ) = &outcome
             {
                 report.ended.push(Ended {
@@ -72,16 +72,16 @@ pub async fn send_due_steps(
                 });
             }
             match outcome {
-                Ok(Outcome::Sent(m)) => report.sent.push(m),
-                Ok(Outcome::Deferred) => report.deferred += 1,
-                Ok(Outcome::Yielded) => report.yielded += 1,
-                Ok(Outcome::Exited(_)) => report.exited += 1,
-                Ok(Outcome::Stopped(_)) => report.stopped += 1,
-                Ok(Outcome::Completed(_)) => report.completed += 1,
-                Ok(Outcome::Failed) => report.failed += 1,
-                Ok(Outcome::Unknown) => report.unknown += 1,
-                Ok(Outcome::Skipped) => continue,
-                Ok(Outcome::RetryLater) => {
+                Ok(Handled::Sent(m)) => report.sent.push(m),
+                Ok(Handled::Deferred) => report.deferred += 1,
+                Ok(Handled::Yielded) => report.yielded += 1,
+                Ok(Handled::Exited(_)) => report.exited += 1,
+                Ok(Handled::Stopped(_)) => report.stopped += 1,
+                Ok(Handled::Completed(_)) => report.completed += 1,
+                Ok(Handled::Failed) => report.failed += 1,
+                Ok(Handled::Unknown) => report.unknown += 1,
+                Ok(Handled::Skipped) => continue,
+                Ok(Handled::RetryLater) => {
                     // The provider is throttling: stop this run, the rest waits for the next.
                     report.retry_later += 1;
                     return Ok(report);
@@ -108,7 +108,7 @@ async fn send_one(
     mailer: &dyn Mailer,
     enr: Enrollment,
     now: DateTime<Utc>,
-) -> Result<Outcome> {
+) -> Result<Handled> {
     let cfg = &k.config;
     let seq = cfg.sequence(&enr.sequence_id);
     let mut lead: Option<Option<Lead>> = None;
@@ -154,12 +154,12 @@ async fn send_one(
         }
     };
     let (key, zone) = match decided {
-        Plan::Read(_) => return Ok(Outcome::Skipped),
+        Plan::Read(_) => return Ok(Handled::Skipped),
         Plan::End { status, reason } => return finish(k, enr, status, &reason).await,
         Plan::Wait { until, why } => {
             let outcome = match why {
-                Waiting::Deferred => Outcome::Deferred,
-                Waiting::Yielded => Outcome::Yielded,
+                Waiting::Deferred => Handled::Deferred,
+                Waiting::Yielded => Handled::Yielded,
             };
             return reschedule(k, enr, until, outcome).await;
         }
@@ -168,10 +168,10 @@ async fn send_one(
     let lead = lead.flatten();
     // `plan` sends only a step that exists, to a lead that exists.
     let (Some(seq), Some(lead)) = (seq, lead) else {
-        return Ok(Outcome::Skipped);
+        return Ok(Handled::Skipped);
     };
     let Some(step) = seq.steps.get(enr.next_step as usize) else {
-        return Ok(Outcome::Skipped);
+        return Ok(Handled::Skipped);
     };
     let go = Go {
         seq,
@@ -200,7 +200,7 @@ async fn send_step(
     mailer: &dyn Mailer,
     enr: Enrollment,
     go: Go<'_>,
-) -> Result<Outcome> {
+) -> Result<Handled> {
     let Go {
         seq,
         step,
@@ -220,7 +220,7 @@ async fn send_step(
         Err(e) => {
             tracing::error!(lead_id = %lead.id, template = %template, error = %e, "step mail could not be built; retrying later");
             let later = now + Duration::minutes(RENDER_RETRY_MINUTES);
-            return reschedule(k, enr, later, Outcome::Deferred).await;
+            return reschedule(k, enr, later, Handled::Deferred).await;
         }
     };
     let mut record = SendRecord {
@@ -237,14 +237,14 @@ async fn send_step(
     let claim = k.sends.claim_send(&record, cfg.sending.cap, now).await?;
     match after_claim(cfg, claim, step, zone, now) {
         AfterClaim::Send => {}
-        AfterClaim::WaitForCap(until) => return reschedule(k, enr, until, Outcome::Deferred).await,
-        AfterClaim::InProgress => return Ok(Outcome::Skipped),
+        AfterClaim::WaitForCap(until) => return reschedule(k, enr, until, Handled::Deferred).await,
+        AfterClaim::InProgress => return Ok(Handled::Skipped),
         AfterClaim::Abandoned(mut existing) => {
             tracing::warn!(lead_id = %lead.id, step = step_no, "abandoned send claim marked unknown");
             existing.state = SendState::Unknown;
             existing.error = Some("sender stopped between claim and record".into());
             k.sends.complete_send(&existing).await?;
-            return advance(k, enr, seq, zone, now, Outcome::Unknown).await;
+            return advance(k, enr, seq, zone, now, Handled::Unknown).await;
         }
         AfterClaim::Recorded(existing) => {
             if existing.state == SendState::Sent {
@@ -253,7 +253,7 @@ async fn send_step(
                 crate::deliverability::breaker::count_send(&k.deliverability, &existing.key, at)
                     .await?;
             }
-            return advance(k, enr, seq, zone, now, Outcome::Skipped).await;
+            return advance(k, enr, seq, zone, now, Handled::Skipped).await;
         }
     }
 
@@ -289,19 +289,19 @@ async fn send_step(
                 at: now,
                 provider_message_id: message_id,
             };
-            advance(k, enr, seq, zone, now, Outcome::Sent(sent)).await
+            advance(k, enr, seq, zone, now, Handled::Sent(sent)).await
         }
         Err(MailError::Retryable(e)) => {
             tracing::warn!(lead_id = %lead.id, step = step_no, error = %e, "provider throttled; step stays due");
             k.sends.release_send(&key).await?;
-            Ok(Outcome::RetryLater)
+            Ok(Handled::RetryLater)
         }
         Err(MailError::Rejected(e)) => {
             tracing::warn!(lead_id = %lead.id, step = step_no, error = %e, "provider rejected step mail");
             record.state = SendState::Failed;
             record.error = Some(e);
             k.sends.complete_send(&record).await?;
-            advance(k, enr, seq, zone, now, Outcome::Failed).await
+            advance(k, enr, seq, zone, now, Handled::Failed).await
         }
     }
 }
@@ -313,8 +313,8 @@ async fn advance(
     seq: &Sequence,
     zone: Tz,
     now: DateTime<Utc>,
-    outcome: Outcome,
-) -> Result<Outcome> {
+    outcome: Handled,
+) -> Result<Handled> {
     let enr = send_plan::advanced(&k.config, enr, seq, zone, now);
     save(k, &enr, outcome).await
 }
@@ -323,8 +323,8 @@ async fn reschedule(
     k: &super::Sequences<'_>,
     mut enr: Enrollment,
     at: DateTime<Utc>,
-    outcome: Outcome,
-) -> Result<Outcome> {
+    outcome: Handled,
+) -> Result<Handled> {
     enr.next_due_at = Some(at);
     save(k, &enr, outcome).await
 }
@@ -334,11 +334,11 @@ async fn finish(
     mut enr: Enrollment,
     status: EnrollmentStatus,
     reason: &str,
-) -> Result<Outcome> {
+) -> Result<Handled> {
     let outcome = match status {
-        EnrollmentStatus::Exited => Outcome::Exited(reason.to_owned()),
-        EnrollmentStatus::Completed => Outcome::Completed(reason.to_owned()),
-        _ => Outcome::Stopped(reason.to_owned()),
+        EnrollmentStatus::Exited => Handled::Exited(reason.to_owned()),
+        EnrollmentStatus::Completed => Handled::Completed(reason.to_owned()),
+        _ => Handled::Stopped(reason.to_owned()),
     };
     tracing::info!(enrollment_id = %enr.id, lead_id = %enr.lead_id, reason, status = status.as_str(), "enrollment ended");
     enr.status = status;
@@ -347,13 +347,13 @@ async fn finish(
     save(k, &enr, outcome).await
 }
 
-async fn save(k: &super::Sequences<'_>, enr: &Enrollment, outcome: Outcome) -> Result<Outcome> {
+async fn save(k: &super::Sequences<'_>, enr: &Enrollment, outcome: Handled) -> Result<Handled> {
     match k.enrollments.update_enrollment(enr).await? {
         Cas::Updated => Ok(outcome),
         // Another sender moved it on; its view wins. A sent mail is still reported.
         Cas::Stale => Ok(match outcome {
-            Outcome::Sent(m) => Outcome::Sent(m),
-            _ => Outcome::Skipped,
+            Handled::Sent(m) => Handled::Sent(m),
+            _ => Handled::Skipped,
         }),
     }
 }

@@ -236,26 +236,26 @@ fn a_claims_outcome_says_whether_to_send_wait_skip_or_recover() {
     let tokyo = chrono_tz::Asia::Tokyo;
     let now = monday_10_jst();
     let after = |c| after_claim(&cfg.for_sequences(), c, step, tokyo, now);
-    assert_eq!(after(Claim::Claimed), AfterClaim::Send);
+    assert_eq!(after(SendClaim::Claimed), AfterClaim::Send);
     // The cap frees at 23:00 JST: quiet hours move it to 09:00.
     let night = Utc.with_ymd_and_hms(2026, 11, 2, 14, 0, 0).unwrap();
     assert_eq!(
-        after(Claim::CapReached { until: night }),
+        after(SendClaim::CapReached { until: night }),
         AfterClaim::WaitForCap(Utc.with_ymd_and_hms(2026, 11, 3, 0, 0, 0).unwrap())
     );
     let fresh = record(SendState::Sending, now - Duration::minutes(2));
-    assert_eq!(after(Claim::Exists(fresh)), AfterClaim::InProgress);
+    assert_eq!(after(SendClaim::Exists(fresh)), AfterClaim::InProgress);
     let stale = record(
         SendState::Sending,
         now - Duration::minutes(CLAIM_LEASE_MINUTES + 1),
     );
     assert_eq!(
-        after(Claim::Exists(stale.clone())),
+        after(SendClaim::Exists(stale.clone())),
         AfterClaim::Abandoned(stale)
     );
     let sent = record(SendState::Sent, now - Duration::minutes(30));
     assert_eq!(
-        after(Claim::Exists(sent.clone())),
+        after(SendClaim::Exists(sent.clone())),
         AfterClaim::Recorded(sent)
     );
 }
