@@ -81,7 +81,7 @@ async fn template_of(t: &TestApp, to: &str) -> String {
         .find(|s| s.key.as_step().is_some_and(|(_, step)| step == 0))
         .unwrap();
     assert_eq!(first.state, SendState::Sent);
-    first.template.clone()
+    first.template.to_string()
 }
 
 /// Leads `range` download the whitepaper, get the step mail, and those who got `doc_related`

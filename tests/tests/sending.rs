@@ -503,7 +503,7 @@ async fn sent_templates(t: &TestApp, email: &str) -> Vec<(String, DateTime<Utc>)
         .await
         .into_iter()
         .filter(|s| s.state == SendState::Sent)
-        .map(|s| (s.template, s.sent_at.unwrap()))
+        .map(|s| (s.template.to_string(), s.sent_at.unwrap()))
         .collect();
     sent.sort_by_key(|s| s.1);
     sent

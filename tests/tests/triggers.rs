@@ -54,7 +54,7 @@ async fn sequences_of(t: &TestApp, email: &str) -> Vec<String> {
         .enrollments(email)
         .await
         .into_iter()
-        .map(|e| e.sequence_id)
+        .map(|e| e.sequence_id.to_string())
         .collect();
     s.sort();
     s

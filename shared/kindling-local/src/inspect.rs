@@ -166,7 +166,7 @@ triggers fired"
     let _ = writeln!(out, "\nenrollments");
     for e in &r.enrollments {
         let name = match e.entry {
-            1 => e.sequence_id.clone(),
+            1 => e.sequence_id.to_string(),
             n => format!("{} (entry {n})", e.sequence_id),
         };
         let _ = writeln!(

@@ -88,14 +88,14 @@ impl Audience {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TriggerFired {
     pub lead_id: LeadId,
-    pub trigger: String,
+    pub trigger: crate::ids::TriggerId,
     pub firing: u32,
     /// Why, for people: "3 page_view (pricing) within 7d".
     pub reason: String,
     /// The activities that met the condition.
     pub evidence: Vec<ActivityId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enrolled: Option<String>,
+    pub enrolled: Option<crate::ids::SequenceId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<Audience>,
     pub at: DateTime<Utc>,

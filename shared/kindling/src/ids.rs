@@ -79,3 +79,144 @@ id_type!(
     /// One broadcast: a mail to a segment or to every consenting lead.
     BroadcastId
 );
+
+/// Names the program gives its parts in `kindling.toml` (a sequence, a form, a template, a
+/// trigger), where they cross modules: checked once when the configuration is loaded, then
+/// carried as their own types. Serialized as the bare string, as before they had types.
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The name as written in the configuration.
+            pub fn new(s: impl Into<String>) -> Self {
+                Self(s.into())
+            }
+            /// The name as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_owned())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for str {
+            fn eq(&self, other: &$name) -> bool {
+                self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A sequence of step mails (`[[sequences]] id`).
+    SequenceId
+);
+name_type!(
+    /// A web form (`[[forms]] id`).
+    FormId
+);
+name_type!(
+    /// A mail template (`templates/{id}.{language}.txt` and `.html`).
+    TemplateId
+);
+name_type!(
+    /// A behavioural trigger (`[[triggers]] id`).
+    TriggerId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn names_are_stored_as_the_bare_strings_they_were_before_they_had_types() {
+        let id = SequenceId::from("document_followup");
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"document_followup\"");
+        let back: SequenceId = serde_json::from_str("\"document_followup\"").unwrap();
+        assert_eq!(back, id);
+        // A lead's trigger state, keyed by trigger, reads as it was written.
+        let states: BTreeMap<TriggerId, u32> =
+            serde_json::from_str(r#"{"pricing_interest": 2}"#).unwrap();
+        assert_eq!(states.get("pricing_interest"), Some(&2));
+    }
+
+    #[test]
+    fn names_compare_with_text_either_way() {
+        let form = FormId::new("whitepaper");
+        assert!(form == "whitepaper" && "whitepaper" == form);
+        assert!(form == *"whitepaper" && String::from("whitepaper") == form);
+        assert!(form != "seminar");
+        assert_eq!(form.len(), "whitepaper".len(), "reads as a str");
+        assert_eq!(format!("{form}"), "whitepaper");
+    }
+}

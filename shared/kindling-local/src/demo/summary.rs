@@ -97,8 +97,8 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
             }
             emails.push(MailSummary {
                 to: lead.email.to_string(),
-                sequence: s.sequence_id.clone(),
-                template: s.template.clone(),
+                sequence: s.sequence_id.to_string(),
+                template: s.template.to_string(),
                 step: s.key.as_step().map_or(0, |(_, step)| step),
                 sent_at: at,
                 local_time: local_str(at, tz),
@@ -127,7 +127,7 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
             triggers: lead
                 .triggers
                 .iter()
-                .map(|(t, s)| (t.clone(), s.fired))
+                .map(|(t, s)| (t.to_string(), s.fired))
                 .collect(),
             unsubscribed_at: lead.unsubscribed_at,
             emails_after_unsubscribe: after_unsubscribe,
@@ -160,7 +160,7 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
                 lead_id: a.lead_id.to_string(),
                 email: a.email.to_string(),
                 audience: a.audience.as_str().to_owned(),
-                trigger: a.trigger.clone(),
+                trigger: a.trigger.as_ref().map(ToString::to_string),
                 score: a.score,
                 at: a.at,
             })

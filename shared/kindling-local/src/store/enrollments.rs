@@ -18,7 +18,7 @@ impl EnrollmentStore for SqliteStore {
         let data = json(&stored)?;
         insert_outcome(self.db.conn().execute(
             "INSERT INTO enrollments (lead_id, id, sequence_id, entry, status, next_due_at, version, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
-            params![e.lead_id.as_str(), e.id.as_str(), e.sequence_id, e.entry, e.status.as_str(), e.next_due_at.map(ts), data],
+            params![e.lead_id.as_str(), e.id.as_str(), e.sequence_id.as_str(), e.entry, e.status.as_str(), e.next_due_at.map(ts), data],
         ))
     }
 

@@ -101,9 +101,9 @@ pub struct Attrs {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_category: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub form_id: Option<String>,
+    pub form_id: Option<crate::ids::FormId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sequence_id: Option<String>,
+    pub sequence_id: Option<crate::ids::SequenceId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enrollment_id: Option<EnrollmentId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,7 +143,7 @@ pub struct Attrs {
 
 impl Attrs {
     /// The attributes that tie an activity to the mail `key` (and its sequence, for a step).
-    pub fn of_message(key: &MessageKey, sequence_id: Option<String>) -> Self {
+    pub fn of_message(key: &MessageKey, sequence_id: Option<crate::ids::SequenceId>) -> Self {
         match key {
             MessageKey::Step {
                 enrollment_id,

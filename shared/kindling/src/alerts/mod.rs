@@ -144,7 +144,7 @@ fn draft(
     card: &ScoreCard,
     key: String,
     audience: Audience,
-    trigger: Option<String>,
+    trigger: Option<crate::ids::TriggerId>,
     mut reasons: Vec<String>,
     event_at: chrono::DateTime<chrono::Utc>,
 ) -> Alert {

@@ -45,7 +45,7 @@ pub struct Alert {
     pub audience: Audience,
     /// The trigger that raised it; `None` for a hot lead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trigger: Option<String>,
+    pub trigger: Option<crate::ids::TriggerId>,
     pub lead_id: LeadId,
     pub email: EmailAddress,
     pub name: Option<String>,

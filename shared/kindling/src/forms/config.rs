@@ -22,11 +22,11 @@ crate::named!(ConsentPolicy {
 /// A web form that leads submit.
 #[derive(Debug, Clone)]
 pub struct Form {
-    pub id: String,
+    pub id: crate::ids::FormId,
     pub activity: ActivityKind,
     pub thank_you_url: String,
     pub consent: ConsentPolicy,
-    pub sequences: Vec<String>,
+    pub sequences: Vec<crate::ids::SequenceId>,
 }
 
 /// Checks `[[forms]]`: each names a form activity and known sequences. Returns the forms and
@@ -78,11 +78,15 @@ pub(crate) fn validate(
             }
         }
         forms.push(Form {
-            id: fm.id.get_ref().clone(),
+            id: fm.id.get_ref().as_str().into(),
             activity: activity.unwrap_or(ActivityKind::FormSubmitted),
             thank_you_url: non_empty(d, &fm.thank_you_url, "forms.thank_you_url"),
             consent,
-            sequences: fm.sequences.iter().map(|s| s.get_ref().clone()).collect(),
+            sequences: fm
+                .sequences
+                .iter()
+                .map(|s| s.get_ref().as_str().into())
+                .collect(),
         });
     }
 

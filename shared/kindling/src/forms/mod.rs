@@ -69,7 +69,7 @@ pub struct Submitted {
     pub lead_id: LeadId,
     pub created: bool,
     /// Sequences the lead was newly enrolled in.
-    pub enrolled: Vec<String>,
+    pub enrolled: Vec<crate::ids::SequenceId>,
 }
 
 /// Creates or updates the lead (never blanking known fields), records consent, ties the browser

@@ -79,7 +79,7 @@ impl Profile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consent {
     pub at: DateTime<Utc>,
-    pub form_id: String,
+    pub form_id: crate::ids::FormId,
     /// Version of the consent text the lead agreed to (from configuration).
     pub text_version: String,
     pub source_ip: Option<String>,
@@ -171,7 +171,7 @@ pub struct Lead {
     pub score: ScoreSnapshot,
     /// Every trigger that fired for this lead: how often and when last (cooldowns).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub triggers: BTreeMap<String, TriggerState>,
+    pub triggers: BTreeMap<crate::ids::TriggerId, TriggerState>,
     /// Where sales stands with the lead, if a rep or a sales tool said so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sales: Option<SalesMark>,

@@ -119,10 +119,10 @@ pub struct Rule {
     pub id: String,
     pub kind: ActivityKind,
     pub page_category: Option<String>,
-    pub form_id: Option<String>,
+    pub form_id: Option<crate::ids::FormId>,
     /// URL path: `/x` exact, `/x*` prefix.
     pub url: Option<String>,
-    pub sequence_id: Option<String>,
+    pub sequence_id: Option<crate::ids::SequenceId>,
     pub step: Option<u32>,
     pub points: i64,
     pub repeat: Repeat,

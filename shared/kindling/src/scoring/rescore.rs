@@ -25,7 +25,7 @@ pub struct Rescored {
     /// What was published: temperature changes, MQL, trigger firings.
     pub events: Vec<Event>,
     /// Sequences the lead was newly enrolled in by triggers.
-    pub enrolled: Vec<String>,
+    pub enrolled: Vec<crate::ids::SequenceId>,
 }
 
 /// Every activity of a lead, including those of the browsers tied to it.
@@ -71,7 +71,7 @@ pub struct Plan {
     pub card: ScoreCard,
     pub hot_crossing: Option<u32>,
     pub events: Vec<Event>,
-    pub enroll: Vec<String>,
+    pub enroll: Vec<crate::ids::SequenceId>,
 }
 
 impl Plan {

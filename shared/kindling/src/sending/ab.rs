@@ -46,7 +46,7 @@ impl Metric {
 /// An A/B test on one step: `variants` are template names, the step's own template first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AbTest {
-    pub variants: Vec<String>,
+    pub variants: Vec<crate::ids::TemplateId>,
     pub metric: Metric,
     /// Sends per variant before a winner may be chosen.
     pub sample: u64,
@@ -89,7 +89,7 @@ pub fn assign(lead: &LeadId, sequence: &str, step: u32, variants: usize) -> usiz
 /// One variant's counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VariantResult {
-    pub template: String,
+    pub template: crate::ids::TemplateId,
     pub sent: u64,
     pub opened: u64,
     pub clicked: u64,
@@ -121,9 +121,15 @@ pub enum Verdict {
     /// Some variant has fewer than `sample` sends; `missing` more are needed in all.
     NeedsSample { missing: u64 },
     /// Enough sends, but the best variant is not significantly better (yet).
-    NotSignificant { best: String, p_value: f64 },
+    NotSignificant {
+        best: crate::ids::TemplateId,
+        p_value: f64,
+    },
     /// `template` won: its rate beats every other variant's with p below the corrected level.
-    Winner { template: String, p_value: f64 },
+    Winner {
+        template: crate::ids::TemplateId,
+        p_value: f64,
+    },
 }
 
 /// Judges a test from its results (one per variant, in the test's order).
@@ -223,7 +229,7 @@ mod tests {
 
     fn test(variants: &[&str], sample: u64) -> AbTest {
         AbTest {
-            variants: variants.iter().map(|v| (*v).to_owned()).collect(),
+            variants: variants.iter().map(|v| (*v).into()).collect(),
             metric: Metric::Click,
             sample,
             confidence: 0.95,

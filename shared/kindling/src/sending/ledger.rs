@@ -35,8 +35,8 @@ impl SendState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendRecord {
     pub key: MessageKey,
-    pub sequence_id: String,
-    pub template: String,
+    pub sequence_id: crate::ids::SequenceId,
+    pub template: crate::ids::TemplateId,
     pub state: SendState,
     pub claimed_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,

@@ -21,7 +21,7 @@ pub(crate) async fn variant_for(
     step: u32,
     test: &AbTest,
     lead: &LeadId,
-) -> Result<String> {
+) -> Result<crate::ids::TemplateId> {
     let series = ab::series(&seq.id, step);
     if let Some(w) = winner(k, &series, test).await? {
         return Ok(w);
@@ -29,7 +29,7 @@ pub(crate) async fn variant_for(
     let results = results(k, &series, test).await?;
     if let Verdict::Winner { template, p_value } = ab::judge(test, &results) {
         if k.tallies
-            .set_mark(&series, ab::WINNER, &template, true)
+            .set_mark(&series, ab::WINNER, template.as_str(), true)
             .await?
             == Put::Created
         {
@@ -43,12 +43,16 @@ pub(crate) async fn variant_for(
     Ok(test.variants[i].clone())
 }
 
-async fn winner(k: &super::Sequences<'_>, series: &str, test: &AbTest) -> Result<Option<String>> {
+async fn winner(
+    k: &super::Sequences<'_>,
+    series: &str,
+    test: &AbTest,
+) -> Result<Option<crate::ids::TemplateId>> {
     let marks = k.tallies.marks(series).await?;
     // A winner that is no longer a variant (the test was edited) is ignored.
     Ok(marks
         .get(ab::WINNER)
-        .filter(|w| test.variants.contains(w))
+        .and_then(|w| test.variants.iter().find(|v| *v == w))
         .cloned())
 }
 
@@ -62,7 +66,7 @@ async fn results(
         .variants
         .iter()
         .map(|v| {
-            let t = tallies.iter().find(|t| &t.bucket == v);
+            let t = tallies.iter().find(|t| *v == t.bucket);
             let get = |c: &str| t.map_or(0, |t| t.get(c));
             VariantResult {
                 template: v.clone(),
@@ -162,14 +166,14 @@ pub(crate) async fn count_engagement(
 /// One A/B test's standing, for `kindling ab`.
 #[derive(Debug, Clone, Serialize)]
 pub struct AbReport {
-    pub sequence: String,
+    pub sequence: crate::ids::SequenceId,
     pub step: u32,
     pub metric: ab::Metric,
     pub sample: u64,
     pub confidence: f64,
     pub variants: Vec<VariantResult>,
     /// The decided winner, if any.
-    pub winner: Option<String>,
+    pub winner: Option<crate::ids::TemplateId>,
     /// What the results say now.
     pub verdict: Verdict,
 }

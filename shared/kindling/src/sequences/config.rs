@@ -56,7 +56,7 @@ pub const MIN_REENTRY_HOURS: i64 = 24;
 /// A series of step mails.
 #[derive(Debug, Clone)]
 pub struct Sequence {
-    pub id: String,
+    pub id: crate::ids::SequenceId,
     pub exit_when: Vec<ExitGoal>,
     pub steps: Vec<Step>,
     /// When steps of two sequences are due for one lead at once, the higher priority is sent
@@ -70,7 +70,7 @@ pub struct Sequence {
 pub struct Step {
     pub at: Offset,
     /// The step's mail; with an A/B test, its first variant.
-    pub template: String,
+    pub template: crate::ids::TemplateId,
     pub window: Option<SendWindow>,
     pub ab: Option<AbTest>,
 }
@@ -186,16 +186,17 @@ pub(crate) fn validate(
             let ab = st.ab.as_ref().and_then(|a| {
                 let r = a.get_ref();
                 let mut ok = true;
-                let mut variants = vec![st.template.get_ref().clone()];
+                let mut variants: Vec<crate::ids::TemplateId> =
+                    vec![st.template.get_ref().as_str().into()];
                 for v in &r.with {
-                    if variants.contains(v) {
+                    if variants.iter().any(|t| t == v) {
                         d.span(a, format!("sequences.steps.ab.with: {v:?} is already a variant"));
                         ok = false;
                     } else if !templates.has(v, default_language) {
                         d.span(a, format!("sequences.steps.ab.with: no template {v:?} in language {default_language:?}"));
                         ok = false;
                     }
-                    variants.push(v.clone());
+                    variants.push(v.as_str().into());
                 }
                 if r.with.is_empty() {
                     d.span(a, "sequences.steps.ab.with: name at least one other template");
@@ -228,7 +229,7 @@ pub(crate) fn validate(
             });
             steps.push(Step {
                 at: at.unwrap_or(Offset::Minutes(0)),
-                template: st.template.get_ref().clone(),
+                template: st.template.get_ref().as_str().into(),
                 window,
                 ab,
             });
@@ -251,7 +252,7 @@ pub(crate) fn validate(
             },
         };
         sequences.push(Sequence {
-            id: s.id.get_ref().clone(),
+            id: s.id.get_ref().as_str().into(),
             exit_when,
             steps,
             priority: s.priority,

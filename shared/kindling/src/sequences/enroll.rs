@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 pub async fn enroll(
     k: &super::Enroller<'_>,
     lead: &Lead,
-    sequence: &str,
+    sequence: &crate::ids::SequenceId,
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let Some(seq) = k.config.sequence(sequence) else {

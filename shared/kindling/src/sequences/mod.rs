@@ -130,7 +130,7 @@ impl EnrollmentStatus {
 pub struct Enrollment {
     pub id: EnrollmentId,
     pub lead_id: LeadId,
-    pub sequence_id: String,
+    pub sequence_id: crate::ids::SequenceId,
     /// 1 for a lead's first enrollment in the sequence, 2 for its re-entry, and so on.
     /// Unique with the lead and the sequence: that makes re-entry idempotent.
     #[serde(default = "first_entry")]

@@ -9,8 +9,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SentMail {
     pub key: MessageKey,
-    pub sequence_id: String,
-    pub template: String,
+    pub sequence_id: crate::ids::SequenceId,
+    pub template: crate::ids::TemplateId,
     pub to: EmailAddress,
     pub subject: String,
     pub at: DateTime<Utc>,
@@ -21,7 +21,7 @@ pub struct SentMail {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ended {
     pub lead_id: crate::ids::LeadId,
-    pub sequence_id: String,
+    pub sequence_id: crate::ids::SequenceId,
     pub reason: String,
 }
 

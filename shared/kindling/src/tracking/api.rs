@@ -234,7 +234,7 @@ fn validate(
                 .as_deref()
                 .filter(|f| is_valid_id(f))
                 .ok_or_else(|| invalid(i, "form_start needs a form_id"))?;
-            attrs.form_id = Some(form.to_owned());
+            attrs.form_id = Some(form.into());
             (ActivityKind::FormStarted, id("fst"))
         }
         "identify" => {

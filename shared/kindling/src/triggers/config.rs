@@ -85,7 +85,7 @@ pub(crate) fn validate(
                         matcher: Matcher {
                             kind,
                             page_category: w.page_category.clone(),
-                            form_id: w.form.clone(),
+                            form_id: w.form.as_deref().map(Into::into),
                             url: w.url.clone(),
                         },
                         at_least: at_least.max(1),
@@ -174,9 +174,9 @@ pub(crate) fn validate(
             .and_then(|c| duration(d, c, "triggers.cooldown"));
         if let Some(condition) = condition {
             out.push(Trigger {
-                id: id.clone(),
+                id: id.as_str().into(),
                 condition,
-                enroll: t.enroll.as_ref().map(|s| s.get_ref().clone()),
+                enroll: t.enroll.as_ref().map(|s| s.get_ref().as_str().into()),
                 alert,
                 cooldown,
             });

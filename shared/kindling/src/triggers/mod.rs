@@ -25,7 +25,7 @@ pub const STALE_AFTER_HOURS: i64 = 48;
 pub struct Matcher {
     pub kind: ActivityKind,
     pub page_category: Option<String>,
-    pub form_id: Option<String>,
+    pub form_id: Option<crate::ids::FormId>,
     /// URL path: `/x` exact, `/x*` prefix.
     pub url: Option<String>,
 }
@@ -43,11 +43,14 @@ impl Matcher {
 
     fn describe(&self) -> String {
         let mut s = self.kind.as_str().to_owned();
-        let quals: Vec<&str> = [&self.page_category, &self.form_id, &self.url]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
+        let quals: Vec<&str> = [
+            self.page_category.as_deref(),
+            self.form_id.as_deref(),
+            self.url.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if !quals.is_empty() {
             s.push_str(&format!(" ({})", quals.join(", ")));
         }
@@ -74,10 +77,10 @@ pub enum Condition {
 /// A declarative trigger from `[[triggers]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trigger {
-    pub id: String,
+    pub id: crate::ids::TriggerId,
     pub condition: Condition,
     /// Enroll the lead in this sequence.
-    pub enroll: Option<String>,
+    pub enroll: Option<crate::ids::SequenceId>,
     /// Alert this team.
     pub alert: Option<Audience>,
     /// It may fire again this long after its last firing; `None`: once per lead, ever.
@@ -256,7 +259,7 @@ fn earliest(a: Option<DateTime<Utc>>, b: DateTime<Utc>) -> Option<DateTime<Utc>>
 /// [`crate::activities::log::clean_log`]) and whose firings so far are `state`.
 pub fn evaluate<'a>(
     triggers: &'a [Trigger],
-    state: &BTreeMap<String, TriggerState>,
+    state: &BTreeMap<crate::ids::TriggerId, TriggerState>,
     log: &[&Activity],
     now: DateTime<Utc>,
 ) -> Evaluation<'a> {
@@ -384,7 +387,7 @@ mod tests {
 
     fn eval<'a>(
         triggers: &'a [Trigger],
-        state: &BTreeMap<String, TriggerState>,
+        state: &BTreeMap<crate::ids::TriggerId, TriggerState>,
         log: &[Activity],
         now: i64,
     ) -> Evaluation<'a> {
@@ -413,7 +416,7 @@ mod tests {
         assert_eq!(e.firings[0].evidence.len(), 3);
         assert_eq!(e.firings[0].reason, "3× page_view (pricing) within 7d");
         // Once fired (no cooldown), never again.
-        let state = BTreeMap::from([("pricing_interest".to_owned(), fired(2 * DAY, 1))]);
+        let state = BTreeMap::from([("pricing_interest".into(), fired(2 * DAY, 1))]);
         three.push(page("p4", "pricing", 3 * DAY));
         assert!(eval(&ts, &state, &three, 3 * DAY).firings.is_empty());
     }
@@ -435,7 +438,7 @@ mod tests {
     #[test]
     fn a_cooldown_lets_fresh_evidence_fire_again_only_after_it_ends() {
         let ts = [pricing(Some(Duration::days(30)))];
-        let state = BTreeMap::from([("pricing_interest".to_owned(), fired(0, 1))]);
+        let state = BTreeMap::from([("pricing_interest".into(), fired(0, 1))]);
         // Three new views 10 days later: cooling until day 30; look again then.
         let log: Vec<Activity> = (0..3)
             .map(|i| page(&format!("p{i}"), "pricing", 10 * DAY + i))
