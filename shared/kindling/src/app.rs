@@ -208,7 +208,7 @@ impl Kindling {
 /// that fires now, such as an abandoned form, enrolls the lead, and its first step can go out in
 /// this very run), then every due step is sent ([`crate::sequences::send_due_steps`]), at most
 /// `budget` of each.
-#[tracing::instrument(name = "send_due_steps", skip_all, fields(budget = budget))]
+#[tracing::instrument(name = "schedule_run", skip_all, fields(budget = budget))]
 pub async fn send_due_steps(
     k: &Kindling,
     mailer: &dyn crate::sending::ports::Mailer,

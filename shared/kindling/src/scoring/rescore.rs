@@ -366,6 +366,7 @@ pub struct Rechecked {
 
 /// Rescores the leads whose `recheck_at` has come (see [`crate::leads::Lead::recheck_at`]), at
 /// most `budget`. A lead that fails stays due and is counted in `errors`.
+#[tracing::instrument(name = "recheck_due_leads", skip_all, fields(budget = budget))]
 pub async fn recheck_due_leads(k: &super::Scoring<'_>, budget: usize) -> Result<Rechecked> {
     let mut report = Rechecked::default();
     let now = k.clock.now();
