@@ -213,8 +213,12 @@ mod tests {
     #[test]
     fn names_compare_with_text_either_way() {
         let form = FormId::new("whitepaper");
-        assert!(form == "whitepaper" && "whitepaper" == form);
-        assert!(form == *"whitepaper" && String::from("whitepaper") == form);
+        let text = String::from("whitepaper");
+        assert_eq!(form, "whitepaper");
+        assert_eq!("whitepaper", form);
+        assert_eq!(form, *"whitepaper");
+        assert_eq!(text, form);
+        assert_eq!(form, text);
         assert!(form != "seminar");
         assert_eq!(form.len(), "whitepaper".len(), "reads as a str");
         assert_eq!(format!("{form}"), "whitepaper");
