@@ -191,3 +191,64 @@ async fn sales_marks_a_lead_and_bad_marks_change_nothing() {
     let (_, report) = get(&t, "/admin/leads/hanako.admin%40example.co.jp", Some(TOKEN)).await;
     assert_eq!(report["lead"]["sales"]["note"], "call booked");
 }
+
+/// The shipped seed segment (manufacturing × 部長 × three pricing views in 30 days) shows in the
+/// report from the third view on, with the views as evidence and the time it would leave.
+#[tokio::test]
+async fn the_report_lists_the_segments_a_lead_is_in_with_their_evidence() {
+    let mut t = TestApp::new();
+    t.app.admin_token = Arc::new(TOKEN.to_owned());
+    let mut fields = lead_fields("kacho@seizo.example.jp", "Asia/Tokyo");
+    fields.extend([
+        ("visitor_id", "v-segment-01"),
+        ("industry", "製造業"),
+        ("title", "製造本部 部長"),
+    ]);
+    assert_eq!(t.submit("whitepaper", &fields).await.status(), 303);
+    let view = |i: u32, at: chrono::DateTime<chrono::Utc>| serde_json::json!({ "visitor_id": "v-segment-01", "events": [{ "id": format!("pv-seg-{i}"), "type": "page_view", "url": "https://example.jp/pricing.html", "at": at }] });
+    let segments = |report: &Value| -> Vec<String> {
+        report["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for i in 0..3 {
+        let res = t
+            .request(
+                "POST",
+                "/t/events",
+                Some("text/plain"),
+                view(i, t.now()).to_string(),
+            )
+            .await;
+        assert_eq!(res.status(), 202);
+        t.app.pump().await.unwrap();
+        let (status, report) = get(&t, "/admin/leads/kacho@seizo.example.jp", Some(TOKEN)).await;
+        assert_eq!(status, 200);
+        let seg = segments(&report).contains(&"manufacturing_managers_pricing".to_owned());
+        assert_eq!(
+            seg,
+            i == 2,
+            "after view {}: {:?}",
+            i + 1,
+            report["segments"]
+        );
+        t.clock.advance(chrono::Duration::days(1));
+    }
+    let (_, report) = get(&t, "/admin/leads/kacho@seizo.example.jp", Some(TOKEN)).await;
+    let seed = report["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "manufacturing_managers_pricing")
+        .unwrap()
+        .clone();
+    assert_eq!(seed["evidence"].as_array().unwrap().len(), 3, "{seed}");
+    assert_eq!(seed["label"], "製造業 × 部長職 × 価格ページ3回閲覧");
+    assert!(
+        seed["until"].is_string(),
+        "it leaves when the first view is 30 days old"
+    );
+}

@@ -156,6 +156,27 @@ triggers fired"
             );
         }
     }
+    if !r.segments.is_empty() {
+        let _ = writeln!(out, "\nsegments");
+        for seg in &r.segments {
+            let label = seg
+                .label
+                .as_deref()
+                .map(|l| format!("  {l}"))
+                .unwrap_or_default();
+            let until = seg
+                .until
+                .map(|t| format!("  until {}", local(t, zone)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {:<28} {} activit{}{until}{label}",
+                seg.id.as_str(),
+                seg.evidence.len(),
+                if seg.evidence.len() == 1 { "y" } else { "ies" }
+            );
+        }
+    }
     if let Some(at) = r.lead.recheck_at {
         let _ = writeln!(out, "next look without new activity: {}", local(at, zone));
     }

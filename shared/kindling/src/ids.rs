@@ -192,6 +192,10 @@ name_type!(
     /// A behavioural trigger (`[[triggers]] id`).
     TriggerId
 );
+name_type!(
+    /// A segment: a group of leads by attributes and behaviour (`[[segments]] id`).
+    SegmentId
+);
 
 #[cfg(test)]
 mod tests {

@@ -2,8 +2,8 @@
 //! with the HTTP and event entry logic that every runtime (Lambda, local server) shares.
 //!
 //! One folder per capability, each with its rules, its use cases and its HTTP routes:
-//! [`tracking`], [`leads`], [`scoring`], [`triggers`], [`sequences`], [`sending`],
-//! [`deliverability`], [`alerts`], [`forms`] and [`admin`]. Beneath them the kernel every
+//! [`activities`], [`leads`], [`sending`], [`tracking`], [`segments`], [`triggers`],
+//! [`deliverability`], [`sequences`], [`scoring`], [`alerts`], [`forms`] and [`admin`]. Beneath them the kernel every
 //! capability shares: [`ids`], [`email`], [`error`], [`names`], [`events`] and the [`ports`].
 //! Above them the assembly: [`config`] (loading and checking the program), [`http`] (the route
 //! table and router) and [`app`] (the wired [`app::Kindling`] and the event dispatch).
@@ -35,6 +35,7 @@ pub mod deliverability;
 pub mod forms;
 pub mod leads;
 pub mod scoring;
+pub mod segments;
 pub mod sending;
 pub mod sequences;
 pub mod tracking;

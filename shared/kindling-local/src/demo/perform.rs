@@ -87,6 +87,10 @@ pub(super) async fn perform(
             )
         }
         Act::Submit(form) => {
+            let optional = [
+                ("industry", p.industry.as_deref()),
+                ("company_size", p.company_size.as_deref()),
+            ];
             let fields = [
                 ("email", p.email.as_str()),
                 ("name", &p.name),
@@ -96,7 +100,9 @@ pub(super) async fn perform(
                 ("language", &p.language),
                 ("visitor_id", &p.visitor),
                 ("consent", "on"),
-            ];
+            ]
+            .into_iter()
+            .chain(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
             let body = form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(fields)
                 .finish();

@@ -19,6 +19,10 @@ pub struct Person {
     pub name: String,
     pub company: String,
     pub title: String,
+    #[serde(default)]
+    pub industry: Option<String>,
+    #[serde(default)]
+    pub company_size: Option<String>,
     /// IANA zone: the step times are this person's local times.
     pub zone: String,
     pub language: String,

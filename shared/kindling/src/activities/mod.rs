@@ -2,8 +2,11 @@
 
 pub mod classify;
 pub mod log;
+mod matcher;
 pub mod pages;
 pub mod ports;
+
+pub use matcher::Matcher;
 
 use crate::activities::classify::Agent;
 use crate::ids::{ActivityId, BroadcastId, EnrollmentId, LeadId, VisitorId};

@@ -3,7 +3,7 @@
 
 mod report;
 
-pub use report::{lead_report, LeadReport, REPORT_ACTIVITIES};
+pub use report::{lead_report, InSegment, LeadReport, REPORT_ACTIVITIES};
 
 use crate::app::Kindling;
 use crate::error::PortError;

@@ -33,6 +33,20 @@ pub struct LeadReport {
     pub enrollments: Vec<Enrollment>,
     pub sends: Vec<SendRecord>,
     pub suppression: Option<Suppression>,
+    /// The segments the lead is in now, each with the activities that put it there.
+    pub segments: Vec<InSegment>,
+}
+
+/// A segment the lead is in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InSegment {
+    pub id: crate::ids::SegmentId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub evidence: Vec<ActivityId>,
+    /// When it leaves the segment unless something happens first (a windowed condition).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// The report of one lead, `None` if there is no such lead.
@@ -49,6 +63,7 @@ pub async fn lead_report(k: &Kindling, key: &crate::leads::LeadKey) -> Result<Op
     let mut log = lead_activities(&k.scoring(), &lead.id).await?;
     let card = crate::scoring::rescore::card_of(&k.scoring(), &lead, &log);
     let refs: Vec<&Activity> = log.iter().collect();
+    let segments = in_segments(&k.config.segments, &lead, &card, &log, now);
     let not_scored: BTreeMap<ActivityId, String> = machine_hits(&refs)
         .into_iter()
         .map(|(id, why)| (id.clone(), why.to_owned()))
@@ -71,5 +86,35 @@ pub async fn lead_report(k: &Kindling, key: &crate::leads::LeadKey) -> Result<Op
         enrollments,
         sends,
         suppression,
+        segments,
     }))
+}
+
+/// The segments `lead` is in now, from its whole log and its score as of now.
+fn in_segments(
+    segments: &[crate::segments::Segment],
+    lead: &Lead,
+    card: &ScoreCard,
+    log: &[Activity],
+    now: DateTime<Utc>,
+) -> Vec<InSegment> {
+    let clean = crate::activities::log::clean_log(log, now);
+    let facts = crate::segments::Facts {
+        lead,
+        total: card.total,
+        fit: card.fit,
+        engagement: card.engagement,
+        temperature: card.temperature,
+        mql: lead.score.mql_at.is_some(),
+    };
+    crate::segments::evaluate_all(segments, &facts, &clean, now)
+        .into_iter()
+        .filter(|(_, v)| v.member)
+        .map(|(s, v)| InSegment {
+            id: s.id.clone(),
+            label: s.label.clone(),
+            evidence: v.evidence,
+            until: v.changes_at,
+        })
+        .collect()
 }

@@ -38,6 +38,8 @@ pub struct Config {
     pub templates: Templates,
     /// Behavioural triggers, in file order.
     pub triggers: Vec<Trigger>,
+    /// Segments, in file order.
+    pub segments: Vec<crate::segments::Segment>,
 }
 
 /// Name under which `kindling.toml` is reported.
@@ -205,6 +207,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     let alerts = alerts::config::validate(d, &f.alerts);
     let triggers =
         crate::triggers::config::validate(d, &f.triggers, &categories, &seen_forms, &seq_ids);
+    let segments = crate::segments::config::validate(d, &f.segments, &categories, &seen_forms);
     Some(Config {
         program,
         sender: sender?,
@@ -218,6 +221,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         sequences,
         templates,
         triggers,
+        segments,
     })
 }
 

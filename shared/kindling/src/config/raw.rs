@@ -24,6 +24,8 @@ pub struct File {
     pub sequences: Vec<crate::sequences::config::raw::Sequence>,
     #[serde(default)]
     pub triggers: Vec<crate::triggers::config::raw::Trigger>,
+    #[serde(default)]
+    pub segments: Vec<crate::segments::config::raw::Segment>,
 }
 
 /// `[sending]`: the schedule (sending) and the breaker and soft-bounce rule (deliverability).

@@ -17,7 +17,7 @@ pub(crate) fn shipped() -> Config {
     Config::load(&config_dir()).unwrap_or_else(|e| panic!("shipped config is invalid:\n{e}"))
 }
 
-fn shipped_toml() -> String {
+pub(crate) fn shipped_toml() -> String {
     std::fs::read_to_string(config_dir().join("kindling.toml")).unwrap()
 }
 
@@ -34,7 +34,7 @@ fn shipped_templates() -> Vec<(String, String)> {
         .collect()
 }
 
-fn errors_of(toml: &str) -> Vec<String> {
+pub(crate) fn errors_of(toml: &str) -> Vec<String> {
     match Config::from_sources("kindling.toml", toml, "templates", shipped_templates()) {
         Ok(_) => vec![],
         Err(e) => e.0.iter().map(ToString::to_string).collect(),

@@ -1,5 +1,6 @@
 //! Leads: a person with an address, a profile, a consent record and a cached score.
 
+pub mod attrs;
 pub mod ports;
 mod sales;
 
@@ -20,6 +21,12 @@ pub enum Temperature {
     Warm,
     Hot,
 }
+
+crate::named!(Temperature {
+    Cold = "cold",
+    Warm = "warm",
+    Hot = "hot",
+});
 
 impl Temperature {
     /// The snake_case name.
@@ -200,6 +207,12 @@ impl Lead {
             recheck_at: None,
             version: 0,
         }
+    }
+
+    /// Whether the lead agreed to marketing mail and has not unsubscribed. (A suppressed
+    /// address is a store fact, checked when a mail is sent.)
+    pub fn may_receive_marketing(&self) -> bool {
+        self.consent.is_some() && self.unsubscribed_at.is_none()
     }
 
     /// The lead's zone if it is a valid IANA name, else `default`.

@@ -21,17 +21,8 @@ crate::named!(FitField {
     EmailDomain = "email_domain",
 });
 
-/// How a fit rule tests its field (text comparisons ignore case).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FitTest {
-    /// The field equals one of these.
-    AnyOf(Vec<String>),
-    /// The field contains one of these (titles: "VP", "Director", "部長", "取締役", ...).
-    ContainsAny(Vec<String>),
-    /// The field's first number (`"100-499"`, `"1,000+"`, `"250名"`) is within these bounds.
-    Between(u32, u32),
-}
+/// How a fit rule tests its field: the test every lead attribute condition uses.
+pub use crate::leads::attrs::Test as FitTest;
 
 /// A fit rule: a lead whose `field` passes `test` gets `points` (negative for free mail or
 /// competitors).
@@ -51,17 +42,6 @@ pub struct FitScore {
     pub points: i64,
 }
 
-/// The first number in a text, ignoring thousands separators: `"1,000+"` is 1000.
-fn first_number(s: &str) -> Option<u32> {
-    let digits: String = s
-        .chars()
-        .skip_while(|c| !c.is_ascii_digit())
-        .take_while(|c| c.is_ascii_digit() || *c == ',')
-        .filter(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
-}
-
 impl FitRule {
     fn value<'a>(&self, lead: &'a Lead) -> Option<&'a str> {
         match self.field {
@@ -73,12 +53,7 @@ impl FitRule {
     }
 
     fn passes(&self, value: &str) -> bool {
-        let v = value.trim().to_lowercase();
-        match &self.test {
-            FitTest::AnyOf(list) => list.iter().any(|x| x.to_lowercase() == v),
-            FitTest::ContainsAny(list) => list.iter().any(|x| v.contains(&x.to_lowercase())),
-            FitTest::Between(lo, hi) => first_number(&v).is_some_and(|n| (*lo..=*hi).contains(&n)),
-        }
+        self.test.passes(value)
     }
 }
 

@@ -1,8 +1,9 @@
 //! `[[triggers]]`: behavioural triggers, checked against the known page categories, forms and
 //! sequences.
 
-use super::{Condition, Matcher, Trigger};
+use super::{Condition, Trigger};
 use crate::activities::ActivityKind;
+use crate::activities::Matcher;
 use crate::diag::{choice, Diag};
 use crate::events::Audience;
 use crate::names::Named;

@@ -8,7 +8,7 @@
 
 pub mod config;
 
-use crate::activities::{Activity, ActivityKind};
+use crate::activities::{Activity, ActivityKind, Matcher};
 use crate::events::Audience;
 use crate::ids::ActivityId;
 use crate::leads::TriggerState;
@@ -19,44 +19,6 @@ use std::collections::BTreeMap;
 /// program after the fact) does not fire: a follow-up about last month's visit is worse than
 /// none. Conditions over a trailing window (`count` … `within`) are fresh by definition.
 pub const STALE_AFTER_HOURS: i64 = 48;
-
-/// Which activities a counting condition looks at (every field optional but the kind).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Matcher {
-    pub kind: ActivityKind,
-    pub page_category: Option<String>,
-    pub form_id: Option<crate::ids::FormId>,
-    /// URL path: `/x` exact, `/x*` prefix.
-    pub url: Option<String>,
-}
-
-impl Matcher {
-    fn matches(&self, a: &Activity) -> bool {
-        crate::activities::log::activity_matches(
-            a,
-            self.kind,
-            self.page_category.as_deref(),
-            self.form_id.as_deref(),
-            self.url.as_deref(),
-        )
-    }
-
-    fn describe(&self) -> String {
-        let mut s = self.kind.as_str().to_owned();
-        let quals: Vec<&str> = [
-            self.page_category.as_deref(),
-            self.form_id.as_deref(),
-            self.url.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if !quals.is_empty() {
-            s.push_str(&format!(" ({})", quals.join(", ")));
-        }
-        s
-    }
-}
 
 /// When a trigger fires.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,100 @@
+//! A lead's attributes as conditions see them: the profile fields forms collect and the domain
+//! of the address, each tested the same way wherever it is tested (fit rules, segments).
+
+use super::Lead;
+use serde::{Deserialize, Serialize};
+
+/// A field of the lead a condition can look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Industry,
+    Title,
+    Company,
+    CompanySize,
+    Region,
+    /// The domain of the lead's address (free-mail providers, competitors).
+    EmailDomain,
+    Language,
+    TimeZone,
+}
+
+crate::named!(Field {
+    Industry = "industry",
+    Title = "title",
+    Company = "company",
+    CompanySize = "company_size",
+    Region = "region",
+    EmailDomain = "email_domain",
+    Language = "language",
+    TimeZone = "time_zone",
+});
+
+impl Field {
+    /// The lead's value of this field, if it has one.
+    pub fn value(self, lead: &Lead) -> Option<&str> {
+        let p = &lead.profile;
+        match self {
+            Field::Industry => p.industry.as_deref(),
+            Field::Title => p.title.as_deref(),
+            Field::Company => p.company.as_deref(),
+            Field::CompanySize => p.company_size.as_deref(),
+            Field::Region => p.region.as_deref(),
+            Field::EmailDomain => Some(lead.email.domain()),
+            Field::Language => p.language.as_deref(),
+            Field::TimeZone => p.time_zone.as_deref(),
+        }
+    }
+}
+
+/// How a field is tested (text comparisons ignore case and surrounding space).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Test {
+    /// The field equals one of these.
+    AnyOf(Vec<String>),
+    /// The field contains one of these (titles: "VP", "Director", "部長", "取締役", ...).
+    ContainsAny(Vec<String>),
+    /// The field's first number (`"100-499"`, `"1,000+"`, `"250名"`) is within these bounds.
+    Between(u32, u32),
+}
+
+impl Test {
+    /// Whether `value` passes.
+    pub fn passes(&self, value: &str) -> bool {
+        let v = value.trim().to_lowercase();
+        match self {
+            Test::AnyOf(list) => list.iter().any(|x| x.trim().to_lowercase() == v),
+            Test::ContainsAny(list) => list.iter().any(|x| v.contains(&x.trim().to_lowercase())),
+            Test::Between(lo, hi) => first_number(&v).is_some_and(|n| (*lo..=*hi).contains(&n)),
+        }
+    }
+}
+
+/// The first number in a text, ignoring thousands separators: `"1,000+"` is 1000.
+pub fn first_number(s: &str) -> Option<u32> {
+    let digits: String = s
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tests_ignore_case_and_space_and_ranges_read_the_first_number() {
+        assert!(Test::AnyOf(vec!["Manufacturing".into()]).passes(" manufacturing "));
+        assert!(Test::ContainsAny(vec!["部長".into()]).passes("営業部長"));
+        assert!(!Test::ContainsAny(vec!["部長".into()]).passes("課長"));
+        assert!(Test::Between(100, 999).passes("100-499"));
+        assert!(Test::Between(1000, 5000).passes("1,000+"));
+        assert!(Test::Between(200, 300).passes("250名"));
+        assert!(!Test::Between(1, 10).passes("unknown"));
+        assert_eq!(first_number("about 3,500 people"), Some(3500));
+    }
+}
