@@ -1,6 +1,7 @@
 //! Rescoring a lead from its whole log: 1,000 activities (page views, opens, clicks, forms) under
 //! the shipped rules. `rescore` is the score alone; `plan` is everything a rescore computes
-//! (score, transitions, the shipped triggers, the next recheck) from the raw log.
+//! (score, transitions, the shipped triggers, the next recheck) from the raw log; `segments`
+//! evaluates ten segments over the log a rescore has already cleaned (what segments add to it).
 //! `cargo bench -p kindling --bench score` (BENCHMARKS.md).
 #![allow(clippy::unwrap_used)]
 
@@ -85,6 +86,84 @@ fn bench(c: &mut Criterion) {
         b.iter(|| clean_log(a, now).len())
     });
     g.finish();
+    let mut g = c.benchmark_group("segments");
+    let segments = ten_segments(&config);
+    let clean = clean_log(&activities, now);
+    let facts = kindling::segments::Facts {
+        lead: &lead,
+        total: 60,
+        fit: 10,
+        engagement: 50,
+        temperature: kindling::leads::Temperature::Hot,
+        mql: true,
+    };
+    g.throughput(Throughput::Elements(segments.len() as u64));
+    g.bench_function(BenchmarkId::new("ten_segments", n), |b| {
+        b.iter(|| {
+            kindling::segments::evaluate_all(&segments, &facts, &clean, now)
+                .iter()
+                .filter(|(_, v)| v.member)
+                .count()
+        })
+    });
+    g.finish();
+}
+
+/// The three shipped segments and seven more of the kinds programs write: windowed counts,
+/// mail reactions, score bounds, combinations.
+fn ten_segments(config: &Config) -> Vec<kindling::segments::Segment> {
+    use kindling::activities::Matcher;
+    use kindling::segments::{Cond, Measure, Recent, Segment};
+    let did = |kind, page_category: Option<&str>, at_least, days: Option<i64>| Cond::Did {
+        matcher: Matcher {
+            kind,
+            page_category: page_category.map(str::to_owned),
+            form_id: None,
+            url: None,
+        },
+        at_least,
+        within: days.map(Duration::days),
+    };
+    let mut out = config.segments.clone();
+    let more = [
+        did(ActivityKind::PageView, Some("pricing"), 5, Some(14)),
+        did(ActivityKind::DocumentDownload, None, 2, None),
+        Cond::Engaged {
+            clicks: false,
+            recent: Recent::Within(Duration::days(30)),
+        },
+        Cond::Engaged {
+            clicks: true,
+            recent: Recent::LastMails(5),
+        },
+        Cond::Unopened(5),
+        Cond::All(vec![
+            Cond::Score {
+                of: Measure::Engagement,
+                at_least: Some(30),
+                below: None,
+            },
+            Cond::Not(Box::new(did(
+                ActivityKind::PageView,
+                Some("case_study"),
+                1,
+                Some(30),
+            ))),
+        ]),
+        Cond::Any(vec![
+            Cond::Temperature(vec![kindling::leads::Temperature::Hot]),
+            did(ActivityKind::PageLeave, None, 10, Some(7)),
+        ]),
+    ];
+    for (i, when) in more.into_iter().enumerate() {
+        out.push(Segment {
+            id: format!("bench_{i}").into(),
+            label: None,
+            when,
+        });
+    }
+    assert_eq!(out.len(), 10);
+    out
 }
 
 criterion_group!(benches, bench);
