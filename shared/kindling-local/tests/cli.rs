@@ -126,6 +126,15 @@ fn demo_json_summary_shows_the_promised_outcomes() {
         hot.iter().all(|l| l["alerts"] == 1),
         "exactly one alert per hot lead"
     );
+    // The manufacturing manager who viewed pricing three times is in the program's own segment.
+    let sato = leads
+        .iter()
+        .find(|l| l["email"] == "sato@kaisha-a.co.jp")
+        .unwrap();
+    assert_eq!(
+        sato["segments"],
+        serde_json::json!(["manufacturing_managers_pricing"])
+    );
     let alerts = summary["alerts"].as_array().unwrap();
     let hot_alerts = alerts.iter().filter(|a| a["trigger"].is_null()).count();
     assert_eq!(hot_alerts, hot.len());

@@ -35,6 +35,8 @@ pub struct LeadSummary {
     pub triggers: Vec<(String, u32)>,
     pub unsubscribed_at: Option<DateTime<Utc>>,
     pub emails_after_unsubscribe: usize,
+    /// The segments the lead is in when the scenario ends.
+    pub segments: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,6 +111,10 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
                     .contains(at.with_timezone(&tz).time()),
             });
         }
+        let segments = kindling::admin::lead_report(k, &kindling::leads::LeadKey::Id(id.clone()))
+            .await?
+            .map(|r| r.segments.into_iter().map(|s| s.id.to_string()).collect())
+            .unwrap_or_default();
         leads.push(LeadSummary {
             id: id.to_string(),
             email: lead.email.to_string(),
@@ -131,6 +137,7 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
                 .collect(),
             unsubscribed_at: lead.unsubscribed_at,
             emails_after_unsubscribe: after_unsubscribe,
+            segments,
         });
     }
     emails.sort_by_key(|m| m.sent_at);
@@ -181,6 +188,9 @@ pub fn print_summary(s: &Summary, data_dir: &Path) {
         if !l.triggers.is_empty() {
             let fired: Vec<String> = l.triggers.iter().map(|(t, _)| t.clone()).collect();
             println!("  {:<26} triggers fired: {}", "", fired.join(", "));
+        }
+        if !l.segments.is_empty() {
+            println!("  {:<26} segments: {}", "", l.segments.join(", "));
         }
     }
     println!(
