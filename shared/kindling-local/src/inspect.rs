@@ -156,6 +156,24 @@ triggers fired"
             );
         }
     }
+    if !r.lead.stage_changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nstage {}",
+            r.lead.stage().map_or("none", |s| s.as_str())
+        );
+        for c in &r.lead.stage_changes {
+            let _ = writeln!(
+                out,
+                "  {}  {} -> {}  ({} activit{})",
+                local(c.at, zone),
+                c.from.as_ref().map_or("none", |s| s.as_str()),
+                c.to.as_ref().map_or("none", |s| s.as_str()),
+                c.evidence.len(),
+                if c.evidence.len() == 1 { "y" } else { "ies" }
+            );
+        }
+    }
     if !r.segments.is_empty() {
         let _ = writeln!(out, "\nsegments");
         for seg in &r.segments {

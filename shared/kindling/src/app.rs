@@ -245,7 +245,10 @@ pub async fn handle_event(
                 .map(|_| ())
         }
         // Published for integrations (a CRM, analytics): nothing in Kindling acts on them.
-        Event::LeadBecameWarm(_) | Event::LeadCooled(_) | Event::LeadBecameMql(_) => Ok(()),
+        Event::LeadBecameWarm(_)
+        | Event::LeadCooled(_)
+        | Event::LeadBecameMql(_)
+        | Event::LeadStageChanged(_) => Ok(()),
     }
 }
 

@@ -61,6 +61,17 @@ pub struct LeadBecameMql {
     pub at: DateTime<Utc>,
 }
 
+/// A lead moved between buying stages (a copy of the change stored on the lead).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadStageChanged {
+    pub lead_id: LeadId,
+    pub from: Option<crate::ids::StageId>,
+    pub to: Option<crate::ids::StageId>,
+    /// The activities that met the new stage's condition.
+    pub evidence: Vec<ActivityId>,
+    pub at: DateTime<Utc>,
+}
+
 /// Who an alert is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -127,6 +138,7 @@ pub enum Event {
     LeadBecameHot(LeadBecameHot),
     LeadCooled(TemperatureChanged),
     LeadBecameMql(LeadBecameMql),
+    LeadStageChanged(LeadStageChanged),
     TriggerFired(TriggerFired),
     SendingPaused(SendingPaused),
 }
@@ -141,18 +153,21 @@ pub const LEAD_BECAME_HOT_V1: &str = "lead.became_hot.v1";
 pub const LEAD_COOLED_V1: &str = "lead.cooled.v1";
 /// Detail-type of [`LeadBecameMql`].
 pub const LEAD_BECAME_MQL_V1: &str = "lead.became_mql.v1";
+/// Detail-type of [`LeadStageChanged`].
+pub const LEAD_STAGE_CHANGED_V1: &str = "lead.stage_changed.v1";
 /// Detail-type of [`TriggerFired`].
 pub const TRIGGER_FIRED_V1: &str = "trigger.fired.v1";
 /// Detail-type of [`SendingPaused`].
 pub const SENDING_PAUSED_V1: &str = "sending.paused.v1";
 
 /// Every detail-type, for the infrastructure's rule patterns.
-pub const DETAIL_TYPES: [&str; 7] = [
+pub const DETAIL_TYPES: [&str; 8] = [
     ACTIVITY_RECORDED_V1,
     LEAD_BECAME_WARM_V1,
     LEAD_BECAME_HOT_V1,
     LEAD_COOLED_V1,
     LEAD_BECAME_MQL_V1,
+    LEAD_STAGE_CHANGED_V1,
     TRIGGER_FIRED_V1,
     SENDING_PAUSED_V1,
 ];
@@ -175,6 +190,7 @@ impl Event {
             Event::LeadBecameHot(_) => LEAD_BECAME_HOT_V1,
             Event::LeadCooled(_) => LEAD_COOLED_V1,
             Event::LeadBecameMql(_) => LEAD_BECAME_MQL_V1,
+            Event::LeadStageChanged(_) => LEAD_STAGE_CHANGED_V1,
             Event::TriggerFired(_) => TRIGGER_FIRED_V1,
             Event::SendingPaused(_) => SENDING_PAUSED_V1,
         }
@@ -187,6 +203,7 @@ impl Event {
             Event::LeadBecameWarm(e) | Event::LeadCooled(e) => serde_json::to_string(e),
             Event::LeadBecameHot(e) => serde_json::to_string(e),
             Event::LeadBecameMql(e) => serde_json::to_string(e),
+            Event::LeadStageChanged(e) => serde_json::to_string(e),
             Event::TriggerFired(e) => serde_json::to_string(e),
             Event::SendingPaused(e) => serde_json::to_string(e),
         };
@@ -211,6 +228,7 @@ impl Event {
             LEAD_BECAME_HOT_V1 => de(LEAD_BECAME_HOT_V1, detail, Event::LeadBecameHot),
             LEAD_COOLED_V1 => de(LEAD_COOLED_V1, detail, Event::LeadCooled),
             LEAD_BECAME_MQL_V1 => de(LEAD_BECAME_MQL_V1, detail, Event::LeadBecameMql),
+            LEAD_STAGE_CHANGED_V1 => de(LEAD_STAGE_CHANGED_V1, detail, Event::LeadStageChanged),
             TRIGGER_FIRED_V1 => de(TRIGGER_FIRED_V1, detail, Event::TriggerFired),
             SENDING_PAUSED_V1 => de(SENDING_PAUSED_V1, detail, Event::SendingPaused),
             other => Err(DecodeError::UnknownType(other.to_owned())),
@@ -268,6 +286,13 @@ mod tests {
                 score: 60,
                 fit: 10,
                 engagement: 50,
+                at,
+            }),
+            Event::LeadStageChanged(LeadStageChanged {
+                lead_id: LeadId::new("L1"),
+                from: None,
+                to: Some("awareness".into()),
+                evidence: vec![ActivityId::new("a1")],
                 at,
             }),
             Event::TriggerFired(TriggerFired {

@@ -196,6 +196,10 @@ name_type!(
     /// A segment: a group of leads by attributes and behaviour (`[[segments]] id`).
     SegmentId
 );
+name_type!(
+    /// A buying stage (`[[stages]] id`): awareness, interest, consideration, decision.
+    StageId
+);
 
 #[cfg(test)]
 mod tests {

@@ -62,7 +62,8 @@ fn cold_to_warm_to_hot_publishes_each_transition_once() {
     let mut log = vec![consult("k1", t0())];
     let p = run(&c, &lead(), &log, t0());
     assert_eq!(p.lead.score.temperature, Temperature::Warm);
-    assert_eq!(types(&p), ["lead.became_warm.v1"]);
+    // A consultation request also puts the lead in the shipped decision stage.
+    assert_eq!(types(&p), ["lead.became_warm.v1", "lead.stage_changed.v1"]);
     // Stored, then nothing new: nothing to do.
     let warm = p.lead;
     let again = run(&c, &warm, &log, t0() + Duration::minutes(1));
@@ -209,4 +210,44 @@ fn a_pending_abandoned_form_sets_the_recheck_and_fires_when_it_comes() {
     let p = run(&c, &p.lead, &log, t0() + Duration::hours(1));
     assert_eq!(p.enroll, ["application_followup"]);
     assert_eq!(p.lead.recheck_at, None);
+}
+
+/// A rescore that meets a further buying stage moves the lead there, stores the change with its
+/// evidence and publishes `lead.stage_changed.v1`; the same log again changes nothing.
+#[test]
+fn a_stage_change_is_stored_with_its_evidence_and_published_once() {
+    let c = config();
+    let at = |m: i64| t0() + Duration::minutes(m);
+    let now = at(60);
+    let log = vec![
+        act("d1", ActivityKind::DocumentDownload, at(0), None),
+        act("p1", ActivityKind::PageView, at(10), Some("pricing")),
+        act("p2", ActivityKind::PageView, at(20), Some("pricing")),
+    ];
+    let p = run(&c, &lead(), &log, now);
+    let change = p.lead.stage_changes.last().unwrap();
+    assert_eq!(
+        (change.from.as_deref(), change.to.as_deref()),
+        (None, Some("consideration"))
+    );
+    assert_eq!(
+        change.evidence,
+        vec![ActivityId::new("p1"), ActivityId::new("p2")]
+    );
+    let published: Vec<_> = p
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::LeadStageChanged(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].to.as_deref(), Some("consideration"));
+    let again = run(&c, &p.lead, &log, now);
+    assert!(again.lead.stage_changes == p.lead.stage_changes);
+    assert!(!again
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::LeadStageChanged(_))));
 }

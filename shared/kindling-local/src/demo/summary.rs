@@ -37,6 +37,8 @@ pub struct LeadSummary {
     pub emails_after_unsubscribe: usize,
     /// The segments the lead is in when the scenario ends.
     pub segments: Vec<String>,
+    /// Its buying stages, in the order it reached them.
+    pub stages: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -138,6 +140,11 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
             unsubscribed_at: lead.unsubscribed_at,
             emails_after_unsubscribe: after_unsubscribe,
             segments,
+            stages: lead
+                .stage_changes
+                .iter()
+                .filter_map(|c| c.to.as_ref().map(ToString::to_string))
+                .collect(),
         });
     }
     emails.sort_by_key(|m| m.sent_at);
@@ -188,6 +195,9 @@ pub fn print_summary(s: &Summary, data_dir: &Path) {
         if !l.triggers.is_empty() {
             let fired: Vec<String> = l.triggers.iter().map(|(t, _)| t.clone()).collect();
             println!("  {:<26} triggers fired: {}", "", fired.join(", "));
+        }
+        if !l.stages.is_empty() {
+            println!("  {:<26} stages: {}", "", l.stages.join(" -> "));
         }
         if !l.segments.is_empty() {
             println!("  {:<26} segments: {}", "", l.segments.join(", "));

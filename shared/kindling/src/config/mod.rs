@@ -40,6 +40,8 @@ pub struct Config {
     pub triggers: Vec<Trigger>,
     /// Segments, in file order.
     pub segments: Vec<crate::segments::Segment>,
+    /// Buying stages, in order.
+    pub stages: Vec<crate::segments::stages::Stage>,
 }
 
 /// Name under which `kindling.toml` is reported.
@@ -124,6 +126,7 @@ impl Config {
         scoring::Sections {
             scoring: &self.scoring,
             triggers: &self.triggers,
+            stages: &self.stages,
             realert_cooldown: self.alerts.realert_cooldown,
             default_zone: self.program.default_zone,
         }
@@ -208,6 +211,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     let triggers =
         crate::triggers::config::validate(d, &f.triggers, &categories, &seen_forms, &seq_ids);
     let segments = crate::segments::config::validate(d, &f.segments, &categories, &seen_forms);
+    let stages = crate::segments::stages::validate(d, &f.stages, &categories, &seen_forms);
     Some(Config {
         program,
         sender: sender?,
@@ -222,6 +226,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         templates,
         triggers,
         segments,
+        stages,
     })
 }
 

@@ -26,6 +26,8 @@ pub struct File {
     pub triggers: Vec<crate::triggers::config::raw::Trigger>,
     #[serde(default)]
     pub segments: Vec<crate::segments::config::raw::Segment>,
+    #[serde(default)]
+    pub stages: Vec<crate::segments::stages::raw::Stage>,
 }
 
 /// `[sending]`: the schedule (sending) and the breaker and soft-bounce rule (deliverability).

@@ -93,6 +93,18 @@ pub struct Consent {
     pub user_agent: Option<String>,
 }
 
+/// A move from one buying stage to another, with why: stored on the lead, one per move.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageChange {
+    /// `None`: the lead had no stage yet.
+    pub from: Option<crate::ids::StageId>,
+    /// `None`: it fell back out of every stage.
+    pub to: Option<crate::ids::StageId>,
+    pub at: DateTime<Utc>,
+    /// The activities that met the new stage's condition.
+    pub evidence: Vec<crate::ids::ActivityId>,
+}
+
 /// The score as last computed, cached on the lead for queries and for detecting crossings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScoreSnapshot {
@@ -186,6 +198,9 @@ pub struct Lead {
     /// (an abandoned form, unopened mails) or a decaying score. `None`: only on new activity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recheck_at: Option<DateTime<Utc>>,
+    /// Every move between buying stages, oldest first; the last one's `to` is the stage now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stage_changes: Vec<StageChange>,
     /// Optimistic-concurrency version; stores reject an update whose version is stale.
     pub version: u64,
 }
@@ -205,8 +220,14 @@ impl Lead {
             triggers: BTreeMap::new(),
             sales: None,
             recheck_at: None,
+            stage_changes: Vec::new(),
             version: 0,
         }
+    }
+
+    /// The buying stage the lead is in now.
+    pub fn stage(&self) -> Option<&crate::ids::StageId> {
+        self.stage_changes.last().and_then(|c| c.to.as_ref())
     }
 
     /// Whether the lead agreed to marketing mail and has not unsubscribed. (A suppressed

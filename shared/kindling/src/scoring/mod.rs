@@ -5,15 +5,16 @@
 
 pub mod config;
 mod fit;
+mod recheck;
 
 pub mod rescore;
 
 pub use fit::{fit, FitField, FitRule, FitScore, FitTest};
+pub use recheck::{recheck_due_leads, Rechecked};
 pub use rescore::{
     lead_activities, plan, rescore_all, rescore_lead, rescore_page, Plan, RescoreChange,
     RescorePage, Rescored,
 };
-pub use rescore::{recheck_due_leads, Rechecked};
 
 use crate::activities::log::{activity_matches, clean_log};
 use crate::activities::{Activity, ActivityKind};
@@ -37,6 +38,8 @@ use crate::triggers::Trigger;
 pub struct Sections<'a> {
     pub scoring: &'a config::Settings,
     pub triggers: &'a [Trigger],
+    /// Buying stages, in order.
+    pub stages: &'a [crate::segments::stages::Stage],
     /// A lead that turns hot again within this long of its last alert does not alert again
     /// (`[alerts] realert_cooldown`).
     pub realert_cooldown: chrono::Duration,

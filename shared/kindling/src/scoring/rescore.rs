@@ -84,14 +84,15 @@ impl Plan {
             && a.score.mql_at == b.score.mql_at
             && a.triggers == b.triggers
             && a.recheck_at == b.recheck_at
+            && a.stage_changes == b.stage_changes
             && self.events.is_empty()
             && self.enroll.is_empty()
     }
 }
 
 /// Plans a rescore (see [`Plan`]): temperature transitions (warm, hot with its crossing number
-/// and whether it may alert under the re-alert cooldown, cooled), the first MQL, trigger
-/// firings, and when to look at the lead again.
+/// and whether it may alert under the re-alert cooldown, cooled), the first MQL, the buying
+/// stage, trigger firings, and when to look at the lead again.
 pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) -> Plan {
     let card = score_lead_summary(
         stored,
@@ -148,6 +149,28 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
             engagement: card.engagement,
             at: now,
         }));
+    }
+
+    // The buying stage, from the score just computed (forward only, see `stages`).
+    let facts = crate::segments::Facts {
+        lead: &lead,
+        total,
+        fit: card.fit,
+        engagement: card.engagement,
+        temperature,
+        mql: lead.score.mql_at.is_some(),
+    };
+    if let Some(change) =
+        crate::segments::stages::next_stage(c.stages, stored.stage(), &facts, log, now)
+    {
+        events.push(Event::LeadStageChanged(crate::events::LeadStageChanged {
+            lead_id: stored.id.clone(),
+            from: change.from.clone(),
+            to: change.to.clone(),
+            evidence: change.evidence.clone(),
+            at: now,
+        }));
+        lead.stage_changes.push(change);
     }
 
     let evaluation = crate::triggers::evaluate(c.triggers, &stored.triggers, log, now);
@@ -351,42 +374,4 @@ pub async fn rescore_page(
             .flatten(),
         applied: apply,
     })
-}
-
-/// What a recheck run found.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Rechecked {
-    /// Leads looked at again (pending triggers, decaying scores).
-    pub rechecked: u32,
-    /// Trigger firings found by those rechecks.
-    pub triggers_fired: u32,
-    /// Leads whose recheck failed; they stay due.
-    pub errors: u32,
-}
-
-/// Rescores the leads whose `recheck_at` has come (see [`crate::leads::Lead::recheck_at`]), at
-/// most `budget`. A lead that fails stays due and is counted in `errors`.
-#[tracing::instrument(name = "recheck_due_leads", skip_all, fields(budget = budget))]
-pub async fn recheck_due_leads(k: &super::Scoring<'_>, budget: usize) -> Result<Rechecked> {
-    let mut report = Rechecked::default();
-    let now = k.clock.now();
-    let due = k.leads.due_rechecks(now, budget.max(1)).await?;
-    for lead in due {
-        match rescore_lead(k, &lead).await {
-            Ok(Some(r)) => {
-                report.rechecked += 1;
-                report.triggers_fired += r
-                    .events
-                    .iter()
-                    .filter(|e| matches!(e, crate::events::Event::TriggerFired(_)))
-                    .count() as u32;
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(lead_id = %lead, error = %crate::error::Report(&e), "recheck failed; it stays due");
-                report.errors += 1;
-            }
-        }
-    }
-    Ok(report)
 }

@@ -58,12 +58,17 @@ pub(crate) fn validate(
     out
 }
 
-struct Refs<'a> {
-    categories: &'a HashSet<&'a str>,
-    forms: &'a HashSet<String>,
+pub(super) struct Refs<'a> {
+    pub(super) categories: &'a HashSet<&'a str>,
+    pub(super) forms: &'a HashSet<String>,
 }
 
-fn cond(d: &mut Diag<'_>, c: &S<raw::Cond>, refs: &Refs<'_>, depth: usize) -> Option<Cond> {
+pub(super) fn cond(
+    d: &mut Diag<'_>,
+    c: &S<raw::Cond>,
+    refs: &Refs<'_>,
+    depth: usize,
+) -> Option<Cond> {
     let r = c.get_ref();
     if depth > MAX_DEPTH {
         d.span(

@@ -9,6 +9,7 @@
 //! it can next change without new activity ([`Verdict::changes_at`]).
 
 pub mod config;
+pub mod stages;
 
 use crate::activities::{Activity, ActivityKind, Matcher};
 use crate::ids::{ActivityId, SegmentId};

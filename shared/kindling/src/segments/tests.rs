@@ -442,3 +442,97 @@ proptest! {
         }
     }
 }
+
+fn stage(id: &str, when: Cond, fall_back: bool) -> super::stages::Stage {
+    super::stages::Stage {
+        id: id.into(),
+        label: None,
+        when,
+        fall_back,
+    }
+}
+
+#[test]
+fn a_lead_moves_forward_to_the_furthest_stage_it_meets_with_evidence_and_never_back() {
+    use super::stages::next_stage;
+    let visit = Cond::Did {
+        matcher: Matcher {
+            kind: ActivityKind::PageView,
+            page_category: None,
+            form_id: None,
+            url: None,
+        },
+        at_least: 1,
+        within: None,
+    };
+    let stages = [
+        stage("awareness", visit, false),
+        stage("consideration", pricing(2, 30), false),
+    ];
+    let l = lead();
+    let f = facts(&l);
+    let step = |log: &[Activity], current: Option<&str>, now: i64| {
+        let current = current.map(crate::ids::StageId::from);
+        next_stage(
+            &stages,
+            current.as_ref(),
+            &f,
+            &clean_log(log, t(now)),
+            t(now),
+        )
+    };
+    let one = vec![page("p1", "pricing", 0)];
+    let c = step(&one, None, 0).unwrap();
+    assert_eq!((c.from, c.to.as_deref()), (None, Some("awareness")));
+    assert_eq!(c.evidence, vec![ActivityId::new("p1")]);
+    assert_eq!(step(&one, Some("awareness"), 0), None, "nothing new");
+    let two = vec![page("p1", "pricing", 0), page("p2", "pricing", DAY)];
+    let c = step(&two, Some("awareness"), DAY).unwrap();
+    assert_eq!(c.to.as_deref(), Some("consideration"));
+    assert_eq!(c.evidence.len(), 2);
+    // Forty days on the pricing views have left the window: it stays in consideration.
+    assert_eq!(step(&two, Some("consideration"), 40 * DAY), None);
+    // Unless the stage falls back: then to the furthest earlier stage it still meets.
+    let falling = [
+        stage("awareness", stages[0].when.clone(), false),
+        stage("consideration", pricing(2, 30), true),
+    ];
+    let back = next_stage(
+        &falling,
+        Some(&"consideration".into()),
+        &f,
+        &clean_log(&two, t(40 * DAY)),
+        t(40 * DAY),
+    )
+    .unwrap();
+    assert_eq!(back.to.as_deref(), Some("awareness"));
+    // A stage that is no longer in the program: the lead takes the furthest it meets.
+    assert_eq!(
+        step(&two, Some("retired"), DAY).unwrap().to.as_deref(),
+        Some("consideration")
+    );
+}
+
+#[test]
+fn the_shipped_stages_are_the_four_of_the_buying_process() {
+    let c = shipped();
+    let stages: Vec<(&str, Option<&str>)> = c
+        .stages
+        .iter()
+        .map(|s| (s.id.as_str(), s.label.as_deref()))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            ("awareness", Some("認知")),
+            ("interest", Some("興味")),
+            ("consideration", Some("比較検討")),
+            ("decision", Some("決定"))
+        ]
+    );
+    let e = errors_of(&format!(
+        "{}\n[[stages]]\nid = \"awareness\"\nwhen = {{ mql = true }}\n",
+        shipped_toml()
+    ));
+    assert!(e.iter().any(|e| e.contains("duplicate stage id")), "{e:?}");
+}

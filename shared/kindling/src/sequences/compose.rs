@@ -54,6 +54,8 @@ struct LeadView<'a> {
     industry: Option<&'a str>,
     company_size: Option<&'a str>,
     region: Option<&'a str>,
+    /// The buying stage's id (`awareness` ... `decision`), for templates that speak to a stage.
+    stage: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -80,6 +82,7 @@ impl<'a> MailContext<'a> {
                 industry: p.industry.as_deref(),
                 company_size: p.company_size.as_deref(),
                 region: p.region.as_deref(),
+                stage: lead.stage().map(|s| s.as_str()),
             },
             program: ProgramView {
                 name: &k.config.program.name,
