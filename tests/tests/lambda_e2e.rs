@@ -116,7 +116,16 @@ async fn the_pipeline_runs_on_the_release_binaries() {
     assert_eq!(bad["statusCode"], 422, "{bad}");
 
     let routed = route_bus(&env, score, notify).await;
-    assert_eq!(routed, vec!["activity.recorded.v1", "activity.recorded.v1"]);
+    // Scoring the new lead (a download) puts it in a buying stage: published for integrations,
+    // routed to no function.
+    assert_eq!(
+        routed,
+        vec![
+            "activity.recorded.v1",
+            "activity.recorded.v1",
+            "lead.stage_changed.v1"
+        ]
+    );
 
     // The step sender mails the day-0 step through SES.
     let r = send_steps
@@ -154,13 +163,14 @@ async fn the_pipeline_runs_on_the_release_binaries() {
         .unwrap();
     assert_eq!(r["statusCode"], 200, "{r}");
     let routed = route_bus(&env, score, notify).await;
-    // The MQL event is for integrations: published, routed to no function.
+    // The MQL and stage events are for integrations: published, routed to no function.
     assert_eq!(
         routed,
         vec![
             "activity.recorded.v1",
             "lead.became_hot.v1",
-            "lead.became_mql.v1"
+            "lead.became_mql.v1",
+            "lead.stage_changed.v1"
         ]
     );
     let alerts = env.alerts().await;
