@@ -70,12 +70,13 @@ pub async fn check(config_dir: &Path) -> anyhow::Result<()> {
     if problems.is_empty() {
         let c = config.context("no configuration")?;
         println!(
-                    "{}: ok ({} scoring rules, {} fit rules, {} triggers, {} segments, {} forms, {} sequences, {} templates)",
+                    "{}: ok ({} scoring rules, {} fit rules, {} triggers, {} segments, {} stages, {} forms, {} sequences, {} templates)",
                     config_dir.display(),
                     c.scoring.rules.len(),
                     c.scoring.fit_rules.len(),
                     c.triggers.len(),
                     c.segments.len(),
+                    c.stages.len(),
                     c.forms.len(),
                     c.sequences.len(),
                     c.templates.all().count()

@@ -116,6 +116,27 @@ pub(crate) fn choice<T: Named>(d: &mut Diag<'_>, v: &Spanned<Choice<T>>, key: &s
     }
 }
 
+/// Checks a section's id: unique among `seen` (which it joins) and of `[A-Za-z0-9_-]`, so it
+/// can be part of a key or a URL. `noun` names it in the error: `forms: duplicate form id`.
+pub(crate) fn new_id(
+    d: &mut Diag<'_>,
+    seen: &mut std::collections::HashSet<String>,
+    v: &Spanned<String>,
+    section: &str,
+    noun: &str,
+) {
+    let id = v.get_ref();
+    if !seen.insert(id.clone()) {
+        d.span(v, format!("{section}: duplicate {noun} id {id:?}"));
+    }
+    if !crate::ids::is_valid_id(id) {
+        d.span(
+            v,
+            format!("{section}.id: use letters, digits, '-' and '_' only"),
+        );
+    }
+}
+
 pub(crate) fn non_empty(d: &mut Diag<'_>, v: &Spanned<String>, key: &str) -> String {
     if v.get_ref().trim().is_empty() {
         d.span(v, format!("{key} must not be empty"));

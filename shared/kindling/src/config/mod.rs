@@ -154,14 +154,13 @@ impl Config {
     /// The earliest instant at or after `at` when `step` may go out to a lead in `zone`: outside
     /// quiet hours and inside the step's window.
     pub fn send_time(&self, step: &Step, at: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
-        self.sending.send_time(step.window.as_ref(), at, zone)
+        self.for_sequences().send_time(step, at, zone)
     }
 
     /// When `step` of an enrollment made at `enrolled_at` is due, for a lead in `zone`: its
     /// offset (business days under the holiday calendar), then [`Config::send_time`].
     pub fn step_due(&self, step: &Step, enrolled_at: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
-        self.sending
-            .due(&step.at, step.window.as_ref(), enrolled_at, zone)
+        self.for_sequences().step_due(step, enrolled_at, zone)
     }
 }
 

@@ -39,15 +39,7 @@ pub(crate) fn validate(
     let mut forms = Vec::new();
     let mut seen_forms = HashSet::new();
     for fm in raw {
-        if !seen_forms.insert(fm.id.get_ref().clone()) {
-            d.span(
-                &fm.id,
-                format!("forms: duplicate form id {:?}", fm.id.get_ref()),
-            );
-        }
-        if !crate::ids::is_valid_id(fm.id.get_ref()) {
-            d.span(&fm.id, "forms.id: use letters, digits, '-' and '_' only");
-        }
+        crate::diag::new_id(d, &mut seen_forms, &fm.id, "forms", "form");
         let activity = fm
             .activity
             .get_ref()

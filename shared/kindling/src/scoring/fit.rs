@@ -1,25 +1,10 @@
-//! Fit: who the lead is (industry, title, company size, email domain), scored by fit rules.
+//! Fit: who the lead is (industry, title, company size, email domain, ...), scored by fit rules.
 
 use crate::leads::Lead;
 use serde::{Deserialize, Serialize};
 
-/// Which lead field a fit rule looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FitField {
-    Industry,
-    Title,
-    CompanySize,
-    /// The domain of the lead's address (free-mail providers, competitors).
-    EmailDomain,
-}
-
-crate::named!(FitField {
-    Industry = "industry",
-    Title = "title",
-    CompanySize = "company_size",
-    EmailDomain = "email_domain",
-});
+/// Which lead field a fit rule looks at: any attribute a condition can (`leads::attrs::Field`).
+pub use crate::leads::attrs::Field as FitField;
 
 /// How a fit rule tests its field: the test every lead attribute condition uses.
 pub use crate::leads::attrs::Test as FitTest;
@@ -44,12 +29,7 @@ pub struct FitScore {
 
 impl FitRule {
     fn value<'a>(&self, lead: &'a Lead) -> Option<&'a str> {
-        match self.field {
-            FitField::Industry => lead.profile.industry.as_deref(),
-            FitField::Title => lead.profile.title.as_deref(),
-            FitField::CompanySize => lead.profile.company_size.as_deref(),
-            FitField::EmailDomain => Some(lead.email.domain()),
-        }
+        self.field.value(lead)
     }
 
     fn passes(&self, value: &str) -> bool {

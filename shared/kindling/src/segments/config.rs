@@ -40,12 +40,7 @@ pub(crate) fn validate(
     let mut ids = HashSet::new();
     for s in raw {
         let id = s.id.get_ref();
-        if !ids.insert(id.clone()) {
-            d.span(&s.id, format!("segments: duplicate segment id {id:?}"));
-        }
-        if !crate::ids::is_valid_id(id) {
-            d.span(&s.id, "segments.id: use letters, digits, '-' and '_' only");
-        }
+        crate::diag::new_id(d, &mut ids, &s.id, "segments", "segment");
         let refs = Refs { categories, forms };
         if let Some(when) = cond(d, &s.when, &refs, 0) {
             out.push(Segment {
@@ -322,7 +317,7 @@ pub(crate) mod raw {
     }
 
     /// One condition: exactly one of its keys (with `kind`, its filters).
-    #[derive(Debug, Default, Deserialize)]
+    #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct Cond {
         pub all: Option<Vec<S<Cond>>>,

@@ -63,12 +63,7 @@ pub(crate) fn validate(
     let mut ids = HashSet::new();
     for s in raw {
         let id = s.id.get_ref();
-        if !ids.insert(id.clone()) {
-            d.span(&s.id, format!("stages: duplicate stage id {id:?}"));
-        }
-        if !crate::ids::is_valid_id(id) {
-            d.span(&s.id, "stages.id: use letters, digits, '-' and '_' only");
-        }
+        crate::diag::new_id(d, &mut ids, &s.id, "stages", "stage");
         let refs = super::config::Refs { categories, forms };
         if let Some(when) = super::config::cond(d, &s.when, &refs, 0) {
             out.push(Stage {

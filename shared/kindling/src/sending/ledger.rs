@@ -1,5 +1,5 @@
 //! The send ledger: one record per mail, claimed before the provider is called and completed
-//! after, so a mail goes out at most once (see [`crate::ports`]'s `SendLog`).
+//! after, so a mail goes out at most once (see [`super::ports::SendLog`]).
 
 use crate::message::MessageKey;
 use chrono::{DateTime, Utc};

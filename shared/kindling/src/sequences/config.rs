@@ -91,15 +91,7 @@ pub(crate) fn validate(
     let mut sequences = Vec::new();
     let mut seq_ids = HashSet::new();
     for s in raw {
-        if !seq_ids.insert(s.id.get_ref().clone()) {
-            d.span(
-                &s.id,
-                format!("sequences: duplicate sequence id {:?}", s.id.get_ref()),
-            );
-        }
-        if !crate::ids::is_valid_id(s.id.get_ref()) {
-            d.span(&s.id, "sequences.id: use letters, digits, '-' and '_' only");
-        }
+        crate::diag::new_id(d, &mut seq_ids, &s.id, "sequences", "sequence");
         if s.steps.is_empty() {
             d.span(&s.id, format!("sequence {:?} has no steps", s.id.get_ref()));
         }

@@ -1,6 +1,6 @@
 //! Sequences: step mail. A lead enrolls (on a form or a trigger) and gets each step at its
 //! offset, in its zone and outside quiet hours; the pure [`plan`] decides what to do with one due
-//! step and [`run`] carries it out; [`ab`] counts each step's A/B test.
+//! step and [`send_due_steps`] carries it out; [`ab`] counts each step's A/B test.
 
 pub mod ab;
 mod compose;

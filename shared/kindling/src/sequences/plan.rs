@@ -1,6 +1,6 @@
 //! What to do with one due step, decided without I/O from what the runner read: end the
 //! enrollment (and why), wait (until when, and why), or send; then, after the claim, what its
-//! outcome means; then where the enrollment goes next. The runner ([`super::run`]) carries
+//! outcome means; then where the enrollment goes next. The runner ([`super::send_due_steps`]) carries
 //! out the effects, as with rescoring's `plan` and its effects.
 //!
 //! The plan asks for each fact only when its decision needs it ([`Plan::Read`]): the lead, then

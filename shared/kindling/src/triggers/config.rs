@@ -23,12 +23,7 @@ pub(crate) fn validate(
     let mut ids = HashSet::new();
     for t in raw {
         let id = t.id.get_ref();
-        if !ids.insert(id.clone()) {
-            d.span(&t.id, format!("triggers: duplicate trigger id {id:?}"));
-        }
-        if !crate::ids::is_valid_id(id) {
-            d.span(&t.id, "triggers.id: use letters, digits, '-' and '_' only");
-        }
+        crate::diag::new_id(d, &mut ids, &t.id, "triggers", "trigger");
         let w = t.when.get_ref();
         let bad = |d: &mut Diag<'_>, m: String| d.span(&t.when, format!("triggers.when: {m}"));
         let after = || {
