@@ -64,11 +64,13 @@ impl Consumer {
 
 /// Events Kindling publishes for integrations (a CRM, analytics, a data lake) that no Kindling
 /// function consumes: users add their own rules on the bus.
-pub const INTEGRATION_ONLY: [&str; 4] = [
+pub const INTEGRATION_ONLY: [&str; 6] = [
     kindling::events::LEAD_BECAME_WARM_V1,
     kindling::events::LEAD_COOLED_V1,
     kindling::events::LEAD_BECAME_MQL_V1,
     kindling::events::LEAD_STAGE_CHANGED_V1,
+    kindling::events::LEAD_ENTERED_SEGMENT_V1,
+    kindling::events::LEAD_LEFT_SEGMENT_V1,
 ];
 
 /// Which function each event goes to, as JSON: `infra/event-catalog.json` is this, checked in and

@@ -86,6 +86,21 @@ CREATE TABLE IF NOT EXISTS bus (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS bus_ready ON bus (next_attempt_at);
+CREATE TABLE IF NOT EXISTS segment_members (
+    segment TEXT NOT NULL,
+    shard INTEGER NOT NULL,
+    lead_id TEXT NOT NULL,
+    since TEXT NOT NULL,
+    PRIMARY KEY (segment, shard, lead_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS segment_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    segment TEXT NOT NULL,
+    lead_id TEXT NOT NULL,
+    entered INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS segment_changes_latest ON segment_changes (segment, seq);
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY,
     detail_type TEXT NOT NULL,

@@ -96,6 +96,7 @@ fn bench(c: &mut Criterion) {
         engagement: 50,
         temperature: kindling::leads::Temperature::Hot,
         mql: true,
+        stage: None,
     };
     g.throughput(Throughput::Elements(segments.len() as u64));
     g.bench_function(BenchmarkId::new("ten_segments", n), |b| {
@@ -160,6 +161,7 @@ fn ten_segments(config: &Config) -> Vec<kindling::segments::Segment> {
             id: format!("bench_{i}").into(),
             label: None,
             when,
+            definition: serde_json::Value::Null,
         });
     }
     assert_eq!(out.len(), 10);

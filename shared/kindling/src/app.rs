@@ -13,6 +13,7 @@ use crate::events::Event;
 use crate::events::EventBus;
 use crate::leads::ports::LeadStore;
 use crate::ports::Tallies;
+use crate::segments::ports::SegmentMembers;
 use crate::ports::{Clock, Ids};
 use crate::sending::ports::SendLog;
 use crate::sequences::ports::EnrollmentStore;
@@ -29,6 +30,7 @@ pub trait Store:
     + SuppressionList
     + AlertLog
     + Tallies
+    + SegmentMembers
 {
 }
 impl<
@@ -39,7 +41,8 @@ impl<
             + SendLog
             + SuppressionList
             + AlertLog
-            + Tallies,
+            + Tallies
+            + SegmentMembers,
     > Store for T
 {
 }
@@ -55,6 +58,7 @@ pub struct Stores {
     pub suppressions: Arc<dyn SuppressionList>,
     pub alerts: Arc<dyn AlertLog>,
     pub tallies: Arc<dyn Tallies>,
+    pub segments: Arc<dyn SegmentMembers>,
 }
 
 impl Stores {
@@ -68,7 +72,8 @@ impl Stores {
             sends: store.clone(),
             suppressions: store.clone(),
             alerts: store.clone(),
-            tallies: store,
+            tallies: store.clone(),
+            segments: store,
         }
     }
 }
@@ -163,6 +168,7 @@ impl Kindling {
         crate::scoring::Scoring {
             config: self.config.for_scoring(),
             leads: &*self.stores.leads,
+            members: &*self.stores.segments,
             activities: &*self.stores.activities,
             visitors: &*self.stores.visitors,
             enroll: self.enroller(),
@@ -248,7 +254,9 @@ pub async fn handle_event(
         Event::LeadBecameWarm(_)
         | Event::LeadCooled(_)
         | Event::LeadBecameMql(_)
-        | Event::LeadStageChanged(_) => Ok(()),
+        | Event::LeadStageChanged(_)
+        | Event::LeadEnteredSegment(_)
+        | Event::LeadLeftSegment(_) => Ok(()),
     }
 }
 

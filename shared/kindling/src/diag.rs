@@ -102,6 +102,16 @@ impl<'de, T: Named> Deserialize<'de> for Choice<T> {
     }
 }
 
+/// As written (the variant's name, or the name that is none).
+impl<T: Named> serde::Serialize for Choice<T> {
+    fn serialize<Z: serde::Serializer>(&self, z: Z) -> Result<Z::Ok, Z::Error> {
+        match &self.0 {
+            Ok(v) => z.serialize_str(v.name()),
+            Err(name) => z.serialize_str(name),
+        }
+    }
+}
+
 /// The variant a value names, or an error at its span saying what it may be.
 pub(crate) fn choice<T: Named>(d: &mut Diag<'_>, v: &Spanned<Choice<T>>, key: &str) -> Option<T> {
     match &v.get_ref().0 {

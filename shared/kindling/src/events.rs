@@ -72,6 +72,26 @@ pub struct LeadStageChanged {
     pub at: DateTime<Utc>,
 }
 
+/// A lead entered a segment (see [`crate::segments::membership`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadEnteredSegment {
+    pub lead_id: LeadId,
+    pub segment: crate::ids::SegmentId,
+    /// The activities that made its condition true (the newest few).
+    pub evidence: Vec<ActivityId>,
+    pub at: DateTime<Utc>,
+}
+
+/// A lead left a segment: it no longer meets the condition, or the segment was removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadLeftSegment {
+    pub lead_id: LeadId,
+    pub segment: crate::ids::SegmentId,
+    /// When it had entered.
+    pub since: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
 /// Who an alert is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -139,6 +159,8 @@ pub enum Event {
     LeadCooled(TemperatureChanged),
     LeadBecameMql(LeadBecameMql),
     LeadStageChanged(LeadStageChanged),
+    LeadEnteredSegment(LeadEnteredSegment),
+    LeadLeftSegment(LeadLeftSegment),
     TriggerFired(TriggerFired),
     SendingPaused(SendingPaused),
 }
@@ -155,19 +177,25 @@ pub const LEAD_COOLED_V1: &str = "lead.cooled.v1";
 pub const LEAD_BECAME_MQL_V1: &str = "lead.became_mql.v1";
 /// Detail-type of [`LeadStageChanged`].
 pub const LEAD_STAGE_CHANGED_V1: &str = "lead.stage_changed.v1";
+/// Detail-type of [`LeadEnteredSegment`].
+pub const LEAD_ENTERED_SEGMENT_V1: &str = "lead.entered_segment.v1";
+/// Detail-type of [`LeadLeftSegment`].
+pub const LEAD_LEFT_SEGMENT_V1: &str = "lead.left_segment.v1";
 /// Detail-type of [`TriggerFired`].
 pub const TRIGGER_FIRED_V1: &str = "trigger.fired.v1";
 /// Detail-type of [`SendingPaused`].
 pub const SENDING_PAUSED_V1: &str = "sending.paused.v1";
 
 /// Every detail-type, for the infrastructure's rule patterns.
-pub const DETAIL_TYPES: [&str; 8] = [
+pub const DETAIL_TYPES: [&str; 10] = [
     ACTIVITY_RECORDED_V1,
     LEAD_BECAME_WARM_V1,
     LEAD_BECAME_HOT_V1,
     LEAD_COOLED_V1,
     LEAD_BECAME_MQL_V1,
     LEAD_STAGE_CHANGED_V1,
+    LEAD_ENTERED_SEGMENT_V1,
+    LEAD_LEFT_SEGMENT_V1,
     TRIGGER_FIRED_V1,
     SENDING_PAUSED_V1,
 ];
@@ -191,6 +219,8 @@ impl Event {
             Event::LeadCooled(_) => LEAD_COOLED_V1,
             Event::LeadBecameMql(_) => LEAD_BECAME_MQL_V1,
             Event::LeadStageChanged(_) => LEAD_STAGE_CHANGED_V1,
+            Event::LeadEnteredSegment(_) => LEAD_ENTERED_SEGMENT_V1,
+            Event::LeadLeftSegment(_) => LEAD_LEFT_SEGMENT_V1,
             Event::TriggerFired(_) => TRIGGER_FIRED_V1,
             Event::SendingPaused(_) => SENDING_PAUSED_V1,
         }
@@ -204,6 +234,8 @@ impl Event {
             Event::LeadBecameHot(e) => serde_json::to_string(e),
             Event::LeadBecameMql(e) => serde_json::to_string(e),
             Event::LeadStageChanged(e) => serde_json::to_string(e),
+            Event::LeadEnteredSegment(e) => serde_json::to_string(e),
+            Event::LeadLeftSegment(e) => serde_json::to_string(e),
             Event::TriggerFired(e) => serde_json::to_string(e),
             Event::SendingPaused(e) => serde_json::to_string(e),
         };
@@ -229,6 +261,10 @@ impl Event {
             LEAD_COOLED_V1 => de(LEAD_COOLED_V1, detail, Event::LeadCooled),
             LEAD_BECAME_MQL_V1 => de(LEAD_BECAME_MQL_V1, detail, Event::LeadBecameMql),
             LEAD_STAGE_CHANGED_V1 => de(LEAD_STAGE_CHANGED_V1, detail, Event::LeadStageChanged),
+            LEAD_ENTERED_SEGMENT_V1 => {
+                de(LEAD_ENTERED_SEGMENT_V1, detail, Event::LeadEnteredSegment)
+            }
+            LEAD_LEFT_SEGMENT_V1 => de(LEAD_LEFT_SEGMENT_V1, detail, Event::LeadLeftSegment),
             TRIGGER_FIRED_V1 => de(TRIGGER_FIRED_V1, detail, Event::TriggerFired),
             SENDING_PAUSED_V1 => de(SENDING_PAUSED_V1, detail, Event::SendingPaused),
             other => Err(DecodeError::UnknownType(other.to_owned())),
@@ -293,6 +329,18 @@ mod tests {
                 from: None,
                 to: Some("awareness".into()),
                 evidence: vec![ActivityId::new("a1")],
+                at,
+            }),
+            Event::LeadEnteredSegment(LeadEnteredSegment {
+                lead_id: LeadId::new("L1"),
+                segment: "it_decision_makers".into(),
+                evidence: vec![ActivityId::new("a1")],
+                at,
+            }),
+            Event::LeadLeftSegment(LeadLeftSegment {
+                lead_id: LeadId::new("L1"),
+                segment: "it_decision_makers".into(),
+                since: at,
                 at,
             }),
             Event::TriggerFired(TriggerFired {

@@ -17,6 +17,8 @@
 //! | tally bucket (A/B variant, deliverability hour) | `TALLY#{series}` | `{bucket}` |
 //! | unit counted in a tally (TTL) | `TALLYUNIT#{series}#{bucket}#{counter}` | `{unit}` |
 //! | mark (A/B winner, breaker reset) | `MARK#{series}` | `{name}` |
+//! | member of a segment, in its lead's shard | `SEG#{segment}#{shard}` | `M#{lead}` |
+//! | a segment shard's count and last changes | `SEG#{segment}#{shard}` | `#COUNT` |
 //!
 //! Activities are keyed by id, not by time: the id is the idempotency key, and a retried request
 //! may carry another timestamp. The index `GSI1` is sparse and sharded over [`DUE_SHARDS`]
@@ -129,6 +131,25 @@ pub fn cap(lead: &LeadId) -> Key {
 pub fn alert(key: &str) -> Key {
     (format!("ALERT#{key}"), "ALERT".into())
 }
+
+/// The partition of one shard of a segment's members.
+pub fn segment_pk(segment: &str, shard: u8) -> String {
+    format!("SEG#{segment}#{shard}")
+}
+
+/// A member of a segment.
+pub fn segment_member(segment: &str, lead: &LeadId) -> Key {
+    let shard = kindling::segments::ports::shard_of(lead);
+    (segment_pk(segment, shard), format!("{MEMBER_PREFIX}{lead}"))
+}
+
+/// The count (and last changes) of one shard of a segment.
+pub fn segment_count(segment: &str, shard: u8) -> Key {
+    (segment_pk(segment, shard), "#COUNT".into())
+}
+
+/// Sort-key prefix of segment members (the count item sorts before them).
+pub const MEMBER_PREFIX: &str = "M#";
 
 /// The partition of a lead's items, for queries by SK prefix.
 pub fn lead_pk(lead: &LeadId) -> String {

@@ -8,6 +8,7 @@ mod enrollments;
 pub mod keys;
 mod leads;
 mod schema;
+mod segments;
 mod sends;
 mod suppressions;
 mod tallies;

@@ -100,5 +100,6 @@ mod enrollments;
 mod leads;
 mod sends;
 mod suppressions;
+mod segments;
 mod tallies;
 mod visitors;

@@ -43,6 +43,10 @@ pub struct InSegment {
     pub id: crate::ids::SegmentId,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// When it entered, as stored by the rescore that moved it in (`None`: it meets the
+    /// condition now but has not been rescored since).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
     pub evidence: Vec<ActivityId>,
     /// When it leaves the segment unless something happens first (a windowed condition).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,6 +110,7 @@ fn in_segments(
         engagement: card.engagement,
         temperature: card.temperature,
         mql: lead.score.mql_at.is_some(),
+        stage: lead.stage(),
     };
     crate::segments::evaluate_all(segments, &facts, &clean, now)
         .into_iter()
@@ -113,6 +118,7 @@ fn in_segments(
         .map(|(s, v)| InSegment {
             id: s.id.clone(),
             label: s.label.clone(),
+            since: lead.segments.get(&s.id).map(|m| m.since),
             evidence: v.evidence,
             until: v.changes_at,
         })

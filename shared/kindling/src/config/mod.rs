@@ -127,6 +127,7 @@ impl Config {
             scoring: &self.scoring,
             triggers: &self.triggers,
             stages: &self.stages,
+            segments: &self.segments,
             realert_cooldown: self.alerts.realert_cooldown,
             default_zone: self.program.default_zone,
         }
@@ -207,10 +208,19 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     );
     let (forms, seen_forms) = crate::forms::config::validate(d, &f.forms, &seq_ids);
     let alerts = alerts::config::validate(d, &f.alerts);
-    let triggers =
-        crate::triggers::config::validate(d, &f.triggers, &categories, &seen_forms, &seq_ids);
-    let segments = crate::segments::config::validate(d, &f.segments, &categories, &seen_forms);
     let stages = crate::segments::stages::validate(d, &f.stages, &categories, &seen_forms);
+    let stage_ids = stages.iter().map(|s| s.id.to_string()).collect();
+    let segments =
+        crate::segments::config::validate(d, &f.segments, &categories, &seen_forms, &stage_ids);
+    let segment_ids = f.segments.iter().map(|s| s.id.get_ref().clone()).collect();
+    let triggers = crate::triggers::config::validate(
+        d,
+        &f.triggers,
+        &categories,
+        &seen_forms,
+        &seq_ids,
+        &segment_ids,
+    );
     Some(Config {
         program,
         sender: sender?,

@@ -48,6 +48,8 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
                 RouteId::AdminSalesMark => admin::mark(k, p(0), &req).await,
                 RouteId::AdminSending => admin::sending(k).await,
                 RouteId::AdminResume => admin::resume(k, &req).await,
+                RouteId::AdminSegments => admin::segments::list(k, &req).await,
+                RouteId::AdminSegment => admin::segments::show(k, p(0), &req).await,
             }
         }
         Resolved::MethodNotAllowed(allow) => Err(crate::web::method_not_allowed(&allow)),

@@ -20,6 +20,8 @@ pub enum RouteId {
     AdminSalesMark,
     AdminSending,
     AdminResume,
+    AdminSegments,
+    AdminSegment,
 }
 
 /// Which runtime serves a route: on AWS, which function.
@@ -89,7 +91,7 @@ const fn limit(rate: u32, burst: u32) -> Option<Throttle> {
 }
 
 /// Every route Kindling serves.
-pub static ROUTES: [Route; 11] = {
+pub static ROUTES: [Route; 13] = {
     use Auth::{Admin, Public};
     use Group::{Intake, Track};
     use RouteId::*;
@@ -192,6 +194,24 @@ pub static ROUTES: [Route; 11] = {
             Admin,
             limit(5, 10),
             "resume step mails after the breaker paused them",
+        ),
+        route(
+            AdminSegments,
+            Method::GET,
+            "/admin/segments",
+            Intake,
+            Admin,
+            limit(5, 10),
+            "every segment with its member count",
+        ),
+        route(
+            AdminSegment,
+            Method::GET,
+            "/admin/segments/{segment}",
+            Intake,
+            Admin,
+            limit(5, 10),
+            "a segment: definition, count, latest changes, a page of members",
         ),
     ]
 };

@@ -105,6 +105,20 @@ pub struct StageChange {
     pub evidence: Vec<crate::ids::ActivityId>,
 }
 
+/// The lead is in a segment: since when, and the activities that put it there (at most
+/// [`Membership::EVIDENCE`], the newest kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub since: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<crate::ids::ActivityId>,
+}
+
+impl Membership {
+    /// How many evidence ids a membership keeps (the lead's item stays small).
+    pub const EVIDENCE: usize = 5;
+}
+
 /// The score as last computed, cached on the lead for queries and for detecting crossings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScoreSnapshot {
@@ -201,6 +215,9 @@ pub struct Lead {
     /// Every move between buying stages, oldest first; the last one's `to` is the stage now.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stage_changes: Vec<StageChange>,
+    /// The segments the lead is in now, as last evaluated (sparse: only those it is in).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub segments: BTreeMap<crate::ids::SegmentId, Membership>,
     /// Optimistic-concurrency version; stores reject an update whose version is stale.
     pub version: u64,
 }
@@ -221,6 +238,7 @@ impl Lead {
             sales: None,
             recheck_at: None,
             stage_changes: Vec::new(),
+            segments: BTreeMap::new(),
             version: 0,
         }
     }

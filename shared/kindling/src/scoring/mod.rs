@@ -7,14 +7,16 @@ pub mod config;
 mod fit;
 mod recheck;
 
+pub mod batch;
 pub mod rescore;
 
+pub use batch::{
+    rebuild_segments, rebuild_segments_page, rescore_all, rescore_page, Rebuild, RebuildPage,
+    RescoreChange, RescorePage, SegmentMove,
+};
 pub use fit::{fit, FitField, FitRule, FitScore, FitTest};
 pub use recheck::{recheck_due_leads, Rechecked};
-pub use rescore::{
-    lead_activities, plan, rescore_all, rescore_lead, rescore_page, Plan, RescoreChange,
-    RescorePage, Rescored,
-};
+pub use rescore::{lead_activities, plan, rescore_lead, Plan, Rescored};
 
 use crate::activities::log::{activity_matches, clean_log};
 use crate::activities::{Activity, ActivityKind};
@@ -40,6 +42,7 @@ pub struct Sections<'a> {
     pub triggers: &'a [Trigger],
     /// Buying stages, in order.
     pub stages: &'a [crate::segments::stages::Stage],
+    pub segments: &'a [crate::segments::Segment],
     /// A lead that turns hot again within this long of its last alert does not alert again
     /// (`[alerts] realert_cooldown`).
     pub realert_cooldown: chrono::Duration,
@@ -51,6 +54,8 @@ pub struct Sections<'a> {
 pub struct Scoring<'a> {
     pub config: Sections<'a>,
     pub leads: &'a dyn LeadStore,
+    /// The membership index, written when a lead enters or leaves a segment.
+    pub members: &'a dyn crate::segments::ports::SegmentMembers,
     pub activities: &'a dyn ActivityLog,
     pub visitors: &'a dyn VisitorLinks,
     pub enroll: Enroller<'a>,

@@ -2,12 +2,17 @@ use crate::activities::log::clean_log;
 use crate::activities::Activity;
 use crate::error::conflict;
 use crate::error::Result;
-use crate::events::{Event, LeadBecameHot, LeadBecameMql, TemperatureChanged, TriggerFired};
+use crate::events::{
+    Event, LeadBecameHot, LeadBecameMql, LeadEnteredSegment, LeadLeftSegment, TemperatureChanged,
+    TriggerFired,
+};
 use crate::ids::LeadId;
 use crate::leads::Temperature;
 use crate::leads::{Lead, TriggerState};
 use crate::ports::Cas;
 use crate::ports::CAS_ATTEMPTS;
+use crate::segments::membership::Move;
+use crate::segments::ports::Member;
 use crate::scoring::{score_lead_clean, score_lead_summary, ScoreCard};
 use chrono::{DateTime, Duration, Utc};
 
@@ -72,6 +77,8 @@ pub struct Plan {
     pub hot_crossing: Option<u32>,
     pub events: Vec<Event>,
     pub enroll: Vec<crate::ids::SequenceId>,
+    /// The segments entered and left: written to the membership index first.
+    pub moves: Vec<Move>,
 }
 
 impl Plan {
@@ -85,6 +92,7 @@ impl Plan {
             && a.triggers == b.triggers
             && a.recheck_at == b.recheck_at
             && a.stage_changes == b.stage_changes
+            && a.segments == b.segments
             && self.events.is_empty()
             && self.enroll.is_empty()
     }
@@ -92,7 +100,7 @@ impl Plan {
 
 /// Plans a rescore (see [`Plan`]): temperature transitions (warm, hot with its crossing number
 /// and whether it may alert under the re-alert cooldown, cooled), the first MQL, the buying
-/// stage, trigger firings, and when to look at the lead again.
+/// stage, the segments entered and left, trigger firings, and when to look at the lead again.
 pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: DateTime<Utc>) -> Plan {
     let card = score_lead_summary(
         stored,
@@ -159,6 +167,7 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
         engagement: card.engagement,
         temperature,
         mql: lead.score.mql_at.is_some(),
+        stage: stored.stage(),
     };
     if let Some(change) =
         crate::segments::stages::next_stage(c.stages, stored.stage(), &facts, log, now)
@@ -173,7 +182,36 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
         lead.stage_changes.push(change);
     }
 
-    let evaluation = crate::triggers::evaluate(c.triggers, &stored.triggers, log, now);
+    // Segments, seeing the stage just reached.
+    let facts = crate::segments::Facts {
+        lead: &lead,
+        total,
+        fit: card.fit,
+        engagement: card.engagement,
+        temperature,
+        mql: lead.score.mql_at.is_some(),
+        stage: lead.stage(),
+    };
+    let segs = crate::segments::membership::plan(c.segments, &stored.segments, &facts, log, now);
+    for m in &segs.moves {
+        events.push(match m {
+            Move::Entered { segment, evidence } => Event::LeadEnteredSegment(LeadEnteredSegment {
+                lead_id: stored.id.clone(),
+                segment: segment.clone(),
+                evidence: evidence.clone(),
+                at: now,
+            }),
+            Move::Left { segment, since } => Event::LeadLeftSegment(LeadLeftSegment {
+                lead_id: stored.id.clone(),
+                segment: segment.clone(),
+                since: *since,
+                at: now,
+            }),
+        });
+    }
+    lead.segments = segs.members;
+
+    let evaluation = crate::triggers::evaluate(c.triggers, &stored.triggers, log, &segs.moves, now);
     let mut enroll = Vec::new();
     for f in &evaluation.firings {
         let t = f.trigger;
@@ -208,10 +246,10 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
                     .any(|rule| rule.id == r.rule && rule.half_life_days.is_some())
         });
     let decay_recheck = decaying.then(|| now + Duration::hours(DECAY_RECHECK_HOURS));
-    lead.recheck_at = match (evaluation.recheck_at, decay_recheck) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    lead.recheck_at = [evaluation.recheck_at, decay_recheck, segs.changes_at]
+        .into_iter()
+        .flatten()
+        .min();
     lead.score.total = total;
     lead.score.temperature = temperature;
     Plan {
@@ -220,6 +258,7 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
         hot_crossing,
         events,
         enroll,
+        moves: segs.moves,
     }
 }
 
@@ -231,6 +270,7 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
 /// could store "fired" or "hot" and lose the alert.
 #[tracing::instrument(name = "rescore_lead", skip_all, fields(lead_id = %lead_id))]
 pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Option<Rescored>> {
+    let mut touched = std::collections::BTreeSet::new();
     for _ in 0..CAS_ATTEMPTS {
         let Some(stored) = k.leads.get_lead(lead_id).await? else {
             return Ok(None);
@@ -249,6 +289,10 @@ pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Op
         if p.changes_nothing(&stored) {
             return Ok(Some(result));
         }
+        for m in &p.moves {
+            index(k, lead_id, m, now).await?;
+            touched.insert(m.segment().clone());
+        }
         for seq in &p.enroll {
             if crate::sequences::enroll(&k.enroll, &stored, seq, now).await? {
                 result.enrolled.push(seq.clone());
@@ -261,6 +305,11 @@ pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Op
         lead.score.computed_at = Some(now);
         lead.updated_at = now;
         if store(k, &lead).await? {
+            // An earlier attempt (lost to a concurrent update) may have indexed a move that this
+            // plan no longer makes: put the index back in line with what was stored.
+            for seg in touched.iter().filter(|s| !p.moves.iter().any(|m| m.segment() == *s)) {
+                repair(k, lead_id, seg, lead.segments.get(seg), now).await?;
+            }
             for e in &p.events {
                 if let Event::TriggerFired(f) = e {
                     tracing::info!(lead_id = %lead_id, trigger = %f.trigger, firing = f.firing, reason = %f.reason, "trigger fired");
@@ -274,104 +323,47 @@ pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Op
     Err(conflict(format!("lead {lead_id}")))
 }
 
+/// Writes a move to the membership index (idempotent: a retried move changes nothing).
+async fn index(k: &super::Scoring<'_>, lead: &LeadId, m: &Move, now: DateTime<Utc>) -> Result<()> {
+    match m {
+        Move::Entered { segment, .. } => {
+            let member = Member {
+                lead_id: lead.clone(),
+                since: now,
+            };
+            k.members.add_member(segment, &member).await?;
+        }
+        Move::Left { segment, .. } => {
+            k.members.remove_member(segment, lead, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts the index in line with the membership stored on the lead.
+async fn repair(
+    k: &super::Scoring<'_>,
+    lead: &LeadId,
+    segment: &crate::ids::SegmentId,
+    stored: Option<&crate::leads::Membership>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    match stored {
+        Some(m) => {
+            let member = Member {
+                lead_id: lead.clone(),
+                since: m.since,
+            };
+            k.members.add_member(segment, &member).await?;
+        }
+        None => {
+            k.members.remove_member(segment, lead, now).await?;
+        }
+    }
+    Ok(())
+}
+
 async fn store(k: &super::Scoring<'_>, lead: &Lead) -> Result<bool> {
     Ok(k.leads.update_lead(lead).await? == Cas::Updated)
 }
 
-/// A lead whose stored score differs from what the current rules give.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RescoreChange {
-    pub lead_id: LeadId,
-    pub email: String,
-    pub before: (i64, Temperature),
-    pub after: (i64, Temperature),
-}
-
-impl RescoreChange {
-    /// The temperature changes (not only the total).
-    pub fn changes_temperature(&self) -> bool {
-        self.before.1 != self.after.1
-    }
-}
-
-/// Leads per page when walking every lead.
-const RESCORE_PAGE: usize = 100;
-
-/// Recomputes every lead under the current rules and lists those whose score would change, in
-/// the store's lead order. With `apply`, stores the new scores (with their transitions and
-/// triggers, as any rescore does); without, writes nothing: the preview of a rule change.
-#[tracing::instrument(name = "rescore_all", skip_all, fields(apply = apply))]
-pub async fn rescore_all(k: &super::Scoring<'_>, apply: bool) -> Result<Vec<RescoreChange>> {
-    let mut changes = Vec::new();
-    let mut after: Option<LeadId> = None;
-    loop {
-        let page = rescore_page(k, after.as_ref(), RESCORE_PAGE, apply).await?;
-        changes.extend(page.changes);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(changes),
-        }
-    }
-}
-
-/// One page of [`rescore_all`]: what changes among the next `limit` leads after `after`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RescorePage {
-    pub changes: Vec<RescoreChange>,
-    /// Leads looked at in this page.
-    pub leads: usize,
-    /// Pass as `after` for the next page; `None` when every lead was seen.
-    pub next: Option<LeadId>,
-    pub applied: bool,
-}
-
-/// Rescores one page of leads (see [`rescore_all`]), so that a large table can be walked by
-/// several bounded invocations.
-#[tracing::instrument(name = "rescore_page", skip_all, fields(apply = apply, limit = limit))]
-pub async fn rescore_page(
-    k: &super::Scoring<'_>,
-    after: Option<&LeadId>,
-    limit: usize,
-    apply: bool,
-) -> Result<RescorePage> {
-    let limit = limit.max(1);
-    let page = k.leads.list_lead_ids(after, limit).await?;
-    let mut changes = Vec::new();
-    for id in &page {
-        let Some(lead) = k.leads.get_lead(id).await? else {
-            continue;
-        };
-        // Totals only (no per-rule activity ids): what the comparison needs.
-        let all = lead_activities(k, id).await?;
-        let now = k.clock.now();
-        let c = &k.config;
-        let card = score_lead_summary(
-            &lead,
-            &clean_log(&all, now),
-            &c.scoring.rules,
-            &c.scoring.fit_rules,
-            c.scoring.thresholds,
-            now,
-        );
-        if card.total == lead.score.total && card.temperature == lead.score.temperature {
-            continue;
-        }
-        changes.push(RescoreChange {
-            lead_id: id.clone(),
-            email: lead.email.to_string(),
-            before: (lead.score.total, lead.score.temperature),
-            after: (card.total, card.temperature),
-        });
-        if apply {
-            rescore_lead(k, id).await?;
-        }
-    }
-    Ok(RescorePage {
-        changes,
-        leads: page.len(),
-        next: (page.len() == limit)
-            .then(|| page.last().cloned())
-            .flatten(),
-        applied: apply,
-    })
-}

@@ -9,10 +9,12 @@
 //! it can next change without new activity ([`Verdict::changes_at`]).
 
 pub mod config;
+pub mod membership;
+pub mod ports;
 pub mod stages;
 
 use crate::activities::{Activity, ActivityKind, Matcher};
-use crate::ids::{ActivityId, SegmentId};
+use crate::ids::{ActivityId, SegmentId, StageId};
 use crate::leads::attrs::{Field, Test};
 use crate::leads::{Lead, SalesStatus, Temperature};
 use chrono::{DateTime, Duration, Utc};
@@ -24,6 +26,8 @@ pub struct Segment {
     /// For people: `製造業 × 部長職 × 価格ページ3回閲覧`.
     pub label: Option<String>,
     pub when: Cond,
+    /// The condition as written, as JSON (for people and the admin API).
+    pub definition: serde_json::Value,
 }
 
 /// Which score a bound applies to.
@@ -82,6 +86,8 @@ pub enum Cond {
     Consent(bool),
     /// Where sales stands: `None` for a lead sales has not marked.
     SalesStatus(Vec<Option<SalesStatus>>),
+    /// The lead's buying stage is one of these (`None`: no stage yet).
+    Stage(Vec<Option<StageId>>),
 }
 
 /// What a segment reads about a lead besides its log: the scores of the rescore that is
@@ -94,6 +100,8 @@ pub struct Facts<'a> {
     pub engagement: i64,
     pub temperature: Temperature,
     pub mql: bool,
+    /// The buying stage as this rescore leaves it.
+    pub stage: Option<&'a StageId>,
 }
 
 /// Whether a lead is in a segment now, why, and when that can next change by itself.
@@ -188,6 +196,7 @@ impl Cond {
             Cond::SalesStatus(want) => {
                 yes(want.contains(&facts.lead.sales.as_ref().map(|m| m.status)))
             }
+            Cond::Stage(want) => yes(want.iter().any(|w| w.as_ref() == facts.stage)),
             Cond::Did {
                 matcher,
                 at_least,

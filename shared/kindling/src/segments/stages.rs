@@ -64,7 +64,11 @@ pub(crate) fn validate(
     for s in raw {
         let id = s.id.get_ref();
         crate::diag::new_id(d, &mut ids, &s.id, "stages", "stage");
-        let refs = super::config::Refs { categories, forms };
+        let refs = super::config::Refs {
+            categories,
+            forms,
+            stages: None,
+        };
         if let Some(when) = super::config::cond(d, &s.when, &refs, 0) {
             out.push(Stage {
                 id: id.as_str().into(),

@@ -61,6 +61,7 @@ fn facts(lead: &Lead) -> Facts<'_> {
         engagement: 25,
         temperature: Temperature::Warm,
         mql: false,
+        stage: None,
     }
 }
 fn eval(c: &Cond, lead: &Lead, log: &[Activity], now: i64) -> Verdict {

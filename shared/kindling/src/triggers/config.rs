@@ -18,6 +18,7 @@ pub(crate) fn validate(
     categories: &HashSet<&str>,
     forms: &HashSet<String>,
     sequences: &HashSet<String>,
+    segments: &HashSet<String>,
 ) -> Vec<Trigger> {
     let mut out = Vec::new();
     let mut ids = HashSet::new();
@@ -34,6 +35,25 @@ pub(crate) fn validate(
             })
         };
         let condition = match (&w.kind, &w.form_abandoned, w.unopened_mails) {
+            _ if w.entered_segment.is_some() => {
+                let seg = w.entered_segment.as_deref().unwrap_or_default();
+                let alone = w.kind.is_none()
+                    && w.form_abandoned.is_none()
+                    && w.unopened_mails.is_none()
+                    && w.after.is_none();
+                if !alone {
+                    bad(
+                        d,
+                        "entered_segment stands alone (the segment says the rest)".into(),
+                    );
+                    None
+                } else if !segments.contains(seg) {
+                    bad(d, format!("entered_segment: unknown segment {seg:?}"));
+                    None
+                } else {
+                    Some(Condition::EnteredSegment(seg.into()))
+                }
+            }
             (Some(kind), None, None) => {
                 if w.after.is_some() {
                     bad(
@@ -129,7 +149,7 @@ pub(crate) fn validate(
                 }
             }
             _ => {
-                bad(d, "give exactly one of kind (with count/within), form_abandoned or unopened_mails".into());
+                bad(d, "give exactly one of kind (with count/within), form_abandoned, unopened_mails or entered_segment".into());
                 None
             }
         };
@@ -210,7 +230,7 @@ pub(crate) mod raw {
     }
 
     /// One of: `kind` (+ filters, `count`, `within`); `form_abandoned` + `after`;
-    /// `unopened_mails` + `after`.
+    /// `unopened_mails` + `after`; `entered_segment`.
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct When {
@@ -223,5 +243,6 @@ pub(crate) mod raw {
         pub form_abandoned: Option<String>,
         pub unopened_mails: Option<u32>,
         pub after: Option<String>,
+        pub entered_segment: Option<String>,
     }
 }

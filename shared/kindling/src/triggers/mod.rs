@@ -12,6 +12,7 @@ use crate::activities::{Activity, ActivityKind, Matcher};
 use crate::events::Audience;
 use crate::ids::ActivityId;
 use crate::leads::TriggerState;
+use crate::segments::membership::Move;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
@@ -34,6 +35,8 @@ pub enum Condition {
     /// None of the lead's last `mails` step mails was opened or clicked by a person, the newest
     /// of them sent at least `after` ago.
     Unopened { mails: u32, after: Duration },
+    /// The lead entered this segment in the rescore that evaluates the trigger.
+    EnteredSegment(crate::ids::SegmentId),
 }
 
 /// A declarative trigger from `[[triggers]]`.
@@ -96,9 +99,26 @@ impl Condition {
     /// activities after `since` (the last firing). Each condition reads the log backwards from
     /// the newest activity and stops at the oldest one it can use, so a long history costs
     /// nothing beyond the window.
-    fn check(&self, log: &[&Activity], since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Check {
+    fn check(
+        &self,
+        log: &[&Activity],
+        since: Option<DateTime<Utc>>,
+        moves: &[Move],
+        now: DateTime<Utc>,
+    ) -> Check {
         let fresh = |a: &&&Activity| since.is_none_or(|s| a.at > s);
         match self {
+            Condition::EnteredSegment(id) => moves
+                .iter()
+                .find_map(|m| match m {
+                    Move::Entered { segment, evidence } if segment == id => Some(Check::Met {
+                        since: now,
+                        reason: format!("entered segment {id}"),
+                        evidence: evidence.clone(),
+                    }),
+                    _ => None,
+                })
+                .unwrap_or(Check::No),
             Condition::Count {
                 matcher,
                 at_least,
@@ -209,7 +229,10 @@ impl Condition {
 
     /// Whether the condition only becomes true with time (then staleness applies).
     fn timed(&self) -> bool {
-        !matches!(self, Condition::Count { .. })
+        !matches!(
+            self,
+            Condition::Count { .. } | Condition::EnteredSegment(_)
+        )
     }
 }
 
@@ -218,11 +241,13 @@ fn earliest(a: Option<DateTime<Utc>>, b: DateTime<Utc>) -> Option<DateTime<Utc>>
 }
 
 /// Evaluates every trigger for a lead whose cleaned log is `log` (see
-/// [`crate::activities::log::clean_log`]) and whose firings so far are `state`.
+/// [`crate::activities::log::clean_log`]), whose firings so far are `state`, and which entered
+/// or left the segments of `moves` in this rescore.
 pub fn evaluate<'a>(
     triggers: &'a [Trigger],
     state: &BTreeMap<crate::ids::TriggerId, TriggerState>,
     log: &[&Activity],
+    moves: &[Move],
     now: DateTime<Utc>,
 ) -> Evaluation<'a> {
     let mut out = Evaluation::default();
@@ -234,7 +259,7 @@ pub fn evaluate<'a>(
             (Some(_), None) => continue,
             (Some(s), Some(cd)) => Some(s.last_at + cd),
         };
-        match t.condition.check(log, last.map(|s| s.last_at), now) {
+        match t.condition.check(log, last.map(|s| s.last_at), moves, now) {
             Check::No => {}
             Check::Pending(at) => out.recheck_at = earliest(out.recheck_at, at),
             Check::Met {
@@ -354,7 +379,7 @@ mod tests {
         now: i64,
     ) -> Evaluation<'a> {
         let refs: Vec<&Activity> = log.iter().collect();
-        evaluate(triggers, state, &refs, t(now))
+        evaluate(triggers, state, &refs, &[], t(now))
     }
 
     fn fired(at: i64, n: u32) -> TriggerState {
@@ -494,7 +519,7 @@ mod tests {
         let a = crate::activities::log::clean_log(&log, t(120));
         let b = crate::activities::log::clean_log(&reversed, t(120));
         assert_eq!(a, b);
-        let e = evaluate(&ts, &BTreeMap::new(), &b, t(120));
+        let e = evaluate(&ts, &BTreeMap::new(), &b, &[], t(120));
         assert_eq!(
             e.firings
                 .iter()

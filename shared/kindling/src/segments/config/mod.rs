@@ -27,7 +27,7 @@ pub const MAX_DEPTH: usize = 8;
 
 /// The keys a condition is one of (with `kind` come `page_category`, `form`, `url`, `count`
 /// and `within`).
-const HEADS: &str = "all, any, not, industry, title, company, company_size, region, email_domain, language, time_zone, score, fit, engagement, temperature, mql, kind, opened, clicked, unopened, consent or sales_status";
+const HEADS: &str = "all, any, not, industry, title, company, company_size, region, email_domain, language, time_zone, score, fit, engagement, temperature, mql, kind, opened, clicked, unopened, consent, sales_status or stage";
 
 /// Checks `[[segments]]`: unique ids, one condition per table, known page categories and forms.
 pub(crate) fn validate(
@@ -35,18 +35,24 @@ pub(crate) fn validate(
     raw: &[raw::Segment],
     categories: &HashSet<&str>,
     forms: &HashSet<String>,
+    stages: &HashSet<String>,
 ) -> Vec<Segment> {
     let mut out = Vec::new();
     let mut ids = HashSet::new();
     for s in raw {
         let id = s.id.get_ref();
         crate::diag::new_id(d, &mut ids, &s.id, "segments", "segment");
-        let refs = Refs { categories, forms };
+        let refs = Refs {
+            categories,
+            forms,
+            stages: Some(stages),
+        };
         if let Some(when) = cond(d, &s.when, &refs, 0) {
             out.push(Segment {
                 id: id.as_str().into(),
                 label: s.label.clone(),
                 when,
+                definition: definition(s.when.get_ref()),
             });
         }
     }
@@ -56,6 +62,25 @@ pub(crate) fn validate(
 pub(super) struct Refs<'a> {
     pub(super) categories: &'a HashSet<&'a str>,
     pub(super) forms: &'a HashSet<String>,
+    /// The `[[stages]]` ids (`None` inside a stage's own condition).
+    pub(super) stages: Option<&'a HashSet<String>>,
+}
+
+/// A condition as written, as JSON (the keys given, nothing else): what `segment show` and
+/// `GET /admin/segments/{id}` print.
+fn definition(c: &raw::Cond) -> serde_json::Value {
+    fn prune(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => m
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, prune(v)))
+                .collect(),
+            serde_json::Value::Array(a) => a.into_iter().map(prune).collect(),
+            other => other,
+        }
+    }
+    prune(serde_json::to_value(c).unwrap_or_default())
 }
 
 pub(super) fn cond(
@@ -99,6 +124,7 @@ pub(super) fn cond(
         r.unopened.is_some(),
         r.consent.is_some(),
         r.sales_status.is_some(),
+        r.stage.is_some(),
     ]
     .into_iter()
     .chain(attrs.iter().map(|(_, v)| v.is_some()))
@@ -206,6 +232,36 @@ pub(super) fn cond(
         }
         return Some(Cond::SalesStatus(out));
     }
+    if let Some(ss) = &r.stage {
+        let Some(known) = refs.stages else {
+            d.span(ss, "stages: a stage's condition cannot name stages");
+            return None;
+        };
+        let mut out = Vec::new();
+        for s in ss.get_ref() {
+            match s.as_str() {
+                "none" => out.push(None),
+                other if known.contains(other) => out.push(Some(other.into())),
+                other => {
+                    let mut names: Vec<_> = known.iter().map(String::as_str).collect();
+                    names.sort_unstable();
+                    d.span(
+                        ss,
+                        format!(
+                            "segments.stage: {other:?} is not a [[stages]] id (one of none, {})",
+                            names.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        if out.is_empty() {
+            d.span(ss, "segments.stage: name at least one stage (or none)");
+            return None;
+        }
+        return Some(Cond::Stage(out));
+    }
     if let Some(k) = &r.kind {
         return did(d, c, k, refs);
     }
@@ -302,78 +358,4 @@ fn did(
 }
 
 /// The section as written in `kindling.toml`.
-pub(crate) mod raw {
-    use crate::activities::ActivityKind;
-    use crate::diag::{Choice, S};
-    use crate::leads::Temperature;
-    use serde::Deserialize;
-
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Segment {
-        pub id: S<String>,
-        pub label: Option<String>,
-        pub when: S<Cond>,
-    }
-
-    /// One condition: exactly one of its keys (with `kind`, its filters).
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Cond {
-        pub all: Option<Vec<S<Cond>>>,
-        pub any: Option<Vec<S<Cond>>>,
-        pub not: Option<Box<S<Cond>>>,
-        pub industry: Option<S<AttrTest>>,
-        pub title: Option<S<AttrTest>>,
-        pub company: Option<S<AttrTest>>,
-        pub company_size: Option<S<AttrTest>>,
-        pub region: Option<S<AttrTest>>,
-        pub email_domain: Option<S<AttrTest>>,
-        pub language: Option<S<AttrTest>>,
-        pub time_zone: Option<S<AttrTest>>,
-        pub score: Option<S<Bounds>>,
-        pub fit: Option<S<Bounds>>,
-        pub engagement: Option<S<Bounds>>,
-        pub temperature: Option<S<Vec<S<Choice<Temperature>>>>>,
-        pub mql: Option<bool>,
-        pub kind: Option<S<Choice<ActivityKind>>>,
-        pub page_category: Option<S<String>>,
-        pub form: Option<S<String>>,
-        pub url: Option<String>,
-        pub count: Option<u32>,
-        pub within: Option<S<String>>,
-        pub opened: Option<S<MailWindow>>,
-        pub clicked: Option<S<MailWindow>>,
-        pub unopened: Option<S<Last>>,
-        pub consent: Option<bool>,
-        pub sales_status: Option<S<Vec<String>>>,
-    }
-
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct AttrTest {
-        pub any_of: Option<Vec<String>>,
-        pub contains_any: Option<Vec<String>>,
-        pub between: Option<[u32; 2]>,
-    }
-
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Bounds {
-        pub at_least: Option<i64>,
-        pub below: Option<i64>,
-    }
-
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct MailWindow {
-        pub within: Option<S<String>>,
-        pub last: Option<u32>,
-    }
-
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct Last {
-        pub last: u32,
-    }
-}
+pub(crate) mod raw;
