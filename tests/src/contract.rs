@@ -7,15 +7,15 @@ use kindling::alerts::ports::AlertClaim;
 use kindling::app::Store;
 use kindling::deliverability::suppression::{Suppression, SuppressionReason};
 use kindling::email::EmailAddress;
+use kindling::ids::SegmentId;
 use kindling::ids::{ActivityId, BroadcastId, EnrollmentId, LeadId, VisitorId};
 use kindling::leads::Lead;
 use kindling::message::MessageKey;
 use kindling::ports::{Cas, Put};
+use kindling::segments::ports::{all_members, shard_of, Cursor, Member};
 use kindling::sending::ledger::{SendRecord, SendState};
 use kindling::sending::ports::SendClaim;
 use kindling::sending::schedule::FrequencyCap;
-use kindling::ids::SegmentId;
-use kindling::segments::ports::{all_members, shard_of, Cursor, Member};
 use kindling::sequences::{Enrollment, EnrollmentStatus};
 
 /// Generates one `#[tokio::test]` per contract case, each on a fresh store from `$make`.
@@ -855,22 +855,47 @@ pub async fn segment_members_are_added_and_removed_once(s: &dyn Store) {
     let seg = SegmentId::from("it_decision_makers");
     let other = SegmentId::from("warm_but_quiet");
     assert_eq!(s.member_count(&seg).await.unwrap(), 0);
-    assert_eq!(s.add_member(&seg, &member("L1", t0())).await.unwrap(), Put::Created);
+    assert_eq!(
+        s.add_member(&seg, &member("L1", t0())).await.unwrap(),
+        Put::Created
+    );
     // A retried entry (even with another time) changes nothing, the count neither.
     let later = t0() + Duration::minutes(5);
-    assert_eq!(s.add_member(&seg, &member("L1", later)).await.unwrap(), Put::Existed);
-    assert_eq!(s.add_member(&seg, &member("L2", t0())).await.unwrap(), Put::Created);
+    assert_eq!(
+        s.add_member(&seg, &member("L1", later)).await.unwrap(),
+        Put::Existed
+    );
+    assert_eq!(
+        s.add_member(&seg, &member("L2", t0())).await.unwrap(),
+        Put::Created
+    );
     assert_eq!(s.member_count(&seg).await.unwrap(), 2);
     assert_eq!(s.member_count(&other).await.unwrap(), 0);
     let page = s.members(&seg, None, 10).await.unwrap();
-    let l1 = page.members.iter().find(|m| m.lead_id.as_str() == "L1").unwrap();
+    let l1 = page
+        .members
+        .iter()
+        .find(|m| m.lead_id.as_str() == "L1")
+        .unwrap();
     assert_eq!(l1.since, t0(), "the first entry's time stays");
-    assert!(s.remove_member(&seg, &LeadId::new("L1"), later).await.unwrap());
-    assert!(!s.remove_member(&seg, &LeadId::new("L1"), later).await.unwrap());
-    assert!(!s.remove_member(&other, &LeadId::new("L2"), later).await.unwrap());
+    assert!(s
+        .remove_member(&seg, &LeadId::new("L1"), later)
+        .await
+        .unwrap());
+    assert!(!s
+        .remove_member(&seg, &LeadId::new("L1"), later)
+        .await
+        .unwrap());
+    assert!(!s
+        .remove_member(&other, &LeadId::new("L2"), later)
+        .await
+        .unwrap());
     assert_eq!(s.member_count(&seg).await.unwrap(), 1);
     // Back in after leaving: a new entry.
-    assert_eq!(s.add_member(&seg, &member("L1", later)).await.unwrap(), Put::Created);
+    assert_eq!(
+        s.add_member(&seg, &member("L1", later)).await.unwrap(),
+        Put::Created
+    );
     assert_eq!(s.member_count(&seg).await.unwrap(), 2);
 }
 
@@ -892,7 +917,10 @@ pub async fn segment_count_is_exact_under_racing_duplicates(s: &dyn Store) {
     assert_eq!(s.member_count(seg).await.unwrap(), 40);
     let mut removed = 0;
     for i in order.iter().filter(|i| *i % 3 == 0) {
-        if s.remove_member(seg, &LeadId::new(lead(*i)), t0()).await.unwrap() {
+        if s.remove_member(seg, &LeadId::new(lead(*i)), t0())
+            .await
+            .unwrap()
+        {
             removed += 1;
         }
     }
@@ -948,7 +976,9 @@ pub async fn segment_changes_come_newest_first(s: &dyn Store) {
     let at = |m: i64| t0() + Duration::minutes(m);
     s.add_member(&seg, &member("L1", at(1))).await.unwrap();
     s.add_member(&seg, &member("L2", at(2))).await.unwrap();
-    s.remove_member(&seg, &LeadId::new("L1"), at(3)).await.unwrap();
+    s.remove_member(&seg, &LeadId::new("L1"), at(3))
+        .await
+        .unwrap();
     // A duplicate changes nothing, so it is not a change either.
     s.add_member(&seg, &member("L2", at(4))).await.unwrap();
     let changes = s.recent_changes(&seg, 10).await.unwrap();
@@ -956,6 +986,13 @@ pub async fn segment_changes_come_newest_first(s: &dyn Store) {
         .iter()
         .map(|c| (c.lead_id.as_str(), c.entered, c.at))
         .collect();
-    assert_eq!(got, vec![("L1", false, at(3)), ("L2", true, at(2)), ("L1", true, at(1))]);
+    assert_eq!(
+        got,
+        vec![
+            ("L1", false, at(3)),
+            ("L2", true, at(2)),
+            ("L1", true, at(1))
+        ]
+    );
     assert_eq!(s.recent_changes(&seg, 1).await.unwrap().len(), 1);
 }

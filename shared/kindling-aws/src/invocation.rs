@@ -149,7 +149,8 @@ pub async fn on_kindling_event(
 }
 
 /// An operator's command to the score function, invoked directly (`aws lambda invoke`), not
-/// through the bus: `{"kindling": "rescore", "dry_run": true, "after": null, "limit": 200}`.
+/// through the bus: `{"kindling": "rescore", "dry_run": true, "after": null, "limit": 200}`, or
+/// `"kindling": "rebuild_segments"` with the same fields (one page of the segments' rebuild).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreCommand {
@@ -182,8 +183,12 @@ pub async fn on_score_invocation(
     }
     let cmd: ScoreCommand =
         serde_json::from_value(payload).map_err(|e| format!("not a score command: {e}"))?;
-    if cmd.kindling != "rescore" {
-        return Err(format!("unknown command {:?} (one of: rescore)", cmd.kindling).into());
+    if cmd.kindling != "rescore" && cmd.kindling != "rebuild_segments" {
+        return Err(format!(
+            "unknown command {:?} (one of: rescore, rebuild_segments)",
+            cmd.kindling
+        )
+        .into());
     }
     let after = match cmd.after.as_deref() {
         None => None,
@@ -193,6 +198,24 @@ pub async fn on_score_invocation(
         ),
     };
     let limit = cmd.limit.unwrap_or(RESCORE_PAGE_DEFAULT).clamp(1, 1000);
+    if cmd.kindling == "rebuild_segments" {
+        let page = kindling::scoring::rebuild_segments_page(
+            &k.scoring(),
+            after.as_ref(),
+            limit,
+            !cmd.dry_run,
+        )
+        .await
+        .map_err(|e| Box::new(e) as lambda_runtime_error::Error)?;
+        tracing::info!(
+            leads = page.leads,
+            moves = page.moves.len(),
+            applied = page.applied,
+            next = page.next.as_ref().map(|n| n.as_str()),
+            "segments rebuild page"
+        );
+        return Ok(serde_json::to_value(&page)?);
+    }
     let page = kindling::scoring::rescore_page(&k.scoring(), after.as_ref(), limit, !cmd.dry_run)
         .await
         .map_err(|e| Box::new(e) as lambda_runtime_error::Error)?;

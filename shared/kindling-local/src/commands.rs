@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Opens the local store of `data_dir` for inspection (no server, no scheduler).
-fn open_store(config: Config, data_dir: &std::path::Path) -> anyhow::Result<LocalApp> {
+pub(crate) fn open_store(config: Config, data_dir: &std::path::Path) -> anyhow::Result<LocalApp> {
     anyhow::ensure!(
         data_dir.join("kindling.db").exists(),
         "no local store in {} (run `kindling serve` or pass --data-dir)",
@@ -53,7 +53,7 @@ fn preview_app(config: Config) -> anyhow::Result<LocalApp> {
     ))
 }
 
-fn load_config(dir: &std::path::Path) -> anyhow::Result<Config> {
+pub(crate) fn load_config(dir: &std::path::Path) -> anyhow::Result<Config> {
     Config::load(dir).map_err(|e| anyhow::anyhow!("invalid configuration:\n{e}"))
 }
 

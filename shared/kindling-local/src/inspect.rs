@@ -186,9 +186,13 @@ triggers fired"
                 .until
                 .map(|t| format!("  until {}", local(t, zone)))
                 .unwrap_or_default();
+            let since = seg.since.map_or_else(
+                || "not yet stored".to_owned(),
+                |t| format!("since {}", local(t, zone)),
+            );
             let _ = writeln!(
                 out,
-                "  {:<28} {} activit{}{until}{label}",
+                "  {:<28} {since}  {} activit{}{until}{label}",
                 seg.id.as_str(),
                 seg.evidence.len(),
                 if seg.evidence.len() == 1 { "y" } else { "ies" }

@@ -1,6 +1,7 @@
-//! The `kindling` command: serve, demo, check, lead show, rescore.
+//! The `kindling` command: serve, demo, check, lead show, segment, rescore.
 
 mod commands;
+mod segment_commands;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -103,6 +104,18 @@ enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// Segments: their counts, definitions, latest changes and members; `rebuild` after a
+    /// definition changed.
+    #[command(visible_alias = "segments")]
+    Segment {
+        #[command(subcommand)]
+        command: SegmentCommand,
+        #[arg(long, default_value = ".kindling", global = true)]
+        data_dir: PathBuf,
+        /// Print as JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Recompute every lead's score under the current rules; list who changes, and with
     /// `--dry-run` write nothing.
     Rescore {
@@ -125,6 +138,23 @@ enum SendingCommand {
         /// Why it is safe now, kept with the resume.
         #[arg(long)]
         note: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SegmentCommand {
+    /// Every segment with its member count.
+    List,
+    /// A segment's definition, member count and latest entries and departures.
+    Show { segment: String },
+    /// A segment's members, with when each entered.
+    Members { segment: String },
+    /// Re-evaluate every lead's segments under the current definitions: lists who enters and
+    /// who leaves; members already in are not announced again.
+    Rebuild {
+        /// Only list the moves.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -202,6 +232,22 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             json,
         } => commands::sending(&cli.config, command, data_dir, json).await,
+        Command::Segment {
+            command,
+            data_dir,
+            json,
+        } => match command {
+            SegmentCommand::List => segment_commands::list(&cli.config, data_dir, json).await,
+            SegmentCommand::Show { segment } => {
+                segment_commands::show(&cli.config, segment, data_dir, json).await
+            }
+            SegmentCommand::Members { segment } => {
+                segment_commands::members(&cli.config, segment, data_dir, json).await
+            }
+            SegmentCommand::Rebuild { dry_run } => {
+                segment_commands::rebuild(&cli.config, data_dir, dry_run, json).await
+            }
+        },
         Command::Rescore {
             data_dir,
             dry_run,

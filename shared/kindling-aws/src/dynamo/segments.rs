@@ -67,7 +67,11 @@ impl DynamoStore {
     }
 
     /// Runs a change's two writes; `false` if the member's condition did not hold.
-    async fn change(&self, member: TransactWriteItem, count: TransactWriteItem) -> PortResult<bool> {
+    async fn change(
+        &self,
+        member: TransactWriteItem,
+        count: TransactWriteItem,
+    ) -> PortResult<bool> {
         match self
             .client
             .transact_write_items()

@@ -114,8 +114,19 @@ impl SegmentMembers for SqliteStore {
             .map_err(err)?;
         let rows = stmt
             .query_map(
-                params![segment.as_str(), shard, lead, i64::try_from(limit).map_err(err)?],
-                |r| Ok((r.get::<_, u8>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+                params![
+                    segment.as_str(),
+                    shard,
+                    lead,
+                    i64::try_from(limit).map_err(err)?
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, u8>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
             )
             .map_err(err)?;
         let mut page = MemberPage::default();
@@ -151,7 +162,13 @@ impl SegmentMembers for SqliteStore {
         let rows = stmt
             .query_map(
                 params![segment.as_str(), i64::try_from(limit).map_err(err)?],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, bool>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
             )
             .map_err(err)?;
         rows.map(|row| {

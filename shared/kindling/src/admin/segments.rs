@@ -105,13 +105,16 @@ pub async fn segment_view(
 }
 
 fn to_json<T: Serialize>(v: &T) -> std::result::Result<serde_json::Value, ApiError> {
-    serde_json::to_value(v).map_err(|e| crate::error::Error::Port(PortError::new("segments", e)).into())
+    serde_json::to_value(v)
+        .map_err(|e| crate::error::Error::Port(PortError::new("segments", e)).into())
 }
 
 /// `GET /admin/segments`: `{"segments": [{"id", "label", "count"}]}`. Takes no query.
 pub(crate) async fn list(k: &Kindling, req: &http::Request<bytes::Bytes>) -> ApiResult {
     if req.uri().query().is_some_and(|q| !q.is_empty()) {
-        return Err(ApiError::bad_request("this route takes no query parameters"));
+        return Err(ApiError::bad_request(
+            "this route takes no query parameters",
+        ));
     }
     let body = serde_json::json!({ "segments": to_json(&segment_list(k).await?)? });
     Ok(json_response(StatusCode::OK, &body))

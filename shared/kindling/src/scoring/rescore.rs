@@ -11,9 +11,9 @@ use crate::leads::Temperature;
 use crate::leads::{Lead, TriggerState};
 use crate::ports::Cas;
 use crate::ports::CAS_ATTEMPTS;
+use crate::scoring::{score_lead_clean, score_lead_summary, ScoreCard};
 use crate::segments::membership::Move;
 use crate::segments::ports::Member;
-use crate::scoring::{score_lead_clean, score_lead_summary, ScoreCard};
 use chrono::{DateTime, Duration, Utc};
 
 /// A lead whose score decays (and who is not cold) is looked at again this often, so that it
@@ -307,7 +307,10 @@ pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Op
         if store(k, &lead).await? {
             // An earlier attempt (lost to a concurrent update) may have indexed a move that this
             // plan no longer makes: put the index back in line with what was stored.
-            for seg in touched.iter().filter(|s| !p.moves.iter().any(|m| m.segment() == *s)) {
+            for seg in touched
+                .iter()
+                .filter(|s| !p.moves.iter().any(|m| m.segment() == *s))
+            {
                 repair(k, lead_id, seg, lead.segments.get(seg), now).await?;
             }
             for e in &p.events {
@@ -366,4 +369,3 @@ async fn repair(
 async fn store(k: &super::Scoring<'_>, lead: &Lead) -> Result<bool> {
     Ok(k.leads.update_lead(lead).await? == Cas::Updated)
 }
-

@@ -229,10 +229,7 @@ impl Condition {
 
     /// Whether the condition only becomes true with time (then staleness applies).
     fn timed(&self) -> bool {
-        !matches!(
-            self,
-            Condition::Count { .. } | Condition::EnteredSegment(_)
-        )
+        !matches!(self, Condition::Count { .. } | Condition::EnteredSegment(_))
     }
 }
 
