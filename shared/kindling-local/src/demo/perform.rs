@@ -187,8 +187,21 @@ pub(super) async fn perform(
     }
     app.pump().await?;
     let lead = lead_of(app, p).await.ok();
+    let now = app.kindling.clock.now();
     let score = lead
-        .map(|l| format!("  [score {} {}]", l.score.total, l.score.temperature))
+        .map(|l| {
+            // What this step moved: a stage reached, a segment entered.
+            let mut moved = String::new();
+            for c in l.stage_changes.iter().filter(|c| c.at == now) {
+                if let Some(to) = &c.to {
+                    moved.push_str(&format!("  → stage {to}"));
+                }
+            }
+            for (seg, _) in l.segments.iter().filter(|(_, m)| m.since == now) {
+                moved.push_str(&format!("  ⊕ segment {seg}"));
+            }
+            format!("  [score {} {}]{moved}", l.score.total, l.score.temperature)
+        })
         .unwrap_or_default();
     Ok(format!("{what} -> {}{score}", res.status().as_u16()))
 }

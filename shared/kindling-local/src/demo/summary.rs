@@ -37,6 +37,8 @@ pub struct LeadSummary {
     pub emails_after_unsubscribe: usize,
     /// The segments the lead is in when the scenario ends.
     pub segments: Vec<String>,
+    /// When it entered each of them (local time), as stored by the rescore that moved it.
+    pub segment_entries: Vec<(String, String)>,
     /// Its buying stages, in the order it reached them.
     pub stages: Vec<String>,
 }
@@ -71,6 +73,9 @@ pub struct Checks {
     pub no_retargeting_twice: bool,
     pub no_mail_after_unsubscribe: bool,
     pub no_mail_in_quiet_hours: bool,
+    /// Every lead's stored segments (what the index and the lead say) are the ones its
+    /// condition gives at the end: event-driven membership did not drift.
+    pub segments_stored_as_evaluated: bool,
 }
 
 pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Result<Summary> {
@@ -139,6 +144,11 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
                 .collect(),
             unsubscribed_at: lead.unsubscribed_at,
             emails_after_unsubscribe: after_unsubscribe,
+            segment_entries: lead
+                .segments
+                .iter()
+                .map(|(seg, m)| (seg.to_string(), local_str(m.since, tz)))
+                .collect(),
             segments,
             stages: lead
                 .stage_changes
@@ -163,6 +173,13 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
         },
         no_mail_after_unsubscribe: leads.iter().all(|l| l.emails_after_unsubscribe == 0),
         no_mail_in_quiet_hours: emails.iter().all(|m| !m.in_quiet_hours),
+        segments_stored_as_evaluated: leads.iter().all(|l| {
+            let mut stored: Vec<&String> = l.segment_entries.iter().map(|(s, _)| s).collect();
+            let mut now: Vec<&String> = l.segments.iter().collect();
+            stored.sort();
+            now.sort();
+            stored == now
+        }),
     };
     Ok(Summary {
         emails_sent: emails.len(),
@@ -199,8 +216,13 @@ pub fn print_summary(s: &Summary, data_dir: &Path) {
         if !l.stages.is_empty() {
             println!("  {:<26} stages: {}", "", l.stages.join(" -> "));
         }
-        if !l.segments.is_empty() {
-            println!("  {:<26} segments: {}", "", l.segments.join(", "));
+        if !l.segment_entries.is_empty() {
+            let entries: Vec<String> = l
+                .segment_entries
+                .iter()
+                .map(|(s, at)| format!("{s} (entered {at})"))
+                .collect();
+            println!("  {:<26} segments: {}", "", entries.join(", "));
         }
     }
     println!(
@@ -234,5 +256,9 @@ pub fn print_summary(s: &Summary, data_dir: &Path) {
     println!(
         "  no mail in quiet hours (lead's own zone): {}",
         mark(c.no_mail_in_quiet_hours)
+    );
+    println!(
+        "  stored segments match their conditions: {}",
+        mark(c.segments_stored_as_evaluated)
     );
 }
