@@ -27,7 +27,7 @@ export CDK_DISABLE_CLI_TELEMETRY = true
 # Debian's chromium for the browser test (root installs directly, others through sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test browser-test mail-check synth deploy bench-lambda bench-js bench-pixel
+.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test browser-test mail-check synth deploy bench-lambda bench-js bench-pixel bench-rebuild
 
 ## Run the whole pipeline locally: a scripted 17-day scenario on a simulated clock.
 demo:
@@ -120,6 +120,10 @@ infra-test: infra-deps
 ## Deploy to the AWS account and region of your credentials (see README: prerequisites).
 deploy: build-lambdas infra-deps
 	cd infra && $(CDK) deploy --require-approval broadening
+
+## Full segment rebuild on the embedded store, leads per minute (BENCHMARKS.md).
+bench-rebuild:
+	cargo bench -p kindling-local --bench rebuild
 
 ## Init time and size of each function beside hello-world (BENCHMARKS.md).
 bench-lambda: build-lambdas

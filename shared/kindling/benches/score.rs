@@ -85,6 +85,28 @@ fn bench(c: &mut Criterion) {
     g.bench_with_input(BenchmarkId::new("clean_log", n), &activities, |b, a| {
         b.iter(|| clean_log(a, now).len())
     });
+    // The rescore plan without segments and stages, and with ten segments and the four
+    // shipped stages: the difference is what membership and stages add to every rescore.
+    let mut bare = config.clone();
+    bare.segments.clear();
+    bare.stages.clear();
+    let mut ten = config.clone();
+    ten.segments = ten_segments(&config);
+    assert_eq!(ten.stages.len(), 4);
+    // Each measured on the lead as its previous rescore left it (stage reached, segments
+    // stored): the steady state of a lead's next activity.
+    let settled =
+        |c: &Config| plan(&c.for_scoring(), &lead, &clean_log(&activities, now), now).lead;
+    let (bare_lead, ten_lead) = (settled(&bare), settled(&ten));
+    assert!(!ten_lead.segments.is_empty() && ten_lead.stage().is_some());
+    g.bench_with_input(BenchmarkId::new("bare", n), &activities, |b, a| {
+        b.iter(|| plan(&bare.for_scoring(), &bare_lead, &clean_log(a, now), now))
+    });
+    g.bench_with_input(
+        BenchmarkId::new("ten_segments_four_stages", n),
+        &activities,
+        |b, a| b.iter(|| plan(&ten.for_scoring(), &ten_lead, &clean_log(a, now), now)),
+    );
     g.finish();
     let mut g = c.benchmark_group("segments");
     let segments = ten_segments(&config);
@@ -105,6 +127,12 @@ fn bench(c: &mut Criterion) {
                 .iter()
                 .filter(|(_, v)| v.member)
                 .count()
+        })
+    });
+    g.bench_function(BenchmarkId::new("four_stages", n), |b| {
+        b.iter(|| {
+            kindling::segments::stages::next_stage(&config.stages, None, &facts, &clean, now)
+                .is_some()
         })
     });
     g.finish();

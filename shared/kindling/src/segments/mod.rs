@@ -108,7 +108,8 @@ pub struct Facts<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Verdict {
     pub member: bool,
-    /// The activities that made it true (for a member).
+    /// The activities that made it true (for a member): for a count, the newest `count`
+    /// matching activities.
     pub evidence: Vec<ActivityId>,
     /// The earliest time a windowed condition changes its answer without new activity: the
     /// lead's recheck time for this segment. `None`: only new activity (or a new profile,
@@ -202,20 +203,23 @@ impl Cond {
                 at_least,
                 within,
             } => {
+                // Only the newest `n` hits matter: they decide membership, are its evidence, and
+                // the oldest of them says when it ends. The scan stops there.
                 let from = within.map(|w| now - w);
+                let n = (*at_least).max(1) as usize;
                 let mut hits: Vec<&&Activity> = log
                     .iter()
                     .rev()
                     .take_while(|a| from.is_none_or(|f| a.at > f))
                     .filter(|a| matcher.matches(a))
+                    .take(n)
                     .collect();
-                hits.reverse();
-                let n = (*at_least).max(1) as usize;
                 if hits.len() < n {
                     return yes(false);
                 }
+                hits.reverse();
                 // True until the oldest hit it needs leaves the window.
-                let needed = hits[hits.len() - n];
+                let needed = hits[0];
                 Verdict {
                     member: true,
                     evidence: hits.iter().map(|a| a.id.clone()).collect(),

@@ -22,7 +22,9 @@ pub struct Stage {
     pub fall_back: bool,
 }
 
-/// The move a lead makes now, if any, from `current` (see the module's rule).
+/// The move a lead makes now, if any, from `current` (see the module's rule). Stages are
+/// evaluated from the last one back and only as far as the answer needs: a lead at its furthest
+/// stage costs one condition at most (its own, if it may fall back).
 pub fn next_stage(
     stages: &[Stage],
     current: Option<&StageId>,
@@ -31,24 +33,28 @@ pub fn next_stage(
     now: DateTime<Utc>,
 ) -> Option<StageChange> {
     let at = current.and_then(|c| stages.iter().position(|s| s.id == *c));
-    // The furthest stage met, with its evidence (stages are few; each is evaluated once).
-    let verdicts: Vec<_> = stages
-        .iter()
-        .map(|s| s.when.evaluate(facts, log, now))
-        .collect();
-    let furthest = verdicts.iter().rposition(|v| v.member);
-    let change = |to: Option<usize>| StageChange {
+    let change = |to: Option<(usize, Vec<crate::ids::ActivityId>)>| StageChange {
         from: current.cloned(),
-        to: to.map(|i| stages[i].id.clone()),
+        to: to.as_ref().map(|(i, _)| stages[*i].id.clone()),
         at: now,
-        evidence: to.map_or_else(Vec::new, |i| verdicts[i].evidence.clone()),
+        evidence: to.map_or_else(Vec::new, |(_, e)| e),
     };
-    match (at, furthest) {
-        (None, Some(f)) => Some(change(Some(f))),
-        (Some(a), Some(f)) if f > a => Some(change(Some(f))),
-        (Some(a), f) if stages[a].fall_back && !verdicts[a].member => Some(change(f)),
-        _ => None,
+    // The furthest stage met, among those in `range`.
+    let furthest = |range: std::ops::Range<usize>| {
+        range.rev().find_map(|i| {
+            let v = stages[i].when.evaluate(facts, log, now);
+            v.member.then_some((i, v.evidence))
+        })
+    };
+    let forward = at.map_or(0, |a| a + 1);
+    if let Some(f) = furthest(forward..stages.len()) {
+        return Some(change(Some(f)));
     }
+    let a = at?;
+    if stages[a].fall_back && !stages[a].when.evaluate(facts, log, now).member {
+        return Some(change(furthest(0..a)));
+    }
+    None
 }
 
 /// Checks `[[stages]]`: unique ids, each condition as a segment's, in the order written (the
