@@ -2,6 +2,7 @@
 //! SQLite store with leads and their activities (no segment stored yet), then times three
 //! walks over every lead: a dry run, the rebuild that stores every entry (index and lead), and
 //! a second rebuild that finds nothing to move. Prints leads per minute for each.
+#![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, TimeZone, Utc};
 use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
