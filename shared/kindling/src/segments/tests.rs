@@ -444,6 +444,77 @@ proptest! {
     }
 }
 
+fn segment(i: usize, when: Cond) -> Segment {
+    Segment {
+        id: format!("s{i}").into(),
+        label: None,
+        when,
+        definition: serde_json::Value::Null,
+    }
+}
+
+proptest! {
+    /// Membership kept incrementally, as the system keeps it (a rescore when the lead is
+    /// created, at each activity and at each recheck a windowed condition asks for, each comparing with what the last one stored),
+    /// equals a full evaluation of every segment over the whole log at the end; and each
+    /// segment's entries and departures alternate, starting with an entry.
+    #[test]
+    fn incremental_membership_equals_a_full_evaluation(
+        mut log in arb_log(),
+        conds in prop::collection::vec(arb_cond(), 1..4),
+        end in 0..(45 * DAY),
+    ) {
+        use super::membership::{plan, Move};
+        log.sort_by_key(|a| a.at);
+        let segments: Vec<Segment> =
+            conds.into_iter().enumerate().map(|(i, c)| segment(i, c)).collect();
+        let l = lead();
+        let f = facts(&l);
+        let end = t(end);
+        let mut stored = std::collections::BTreeMap::new();
+        let mut moves: Vec<Move> = Vec::new();
+        // The lead is rescored when it is created (t(0)), then at each activity and recheck.
+        let mut recheck = Some(t(0));
+        let mut next = 0;
+        loop {
+            let activity_at = log.get(next).map(|a| a.at).filter(|at| *at <= end);
+            let at = match (activity_at, recheck.filter(|r| *r <= end)) {
+                (Some(a), Some(r)) => a.min(r),
+                (a, r) => match a.or(r) {
+                    Some(x) => x,
+                    None => break,
+                },
+            };
+            while log.get(next).is_some_and(|a| a.at <= at) {
+                next += 1;
+            }
+            let seen = clean_log(&log[..next], at);
+            let c = plan(&segments, &stored, &f, &seen, at);
+            moves.extend(c.moves);
+            stored = c.members;
+            recheck = c.changes_at.filter(|r| *r > at);
+        }
+        let full = clean_log(&log[..next], end);
+        let want: Vec<&str> = segments
+            .iter()
+            .filter(|s| s.evaluate(&f, &full, end).member)
+            .map(|s| s.id.as_str())
+            .collect();
+        let got: Vec<&str> = stored.keys().map(|k| k.as_str()).collect();
+        prop_assert_eq!(got, want);
+        for s in &segments {
+            let mine: Vec<bool> = moves
+                .iter()
+                .filter(|m| m.segment() == &s.id)
+                .map(|m| matches!(m, Move::Entered { .. }))
+                .collect();
+            for (i, entered) in mine.iter().enumerate() {
+                prop_assert_eq!(*entered, i % 2 == 0, "{:?}", mine);
+            }
+        }
+    }
+}
+
 fn stage(id: &str, when: Cond, fall_back: bool) -> super::stages::Stage {
     super::stages::Stage {
         id: id.into(),
