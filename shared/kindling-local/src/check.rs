@@ -177,6 +177,20 @@ pub fn check(dir: &Path) -> Report {
             }
         }
     }
+    // The scenario sheet's empty cells that matter, at the sequence they are about.
+    let toml_file = dir.join("kindling.toml");
+    let toml = std::fs::read_to_string(&toml_file).unwrap_or_default();
+    for w in kindling::admin::scenario::sheet_warnings(&config) {
+        let line = w
+            .split('"')
+            .nth(1)
+            .and_then(|seq| {
+                let needle = format!("id = \"{seq}\"");
+                toml.lines().position(|l| l.trim() == needle)
+            })
+            .map_or(1, |i| i + 1);
+        warnings.push(format!("{}:{line}: warning: {w}", toml_file.display()));
+    }
     Report {
         config: Some(config),
         problems,

@@ -250,6 +250,18 @@ pub async fn sending(
     Ok(())
 }
 
+/// `kindling scenario`: the program as a scenario sheet, Markdown or CSV.
+pub fn scenario(config_dir: &Path, csv: bool) -> anyhow::Result<()> {
+    let config = load_config(config_dir)?;
+    let rows = kindling::admin::scenario::scenario_sheet(&config);
+    if csv {
+        print!("{}", kindling::admin::scenario::to_csv(&rows));
+    } else {
+        print!("{}", kindling::admin::scenario::to_markdown(&rows));
+    }
+    Ok(())
+}
+
 /// `kindling rescore`: rescores every lead under the current rules (or previews it).
 pub async fn rescore(
     config_dir: &Path,

@@ -186,10 +186,14 @@ triggers fired"
                 .until
                 .map(|t| format!("  until {}", local(t, zone)))
                 .unwrap_or_default();
-            let since = seg.since.map_or_else(
-                || "not yet stored".to_owned(),
-                |t| format!("since {}", local(t, zone)),
-            );
+            let since = match (seg.since, seg.holds) {
+                (Some(t), true) => format!("since {}", local(t, zone)),
+                (Some(t), false) => format!(
+                    "since {}, no longer holds: leaves at its next rescore",
+                    local(t, zone)
+                ),
+                (None, _) => "holds, enters at its next rescore".to_owned(),
+            };
             let _ = writeln!(
                 out,
                 "  {:<28} {since}  {} activit{}{until}{label}",

@@ -104,6 +104,16 @@ enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// The program as a scenario sheet: one row per sequence step (entry, stage, timing,
+    /// subject with A/B variants, first line, CTA links, next action).
+    Scenario {
+        /// CSV (RFC 4180) for a spreadsheet instead of a Markdown table.
+        #[arg(long, conflicts_with = "md")]
+        csv: bool,
+        /// A Markdown table (the default).
+        #[arg(long)]
+        md: bool,
+    },
     /// Segments: their counts, definitions, latest changes and members; `rebuild` after a
     /// definition changed.
     #[command(visible_alias = "segments")]
@@ -232,6 +242,7 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             json,
         } => commands::sending(&cli.config, command, data_dir, json).await,
+        Command::Scenario { csv, md: _ } => commands::scenario(&cli.config, csv),
         Command::Segment {
             command,
             data_dir,

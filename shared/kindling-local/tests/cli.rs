@@ -677,3 +677,163 @@ fn serve_refuses_a_plain_http_public_url_on_a_non_loopback_host() {
         "nothing was opened"
     );
 }
+
+/// `kindling check` warns (and still passes) about the sheet's empty cells that matter, at the
+/// sequence's line; `kindling scenario` prints one row per step as Markdown or CSV.
+#[test]
+fn check_warns_about_a_step_without_a_link_and_a_sequence_without_an_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&config_dir(), dir.path());
+    let toml_path = dir.path().join("kindling.toml");
+    let toml = std::fs::read_to_string(&toml_path).unwrap().replace(
+        r#"exit_when = ["became_hot", "consultation_booked", "sales_marked"]"#,
+        "exit_when = []",
+    );
+    std::fs::write(&toml_path, &toml).unwrap();
+    for lang in ["ja", "en"] {
+        for ext in ["txt", "html"] {
+            let p = dir
+                .path()
+                .join(format!("templates/doc_case_study.{lang}.{ext}"));
+            let src = std::fs::read_to_string(&p).unwrap();
+            // Every link() call becomes its plain URL: the mail keeps its text, loses its CTA.
+            let mut out = String::new();
+            let mut rest = src.as_str();
+            while let Some(i) = rest.find("{{ link(\"") {
+                out.push_str(&rest[..i]);
+                let after = &rest[i + "{{ link(\"".len()..];
+                let end = after.find("\") }}").unwrap();
+                out.push_str(&after[..end]);
+                rest = &after[end + "\") }}".len()..];
+            }
+            out.push_str(rest);
+            assert_ne!(out, src, "{} had a link", p.display());
+            std::fs::write(&p, out).unwrap();
+        }
+    }
+    let out = check_dir(dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "warnings only: {err}");
+    let line = toml
+        .lines()
+        .position(|l| l.trim() == r#"id = "document_followup""#)
+        .unwrap()
+        + 1;
+    assert!(
+        err.contains(&format!(
+            "kindling.toml:{line}: warning: sequence \"document_followup\" has no exit goal"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("kindling.toml:{line}: warning: sequence \"document_followup\" step 2: the mail has no tracked link")),
+        "{err}"
+    );
+
+    let (ok, csv, _) = run(&["scenario", "--csv"], dir.path());
+    assert!(ok);
+    let rows: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert!(rows[0].starts_with("segment or entry,stage,sequence,step,timing,subject"));
+    assert_eq!(
+        rows.len(),
+        1 + 8,
+        "a header and the shipped program's eight steps"
+    );
+    let (ok, md, _) = run(&["scenario"], dir.path());
+    assert!(ok);
+    assert!(md.contains("| trigger pricing_interest (3× page_view (pricing) within 7d) | consideration 比較検討 | consultation_invite | 0 |"), "{md}");
+}
+
+/// After the demo, the segment commands read its store: the seed segment's member and its
+/// entry; then, on the real clock weeks after the demo's simulated November, a rebuild finds the
+/// windows expired and moves the member out (a dry run only says so).
+#[test]
+fn segment_commands_show_the_demo_s_segments() {
+    let data = tempfile::tempdir().unwrap();
+    let demo = data.path().join("demo");
+    let demo_dir = demo.to_str().unwrap();
+    let (ok, _, err) = run(&["demo", "--data-dir", demo_dir], &config_dir());
+    assert!(ok, "{err}");
+    let count = || {
+        let (ok, list, err) = run(&["segment", "list", "--data-dir", demo_dir], &config_dir());
+        assert!(ok, "{err}");
+        list.lines()
+            .find(|l| l.starts_with("manufacturing_managers_pricing"))
+            .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+            .unwrap()
+    };
+    assert_eq!(count(), "1");
+    let (ok, members, _) = run(
+        &[
+            "segment",
+            "members",
+            "manufacturing_managers_pricing",
+            "--json",
+            "--data-dir",
+            demo_dir,
+        ],
+        &config_dir(),
+    );
+    assert!(ok);
+    let members: serde_json::Value = serde_json::from_str(&members).unwrap();
+    assert_eq!(members[0]["email"], "sato@kaisha-a.co.jp");
+    let (ok, show, _) = run(
+        &[
+            "segment",
+            "show",
+            "manufacturing_managers_pricing",
+            "--data-dir",
+            demo_dir,
+        ],
+        &config_dir(),
+    );
+    assert!(ok);
+    assert!(
+        show.contains("members     1") && show.contains("entered"),
+        "{show}"
+    );
+    let (ok, _, err) = run(
+        &["segment", "show", "nope", "--data-dir", demo_dir],
+        &config_dir(),
+    );
+    assert!(!ok && err.contains("no segment \"nope\""), "{err}");
+    let (ok, lead, _) = run(
+        &[
+            "lead",
+            "show",
+            "sato@kaisha-a.co.jp",
+            "--data-dir",
+            demo_dir,
+        ],
+        &config_dir(),
+    );
+    assert!(ok);
+    assert!(
+        lead.contains("manufacturing_managers_pricing") && lead.contains("since 2026-11-02 14:00"),
+        "{lead}"
+    );
+
+    let rebuild = |dry: bool| {
+        let mut args = vec!["segments", "rebuild", "--data-dir", demo_dir];
+        if dry {
+            args.push("--dry-run");
+        }
+        let (ok, out, err) = run(&args, &config_dir());
+        assert!(ok, "{err}");
+        out
+    };
+    let dry = rebuild(true);
+    assert!(
+        dry.contains("0 entries and 1 departure(s) (dry run"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("- manufacturing_managers_pricing   sato@kaisha-a.co.jp"),
+        "{dry}"
+    );
+    assert_eq!(count(), "1", "a dry run writes nothing");
+    let applied = rebuild(false);
+    assert!(applied.contains("1 departure(s) (applied)"), "{applied}");
+    assert_eq!(count(), "0");
+    assert!(rebuild(true).contains("0 entries and 0 departure(s)"));
+}

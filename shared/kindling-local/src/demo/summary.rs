@@ -35,7 +35,7 @@ pub struct LeadSummary {
     pub triggers: Vec<(String, u32)>,
     pub unsubscribed_at: Option<DateTime<Utc>>,
     pub emails_after_unsubscribe: usize,
-    /// The segments the lead is in when the scenario ends.
+    /// The segments whose conditions the lead meets when the scenario ends.
     pub segments: Vec<String>,
     /// When it entered each of them (local time), as stored by the rescore that moved it.
     pub segment_entries: Vec<(String, String)>,
@@ -120,7 +120,13 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
         }
         let segments = kindling::admin::lead_report(k, &kindling::leads::LeadKey::Id(id.clone()))
             .await?
-            .map(|r| r.segments.into_iter().map(|s| s.id.to_string()).collect())
+            .map(|r| {
+                r.segments
+                    .into_iter()
+                    .filter(|s| s.holds)
+                    .map(|s| s.id.to_string())
+                    .collect()
+            })
             .unwrap_or_default();
         leads.push(LeadSummary {
             id: id.to_string(),

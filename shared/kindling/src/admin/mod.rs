@@ -2,6 +2,7 @@
 //! IAM at API Gateway in AWS, a bearer token in the local server.
 
 mod report;
+pub mod scenario;
 pub mod segments;
 
 pub use report::{lead_report, InSegment, LeadReport, REPORT_ACTIVITIES};

@@ -47,6 +47,8 @@ pub struct InSegment {
     /// condition now but has not been rescored since).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub since: Option<DateTime<Utc>>,
+    /// Whether its condition holds now.
+    pub holds: bool,
     pub evidence: Vec<ActivityId>,
     /// When it leaves the segment unless something happens first (a windowed condition).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,7 +96,9 @@ pub async fn lead_report(k: &Kindling, key: &crate::leads::LeadKey) -> Result<Op
     }))
 }
 
-/// The segments `lead` is in now, from its whole log and its score as of now.
+/// The segments `lead` is in: those stored on it (with when it entered) and those its condition
+/// gives now; a stored one whose condition no longer holds (`holds: false`) leaves at the lead's
+/// next rescore, one that holds but is not stored yet enters then.
 fn in_segments(
     segments: &[crate::segments::Segment],
     lead: &Lead,
@@ -114,13 +118,23 @@ fn in_segments(
     };
     crate::segments::evaluate_all(segments, &facts, &clean, now)
         .into_iter()
-        .filter(|(_, v)| v.member)
-        .map(|(s, v)| InSegment {
-            id: s.id.clone(),
-            label: s.label.clone(),
-            since: lead.segments.get(&s.id).map(|m| m.since),
-            evidence: v.evidence,
-            until: v.changes_at,
+        .filter_map(|(s, v)| {
+            let stored = lead.segments.get(&s.id);
+            if !v.member && stored.is_none() {
+                return None;
+            }
+            Some(InSegment {
+                id: s.id.clone(),
+                label: s.label.clone(),
+                since: stored.map(|m| m.since),
+                holds: v.member,
+                evidence: if v.member {
+                    v.evidence
+                } else {
+                    stored.map(|m| m.evidence.clone()).unwrap_or_default()
+                },
+                until: v.changes_at.filter(|_| v.member),
+            })
         })
         .collect()
 }

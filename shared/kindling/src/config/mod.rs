@@ -209,7 +209,17 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     let (forms, seen_forms) = crate::forms::config::validate(d, &f.forms, &seq_ids);
     let alerts = alerts::config::validate(d, &f.alerts);
     let stages = crate::segments::stages::validate(d, &f.stages, &categories, &seen_forms);
-    let stage_ids = stages.iter().map(|s| s.id.to_string()).collect();
+    let stage_ids: HashSet<String> = stages.iter().map(|s| s.id.to_string()).collect();
+    for s in &f.sequences {
+        if let Some(st) = &s.stage {
+            if !stage_ids.contains(st.get_ref()) {
+                d.span(
+                    st,
+                    format!("sequences.stage: {:?} is not a [[stages]] id", st.get_ref()),
+                );
+            }
+        }
+    }
     let segments =
         crate::segments::config::validate(d, &f.segments, &categories, &seen_forms, &stage_ids);
     let segment_ids = f.segments.iter().map(|s| s.id.get_ref().clone()).collect();

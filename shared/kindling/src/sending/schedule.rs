@@ -191,6 +191,23 @@ pub enum Offset {
     BusinessDays(u32),
 }
 
+/// For people: `day 3`, `2 business days`, `12 h`, `30 min` after enrolling (`at once` for 0).
+impl std::fmt::Display for Offset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Offset::Minutes(0) | Offset::Hours(0) | Offset::Days(0) | Offset::BusinessDays(0) => {
+                f.write_str("at once")
+            }
+            Offset::Minutes(n) => write!(f, "{n} min"),
+            Offset::Hours(n) => write!(f, "{n} h"),
+            Offset::Days(n) => write!(f, "day {n}"),
+            Offset::BusinessDays(n) => {
+                write!(f, "{n} business day{}", if n == 1 { "" } else { "s" })
+            }
+        }
+    }
+}
+
 impl Offset {
     /// Parses `30m`, `12h`, `3d` or `5bd` (business days).
     pub fn parse(s: &str) -> Result<Offset, String> {

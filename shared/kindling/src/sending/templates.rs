@@ -49,6 +49,27 @@ fn link(url: String) -> Result<String, TplError> {
     }
 }
 
+/// The destinations of the `link()` calls in a rendered part, in order, each once.
+pub fn link_targets(rendered: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = rendered;
+    while let Some(start) = rest.find(LINK_MARKER) {
+        let after = &rest[start + LINK_MARKER.len()..];
+        let Some(end) = after.find("]]") else { break };
+        if let Some(url) = URL_SAFE_NO_PAD
+            .decode(&after[..end])
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+        {
+            if !out.contains(&url) {
+                out.push(url);
+            }
+        }
+        rest = &after[end + 2..];
+    }
+    out
+}
+
 impl Templates {
     /// Compiles `(file name, source)` pairs; returns what compiled and every problem found.
     pub(crate) fn compile(

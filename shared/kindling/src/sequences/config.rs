@@ -63,6 +63,8 @@ pub struct Sequence {
     /// first and the other waits (for the frequency cap, if that is now full).
     pub priority: i32,
     pub reentry: Reentry,
+    /// The buying stage its mails are written for (the scenario sheet's column).
+    pub stage: Option<crate::ids::StageId>,
 }
 
 /// One mail of a sequence, due `at` after enrollment, sent within its `window` if it has one.
@@ -249,6 +251,7 @@ pub(crate) fn validate(
             steps,
             priority: s.priority,
             reentry,
+            stage: s.stage.as_ref().map(|x| x.get_ref().as_str().into()),
         });
     }
 
@@ -273,6 +276,8 @@ pub(crate) mod raw {
         pub priority: i32,
         /// `never` (default) or a duration such as `30d`: the least time between two entries.
         pub reentry: Option<S<String>>,
+        /// The buying stage its mails are written for: a `[[stages]]` id.
+        pub stage: Option<S<String>>,
         pub steps: Vec<Step>,
     }
 
