@@ -407,3 +407,31 @@ async fn bad_input_to_the_segment_routes_is_a_4xx_and_writes_nothing() {
     assert_eq!(t.app.http(anonymous).await.status(), 401);
     assert_eq!(t.counts(), before);
 }
+
+/// A sales mark moves segments on `sales_status` at once (the mark rescores the lead).
+#[tokio::test]
+async fn a_sales_mark_moves_the_lead_into_a_sales_status_segment_at_once() {
+    let config = config_with(|toml| {
+        toml + r#"
+[[segments]]
+id = "being_worked"
+[segments.when]
+sales_status = ["working"]
+"#
+    });
+    let mut t = TestApp::with_config(config, monday_10_jst());
+    t.app.admin_token = Arc::new(TOKEN.to_owned());
+    manager(&t, "worked@seizo.example.jp", "v-visitor-worked").await;
+    assert_eq!(count(&t, "being_worked").await, 0);
+    let req = http::Request::builder()
+        .method("POST")
+        .uri("/admin/leads/worked@seizo.example.jp/sales")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/json")
+        .body(Bytes::from_static(br#"{"status": "working"}"#))
+        .unwrap();
+    assert_eq!(t.app.http(req).await.status(), 200);
+    assert_eq!(count(&t, "being_worked").await, 1);
+    let lead = t.lead("worked@seizo.example.jp").await;
+    assert!(lead.segments.contains_key(&SegmentId::from("being_worked")));
+}

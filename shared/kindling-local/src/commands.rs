@@ -151,15 +151,11 @@ pub async fn lead_mark(
         .with_context(|| format!("{lead:?} is neither a lead id nor an email address"))?;
     let status = kindling::leads::SalesStatus::parse(&status)
         .with_context(|| format!("{status:?} is not one of working, won, lost, disqualified"))?;
-    let marked = kindling::leads::mark_lead(
-        &*app.kindling.stores.leads,
-        &*app.kindling.clock,
-        &key,
-        status,
-        note,
-    )
-    .await?
-    .with_context(|| format!("no lead {lead}"))?;
+    let marked = kindling::admin::mark_and_rescore(&app.kindling, &key, status, note)
+        .await?
+        .with_context(|| format!("no lead {lead}"))?;
+    // Deliver what the rescore published (segment entries, stage changes).
+    app.pump().await?;
     println!("{} marked {status:?}", marked.email);
     Ok(())
 }

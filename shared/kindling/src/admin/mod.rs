@@ -47,13 +47,31 @@ pub(crate) async fn mark(k: &Kindling, key: &str, req: &http::Request<bytes::Byt
     let status = crate::leads::SalesStatus::parse(&body.status)
         .ok_or_else(|| ApiError::bad_request("status: one of working, won, lost, disqualified"))?;
     let note = note(body.note)?;
-    match crate::leads::mark_lead(&*k.stores.leads, &*k.clock, &key, status, note).await? {
+    match mark_and_rescore(k, &key, status, note).await? {
         Some(lead) => Ok(json_response(
             StatusCode::OK,
             &serde_json::json!({ "lead_id": lead.id, "sales": lead.sales }),
         )),
         None => Err(ApiError::not_found()),
     }
+}
+
+/// Records a sales mark, then rescores the lead so that what reads the mark (segments on
+/// `sales_status`, stages) moves now, not at its next activity. A failure after the mark is
+/// stored is an error for the caller to retry: marking again changes nothing and rescores again.
+pub async fn mark_and_rescore(
+    k: &Kindling,
+    key: &crate::leads::LeadKey,
+    status: crate::leads::SalesStatus,
+    note: Option<String>,
+) -> crate::error::Result<Option<crate::leads::Lead>> {
+    let Some(lead) =
+        crate::leads::mark_lead(&*k.stores.leads, &*k.clock, key, status, note).await?
+    else {
+        return Ok(None);
+    };
+    crate::scoring::rescore_lead(&k.scoring(), &lead.id).await?;
+    Ok(Some(lead))
 }
 
 /// `GET /admin/sending`: whether step mails are sending or paused by the bounce/complaint
