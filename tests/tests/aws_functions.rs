@@ -197,6 +197,8 @@ async fn events_that_can_never_succeed_are_dropped_and_change_nothing() {
         (Consumer::Notify, sample!("notify/lead-became-warm.json")),
         (Consumer::Notify, sample!("notify/lead-became-mql.json")),
         (Consumer::Notify, sample!("notify/lead-stage-changed.json")),
+        (Consumer::Notify, sample!("notify/lead-entered-segment.json")),
+        (Consumer::Notify, sample!("notify/lead-left-segment.json")),
         (Consumer::Score, sample!("notify/trigger-fired.json")),
         (Consumer::Score, sample!("notify/sending-paused.json")),
     ] {
@@ -887,6 +889,8 @@ const REPLAYS: &[(&str, Option<u16>)] = &[
     ("notify/lead-became-warm.json", None),
     ("notify/lead-became-mql.json", None),
     ("notify/lead-stage-changed.json", None),
+    ("notify/lead-entered-segment.json", None),
+    ("notify/lead-left-segment.json", None),
     ("notify/lead-cooled.json", None),
     ("notify/trigger-fired.json", None),
     ("notify/sending-paused.json", None),
