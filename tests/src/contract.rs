@@ -104,7 +104,7 @@ fn send(lead: &str, enr: &str, step: u32, at: DateTime<Utc>) -> SendRecord {
             enrollment_id: EnrollmentId::new(enr),
             step,
         },
-        sequence_id: "s".into(),
+        sequence_id: Some("s".into()),
         template: "t".into(),
         state: SendState::Sending,
         claimed_at: at,

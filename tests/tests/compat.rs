@@ -43,7 +43,7 @@ async fn app() -> TestApp {
             enrollment_id: EnrollmentId::new("ecompat0001"),
             step: 2,
         },
-        sequence_id: "document_followup".into(),
+        sequence_id: Some("document_followup".into()),
         template: "doc_case_study".into(),
         state: SendState::Sending,
         claimed_at: sent_at,

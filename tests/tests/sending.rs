@@ -467,7 +467,7 @@ async fn exit_goals_stop_a_sequence_when_the_lead_books_or_sales_marks_it() {
             .sends(email)
             .await
             .iter()
-            .filter(|s| s.sequence_id == "document_followup")
+            .filter(|s| s.sequence_id.as_deref() == Some("document_followup"))
             .count();
         assert_eq!(followups, 1, "{email}: only the day-0 mail");
     }

@@ -111,7 +111,7 @@ async fn three_pricing_views_in_a_week_invite_once_and_alert_sales_once() {
         .sends("p@example.jp")
         .await
         .into_iter()
-        .filter(|s| s.sequence_id == "consultation_invite")
+        .filter(|s| s.sequence_id.as_deref() == Some("consultation_invite"))
         .count();
     assert_eq!(invites, 1);
 }

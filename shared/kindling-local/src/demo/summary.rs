@@ -106,7 +106,7 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
             }
             emails.push(MailSummary {
                 to: lead.email.to_string(),
-                sequence: s.sequence_id.to_string(),
+                sequence: s.sequence_id.as_deref().unwrap_or("broadcast").to_owned(),
                 template: s.template.to_string(),
                 step: s.key.as_step().map_or(0, |(_, step)| step),
                 sent_at: at,

@@ -35,7 +35,9 @@ impl SendState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendRecord {
     pub key: MessageKey,
-    pub sequence_id: crate::ids::SequenceId,
+    /// The sequence of a step's mail; `None` for a broadcast's.
+    pub sequence_id: Option<crate::ids::SequenceId>,
+    /// The template a step's mail was rendered from; a broadcast's own id for a broadcast.
     pub template: crate::ids::TemplateId,
     pub state: SendState,
     pub claimed_at: DateTime<Utc>,

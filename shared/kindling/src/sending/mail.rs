@@ -6,6 +6,7 @@ use crate::leads::Lead;
 use crate::message::MessageKey;
 use crate::message::HIDDEN_LINK;
 use crate::program::{Program, Sender};
+use serde::Serialize;
 use crate::sending::templates::RenderedMail;
 use crate::sending::templates::LINK_MARKER;
 use crate::token::{Claim, SigningKeys};
@@ -258,6 +259,74 @@ pub fn compose(
         subject: rendered.subject.clone(),
         links,
     })
+}
+
+/// What templates see: `lead`, `program`, `sender`.
+#[derive(Serialize)]
+pub struct MailContext<'a> {
+    lead: LeadView<'a>,
+    program: ProgramView<'a>,
+    sender: SenderView<'a>,
+}
+
+#[derive(Serialize)]
+struct LeadView<'a> {
+    email: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    company: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    industry: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    company_size: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<&'a str>,
+    /// The buying stage's id (`awareness` ... `decision`), for templates that speak to a stage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ProgramView<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct SenderView<'a> {
+    name: &'a str,
+    postal_address: &'a str,
+    contact: &'a str,
+}
+
+impl<'a> MailContext<'a> {
+    /// What a mail to `lead` shows. A missing profile field is undefined (not `none`), so a
+    /// template's fallback (`lead.name or "..."`) takes its place.
+    pub fn new(program: &'a Program, sender: &'a Sender, lead: &'a Lead) -> Self {
+        let p = &lead.profile;
+        Self {
+            lead: LeadView {
+                email: lead.email.as_str(),
+                name: p.name.as_deref(),
+                company: p.company.as_deref(),
+                title: p.title.as_deref(),
+                industry: p.industry.as_deref(),
+                company_size: p.company_size.as_deref(),
+                region: p.region.as_deref(),
+                stage: lead.stage().map(|s| s.as_str()),
+            },
+            program: ProgramView {
+                name: &program.name,
+            },
+            sender: SenderView {
+                name: &sender.from_name,
+                postal_address: &sender.postal_address,
+                contact: &sender.contact,
+            },
+        }
+    }
 }
 
 #[cfg(test)]

@@ -76,17 +76,7 @@ impl Templates {
         dir: &str,
         sources: Vec<(String, String)>,
     ) -> (Templates, Vec<ConfigError>) {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Chainable);
-        env.set_keep_trailing_newline(true);
-        env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") {
-                minijinja::AutoEscape::Html
-            } else {
-                minijinja::AutoEscape::None
-            }
-        });
-        env.add_function("link", link);
+        let mut env = environment(UndefinedBehavior::Chainable);
         let mut errors = Vec::new();
         let mut txt = BTreeSet::new();
         let mut html = BTreeSet::new();
@@ -150,6 +140,22 @@ impl Templates {
         (Templates { env, available }, errors)
     }
 
+    /// The `.txt` and `.html` sources of template `id` in `lang`, as written.
+    pub fn sources(&self, id: &str, lang: &str) -> Option<(String, String)> {
+        let txt = self.env.get_template(&format!("{id}.{lang}.txt")).ok()?;
+        let html = self.env.get_template(&format!("{id}.{lang}.html")).ok()?;
+        Some((txt.source().to_owned(), html.source().to_owned()))
+    }
+
+    /// The languages template `id` is written in.
+    pub fn languages(&self, id: &str) -> Vec<String> {
+        self.available
+            .iter()
+            .filter(|(i, _)| i == id)
+            .map(|(_, l)| l.clone())
+            .collect()
+    }
+
     /// True if template `id` exists in `lang`.
     pub fn has(&self, id: &str, lang: &str) -> bool {
         self.available.contains(&(id.to_owned(), lang.to_owned()))
@@ -182,24 +188,47 @@ impl Templates {
             .env
             .get_template(&format!("{id}.{lang}.html"))?
             .render(&ctx)?;
-        let (head, text) = text_all.split_once("\n\n").unwrap_or((&text_all, ""));
-        let subject = head
-            .strip_prefix("Subject:")
-            .unwrap_or(head)
-            .trim()
-            .replace(['\r', '\n'], " ");
-        if subject.is_empty() {
-            return Err(TplError::new(
-                ErrorKind::InvalidOperation,
-                "the subject rendered empty",
-            ));
-        }
-        Ok(RenderedMail {
-            subject,
-            text: text.to_owned(),
-            html,
-        })
+        split_rendered(&text_all, html)
     }
+}
+
+/// The template language every mail uses: `link()`, HTML auto-escaped in `.html` templates,
+/// trailing newlines kept; `undefined` says what a missing variable does (step templates are
+/// lenient, broadcasts strict: see [`crate::broadcasts::content`]).
+pub(crate) fn environment(undefined: UndefinedBehavior) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(undefined);
+    env.set_keep_trailing_newline(true);
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            minijinja::AutoEscape::Html
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
+    env.add_function("link", link);
+    env
+}
+
+/// A rendered `.txt` part (`Subject: ...`, a blank line, the body) and `.html` part as a mail.
+pub(crate) fn split_rendered(text_all: &str, html: String) -> Result<RenderedMail, TplError> {
+    let (head, text) = text_all.split_once("\n\n").unwrap_or((text_all, ""));
+    let subject = head
+        .strip_prefix("Subject:")
+        .unwrap_or(head)
+        .trim()
+        .replace(['\r', '\n'], " ");
+    if subject.is_empty() {
+        return Err(TplError::new(
+            ErrorKind::InvalidOperation,
+            "the subject rendered empty",
+        ));
+    }
+    Ok(RenderedMail {
+        subject,
+        text: text.to_owned(),
+        html,
+    })
 }
 
 fn line_offset(src: &str, line: usize) -> usize {

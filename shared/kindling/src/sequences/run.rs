@@ -225,7 +225,7 @@ async fn send_step(
     };
     let mut record = SendRecord {
         key: key.clone(),
-        sequence_id: seq.id.clone(),
+        sequence_id: Some(seq.id.clone()),
         template: template.clone(),
         state: SendState::Sending,
         claimed_at: now,

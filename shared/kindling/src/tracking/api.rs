@@ -308,7 +308,7 @@ pub(crate) async fn open(k: &super::Tracking<'_>, token: &str, req: &Request<Byt
         kind: ActivityKind::EmailOpen,
         at: now,
         attrs: classified(
-            Attrs::of_message(&key, record.map(|r| r.sequence_id)),
+            Attrs::of_message(&key, record.and_then(|r| r.sequence_id)),
             verdict,
         ),
     };
@@ -347,7 +347,7 @@ pub(crate) async fn click(k: &super::Tracking<'_>, token: &str, req: &Request<By
         )
     };
     let now = k.clock.now();
-    let mut attrs = Attrs::of_message(&key, Some(record.sequence_id.clone()));
+    let mut attrs = Attrs::of_message(&key, record.sequence_id.clone());
     // Per hit only: bursts across the mail's links are settled from the log when scoring, so a
     // click costs one read and one write.
     let ip = client_ip(req);

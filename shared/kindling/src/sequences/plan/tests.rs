@@ -218,7 +218,7 @@ fn a_higher_priority_step_that_may_go_now_goes_first() {
 fn record(state: SendState, claimed_at: DateTime<Utc>) -> SendRecord {
     SendRecord {
         key: MessageKey::step(LeadId::new("L1"), EnrollmentId::new("E1"), 0),
-        sequence_id: "document_followup".into(),
+        sequence_id: Some("document_followup".into()),
         template: "doc_thanks".into(),
         state,
         claimed_at,
