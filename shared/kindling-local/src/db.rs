@@ -101,6 +101,21 @@ CREATE TABLE IF NOT EXISTS segment_changes (
     at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS segment_changes_latest ON segment_changes (segment, seq);
+CREATE TABLE IF NOT EXISTS broadcasts (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS broadcast_recipients (
+    broadcast_id TEXT NOT NULL,
+    lead_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (broadcast_id, lead_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS broadcast_recipients_due ON broadcast_recipients (broadcast_id, due_at) WHERE state = 'queued';
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY,
     detail_type TEXT NOT NULL,

@@ -6,6 +6,7 @@
 use crate::activities::ports::{ActivityLog, VisitorLinks};
 use crate::alerts::ports::AlertLog;
 use crate::alerts::ports::Notifier;
+use crate::broadcasts::ports::BroadcastStore;
 use crate::config::Config;
 use crate::deliverability::ports::SuppressionList;
 use crate::error::Error;
@@ -31,6 +32,7 @@ pub trait Store:
     + AlertLog
     + Tallies
     + SegmentMembers
+    + BroadcastStore
 {
 }
 impl<
@@ -42,7 +44,8 @@ impl<
             + SuppressionList
             + AlertLog
             + Tallies
-            + SegmentMembers,
+            + SegmentMembers
+            + BroadcastStore,
     > Store for T
 {
 }
@@ -59,6 +62,7 @@ pub struct Stores {
     pub alerts: Arc<dyn AlertLog>,
     pub tallies: Arc<dyn Tallies>,
     pub segments: Arc<dyn SegmentMembers>,
+    pub broadcasts: Arc<dyn BroadcastStore>,
 }
 
 impl Stores {
@@ -73,7 +77,8 @@ impl Stores {
             suppressions: store.clone(),
             alerts: store.clone(),
             tallies: store.clone(),
-            segments: store,
+            segments: store.clone(),
+            broadcasts: store,
         }
     }
 }
@@ -163,6 +168,33 @@ impl Kindling {
         }
     }
 
+    /// What creating, approving and sending broadcasts touches.
+    pub fn broadcasts(&self) -> crate::broadcasts::Broadcasts<'_> {
+        let c = &self.config;
+        crate::broadcasts::Broadcasts {
+            config: crate::broadcasts::Sections {
+                program: &c.program,
+                sender: &c.sender,
+                sending: &c.sending,
+                broadcasts: &c.broadcasts,
+                segments: &c.segments,
+                templates: &c.templates,
+            },
+            keys: &self.keys,
+            store: &*self.stores.broadcasts,
+            leads: &*self.stores.leads,
+            members: &*self.stores.segments,
+            sends: &*self.stores.sends,
+            suppressions: &*self.stores.suppressions,
+            activities: &*self.stores.activities,
+            visitors: &*self.stores.visitors,
+            deliverability: self.deliverability(),
+            record: self.recorder(),
+            clock: &*self.clock,
+            ids: &*self.ids,
+        }
+    }
+
     /// What rescoring touches.
     pub fn scoring(&self) -> crate::scoring::Scoring<'_> {
         crate::scoring::Scoring {
@@ -213,7 +245,8 @@ impl Kindling {
 /// One run of the schedule: leads whose `recheck_at` has come are rescored first (a trigger
 /// that fires now, such as an abandoned form, enrolls the lead, and its first step can go out in
 /// this very run), then every due step is sent ([`crate::sequences::send_due_steps`]), at most
-/// `budget` of each.
+/// `budget` of each, then due broadcasts get what is left of the budget
+/// ([`crate::broadcasts::send_due_broadcasts`]).
 #[tracing::instrument(name = "schedule_run", skip_all, fields(budget = budget))]
 pub async fn send_due_steps(
     k: &Kindling,
@@ -222,6 +255,12 @@ pub async fn send_due_steps(
 ) -> Result<crate::sequences::SendReport, Error> {
     let rechecked = crate::scoring::recheck_due_leads(&k.scoring(), budget).await?;
     let mut report = crate::sequences::send_due_steps(&k.sequences(), mailer, budget).await?;
+    // Broadcasts share the run's budget and the provider: a throttle stops both.
+    let left = budget.saturating_sub(report.sent.len());
+    if report.retry_later == 0 && left > 0 {
+        report.broadcasts =
+            crate::broadcasts::send_due_broadcasts(&k.broadcasts(), mailer, left).await?;
+    }
     report.rechecked = rechecked.rechecked;
     report.triggers_fired = rechecked.triggers_fired;
     report.errors += rechecked.errors;

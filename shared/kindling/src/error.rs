@@ -20,6 +20,10 @@ pub enum Error {
     /// What the input names does not exist (a lead, a sequence); retrying is pointless.
     #[error("{0}")]
     NotFound(String),
+    /// Well-formed, but what it names is not in a state that allows it (approving a broadcast
+    /// already sent); a 409, never retried.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl Error {

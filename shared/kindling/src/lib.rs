@@ -31,6 +31,7 @@ pub mod web;
 pub mod activities;
 pub mod admin;
 pub mod alerts;
+pub mod broadcasts;
 pub mod deliverability;
 pub mod forms;
 pub mod leads;

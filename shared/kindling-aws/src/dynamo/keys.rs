@@ -19,12 +19,15 @@
 //! | mark (A/B winner, breaker reset) | `MARK#{series}` | `{name}` |
 //! | member of a segment, in its lead's shard | `SEG#{segment}#{shard}` | `M#{lead}` |
 //! | a segment shard's count and last changes | `SEG#{segment}#{shard}` | `#COUNT` |
+//! | broadcast | `BROADCASTS` | `B#{id}` |
+//! | recipient of a broadcast | `BR#{broadcast}` | `R#{lead}` |
 //!
 //! Activities are keyed by id, not by time: the id is the idempotency key, and a retried request
 //! may carry another timestamp. The index `GSI1` is sparse and sharded over [`DUE_SHARDS`]
 //! partitions by lead: active enrollments carry `GSI1PK = DUE#{n}`, `GSI1SK = {due}#{lead}#{id}`;
 //! leads to look at again (a pending trigger, a decaying score) carry `GSI1PK = RECHECK#{n}`,
-//! `GSI1SK = {recheck_at}#{lead}`.
+//! `GSI1SK = {recheck_at}#{lead}`; queued recipients of a broadcast carry
+//! `GSI1PK = BDUE#{broadcast}#{shard}` (the segment shard of the lead), `GSI1SK = {due}#{lead}`.
 
 use kindling::email::EmailAddress;
 use kindling::ids::{ActivityId, LeadId, VisitorId};
@@ -159,6 +162,29 @@ pub fn lead_pk(lead: &LeadId) -> String {
 /// The partition of a visitor's items.
 pub fn visitor_pk(v: &VisitorId) -> String {
     format!("VISITOR#{v}")
+}
+
+/// The partition of every broadcast.
+pub const BROADCASTS: &str = "BROADCASTS";
+
+/// A broadcast.
+pub fn broadcast(id: &str) -> Key {
+    (BROADCASTS.to_owned(), format!("B#{id}"))
+}
+
+/// The partition of a broadcast's recipients.
+pub fn recipients_pk(broadcast: &str) -> String {
+    format!("BR#{broadcast}")
+}
+
+/// A recipient of a broadcast.
+pub fn recipient(broadcast: &str, lead: &LeadId) -> Key {
+    (recipients_pk(broadcast), format!("R#{lead}"))
+}
+
+/// The due-index partition of a broadcast's queued recipients in `shard`.
+pub fn recipient_due_pk(broadcast: &str, shard: u8) -> String {
+    format!("BDUE#{broadcast}#{shard}")
 }
 
 /// The index shard of a lead (FNV-1a, stable across processes and versions).

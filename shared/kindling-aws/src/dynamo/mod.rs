@@ -4,6 +4,7 @@
 
 mod activities;
 mod alerts;
+mod broadcasts;
 mod enrollments;
 pub mod keys;
 mod leads;

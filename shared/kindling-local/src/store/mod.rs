@@ -96,6 +96,7 @@ pub(super) fn one_json<T: DeserializeOwned, P: rusqlite::Params>(
 
 mod activities;
 mod alerts;
+mod broadcasts;
 mod enrollments;
 mod leads;
 mod segments;

@@ -42,6 +42,7 @@ pub struct Config {
     pub segments: Vec<crate::segments::Segment>,
     /// Buying stages, in order.
     pub stages: Vec<crate::segments::stages::Stage>,
+    pub broadcasts: crate::broadcasts::config::Settings,
 }
 
 /// Name under which `kindling.toml` is reported.
@@ -231,6 +232,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         &seq_ids,
         &segment_ids,
     );
+    let broadcasts = crate::broadcasts::config::validate(d, f.broadcasts.as_ref());
     Some(Config {
         program,
         sender: sender?,
@@ -246,6 +248,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         triggers,
         segments,
         stages,
+        broadcasts,
     })
 }
 

@@ -28,6 +28,8 @@ pub struct File {
     pub segments: Vec<crate::segments::config::raw::Segment>,
     #[serde(default)]
     pub stages: Vec<crate::segments::stages::raw::Stage>,
+    #[serde(default)]
+    pub broadcasts: Option<crate::broadcasts::config::raw::Broadcasts>,
 }
 
 /// `[sending]`: the schedule (sending) and the breaker and soft-bounce rule (deliverability).

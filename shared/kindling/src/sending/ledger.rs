@@ -5,7 +5,11 @@ use crate::message::MessageKey;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Where a step send stands.
+/// A claim younger than this may belong to a sender that is still working; older ones were
+/// abandoned by a crash and become `unknown` (steps and broadcasts alike).
+pub const CLAIM_LEASE_MINUTES: i64 = 10;
+
+/// Where a send stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SendState {

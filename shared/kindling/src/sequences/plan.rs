@@ -20,9 +20,7 @@ use crate::sequences::{Enrollment, EnrollmentStatus};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
-/// A claim younger than this may belong to a sender that is still working; older ones were
-/// abandoned by a crash and become `unknown`.
-pub const CLAIM_LEASE_MINUTES: i64 = 10;
+pub use crate::sending::ledger::CLAIM_LEASE_MINUTES;
 /// How long a step waits when a higher-priority step of the same lead is due: long enough for
 /// that one to claim the cap first (it is due now, so this run or the next sends it).
 pub const YIELD_MINUTES: i64 = 1;

@@ -1,4 +1,4 @@
-//! What one run of the step-mail sender did.
+//! What one run of the step-mail sender did (and, from the schedule's run, the broadcasts).
 
 use crate::email::EmailAddress;
 use crate::message::MessageKey;
@@ -56,4 +56,6 @@ pub struct SendReport {
     pub rechecked: u32,
     /// Trigger firings found by those rechecks.
     pub triggers_fired: u32,
+    /// What the same run did with broadcasts, after the steps ([`crate::app::send_due_steps`]).
+    pub broadcasts: crate::broadcasts::BroadcastReport,
 }

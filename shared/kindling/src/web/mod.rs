@@ -82,6 +82,7 @@ impl From<Error> for ApiError {
         match e {
             Error::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
             Error::Invalid(m) => ApiError::bad_request(m),
+            Error::Refused(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             other => {
                 // Ports failed: the client may retry; details stay in the log, not the response.
                 tracing::error!(error = %crate::error::Report(&other), "request failed");

@@ -1,0 +1,50 @@
+//! The broadcast store: broadcasts (few, each updated under its version) and their recipients
+//! (many, one record per (broadcast, lead), written when the audience is frozen).
+
+use super::{Broadcast, Progress, Recipient};
+use crate::ids::{BroadcastId, LeadId};
+use crate::ports::{Cas, PortResult, Put};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// Broadcasts and their recipients.
+#[async_trait]
+pub trait BroadcastStore: Send + Sync {
+    /// Inserts a new broadcast (version 0); `Existed` if the id is taken.
+    async fn create_broadcast(&self, b: &Broadcast) -> PortResult<Put>;
+    /// One broadcast.
+    async fn get_broadcast(&self, id: &BroadcastId) -> PortResult<Option<Broadcast>>;
+    /// Replaces the broadcast if the stored version equals `b.version`, storing `version + 1`.
+    async fn update_broadcast(&self, b: &Broadcast) -> PortResult<Cas>;
+    /// Every broadcast, newest first.
+    async fn list_broadcasts(&self) -> PortResult<Vec<Broadcast>>;
+    /// Writes each recipient that is not there yet; one that is stays as it stands (a retried
+    /// freeze page changes nothing it wrote). Returns how many were new.
+    async fn add_recipients(&self, recipients: &[Recipient]) -> PortResult<u64>;
+    /// Up to `limit` queued recipients of `broadcast` due at or before `now`, earliest first.
+    async fn due_recipients(
+        &self,
+        broadcast: &BroadcastId,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<Recipient>>;
+    /// When the earliest queued recipient is due; `None` when none is queued.
+    async fn next_due(&self, broadcast: &BroadcastId) -> PortResult<Option<DateTime<Utc>>>;
+    /// Overwrites one recipient's record (its state, reason, due time).
+    async fn update_recipient(&self, r: &Recipient) -> PortResult<()>;
+    /// One recipient.
+    async fn get_recipient(
+        &self,
+        broadcast: &BroadcastId,
+        lead: &LeadId,
+    ) -> PortResult<Option<Recipient>>;
+    /// Up to `limit` recipients after lead `after`, in lead id order.
+    async fn recipients(
+        &self,
+        broadcast: &BroadcastId,
+        after: Option<&LeadId>,
+        limit: usize,
+    ) -> PortResult<Vec<Recipient>>;
+    /// The recipients by state (and skipped ones by reason).
+    async fn progress(&self, broadcast: &BroadcastId) -> PortResult<Progress>;
+}

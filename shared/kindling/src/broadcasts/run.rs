@@ -1,0 +1,441 @@
+//! The sender's part for broadcasts, in each run of the schedule after step mail: start what is
+//! due (unless stale), freeze audiences into recipients, check the size guard, and hand due
+//! recipients to the mailer.
+//!
+//! Each recipient goes out at most once: its send is claimed in the send ledger under
+//! `MessageKey::Broadcast` (with the frequency cap, atomically) before the provider is called,
+//! as a step's is. A crash after the provider accepted leaves the claim `sending`; the next run
+//! finds it past its lease and records `unknown`, never resending. A claim found `sent` (a
+//! crash before the recipient was updated) is recorded as sent. The broadcast is read again
+//! before every page, so a pause or a cancel takes effect within the run.
+
+use super::audience::{exclusion, page};
+use super::compose::{build_mail, key_of};
+use super::config::{WhenCapped, SIZE_GUARD_RATIO};
+use super::lifecycle::update;
+use super::{Broadcast, Broadcasts, Hold, Recipient, RecipientState, State};
+use crate::activities::{Activity, ActivityKind, Attrs, Subject};
+use crate::error::{Error, Result};
+use crate::ids::{ActivityId, BroadcastId, TemplateId};
+use crate::leads::Lead;
+use crate::sending::ledger::{SendRecord, SendState, CLAIM_LEASE_MINUTES};
+use crate::sending::ports::{MailError, Mailer, OutgoingMail, SendClaim};
+use crate::tracking::record_activity;
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+/// Recipients handed to the mailer between two reads of the broadcast (pause and cancel are
+/// seen within this many sends).
+pub const SEND_PAGE: usize = 25;
+/// Leads frozen per page of the audience.
+pub const FREEZE_PAGE: usize = 500;
+/// Who the sender's own moves are recorded as.
+const SENDER: &str = "kindling";
+
+/// What one run did with broadcasts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BroadcastReport {
+    pub started: Vec<BroadcastId>,
+    pub held: Vec<BroadcastId>,
+    pub finished: Vec<BroadcastId>,
+    /// Recipients written by freezes.
+    pub frozen: u64,
+    pub sent: Vec<SentBroadcast>,
+    pub skipped: u64,
+    pub deferred: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    pub errors: u64,
+    /// The breaker holds every mail back.
+    pub paused: Option<String>,
+    /// The provider throttled: the rest waits for the next run.
+    pub retry_later: bool,
+}
+
+/// One broadcast mail handed to the provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentBroadcast {
+    pub broadcast_id: BroadcastId,
+    pub lead_id: crate::ids::LeadId,
+    pub to: crate::email::EmailAddress,
+    pub subject: String,
+    pub at: DateTime<Utc>,
+}
+
+enum Outcome {
+    Sent(SentBroadcast),
+    Skipped,
+    Deferred,
+    Failed,
+    Unknown,
+    InProgress,
+    RetryLater,
+}
+
+/// Handles due broadcasts, at most `budget` recipients in this run.
+#[tracing::instrument(name = "send_due_broadcasts", skip_all, fields(budget = budget))]
+pub async fn send_due_broadcasts(
+    k: &Broadcasts<'_>,
+    mailer: &dyn Mailer,
+    budget: usize,
+) -> Result<BroadcastReport> {
+    let mut report = BroadcastReport::default();
+    if let Some(trip) = crate::deliverability::breaker::gate(&k.deliverability).await? {
+        report.paused = Some(trip.reason);
+        return Ok(report);
+    }
+    let mut left = budget;
+    for b in k.store.list_broadcasts().await? {
+        if left == 0 || report.retry_later {
+            break;
+        }
+        let b = match b.state {
+            State::Scheduled => match start(k, b, &mut report).await? {
+                Some(b) => b,
+                None => continue,
+            },
+            State::Sending => b,
+            _ => continue,
+        };
+        let Some(b) = freeze(k, b, &mut report).await? else {
+            continue;
+        };
+        send_recipients(k, mailer, &b, &mut left, &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// Starts a scheduled broadcast whose time has come, or holds it when its start is stale.
+async fn start(
+    k: &Broadcasts<'_>,
+    b: Broadcast,
+    report: &mut BroadcastReport,
+) -> Result<Option<Broadcast>> {
+    let now = k.clock.now();
+    let start = b.schedule.start(k.config.program.default_zone);
+    if now < start || !b.approved() {
+        return Ok(None);
+    }
+    let stale = now - start > k.config.broadcasts.stale_after && !b.confirmed_late;
+    let moved = update(k, &b.id, SENDER, if stale { "held: stale" } else { "started" }, |s| {
+        if s.state != State::Scheduled {
+            return Err(Error::Refused("moved on meanwhile".into()));
+        }
+        if stale {
+            s.state = State::Paused;
+            s.hold = Some(Hold::Stale { start });
+        } else {
+            s.state = State::Sending;
+            s.started_at = Some(now);
+        }
+        Ok(())
+    })
+    .await;
+    match moved {
+        Ok(b) if stale => {
+            tracing::warn!(broadcast = %b.id, %start, "stale broadcast held for confirmation");
+            report.held.push(b.id);
+            Ok(None)
+        }
+        Ok(b) => {
+            tracing::info!(broadcast = %b.id, "broadcast started");
+            report.started.push(b.id.clone());
+            Ok(Some(b))
+        }
+        Err(Error::Refused(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Freezes the audience into recipients, page by page; at the end checks the size guard.
+/// Returns the broadcast when its recipients may be sent.
+async fn freeze(
+    k: &Broadcasts<'_>,
+    mut b: Broadcast,
+    report: &mut BroadcastReport,
+) -> Result<Option<Broadcast>> {
+    let zone = k.config.program.default_zone;
+    while !b.freeze.done {
+        let from = b.freeze.cursor.clone();
+        let p = page(k, &b.audience, from.as_deref(), FREEZE_PAGE).await?;
+        let mut rs = Vec::with_capacity(p.leads.len());
+        for id in &p.leads {
+            if let Some(lead) = k.leads.get_lead(id).await? {
+                rs.push(queued(k, &b, &lead, zone));
+            }
+        }
+        let added = k.store.add_recipients(&rs).await?;
+        report.frozen += added;
+        let next = p.next.clone();
+        let guard = size_limit(k, &b);
+        let moved = update(k, &b.id, SENDER, "audience page frozen", |s| {
+            if s.state != State::Sending || s.freeze.cursor != from {
+                return Err(Error::Refused("moved on meanwhile".into()));
+            }
+            s.freeze.count += added;
+            s.freeze.cursor.clone_from(&next);
+            s.freeze.done = next.is_none();
+            if s.freeze.done && !s.confirmed_size {
+                if let Some(limit) = guard.filter(|l| s.freeze.count > *l) {
+                    s.state = State::Paused;
+                    s.hold = Some(Hold::SizeGuard {
+                        frozen: s.freeze.count,
+                        limit,
+                    });
+                }
+            }
+            Ok(())
+        })
+        .await;
+        b = match moved {
+            Ok(b) => b,
+            Err(Error::Refused(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if b.state != State::Sending {
+            tracing::warn!(broadcast = %b.id, frozen = b.freeze.count, "size guard holds the broadcast");
+            report.held.push(b.id);
+            return Ok(None);
+        }
+    }
+    Ok(Some(b))
+}
+
+/// The largest audience that starts without confirmation: twice the approved dry run's, and
+/// at most `broadcasts.max_audience`.
+fn size_limit(k: &Broadcasts<'_>, b: &Broadcast) -> Option<u64> {
+    let dry = b
+        .dry_run
+        .as_ref()
+        .map(|d| d.audience.max(1) * SIZE_GUARD_RATIO);
+    match (dry, k.config.broadcasts.max_audience) {
+        (Some(a), Some(m)) => Some(a.min(m)),
+        (a, m) => a.or(m),
+    }
+}
+
+/// A lead's recipient record: due at the broadcast's time in its zone (or the program's), out
+/// of quiet hours.
+fn queued(k: &Broadcasts<'_>, b: &Broadcast, lead: &Lead, zone: chrono_tz::Tz) -> Recipient {
+    let lz = lead.zone(zone);
+    let due = b.schedule.due_for(lz, zone);
+    Recipient {
+        broadcast_id: b.id.clone(),
+        lead_id: lead.id.clone(),
+        due_at: k.config.sending.send_time(None, due, lz),
+        state: RecipientState::Queued,
+        reason: None,
+        at: None,
+    }
+}
+
+/// Hands due recipients to the mailer, reading the broadcast again before each page.
+async fn send_recipients(
+    k: &Broadcasts<'_>,
+    mailer: &dyn Mailer,
+    b: &Broadcast,
+    left: &mut usize,
+    report: &mut BroadcastReport,
+) -> Result<()> {
+    let compiled = b.content.compile().map_err(Error::Invalid)?;
+    while *left > 0 {
+        let now = k.clock.now();
+        let Some(current) = k.store.get_broadcast(&b.id).await? else {
+            return Ok(());
+        };
+        if current.state != State::Sending {
+            return Ok(());
+        }
+        let due = k
+            .store
+            .due_recipients(&b.id, now, (*left).min(SEND_PAGE))
+            .await?;
+        if due.is_empty() {
+            if k.store.next_due(&b.id).await?.is_none() {
+                finish(k, b, report).await?;
+            }
+            return Ok(());
+        }
+        for r in due {
+            *left -= 1;
+            match send_one(k, mailer, &current, &compiled, r, now).await {
+                Ok(Outcome::Sent(m)) => report.sent.push(m),
+                Ok(Outcome::Skipped) => report.skipped += 1,
+                Ok(Outcome::Deferred) => report.deferred += 1,
+                Ok(Outcome::Failed) => report.failed += 1,
+                Ok(Outcome::Unknown) => report.unknown += 1,
+                Ok(Outcome::InProgress) => {}
+                Ok(Outcome::RetryLater) => {
+                    report.retry_later = true;
+                    return Ok(());
+                }
+                Err(e) => {
+                    tracing::error!(error = %crate::error::Report(&e), "broadcast send failed; the recipient stays queued");
+                    report.errors += 1;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn finish(k: &Broadcasts<'_>, b: &Broadcast, report: &mut BroadcastReport) -> Result<()> {
+    let now = k.clock.now();
+    let done = update(k, &b.id, SENDER, "sent", |s| {
+        if s.state != State::Sending {
+            return Err(Error::Refused("moved on meanwhile".into()));
+        }
+        s.state = State::Sent;
+        s.finished_at = Some(now);
+        Ok(())
+    })
+    .await;
+    match done {
+        Ok(b) => {
+            tracing::info!(broadcast = %b.id, "broadcast sent");
+            report.finished.push(b.id);
+            Ok(())
+        }
+        Err(Error::Refused(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn settle(
+    k: &Broadcasts<'_>,
+    mut r: Recipient,
+    state: RecipientState,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+    outcome: Outcome,
+) -> Result<Outcome> {
+    r.state = state;
+    r.reason = reason;
+    r.at = Some(now);
+    k.store.update_recipient(&r).await?;
+    Ok(outcome)
+}
+
+async fn defer(k: &Broadcasts<'_>, mut r: Recipient, until: DateTime<Utc>) -> Result<Outcome> {
+    r.due_at = until;
+    k.store.update_recipient(&r).await?;
+    Ok(Outcome::Deferred)
+}
+
+/// One recipient: checks at send time, the claim, the provider, the records.
+async fn send_one(
+    k: &Broadcasts<'_>,
+    mailer: &dyn Mailer,
+    b: &Broadcast,
+    compiled: &super::content::Compiled,
+    r: Recipient,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    use RecipientState as R;
+    let Some(lead) = k.leads.get_lead(&r.lead_id).await? else {
+        return settle(k, r, R::Skipped, Some("lead_gone".into()), now, Outcome::Skipped).await;
+    };
+    if let Some(why) = exclusion(k, &lead).await? {
+        return settle(k, r, R::Skipped, Some(why.into()), now, Outcome::Skipped).await;
+    }
+    let zone = lead.zone(k.config.program.default_zone);
+    let allowed = k.config.sending.send_time(None, now, zone);
+    if allowed > now {
+        return defer(k, r, allowed).await;
+    }
+    let composed = match build_mail(k, b, compiled, &lead, now) {
+        Ok(m) => m,
+        Err(e) => return settle(k, r, R::Failed, Some(e), now, Outcome::Failed).await,
+    };
+    let key = key_of(b, &lead);
+    let mut record = SendRecord {
+        key: key.clone(),
+        sequence_id: None,
+        template: TemplateId::new(format!("@{}", b.id)),
+        state: SendState::Sending,
+        claimed_at: now,
+        sent_at: None,
+        provider_message_id: None,
+        links: composed.links.clone(),
+        error: None,
+    };
+    match k.sends.claim_send(&record, k.config.sending.cap, now).await? {
+        SendClaim::Claimed => {}
+        SendClaim::CapReached { until } => {
+            return match k.config.broadcasts.when_capped {
+                WhenCapped::Wait => defer(k, r, k.config.sending.send_time(None, until, zone)).await,
+                WhenCapped::Skip => {
+                    settle(k, r, R::Skipped, Some("capped".into()), now, Outcome::Skipped).await
+                }
+            }
+        }
+        SendClaim::Exists(mut existing) => {
+            return match existing.state {
+                SendState::Sending
+                    if now - existing.claimed_at < Duration::minutes(CLAIM_LEASE_MINUTES) =>
+                {
+                    Ok(Outcome::InProgress)
+                }
+                SendState::Sending | SendState::Unknown => {
+                    tracing::warn!(lead_id = %lead.id, broadcast = %b.id, "abandoned broadcast claim marked unknown");
+                    if existing.state == SendState::Sending {
+                        existing.state = SendState::Unknown;
+                        existing.error = Some("sender stopped between claim and record".into());
+                        k.sends.complete_send(&existing).await?;
+                    }
+                    settle(k, r, R::Unknown, existing.error, now, Outcome::Unknown).await
+                }
+                SendState::Sent => {
+                    let at = existing.sent_at.unwrap_or(existing.claimed_at);
+                    crate::deliverability::breaker::count_send(&k.deliverability, &key, at).await?;
+                    settle(k, r, R::Sent, None, at, Outcome::Skipped).await
+                }
+                SendState::Failed => {
+                    settle(k, r, R::Failed, existing.error, now, Outcome::Failed).await
+                }
+            };
+        }
+    }
+    let mail = OutgoingMail {
+        key: key.clone(),
+        from: k.config.sender.from_address.clone(),
+        to: lead.email.clone(),
+        raw: composed.raw,
+    };
+    match mailer.send(&mail).await {
+        Ok(message_id) => {
+            record.state = SendState::Sent;
+            record.sent_at = Some(now);
+            record.provider_message_id = Some(message_id);
+            k.sends.complete_send(&record).await?;
+            crate::deliverability::breaker::count_send(&k.deliverability, &key, now).await?;
+            let activity = Activity {
+                id: ActivityId::new(format!("sent_{}", key.id_part())),
+                subject: Subject::Lead(lead.id.clone()),
+                kind: ActivityKind::EmailSent,
+                at: now,
+                attrs: Attrs::of_message(&key, None),
+            };
+            record_activity(&k.record, &activity).await?;
+            let sent = SentBroadcast {
+                broadcast_id: b.id.clone(),
+                lead_id: lead.id.clone(),
+                to: lead.email.clone(),
+                subject: composed.subject,
+                at: now,
+            };
+            settle(k, r, R::Sent, None, now, Outcome::Sent(sent)).await
+        }
+        Err(MailError::Retryable(e)) => {
+            tracing::warn!(lead_id = %lead.id, broadcast = %b.id, error = %e, "provider throttled; the recipient stays queued");
+            k.sends.release_send(&key).await?;
+            Ok(Outcome::RetryLater)
+        }
+        Err(MailError::Rejected(e)) => {
+            record.state = SendState::Failed;
+            record.error = Some(e.clone());
+            k.sends.complete_send(&record).await?;
+            settle(k, r, R::Failed, Some(e), now, Outcome::Failed).await
+        }
+    }
+}
