@@ -249,6 +249,8 @@ impl TestApp {
             "alerts",
             "bus",
             "dead_letters",
+            "broadcasts",
+            "broadcast_recipients",
         ]
         .iter()
         .map(|t| {
