@@ -1,6 +1,7 @@
 //! The store contract: behaviour every implementation of the store ports must have. A store
 //! crate runs it with [`store_contract!`], giving an expression that makes a fresh, empty store.
 
+pub use crate::contract_broadcasts::*;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
 use kindling::alerts::ports::AlertClaim;
@@ -51,6 +52,9 @@ macro_rules! store_contract {
             segment_count_is_exact_under_racing_duplicates,
             segment_members_page_with_cursors,
             segment_changes_come_newest_first,
+            broadcasts_are_created_once_and_updated_optimistically,
+            recipients_are_added_once_and_come_due_in_order,
+            recipients_page_in_lead_order,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod contract;
+pub mod contract_broadcasts;
 pub mod harness;
 pub mod lambda;
 pub mod ses_feedback;

@@ -1,0 +1,167 @@
+//! Store contract cases for broadcasts and their recipients (see [`crate::contract`]).
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use kindling::app::Store;
+use kindling::broadcasts::content::{Content, Part};
+use kindling::broadcasts::{
+    Audience, Broadcast, Freeze, Recipient, RecipientState, Schedule, State,
+};
+use kindling::ids::{BroadcastId, LeadId};
+use kindling::ports::{Cas, Put};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 8, 1, 0, 0).unwrap()
+}
+
+fn broadcast(id: &str, created: DateTime<Utc>) -> Broadcast {
+    Broadcast {
+        id: BroadcastId::new(id),
+        name: format!("broadcast {id}"),
+        audience: Audience::All,
+        content: Content {
+            source: "test".into(),
+            parts: [(
+                "ja".to_owned(),
+                Part {
+                    txt: "Subject: 件名\n\n本文".into(),
+                    html: "<p>本文</p>".into(),
+                },
+            )]
+            .into(),
+        },
+        schedule: Schedule {
+            at: NaiveDate::from_ymd_opt(2026, 12, 8)
+                .unwrap()
+                .and_hms_opt(10, 0, 0)
+                .unwrap(),
+            local: true,
+        },
+        state: State::Draft,
+        hold: None,
+        created_by: "m".into(),
+        created_at: created,
+        approval: None,
+        dry_run: None,
+        freeze: Freeze::default(),
+        started_at: None,
+        finished_at: None,
+        confirmed_late: false,
+        confirmed_size: false,
+        history: vec![],
+        version: 0,
+    }
+}
+
+fn recipient(b: &str, lead: &str, due: DateTime<Utc>) -> Recipient {
+    Recipient {
+        broadcast_id: BroadcastId::new(b),
+        lead_id: LeadId::new(lead),
+        due_at: due,
+        state: RecipientState::Queued,
+        reason: None,
+        at: None,
+    }
+}
+
+pub async fn broadcasts_are_created_once_and_updated_optimistically(s: &dyn Store) {
+    let b1 = broadcast("B1", t0());
+    assert_eq!(s.create_broadcast(&b1).await.unwrap(), Put::Created);
+    assert_eq!(s.create_broadcast(&b1).await.unwrap(), Put::Existed);
+    s.create_broadcast(&broadcast("B2", t0() + Duration::hours(1)))
+        .await
+        .unwrap();
+    let mut got = s.get_broadcast(&b1.id).await.unwrap().unwrap();
+    assert_eq!(got, b1);
+    got.state = State::Approved;
+    assert_eq!(s.update_broadcast(&got).await.unwrap(), Cas::Updated);
+    // The same version again lost the race.
+    assert_eq!(s.update_broadcast(&got).await.unwrap(), Cas::Stale);
+    let stored = s.get_broadcast(&b1.id).await.unwrap().unwrap();
+    assert_eq!((stored.state, stored.version), (State::Approved, 1));
+    let ids: Vec<String> = s
+        .list_broadcasts()
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.id.to_string())
+        .collect();
+    assert_eq!(ids, ["B2", "B1"], "newest first");
+    assert!(s
+        .get_broadcast(&BroadcastId::new("none"))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn recipients_are_added_once_and_come_due_in_order(s: &dyn Store) {
+    let b = BroadcastId::new("B1");
+    let rs = [
+        recipient("B1", "L3", t0() + Duration::hours(14)),
+        recipient("B1", "L1", t0()),
+        recipient("B1", "L2", t0() + Duration::minutes(5)),
+    ];
+    assert_eq!(s.add_recipients(&rs).await.unwrap(), 3);
+    // A retried freeze page adds nothing and changes nothing it wrote.
+    let mut again = rs.clone();
+    again[1].due_at = t0() + Duration::days(3);
+    assert_eq!(s.add_recipients(&again).await.unwrap(), 0);
+    let due: Vec<String> = s
+        .due_recipients(&b, t0() + Duration::minutes(5), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.lead_id.to_string())
+        .collect();
+    assert_eq!(due, ["L1", "L2"], "due ones, earliest first");
+    assert_eq!(s.due_recipients(&b, t0() + Duration::days(1), 1).await.unwrap().len(), 1);
+    assert_eq!(s.next_due(&b).await.unwrap(), Some(t0()));
+    // Handled ones leave the queue; a deferred one moves.
+    let mut sent = rs[1].clone();
+    sent.state = RecipientState::Sent;
+    sent.at = Some(t0());
+    s.update_recipient(&sent).await.unwrap();
+    let mut later = rs[2].clone();
+    later.due_at = t0() + Duration::hours(20);
+    s.update_recipient(&later).await.unwrap();
+    assert!(s.due_recipients(&b, t0() + Duration::hours(1), 10).await.unwrap().is_empty());
+    assert_eq!(s.next_due(&b).await.unwrap(), Some(t0() + Duration::hours(14)));
+    let mut skipped = rs[0].clone();
+    skipped.state = RecipientState::Skipped;
+    skipped.reason = Some("unsubscribed".into());
+    s.update_recipient(&skipped).await.unwrap();
+    let p = s.progress(&b).await.unwrap();
+    assert_eq!((p.queued, p.sent, p.total()), (1, 1, 3));
+    assert_eq!(p.skipped.get("unsubscribed"), Some(&1));
+    assert_eq!(
+        s.get_recipient(&b, &LeadId::new("L1")).await.unwrap(),
+        Some(sent)
+    );
+    // Another broadcast's recipients are apart.
+    assert!(s
+        .due_recipients(&BroadcastId::new("B2"), t0() + Duration::days(9), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(s.next_due(&BroadcastId::new("B2")).await.unwrap(), None);
+}
+
+pub async fn recipients_page_in_lead_order(s: &dyn Store) {
+    let b = BroadcastId::new("B1");
+    let rs: Vec<Recipient> = (0..7)
+        .map(|i| recipient("B1", &format!("L{i}"), t0()))
+        .collect();
+    s.add_recipients(&rs).await.unwrap();
+    s.add_recipients(&[recipient("B2", "L0", t0())]).await.unwrap();
+    let mut seen = Vec::new();
+    let mut after: Option<LeadId> = None;
+    loop {
+        let page = s.recipients(&b, after.as_ref(), 3).await.unwrap();
+        assert!(page.len() <= 3);
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|r| r.lead_id.clone());
+        seen.extend(page.into_iter().map(|r| r.lead_id.to_string()));
+    }
+    assert_eq!(seen, ["L0", "L1", "L2", "L3", "L4", "L5", "L6"]);
+}
