@@ -113,7 +113,13 @@ pub async fn recipients_are_added_once_and_come_due_in_order(s: &dyn Store) {
         .map(|r| r.lead_id.to_string())
         .collect();
     assert_eq!(due, ["L1", "L2"], "due ones, earliest first");
-    assert_eq!(s.due_recipients(&b, t0() + Duration::days(1), 1).await.unwrap().len(), 1);
+    assert_eq!(
+        s.due_recipients(&b, t0() + Duration::days(1), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(s.next_due(&b).await.unwrap(), Some(t0()));
     // Handled ones leave the queue; a deferred one moves.
     let mut sent = rs[1].clone();
@@ -123,8 +129,15 @@ pub async fn recipients_are_added_once_and_come_due_in_order(s: &dyn Store) {
     let mut later = rs[2].clone();
     later.due_at = t0() + Duration::hours(20);
     s.update_recipient(&later).await.unwrap();
-    assert!(s.due_recipients(&b, t0() + Duration::hours(1), 10).await.unwrap().is_empty());
-    assert_eq!(s.next_due(&b).await.unwrap(), Some(t0() + Duration::hours(14)));
+    assert!(s
+        .due_recipients(&b, t0() + Duration::hours(1), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.next_due(&b).await.unwrap(),
+        Some(t0() + Duration::hours(14))
+    );
     let mut skipped = rs[0].clone();
     skipped.state = RecipientState::Skipped;
     skipped.reason = Some("unsubscribed".into());
@@ -151,7 +164,9 @@ pub async fn recipients_page_in_lead_order(s: &dyn Store) {
         .map(|i| recipient("B1", &format!("L{i}"), t0()))
         .collect();
     s.add_recipients(&rs).await.unwrap();
-    s.add_recipients(&[recipient("B2", "L0", t0())]).await.unwrap();
+    s.add_recipients(&[recipient("B2", "L0", t0())])
+        .await
+        .unwrap();
     let mut seen = Vec::new();
     let mut after: Option<LeadId> = None;
     loop {

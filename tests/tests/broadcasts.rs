@@ -34,7 +34,11 @@ fn app(extra: &str) -> TestApp {
 
 /// A consenting lead in `zone`; an IT director (in [`IT`]) when `it`.
 async fn lead(t: &TestApp, email: &str, zone: &str, it: bool) {
-    let title = if it { "情報システム部長" } else { "営業" };
+    let title = if it {
+        "情報システム部長"
+    } else {
+        "営業"
+    };
     let res = t
         .submit(
             "whitepaper",
@@ -48,7 +52,10 @@ async fn lead(t: &TestApp, email: &str, zone: &str, it: bool) {
             ],
         )
         .await;
-    assert!(res.status().is_redirection() || res.status().is_success(), "{res:?}");
+    assert!(
+        res.status().is_redirection() || res.status().is_success(),
+        "{res:?}"
+    );
 }
 
 fn content() -> Content {
@@ -73,7 +80,13 @@ fn at(s: &str) -> NaiveDateTime {
 }
 
 /// Creates, dry-runs, approves (by someone else) and schedules a broadcast.
-async fn scheduled(t: &TestApp, id: &str, audience: Audience, when: &str, local: bool) -> BroadcastId {
+async fn scheduled(
+    t: &TestApp,
+    id: &str,
+    audience: Audience,
+    when: &str,
+    local: bool,
+) -> BroadcastId {
     let k = t.app.kindling.broadcasts();
     let (b, _) = lifecycle::create(
         &k,
@@ -150,11 +163,24 @@ async fn each_member_gets_it_at_ten_in_its_own_zone_and_others_get_nothing() {
     let mails = broadcast_mails(&t);
     assert_eq!(mails.len(), 2, "{mails:?}");
     // 10:00 JST is 01:00 UTC; 10:00 EST (DST ended on Nov 1) is 15:00 UTC.
-    assert!(mails[0].0 == "tokyo@example.jp" && mails[0].1.contains("04 Nov 2026 01:00"), "{mails:?}");
-    assert!(mails[1].0 == "ny@example.com" && mails[1].1.contains("04 Nov 2026 15:00"), "{mails:?}");
+    assert!(
+        mails[0].0 == "tokyo@example.jp" && mails[0].1.contains("04 Nov 2026 01:00"),
+        "{mails:?}"
+    );
+    assert!(
+        mails[1].0 == "ny@example.com" && mails[1].1.contains("04 Nov 2026 15:00"),
+        "{mails:?}"
+    );
     let b = state(&t, &id).await;
     assert_eq!(b.state, State::Sent);
-    let p = t.app.kindling.stores.broadcasts.progress(&id).await.unwrap();
+    let p = t
+        .app
+        .kindling
+        .stores
+        .broadcasts
+        .progress(&id)
+        .await
+        .unwrap();
     assert_eq!((p.sent, p.queued, p.total()), (2, 0, 2));
 }
 
@@ -184,7 +210,8 @@ async fn a_crash_mid_broadcast_then_a_resume_sends_each_once_and_misses_none() {
         lead(&t, &format!("it{i}@example.jp"), "Asia/Tokyo", true).await;
     }
     let id = scheduled(&t, "crash", segment(), "2026-11-02 11:00", false).await;
-    t.clock.set(Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap());
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap());
     let k = t.app.kindling.broadcasts();
     // A run handles two recipients, then the sender dies.
     let first = send_due_broadcasts(&k, &*t.mailer, 2).await.unwrap();
@@ -234,8 +261,19 @@ async fn a_crash_mid_broadcast_then_a_resume_sends_each_once_and_misses_none() {
     to.sort();
     to.dedup();
     assert_eq!((mails.len(), to.len()), (4, 4), "no duplicate");
-    let p = t.app.kindling.stores.broadcasts.progress(&id).await.unwrap();
-    assert_eq!((p.sent, p.unknown, p.queued), (5, 1, 0), "none missing: {p:?}");
+    let p = t
+        .app
+        .kindling
+        .stores
+        .broadcasts
+        .progress(&id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.sent, p.unknown, p.queued),
+        (5, 1, 0),
+        "none missing: {p:?}"
+    );
 }
 
 #[tokio::test]
@@ -245,25 +283,58 @@ async fn pause_holds_within_the_run_resume_goes_on_and_cancel_stops_for_good() {
         lead(&t, &format!("it{i}@example.jp"), "Asia/Tokyo", true).await;
     }
     let id = scheduled(&t, "p", segment(), "2026-11-02 11:00", false).await;
-    t.clock.set(Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap());
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap());
     let k = t.app.kindling.broadcasts();
-    assert_eq!(send_due_broadcasts(&k, &*t.mailer, 1).await.unwrap().sent.len(), 1);
+    assert_eq!(
+        send_due_broadcasts(&k, &*t.mailer, 1)
+            .await
+            .unwrap()
+            .sent
+            .len(),
+        1
+    );
     lifecycle::pause(&k, &id, "marketer").await.unwrap();
-    assert!(send_due_broadcasts(&k, &*t.mailer, 100).await.unwrap().sent.is_empty());
+    assert!(send_due_broadcasts(&k, &*t.mailer, 100)
+        .await
+        .unwrap()
+        .sent
+        .is_empty());
     assert_eq!(t.tick().await.broadcasts.sent.len(), 0);
     lifecycle::resume(&k, &id, "marketer").await.unwrap();
-    assert_eq!(send_due_broadcasts(&k, &*t.mailer, 1).await.unwrap().sent.len(), 1);
+    assert_eq!(
+        send_due_broadcasts(&k, &*t.mailer, 1)
+            .await
+            .unwrap()
+            .sent
+            .len(),
+        1
+    );
     lifecycle::cancel(&k, &id, "marketer").await.unwrap();
-    assert!(send_due_broadcasts(&k, &*t.mailer, 100).await.unwrap().sent.is_empty());
+    assert!(send_due_broadcasts(&k, &*t.mailer, 100)
+        .await
+        .unwrap()
+        .sent
+        .is_empty());
     t.clock.advance(Duration::days(2));
     assert!(t.tick().await.broadcasts.sent.is_empty());
     assert_eq!(broadcast_mails(&t).len(), 2);
     let b = state(&t, &id).await;
     assert_eq!(b.state, State::Cancelled);
-    let p = t.app.kindling.stores.broadcasts.progress(&id).await.unwrap();
+    let p = t
+        .app
+        .kindling
+        .stores
+        .broadcasts
+        .progress(&id)
+        .await
+        .unwrap();
     assert_eq!((p.sent, p.queued), (2, 2));
     // Cancelled is final.
-    assert!(matches!(lifecycle::resume(&k, &id, "x").await, Err(Error::Refused(_))));
+    assert!(matches!(
+        lifecycle::resume(&k, &id, "x").await,
+        Err(Error::Refused(_))
+    ));
 }
 
 #[tokio::test]
@@ -288,10 +359,16 @@ async fn an_edit_voids_the_approval_and_a_second_person_must_approve() {
     .await
     .unwrap();
     // No dry run yet.
-    assert!(matches!(lifecycle::approve(&k, &b.id, "bob").await, Err(Error::Refused(_))));
+    assert!(matches!(
+        lifecycle::approve(&k, &b.id, "bob").await,
+        Err(Error::Refused(_))
+    ));
     dry_run(&k, &b.id, "alice").await.unwrap();
     let own = lifecycle::approve(&k, &b.id, "alice").await;
-    assert!(matches!(&own, Err(Error::Refused(m)) if m.contains("someone else")), "{own:?}");
+    assert!(
+        matches!(&own, Err(Error::Refused(m)) if m.contains("someone else")),
+        "{own:?}"
+    );
     let approved = lifecycle::approve(&k, &b.id, "bob").await.unwrap();
     assert_eq!(approved.state, State::Approved);
     assert!(approved.approved());
@@ -311,10 +388,19 @@ async fn an_edit_voids_the_approval_and_a_second_person_must_approve() {
     )
     .await
     .unwrap();
-    assert_eq!((edited.state, edited.approval.is_none()), (State::Draft, true));
-    assert!(matches!(lifecycle::schedule(&k, &b.id, "alice").await, Err(Error::Refused(_))));
+    assert_eq!(
+        (edited.state, edited.approval.is_none()),
+        (State::Draft, true)
+    );
+    assert!(matches!(
+        lifecycle::schedule(&k, &b.id, "alice").await,
+        Err(Error::Refused(_))
+    ));
     // The old dry run was of another schedule: approval needs a new one.
-    assert!(matches!(lifecycle::approve(&k, &b.id, "bob").await, Err(Error::Refused(_))));
+    assert!(matches!(
+        lifecycle::approve(&k, &b.id, "bob").await,
+        Err(Error::Refused(_))
+    ));
     t.run_until(
         Utc.with_ymd_and_hms(2026, 11, 5, 0, 0, 0).unwrap(),
         Duration::hours(1),
@@ -331,15 +417,25 @@ async fn an_audience_above_twice_the_dry_run_waits_for_confirmation() {
     for i in 1..4 {
         lead(&t, &format!("it{i}@example.jp"), "Asia/Tokyo", true).await;
     }
-    t.clock.set(Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap());
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap());
     let r = t.tick().await;
     assert_eq!(r.broadcasts.held, vec![id.clone()]);
     let b = state(&t, &id).await;
     assert_eq!(b.state, State::Paused);
-    assert_eq!(b.hold, Some(Hold::SizeGuard { frozen: 4, limit: 2 }));
+    assert_eq!(
+        b.hold,
+        Some(Hold::SizeGuard {
+            frozen: 4,
+            limit: 2
+        })
+    );
     assert!(t.tick().await.broadcasts.sent.is_empty());
     let k = t.app.kindling.broadcasts();
-    assert!(matches!(lifecycle::resume(&k, &id, "m").await, Err(Error::Refused(_))));
+    assert!(matches!(
+        lifecycle::resume(&k, &id, "m").await,
+        Err(Error::Refused(_))
+    ));
     lifecycle::confirm(&k, &id, "manager").await.unwrap();
     assert_eq!(t.tick().await.broadcasts.sent.len(), 4);
 }
@@ -350,10 +446,14 @@ async fn a_start_long_past_does_not_begin_by_itself() {
     lead(&t, "it0@example.jp", "Asia/Tokyo", true).await;
     let id = scheduled(&t, "stale", segment(), "2026-11-02 11:00", false).await;
     // Nothing ran for a day (the breaker was open, say).
-    t.clock.set(Utc.with_ymd_and_hms(2026, 11, 3, 2, 0, 0).unwrap());
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 3, 2, 0, 0).unwrap());
     let r = t.tick().await;
     assert_eq!((r.broadcasts.held.len(), r.broadcasts.sent.len()), (1, 0));
-    assert!(matches!(state(&t, &id).await.hold, Some(Hold::Stale { .. })));
+    assert!(matches!(
+        state(&t, &id).await.hold,
+        Some(Hold::Stale { .. })
+    ));
     assert!(t.tick().await.broadcasts.sent.is_empty());
     lifecycle::confirm(&t.app.kindling.broadcasts(), &id, "manager")
         .await
@@ -415,7 +515,9 @@ async fn a_dry_run_renders_every_recipient_counts_exclusions_and_sends_nothing()
     // Only the broadcast's own row changed (its stored dry run).
     assert_eq!(t.counts(), before);
     assert_eq!(t.outbox().len(), outbox);
-    assert!(matches!(lifecycle::approve(&k, &b.id, "boss").await, Err(Error::Refused(m)) if m.contains("render")));
+    assert!(
+        matches!(lifecycle::approve(&k, &b.id, "boss").await, Err(Error::Refused(m)) if m.contains("render"))
+    );
 }
 
 #[tokio::test]
@@ -425,7 +527,8 @@ async fn a_correction_goes_to_exactly_the_original_recipients() {
     lead(&t, "it1@example.jp", "Asia/Tokyo", true).await;
     lead(&t, "other@example.jp", "Asia/Tokyo", false).await;
     let first = scheduled(&t, "first", segment(), "2026-11-02 11:00", false).await;
-    t.clock.set(Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap());
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap());
     assert_eq!(t.tick().await.broadcasts.sent.len(), 2);
     // A new member joins after the first went out: the correction is not for it.
     lead(&t, "late@example.jp", "Asia/Tokyo", true).await;
@@ -437,7 +540,8 @@ async fn a_correction_goes_to_exactly_the_original_recipients() {
         false,
     )
     .await;
-    t.clock.set(Utc.with_ymd_and_hms(2026, 11, 2, 3, 0, 0).unwrap());
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 2, 3, 0, 0).unwrap());
     let r = t.tick().await;
     let mut to: Vec<String> = r.broadcasts.sent.iter().map(|m| m.to.to_string()).collect();
     to.sort();
@@ -450,13 +554,19 @@ async fn an_opt_out_after_the_freeze_stops_the_pending_send() {
     lead(&t, "it0@example.jp", "Asia/Tokyo", true).await;
     lead(&t, "ny@example.com", "America/New_York", true).await;
     let id = scheduled(&t, "optout", segment(), "2026-11-04 10:00", true).await;
-    t.clock.set(Utc.with_ymd_and_hms(2026, 11, 4, 1, 0, 0).unwrap());
-    assert_eq!(t.tick().await.broadcasts.sent.len(), 1, "Tokyo at 10:00 JST");
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 4, 1, 0, 0).unwrap());
+    assert_eq!(
+        t.tick().await.broadcasts.sent.len(),
+        1,
+        "Tokyo at 10:00 JST"
+    );
     let ny = t.lead("ny@example.com").await.id;
     kindling::deliverability::unsubscribe(&t.app.kindling.deliverability(), &ny)
         .await
         .unwrap();
-    t.clock.set(Utc.with_ymd_and_hms(2026, 11, 4, 15, 0, 0).unwrap());
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 4, 15, 0, 0).unwrap());
     let r = t.tick().await;
     assert_eq!((r.broadcasts.sent.len(), r.broadcasts.skipped), (0, 1));
     let rec = t
@@ -468,7 +578,10 @@ async fn an_opt_out_after_the_freeze_stops_the_pending_send() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((rec.state, rec.reason.as_deref()), (RecipientState::Skipped, Some("unsubscribed")));
+    assert_eq!(
+        (rec.state, rec.reason.as_deref()),
+        (RecipientState::Skipped, Some("unsubscribed"))
+    );
 }
 
 #[tokio::test]
@@ -521,7 +634,13 @@ async fn bad_input_is_refused_and_writes_nothing() {
         assert!(matches!(r, Err(Error::Invalid(_))), "{id:?}: {r:?}");
     }
     let missing = BroadcastId::new("missing");
-    assert!(matches!(lifecycle::approve(&k, &missing, "m").await, Err(Error::NotFound(_))));
-    assert!(matches!(dry_run(&k, &missing, "m").await, Err(Error::NotFound(_))));
+    assert!(matches!(
+        lifecycle::approve(&k, &missing, "m").await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        dry_run(&k, &missing, "m").await,
+        Err(Error::NotFound(_))
+    ));
     assert_eq!(t.counts(), before);
 }

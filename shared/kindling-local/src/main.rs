@@ -1,5 +1,6 @@
 //! The `kindling` command: serve, demo, check, lead show, segment, rescore.
 
+mod broadcast_commands;
 mod commands;
 mod segment_commands;
 
@@ -122,6 +123,21 @@ enum Command {
         command: SegmentCommand,
         #[arg(long, default_value = ".kindling", global = true)]
         data_dir: PathBuf,
+        /// Print as JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Broadcasts (newsletters and segment mail): create, dry-run, approve, schedule, pause,
+    /// resume, confirm, cancel, show, preview, and one sender run.
+    #[command(visible_alias = "broadcasts")]
+    Broadcast {
+        #[command(subcommand)]
+        command: broadcast_commands::BroadcastCommand,
+        #[arg(long, default_value = ".kindling", global = true)]
+        data_dir: PathBuf,
+        /// Who acts (kept in the broadcast's history; the second-approver rule reads it).
+        #[arg(long, global = true, env = "KINDLING_USER")]
+        by: Option<String>,
         /// Print as JSON.
         #[arg(long, global = true)]
         json: bool,
@@ -259,6 +275,17 @@ async fn main() -> anyhow::Result<()> {
                 segment_commands::rebuild(&cli.config, data_dir, dry_run, json).await
             }
         },
+        Command::Broadcast {
+            command,
+            data_dir,
+            by,
+            json,
+        } => {
+            let by = by
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "local".into());
+            broadcast_commands::run(&cli.config, command, data_dir, by, json).await
+        }
         Command::Rescore {
             data_dir,
             dry_run,

@@ -43,7 +43,12 @@ fn recipient_item(r: &Recipient) -> PortResult<Item> {
 impl DynamoStore {
     /// Queued recipients of one broadcast due by `upper` (an index sort key bound), from each
     /// shard at most `limit`, earliest first.
-    async fn queued(&self, broadcast: &BroadcastId, upper: &str, limit: usize) -> PortResult<Vec<Item>> {
+    async fn queued(
+        &self,
+        broadcast: &BroadcastId,
+        upper: &str,
+        limit: usize,
+    ) -> PortResult<Vec<Item>> {
         let limit_i32 = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
         let mut due = Vec::new();
         for shard in 0..SHARDS {
@@ -250,4 +255,3 @@ impl BroadcastStore for DynamoStore {
         Ok(p)
     }
 }
-

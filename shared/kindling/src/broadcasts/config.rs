@@ -1,8 +1,7 @@
-//! `[broadcasts]`: who may approve, where test sends go, the guards, and what a broadcast does
+//! `[broadcasts]`: who may approve, the guards, and what a broadcast does
 //! when the frequency cap is full (it counts toward the cap like every mail).
 
-use crate::diag::{choice, email, Choice, Diag, S};
-use crate::email::EmailAddress;
+use crate::diag::{choice, Choice, Diag, S};
 use chrono::Duration;
 
 /// What a broadcast does when the lead's frequency cap is full (a step mail went out today).
@@ -25,8 +24,6 @@ crate::named!(WhenCapped {
 pub struct Settings {
     /// An approver must be someone other than the creator.
     pub second_approver: bool,
-    /// The only addresses a test send may go to.
-    pub test_addresses: Vec<EmailAddress>,
     /// A frozen audience above this waits for confirmation, whatever the dry run said.
     pub max_audience: Option<u64>,
     /// A broadcast whose start passed longer ago than this does not start by itself.
@@ -39,12 +36,11 @@ pub struct Settings {
 pub const SIZE_GUARD_RATIO: u64 = 2;
 
 impl Default for Settings {
-    /// One person may approve; no test addresses; no maximum; stale after 6 hours; a broadcast
+    /// One person may approve; no maximum; stale after 6 hours; a broadcast
     /// counts toward the cap like any mail and waits when the cap is full.
     fn default() -> Self {
         Self {
             second_approver: false,
-            test_addresses: Vec::new(),
             max_audience: None,
             stale_after: Duration::hours(6),
             when_capped: WhenCapped::Wait,
@@ -57,13 +53,10 @@ pub(crate) fn validate(d: &mut Diag<'_>, r: Option<&raw::Broadcasts>) -> Setting
     let Some(r) = r else {
         return Settings::default();
     };
-    let mut s = Settings::default();
-    s.second_approver = r.second_approver.unwrap_or(false);
-    s.test_addresses = r
-        .test_addresses
-        .iter()
-        .filter_map(|a| email(d, a, "broadcasts.test_addresses"))
-        .collect();
+    let mut s = Settings {
+        second_approver: r.second_approver.unwrap_or(false),
+        ..Settings::default()
+    };
     if let Some(m) = &r.max_audience {
         if *m.get_ref() == 0 {
             d.span(m, "broadcasts.max_audience must be at least 1");
@@ -91,8 +84,6 @@ pub(crate) mod raw {
     #[serde(deny_unknown_fields)]
     pub struct Broadcasts {
         pub second_approver: Option<bool>,
-        #[serde(default)]
-        pub test_addresses: Vec<S<String>>,
         pub max_audience: Option<S<u64>>,
         pub stale_after_hours: Option<S<u32>>,
         pub when_capped: Option<S<Choice<WhenCapped>>>,

@@ -106,7 +106,10 @@ impl Content {
 
     /// Bytes of every part.
     pub fn size(&self) -> usize {
-        self.parts.values().map(|p| p.txt.len() + p.html.len()).sum()
+        self.parts
+            .values()
+            .map(|p| p.txt.len() + p.html.len())
+            .sum()
     }
 }
 
@@ -281,7 +284,10 @@ mod tests {
         let c = config();
         let raw = Content::from_files(
             "t",
-            &files("no subject\n\nbody", "<a href=\"https://example.jp/x\">x</a>"),
+            &files(
+                "no subject\n\nbody",
+                "<a href=\"https://example.jp/x\">x</a>",
+            ),
         )
         .unwrap();
         let l = lint(&raw, &c.program, &c.sender);

@@ -56,7 +56,8 @@ async fn check_audience(k: &Broadcasts<'_>, a: &Audience) -> Result<()> {
                 Ok(())
             } else {
                 Err(Error::Invalid(format!(
-                    "no segment {segment:?} in kindling.toml"
+                    "no segment {:?} in kindling.toml",
+                    segment.as_str()
                 )))
             }
         }
@@ -177,8 +178,13 @@ pub async fn edit(k: &Broadcasts<'_>, id: &BroadcastId, e: Edit, by: &str) -> Re
     if let Some(c) = &e.content {
         check_content(k, c)?;
     }
-    if e.name.as_deref().is_some_and(|n| n.trim().is_empty() || n.len() > MAX_NAME) {
-        return Err(Error::Invalid(format!("a name has 1 to {MAX_NAME} characters")));
+    if e.name
+        .as_deref()
+        .is_some_and(|n| n.trim().is_empty() || n.len() > MAX_NAME)
+    {
+        return Err(Error::Invalid(format!(
+            "a name has 1 to {MAX_NAME} characters"
+        )));
     }
     update(k, id, by, "edited (approval voided)", |b| {
         if !matches!(b.state, State::Draft | State::Approved | State::Scheduled) {
@@ -217,12 +223,10 @@ pub async fn approve(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<B
         let hash = b.hash();
         match &b.dry_run {
             Some(d) if d.hash == hash && d.failures == 0 => {}
-            Some(d) if d.hash == hash => {
-                return Err(Error::Refused(format!(
-                    "the dry run found {} recipients whose mail does not render; fix the content first",
-                    d.failures
-                )))
-            }
+            Some(d) if d.hash == hash => return Err(Error::Refused(format!(
+                "the dry run found {} recipients whose mail does not render; fix the content first",
+                d.failures
+            ))),
             _ => {
                 return Err(Error::Refused(
                     "dry-run the broadcast as it is now before approving it".into(),

@@ -5,14 +5,15 @@
 //! the schedule's run ([`run`]) with the same message key, ledger, cap, breaker and checks at
 //! send time as step mail: at most once per (broadcast, lead), each at its local hour.
 
+mod audience;
 pub mod compose;
 pub mod config;
 pub mod content;
 pub mod dry_run;
 pub mod lifecycle;
 pub mod ports;
-mod audience;
 mod run;
+pub mod status;
 
 pub use run::{send_due_broadcasts, BroadcastReport};
 
@@ -258,7 +259,9 @@ impl Broadcast {
 
     /// Approved as it is now.
     pub fn approved(&self) -> bool {
-        self.approval.as_ref().is_some_and(|a| a.hash == self.hash())
+        self.approval
+            .as_ref()
+            .is_some_and(|a| a.hash == self.hash())
     }
 }
 

@@ -117,19 +117,25 @@ async fn start(
         return Ok(None);
     }
     let stale = now - start > k.config.broadcasts.stale_after && !b.confirmed_late;
-    let moved = update(k, &b.id, SENDER, if stale { "held: stale" } else { "started" }, |s| {
-        if s.state != State::Scheduled {
-            return Err(Error::Refused("moved on meanwhile".into()));
-        }
-        if stale {
-            s.state = State::Paused;
-            s.hold = Some(Hold::Stale { start });
-        } else {
-            s.state = State::Sending;
-            s.started_at = Some(now);
-        }
-        Ok(())
-    })
+    let moved = update(
+        k,
+        &b.id,
+        SENDER,
+        if stale { "held: stale" } else { "started" },
+        |s| {
+            if s.state != State::Scheduled {
+                return Err(Error::Refused("moved on meanwhile".into()));
+            }
+            if stale {
+                s.state = State::Paused;
+                s.hold = Some(Hold::Stale { start });
+            } else {
+                s.state = State::Sending;
+                s.started_at = Some(now);
+            }
+            Ok(())
+        },
+    )
     .await;
     match moved {
         Ok(b) if stale => {
@@ -333,7 +339,15 @@ async fn send_one(
 ) -> Result<Outcome> {
     use RecipientState as R;
     let Some(lead) = k.leads.get_lead(&r.lead_id).await? else {
-        return settle(k, r, R::Skipped, Some("lead_gone".into()), now, Outcome::Skipped).await;
+        return settle(
+            k,
+            r,
+            R::Skipped,
+            Some("lead_gone".into()),
+            now,
+            Outcome::Skipped,
+        )
+        .await;
     };
     if let Some(why) = exclusion(k, &lead).await? {
         return settle(k, r, R::Skipped, Some(why.into()), now, Outcome::Skipped).await;
@@ -359,13 +373,27 @@ async fn send_one(
         links: composed.links.clone(),
         error: None,
     };
-    match k.sends.claim_send(&record, k.config.sending.cap, now).await? {
+    match k
+        .sends
+        .claim_send(&record, k.config.sending.cap, now)
+        .await?
+    {
         SendClaim::Claimed => {}
         SendClaim::CapReached { until } => {
             return match k.config.broadcasts.when_capped {
-                WhenCapped::Wait => defer(k, r, k.config.sending.send_time(None, until, zone)).await,
+                WhenCapped::Wait => {
+                    defer(k, r, k.config.sending.send_time(None, until, zone)).await
+                }
                 WhenCapped::Skip => {
-                    settle(k, r, R::Skipped, Some("capped".into()), now, Outcome::Skipped).await
+                    settle(
+                        k,
+                        r,
+                        R::Skipped,
+                        Some("capped".into()),
+                        now,
+                        Outcome::Skipped,
+                    )
+                    .await
                 }
             }
         }

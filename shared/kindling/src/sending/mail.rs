@@ -6,7 +6,6 @@ use crate::leads::Lead;
 use crate::message::MessageKey;
 use crate::message::HIDDEN_LINK;
 use crate::program::{Program, Sender};
-use serde::Serialize;
 use crate::sending::templates::RenderedMail;
 use crate::sending::templates::LINK_MARKER;
 use crate::token::{Claim, SigningKeys};
@@ -16,6 +15,7 @@ use chrono::{DateTime, Utc};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
+use serde::Serialize;
 
 /// A mail ready for the provider.
 #[derive(Debug, Clone)]

@@ -4,8 +4,8 @@
 use crate::leads::Lead;
 use crate::message::MessageKey;
 use crate::sending::mail::compose;
-use chrono::{DateTime, Utc};
 use crate::sending::mail::MailContext;
+use chrono::{DateTime, Utc};
 
 /// The exact mail that template `template` of sequence `sequence` makes for `lead` as the send
 /// `key` at `now`: what the sender hands the provider, and what `kindling preview` shows.
@@ -36,4 +36,3 @@ pub fn build_step_mail(
     };
     compose(&cfg.origin(), k.keys, &to, &rendered, now).map_err(|e| e.to_string())
 }
-

@@ -1,0 +1,390 @@
+//! `kindling broadcast ...`: newsletters and segment mail in the local store, from creation to
+//! the sender's run.
+
+use crate::commands::{load_config, open_store};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use kindling::broadcasts::content::Content;
+use kindling::broadcasts::lifecycle::{self, hold_text, Edit, NewBroadcast};
+use kindling::broadcasts::status::{status, Status};
+use kindling::broadcasts::{Audience, Broadcast, Schedule};
+use kindling::ids::{BroadcastId, SegmentId};
+use kindling::names::Named;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// What a broadcast goes to: exactly one.
+#[derive(Args, Debug, Clone)]
+#[group(multiple = false)]
+pub struct AudienceArgs {
+    /// Every member of this segment.
+    #[arg(long)]
+    segment: Option<String>,
+    /// Every consenting lead (a newsletter).
+    #[arg(long)]
+    all: bool,
+    /// Exactly the recipients of this broadcast (a correction).
+    #[arg(long)]
+    correct: Option<String>,
+}
+
+impl AudienceArgs {
+    fn audience(&self) -> Option<Audience> {
+        match (&self.segment, self.all, &self.correct) {
+            (Some(s), _, _) => Some(Audience::Segment {
+                segment: SegmentId::new(s.clone()),
+            }),
+            (_, true, _) => Some(Audience::All),
+            (_, _, Some(b)) => Some(Audience::RecipientsOf {
+                broadcast: BroadcastId::new(b.clone()),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum BroadcastCommand {
+    /// Create a draft. Its content is linted as `kindling check` lints config.
+    Create {
+        /// For people: "December newsletter".
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        audience: AudienceArgs,
+        /// A template of templates/ (copied), or a directory of <lang>.txt and <lang>.html.
+        #[arg(long)]
+        template: String,
+        /// When: "2026-12-08 10:00", in the program's zone, or with --local in each lead's.
+        #[arg(long)]
+        at: String,
+        /// At that wall-clock time in each lead's own zone.
+        #[arg(long)]
+        local: bool,
+        /// Its id (default: a fresh one).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Change a broadcast that has not started; voids its approval.
+    Edit {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        audience: AudienceArgs,
+        #[arg(long)]
+        template: Option<String>,
+        /// A new time (with --local: in each lead's zone).
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, requires = "at")]
+        local: bool,
+    },
+    /// Every broadcast, newest first.
+    List,
+    /// A broadcast: state, audience, schedule, approval, dry run, progress, ETA, history.
+    Show {
+        id: String,
+    },
+    /// The exact mail one lead would get.
+    Preview {
+        id: String,
+        /// The lead's address (not in the store: a sample lead with only that address).
+        #[arg(long)]
+        lead: String,
+        /// The exact RFC 5322 bytes.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Render for every recipient and count who would get it and who not, and why. Sends
+    /// nothing.
+    DryRun {
+        id: String,
+    },
+    /// Approve it as it is now (needs a dry run of exactly this).
+    Approve {
+        id: String,
+    },
+    /// Arm an approved broadcast: it starts at its time.
+    Schedule {
+        id: String,
+    },
+    Pause {
+        id: String,
+    },
+    Resume {
+        id: String,
+    },
+    /// Go on past a guard: a stale start or an audience above the size guard.
+    Confirm {
+        id: String,
+    },
+    /// Stop it for good.
+    Cancel {
+        id: String,
+    },
+    /// One sender run now: start what is due, freeze, send due recipients to the outbox.
+    Run,
+}
+
+fn parse_at(s: &str) -> anyhow::Result<chrono::NaiveDateTime> {
+    chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M")
+        .with_context(|| format!("--at {s:?}: write a time like \"2026-12-08 10:00\""))
+}
+
+fn load_content(config: &kindling::Config, template: &str) -> anyhow::Result<Content> {
+    let path = Path::new(template);
+    let content = if path.is_dir() {
+        let mut files = Vec::new();
+        for e in std::fs::read_dir(path)? {
+            let p = e?.path();
+            if p.is_file() {
+                let name = p
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                let body = std::fs::read_to_string(&p)
+                    .with_context(|| format!("cannot read {}", p.display()))?;
+                files.push((name, body));
+            }
+        }
+        Content::from_files(&format!("dir {template}"), &files)
+    } else {
+        Content::from_template(&config.templates, template)
+    };
+    content.map_err(|e| anyhow::anyhow!("--template {template}: {e}"))
+}
+
+/// Runs one subcommand as `by`.
+pub async fn run(
+    config_dir: &Path,
+    command: BroadcastCommand,
+    data_dir: PathBuf,
+    by: String,
+    json: bool,
+) -> anyhow::Result<()> {
+    let app = open_store(load_config(config_dir)?, &data_dir)?;
+    let kd = &app.kindling;
+    let k = kd.broadcasts();
+    let id = |s: &str| BroadcastId::new(s);
+    let moved: Broadcast = match command {
+        BroadcastCommand::Create {
+            name,
+            audience,
+            template,
+            at,
+            local,
+            id,
+        } => {
+            let audience = audience
+                .audience()
+                .context("name the audience: --segment <id>, --all or --correct <broadcast>")?;
+            let new = NewBroadcast {
+                id,
+                name,
+                audience,
+                content: load_content(&kd.config, &template)?,
+                schedule: Schedule {
+                    at: parse_at(&at)?,
+                    local,
+                },
+                by,
+            };
+            let (b, lint) = lifecycle::create(&k, new).await?;
+            for w in &lint.warnings {
+                eprintln!("warning: {w}");
+            }
+            b
+        }
+        BroadcastCommand::Edit {
+            id: bid,
+            name,
+            audience,
+            template,
+            at,
+            local,
+        } => {
+            let edit = Edit {
+                name,
+                audience: audience.audience(),
+                content: template.map(|t| load_content(&kd.config, &t)).transpose()?,
+                schedule: at
+                    .map(|a| parse_at(&a).map(|at| Schedule { at, local }))
+                    .transpose()?,
+            };
+            lifecycle::edit(&k, &id(&bid), edit, &by).await?
+        }
+        BroadcastCommand::List => {
+            let all = kd.stores.broadcasts.list_broadcasts().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            }
+            for b in all.iter().filter(|_| !json) {
+                println!(
+                    "{:<24} {:<10} {}  {}  {}",
+                    b.id.as_str(),
+                    b.state.name(),
+                    b.schedule.at.format("%Y-%m-%d %H:%M"),
+                    b.audience,
+                    b.name
+                );
+            }
+            return Ok(());
+        }
+        BroadcastCommand::Show { id: bid } => {
+            let s = status(&k, &id(&bid)).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                print!("{}", show_text(&s, kd.config.program.default_zone));
+            }
+            return Ok(());
+        }
+        BroadcastCommand::Preview { id: bid, lead, raw } => {
+            let email = kindling::email::EmailAddress::parse(&lead)
+                .map_err(|_| anyhow::anyhow!("--lead {lead:?} is not an email address"))?;
+            let mail = kindling::broadcasts::compose::preview(&k, &id(&bid), &email).await?;
+            if raw {
+                use std::io::Write as _;
+                std::io::stdout().write_all(&mail.raw)?;
+            } else {
+                print!("{}", kindling_local::preview::readable(&mail.raw)?);
+            }
+            return Ok(());
+        }
+        BroadcastCommand::DryRun { id: bid } => {
+            kindling::broadcasts::dry_run::dry_run(&k, &id(&bid), &by).await?
+        }
+        BroadcastCommand::Approve { id: bid } => lifecycle::approve(&k, &id(&bid), &by).await?,
+        BroadcastCommand::Schedule { id: bid } => lifecycle::schedule(&k, &id(&bid), &by).await?,
+        BroadcastCommand::Pause { id: bid } => lifecycle::pause(&k, &id(&bid), &by).await?,
+        BroadcastCommand::Resume { id: bid } => lifecycle::resume(&k, &id(&bid), &by).await?,
+        BroadcastCommand::Confirm { id: bid } => lifecycle::confirm(&k, &id(&bid), &by).await?,
+        BroadcastCommand::Cancel { id: bid } => lifecycle::cancel(&k, &id(&bid), &by).await?,
+        BroadcastCommand::Run => {
+            let r = kindling::broadcasts::send_due_broadcasts(
+                &k,
+                &*app.mailer,
+                kindling_local::app::SEND_BUDGET,
+            )
+            .await?;
+            app.pump().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "sent {}  skipped {}  deferred {}  failed {}  unknown {}  started {}  held {}  finished {}",
+                    r.sent.len(),
+                    r.skipped,
+                    r.deferred,
+                    r.failed,
+                    r.unknown,
+                    r.started.len(),
+                    r.held.len(),
+                    r.finished.len()
+                );
+                if let Some(p) = &r.paused {
+                    println!("paused by the breaker: {p}");
+                }
+            }
+            return Ok(());
+        }
+    };
+    let s = status(&k, &moved.id).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+    } else {
+        print!("{}", show_text(&s, kd.config.program.default_zone));
+    }
+    Ok(())
+}
+
+/// A broadcast for people.
+pub fn show_text(s: &Status, zone: chrono_tz::Tz) -> String {
+    let b = &s.broadcast;
+    let at = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z");
+    let mut o = String::new();
+    let _ = writeln!(o, "{}  {}", b.id, b.name);
+    let _ = writeln!(o, "state      {}", b.state.name());
+    if let Some(h) = &b.hold {
+        let _ = writeln!(o, "held       {}", hold_text(h));
+    }
+    let _ = writeln!(o, "audience   {}", b.audience);
+    let _ = writeln!(
+        o,
+        "schedule   {}{}",
+        b.schedule.at.format("%Y-%m-%d %H:%M"),
+        if b.schedule.local {
+            " in each lead's own zone"
+        } else {
+            " in the program's zone"
+        }
+    );
+    let _ = writeln!(
+        o,
+        "content    {} ({})",
+        b.content.source,
+        b.content
+            .parts
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    match &b.approval {
+        Some(a) if s.approved => {
+            let _ = writeln!(o, "approved   by {} at {}", a.by, at(a.at));
+        }
+        Some(a) => {
+            let _ = writeln!(o, "approval   by {} is void: edited since", a.by);
+        }
+        None => {
+            let _ = writeln!(o, "approval   none");
+        }
+    }
+    if let Some(d) = &b.dry_run {
+        let current = if d.hash == s.hash {
+            ""
+        } else {
+            " (of an earlier version)"
+        };
+        let _ = writeln!(
+            o,
+            "dry run    {}{current}: audience {}, would send {}, failures {}",
+            at(d.at),
+            d.audience,
+            d.recipients,
+            d.failures
+        );
+        for (why, n) in &d.excluded {
+            let _ = writeln!(o, "           excluded {why}: {n}");
+        }
+        for (why, n) in &d.deferred {
+            let _ = writeln!(o, "           deferred {why}: {n}");
+        }
+        for (lead, e) in &d.failed {
+            let _ = writeln!(o, "           failed {lead}: {e}");
+        }
+    }
+    let p = &s.progress;
+    if p.total() > 0 {
+        let _ = writeln!(
+            o,
+            "progress   queued {}, sent {}, failed {}, unknown {}",
+            p.queued, p.sent, p.failed, p.unknown
+        );
+        for (why, n) in &p.skipped {
+            let _ = writeln!(o, "           skipped {why}: {n}");
+        }
+    }
+    if let (Some(r), Some(eta)) = (s.rate_per_minute, s.eta) {
+        let _ = writeln!(o, "rate       {r:.0}/min; done around {}", at(eta));
+    }
+    let _ = writeln!(o, "history");
+    for c in &b.history {
+        let _ = writeln!(o, "  {}  {:<10} {}", at(c.at), c.by, c.what);
+    }
+    o
+}

@@ -1,0 +1,199 @@
+//! `kindling broadcast ...` as a marketer runs it, on the demo's store and the real clock:
+//! create (content from a directory, linted), dry run, the second approver, schedule, one
+//! sender run to the outbox, show; and bad input that fails with a message and writes nothing.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn shipped() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config")
+}
+
+/// The shipped program without quiet hours, so a run on the real clock sends at any hour.
+fn config_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(quiet_free_config).clone()
+}
+
+fn quiet_free_config() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kindling-broadcast-cli-{}", std::process::id()));
+    {
+        std::fs::create_dir_all(dir.join("templates")).unwrap();
+        for e in std::fs::read_dir(shipped().join("templates")).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, dir.join("templates").join(p.file_name().unwrap())).unwrap();
+        }
+        let toml = std::fs::read_to_string(shipped().join("kindling.toml")).unwrap();
+        let toml = toml.replace(
+            "quiet_hours = { start = \"22:00\", end = \"09:00\" }",
+            "quiet_hours = { start = \"00:00\", end = \"00:00\" }",
+        );
+        assert!(toml.contains("\"00:00\""));
+        std::fs::write(dir.join("kindling.toml"), toml).unwrap();
+    }
+    dir
+}
+
+fn run(args: &[&str], data: &str) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kindling"))
+        .arg("--config")
+        .arg(config_dir())
+        .args(args)
+        .args(["--data-dir", data])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write(dir: &Path, name: &str, body: &str) {
+    std::fs::write(dir.join(name), body).unwrap();
+}
+
+fn outbox(data: &Path) -> usize {
+    std::fs::read_dir(data.join("outbox")).map_or(0, |d| d.count())
+}
+
+#[test]
+fn a_segment_mail_goes_from_draft_to_the_outbox_with_two_people() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("demo");
+    let d = data.to_str().unwrap();
+    let (ok, _, err) = run(&["demo"], d);
+    assert!(ok, "{err}");
+    let content = tmp.path().join("news");
+    std::fs::create_dir(&content).unwrap();
+    write(
+        &content,
+        "ja.txt",
+        "Subject: 製造業向けのご案内\n\n{{ lead.name or \"ご担当者\" }} 様\n{{ link(\"https://example.jp/cases/manufacturing\") }}\n",
+    );
+    write(
+        &content,
+        "ja.html",
+        "<p>{{ lead.name or \"ご担当者\" }} 様</p><a href=\"{{ link(\"https://example.jp/cases/manufacturing\") }}\">事例</a>",
+    );
+    // Due a minute ago in the program's zone (Tokyo), so one run sends it.
+    let at = (chrono::Utc::now() - chrono::Duration::minutes(1))
+        .with_timezone(&chrono_tz::Asia::Tokyo)
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let before = outbox(&data);
+    let (ok, out, err) = run(
+        &[
+            "broadcast",
+            "create",
+            "--id",
+            "mfg",
+            "--name",
+            "製造業向け",
+            "--segment",
+            "manufacturing_managers_pricing",
+            "--template",
+            content.to_str().unwrap(),
+            "--at",
+            &at,
+            "--by",
+            "alice",
+        ],
+        d,
+    );
+    assert!(ok && out.contains("state      draft"), "{out}{err}");
+    let (ok, out, _) = run(&["broadcast", "dry-run", "mfg", "--by", "alice"], d);
+    assert!(ok && out.contains("would send 1, failures 0"), "{out}");
+    let (ok, out, _) = run(&["broadcast", "approve", "mfg", "--by", "bob"], d);
+    assert!(ok && out.contains("approved   by bob"), "{out}");
+    let (ok, _, _) = run(&["broadcast", "schedule", "mfg", "--by", "bob"], d);
+    assert!(ok);
+    assert_eq!(outbox(&data), before, "nothing before the sender runs");
+    let (ok, out, err) = run(&["broadcast", "run"], d);
+    assert!(ok && out.starts_with("sent 1 "), "{out}{err}");
+    assert_eq!(outbox(&data), before + 1);
+    let (ok, out, _) = run(&["broadcast", "run"], d);
+    assert!(ok && out.starts_with("sent 0 "), "{out}");
+    let (ok, show, _) = run(&["broadcast", "show", "mfg"], d);
+    assert!(
+        ok && show.contains("state      sent") && show.contains("sent 1"),
+        "{show}"
+    );
+    let (ok, json, _) = run(&["broadcast", "show", "mfg", "--json"], d);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["progress"]["sent"], 1);
+    assert_eq!(v["broadcast"]["approval"]["by"], "bob");
+    // The mail carries the segment's List-Id and the one-click headers.
+    let newest = std::fs::read_dir(data.join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+        .unwrap();
+    let eml = std::fs::read_to_string(newest).unwrap();
+    assert!(
+        eml.contains("manufacturing-managers-pricing.kindling."),
+        "{eml}"
+    );
+    assert!(eml.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+}
+
+#[test]
+fn bad_input_fails_with_a_message_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("demo");
+    let d = data.to_str().unwrap();
+    assert!(run(&["demo"], d).0);
+    let create = |extra: &[&str]| {
+        let mut args = vec!["broadcast", "create", "--name", "n"];
+        args.extend_from_slice(extra);
+        run(&args, d)
+    };
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--all", "--template", "nope", "--at", "2026-12-08 10:00"],
+            "no template \"nope\"",
+        ),
+        (
+            &[
+                "--segment",
+                "nope",
+                "--template",
+                "doc_case_study",
+                "--at",
+                "2026-12-08 10:00",
+            ],
+            "no segment \"nope\"",
+        ),
+        (
+            &["--all", "--template", "doc_case_study", "--at", "tomorrow"],
+            "write a time like",
+        ),
+        (
+            &["--template", "doc_case_study", "--at", "2026-12-08 10:00"],
+            "name the audience",
+        ),
+        (
+            &[
+                "--all",
+                "--segment",
+                "x",
+                "--template",
+                "doc_case_study",
+                "--at",
+                "2026-12-08 10:00",
+            ],
+            "cannot be used with",
+        ),
+    ];
+    for (args, message) in cases {
+        let (ok, _, err) = create(args);
+        assert!(!ok && err.contains(message), "{args:?}: {err}");
+    }
+    let (ok, _, err) = run(&["broadcast", "approve", "nope"], d);
+    assert!(!ok && err.contains("no broadcast nope"), "{err}");
+    let (ok, list, _) = run(&["broadcast", "list"], d);
+    assert!(ok && list.is_empty(), "{list}");
+}
