@@ -223,10 +223,12 @@ pub async fn approve(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<B
         let hash = b.hash();
         match &b.dry_run {
             Some(d) if d.hash == hash && d.failures == 0 => {}
-            Some(d) if d.hash == hash => return Err(Error::Refused(format!(
+            Some(d) if d.hash == hash => {
+                return Err(Error::Refused(format!(
                 "the dry run found {} recipients whose mail does not render; fix the content first",
                 d.failures
-            ))),
+            )))
+            }
             _ => {
                 return Err(Error::Refused(
                     "dry-run the broadcast as it is now before approving it".into(),

@@ -9,6 +9,7 @@ mod audience;
 pub mod compose;
 pub mod config;
 pub mod content;
+mod deliver;
 pub mod dry_run;
 pub mod lifecycle;
 pub mod ports;

@@ -1,0 +1,197 @@
+//! One recipient of a broadcast: the checks at send time (consent, suppression, quiet hours),
+//! the claim under the cap, the provider, and the records, in that order (see [`super::run`]).
+
+use super::audience::exclusion;
+use super::compose::{build_mail, key_of};
+use super::config::WhenCapped;
+use super::{Broadcast, Broadcasts, Recipient, RecipientState};
+use crate::activities::{Activity, ActivityKind, Attrs, Subject};
+use crate::error::Result;
+use crate::ids::{ActivityId, BroadcastId, TemplateId};
+use crate::sending::ledger::{SendRecord, SendState, CLAIM_LEASE_MINUTES};
+use crate::sending::ports::{MailError, Mailer, OutgoingMail, SendClaim};
+use crate::tracking::record_activity;
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+/// One broadcast mail handed to the provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentBroadcast {
+    pub broadcast_id: BroadcastId,
+    pub lead_id: crate::ids::LeadId,
+    pub to: crate::email::EmailAddress,
+    pub subject: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What became of one recipient.
+pub(super) enum Outcome {
+    Sent(SentBroadcast),
+    Skipped,
+    Deferred,
+    Failed,
+    Unknown,
+    InProgress,
+    RetryLater,
+}
+
+async fn settle(
+    k: &Broadcasts<'_>,
+    mut r: Recipient,
+    state: RecipientState,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+    outcome: Outcome,
+) -> Result<Outcome> {
+    r.state = state;
+    r.reason = reason;
+    r.at = Some(now);
+    k.store.update_recipient(&r).await?;
+    Ok(outcome)
+}
+
+async fn defer(k: &Broadcasts<'_>, mut r: Recipient, until: DateTime<Utc>) -> Result<Outcome> {
+    r.due_at = until;
+    k.store.update_recipient(&r).await?;
+    Ok(Outcome::Deferred)
+}
+
+/// One recipient: checks at send time, the claim, the provider, the records.
+pub(super) async fn send_one(
+    k: &Broadcasts<'_>,
+    mailer: &dyn Mailer,
+    b: &Broadcast,
+    compiled: &super::content::Compiled,
+    r: Recipient,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    use RecipientState as R;
+    let Some(lead) = k.leads.get_lead(&r.lead_id).await? else {
+        return settle(
+            k,
+            r,
+            R::Skipped,
+            Some("lead_gone".into()),
+            now,
+            Outcome::Skipped,
+        )
+        .await;
+    };
+    if let Some(why) = exclusion(k, &lead).await? {
+        return settle(k, r, R::Skipped, Some(why.into()), now, Outcome::Skipped).await;
+    }
+    let zone = lead.zone(k.config.program.default_zone);
+    let allowed = k.config.sending.send_time(None, now, zone);
+    if allowed > now {
+        return defer(k, r, allowed).await;
+    }
+    let composed = match build_mail(k, b, compiled, &lead, now) {
+        Ok(m) => m,
+        Err(e) => return settle(k, r, R::Failed, Some(e), now, Outcome::Failed).await,
+    };
+    let key = key_of(b, &lead);
+    let mut record = SendRecord {
+        key: key.clone(),
+        sequence_id: None,
+        template: TemplateId::new(format!("@{}", b.id)),
+        state: SendState::Sending,
+        claimed_at: now,
+        sent_at: None,
+        provider_message_id: None,
+        links: composed.links.clone(),
+        error: None,
+    };
+    match k
+        .sends
+        .claim_send(&record, k.config.sending.cap, now)
+        .await?
+    {
+        SendClaim::Claimed => {}
+        SendClaim::CapReached { until } => {
+            return match k.config.broadcasts.when_capped {
+                WhenCapped::Wait => {
+                    defer(k, r, k.config.sending.send_time(None, until, zone)).await
+                }
+                WhenCapped::Skip => {
+                    settle(
+                        k,
+                        r,
+                        R::Skipped,
+                        Some("capped".into()),
+                        now,
+                        Outcome::Skipped,
+                    )
+                    .await
+                }
+            }
+        }
+        SendClaim::Exists(mut existing) => {
+            return match existing.state {
+                SendState::Sending
+                    if now - existing.claimed_at < Duration::minutes(CLAIM_LEASE_MINUTES) =>
+                {
+                    Ok(Outcome::InProgress)
+                }
+                SendState::Sending | SendState::Unknown => {
+                    tracing::warn!(lead_id = %lead.id, broadcast = %b.id, "abandoned broadcast claim marked unknown");
+                    if existing.state == SendState::Sending {
+                        existing.state = SendState::Unknown;
+                        existing.error = Some("sender stopped between claim and record".into());
+                        k.sends.complete_send(&existing).await?;
+                    }
+                    settle(k, r, R::Unknown, existing.error, now, Outcome::Unknown).await
+                }
+                SendState::Sent => {
+                    let at = existing.sent_at.unwrap_or(existing.claimed_at);
+                    crate::deliverability::breaker::count_send(&k.deliverability, &key, at).await?;
+                    settle(k, r, R::Sent, None, at, Outcome::Skipped).await
+                }
+                SendState::Failed => {
+                    settle(k, r, R::Failed, existing.error, now, Outcome::Failed).await
+                }
+            };
+        }
+    }
+    let mail = OutgoingMail {
+        key: key.clone(),
+        from: k.config.sender.from_address.clone(),
+        to: lead.email.clone(),
+        raw: composed.raw,
+    };
+    match mailer.send(&mail).await {
+        Ok(message_id) => {
+            record.state = SendState::Sent;
+            record.sent_at = Some(now);
+            record.provider_message_id = Some(message_id);
+            k.sends.complete_send(&record).await?;
+            crate::deliverability::breaker::count_send(&k.deliverability, &key, now).await?;
+            let activity = Activity {
+                id: ActivityId::new(format!("sent_{}", key.id_part())),
+                subject: Subject::Lead(lead.id.clone()),
+                kind: ActivityKind::EmailSent,
+                at: now,
+                attrs: Attrs::of_message(&key, None),
+            };
+            record_activity(&k.record, &activity).await?;
+            let sent = SentBroadcast {
+                broadcast_id: b.id.clone(),
+                lead_id: lead.id.clone(),
+                to: lead.email.clone(),
+                subject: composed.subject,
+                at: now,
+            };
+            settle(k, r, R::Sent, None, now, Outcome::Sent(sent)).await
+        }
+        Err(MailError::Retryable(e)) => {
+            tracing::warn!(lead_id = %lead.id, broadcast = %b.id, error = %e, "provider throttled; the recipient stays queued");
+            k.sends.release_send(&key).await?;
+            Ok(Outcome::RetryLater)
+        }
+        Err(MailError::Rejected(e)) => {
+            record.state = SendState::Failed;
+            record.error = Some(e.clone());
+            k.sends.complete_send(&record).await?;
+            settle(k, r, R::Failed, Some(e), now, Outcome::Failed).await
+        }
+    }
+}
