@@ -27,7 +27,7 @@ export CDK_DISABLE_CLI_TELEMETRY = true
 # Debian's chromium for the browser test (root installs directly, others through sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test browser-test mail-check synth deploy bench-lambda bench-js bench-pixel bench-rebuild
+.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test browser-test mail-check synth deploy bench-lambda bench-js bench-pixel bench-rebuild bench-broadcast
 
 ## Run the whole pipeline locally: a scripted 17-day scenario on a simulated clock.
 demo:
@@ -124,6 +124,10 @@ deploy: build-lambdas infra-deps
 ## Full segment rebuild on the embedded store, leads per minute (BENCHMARKS.md).
 bench-rebuild:
 	cargo bench -p kindling-local --bench rebuild
+
+## A newsletter to 20,000 leads on SQLite: dry run, freeze, recipients to the mailer per minute.
+bench-broadcast:
+	cargo bench -p kindling-local --bench broadcast
 
 ## Init time and size of each function beside hello-world (BENCHMARKS.md).
 bench-lambda: build-lambdas

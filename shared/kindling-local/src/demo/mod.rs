@@ -3,6 +3,7 @@
 //! simulated clock that the scheduler ticks every minute. It prints a timeline and a summary
 //! (JSON with `--json`).
 
+mod newsletter;
 mod perform;
 pub mod scenario;
 mod summary;
@@ -110,8 +111,19 @@ pub async fn run(
     }
 
     let end = scenario.end();
+    let zone = app.kindling.config.program.default_zone;
+    let mut prepared = vec![false; scenario.broadcasts.len()];
     while clock.now() < end {
         let now = clock.now();
+        for (i, b) in scenario.broadcasts.iter().enumerate() {
+            if !prepared[i] && newsletter::created_at(b, zone)? <= now {
+                let line = newsletter::prepare(&app, b).await?;
+                if print_timeline {
+                    println!("{}  {:<26} {line}", local_str(now, zone), b.by);
+                }
+                prepared[i] = true;
+            }
+        }
         while next < script.len() && script[next].at <= now {
             let step = &script[next];
             let who = &people[step.who];
@@ -135,6 +147,17 @@ pub async fn run(
                     m.key.as_step().map_or(0, |(_, step)| step),
                     m.subject
                 ),
+            );
+        }
+        for m in &report.broadcasts.sent {
+            let p = people
+                .iter()
+                .find(|p| p.email == m.to.as_str())
+                .context("mail to an unknown person")?;
+            say(
+                m.at,
+                p,
+                format!("📰 broadcast {} sent: \"{}\"", m.broadcast_id, m.subject),
             );
         }
         for e in &report.ended {

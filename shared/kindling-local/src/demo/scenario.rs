@@ -77,6 +77,27 @@ pub enum Unsubscribe {
     OneClick,
 }
 
+/// A broadcast the program's marketer sends during the scenario: created, dry-run, approved by
+/// a second person and scheduled at `created` (the program's zone), sent at `at`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoBroadcast {
+    pub id: String,
+    pub name: String,
+    /// The segment it goes to.
+    pub segment: String,
+    /// A template of templates/.
+    pub template: String,
+    /// "YYYY-MM-DD HH:MM": in each lead's zone with `local`, else in the program's.
+    pub at: String,
+    #[serde(default)]
+    pub local: bool,
+    /// "YYYY-MM-DD HH:MM" in the program's zone.
+    pub created: String,
+    pub by: String,
+    pub approver: String,
+}
+
 /// A step, resolved: when (UTC), who (an index into [`Scenario::people`]) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
@@ -94,6 +115,7 @@ pub struct Scenario {
     pub site: String,
     pub people: Vec<Person>,
     pub steps: Vec<Step>,
+    pub broadcasts: Vec<DemoBroadcast>,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +126,8 @@ struct File {
     site: String,
     people: Vec<Person>,
     steps: Vec<toml::Table>,
+    #[serde(default)]
+    broadcasts: Vec<DemoBroadcast>,
 }
 
 const ACTIONS: [&str; 7] = [
@@ -140,6 +164,16 @@ impl Scenario {
             let n = i + 1;
             steps.push(step(raw, &f.people).with_context(|| format!("step {n}"))?);
         }
+        for b in &f.broadcasts {
+            for (key, v) in [("at", &b.at), ("created", &b.created)] {
+                NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M").with_context(|| {
+                    format!(
+                        "broadcast {}: {key} {v:?} is not like \"2026-11-10 10:00\"",
+                        b.id
+                    )
+                })?;
+            }
+        }
         // Stable: steps at the same minute keep their file order.
         steps.sort_by_key(|s| s.at);
         Ok(Scenario {
@@ -148,6 +182,7 @@ impl Scenario {
             site: f.site.trim_end_matches('/').to_owned(),
             people: f.people,
             steps,
+            broadcasts: f.broadcasts,
         })
     }
 

@@ -76,6 +76,9 @@ pub struct Checks {
     /// Every lead's stored segments (what the index and the lead say) are the ones its
     /// condition gives at the end: event-driven membership did not drift.
     pub segments_stored_as_evaluated: bool,
+    /// Every broadcast mail went to a recipient of its frozen audience, once, and every
+    /// recipient recorded as sent got exactly one.
+    pub broadcasts_to_their_recipients_only: bool,
 }
 
 pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Result<Summary> {
@@ -106,7 +109,11 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
             }
             emails.push(MailSummary {
                 to: lead.email.to_string(),
-                sequence: s.sequence_id.as_deref().unwrap_or("broadcast").to_owned(),
+                // A broadcast's mail: its template is `@{broadcast}`.
+                sequence: s
+                    .sequence_id
+                    .as_ref()
+                    .map_or_else(|| s.template.to_string(), ToString::to_string),
                 template: s.template.to_string(),
                 step: s.key.as_step().map_or(0, |(_, step)| step),
                 sent_at: at,
@@ -164,6 +171,25 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
         });
     }
     emails.sort_by_key(|m| m.sent_at);
+    let mut broadcasts_ok = true;
+    for b in k.stores.broadcasts.list_broadcasts().await? {
+        let template = format!("@{}", b.id);
+        let mails: Vec<&MailSummary> = emails.iter().filter(|m| m.template == template).collect();
+        let progress = k.stores.broadcasts.progress(&b.id).await?;
+        broadcasts_ok &= progress.sent == mails.len() as u64;
+        for m in mails {
+            let lead = match kindling::email::EmailAddress::parse(&m.to) {
+                Ok(e) => k.stores.leads.find_lead_by_email(&e).await?,
+                Err(_) => None,
+            };
+            let recipient = match lead {
+                Some(l) => k.stores.broadcasts.get_recipient(&b.id, &l.id).await?,
+                None => None,
+            };
+            broadcasts_ok &=
+                recipient.is_some_and(|r| r.state == kindling::broadcasts::RecipientState::Sent);
+        }
+    }
     let hot: Vec<_> = leads.iter().filter(|l| l.temperature == "hot").collect();
     let checks = Checks {
         hot_leads: hot.len(),
@@ -186,6 +212,7 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
             now.sort();
             stored == now
         }),
+        broadcasts_to_their_recipients_only: broadcasts_ok,
     };
     Ok(Summary {
         emails_sent: emails.len(),
