@@ -255,9 +255,12 @@ pub async fn send_due_steps(
 ) -> Result<crate::sequences::SendReport, Error> {
     let rechecked = crate::scoring::recheck_due_leads(&k.scoring(), budget).await?;
     let mut report = crate::sequences::send_due_steps(&k.sequences(), mailer, budget).await?;
-    // Broadcasts share the run's budget and the provider: a throttle stops both.
+    // Broadcasts share the run's budget, the provider and the breaker: a throttle or an open
+    // breaker stops both (the breaker is asked once per run).
     let left = budget.saturating_sub(report.sent.len());
-    if report.retry_later == 0 && left > 0 {
+    if let Some(p) = &report.paused {
+        report.broadcasts.paused = Some(p.clone());
+    } else if report.retry_later == 0 && left > 0 {
         report.broadcasts =
             crate::broadcasts::send_due_broadcasts(&k.broadcasts(), mailer, left).await?;
     }
