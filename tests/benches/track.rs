@@ -30,6 +30,7 @@ fn request(method: &str, uri: &str, body: Bytes) -> http::Request<Bytes> {
         .unwrap();
     req.extensions_mut().insert(kindling::web::ClientInfo {
         ip: Some("198.51.100.23".into()),
+        ..Default::default()
     });
     req
 }

@@ -201,6 +201,7 @@ impl TestApp {
         let mut req = b.body(body.into()).unwrap();
         req.extensions_mut().insert(kindling::web::ClientInfo {
             ip: Some("192.0.2.10".into()),
+            ..Default::default()
         });
         let res = self.app.http(req).await;
         self.app.pump().await.unwrap();

@@ -68,6 +68,7 @@ async fn click(t: &TestApp, path: &str, ua: &str, ip: &str) {
         .unwrap();
     req.extensions_mut().insert(kindling::web::ClientInfo {
         ip: Some(ip.to_owned()),
+        ..Default::default()
     });
     assert_eq!(t.app.http(req).await.status(), 302);
     t.app.pump().await.unwrap();

@@ -11,7 +11,6 @@ use kindling::broadcasts::{send_due_broadcasts, Audience, Schedule, State};
 use kindling::email::EmailAddress;
 use kindling::ids::{FormId, LeadId};
 use kindling::leads::{Consent, Lead};
-use kindling::ports::Clock;
 use kindling::sending::ports::{MailError, Mailer, OutgoingMail};
 use kindling::sending::schedule::QuietHours;
 use kindling_tests::aws::AwsEnv;

@@ -89,6 +89,7 @@ async fn admin(t: &TestApp, method: &str, path: &str, body: &str) -> (u16, serde
         .unwrap();
     req.extensions_mut().insert(kindling::web::ClientInfo {
         ip: Some("192.0.2.10".into()),
+        ..Default::default()
     });
     let res = t.app.http(req).await;
     let status = res.status().as_u16();

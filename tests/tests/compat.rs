@@ -75,6 +75,7 @@ async fn get(t: &TestApp, path: &str) -> http::Response<bytes::Bytes> {
         .unwrap();
     req.extensions_mut().insert(kindling::web::ClientInfo {
         ip: Some("203.0.113.9".into()),
+        ..Default::default()
     });
     let res = t.app.http(req).await;
     t.app.pump().await.unwrap();

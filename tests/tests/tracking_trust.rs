@@ -21,6 +21,7 @@ async fn get(t: &TestApp, path: &str, ua: Option<&str>, ip: &str) -> http::Respo
     let mut req = b.body(Bytes::new()).unwrap();
     req.extensions_mut().insert(kindling::web::ClientInfo {
         ip: Some(ip.to_owned()),
+        ..Default::default()
     });
     let res = t.app.http(req).await;
     t.app.pump().await.unwrap();

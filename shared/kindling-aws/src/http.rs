@@ -9,13 +9,21 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 /// Handles one API Gateway request. Always a response: an `Err` would become an opaque 502.
 pub async fn handle_api_request(k: &Kindling, routes: Routes, req: Request) -> Response<Body> {
-    let ip = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(c)) => c.http.source_ip.clone(),
-        _ => None,
+    let (ip, principal) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => (
+            c.http.source_ip.clone(),
+            c.authorizer
+                .as_ref()
+                .and_then(|a| a.iam.as_ref())
+                .and_then(|i| i.user_arn.clone()),
+        ),
+        _ => (None, None),
     };
     let (parts, body) = req.into_parts();
     let mut request = http::Request::from_parts(parts, Bytes::copy_from_slice(body.as_ref()));
-    request.extensions_mut().insert(ClientInfo { ip });
+    request
+        .extensions_mut()
+        .insert(ClientInfo { ip, principal });
     let (parts, body) = handle(k, routes, request).await.into_parts();
     let textual = parts
         .headers

@@ -131,6 +131,7 @@ async fn route(app: &LocalApp, site: Option<&Path>, peer: SocketAddr, req: Reque
     };
     parts.extensions.insert(ClientInfo {
         ip: Some(peer.ip().to_string()),
+        ..Default::default()
     });
     let res = app.http(http::Request::from_parts(parts, bytes)).await;
     // Scoring and alerts follow immediately rather than on the dispatcher's next poll.

@@ -134,6 +134,7 @@ pub(super) async fn perform(
             );
             req.extensions_mut().insert(kindling::web::ClientInfo {
                 ip: Some("17.58.101.3".into()),
+                ..Default::default()
             });
             (
                 req,

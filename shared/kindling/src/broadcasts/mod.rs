@@ -5,6 +5,7 @@
 //! the schedule's run ([`run`]) with the same message key, ledger, cap, breaker and checks at
 //! send time as step mail: at most once per (broadcast, lead), each at its local hour.
 
+pub(crate) mod api;
 mod audience;
 pub mod compose;
 pub mod config;

@@ -7,7 +7,7 @@ pub mod routes;
 
 use crate::app::Kindling;
 use crate::web::ApiError;
-use crate::{admin, deliverability, forms, tracking};
+use crate::{admin, broadcasts, deliverability, forms, tracking};
 use bytes::Bytes;
 use http::{Request, Response};
 
@@ -50,6 +50,14 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
                 RouteId::AdminResume => admin::resume(k, &req).await,
                 RouteId::AdminSegments => admin::segments::list(k, &req).await,
                 RouteId::AdminSegment => admin::segments::show(k, p(0), &req).await,
+                RouteId::AdminBroadcasts => broadcasts::api::list(&k.broadcasts()).await,
+                RouteId::AdminBroadcastCreate => {
+                    broadcasts::api::create(&k.broadcasts(), &req).await
+                }
+                RouteId::AdminBroadcast => broadcasts::api::show(&k.broadcasts(), p(0)).await,
+                RouteId::AdminBroadcastAct => {
+                    broadcasts::api::act(&k.broadcasts(), p(0), p(1), &req).await
+                }
             }
         }
         Resolved::MethodNotAllowed(allow) => Err(crate::web::method_not_allowed(&allow)),

@@ -22,6 +22,10 @@ pub enum RouteId {
     AdminResume,
     AdminSegments,
     AdminSegment,
+    AdminBroadcasts,
+    AdminBroadcastCreate,
+    AdminBroadcast,
+    AdminBroadcastAct,
 }
 
 /// Which runtime serves a route: on AWS, which function.
@@ -91,7 +95,7 @@ const fn limit(rate: u32, burst: u32) -> Option<Throttle> {
 }
 
 /// Every route Kindling serves.
-pub static ROUTES: [Route; 13] = {
+pub static ROUTES: [Route; 17] = {
     use Auth::{Admin, Public};
     use Group::{Intake, Track};
     use RouteId::*;
@@ -212,6 +216,42 @@ pub static ROUTES: [Route; 13] = {
             Admin,
             limit(5, 10),
             "a segment: definition, count, latest changes, a page of members",
+        ),
+        route(
+            AdminBroadcasts,
+            Method::GET,
+            "/admin/broadcasts",
+            Intake,
+            Admin,
+            limit(5, 10),
+            "every broadcast, newest first",
+        ),
+        route(
+            AdminBroadcastCreate,
+            Method::POST,
+            "/admin/broadcasts",
+            Intake,
+            Admin,
+            limit(5, 10),
+            "create a broadcast (a draft; its content linted)",
+        ),
+        route(
+            AdminBroadcast,
+            Method::GET,
+            "/admin/broadcasts/{broadcast}",
+            Intake,
+            Admin,
+            limit(5, 10),
+            "a broadcast: state, approval, dry run, progress, ETA",
+        ),
+        route(
+            AdminBroadcastAct,
+            Method::POST,
+            "/admin/broadcasts/{broadcast}/{action}",
+            Intake,
+            Admin,
+            limit(5, 10),
+            "dry-run, approve, schedule, pause, resume, confirm or cancel a broadcast",
         ),
     ]
 };

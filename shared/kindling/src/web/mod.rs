@@ -18,6 +18,9 @@ pub(crate) type ApiResult = Result<Response<Bytes>, ApiError>;
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
     pub ip: Option<String>,
+    /// Who signed an admin request: the IAM principal's ARN on AWS (API Gateway checked the
+    /// signature). `None` locally, where the admin token says only that the caller may.
+    pub principal: Option<String>,
 }
 
 /// A request that gets an error response.

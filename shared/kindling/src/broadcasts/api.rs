@@ -1,0 +1,200 @@
+//! The admin routes of broadcasts (IAM on AWS, the admin token locally): list, create, show, and
+//! the lifecycle's moves. Who acts is the IAM principal that signed the request on AWS, else the
+//! body's `by`. Bad input is a 400, an unknown broadcast a 404, a move its state does not allow
+//! a 409; none of them writes anything.
+
+use super::content::{Content, Part};
+use super::lifecycle::{self, NewBroadcast};
+use super::status::status;
+use super::Broadcasts;
+use super::{Audience, Schedule};
+use crate::ids::{BroadcastId, SegmentId};
+use crate::web::{body_within, json_response, ApiError, ApiResult, ClientInfo};
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Largest body: the content of every language, and a little more.
+pub const MAX_BODY_BYTES: usize = super::content::MAX_CONTENT_BYTES + 16 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+enum AudienceBody {
+    Segment { segment: String },
+    All,
+    RecipientsOf { broadcast: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartBody {
+    txt: String,
+    html: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContentBody {
+    template: Option<String>,
+    parts: Option<BTreeMap<String, PartBody>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    id: Option<String>,
+    name: String,
+    audience: AudienceBody,
+    content: ContentBody,
+    at: String,
+    #[serde(default)]
+    local: bool,
+    by: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ActBody {
+    by: Option<String>,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(raw).map_err(|e| ApiError::bad_request(format!("body: {e}")))
+}
+
+/// Who acts: the signer on AWS; else the body's `by`, which is then required.
+fn actor(req: &Request<Bytes>, by: Option<String>) -> Result<String, ApiError> {
+    let signer = req
+        .extensions()
+        .get::<ClientInfo>()
+        .and_then(|c| c.principal.clone());
+    signer
+        .or(by)
+        .filter(|b| !b.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("by: who acts is required"))
+}
+
+fn ok(s: &super::status::Status, code: StatusCode) -> ApiResult {
+    let body = serde_json::to_value(s)
+        .map_err(|e| crate::Error::Port(crate::error::PortError::new("broadcast", e)))?;
+    Ok(json_response(code, &body))
+}
+
+/// `GET /admin/broadcasts`: every broadcast, newest first (without content).
+pub(crate) async fn list(k: &Broadcasts<'_>) -> ApiResult {
+    let all = k
+        .store
+        .list_broadcasts()
+        .await
+        .map_err(crate::Error::from)?;
+    let rows: Vec<serde_json::Value> = all
+        .iter()
+        .map(|b| {
+            serde_json::json!({
+                "id": b.id, "name": b.name, "state": b.state, "audience": b.audience,
+                "schedule": b.schedule, "created_by": b.created_by, "created_at": b.created_at,
+                "approved": b.approved(),
+            })
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::json!({ "broadcasts": rows }),
+    ))
+}
+
+/// `POST /admin/broadcasts`: creates a draft; 201 with its status.
+pub(crate) async fn create(k: &Broadcasts<'_>, req: &Request<Bytes>) -> ApiResult {
+    let b: CreateBody = parse(body_within(req, MAX_BODY_BYTES)?)?;
+    let by = actor(req, b.by)?;
+    let audience = match b.audience {
+        AudienceBody::Segment { segment } => Audience::Segment {
+            segment: SegmentId::new(segment),
+        },
+        AudienceBody::All => Audience::All,
+        AudienceBody::RecipientsOf { broadcast } => Audience::RecipientsOf {
+            broadcast: BroadcastId::parse(&broadcast)
+                .ok_or_else(|| ApiError::bad_request("audience.broadcast: not a broadcast id"))?,
+        },
+    };
+    let content = match (b.content.template, b.content.parts) {
+        (Some(t), None) => Content::from_template(k.config.templates, &t),
+        (None, Some(parts)) => Ok(Content {
+            source: "api".into(),
+            parts: parts
+                .into_iter()
+                .map(|(l, p)| {
+                    (
+                        l,
+                        Part {
+                            txt: p.txt,
+                            html: p.html,
+                        },
+                    )
+                })
+                .collect(),
+        }),
+        _ => Err("give exactly one of content.template and content.parts".into()),
+    }
+    .map_err(|e| ApiError::bad_request(format!("content: {e}")))?;
+    if content.parts.keys().any(|l| {
+        l.is_empty() || l.len() > 16 || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    }) {
+        return Err(ApiError::bad_request(
+            "content.parts: keys are languages such as \"ja\" or \"en\"",
+        ));
+    }
+    let at = chrono::NaiveDateTime::parse_from_str(b.at.trim(), "%Y-%m-%d %H:%M")
+        .map_err(|_| ApiError::bad_request("at: write a time like \"2026-12-08 10:00\""))?;
+    let new = NewBroadcast {
+        id: b.id,
+        name: b.name,
+        audience,
+        content,
+        schedule: Schedule { at, local: b.local },
+        by,
+    };
+    let (created, _) = lifecycle::create(k, new).await?;
+    ok(&status(k, &created.id).await?, StatusCode::CREATED)
+}
+
+fn broadcast_id(raw: &str) -> Result<BroadcastId, ApiError> {
+    BroadcastId::parse(raw).ok_or_else(|| ApiError::bad_request("not a broadcast id"))
+}
+
+/// `GET /admin/broadcasts/{broadcast}`: its record, progress and ETA.
+pub(crate) async fn show(k: &Broadcasts<'_>, id: &str) -> ApiResult {
+    let id = broadcast_id(id)?;
+    ok(&status(k, &id).await?, StatusCode::OK)
+}
+
+/// `POST /admin/broadcasts/{broadcast}/{action}`: `dry-run`, `approve`, `schedule`, `pause`,
+/// `resume`, `confirm` or `cancel`; 200 with the status after it.
+pub(crate) async fn act(
+    k: &Broadcasts<'_>,
+    id: &str,
+    action: &str,
+    req: &Request<Bytes>,
+) -> ApiResult {
+    let id = broadcast_id(id)?;
+    let raw = body_within(req, 4096)?;
+    let body: ActBody = if raw.iter().all(u8::is_ascii_whitespace) {
+        ActBody::default()
+    } else {
+        parse(raw)?
+    };
+    let by = actor(req, body.by)?;
+    let bk = *k;
+    match action {
+        "dry-run" => super::dry_run::dry_run(&bk, &id, &by).await,
+        "approve" => lifecycle::approve(&bk, &id, &by).await,
+        "schedule" => lifecycle::schedule(&bk, &id, &by).await,
+        "pause" => lifecycle::pause(&bk, &id, &by).await,
+        "resume" => lifecycle::resume(&bk, &id, &by).await,
+        "confirm" => lifecycle::confirm(&bk, &id, &by).await,
+        "cancel" => lifecycle::cancel(&bk, &id, &by).await,
+        _ => return Err(ApiError::not_found()),
+    }?;
+    ok(&status(&bk, &id).await?, StatusCode::OK)
+}

@@ -1,0 +1,284 @@
+//! The broadcast admin routes through the HTTP entry logic: a broadcast from creation to sent
+//! over HTTP, the signer as the actor when API Gateway names one, and bad input to every route
+//! (a 4xx with a clear message, nothing written).
+#![allow(clippy::unwrap_used)]
+
+use bytes::Bytes;
+use chrono::{TimeZone, Utc};
+use kindling_tests::harness::{config_with, monday_10_jst, TestApp};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const TOKEN: &str = "test-admin-token-0123456789";
+
+fn app() -> TestApp {
+    let mut t = TestApp::with_config(
+        config_with(|t| {
+            t.replace(
+                "cap = { max = 1, window_hours = 24 }",
+                "cap = { max = 10, window_hours = 24 }",
+            ) + "\n[broadcasts]\nsecond_approver = true\n"
+        }),
+        monday_10_jst(),
+    );
+    t.app.admin_token = Arc::new(TOKEN.to_owned());
+    t
+}
+
+async fn call(
+    t: &TestApp,
+    method: &str,
+    uri: &str,
+    body: &str,
+    signer: Option<&str>,
+) -> (http::StatusCode, Value) {
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/json")
+        .body(Bytes::from(body.to_owned()))
+        .unwrap();
+    req.extensions_mut().insert(kindling::web::ClientInfo {
+        ip: Some("192.0.2.10".into()),
+        principal: signer.map(str::to_owned),
+    });
+    let res = t.app.http(req).await;
+    t.app.pump().await.unwrap();
+    let status = res.status();
+    (
+        status,
+        serde_json::from_slice(res.body()).unwrap_or(Value::Null),
+    )
+}
+
+async fn it_lead(t: &TestApp, email: &str) {
+    t.submit(
+        "whitepaper",
+        &[
+            ("email", email),
+            ("title", "情報システム部長"),
+            ("time_zone", "Asia/Tokyo"),
+            ("consent", "on"),
+        ],
+    )
+    .await;
+}
+
+fn create_body() -> Value {
+    json!({
+        "id": "nl-1",
+        "name": "December",
+        "audience": { "kind": "segment", "segment": "it_decision_makers" },
+        "content": { "parts": { "ja": {
+            "txt": "Subject: お知らせ\n\n{{ lead.name or \"ご担当者\" }} 様\n{{ link(\"https://example.jp/n\") }}\n",
+            "html": "<p><a href=\"{{ link(\"https://example.jp/n\") }}\">n</a></p>"
+        } } },
+        "at": "2026-11-02 11:00",
+        "by": "alice"
+    })
+}
+
+#[tokio::test]
+async fn a_broadcast_goes_from_creation_to_sent_over_http() {
+    let t = app();
+    it_lead(&t, "it0@example.jp").await;
+    it_lead(&t, "it1@example.jp").await;
+    let (s, b) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts",
+        &create_body().to_string(),
+        None,
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["broadcast"]["state"], "draft");
+    let (s, b) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/dry-run",
+        r#"{"by":"alice"}"#,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, &b["broadcast"]["dry_run"]["recipients"]),
+        (http::StatusCode::OK, &json!(2))
+    );
+    // The creator may not approve it; over HTTP on AWS the signer is who acts, whatever the
+    // body says.
+    let (s, b) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/approve",
+        r#"{"by":"alice"}"#,
+        None,
+    )
+    .await;
+    assert_eq!(s, 409, "{b}");
+    let (s, b) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/approve",
+        r#"{"by":"alice"}"#,
+        Some("arn:aws:iam::123456789012:user/manager"),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["broadcast"]["approval"]["by"],
+        "arn:aws:iam::123456789012:user/manager"
+    );
+    let (s, _) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/schedule",
+        r#"{"by":"bob"}"#,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap());
+    assert_eq!(t.tick().await.broadcasts.sent.len(), 2);
+    t.tick().await;
+    let (s, b) = call(&t, "GET", "/admin/broadcasts/nl-1", "", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (&b["broadcast"]["state"], &b["progress"]["sent"]),
+        (&json!("sent"), &json!(2))
+    );
+    let (s, b) = call(&t, "GET", "/admin/broadcasts", "", None).await;
+    assert_eq!(
+        (s, b["broadcasts"].as_array().unwrap().len()),
+        (http::StatusCode::OK, 1)
+    );
+    // Sent is final.
+    let (s, _) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/cancel",
+        r#"{"by":"bob"}"#,
+        None,
+    )
+    .await;
+    assert_eq!(s, 409);
+}
+
+#[tokio::test]
+async fn bad_input_to_every_broadcast_route_is_a_4xx_and_writes_nothing() {
+    let t = app();
+    it_lead(&t, "it0@example.jp").await;
+    let before = t.counts();
+    let with = |edit: &dyn Fn(&mut Value)| {
+        let mut b = create_body();
+        edit(&mut b);
+        b.to_string()
+    };
+    let cases: Vec<(&str, &str, String, u16)> = vec![
+        ("POST", "/admin/broadcasts", "{".into(), 400),
+        (
+            "POST",
+            "/admin/broadcasts",
+            with(&|b| b["extra"] = json!(1)),
+            400,
+        ),
+        (
+            "POST",
+            "/admin/broadcasts",
+            with(&|b| b["at"] = json!("next week")),
+            400,
+        ),
+        (
+            "POST",
+            "/admin/broadcasts",
+            with(&|b| b["by"] = json!("")),
+            400,
+        ),
+        (
+            "POST",
+            "/admin/broadcasts",
+            with(&|b| b["id"] = json!("bad id")),
+            400,
+        ),
+        (
+            "POST",
+            "/admin/broadcasts",
+            with(&|b| b["audience"] = json!({"kind": "segment", "segment": "nope"})),
+            400,
+        ),
+        (
+            "POST",
+            "/admin/broadcasts",
+            with(&|b| b["audience"] = json!({"kind": "everyone"})),
+            400,
+        ),
+        (
+            "POST",
+            "/admin/broadcasts",
+            with(&|b| b["content"] = json!({})),
+            400,
+        ),
+        (
+            "POST",
+            "/admin/broadcasts",
+            with(&|b| b["content"] = json!({"template": "nope"})),
+            400,
+        ),
+        (
+            "POST",
+            "/admin/broadcasts",
+            with(&|b| {
+                b["content"]["parts"]["ja"]["txt"] = json!("Subject: x\n\n{{ lead.company }}")
+            }),
+            400,
+        ),
+        (
+            "POST",
+            "/admin/broadcasts",
+            with(&|b| {
+                b["content"]["parts"]["ja"]["html"] =
+                    json!("<a href=\"https://example.jp/raw\">x</a>")
+            }),
+            400,
+        ),
+        ("POST", "/admin/broadcasts", "x".repeat(300 * 1024), 413),
+        ("GET", "/admin/broadcasts/nope", String::new(), 404),
+        ("GET", "/admin/broadcasts/bad%20id", String::new(), 400),
+        (
+            "POST",
+            "/admin/broadcasts/nope/approve",
+            r#"{"by":"b"}"#.into(),
+            404,
+        ),
+        (
+            "POST",
+            "/admin/broadcasts/nope/launch",
+            r#"{"by":"b"}"#.into(),
+            404,
+        ),
+        ("POST", "/admin/broadcasts/nope/approve", "{}".into(), 400),
+        ("DELETE", "/admin/broadcasts", String::new(), 405),
+    ];
+    for (method, uri, body, want) in cases {
+        let (s, b) = call(&t, method, uri, &body, None).await;
+        assert_eq!(
+            s.as_u16(),
+            want,
+            "{method} {uri} {}: {b}",
+            &body[..body.len().min(120)]
+        );
+        if want != 405 && want != 413 {
+            assert!(b["message"].as_str().is_some_and(|m| !m.is_empty()), "{b}");
+        }
+    }
+    assert_eq!(t.counts(), before);
+    // Without the admin token: 401.
+    let req = http::Request::builder()
+        .method("GET")
+        .uri("/admin/broadcasts")
+        .body(Bytes::new())
+        .unwrap();
+    assert_eq!(t.app.http(req).await.status(), 401);
+}
