@@ -114,7 +114,11 @@ export interface KindlingSettings {
   readonly lambdaDir?: string;
   /** Steady-state and burst requests per second for the whole API. Default 200 / 400. */
   readonly apiThrottle?: { rate: number; burst: number };
-  /** Enrollments handled per send-steps run (KINDLING_SEND_BUDGET). Default 200. */
+  /**
+   * Mails (steps, then broadcast recipients) handled per send-steps run (KINDLING_SEND_BUDGET).
+   * Unset: the function sizes it from the SES account's MaxSendRate (40 s of the run's 50 s,
+   * from 200 to 10,000).
+   */
   readonly sendBudget?: number;
 }
 
@@ -400,7 +404,9 @@ export class KindlingStack extends Stack {
 
     const sendSteps = fns['send-steps'];
     sendSteps.addEnvironment('KINDLING_SES_CONFIGURATION_SET', configurationSetName);
-    sendSteps.addEnvironment('KINDLING_SEND_BUDGET', String(s.sendBudget ?? 200));
+    if (s.sendBudget !== undefined) {
+      sendSteps.addEnvironment('KINDLING_SEND_BUDGET', String(s.sendBudget));
+    }
     sendSteps.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'Send',

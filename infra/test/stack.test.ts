@@ -108,7 +108,6 @@ describe('functions', () => {
         ...base,
         'KINDLING_SIGNING_KEYS_SECRET_ARN',
         'KINDLING_SES_CONFIGURATION_SET',
-        'KINDLING_SEND_BUDGET',
       ],
       notify: [...base, 'KINDLING_ALERT_TOPIC_ARN', 'KINDLING_OPS_TOPIC_ARN'],
       feedback: base,
@@ -125,7 +124,8 @@ describe('functions', () => {
     }
     const sendSteps = json.Resources[functionId(template, 'send-steps')].Properties.Environment.Variables;
     assert.equal(sendSteps.KINDLING_SES_CONFIGURATION_SET, 'kindling');
-    assert.equal(sendSteps.KINDLING_SEND_BUDGET, '200');
+    // Unset: the function sizes its budget from the account's send rate.
+    assert.equal(sendSteps.KINDLING_SEND_BUDGET, undefined);
     const notify = json.Resources[functionId(template, 'notify')].Properties.Environment.Variables;
     assert.equal(refId(notify.KINDLING_ALERT_TOPIC_ARN), alertTopicId());
     // Ops alerts (sending paused) go to the ops topic, to the people who get the alarms.

@@ -10,11 +10,11 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let rt = Runtime::init(Keys::Required).await?;
     let mailer = &rt.mailer().await;
-    let (k, budget) = (&rt.kindling, rt.settings.send_budget);
+    let (k, budget) = (&rt.kindling, rt.settings.send_budget_for(mailer.rate()));
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let report = on_scheduled_event(k, mailer, budget, event.payload).await?;
         Ok::<_, Error>(report.map_or(Value::Null, |r| {
-            json!({ "sent": r.sent.len(), "deferred": r.deferred, "retry_later": r.retry_later, "errors": r.errors })
+            json!({ "sent": r.sent.len(), "deferred": r.deferred, "retry_later": r.retry_later, "errors": r.errors, "broadcasts_sent": r.broadcasts.sent.len() })
         }))
     }))
     .await

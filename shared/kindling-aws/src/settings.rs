@@ -24,11 +24,30 @@ pub struct Settings {
     pub ops_topic_arn: Option<String>,
     /// `KINDLING_SES_CONFIGURATION_SET` (optional): tags every send (send-steps).
     pub configuration_set: Option<String>,
-    /// `KINDLING_SEND_BUDGET` (default 200): enrollments handled per send-steps run.
-    pub send_budget: usize,
+    /// `KINDLING_SEND_BUDGET`: mails (steps, then broadcast recipients) handled per send-steps
+    /// run. Unset: sized from the account's send rate ([`Settings::send_budget_for`]).
+    pub send_budget: Option<usize>,
     /// Mails per second when SES `GetAccount` cannot be read at cold start
     /// (`KINDLING_SES_MAX_SEND_RATE`, default 1: the sandbox's rate).
     pub fallback_send_rate: f64,
+}
+
+/// Seconds of a send-steps run (its timeout is 50 s) spent handing mails to SES.
+pub const SEND_SECONDS_PER_RUN: f64 = 40.0;
+
+impl Settings {
+    /// Mails per run: `KINDLING_SEND_BUDGET` if set, else what the paced mailer can hand SES in
+    /// [`SEND_SECONDS_PER_RUN`] at `rate` mails a second, from 200 to 10,000.
+    pub fn send_budget_for(&self, rate: f64) -> usize {
+        self.send_budget.unwrap_or_else(|| {
+            let n = (rate * SEND_SECONDS_PER_RUN).floor();
+            if n.is_finite() {
+                (n as usize).clamp(200, 10_000)
+            } else {
+                10_000
+            }
+        })
+    }
 }
 
 /// Where the signing keys come from.
@@ -98,12 +117,15 @@ impl Settings {
             }
         }
         let send_budget = match optional("KINDLING_SEND_BUDGET") {
-            None => 200,
-            Some(v) => v
-                .parse()
-                .ok()
-                .filter(|n| (1..=10_000).contains(n))
-                .ok_or_else(|| err("KINDLING_SEND_BUDGET", "must be a number from 1 to 10000"))?,
+            None => None,
+            Some(v) => Some(
+                v.parse()
+                    .ok()
+                    .filter(|n| (1..=10_000).contains(n))
+                    .ok_or_else(|| {
+                        err("KINDLING_SEND_BUDGET", "must be a number from 1 to 10000")
+                    })?,
+            ),
         };
         let fallback_send_rate = match optional("KINDLING_SES_MAX_SEND_RATE") {
             None => 1.0,
@@ -157,8 +179,13 @@ mod tests {
         .unwrap();
         assert_eq!(
             (s.table.as_str(), s.event_bus.as_str(), s.send_budget),
-            ("t", "b", 200)
+            ("t", "b", None)
         );
+        // Sized from the account's rate: 40 of the run's 50 seconds, at least 200.
+        assert_eq!(s.send_budget_for(1.0), 200);
+        assert_eq!(s.send_budget_for(14.0), 560);
+        assert_eq!(s.send_budget_for(200.0), 8_000);
+        assert_eq!(s.send_budget_for(1_000.0), 10_000);
         assert!(s.alert_topic_arn.is_none() && s.public_url.is_none());
         assert!(s.ops_topic_arn.is_none());
         assert_eq!(s.fallback_send_rate, 1.0, "the SES sandbox's rate");
