@@ -159,18 +159,14 @@ impl BroadcastStore for DynamoStore {
     ) -> PortResult<Vec<Recipient>> {
         // '~' sorts after every id character, so this bound includes everything due at `now`.
         let upper = format!("{}#~", ts(now));
-        let items = self.queued(broadcast, &upper, limit).await?;
-        // The index is eventually consistent: read each recipient itself before acting.
-        let mut out = Vec::with_capacity(items.len());
-        for it in &items {
-            let r: Recipient = data(it)?;
-            if let Some(fresh) = self.get_recipient(broadcast, &r.lead_id).await? {
-                if fresh.state == RecipientState::Queued && fresh.due_at <= now {
-                    out.push(fresh);
-                }
-            }
-        }
-        Ok(out)
+        // The index is eventually consistent: an entry may be a moment behind its recipient (one
+        // just handled, or deferred). The sender acts on it safely anyway: the send's claim in
+        // the ledger decides whether it goes, and every outcome is recorded idempotently.
+        self.queued(broadcast, &upper, limit)
+            .await?
+            .iter()
+            .map(data)
+            .collect()
     }
 
     async fn next_due(&self, broadcast: &BroadcastId) -> PortResult<Option<DateTime<Utc>>> {
