@@ -3,7 +3,7 @@
 //!
 //! One folder per capability, each with its rules, its use cases and its HTTP routes:
 //! [`activities`], [`leads`], [`sending`], [`tracking`], [`segments`], [`triggers`],
-//! [`deliverability`], [`sequences`], [`scoring`], [`alerts`], [`forms`] and [`admin`]. Beneath them the kernel every
+//! [`deliverability`], [`broadcasts`], [`sequences`], [`scoring`], [`alerts`], [`forms`] and [`admin`]. Beneath them the kernel every
 //! capability shares: [`ids`], [`email`], [`error`], [`names`], [`events`] and the [`ports`].
 //! Above them the assembly: [`config`] (loading and checking the program), [`http`] (the route
 //! table and router) and [`app`] (the wired [`app::Kindling`] and the event dispatch).
