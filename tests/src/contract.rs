@@ -52,7 +52,7 @@ macro_rules! store_contract {
             segment_count_is_exact_under_racing_duplicates,
             segment_members_page_with_cursors,
             segment_changes_come_newest_first,
-            broadcasts_are_created_once_and_updated_optimistically,
+            broadcasts_are_created_once_updated_optimistically_and_active_when_due,
             recipients_are_added_once_and_come_due_in_order,
             recipients_page_in_lead_order,
         );

@@ -63,7 +63,7 @@ fn recipient(b: &str, lead: &str, due: DateTime<Utc>) -> Recipient {
     }
 }
 
-pub async fn broadcasts_are_created_once_and_updated_optimistically(s: &dyn Store) {
+pub async fn broadcasts_are_created_once_updated_optimistically_and_active_when_due(s: &dyn Store) {
     let b1 = broadcast("B1", t0());
     assert_eq!(s.create_broadcast(&b1).await.unwrap(), Put::Created);
     assert_eq!(s.create_broadcast(&b1).await.unwrap(), Put::Existed);
@@ -86,6 +86,24 @@ pub async fn broadcasts_are_created_once_and_updated_optimistically(s: &dyn Stor
         .map(|b| b.id.to_string())
         .collect();
     assert_eq!(ids, ["B2", "B1"], "newest first");
+    // Only scheduled and sending ones are active, oldest first.
+    assert!(s.active_broadcasts().await.unwrap().is_empty());
+    let mut b2 = s
+        .get_broadcast(&BroadcastId::new("B2"))
+        .await
+        .unwrap()
+        .unwrap();
+    b2.state = State::Scheduled;
+    s.update_broadcast(&b2).await.unwrap();
+    let mut b1 = s.get_broadcast(&b1.id).await.unwrap().unwrap();
+    b1.state = State::Sending;
+    s.update_broadcast(&b1).await.unwrap();
+    let active = |bs: Vec<Broadcast>| bs.iter().map(|b| b.id.to_string()).collect::<Vec<_>>();
+    assert_eq!(active(s.active_broadcasts().await.unwrap()), ["B1", "B2"]);
+    let mut b1 = s.get_broadcast(&b1.id).await.unwrap().unwrap();
+    b1.state = State::Sent;
+    s.update_broadcast(&b1).await.unwrap();
+    assert_eq!(active(s.active_broadcasts().await.unwrap()), ["B2"]);
     assert!(s
         .get_broadcast(&BroadcastId::new("none"))
         .await

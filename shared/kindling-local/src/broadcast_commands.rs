@@ -220,8 +220,9 @@ pub async fn run(
             let all = kd.stores.broadcasts.list_broadcasts().await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&all)?);
+                return Ok(());
             }
-            for b in all.iter().filter(|_| !json) {
+            for b in &all {
                 println!(
                     "{:<24} {:<10} {}  {}  {}",
                     b.id.as_str(),

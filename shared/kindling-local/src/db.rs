@@ -104,9 +104,11 @@ CREATE INDEX IF NOT EXISTS segment_changes_latest ON segment_changes (segment, s
 CREATE TABLE IF NOT EXISTS broadcasts (
     id TEXT PRIMARY KEY,
     created_at TEXT NOT NULL,
+    state TEXT NOT NULL,
     version INTEGER NOT NULL,
     data TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS broadcasts_active ON broadcasts (created_at) WHERE state IN ('scheduled', 'sending');
 CREATE TABLE IF NOT EXISTS broadcast_recipients (
     broadcast_id TEXT NOT NULL,
     lead_id TEXT NOT NULL,

@@ -186,8 +186,6 @@ impl Kindling {
             members: &*self.stores.segments,
             sends: &*self.stores.sends,
             suppressions: &*self.stores.suppressions,
-            activities: &*self.stores.activities,
-            visitors: &*self.stores.visitors,
             deliverability: self.deliverability(),
             record: self.recorder(),
             clock: &*self.clock,

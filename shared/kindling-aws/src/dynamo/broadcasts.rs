@@ -7,7 +7,7 @@ use crate::dynamo::keys;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kindling::broadcasts::ports::BroadcastStore;
-use kindling::broadcasts::{Broadcast, Progress, Recipient, RecipientState};
+use kindling::broadcasts::{Broadcast, Progress, Recipient, RecipientState, State};
 use kindling::ids::{BroadcastId, LeadId};
 use kindling::ports::{Cas, PortResult, Put};
 use kindling::segments::ports::{shard_of, SHARDS};
@@ -18,6 +18,14 @@ fn broadcast_item(b: &Broadcast, version: u64) -> PortResult<Item> {
     let mut it = item(keys::broadcast(b.id.as_str()));
     it.insert(DATA.into(), json(&stored)?);
     it.insert(VERSION.into(), n(version));
+    // Only broadcasts the sender has work for are in the index: each run reads just those.
+    if matches!(b.state, State::Scheduled | State::Sending) {
+        it.insert(keys::GSI_DUE_PK.into(), s(keys::ACTIVE_BROADCASTS));
+        it.insert(
+            keys::GSI_DUE_SK.into(),
+            s(format!("{}#{}", ts(b.created_at), b.id)),
+        );
+    }
     Ok(it)
 }
 
@@ -40,45 +48,9 @@ fn recipient_item(r: &Recipient) -> PortResult<Item> {
     Ok(it)
 }
 
-impl DynamoStore {
-    /// Queued recipients of one broadcast due by `upper` (an index sort key bound), from each
-    /// shard at most `limit`, earliest first.
-    async fn queued(
-        &self,
-        broadcast: &BroadcastId,
-        upper: &str,
-        limit: usize,
-    ) -> PortResult<Vec<Item>> {
-        let limit_i32 = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
-        let mut due = Vec::new();
-        for shard in 0..SHARDS {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::GSI_DUE)
-                .key_condition_expression("#pk = :shard AND #sk <= :upper")
-                .expression_attribute_names("#pk", keys::GSI_DUE_PK)
-                .expression_attribute_names("#sk", keys::GSI_DUE_SK)
-                .expression_attribute_values(
-                    ":shard",
-                    s(keys::recipient_due_pk(broadcast.as_str(), shard)),
-                )
-                .expression_attribute_values(":upper", s(upper))
-                .limit(limit_i32)
-                .send()
-                .await
-                .map_err(|e| sdk_err("Query", e))?;
-            due.extend(out.items.unwrap_or_default());
-        }
-        let sort = |it: &Item| super::str_attr(it, keys::GSI_DUE_SK).map(str::to_owned);
-        let mut keyed: Vec<(String, Item)> = due
-            .into_iter()
-            .map(|it| sort(&it).map(|k| (k, it)))
-            .collect::<PortResult<_>>()?;
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(keyed.into_iter().map(|(_, it)| it).take(limit).collect())
-    }
+/// The due-index partitions of a broadcast's queued recipients.
+fn recipient_shards(broadcast: &BroadcastId) -> impl Iterator<Item = String> + '_ {
+    (0..SHARDS).map(move |shard| keys::recipient_due_pk(broadcast.as_str(), shard))
 }
 
 #[async_trait]
@@ -131,6 +103,24 @@ impl BroadcastStore for DynamoStore {
         Ok(all)
     }
 
+    async fn active_broadcasts(&self) -> PortResult<Vec<Broadcast>> {
+        let listed = self
+            .due_in_shards([keys::ACTIVE_BROADCASTS.to_owned()], "~", 1_000)
+            .await?;
+        // The index is eventually consistent: read each one itself (strongly), keep what is
+        // still active.
+        let mut out = Vec::with_capacity(listed.len());
+        for it in &listed {
+            let b: Broadcast = data(it)?;
+            if let Some(fresh) = self.get_broadcast(&b.id).await? {
+                if matches!(fresh.state, State::Scheduled | State::Sending) {
+                    out.push(fresh);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn add_recipients(&self, recipients: &[Recipient]) -> PortResult<u64> {
         let mut added = 0;
         for r in recipients {
@@ -162,7 +152,7 @@ impl BroadcastStore for DynamoStore {
         // The index is eventually consistent: an entry may be a moment behind its recipient (one
         // just handled, or deferred). The sender acts on it safely anyway: the send's claim in
         // the ledger decides whether it goes, and every outcome is recorded idempotently.
-        self.queued(broadcast, &upper, limit)
+        self.due_in_shards(recipient_shards(broadcast), &upper, limit)
             .await?
             .iter()
             .map(data)
@@ -170,7 +160,9 @@ impl BroadcastStore for DynamoStore {
     }
 
     async fn next_due(&self, broadcast: &BroadcastId) -> PortResult<Option<DateTime<Utc>>> {
-        let items = self.queued(broadcast, "~", 1).await?;
+        let items = self
+            .due_in_shards(recipient_shards(broadcast), "~", 1)
+            .await?;
         items
             .first()
             .map(|it| data::<Recipient>(it).map(|r| r.due_at))

@@ -42,9 +42,21 @@ impl DynamoStore {
     ) -> PortResult<Vec<Item>> {
         // '~' sorts after every id character, so this bound includes everything due at `now`.
         let upper = format!("{}#~", ts(now));
+        self.due_in_shards(keys::shards(prefix), &upper, limit)
+            .await
+    }
+
+    /// Items of the index partitions `shards` whose sort key is at most `upper`, at most
+    /// `limit` in sort-key (due-time) order.
+    pub(crate) async fn due_in_shards(
+        &self,
+        shards: impl IntoIterator<Item = String>,
+        upper: &str,
+        limit: usize,
+    ) -> PortResult<Vec<Item>> {
         let limit_i32 = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
         let mut due = Vec::new();
-        for shard in keys::shards(prefix) {
+        for shard in shards {
             let out = self
                 .client
                 .query()
@@ -54,7 +66,7 @@ impl DynamoStore {
                 .expression_attribute_names("#pk", keys::GSI_DUE_PK)
                 .expression_attribute_names("#sk", keys::GSI_DUE_SK)
                 .expression_attribute_values(":shard", s(shard))
-                .expression_attribute_values(":upper", s(upper.clone()))
+                .expression_attribute_values(":upper", s(upper))
                 .limit(limit_i32)
                 .send()
                 .await

@@ -27,7 +27,8 @@
 //! partitions by lead: active enrollments carry `GSI1PK = DUE#{n}`, `GSI1SK = {due}#{lead}#{id}`;
 //! leads to look at again (a pending trigger, a decaying score) carry `GSI1PK = RECHECK#{n}`,
 //! `GSI1SK = {recheck_at}#{lead}`; queued recipients of a broadcast carry
-//! `GSI1PK = BDUE#{broadcast}#{shard}` (the segment shard of the lead), `GSI1SK = {due}#{lead}`.
+//! `GSI1PK = BDUE#{broadcast}#{shard}` (the segment shard of the lead), `GSI1SK = {due}#{lead}`;
+//! scheduled and sending broadcasts carry `GSI1PK = BACTIVE`, `GSI1SK = {created_at}#{id}`.
 
 use kindling::email::EmailAddress;
 use kindling::ids::{ActivityId, LeadId, VisitorId};
@@ -166,6 +167,9 @@ pub fn visitor_pk(v: &VisitorId) -> String {
 
 /// The partition of every broadcast.
 pub const BROADCASTS: &str = "BROADCASTS";
+
+/// The index partition of the broadcasts that are scheduled or sending.
+pub const ACTIVE_BROADCASTS: &str = "BACTIVE";
 
 /// A broadcast.
 pub fn broadcast(id: &str) -> Key {

@@ -18,8 +18,8 @@ impl BroadcastStore for SqliteStore {
         let mut stored = b.clone();
         stored.version = 0;
         insert_outcome(self.db.conn().execute(
-            "INSERT INTO broadcasts (id, created_at, version, data) VALUES (?1, ?2, 0, ?3)",
-            params![b.id.as_str(), ts(b.created_at), json(&stored)?],
+            "INSERT INTO broadcasts (id, created_at, state, version, data) VALUES (?1, ?2, ?3, 0, ?4)",
+            params![b.id.as_str(), ts(b.created_at), b.state.name(), json(&stored)?],
         ))
     }
 
@@ -36,8 +36,8 @@ impl BroadcastStore for SqliteStore {
         stored.version = b.version + 1;
         let version = i64::try_from(b.version).map_err(err)?;
         cas_outcome(self.db.conn().execute(
-            "UPDATE broadcasts SET data = ?1, version = version + 1 WHERE id = ?2 AND version = ?3",
-            params![json(&stored)?, b.id.as_str(), version],
+            "UPDATE broadcasts SET state = ?1, data = ?2, version = version + 1 WHERE id = ?3 AND version = ?4",
+            params![b.state.name(), json(&stored)?, b.id.as_str(), version],
         ))
     }
 
@@ -45,6 +45,14 @@ impl BroadcastStore for SqliteStore {
         query_json(
             &self.db,
             "SELECT data FROM broadcasts ORDER BY created_at DESC, id",
+            [],
+        )
+    }
+
+    async fn active_broadcasts(&self) -> PortResult<Vec<Broadcast>> {
+        query_json(
+            &self.db,
+            "SELECT data FROM broadcasts WHERE state IN ('scheduled', 'sending') ORDER BY created_at, id",
             [],
         )
     }

@@ -19,7 +19,6 @@ pub mod status;
 
 pub use run::{send_due_broadcasts, BroadcastReport};
 
-use crate::activities::ports::{ActivityLog, VisitorLinks};
 use crate::deliverability::ports::SuppressionList;
 use crate::deliverability::Deliverability;
 use crate::ids::{BroadcastId, LeadId, SegmentId};
@@ -58,8 +57,6 @@ pub struct Broadcasts<'a> {
     pub members: &'a dyn SegmentMembers,
     pub sends: &'a dyn SendLog,
     pub suppressions: &'a dyn SuppressionList,
-    pub activities: &'a dyn ActivityLog,
-    pub visitors: &'a dyn VisitorLinks,
     pub deliverability: Deliverability<'a>,
     pub record: Recorder<'a>,
     pub clock: &'a dyn Clock,

@@ -16,8 +16,11 @@ pub trait BroadcastStore: Send + Sync {
     async fn get_broadcast(&self, id: &BroadcastId) -> PortResult<Option<Broadcast>>;
     /// Replaces the broadcast if the stored version equals `b.version`, storing `version + 1`.
     async fn update_broadcast(&self, b: &Broadcast) -> PortResult<Cas>;
-    /// Every broadcast, newest first.
+    /// Every broadcast, newest first (admin use).
     async fn list_broadcasts(&self) -> PortResult<Vec<Broadcast>>;
+    /// The broadcasts the sender has work for (scheduled or sending), oldest first, without
+    /// reading the finished ones: what every scheduler run asks.
+    async fn active_broadcasts(&self) -> PortResult<Vec<Broadcast>>;
     /// Writes each recipient that is not there yet; one that is stays as it stands (a retried
     /// freeze page changes nothing it wrote). Returns how many were new.
     async fn add_recipients(&self, recipients: &[Recipient]) -> PortResult<u64>;

@@ -63,7 +63,7 @@ pub async fn send_due_broadcasts(
         return Ok(report);
     }
     let mut left = budget;
-    for b in k.store.list_broadcasts().await? {
+    for b in k.store.active_broadcasts().await? {
         if left == 0 || report.retry_later {
             break;
         }

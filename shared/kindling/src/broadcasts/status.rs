@@ -16,7 +16,7 @@ pub struct Status {
     /// Approved as it is now.
     pub approved: bool,
     pub progress: Progress,
-    /// Recipients handed to the provider per minute since it started.
+    /// Recipients handled (sent, skipped, failed or unknown) per minute since it started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_per_minute: Option<f64>,
     /// When the queued ones will have been handled at that rate (quiet hours and local times
