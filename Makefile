@@ -76,7 +76,7 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund
 	touch $@
 
-## kindling.js in Debian's headless Chromium against `kindling serve` (installs chromium if missing).
+## kindling.js and the preference page in Debian's headless Chromium against `kindling serve` (installs chromium if missing).
 browser-test: tests/browser/node_modules/.package-lock.json
 	command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
 	$(CARGO) build -p kindling-local

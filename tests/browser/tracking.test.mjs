@@ -5,52 +5,16 @@
 // form start, and the browser's time zone.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launchChromium, startServer } from './harness.mjs';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const KINDLING = process.env.KINDLING_BIN ?? path.join(ROOT, 'target', 'debug', 'kindling');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const TOKEN = 'browser-test-admin-token-0123456789';
 const EMAIL = 'hanako.browser@example.co.jp';
 
-let server;
+let kindling;
 let base;
 let browser;
-const serverLog = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function waitFor(check, what, ms = 15000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch {
-      // not yet
-    }
-    if (server?.exitCode !== null && server?.exitCode !== undefined) {
-      throw new Error(`kindling serve exited with ${server.exitCode}\n${serverLog.join('')}`);
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${serverLog.join('')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = (check, what, ms) => kindling.waitFor(check, what, ms);
 
 async function report() {
   const res = await fetch(`${base}/admin/leads/${encodeURIComponent(EMAIL)}`, {
@@ -60,30 +24,14 @@ async function report() {
 }
 
 before(async () => {
-  assert.ok(fs.existsSync(KINDLING), `${KINDLING} is not built (cargo build -p kindling-local)`);
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install chromium)`);
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindling-browser-'));
-  server = spawn(
-    KINDLING,
-    ['--config', path.join(ROOT, 'config'), 'serve', '--port', String(port), '--data-dir', dataDir,
-      '--site', path.join(ROOT, 'examples', 'site'), '--tick-seconds', '1'],
-    { env: { ...process.env, KINDLING_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  server.stdout.on('data', (d) => serverLog.push(String(d)));
-  server.stderr.on('data', (d) => serverLog.push(String(d)));
-  await waitFor(async () => (await fetch(`${base}/kindling.js`)).ok, 'kindling serve');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  kindling = await startServer({ KINDLING_ADMIN_TOKEN: TOKEN });
+  base = kindling.base;
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill();
+  kindling?.server.kill();
 });
 
 test("a visitor's pages before the form count for the lead, with the browser's time zone", async () => {

@@ -18,6 +18,7 @@ fn broadcast(id: &str, created: DateTime<Utc>) -> Broadcast {
         id: BroadcastId::new(id),
         name: format!("broadcast {id}"),
         audience: Audience::All,
+        topic: Some(kindling::ids::TopicId::new("newsletter")),
         content: Content {
             source: "test".into(),
             parts: [(

@@ -48,6 +48,7 @@ fn composed_mail() -> Vec<u8> {
         key: &key(),
         language: "ja",
         list: "document_followup",
+        topic: None,
     };
     kindling::sending::mail::compose(&config.mail_origin(), &keys, &to, &rendered, at)
         .unwrap()

@@ -67,6 +67,7 @@ async fn a_broadcast_reaches_every_recipient_once_within_its_request_budget() {
             audience: Audience::All,
             content,
             schedule: Schedule { at, local: false },
+            topic: Some(kindling::ids::TopicId::new("newsletter")),
             by: "m".into(),
         },
     )

@@ -540,7 +540,7 @@ async fn signing_keys_are_read_from_secrets_manager_at_cold_start() {
     let rt = env.runtime().await;
     let inline =
         kindling::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS).unwrap();
-    let claim = kindling::token::Claim::Unsubscribe(kindling::ids::LeadId::new("L1"));
+    let claim = kindling::token::Claim::Unsubscribe(kindling::ids::LeadId::new("L1"), None);
     assert_eq!(inline.verify(&rt.kindling.keys.sign(&claim)), Some(claim));
 
     // A missing secret and a malformed one stop the cold start with a message naming the secret.

@@ -78,7 +78,7 @@ async fn malformed_requests_get_a_json_4xx_and_change_nothing() {
     };
     let keys = test_keys();
     let forged = SigningKeys::new(vec![("t1".into(), vec![7; 32])]).unwrap();
-    let unsub = keys.sign(&Claim::Unsubscribe(lead.clone()));
+    let unsub = keys.sign(&Claim::Unsubscribe(lead.clone(), None));
     let now = t.now();
 
     let pv = |id: &str| page_view(&t, id);
@@ -350,7 +350,7 @@ async fn malformed_requests_get_a_json_4xx_and_change_nothing() {
         case(
             "unsubscribe page: forged",
             "GET",
-            format!("/u/{}", forged.sign(&Claim::Unsubscribe(lead.clone()))),
+            format!("/u/{}", forged.sign(&Claim::Unsubscribe(lead.clone(), None))),
             None,
             "",
             404,
@@ -358,7 +358,7 @@ async fn malformed_requests_get_a_json_4xx_and_change_nothing() {
         case(
             "unsubscribe: forged",
             "POST",
-            format!("/u/{}", forged.sign(&Claim::Unsubscribe(lead.clone()))),
+            format!("/u/{}", forged.sign(&Claim::Unsubscribe(lead.clone(), None))),
             Some("application/x-www-form-urlencoded"),
             "List-Unsubscribe=One-Click",
             404,
@@ -416,7 +416,7 @@ async fn malformed_requests_get_a_json_4xx_and_change_nothing() {
             "POST",
             format!(
                 "/u/{}",
-                keys.sign(&Claim::Unsubscribe(LeadId::new("ghost")))
+                keys.sign(&Claim::Unsubscribe(LeadId::new("ghost"), None))
             ),
             Some("application/x-www-form-urlencoded"),
             "List-Unsubscribe=One-Click",

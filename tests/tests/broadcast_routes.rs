@@ -75,6 +75,7 @@ fn create_body() -> Value {
             "html": "<p><a href=\"{{ link(\"https://example.jp/n\") }}\">n</a></p>"
         } } },
         "at": "2026-11-02 11:00",
+        "topic": "newsletter",
         "by": "alice"
     })
 }
@@ -212,6 +213,26 @@ async fn bad_input_to_every_broadcast_route_is_a_4xx_and_writes_nothing() {
             "POST",
             "/admin/broadcasts",
             with(&|b| b["audience"] = json!({"kind": "everyone"})),
+            400,
+        ),
+        (
+            "POST",
+            "/admin/broadcasts",
+            with(&|b| b["topic"] = json!("nope")),
+            400,
+        ),
+        (
+            "POST",
+            "/admin/broadcasts",
+            with(&|b| b["topic"] = json!("not a topic")),
+            400,
+        ),
+        (
+            "POST",
+            "/admin/broadcasts",
+            with(&|b| {
+                b.as_object_mut().unwrap().remove("topic");
+            }),
             400,
         ),
         (

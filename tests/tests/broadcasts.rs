@@ -10,7 +10,7 @@ use kindling::broadcasts::dry_run::dry_run;
 use kindling::broadcasts::lifecycle::{self, Edit, NewBroadcast};
 use kindling::broadcasts::{send_due_broadcasts, Audience, Hold, RecipientState, Schedule, State};
 use kindling::error::Error;
-use kindling::ids::{BroadcastId, SegmentId};
+use kindling::ids::{BroadcastId, SegmentId, TopicId};
 use kindling::message::MessageKey;
 use kindling::sending::ledger::{SendRecord, SendState};
 use kindling_tests::harness::{config_with, monday_10_jst, TestApp};
@@ -99,6 +99,7 @@ async fn scheduled(
                 at: at(when),
                 local,
             },
+            topic: Some(kindling::ids::TopicId::new("newsletter")),
             by: "marketer".into(),
         },
     )
@@ -353,6 +354,7 @@ async fn an_edit_voids_the_approval_and_a_second_person_must_approve() {
                 at: at("2026-11-04 10:00"),
                 local: true,
             },
+            topic: Some(kindling::ids::TopicId::new("newsletter")),
             by: "alice".into(),
         },
     )
@@ -468,7 +470,7 @@ async fn a_dry_run_renders_every_recipient_counts_exclusions_and_sends_nothing()
     lead(&t, "it1@example.jp", "Asia/Tokyo", true).await;
     lead(&t, "gone@example.jp", "Asia/Tokyo", true).await;
     let gone = t.lead("gone@example.jp").await.id;
-    kindling::deliverability::unsubscribe(&t.app.kindling.deliverability(), &gone)
+    kindling::deliverability::unsubscribe(&t.app.kindling.deliverability(), &gone, "test")
         .await
         .unwrap();
     // it1 has an industry but no company: this content does not render for it.
@@ -499,6 +501,7 @@ async fn a_dry_run_renders_every_recipient_counts_exclusions_and_sends_nothing()
                 at: at("2026-11-02 11:00"),
                 local: false,
             },
+            topic: Some(kindling::ids::TopicId::new("newsletter")),
             by: "m".into(),
         },
     )
@@ -562,7 +565,7 @@ async fn an_opt_out_after_the_freeze_stops_the_pending_send() {
         "Tokyo at 10:00 JST"
     );
     let ny = t.lead("ny@example.com").await.id;
-    kindling::deliverability::unsubscribe(&t.app.kindling.deliverability(), &ny)
+    kindling::deliverability::unsubscribe(&t.app.kindling.deliverability(), &ny, "test")
         .await
         .unwrap();
     t.clock
@@ -584,6 +587,156 @@ async fn an_opt_out_after_the_freeze_stops_the_pending_send() {
     );
 }
 
+/// Saves the preference page of `lead` (reached from a mail of `from`) keeping `keep`.
+async fn save_topics(t: &TestApp, lead: &kindling::ids::LeadId, from: &str, keep: &[&str]) {
+    let token = t
+        .app
+        .kindling
+        .keys
+        .sign(&kindling::token::Claim::Unsubscribe(
+            lead.clone(),
+            Some(TopicId::new(from)),
+        ));
+    let mut body = "action=save".to_owned();
+    for k in keep {
+        body.push_str(&format!("&topic={k}"));
+    }
+    let res = t
+        .request(
+            "POST",
+            &format!("/u/{token}"),
+            Some("application/x-www-form-urlencoded"),
+            body,
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", String::from_utf8_lossy(res.body()));
+}
+
+#[tokio::test]
+async fn a_topic_opt_out_stops_the_pending_sends_of_that_topic_and_only_those() {
+    let t = app("");
+    lead(&t, "it0@example.jp", "Asia/Tokyo", true).await;
+    lead(&t, "it1@example.jp", "Asia/Tokyo", true).await;
+    let id = scheduled(&t, "topics", segment(), "2026-11-04 10:00", true).await;
+    // Both are frozen into the newsletter's recipients (its first local 10:00 is in UTC+14).
+    t.run_until(
+        Utc.with_ymd_and_hms(2026, 11, 4, 0, 30, 0).unwrap(),
+        Duration::minutes(30),
+    )
+    .await;
+    let it0 = t.lead("it0@example.jp").await.id;
+    let queued = t
+        .app
+        .kindling
+        .stores
+        .broadcasts
+        .get_recipient(&id, &it0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        queued.state,
+        RecipientState::Queued,
+        "pending when it leaves"
+    );
+    // it0 leaves the newsletter on the preference page (linked from a document mail).
+    save_topics(&t, &it0, "product_updates", &["events", "product_updates"]).await;
+    let l = t.lead("it0@example.jp").await;
+    assert!(l.preferences.left(&TopicId::new("newsletter")));
+    assert!(l.unsubscribed_at.is_none() && l.may_receive(None));
+    let h = &l.preferences.history;
+    assert_eq!(h.len(), 1);
+    assert_eq!(
+        (h[0].topic.as_deref(), h[0].subscribed, h[0].via.as_str()),
+        (Some("newsletter"), false, "page")
+    );
+    // The newsletter skips it0 and reaches it1; it0's document mails go on (day 3).
+    t.run_until(
+        Utc.with_ymd_and_hms(2026, 11, 6, 0, 0, 0).unwrap(),
+        Duration::minutes(30),
+    )
+    .await;
+    let mails = broadcast_mails(&t);
+    assert_eq!(
+        mails.iter().map(|m| m.0.as_str()).collect::<Vec<_>>(),
+        ["it1@example.jp"]
+    );
+    let rec = t
+        .app
+        .kindling
+        .stores
+        .broadcasts
+        .get_recipient(&id, &it0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (rec.state, rec.reason.as_deref()),
+        (RecipientState::Skipped, Some("topic_opt_out"))
+    );
+    let steps = |sends: Vec<SendRecord>| {
+        sends
+            .iter()
+            .filter(|s| s.state == SendState::Sent && s.key.as_step().is_some())
+            .count()
+    };
+    assert_eq!(steps(t.sends("it0@example.jp").await), 2, "day 0 and day 3");
+    // A one-click from a document mail leaves that topic only (the default): the next step is
+    // stopped, and the lead is neither unsubscribed nor suppressed.
+    let token = t
+        .app
+        .kindling
+        .keys
+        .sign(&kindling::token::Claim::Unsubscribe(
+            it0.clone(),
+            Some(TopicId::new("product_updates")),
+        ));
+    let res = t
+        .request(
+            "POST",
+            &format!("/u/{token}"),
+            Some("application/x-www-form-urlencoded"),
+            "List-Unsubscribe=One-Click",
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    t.run_until(
+        Utc.with_ymd_and_hms(2026, 11, 17, 0, 0, 0).unwrap(),
+        Duration::hours(2),
+    )
+    .await;
+    assert_eq!(steps(t.sends("it0@example.jp").await), 2, "no more");
+    let e = t.enrollments("it0@example.jp").await;
+    let doc = e
+        .iter()
+        .find(|e| e.sequence_id.as_str() == "document_followup")
+        .unwrap();
+    assert_eq!(doc.reason.as_deref(), Some("topic_opt_out"));
+    let l = t.lead("it0@example.jp").await;
+    assert!(l.unsubscribed_at.is_none());
+    let suppressed = t
+        .app
+        .kindling
+        .stores
+        .suppressions
+        .suppression(&l.email)
+        .await
+        .unwrap();
+    assert!(suppressed.is_none());
+    // it1, who left nothing, got all four document mails.
+    let docs = t
+        .sends("it1@example.jp")
+        .await
+        .into_iter()
+        .filter(|s| {
+            s.sequence_id
+                .as_ref()
+                .is_some_and(|q| q.as_str() == "document_followup")
+        })
+        .count();
+    assert_eq!(docs, 4);
+}
+
 #[tokio::test]
 async fn bad_input_is_refused_and_writes_nothing() {
     let t = app("");
@@ -599,6 +752,7 @@ async fn bad_input_is_refused_and_writes_nothing() {
             at: at("2026-11-04 10:00"),
             local: true,
         },
+        topic: Some(kindling::ids::TopicId::new("newsletter")),
         by: by.into(),
     };
     let unknown = Audience::Segment {

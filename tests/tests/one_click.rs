@@ -13,7 +13,7 @@ async fn lead_with_link(t: &TestApp, email: &str) -> String {
     let lead = t.lead(email).await;
     format!(
         "/u/{}",
-        t.app.kindling.keys.sign(&Claim::Unsubscribe(lead.id))
+        t.app.kindling.keys.sign(&Claim::Unsubscribe(lead.id, None))
     )
 }
 

@@ -88,14 +88,14 @@ mod tests {
     #[test]
     fn the_generated_secret_parses() {
         let keys = parse_key_set(&format!(r#"{{"kid":"k1","secret":"{K1}"}}"#)).unwrap();
-        let claim = Claim::Unsubscribe(LeadId::new("L1"));
+        let claim = Claim::Unsubscribe(LeadId::new("L1"), None);
         assert_eq!(keys.verify(&keys.sign(&claim)), Some(claim));
     }
 
     #[test]
     fn a_rotated_secret_still_verifies_old_links() {
         let old = parse_key_set(&format!(r#"{{"kid":"k1","secret":"{K1}"}}"#)).unwrap();
-        let claim = Claim::Unsubscribe(LeadId::new("L1"));
+        let claim = Claim::Unsubscribe(LeadId::new("L1"), None);
         let token = old.sign(&claim);
         let rotated = parse_key_set(&format!(
             r#"{{"kid":"k2","secret":"{K2}","previous":[{{"kid":"k1","secret":"{K1}"}}]}}"#
@@ -108,7 +108,7 @@ mod tests {
     #[test]
     fn throwaway_keys_verify_no_token_signed_elsewhere() {
         let real = parse_key_set(&format!(r#"{{"kid":"k1","secret":"{K1}"}}"#)).unwrap();
-        let claim = Claim::Unsubscribe(LeadId::new("L1"));
+        let claim = Claim::Unsubscribe(LeadId::new("L1"), None);
         assert_eq!(throwaway_keys().verify(&real.sign(&claim)), None);
         assert_eq!(
             throwaway_keys().verify(&throwaway_keys().sign(&claim)),

@@ -92,6 +92,7 @@ async fn run(n: usize) {
                     .unwrap(),
                 local: false,
             },
+            topic: Some(kindling::ids::TopicId::new("newsletter")),
             by: "m".into(),
         },
     )

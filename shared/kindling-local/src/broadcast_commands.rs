@@ -5,12 +5,11 @@ use crate::commands::{load_config, open_store};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use kindling::broadcasts::content::Content;
-use kindling::broadcasts::lifecycle::{self, hold_text, Edit, NewBroadcast};
-use kindling::broadcasts::status::{status, Status};
+use kindling::broadcasts::lifecycle::{self, Edit, NewBroadcast};
+use kindling::broadcasts::status::status;
 use kindling::broadcasts::{Audience, Broadcast, Schedule};
-use kindling::ids::{BroadcastId, SegmentId};
+use kindling::ids::{BroadcastId, SegmentId, TopicId};
 use kindling::names::Named;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// What a broadcast goes to: exactly one.
@@ -62,6 +61,10 @@ pub enum BroadcastCommand {
         /// At that wall-clock time in each lead's own zone.
         #[arg(long)]
         local: bool,
+        /// The [[topics]] id it belongs to (leads who left it get none). Required when topics
+        /// exist; a correction takes its original's.
+        #[arg(long)]
+        topic: Option<String>,
         /// Its id (default: a fresh one).
         #[arg(long)]
         id: Option<String>,
@@ -80,6 +83,8 @@ pub enum BroadcastCommand {
         at: Option<String>,
         #[arg(long, requires = "at")]
         local: bool,
+        #[arg(long)]
+        topic: Option<String>,
     },
     /// Every broadcast, newest first.
     List,
@@ -176,6 +181,7 @@ pub async fn run(
             template,
             at,
             local,
+            topic,
             id,
         } => {
             let audience = audience
@@ -190,6 +196,7 @@ pub async fn run(
                     at: parse_at(&at)?,
                     local,
                 },
+                topic: topic.map(TopicId::new),
                 by,
             };
             let (b, lint) = lifecycle::create(&k, new).await?;
@@ -205,8 +212,10 @@ pub async fn run(
             template,
             at,
             local,
+            topic,
         } => {
             let edit = Edit {
+                topic: topic.map(TopicId::new),
                 name,
                 audience: audience.audience(),
                 content: template.map(|t| load_content(&kd.config, &t)).transpose()?,
@@ -239,7 +248,10 @@ pub async fn run(
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
             } else {
-                print!("{}", show_text(&s, kd.config.program.default_zone));
+                print!(
+                    "{}",
+                    crate::broadcast_show::show_text(&s, kd.config.program.default_zone)
+                );
             }
             return Ok(());
         }
@@ -297,95 +309,10 @@ pub async fn run(
     if json {
         println!("{}", serde_json::to_string_pretty(&s)?);
     } else {
-        print!("{}", show_text(&s, kd.config.program.default_zone));
+        print!(
+            "{}",
+            crate::broadcast_show::show_text(&s, kd.config.program.default_zone)
+        );
     }
     Ok(())
-}
-
-/// A broadcast for people.
-pub fn show_text(s: &Status, zone: chrono_tz::Tz) -> String {
-    let b = &s.broadcast;
-    let at = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z");
-    let mut o = String::new();
-    let _ = writeln!(o, "{}  {}", b.id, b.name);
-    let _ = writeln!(o, "state      {}", b.state.name());
-    if let Some(h) = &b.hold {
-        let _ = writeln!(o, "held       {}", hold_text(h));
-    }
-    let _ = writeln!(o, "audience   {}", b.audience);
-    let _ = writeln!(
-        o,
-        "schedule   {}{}",
-        b.schedule.at.format("%Y-%m-%d %H:%M"),
-        if b.schedule.local {
-            " in each lead's own zone"
-        } else {
-            " in the program's zone"
-        }
-    );
-    let _ = writeln!(
-        o,
-        "content    {} ({})",
-        b.content.source,
-        b.content
-            .parts
-            .keys()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    match &b.approval {
-        Some(a) if s.approved => {
-            let _ = writeln!(o, "approved   by {} at {}", a.by, at(a.at));
-        }
-        Some(a) => {
-            let _ = writeln!(o, "approval   by {} is void: edited since", a.by);
-        }
-        None => {
-            let _ = writeln!(o, "approval   none");
-        }
-    }
-    if let Some(d) = &b.dry_run {
-        let current = if d.hash == s.hash {
-            ""
-        } else {
-            " (of an earlier version)"
-        };
-        let _ = writeln!(
-            o,
-            "dry run    {}{current}: audience {}, would send {}, failures {}",
-            at(d.at),
-            d.audience,
-            d.recipients,
-            d.failures
-        );
-        for (why, n) in &d.excluded {
-            let _ = writeln!(o, "           excluded {why}: {n}");
-        }
-        for (why, n) in &d.deferred {
-            let _ = writeln!(o, "           deferred {why}: {n}");
-        }
-        for (lead, e) in &d.failed {
-            let _ = writeln!(o, "           failed {lead}: {e}");
-        }
-    }
-    let p = &s.progress;
-    if p.total() > 0 {
-        let _ = writeln!(
-            o,
-            "progress   queued {}, sent {}, failed {}, unknown {}",
-            p.queued, p.sent, p.failed, p.unknown
-        );
-        for (why, n) in &p.skipped {
-            let _ = writeln!(o, "           skipped {why}: {n}");
-        }
-    }
-    if let (Some(r), Some(eta)) = (s.rate_per_minute, s.eta) {
-        let _ = writeln!(o, "rate       {r:.0}/min; done around {}", at(eta));
-    }
-    let _ = writeln!(o, "history");
-    for c in &b.history {
-        let _ = writeln!(o, "  {}  {:<10} {}", at(c.at), c.by, c.what);
-    }
-    o
 }

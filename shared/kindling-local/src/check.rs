@@ -167,6 +167,7 @@ pub fn check(dir: &Path) -> Report {
             key: &key,
             language: lang,
             list: id,
+            topic: None,
         };
         match compose(&config.mail_origin(), &keys, &to, &r, at) {
             Err(e) => problems.push(format!("{}:1: {e}", file.display())),

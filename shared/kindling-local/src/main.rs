@@ -1,6 +1,7 @@
 //! The `kindling` command: serve, demo, check, lead show, segment, rescore.
 
 mod broadcast_commands;
+mod broadcast_show;
 mod commands;
 mod segment_commands;
 

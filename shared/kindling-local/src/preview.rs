@@ -49,7 +49,7 @@ pub async fn preview(
         enrollment_id: EnrollmentId::new("preview"),
         step,
     };
-    let mail = build_step_mail(&k.sequences(), &lead, sequence, &st.template, &key, now)
+    let mail = build_step_mail(&k.sequences(), &lead, seq, &st.template, &key, now)
         .map_err(|e| anyhow::anyhow!("{sequence} step {step} ({}): {e}", st.template))?;
     Ok(Preview { mail, stored_lead })
 }

@@ -98,6 +98,8 @@ fn a_segment_mail_goes_from_draft_to_the_outbox_with_two_people() {
             content.to_str().unwrap(),
             "--at",
             &at,
+            "--topic",
+            "newsletter",
             "--by",
             "alice",
         ],
@@ -126,17 +128,15 @@ fn a_segment_mail_goes_from_draft_to_the_outbox_with_two_people() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["progress"]["sent"], 1);
     assert_eq!(v["broadcast"]["approval"]["by"], "bob");
-    // The mail carries the segment's List-Id and the one-click headers.
+    // The mail carries its topic's List-Id, the one-click headers, and a link that leaves
+    // the topic.
     let newest = std::fs::read_dir(data.join("outbox"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
         .unwrap();
     let eml = std::fs::read_to_string(newest).unwrap();
-    assert!(
-        eml.contains("manufacturing-managers-pricing.kindling."),
-        "{eml}"
-    );
+    assert!(eml.contains("<newsletter.kindling."), "{eml}");
     assert!(eml.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
 }
 
@@ -151,7 +151,29 @@ fn bad_input_fails_with_a_message_and_writes_nothing() {
         args.extend_from_slice(extra);
         run(&args, d)
     };
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &[
+                "--all",
+                "--template",
+                "doc_case_study",
+                "--at",
+                "2026-12-08 10:00",
+            ],
+            "name the broadcast's topic",
+        ),
+        (
+            &[
+                "--all",
+                "--template",
+                "doc_case_study",
+                "--at",
+                "2026-12-08 10:00",
+                "--topic",
+                "nope",
+            ],
+            "no topic \"nope\"",
+        ),
         (
             &["--all", "--template", "nope", "--at", "2026-12-08 10:00"],
             "no template \"nope\"",

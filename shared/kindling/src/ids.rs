@@ -200,6 +200,11 @@ name_type!(
     /// A buying stage (`[[stages]] id`): awareness, interest, consideration, decision.
     StageId
 );
+name_type!(
+    /// A subscription topic (`[[topics]] id`): newsletter, events, product_updates. Each has its
+    /// own opt-out.
+    TopicId
+);
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@
 //! before it, truncated to 128 bits, compared in constant time. The key id lets keys rotate:
 //! new tokens use the current key, old mails keep working while their key is listed.
 
-use crate::ids::{is_valid_id, BroadcastId, EnrollmentId, LeadId};
+use crate::ids::{is_valid_id, BroadcastId, EnrollmentId, LeadId, TopicId};
 use crate::message::MessageKey;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
@@ -25,8 +25,9 @@ pub enum Claim {
     Open(MessageKey),
     /// Link number `link` of one mail.
     Click(MessageKey, u16),
-    /// Unsubscribing one lead.
-    Unsubscribe(LeadId),
+    /// One lead's preference page and its one-click unsubscribe, from a mail of this topic
+    /// (`None`: a mail of no topic, or a link from before topics, where one-click leaves all).
+    Unsubscribe(LeadId, Option<TopicId>),
     /// "This browser belongs to this lead": appended to a mail link a person followed, so
     /// kindling.js on the landing page ties the browser's visitor id to the lead.
     Identify(LeadId),
@@ -118,7 +119,8 @@ impl SigningKeys {
                 let (b, m) = message(k);
                 format!("{kid}.c{b}.{m}.{link}")
             }
-            Claim::Unsubscribe(lead) => format!("{kid}.u.{lead}"),
+            Claim::Unsubscribe(lead, None) => format!("{kid}.u.{lead}"),
+            Claim::Unsubscribe(lead, Some(topic)) => format!("{kid}.ut.{lead}.{topic}"),
             Claim::Identify(lead) => format!("{kid}.i.{lead}"),
         };
         let sig = URL_SAFE_NO_PAD.encode(&mac(secret, &body).finalize().into_bytes()[..SIG_BYTES]);
@@ -176,7 +178,10 @@ fn parse_claim(body: &str) -> Option<Claim> {
             broadcast_key(lead, broadcast)?,
             link.parse().ok()?,
         )),
-        [_, "u", lead] if is_valid_id(lead) => Some(Claim::Unsubscribe(LeadId::new(*lead))),
+        [_, "u", lead] if is_valid_id(lead) => Some(Claim::Unsubscribe(LeadId::new(*lead), None)),
+        [_, "ut", lead, topic] if is_valid_id(lead) && is_valid_id(topic) => Some(
+            Claim::Unsubscribe(LeadId::new(*lead), Some(TopicId::new(*topic))),
+        ),
         [_, "i", lead] if is_valid_id(lead) => Some(Claim::Identify(LeadId::new(*lead))),
         _ => None,
     }
@@ -210,7 +215,8 @@ mod tests {
             Claim::Click(key(), 3),
             Claim::Open(broadcast.clone()),
             Claim::Click(broadcast.clone(), 3),
-            Claim::Unsubscribe(LeadId::new("L1")),
+            Claim::Unsubscribe(LeadId::new("L1"), None),
+            Claim::Unsubscribe(LeadId::new("L1"), Some(TopicId::new("newsletter"))),
             Claim::Identify(LeadId::new("L1")),
         ] {
             let token = k.sign(&claim);
@@ -252,15 +258,15 @@ mod tests {
     #[test]
     fn rotated_keys_keep_old_tokens_valid_until_removed() {
         let old = keys("k1", 1);
-        let token = old.sign(&Claim::Unsubscribe(LeadId::new("L9")));
+        let token = old.sign(&Claim::Unsubscribe(LeadId::new("L9"), None));
         let rotated =
             SigningKeys::new(vec![("k2".into(), vec![2; 32]), ("k1".into(), vec![1; 32])]).unwrap();
         assert_eq!(
             rotated.verify(&token),
-            Some(Claim::Unsubscribe(LeadId::new("L9")))
+            Some(Claim::Unsubscribe(LeadId::new("L9"), None))
         );
         assert!(rotated
-            .sign(&Claim::Unsubscribe(LeadId::new("L9")))
+            .sign(&Claim::Unsubscribe(LeadId::new("L9"), None))
             .starts_with("k2."));
         assert_eq!(keys("k2", 2).verify(&token), None, "k1 retired");
     }

@@ -8,7 +8,7 @@ use kindling::broadcasts::content::Content;
 use kindling::broadcasts::dry_run::dry_run;
 use kindling::broadcasts::lifecycle::{self, NewBroadcast};
 use kindling::broadcasts::{Audience, Schedule};
-use kindling::ids::SegmentId;
+use kindling::ids::{SegmentId, TopicId};
 
 /// When the marketer creates it.
 pub(super) fn created_at(
@@ -35,6 +35,7 @@ pub(super) async fn prepare(app: &LocalApp, b: &DemoBroadcast) -> anyhow::Result
             },
             content,
             schedule: Schedule { at, local: b.local },
+            topic: b.topic.as_deref().map(TopicId::new),
             by: b.by.clone(),
         },
     )

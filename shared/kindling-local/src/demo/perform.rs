@@ -156,8 +156,27 @@ pub(super) async fn perform(
                 format!("clicks link {link} in step {step} mail"),
             )
         }
+        Act::LeaveTopics(leave) => {
+            let lead = lead_of(app, p).await?;
+            let token = keys.sign(&Claim::Unsubscribe(lead.id.clone(), None));
+            let mut body = "action=save".to_owned();
+            for t in &app.kindling.config.deliverability.topics {
+                if !leave.iter().any(|l| *l == *t.id) && !lead.preferences.left(&t.id) {
+                    body.push_str(&format!("&topic={}", t.id));
+                }
+            }
+            (
+                request(
+                    "POST",
+                    &format!("/u/{token}"),
+                    Some("application/x-www-form-urlencoded"),
+                    body,
+                )?,
+                format!("leaves {} on the preference page", leave.join(", ")),
+            )
+        }
         Act::Unsubscribe(how) => {
-            let token = keys.sign(&Claim::Unsubscribe(lead_of(app, p).await?.id));
+            let token = keys.sign(&Claim::Unsubscribe(lead_of(app, p).await?.id, None));
             if *how == Unsubscribe::Page {
                 (
                     request("GET", &format!("/u/{token}"), None, String::new())?,

@@ -67,6 +67,8 @@ pub enum Act {
     },
     /// Following the unsubscribe link: its page (changes nothing) or RFC 8058's one-click POST.
     Unsubscribe(Unsubscribe),
+    /// Saving the preference page with these topics unchecked (the others stay checked).
+    LeaveTopics(Vec<String>),
 }
 
 /// How a person unsubscribes.
@@ -88,6 +90,9 @@ pub struct DemoBroadcast {
     pub segment: String,
     /// A template of templates/.
     pub template: String,
+    /// Its `[[topics]]` id.
+    #[serde(default)]
+    pub topic: Option<String>,
     /// "YYYY-MM-DD HH:MM": in each lead's zone with `local`, else in the program's.
     pub at: String,
     #[serde(default)]
@@ -130,7 +135,7 @@ struct File {
     broadcasts: Vec<DemoBroadcast>,
 }
 
-const ACTIONS: [&str; 7] = [
+const ACTIONS: [&str; 8] = [
     "visit",
     "submit",
     "start_form",
@@ -138,6 +143,7 @@ const ACTIONS: [&str; 7] = [
     "proxy_open",
     "click",
     "unsubscribe",
+    "leave_topics",
 ];
 
 impl Scenario {
@@ -239,10 +245,14 @@ people = [{ id = "a", email = "a@example.jp", name = "A", company = "C", title =
     #[test]
     fn the_shipped_scenario_reads_and_is_in_time_order() {
         let s = Scenario::parse(DEFAULT).unwrap();
-        assert_eq!(s.people.len(), 4);
-        assert_eq!(s.steps.len(), 25);
+        assert_eq!(s.people.len(), 6);
+        assert_eq!(s.steps.len(), 28);
         assert!(s.steps.windows(2).all(|w| w[0].at <= w[1].at));
         assert!(s.steps.iter().all(|st| st.at >= s.start && st.at < s.end()));
+        assert!(s
+            .steps
+            .iter()
+            .any(|st| st.act == Act::LeaveTopics(vec!["newsletter".into()])));
     }
 
     #[test]

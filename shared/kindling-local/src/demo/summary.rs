@@ -41,6 +41,12 @@ pub struct LeadSummary {
     pub segment_entries: Vec<(String, String)>,
     /// Its buying stages, in the order it reached them.
     pub stages: Vec<String>,
+    /// The topics it left on the preference page, and when (local time).
+    pub topics_left: Vec<(String, String)>,
+    /// Mails of a topic it had left when they went out (must be 0).
+    pub emails_of_left_topics: usize,
+    /// Mails of its other topics after it first left one: what it kept.
+    pub emails_after_leaving_a_topic: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,6 +85,33 @@ pub struct Checks {
     /// Every broadcast mail went to a recipient of its frozen audience, once, and every
     /// recipient recorded as sent got exactly one.
     pub broadcasts_to_their_recipients_only: bool,
+    /// No lead got a mail of a topic it had left.
+    pub no_mail_of_a_left_topic: bool,
+}
+
+/// The topic a sent mail belonged to: its sequence's or its broadcast's.
+async fn topic_of(
+    app: &LocalApp,
+    s: &kindling::sending::ledger::SendRecord,
+) -> anyhow::Result<Option<kindling::ids::TopicId>> {
+    let k = &app.kindling;
+    if let Some(seq) = &s.sequence_id {
+        return Ok(k
+            .config
+            .sequences
+            .iter()
+            .find(|q| q.id == *seq)
+            .and_then(|q| q.topic.clone()));
+    }
+    Ok(match &s.key {
+        kindling::message::MessageKey::Broadcast { broadcast_id, .. } => k
+            .stores
+            .broadcasts
+            .get_broadcast(broadcast_id)
+            .await?
+            .and_then(|b| b.topic),
+        kindling::message::MessageKey::Step { .. } => None,
+    })
 }
 
 pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Result<Summary> {
@@ -102,10 +135,19 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
             .filter(|s| s.state == SendState::Sent)
             .collect();
         let mut after_unsubscribe = 0;
+        let (mut of_left, mut kept) = (0, 0);
+        let first_left = lead.preferences.opted_out.values().min().copied();
         for s in &sent {
             let at = s.sent_at.unwrap_or(s.claimed_at);
             if lead.unsubscribed_at.is_some_and(|u| at > u) {
                 after_unsubscribe += 1;
+            }
+            match topic_of(app, s).await? {
+                Some(t) if lead.preferences.opted_out.get(&t).is_some_and(|l| at > *l) => {
+                    of_left += 1;
+                }
+                _ if first_left.is_some_and(|l| at > l) => kept += 1,
+                _ => {}
             }
             emails.push(MailSummary {
                 to: lead.email.to_string(),
@@ -168,6 +210,14 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
                 .iter()
                 .filter_map(|c| c.to.as_ref().map(ToString::to_string))
                 .collect(),
+            topics_left: lead
+                .preferences
+                .opted_out
+                .iter()
+                .map(|(t, at)| (t.to_string(), local_str(*at, tz)))
+                .collect(),
+            emails_of_left_topics: of_left,
+            emails_after_leaving_a_topic: kept,
         });
     }
     emails.sort_by_key(|m| m.sent_at);
@@ -213,6 +263,7 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
             stored == now
         }),
         broadcasts_to_their_recipients_only: broadcasts_ok,
+        no_mail_of_a_left_topic: leads.iter().all(|l| l.emails_of_left_topics == 0),
     };
     Ok(Summary {
         emails_sent: emails.len(),

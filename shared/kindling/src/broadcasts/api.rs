@@ -50,6 +50,7 @@ struct CreateBody {
     at: String,
     #[serde(default)]
     local: bool,
+    topic: Option<String>,
     by: Option<String>,
 }
 
@@ -92,7 +93,7 @@ pub(crate) async fn list(k: &Broadcasts<'_>) -> ApiResult {
         .iter()
         .map(|b| {
             serde_json::json!({
-                "id": b.id, "name": b.name, "state": b.state, "audience": b.audience,
+                "id": b.id, "name": b.name, "state": b.state, "audience": b.audience, "topic": b.topic,
                 "schedule": b.schedule, "created_by": b.created_by, "created_at": b.created_at,
                 "approved": b.approved(),
             })
@@ -153,6 +154,11 @@ pub(crate) async fn create(k: &Broadcasts<'_>, req: &Request<Bytes>) -> ApiResul
         audience,
         content,
         schedule: Schedule { at, local: b.local },
+        topic: match b.topic {
+            Some(t) if crate::ids::is_valid_id(&t) => Some(crate::ids::TopicId::new(t)),
+            Some(_) => return Err(ApiError::bad_request("topic: not a topic id")),
+            None => None,
+        },
         by,
     };
     let (created, _) = lifecycle::create(k, new).await?;

@@ -56,14 +56,21 @@ pub(crate) async fn page(
     }
 }
 
-/// Why a lead may not get a broadcast now: `unsubscribed`, `no_consent` or `suppressed`.
-/// Checked at every send, so an opt-out stops every pending recipient at once.
-pub(crate) async fn exclusion(k: &Broadcasts<'_>, lead: &Lead) -> Result<Option<&'static str>> {
+/// Why a lead may not get broadcast `b` now: `unsubscribed`, `no_consent`, `topic_opt_out`
+/// or `suppressed`. Checked at every send, so an opt-out stops every pending recipient at once.
+pub(crate) async fn exclusion(
+    k: &Broadcasts<'_>,
+    b: &super::Broadcast,
+    lead: &Lead,
+) -> Result<Option<&'static str>> {
     if lead.unsubscribed_at.is_some() {
         return Ok(Some("unsubscribed"));
     }
     if lead.consent.is_none() {
         return Ok(Some("no_consent"));
+    }
+    if b.topic.as_ref().is_some_and(|t| lead.preferences.left(t)) {
+        return Ok(Some("topic_opt_out"));
     }
     if k.suppressions.suppression(&lead.email).await?.is_some() {
         return Ok(Some("suppressed"));

@@ -17,8 +17,12 @@ pub fn key_of(b: &Broadcast, lead: &Lead) -> MessageKey {
     }
 }
 
-/// The list a broadcast belongs to (its `List-Id`): its segment's, or `newsletter`.
+/// The list a broadcast belongs to (its `List-Id`): its topic, else its segment, else
+/// `newsletter`.
 pub fn list_of(b: &Broadcast) -> &str {
+    if let Some(t) = &b.topic {
+        return t.as_str();
+    }
     match &b.audience {
         Audience::Segment { segment } => segment.as_str(),
         Audience::All | Audience::RecipientsOf { .. } => "newsletter",
@@ -43,6 +47,7 @@ pub fn build_mail(
         key: &key,
         language,
         list: list_of(b),
+        topic: b.topic.as_ref(),
     };
     let origin = Origin {
         program: cfg.program,

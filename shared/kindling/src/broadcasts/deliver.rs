@@ -77,7 +77,7 @@ pub(super) async fn send_one(
         )
         .await;
     };
-    if let Some(why) = exclusion(k, &lead).await? {
+    if let Some(why) = exclusion(k, b, &lead).await? {
         return settle(k, r, R::Skipped, Some(why.into()), now, Outcome::Skipped).await;
     }
     let zone = lead.zone(k.config.program.default_zone);

@@ -65,7 +65,7 @@ pub async fn evaluate(k: &Broadcasts<'_>, b: &Broadcast) -> Result<DryRun> {
                 *d.excluded.entry("lead_gone".into()).or_default() += 1;
                 continue;
             };
-            if let Some(why) = exclusion(k, &lead).await? {
+            if let Some(why) = exclusion(k, b, &lead).await? {
                 *d.excluded.entry(why.into()).or_default() += 1;
                 continue;
             }

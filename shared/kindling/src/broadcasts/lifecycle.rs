@@ -10,7 +10,7 @@
 use super::content::{lint, Content, Lint};
 use super::{Approval, Audience, Broadcast, Broadcasts, Change, Freeze, Hold, Schedule, State};
 use crate::error::{conflict, Error, Result};
-use crate::ids::{is_valid_id, BroadcastId};
+use crate::ids::{is_valid_id, BroadcastId, TopicId};
 use crate::names::Named;
 use crate::ports::{Cas, Put, CAS_ATTEMPTS};
 
@@ -23,6 +23,9 @@ pub struct NewBroadcast {
     pub audience: Audience,
     pub content: Content,
     pub schedule: Schedule,
+    /// The topic it belongs to (required when `[[topics]]` exist; a correction takes its
+    /// original's when none is given).
+    pub topic: Option<TopicId>,
     pub by: String,
 }
 
@@ -33,6 +36,7 @@ pub struct Edit {
     pub audience: Option<Audience>,
     pub content: Option<Content>,
     pub schedule: Option<Schedule>,
+    pub topic: Option<TopicId>,
 }
 
 /// Longest name and actor accepted.
@@ -71,6 +75,44 @@ async fn check_audience(k: &Broadcasts<'_>, a: &Audience) -> Result<()> {
     }
 }
 
+/// The topic a broadcast belongs to: a configured one, named whenever topics exist.
+async fn check_topic(
+    k: &Broadcasts<'_>,
+    audience: &Audience,
+    topic: Option<TopicId>,
+) -> Result<Option<TopicId>> {
+    let topics = &k.deliverability.config.deliverability.topics;
+    match topic {
+        Some(t) if topics.iter().any(|x| x.id == t) => Ok(Some(t)),
+        Some(t) => Err(Error::Invalid(format!(
+            "no topic {:?} in kindling.toml (one of: {})",
+            t.as_str(),
+            topic_names(k)
+        ))),
+        None if topics.is_empty() => Ok(None),
+        None => match audience {
+            Audience::RecipientsOf { broadcast } => Ok(k
+                .store
+                .get_broadcast(broadcast)
+                .await?
+                .and_then(|b| b.topic)),
+            _ => Err(Error::Invalid(format!(
+                "name the broadcast's topic (one of: {}), so that leads who left it get none",
+                topic_names(k)
+            ))),
+        },
+    }
+}
+
+fn topic_names(k: &Broadcasts<'_>) -> String {
+    let topics = &k.deliverability.config.deliverability.topics;
+    topics
+        .iter()
+        .map(|t| t.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn check_content(k: &Broadcasts<'_>, c: &Content) -> Result<Lint> {
     let l = lint(c, k.config.program, k.config.sender);
     if l.errors.is_empty() {
@@ -102,6 +144,7 @@ pub async fn create(k: &Broadcasts<'_>, new: NewBroadcast) -> Result<(Broadcast,
         None => k.ids.new_id(),
     };
     check_audience(k, &new.audience).await?;
+    let topic = check_topic(k, &new.audience, new.topic).await?;
     let lint = check_content(k, &new.content)?;
     let now = k.clock.now();
     let b = Broadcast {
@@ -110,6 +153,7 @@ pub async fn create(k: &Broadcasts<'_>, new: NewBroadcast) -> Result<(Broadcast,
         audience: new.audience,
         content: new.content,
         schedule: new.schedule,
+        topic,
         state: State::Draft,
         hold: None,
         created_by: new.by.clone(),
@@ -178,6 +222,10 @@ pub async fn edit(k: &Broadcasts<'_>, id: &BroadcastId, e: Edit, by: &str) -> Re
     if let Some(c) = &e.content {
         check_content(k, c)?;
     }
+    let topic = match e.topic {
+        Some(t) => check_topic(k, &Audience::All, Some(t)).await?,
+        None => None,
+    };
     if e.name
         .as_deref()
         .is_some_and(|n| n.trim().is_empty() || n.len() > MAX_NAME)
@@ -195,6 +243,9 @@ pub async fn edit(k: &Broadcasts<'_>, id: &BroadcastId, e: Edit, by: &str) -> Re
         }
         if let Some(a) = &e.audience {
             b.audience = a.clone();
+        }
+        if topic.is_some() {
+            b.topic = topic.clone();
         }
         if let Some(c) = &e.content {
             b.content = c.clone();

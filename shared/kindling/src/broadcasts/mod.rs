@@ -215,6 +215,9 @@ pub struct Broadcast {
     pub audience: Audience,
     pub content: content::Content,
     pub schedule: Schedule,
+    /// The topic it belongs to: leads who left it get none, and one-click leaves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<crate::ids::TopicId>,
     pub state: State,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<Hold>,
@@ -243,14 +246,17 @@ pub struct Broadcast {
 }
 
 impl Broadcast {
-    /// SHA-256 over what an approval covers: content, audience and schedule (hex).
+    /// SHA-256 over what an approval covers: content, audience, schedule and topic (hex).
     pub fn hash(&self) -> String {
         use sha2::{Digest, Sha256};
-        let covered = serde_json::json!({
+        let mut covered = serde_json::json!({
             "content": self.content,
             "audience": self.audience,
             "schedule": self.schedule,
         });
+        if let Some(t) = &self.topic {
+            covered["topic"] = serde_json::json!(t);
+        }
         let mut h = Sha256::new();
         h.update(covered.to_string().as_bytes());
         format!("{:x}", h.finalize())

@@ -194,11 +194,22 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         &f.sending.cap,
         &f.sending.holidays,
     );
-    let deliverability = deliverability::config::validate(
+    let mut deliverability = deliverability::config::validate(
         d,
         f.sending.breaker.as_ref(),
         f.sending.soft_bounces.as_ref(),
     );
+    (deliverability.topics, deliverability.one_click) =
+        deliverability::topics::validate(d, &f.topics, f.unsubscribe.as_ref());
+    for s in &f.sequences {
+        deliverability::topics::check_reference(
+            d,
+            &deliverability.topics,
+            &s.id,
+            s.topic.as_ref(),
+            "sequences",
+        );
+    }
     let (sequences, seq_ids) = crate::sequences::config::validate(
         d,
         &f.sequences,

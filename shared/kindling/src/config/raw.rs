@@ -30,6 +30,10 @@ pub struct File {
     pub stages: Vec<crate::segments::stages::raw::Stage>,
     #[serde(default)]
     pub broadcasts: Option<crate::broadcasts::config::raw::Broadcasts>,
+    #[serde(default)]
+    pub topics: Vec<crate::deliverability::topics::raw::Topic>,
+    #[serde(default)]
+    pub unsubscribe: Option<crate::deliverability::topics::raw::Unsubscribe>,
 }
 
 /// `[sending]`: the schedule (sending) and the breaker and soft-bounce rule (deliverability).

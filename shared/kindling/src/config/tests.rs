@@ -720,3 +720,62 @@ fn every_bad_name_is_reported_at_once_with_what_it_may_be() {
         assert!(errs.iter().any(|e| e.contains(want)), "{want}: {errs:?}");
     }
 }
+
+#[test]
+fn topics_parse_and_every_sequence_names_a_known_one() {
+    use crate::deliverability::topics::OneClick;
+    let c = shipped();
+    let ids: Vec<&str> = c
+        .deliverability
+        .topics
+        .iter()
+        .map(|t| t.id.as_str())
+        .collect();
+    assert_eq!(ids, ["newsletter", "events", "product_updates"]);
+    assert_eq!(c.deliverability.one_click, OneClick::Topic);
+    assert_eq!(
+        c.sequence("seminar_followup").unwrap().topic.as_deref(),
+        Some("events")
+    );
+    let toml = shipped_toml();
+    for (edited, want) in [
+        (
+            toml.replacen("topic = \"events\"\n", "", 1),
+            "sequences: name its topic",
+        ),
+        (
+            toml.replacen("topic = \"events\"\n", "topic = \"webinars\"\n", 1),
+            "sequences.topic: \"webinars\" is not a [[topics]] id",
+        ),
+        (
+            toml.replacen("id = \"events\"", "id = \"newsletter\"", 1),
+            "topics: duplicate topic id \"newsletter\"",
+        ),
+        (
+            toml.replacen("one_click = \"topic\"", "one_click = \"sometimes\"", 1),
+            "unsubscribe.one_click: \"sometimes\" is not one of",
+        ),
+    ] {
+        let errs = errors_of(&edited);
+        assert!(
+            errs.iter()
+                .any(|e| e.contains(want) && e.starts_with("kindling.toml:")),
+            "{want}: {errs:?}"
+        );
+    }
+    // A program without topics needs none on its sequences.
+    let mut bare = String::new();
+    let mut skip = false;
+    for line in toml.lines() {
+        if line == "[[topics]]" {
+            skip = true;
+        } else if line.starts_with('[') {
+            skip = false;
+        }
+        if !skip && !line.starts_with("topic = ") {
+            bare.push_str(line);
+            bare.push('\n');
+        }
+    }
+    assert_eq!(errors_of(&bare), Vec::<String>::new());
+}

@@ -13,6 +13,10 @@ pub struct Settings {
     pub breaker: Breaker,
     /// When repeated soft bounces suppress an address.
     pub soft_bounces: SoftBounces,
+    /// The subscription topics (`[[topics]]`), each with its own opt-out.
+    pub topics: Vec<super::topics::Topic>,
+    /// What an RFC 8058 one-click leaves (`[unsubscribe] one_click`).
+    pub one_click: super::topics::OneClick,
 }
 
 /// Checks `[sending.breaker]` and `[sending.soft_bounces]`.
@@ -24,6 +28,7 @@ pub(crate) fn validate(
     Settings {
         breaker: breaker(d, breaker_raw),
         soft_bounces: soft_bounces(d, soft_raw),
+        ..Settings::default()
     }
 }
 

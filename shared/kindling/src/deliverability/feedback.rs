@@ -223,7 +223,7 @@ pub async fn apply_feedback(k: &super::Deliverability<'_>, fb: &Feedback) -> Res
         }
         if fb.kind == FeedbackKind::Complaint {
             if let Some(lead) = k.leads.find_lead_by_email(email).await? {
-                unsubscribe(k, &lead.id).await?;
+                unsubscribe(k, &lead.id, "complaint").await?;
             }
         }
         let counter = match fb.kind {

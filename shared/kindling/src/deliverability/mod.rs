@@ -20,7 +20,10 @@ pub(crate) mod api;
 pub mod breaker;
 pub mod feedback;
 pub mod ports;
+mod preference_page;
+pub mod preferences;
 pub mod suppression;
+pub mod topics;
 mod unsubscribe;
 
 pub use breaker::{resume_sending, sending_status, Resumed, SendingStatus};

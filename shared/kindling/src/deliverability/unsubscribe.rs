@@ -14,10 +14,15 @@ pub enum Unsubscribed {
     Already,
 }
 
-/// Unsubscribes a lead at once and suppresses its address. Idempotent: repeating it changes
-/// nothing. Pending steps are stopped by the sender, which checks suppression at send time.
+/// Unsubscribes a lead from everything at once and suppresses its address; `via` (`one_click`,
+/// `page`, `complaint`) goes into its preference history. Idempotent: repeating it changes
+/// nothing. Pending sends are stopped by the sender, which checks suppression at send time.
 #[tracing::instrument(name = "unsubscribe", skip_all, fields(lead_id = %lead_id))]
-pub async fn unsubscribe(k: &super::Deliverability<'_>, lead_id: &LeadId) -> Result<Unsubscribed> {
+pub async fn unsubscribe(
+    k: &super::Deliverability<'_>,
+    lead_id: &LeadId,
+    via: &str,
+) -> Result<Unsubscribed> {
     let now = k.clock.now();
     for _ in 0..CAS_ATTEMPTS {
         let Some(mut lead) = k.leads.get_lead(lead_id).await? else {
@@ -36,6 +41,17 @@ pub async fn unsubscribe(k: &super::Deliverability<'_>, lead_id: &LeadId) -> Res
         } else {
             lead.unsubscribed_at = Some(now);
             lead.updated_at = now;
+            let history = &mut lead.preferences.history;
+            history.push(crate::leads::PreferenceChange {
+                at: now,
+                topic: None,
+                subscribed: false,
+                via: via.to_owned(),
+            });
+            let excess = history
+                .len()
+                .saturating_sub(crate::leads::Preferences::HISTORY);
+            history.drain(..excess);
             if k.leads.update_lead(&lead).await? == Cas::Stale {
                 continue;
             }

@@ -40,7 +40,7 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
                     deliverability::api::page(&k.deliverability(), p(0)).await
                 }
                 RouteId::OneClick => {
-                    deliverability::api::one_click(&k.deliverability(), p(0), &req).await
+                    deliverability::api::save(&k.deliverability(), p(0), &req).await
                 }
                 RouteId::KindlingJs => Ok(tracking::script::kindling_js(&k.config.program)),
                 RouteId::Form => forms::api::submit(&k.forms(), p(0), &req).await,

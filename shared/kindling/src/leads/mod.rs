@@ -93,6 +93,41 @@ pub struct Consent {
     pub user_agent: Option<String>,
 }
 
+/// The lead's choices per subscription topic, kept with its consent: the topics it left, and
+/// every change, oldest first (at most [`Preferences::HISTORY`], the newest kept). Leaving
+/// everything is `unsubscribed_at`, recorded here too.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preferences {
+    /// The topics the lead opted out of, and when.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub opted_out: BTreeMap<crate::ids::TopicId, DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<PreferenceChange>,
+}
+
+impl Preferences {
+    /// How many changes the lead keeps (a token holder cannot grow the item without bound).
+    pub const HISTORY: usize = 100;
+
+    /// Whether the lead left `topic`.
+    pub fn left(&self, topic: &crate::ids::TopicId) -> bool {
+        self.opted_out.contains_key(topic)
+    }
+}
+
+/// One change of a lead's subscriptions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreferenceChange {
+    pub at: DateTime<Utc>,
+    /// The topic; `None`: everything (the lead unsubscribed from all mail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<crate::ids::TopicId>,
+    /// `true`: subscribed again; `false`: opted out.
+    pub subscribed: bool,
+    /// How: `page` (the preference page), `one_click` (RFC 8058).
+    pub via: String,
+}
+
 /// A move from one buying stage to another, with why: stored on the lead, one per move.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageChange {
@@ -198,6 +233,9 @@ pub struct Lead {
     pub profile: Profile,
     /// The latest opt-in; `None` means no marketing mail may be sent.
     pub consent: Option<Consent>,
+    /// Per-topic opt-outs and their history.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub preferences: Preferences,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub unsubscribed_at: Option<DateTime<Utc>>,
@@ -230,6 +268,7 @@ impl Lead {
             email,
             profile: Profile::default(),
             consent: None,
+            preferences: Preferences::default(),
             created_at: now,
             updated_at: now,
             unsubscribed_at: None,
@@ -254,6 +293,12 @@ impl Lead {
         self.consent.is_some() && self.unsubscribed_at.is_none()
     }
 
+    /// Whether the lead may get marketing mail of `topic` (`None`: a mail of no topic): it may
+    /// receive marketing and has not left the topic.
+    pub fn may_receive(&self, topic: Option<&crate::ids::TopicId>) -> bool {
+        self.may_receive_marketing() && topic.is_none_or(|t| !self.preferences.left(t))
+    }
+
     /// The lead's zone if it is a valid IANA name, else `default`.
     pub fn zone(&self, default: chrono_tz::Tz) -> chrono_tz::Tz {
         self.profile
@@ -262,6 +307,10 @@ impl Lead {
             .and_then(|z| z.parse().ok())
             .unwrap_or(default)
     }
+}
+
+fn is_default(p: &Preferences) -> bool {
+    *p == Preferences::default()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! one-click unsubscribe headers and the RFC 2919 `List-Id`, as RFC 5322 bytes (lettre's builder
 //! does the MIME).
 
+use crate::ids::TopicId;
 use crate::leads::Lead;
 use crate::message::MessageKey;
 use crate::message::HIDDEN_LINK;
@@ -9,6 +10,7 @@ use crate::program::{Program, Sender};
 use crate::sending::templates::RenderedMail;
 use crate::sending::templates::LINK_MARKER;
 use crate::token::{Claim, SigningKeys};
+use crate::web::escape_html;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -47,13 +49,18 @@ pub struct MailUrls {
 }
 
 impl MailUrls {
-    /// Signed unsubscribe and pixel URLs for one send.
-    pub fn new(config: &Origin<'_>, keys: &SigningKeys, key: &MessageKey) -> Self {
+    /// Signed unsubscribe and pixel URLs for one send of a mail of `topic`.
+    pub fn new(
+        config: &Origin<'_>,
+        keys: &SigningKeys,
+        key: &MessageKey,
+        topic: Option<&TopicId>,
+    ) -> Self {
         let base = &config.program.public_url;
         Self {
             unsubscribe: format!(
                 "{base}/u/{}",
-                keys.sign(&Claim::Unsubscribe(key.lead_id().clone()))
+                keys.sign(&Claim::Unsubscribe(key.lead_id().clone(), topic.cloned()))
             ),
             open_pixel: format!("{base}/t/o/{}", keys.sign(&Claim::Open(key.clone()))),
             hidden_link: format!(
@@ -110,13 +117,6 @@ fn sign_links(
     Ok((out, links))
 }
 
-fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// The left side of a mail's `Message-ID`: `{lead}.{enrollment}.{step}`, or `{lead}.b.{broadcast}`.
 fn message_id_local(key: &MessageKey) -> String {
     match key {
@@ -140,6 +140,8 @@ pub struct Addressing<'a> {
     pub key: &'a MessageKey,
     pub language: &'a str,
     pub list: &'a str,
+    /// The topic the mail belongs to: its unsubscribe link leaves that topic on one click.
+    pub topic: Option<&'a TopicId>,
 }
 
 /// The `List-Id` of `list` (RFC 2919): `Kindling document_followup <document-followup.kindling.example.jp>`.
@@ -183,8 +185,9 @@ pub fn compose(
         key,
         language,
         list,
+        topic,
     } = *to;
-    let urls = MailUrls::new(config, keys, key);
+    let urls = MailUrls::new(config, keys, key, topic);
     let ([text, html], links) = sign_links(config, keys, key, [&rendered.text, &rendered.html])?;
     let s = &config.sender;
     let (opt_out_label, contact_label) = if language == "ja" {

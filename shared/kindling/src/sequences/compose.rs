@@ -7,12 +7,12 @@ use crate::sending::mail::compose;
 use crate::sending::mail::MailContext;
 use chrono::{DateTime, Utc};
 
-/// The exact mail that template `template` of sequence `sequence` makes for `lead` as the send
+/// The exact mail that template `template` of sequence `seq` makes for `lead` as the send
 /// `key` at `now`: what the sender hands the provider, and what `kindling preview` shows.
 pub fn build_step_mail(
     k: &super::Sequences<'_>,
     lead: &Lead,
-    sequence: &str,
+    seq: &super::Sequence,
     template: &str,
     key: &MessageKey,
     now: DateTime<Utc>,
@@ -32,7 +32,8 @@ pub fn build_step_mail(
         lead,
         key,
         language: &language,
-        list: sequence,
+        list: &seq.id,
+        topic: seq.topic.as_ref(),
     };
     compose(&cfg.origin(), k.keys, &to, &rendered, now).map_err(|e| e.to_string())
 }

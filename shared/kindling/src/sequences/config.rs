@@ -65,6 +65,8 @@ pub struct Sequence {
     pub reentry: Reentry,
     /// The buying stage its mails are written for (the scenario sheet's column).
     pub stage: Option<crate::ids::StageId>,
+    /// The topic its mails belong to: a lead that left it gets none of them.
+    pub topic: Option<crate::ids::TopicId>,
 }
 
 /// One mail of a sequence, due `at` after enrollment, sent within its `window` if it has one.
@@ -252,6 +254,7 @@ pub(crate) fn validate(
             priority: s.priority,
             reentry,
             stage: s.stage.as_ref().map(|x| x.get_ref().as_str().into()),
+            topic: s.topic.as_ref().map(|x| x.get_ref().as_str().into()),
         });
     }
 
@@ -278,6 +281,8 @@ pub(crate) mod raw {
         pub reentry: Option<S<String>>,
         /// The buying stage its mails are written for: a `[[stages]]` id.
         pub stage: Option<S<String>>,
+        /// The topic its mails belong to: a `[[topics]]` id (required when topics exist).
+        pub topic: Option<S<String>>,
         pub steps: Vec<Step>,
     }
 

@@ -85,8 +85,9 @@ fn end(status: EnrollmentStatus, reason: &str) -> Plan {
 
 /// Decides what to do with a due step, or which fact it needs first. Checked in this order, at
 /// the moment of sending: the sequence and step still exist; the lead exists, is not
-/// unsubscribed or suppressed, and has consented; no exit goal was reached; quiet hours and the
-/// step's window allow now; no step of a higher-priority sequence of the lead may go now.
+/// unsubscribed or suppressed, has consented and has not left the sequence's topic; no exit
+/// goal was reached; quiet hours and the step's window allow now; no step of a higher-priority
+/// sequence of the lead may go now.
 pub fn plan(cfg: &super::Sections<'_>, due: &DueStep<'_>) -> Plan {
     use EnrollmentStatus::{Completed, Exited, Stopped};
     let enr = due.enrollment;
@@ -113,6 +114,9 @@ pub fn plan(cfg: &super::Sections<'_>, due: &DueStep<'_>) -> Plan {
     }
     if lead.consent.is_none() {
         return end(Stopped, "no_consent");
+    }
+    if seq.topic.as_ref().is_some_and(|t| lead.preferences.left(t)) {
+        return end(Stopped, "topic_opt_out");
     }
     let log = if seq.exit_when.iter().any(ExitGoal::reads_activities) {
         match due.log {

@@ -215,7 +215,7 @@ async fn send_step(
         None => step.template.clone(),
         Some(test) => super::ab::variant_for(k, seq, step_no, test, &lead.id).await?,
     };
-    let composed = match build_step_mail(k, lead, &seq.id, &template, &key, now) {
+    let composed = match build_step_mail(k, lead, seq, &template, &key, now) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(lead_id = %lead.id, template = %template, error = %e, "step mail could not be built; retrying later");

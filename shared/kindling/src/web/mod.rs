@@ -103,6 +103,14 @@ pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> Res
     response(status, "application/json", Bytes::from(body.to_string()))
 }
 
+/// `s` safe inside HTML text and double-quoted attributes.
+pub(crate) fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 pub(crate) fn response(status: StatusCode, content_type: &str, body: Bytes) -> Response<Bytes> {
     let mut r = Response::new(body);
     *r.status_mut() = status;

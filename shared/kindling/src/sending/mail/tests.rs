@@ -43,6 +43,7 @@ fn build(lang: &str) -> ComposedMail {
             key: &key(),
             language: lang,
             list: "document_followup",
+            topic: None,
         },
         &rendered,
         Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap(),
@@ -121,7 +122,7 @@ fn one_click_unsubscribe_headers_follow_rfc_8058() {
         .unwrap();
     assert_eq!(
         keys().verify(token),
-        Some(Claim::Unsubscribe(LeadId::new("L1")))
+        Some(Claim::Unsubscribe(LeadId::new("L1"), None))
     );
 }
 
@@ -209,6 +210,7 @@ fn an_international_domain_goes_out_as_punycode_in_seven_bit_headers() {
         key: &key(),
         language: "ja",
         list: "document_followup",
+        topic: None,
     };
     let m = compose(&c.mail_origin(), &keys(), &to, &rendered, Utc::now()).unwrap();
     let raw = String::from_utf8(m.raw.clone()).unwrap();
