@@ -43,6 +43,7 @@ macro_rules! store_contract {
             released_claims_can_be_claimed_again,
             completed_sends_are_read_back,
             broadcast_sends_are_claimed_once_and_share_the_cap_with_steps,
+            a_send_that_counts_toward_no_cap_neither_waits_nor_fills_it,
             suppression_keeps_the_first_reason,
             alerts_move_from_new_to_pending_to_sent,
             tallies_count_each_unit_once,
@@ -119,10 +120,10 @@ fn send(lead: &str, enr: &str, step: u32, at: DateTime<Utc>) -> SendRecord {
     }
 }
 
-const CAP: FrequencyCap = FrequencyCap {
+const CAP: Option<FrequencyCap> = Some(FrequencyCap {
     max: 1,
     window: Duration::hours(24),
-};
+});
 
 pub async fn lead_insert_get_and_find_by_email(s: &dyn Store) {
     let mut l = lead("L1", "a@example.jp");
@@ -549,10 +550,10 @@ pub async fn send_claim_applies_the_frequency_cap(s: &dyn Store) {
         SendClaim::Claimed
     );
     // A cap of two lets a second mail through in the window.
-    let cap2 = FrequencyCap {
+    let cap2 = Some(FrequencyCap {
         max: 2,
         window: Duration::hours(24),
-    };
+    });
     let l3 = t0() + Duration::minutes(1);
     assert_eq!(
         s.claim_send(&send("L3", "A", 0, t0()), cap2, t0())
@@ -654,7 +655,7 @@ pub async fn broadcast_sends_are_claimed_once_and_share_the_cap_with_steps(s: &d
     assert_eq!(
         s.claim_send(&b, CAP, later).await.unwrap(),
         SendClaim::CapReached {
-            until: t0() + CAP.window
+            until: t0() + Duration::hours(24)
         }
     );
     // Another lead's copy of the broadcast is its own send; claiming it twice finds the first.
@@ -692,6 +693,53 @@ pub async fn broadcast_sends_are_claimed_once_and_share_the_cap_with_steps(s: &d
         s.sends_of_lead(&LeadId::new("L2")).await.unwrap(),
         vec![sent]
     );
+}
+
+pub async fn a_send_that_counts_toward_no_cap_neither_waits_nor_fills_it(s: &dyn Store) {
+    // L1's step took its one mail of the day; a broadcast outside the cap still goes.
+    s.claim_send(&send("L1", "E1", 0, t0()), CAP, t0())
+        .await
+        .unwrap();
+    let later = t0() + Duration::hours(1);
+    let b = broadcast_send("L1", "B1", later);
+    assert_eq!(
+        s.claim_send(&b, None, later).await.unwrap(),
+        SendClaim::Claimed
+    );
+    // Still once: a second claim finds the first, with or without a cap.
+    assert_eq!(
+        s.claim_send(&b, None, later).await.unwrap(),
+        SendClaim::Exists(b.clone())
+    );
+    assert_eq!(
+        s.claim_send(&b, CAP, later).await.unwrap(),
+        SendClaim::Exists(b.clone())
+    );
+    // L2 got the broadcast first: it fills no slot, so L2's step goes the same hour.
+    let b2 = broadcast_send("L2", "B1", later);
+    assert_eq!(
+        s.claim_send(&b2, None, later).await.unwrap(),
+        SendClaim::Claimed
+    );
+    let mut sent = b2.clone();
+    sent.state = SendState::Sent;
+    sent.sent_at = Some(later);
+    s.complete_send(&sent).await.unwrap();
+    assert_eq!(
+        s.claim_send(&send("L2", "E9", 0, later), CAP, later)
+            .await
+            .unwrap(),
+        SendClaim::Claimed
+    );
+    // A failed or released uncapped claim frees nothing it did not take.
+    s.release_send(&b.key).await.unwrap();
+    assert_eq!(s.get_send(&b.key).await.unwrap(), None);
+    assert!(matches!(
+        s.claim_send(&send("L1", "E2", 0, later), CAP, later)
+            .await
+            .unwrap(),
+        SendClaim::CapReached { .. }
+    ));
 }
 
 pub async fn suppression_keeps_the_first_reason(s: &dyn Store) {

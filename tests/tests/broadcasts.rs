@@ -243,7 +243,7 @@ async fn a_crash_mid_broadcast_then_a_resume_sends_each_once_and_misses_none() {
         links: vec![],
         error: None,
     };
-    let cap = t.app.kindling.config.sending.cap;
+    let cap = Some(t.app.kindling.config.sending.cap);
     let r3 = claim(&queued[0].lead_id, SendState::Sending);
     sends.claim_send(&r3, cap, t.now()).await.unwrap();
     let r4 = claim(&queued[1].lead_id, SendState::Sent);
@@ -585,6 +585,57 @@ async fn an_opt_out_after_the_freeze_stops_the_pending_send() {
         (rec.state, rec.reason.as_deref()),
         (RecipientState::Skipped, Some("unsubscribed"))
     );
+}
+
+#[tokio::test]
+async fn a_broadcast_outside_the_cap_neither_waits_for_a_step_nor_delays_one() {
+    // The shipped cap: one mail per lead per 24 h. The thank-you mail goes at 10:00 JST, the
+    // newsletter is due at 11:00 the same day.
+    for (counts, sent_at) in [
+        ("true", "03 Nov 2026 01:00"),
+        ("false", "02 Nov 2026 02:00"),
+    ] {
+        let t = TestApp::with_config(
+            config_with(move |s| s + &format!("\n[broadcasts]\ncounts_toward_cap = {counts}\n")),
+            monday_10_jst(),
+        );
+        lead(&t, "it0@example.jp", "Asia/Tokyo", true).await;
+        scheduled(&t, "nl", segment(), "2026-11-02 11:00", true).await;
+        t.run_until(
+            Utc.with_ymd_and_hms(2026, 11, 3, 2, 0, 0).unwrap(),
+            Duration::minutes(30),
+        )
+        .await;
+        let mails = broadcast_mails(&t);
+        assert!(
+            mails.len() == 1 && mails[0].1.contains(sent_at),
+            "counts_toward_cap = {counts}: {mails:?}"
+        );
+    }
+    // Outside the cap, a newsletter at 09:30 does not push the 10:00 step mail of that day.
+    let t = TestApp::with_config(
+        config_with(|s| s + "\n[broadcasts]\ncounts_toward_cap = false\n"),
+        monday_10_jst(),
+    );
+    lead(&t, "it0@example.jp", "Asia/Tokyo", true).await;
+    scheduled(&t, "nl", segment(), "2026-11-05 09:30", true).await;
+    t.run_until(
+        Utc.with_ymd_and_hms(2026, 11, 5, 2, 0, 0).unwrap(),
+        Duration::minutes(30),
+    )
+    .await;
+    let step1 = t
+        .sends("it0@example.jp")
+        .await
+        .into_iter()
+        .find(|s| s.key.as_step().is_some_and(|(_, step)| step == 1))
+        .unwrap();
+    assert_eq!(
+        step1.sent_at,
+        Some(Utc.with_ymd_and_hms(2026, 11, 5, 1, 0, 0).unwrap()),
+        "day 3 at 10:00 JST"
+    );
+    assert_eq!(broadcast_mails(&t).len(), 1);
 }
 
 /// Saves the preference page of `lead` (reached from a mail of `from`) keeping `keep`.

@@ -58,7 +58,7 @@ async fn app() -> TestApp {
     };
     k.stores
         .sends
-        .claim_send(&record, cap, sent_at)
+        .claim_send(&record, Some(cap), sent_at)
         .await
         .unwrap();
     record.state = SendState::Sent;

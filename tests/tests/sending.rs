@@ -162,7 +162,7 @@ impl SendLog for CrashAfterProviderAccepts {
     async fn claim_send(
         &self,
         r: &SendRecord,
-        cap: FrequencyCap,
+        cap: Option<FrequencyCap>,
         now: DateTime<Utc>,
     ) -> PortResult<SendClaim> {
         self.inner.claim_send(r, cap, now).await

@@ -138,6 +138,7 @@ const SENDS_TABLE: &str = "CREATE TABLE IF NOT EXISTS sends (
     state TEXT NOT NULL,
     claimed_at TEXT NOT NULL,
     data TEXT NOT NULL,
+    counts INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (lead_id, message)
 );";
 
@@ -197,6 +198,11 @@ fn migrate(conn: &Connection) -> Result<(), PortError> {
         "CREATE INDEX IF NOT EXISTS sends_by_lead_time ON sends (lead_id, claimed_at);",
     )
     .map_err(err)?;
+    if !has_column(conn, "sends", "counts")? {
+        // Whether the mail counts toward the frequency cap (a broadcast may not).
+        conn.execute_batch("ALTER TABLE sends ADD COLUMN counts INTEGER NOT NULL DEFAULT 1;")
+            .map_err(err)?;
+    }
     if !has_column(conn, "leads", "recheck_at")? {
         conn.execute_batch("ALTER TABLE leads ADD COLUMN recheck_at TEXT;")
             .map_err(err)?;

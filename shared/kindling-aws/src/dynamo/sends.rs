@@ -108,10 +108,30 @@ impl SendLog for DynamoStore {
     async fn claim_send(
         &self,
         record: &SendRecord,
-        cap: FrequencyCap,
+        cap: Option<FrequencyCap>,
         now: DateTime<Utc>,
     ) -> PortResult<SendClaim> {
         let key = &record.key;
+        let Some(cap) = cap else {
+            // Counts toward no cap: the claim is the send item's insert-if-absent alone (one
+            // write, no ledger).
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(send_item(record)?))
+                .condition_expression("attribute_not_exists(PK)")
+                .send()
+                .await;
+            return match put {
+                Ok(_) => Ok(SendClaim::Claimed),
+                Err(e) if super::is_condition_failure(&e) => match self.get_send(key).await? {
+                    Some(existing) => Ok(SendClaim::Exists(existing)),
+                    None => Err(PortError::new("dynamodb", "send claim vanished")),
+                },
+                Err(e) => Err(sdk_err("PutItem", e)),
+            };
+        };
         for _ in 0..ATTEMPTS {
             if let Some(existing) = self.get_send(key).await? {
                 return Ok(SendClaim::Exists(existing));

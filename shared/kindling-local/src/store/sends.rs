@@ -12,12 +12,36 @@ use kindling::sending::ports::{SendClaim, SendLog};
 use kindling::sending::schedule::FrequencyCap;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
+/// When the lead's cap next has room, if it is full now: only claims that count and can still
+/// count are read; the cap rule decides.
+fn capped(
+    tx: &rusqlite::Transaction<'_>,
+    lead: &str,
+    cap: FrequencyCap,
+    now: DateTime<Utc>,
+) -> PortResult<Option<DateTime<Utc>>> {
+    let mut stmt = tx
+        .prepare_cached("SELECT claimed_at FROM sends WHERE lead_id = ?1 AND counts = 1 AND state != 'failed' AND claimed_at > ?2")
+        .map_err(err)?;
+    let rows = stmt
+        .query_map(params![lead, ts(now - cap.window)], |r| {
+            r.get::<_, String>(0)
+        })
+        .map_err(err)?;
+    let texts: Vec<String> = rows.collect::<Result<_, _>>().map_err(err)?;
+    let claimed = texts
+        .iter()
+        .map(|t| parse_ts(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(cap.next_free(&claimed, now))
+}
+
 #[async_trait]
 impl SendLog for SqliteStore {
     async fn claim_send(
         &self,
         record: &SendRecord,
-        cap: FrequencyCap,
+        cap: Option<FrequencyCap>,
         now: DateTime<Utc>,
     ) -> PortResult<SendClaim> {
         let mut conn = self.db.conn();
@@ -37,28 +61,14 @@ impl SendLog for SqliteStore {
         if let Some(data) = existing {
             return Ok(SendClaim::Exists(from_json(&data)?));
         }
-        // Only claims that can still count are read; the cap rule decides.
-        let claimed: Vec<DateTime<Utc>> = {
-            let mut stmt = tx
-                .prepare_cached("SELECT claimed_at FROM sends WHERE lead_id = ?1 AND state != 'failed' AND claimed_at > ?2")
-                .map_err(err)?;
-            let rows = stmt
-                .query_map(params![lead, ts(now - cap.window)], |r| {
-                    r.get::<_, String>(0)
-                })
-                .map_err(err)?;
-            let texts: Vec<String> = rows.collect::<Result<_, _>>().map_err(err)?;
-            texts
-                .iter()
-                .map(|t| parse_ts(t))
-                .collect::<Result<_, _>>()?
-        };
-        if let Some(until) = cap.next_free(&claimed, now) {
-            return Ok(SendClaim::CapReached { until });
+        if let Some(cap) = cap {
+            if let Some(until) = capped(&tx, lead, cap, now)? {
+                return Ok(SendClaim::CapReached { until });
+            }
         }
         tx.execute(
-            "INSERT INTO sends (lead_id, message, state, claimed_at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![lead, slot, record.state.as_str(), ts(record.claimed_at), json(record)?],
+            "INSERT INTO sends (lead_id, message, state, claimed_at, data, counts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![lead, slot, record.state.as_str(), ts(record.claimed_at), json(record)?, cap.is_some()],
         )
         .map_err(err)?;
         tx.commit().map_err(err)?;

@@ -1,5 +1,5 @@
-//! `[broadcasts]`: who may approve, the guards, and what a broadcast does
-//! when the frequency cap is full (it counts toward the cap like every mail).
+//! `[broadcasts]`: who may approve, the guards, whether a broadcast counts toward the frequency
+//! cap, and what it does when the cap is full.
 
 use crate::diag::{choice, Choice, Diag, S};
 use chrono::Duration;
@@ -30,6 +30,20 @@ pub struct Settings {
     pub stale_after: Duration,
     /// What a broadcast does when the cap is full.
     pub when_capped: WhenCapped,
+    /// A broadcast's mail counts toward the lead's frequency cap like a step's (and waits for
+    /// it, or is skipped, by `when_capped`). `false`: it neither waits for the cap nor fills it,
+    /// so a newsletter never delays a step mail nor is delayed by one.
+    pub counts_toward_cap: bool,
+}
+
+impl Settings {
+    /// The cap a broadcast's claim checks and counts toward, if any.
+    pub fn cap(
+        &self,
+        cap: crate::sending::schedule::FrequencyCap,
+    ) -> Option<crate::sending::schedule::FrequencyCap> {
+        self.counts_toward_cap.then_some(cap)
+    }
 }
 
 /// A frozen audience more than this many times the approved dry run's waits for confirmation.
@@ -44,6 +58,7 @@ impl Default for Settings {
             max_audience: None,
             stale_after: Duration::hours(6),
             when_capped: WhenCapped::Wait,
+            counts_toward_cap: true,
         }
     }
 }
@@ -55,6 +70,7 @@ pub(crate) fn validate(d: &mut Diag<'_>, r: Option<&raw::Broadcasts>) -> Setting
     };
     let mut s = Settings {
         second_approver: r.second_approver.unwrap_or(false),
+        counts_toward_cap: r.counts_toward_cap.unwrap_or(true),
         ..Settings::default()
     };
     if let Some(m) = &r.max_audience {
@@ -71,6 +87,12 @@ pub(crate) fn validate(d: &mut Diag<'_>, r: Option<&raw::Broadcasts>) -> Setting
     }
     if let Some(w) = &r.when_capped {
         s.when_capped = choice(d, w, "broadcasts.when_capped").unwrap_or_default();
+        if !s.counts_toward_cap {
+            d.span(
+                w,
+                "broadcasts.when_capped: a broadcast that does not count toward the cap is never capped (remove one of the two)",
+            );
+        }
     }
     s
 }
@@ -87,5 +109,6 @@ pub(crate) mod raw {
         pub max_audience: Option<S<u64>>,
         pub stale_after_hours: Option<S<u32>>,
         pub when_capped: Option<S<Choice<WhenCapped>>>,
+        pub counts_toward_cap: Option<bool>,
     }
 }

@@ -103,7 +103,7 @@ pub(super) async fn send_one(
     };
     match k
         .sends
-        .claim_send(&record, k.config.sending.cap, now)
+        .claim_send(&record, k.config.broadcasts.cap(k.config.sending.cap), now)
         .await?
     {
         SendClaim::Claimed => {}

@@ -100,9 +100,12 @@ pub async fn evaluate(k: &Broadcasts<'_>, b: &Broadcast) -> Result<DryRun> {
     }
 }
 
-/// Whether the lead's cap is full at `at`, from the sends recorded now.
+/// Whether the lead's cap is full at `at`, from the sends recorded now (never, for a broadcast
+/// that does not count toward the cap).
 async fn capped(k: &Broadcasts<'_>, lead: &crate::ids::LeadId, at: DateTime<Utc>) -> Result<bool> {
-    let cap = k.config.sending.cap;
+    let Some(cap) = k.config.broadcasts.cap(k.config.sending.cap) else {
+        return Ok(false);
+    };
     let claimed: Vec<DateTime<Utc>> = k
         .sends
         .sends_of_lead(lead)

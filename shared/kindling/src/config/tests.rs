@@ -779,3 +779,16 @@ fn topics_parse_and_every_sequence_names_a_known_one() {
     }
     assert_eq!(errors_of(&bare), Vec::<String>::new());
 }
+
+#[test]
+fn a_broadcast_cap_policy_parses_and_a_contradiction_names_its_line() {
+    assert!(shipped().broadcasts.counts_toward_cap, "the default");
+    let toml = shipped_toml() + "\n[broadcasts]\ncounts_toward_cap = false\n";
+    assert_eq!(errors_of(&toml), Vec::<String>::new());
+    let errs = errors_of(&(toml + "when_capped = \"skip\"\n"));
+    assert!(
+        errs.iter().any(|e| e.starts_with("kindling.toml:")
+            && e.contains("broadcasts.when_capped: a broadcast that does not count")),
+        "{errs:?}"
+    );
+}

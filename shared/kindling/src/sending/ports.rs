@@ -24,11 +24,13 @@ pub enum SendClaim {
 #[async_trait]
 pub trait SendLog: Send + Sync {
     /// Atomically: if no record exists for `record.key` and the lead has fewer than `cap.max`
-    /// sends (in any state but failed) claimed after `now - cap.window`, writes `record`.
+    /// sends that count (in any state but failed) claimed after `now - cap.window`, writes
+    /// `record`, counting toward the cap. With no cap (a broadcast that does not count toward
+    /// it) the claim is only the insert-if-absent: it neither checks the cap nor counts.
     async fn claim_send(
         &self,
         record: &SendRecord,
-        cap: FrequencyCap,
+        cap: Option<FrequencyCap>,
         now: DateTime<Utc>,
     ) -> PortResult<SendClaim>;
     /// Overwrites a claimed record with its outcome.

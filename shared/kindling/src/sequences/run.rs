@@ -234,7 +234,10 @@ async fn send_step(
         links: composed.links.clone(),
         error: None,
     };
-    let claim = k.sends.claim_send(&record, cfg.sending.cap, now).await?;
+    let claim = k
+        .sends
+        .claim_send(&record, Some(cfg.sending.cap), now)
+        .await?;
     match after_claim(cfg, claim, step, zone, now) {
         AfterClaim::Send => {}
         AfterClaim::WaitForCap(until) => return reschedule(k, enr, until, Handled::Deferred).await,
