@@ -144,7 +144,7 @@ async fn the_pipeline_runs_on_the_release_binaries() {
     assert!(mail
         .header_raw("List-Unsubscribe")
         .unwrap()
-        .contains("https://t.example.jp/u/t1.u."));
+        .contains("https://t.example.jp/u/t1.ut."));
     // Sending records an email_sent activity (scored 0), delivered to score too.
     assert_eq!(
         route_bus(&env, score, notify).await,
