@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::Duration;
+use kindling::ids::TopicId;
 use kindling::leads::Temperature;
 use kindling_tests::harness::{lead_fields, TestApp};
 use mail_parser::MessageParser;
@@ -150,13 +151,19 @@ async fn one_click_unsubscribe_mid_sequence_stops_every_later_mail() {
     let header = parsed.header_raw("List-Unsubscribe").unwrap();
     let path = path_of_url(header, "https://t.example.jp/u/");
 
-    // A scanner or a person opens the link: a page, and nothing changes.
+    // A scanner or a person opens the link: the preference page, and nothing changes.
     let before = t.counts();
     let page = t.request("GET", &path, None, "").await;
     assert_eq!(page.status(), 200);
-    assert!(String::from_utf8_lossy(page.body()).contains("List-Unsubscribe"));
+    let html = String::from_utf8_lossy(page.body()).into_owned();
+    assert!(
+        html.contains("id=\"topic-product_updates\" checked"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"leave-all\""), "{html}");
     assert_eq!(t.counts(), before);
 
+    // The shipped config's one-click leaves the mail's topic: the sequence's own.
     let res = t
         .request(
             "POST",
@@ -167,17 +174,8 @@ async fn one_click_unsubscribe_mid_sequence_stops_every_later_mail() {
         .await;
     assert_eq!(res.status(), 200);
     let l = t.lead("hanako@example.jp").await;
-    assert!(l.unsubscribed_at.is_some());
-    let s = t
-        .app
-        .kindling
-        .stores
-        .suppressions
-        .suppression(&l.email)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(s.reason.as_str(), "unsubscribed");
+    assert!(l.preferences.left(&TopicId::new("product_updates")));
+    assert!(l.unsubscribed_at.is_none(), "one topic, not everything");
     // Repeating it is harmless.
     let after = t.counts();
     assert_eq!(
@@ -196,11 +194,34 @@ async fn one_click_unsubscribe_mid_sequence_stops_every_later_mail() {
     let reports = t
         .run_until(t.now() + Duration::days(15), Duration::minutes(30))
         .await;
-    assert_eq!(t.outbox().len(), 1, "nothing after the unsubscribe");
+    assert_eq!(t.outbox().len(), 1, "nothing after leaving the topic");
     assert!(reports
         .iter()
         .flat_map(|r| &r.ended)
-        .any(|e| e.reason == "unsubscribed"));
+        .any(|e| e.reason == "topic_opt_out"));
+
+    // Leaving everything from the same page unsubscribes and suppresses the address.
+    let res = t
+        .request(
+            "POST",
+            &path,
+            Some("application/x-www-form-urlencoded"),
+            "action=everything",
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let l = t.lead("hanako@example.jp").await;
+    assert!(l.unsubscribed_at.is_some());
+    let s = t
+        .app
+        .kindling
+        .stores
+        .suppressions
+        .suppression(&l.email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.reason.as_str(), "unsubscribed");
 }
 
 #[tokio::test]
