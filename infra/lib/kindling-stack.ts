@@ -78,6 +78,11 @@ export function loadRouteCatalog(file = ROUTE_CATALOG_PATH): CatalogRoute[] {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { routes: CatalogRoute[] }).routes;
 }
 
+/** The config's `[broadcasts.test_send] addresses`: the only addresses intake may mail (test sends). */
+export function loadTestRecipients(file = ROUTE_CATALOG_PATH): string[] {
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { test_recipients?: string[] }).test_recipients ?? [];
+}
+
 /**
  * Every path of the catalog also gets an `ANY` route to the same function, so that a method the
  * path does not take reaches Kindling and gets its 405 with `Allow` (RFC 9110), not API Gateway's
@@ -431,6 +436,19 @@ export class KindlingStack extends Stack {
       reason:
         "ses:GetAccount (read the account's sending quota to pace sends) has no resource type: IAM accepts only '*' for it. It is the only such statement, read-only, and in send-steps only.",
     });
+    // Broadcast test sends (POST /admin/broadcasts/{id}/test-send) go out from intake, to the
+    // configured reviewers only: IAM refuses any other recipient, whatever the code asks.
+    const testRecipients = loadTestRecipients();
+    if (testRecipients.length > 0) {
+      fns.intake.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'TestSend',
+          actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+          resources: [this.formatArn({ service: 'ses', resource: 'identity', resourceName: s.senderIdentity })],
+          conditions: { 'ForAllValues:StringEquals': { 'ses:Recipients': testRecipients } },
+        }),
+      );
+    }
     const notify = fns.notify;
     notify.addEnvironment('KINDLING_ALERT_TOPIC_ARN', this.alertTopic.topicArn);
     notify.addToRolePolicy(

@@ -6,7 +6,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
-import { ASYNC_FUNCTIONS, FUNCTIONS, loadEventCatalog, loadRouteCatalog, OTHER_METHODS_THROTTLE } from '../lib/kindling-stack';
+import {
+  ASYNC_FUNCTIONS,
+  FUNCTIONS,
+  loadEventCatalog,
+  loadRouteCatalog,
+  loadTestRecipients,
+  OTHER_METHODS_THROTTLE,
+} from '../lib/kindling-stack';
 import { functionId, refId, resources, ROOT, synth, TEST_SETTINGS } from './helpers';
 
 const { template } = synth();
@@ -220,7 +227,8 @@ describe('IAM', () => {
     const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
     const expected: Record<string, string[]> = {
       track: [...logs, ...rw, 'events:PutEvents', 'secretsmanager:GetSecretValue'],
-      intake: [...logs, ...rw, 'events:PutEvents'],
+      // ses:Send*: broadcast test sends, to the configured reviewers only (see below).
+      intake: [...logs, ...rw, 'events:PutEvents', 'ses:SendEmail', 'ses:SendRawEmail'],
       score: [...logs, ...rw, 'events:PutEvents'],
       'send-steps': [
         ...logs,
@@ -266,8 +274,18 @@ describe('IAM', () => {
           assert.match(text, /identity\/example\.jp/);
           assert.match(text, /configuration-set\/kindling/);
         }
+        if (s.Sid === 'TestSend') {
+          // intake may mail the config's test addresses and nobody else.
+          assert.equal(name, 'intake');
+          assert.match(text, /identity\/example\.jp/);
+          assert.deepEqual(s.Condition, {
+            'ForAllValues:StringEquals': { 'ses:Recipients': loadTestRecipients() },
+          });
+          assert.ok(loadTestRecipients().length > 0);
+        }
       }
     }
+    assert.ok(statementsOf('intake').some((s) => s.Sid === 'TestSend'), 'intake has the test-send grant');
     const dueIndexUsers = FUNCTIONS.filter((n) => statementsOf(n).some((s) => s.Sid === 'DueIndex'));
     assert.deepEqual(dueIndexUsers, ['send-steps']);
     // Only the one-off rescore walks the table, and only the score function runs it.

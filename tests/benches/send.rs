@@ -53,6 +53,7 @@ fn kindling(store: Arc<dyn StoreArc>) -> Kindling {
         bus: Arc::new(NullBus),
         clock: Arc::new(ManualClock::new(monday_10_jst())),
         ids: Arc::new(UuidIds),
+        test_mailer: None,
     }
 }
 

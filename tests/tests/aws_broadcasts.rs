@@ -121,3 +121,59 @@ async fn a_broadcast_reaches_every_recipient_once_within_its_request_budget() {
     assert!(items_written <= 8.2, "{items_written}");
     assert!(reads <= 6.2, "{reads}");
 }
+
+/// The intake function's test send: through SES (moto) to the configured reviewers, nothing in
+/// DynamoDB but the reads it needs.
+#[tokio::test]
+async fn a_test_send_from_intake_reaches_the_reviewers_through_ses_and_writes_nothing() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime().await.with_test_mailer();
+    let k = &rt.kindling;
+    let content = Content::from_template(&k.config.templates, "it_newsletter").unwrap();
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 8)
+        .unwrap()
+        .and_hms_opt(10, 0, 0)
+        .unwrap();
+    lifecycle::create(
+        &k.broadcasts(),
+        NewBroadcast {
+            id: Some("tst".into()),
+            name: "n".into(),
+            audience: Audience::All,
+            content,
+            schedule: Schedule { at, local: true },
+            topic: Some(kindling::ids::TopicId::new("newsletter")),
+            by: "m".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let before = env.sent_mail().len();
+    env.counter.reset();
+    let mut req = http::Request::builder()
+        .method("POST")
+        .uri("/admin/broadcasts/tst/test-send")
+        .header("content-type", "application/json")
+        .body(bytes::Bytes::from_static(
+            br#"{"to":["review@example.jp"]}"#,
+        ))
+        .unwrap();
+    req.extensions_mut().insert(kindling::web::ClientInfo {
+        ip: None,
+        principal: Some("arn:aws:iam::123456789012:user/alice".into()),
+    });
+    let res = kindling::http::handle(k, kindling::http::Routes::Intake, req).await;
+    assert_eq!(res.status(), 200, "{:?}", res.body());
+    let sent = env.sent_mail();
+    assert_eq!(sent.len(), before + 1);
+    let (to, raw) = sent.last().unwrap();
+    // moto lists the envelope and the To header both.
+    assert!(to.iter().all(|a| a == "review@example.jp"), "{to:?}");
+    let m = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap();
+    assert!(m.subject().unwrap().starts_with("[TEST] "), "{raw}");
+    assert_eq!(env.counter.writes(), 0, "{:?}", env.counter.requests());
+}

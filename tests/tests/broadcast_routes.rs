@@ -5,6 +5,7 @@
 
 use bytes::Bytes;
 use chrono::{TimeZone, Utc};
+use kindling::deliverability::suppression::{Suppression, SuppressionReason};
 use kindling_tests::harness::{config_with, monday_10_jst, TestApp};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -302,4 +303,286 @@ async fn bad_input_to_every_broadcast_route_is_a_4xx_and_writes_nothing() {
         .body(Bytes::new())
         .unwrap();
     assert_eq!(t.app.http(req).await.status(), 401);
+}
+
+fn parsed(raw: &[u8]) -> (String, String, String, String) {
+    let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+    (
+        m.to()
+            .unwrap()
+            .first()
+            .unwrap()
+            .address()
+            .unwrap()
+            .to_owned(),
+        m.subject().unwrap().to_owned(),
+        m.body_text(0).unwrap().into_owned() + &m.body_html(0).unwrap(),
+        m.header_raw("List-Unsubscribe").unwrap().to_owned() + m.message_id().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_test_send_reaches_the_reviewers_only_marked_untracked_and_records_nothing() {
+    let t = app();
+    it_lead(&t, "it0@example.jp").await;
+    let (s, _) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts",
+        &create_body().to_string(),
+        None,
+    )
+    .await;
+    assert_eq!(s, 201);
+    let before = t.counts();
+    let (s, b) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/test-send",
+        r#"{"by":"alice"}"#,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["sent"],
+        json!(["marketing@example.jp", "review@example.jp"])
+    );
+    assert_eq!(b["subject"], "[TEST] お知らせ");
+    let mails = t.outbox();
+    assert_eq!(mails.len(), 2);
+    let mut ids = Vec::new();
+    for (raw, reviewer) in mails
+        .iter()
+        .zip(["marketing@example.jp", "review@example.jp"])
+    {
+        let (to, subject, body, headers) = parsed(raw);
+        assert_eq!(
+            (to.as_str(), subject.as_str()),
+            (reviewer, "[TEST] お知らせ")
+        );
+        // The sample lead has no name: the fallback shows. Links go straight to their page.
+        assert!(body.contains("ご担当者 様"), "{body}");
+        assert!(body.contains("href=\"https://example.jp/n\""), "{body}");
+        assert!(
+            !body.contains("/t/c/") && !body.contains("/t/o/"),
+            "untracked: {body}"
+        );
+        assert!(
+            headers.contains("https://t.example.jp/u/test>"),
+            "{headers}"
+        );
+        ids.push(headers);
+    }
+    // Nothing recorded: no send record, no recipient, no activity, no lead.
+    assert_eq!(t.counts(), before);
+
+    // A second test (after an edit, say) is a new message to the receiver.
+    let (s, _) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/test-send",
+        r#"{"by":"alice","to":["review@example.jp"],"as":"it0@example.jp"}"#,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    t.clock.advance(chrono::Duration::seconds(1));
+    let (s, _) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/test-send",
+        r#"{"by":"alice","to":["review@example.jp"]}"#,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let mails = t.outbox();
+    assert_eq!(mails.len(), 4, "one each");
+    let (to, _, body, third) = parsed(&mails[2]);
+    assert_eq!(to, "review@example.jp", "as a lead, still to the reviewer");
+    assert!(!body.contains("it0@example.jp"), "{body}");
+    let (_, _, _, fourth) = parsed(&mails[3]);
+    assert_ne!(third, fourth, "distinct Message-IDs");
+    assert_eq!(t.counts(), before);
+
+    // The sample preference page the test mail links to saves nothing.
+    let page = t.request("GET", "/u/test", None, "").await;
+    assert_eq!(page.status(), 200);
+    assert!(String::from_utf8_lossy(page.body()).contains("nothing was saved"));
+    for body in [
+        "action=everything",
+        "List-Unsubscribe=One-Click",
+        "action=save&topic=events",
+    ] {
+        let res = t
+            .request(
+                "POST",
+                "/u/test",
+                Some("application/x-www-form-urlencoded"),
+                body,
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{body}");
+    }
+    assert_eq!(t.counts(), before);
+}
+
+#[tokio::test]
+async fn a_test_send_outside_the_list_or_otherwise_wrong_sends_nothing_and_says_why() {
+    let t = app();
+    it_lead(&t, "it0@example.jp").await;
+    call(
+        &t,
+        "POST",
+        "/admin/broadcasts",
+        &create_body().to_string(),
+        None,
+    )
+    .await;
+    let cases: &[(&str, &str, u16, &str)] = &[
+        (
+            "nl-1",
+            r#"{"by":"a","to":["ceo@customer.example"]}"#,
+            400,
+            "is not one of [broadcasts.test_send] addresses",
+        ),
+        (
+            "nl-1",
+            r#"{"by":"a","to":["marketing@example.jp","it0@example.jp"]}"#,
+            400,
+            "it0@example.jp is not one of",
+        ),
+        (
+            "nl-1",
+            r#"{"by":"a","to":["not an address"]}"#,
+            400,
+            "is not an email address",
+        ),
+        (
+            "nl-1",
+            r#"{"by":"a","to":"marketing@example.jp"}"#,
+            400,
+            "body:",
+        ),
+        (
+            "nl-1",
+            r#"{"by":"a","bcc":["x@example.jp"]}"#,
+            400,
+            "unknown field",
+        ),
+        ("nl-1", r#"{"to":["marketing@example.jp"]}"#, 400, "by:"),
+        (
+            "nl-1",
+            r#"{"by":"a","as":"nobody@example.jp"}"#,
+            404,
+            "as: no lead",
+        ),
+        ("nl-9", r#"{"by":"a"}"#, 404, "no broadcast"),
+        ("NL 1", r#"{"by":"a"}"#, 400, "not a broadcast id"),
+    ];
+    let before = t.counts();
+    for (id, body, status, message) in cases {
+        let uri = format!("/admin/broadcasts/{}/test-send", id.replace(' ', "%20"));
+        let (s, b) = call(&t, "POST", &uri, body, None).await;
+        assert_eq!(s.as_u16(), *status, "{body}: {b}");
+        assert!(
+            b["message"].as_str().unwrap().contains(message),
+            "{body}: {b}"
+        );
+    }
+    let many: Vec<String> = (0..21).map(|i| format!("r{i}@example.jp")).collect();
+    let (s, _) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/test-send",
+        &json!({"by": "a", "to": many}).to_string(),
+        None,
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(t.outbox().is_empty());
+    assert_eq!(t.counts(), before);
+
+    // A suppressed reviewer is skipped; a throttled provider is a 503 after what went.
+    t.app
+        .kindling
+        .stores
+        .suppressions
+        .suppress(&Suppression {
+            email: kindling::email::EmailAddress::parse("marketing@example.jp").unwrap(),
+            reason: SuppressionReason::Bounced,
+            at: t.now(),
+        })
+        .await
+        .unwrap();
+    let (s, b) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/test-send",
+        r#"{"by":"a"}"#,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["sent"], json!(["review@example.jp"]));
+    assert_eq!(
+        b["skipped"],
+        json!([{"to": "marketing@example.jp", "reason": "suppressed"}])
+    );
+    t.mailer.fail_next(
+        1,
+        kindling::sending::ports::MailError::Retryable("throttled".into()),
+    );
+    let (s, _) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/test-send",
+        r#"{"by":"a"}"#,
+        None,
+    )
+    .await;
+    assert_eq!(s, 503);
+    assert_eq!(t.outbox().len(), 1);
+
+    // A cancelled broadcast has no test mail.
+    call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/cancel",
+        r#"{"by":"a"}"#,
+        None,
+    )
+    .await;
+    let (s, b) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/test-send",
+        r#"{"by":"a"}"#,
+        None,
+    )
+    .await;
+    assert_eq!(s, 409, "{b}");
+
+    // Without a list, no test sends at all.
+    let mut t = TestApp::with_config(
+        config_with(|s| {
+            s.replace(
+                "addresses = [\"marketing@example.jp\", \"review@example.jp\"]",
+                "",
+            )
+        }),
+        monday_10_jst(),
+    );
+    t.app.admin_token = Arc::new(TOKEN.to_owned());
+    let (s, b) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/test-send",
+        r#"{"by":"a"}"#,
+        None,
+    )
+    .await;
+    assert_eq!(s, 409, "{b}");
+    assert!(b["message"].as_str().unwrap().contains("no test addresses"));
 }

@@ -54,6 +54,8 @@ pub fn function_of(group: kindling::http::routes::Group) -> &'static str {
 /// Every route with its function, authorization and throttle, as JSON: `infra/route-catalog.json`
 /// is this, checked in and compared by a test, and the CDK stack builds its API Gateway routes
 /// from that file, so the routes the code serves and the routes the stack deploys cannot drift.
+/// `test_recipients` are the bundled config's `[broadcasts.test_send] addresses`: the only addresses
+/// the stack lets the intake function (which serves test sends) mail.
 pub fn route_catalog() -> serde_json::Value {
     use kindling::http::routes::{Auth, ROUTES};
     let routes: Vec<_> = ROUTES
@@ -69,9 +71,19 @@ pub fn route_catalog() -> serde_json::Value {
             })
         })
         .collect();
+    let test_recipients: Vec<String> = crate::runtime::bundled_config()
+        .map(|c| {
+            c.broadcasts
+                .test_addresses
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
     serde_json::json!({
-        "comment": "Generated from kindling::http::routes by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws route_catalog`; do not edit.",
+        "comment": "Generated from kindling::http::routes and config/kindling.toml by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws route_catalog`; do not edit.",
         "routes": routes,
+        "test_recipients": test_recipients,
     })
 }
 

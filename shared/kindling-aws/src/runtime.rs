@@ -134,6 +134,7 @@ impl Runtime {
             bus,
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidIds),
+            test_mailer: None,
         };
         Ok(Runtime {
             kindling,
@@ -162,6 +163,16 @@ impl Runtime {
             }
         };
         SesMailer::paced(client, self.settings.configuration_set.clone(), rate)
+    }
+
+    /// Serves broadcast test sends (intake): an unpaced SES mailer (a test send is at most
+    /// `MAX_TEST_ADDRESSES` mails) outside the configuration set, so that the feedback of a
+    /// reviewer's mailbox never reaches a lead's record. The stack lets this role mail the
+    /// configured test addresses only.
+    pub fn with_test_mailer(mut self) -> Self {
+        let client = aws_sdk_sesv2::Client::new(&self.sdk);
+        self.kindling.test_mailer = Some(Arc::new(SesMailer::new(client, None)));
+        self
     }
 
     /// The SNS notifier (notify); needs `KINDLING_ALERT_TOPIC_ARN`, and sends ops alerts to

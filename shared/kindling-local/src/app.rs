@@ -96,6 +96,7 @@ impl LocalApp {
             bus: Arc::new(bus.clone()),
             clock,
             ids,
+            test_mailer: Some(mailer.clone()),
         };
         Self {
             kindling,

@@ -102,6 +102,17 @@ pub enum BroadcastCommand {
         #[arg(long)]
         raw: bool,
     },
+    /// Send the mail, marked [TEST] and untracked, to the internal reviewers of
+    /// [broadcasts.test_send] addresses (the outbox locally); nobody else.
+    Test {
+        id: String,
+        /// One of the test addresses (repeatable; default: all of them).
+        #[arg(long)]
+        to: Vec<String>,
+        /// Render with this lead's profile (default: a sample lead, where fallbacks show).
+        #[arg(long = "as")]
+        as_lead: Option<String>,
+    },
     /// Render for every recipient and count who would get it and who not, and why. Sends
     /// nothing.
     DryRun {
@@ -264,6 +275,38 @@ pub async fn run(
                 std::io::stdout().write_all(&mail.raw)?;
             } else {
                 print!("{}", kindling_local::preview::readable(&mail.raw)?);
+            }
+            return Ok(());
+        }
+        BroadcastCommand::Test {
+            id: bid,
+            to,
+            as_lead,
+        } => {
+            let email = |flag: &str, a: &str| {
+                kindling::email::EmailAddress::parse(a)
+                    .map_err(|_| anyhow::anyhow!("{flag} {a:?} is not an email address"))
+            };
+            let request = kindling::broadcasts::test_send::TestRequest {
+                to: to
+                    .iter()
+                    .map(|a| email("--to", a))
+                    .collect::<anyhow::Result<_>>()?,
+                as_lead: as_lead.as_deref().map(|a| email("--as", a)).transpose()?,
+            };
+            let r =
+                kindling::broadcasts::test_send::test_send(&k, &*app.mailer, &id(&bid), &request)
+                    .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("{}", r.subject);
+                for a in &r.sent {
+                    println!("sent     {a}");
+                }
+                for s in &r.skipped {
+                    println!("skipped  {}  ({})", s.to, s.reason);
+                }
             }
             return Ok(());
         }

@@ -106,6 +106,32 @@ fn a_segment_mail_goes_from_draft_to_the_outbox_with_two_people() {
         d,
     );
     assert!(ok && out.contains("state      draft"), "{out}{err}");
+    // A test send reaches one reviewer, marked; an address outside the list gets nothing.
+    let before_test = outbox(&data);
+    let (ok, out, err) = run(
+        &["broadcast", "test", "mfg", "--to", "review@example.jp"],
+        d,
+    );
+    assert!(
+        ok && out.starts_with("[TEST] 製造業向けのご案内\nsent     review@example.jp"),
+        "{out}{err}"
+    );
+    let (ok, _, err) = run(
+        &[
+            "broadcast",
+            "test",
+            "mfg",
+            "--to",
+            "someone@customer.example",
+        ],
+        d,
+    );
+    assert!(
+        !ok && err.contains("is not one of [broadcasts.test_send] addresses"),
+        "{err}"
+    );
+    assert_eq!(outbox(&data), before_test + 1);
+    let before = before + 1;
     let (ok, out, _) = run(&["broadcast", "dry-run", "mfg", "--by", "alice"], d);
     assert!(ok && out.contains("would send 1, failures 0"), "{out}");
     let (ok, out, _) = run(&["broadcast", "approve", "mfg", "--by", "bob"], d);

@@ -92,6 +92,11 @@ pub struct Kindling {
     pub bus: Arc<dyn EventBus>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn Ids>,
+    /// The mailer of broadcast test sends (`POST /admin/broadcasts/{id}/test-send`), where this
+    /// runtime serves them: the local outbox; on AWS the intake function's SES client, whose
+    /// role may mail the configured test addresses only. Sends of the claim protocol take their
+    /// mailer as an argument instead.
+    pub test_mailer: Option<Arc<dyn crate::sending::ports::Mailer>>,
 }
 
 impl Kindling {

@@ -60,6 +60,19 @@ struct ActBody {
     by: Option<String>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TestBody {
+    #[serde(default)]
+    to: Vec<String>,
+    #[serde(rename = "as")]
+    as_lead: Option<String>,
+    by: Option<String>,
+}
+
+/// Most addresses one test send may name (the configured list is at most this long too).
+const MAX_TEST_TO: usize = super::config::MAX_TEST_ADDRESSES;
+
 fn parse<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(raw).map_err(|e| ApiError::bad_request(format!("body: {e}")))
 }
@@ -165,6 +178,66 @@ pub(crate) async fn create(k: &Broadcasts<'_>, req: &Request<Bytes>) -> ApiResul
     ok(&status(k, &created.id).await?, StatusCode::CREATED)
 }
 
+/// A small JSON body, or the default when there is none.
+fn small_body<T: serde::de::DeserializeOwned + Default>(
+    req: &Request<Bytes>,
+) -> Result<T, ApiError> {
+    let raw = body_within(req, 4096)?;
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        parse(raw)
+    }
+}
+
+/// `POST /admin/broadcasts/{broadcast}/test-send`: the mail to some or all of the configured
+/// test addresses (`to`), rendered as a sample lead or `as` a stored one; 200 with what was sent
+/// and skipped. An address outside the list is a 400 and nothing is sent; no list, or a
+/// cancelled broadcast, a 409.
+pub(crate) async fn test_send(
+    k: &Broadcasts<'_>,
+    mailer: Option<&dyn crate::sending::ports::Mailer>,
+    id: &str,
+    req: &Request<Bytes>,
+) -> ApiResult {
+    let id = broadcast_id(id)?;
+    let body: TestBody = small_body(req)?;
+    let by = actor(req, body.by)?;
+    if body.to.len() > MAX_TEST_TO {
+        return Err(ApiError::bad_request(format!(
+            "to: at most {MAX_TEST_TO} addresses"
+        )));
+    }
+    let email = |field: &str, raw: &str| {
+        crate::email::EmailAddress::parse(raw)
+            .map_err(|_| ApiError::bad_request(format!("{field}: {raw:?} is not an email address")))
+    };
+    let request = super::test_send::TestRequest {
+        to: body
+            .to
+            .iter()
+            .map(|a| email("to", a))
+            .collect::<Result<_, _>>()?,
+        as_lead: body
+            .as_lead
+            .as_deref()
+            .map(|a| email("as", a))
+            .transpose()?,
+    };
+    let mailer = mailer.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "not_served",
+            "this runtime has no mailer for test sends",
+        )
+    })?;
+    let report = super::test_send::test_send(k, mailer, &id, &request).await?;
+    tracing::info!(broadcast = %id, by = %by, "test send requested");
+    let body = serde_json::to_value(&report)
+        .map_err(|e| crate::Error::Port(crate::error::PortError::new("broadcast", e)))?;
+    Ok(json_response(StatusCode::OK, &body))
+}
+
 fn broadcast_id(raw: &str) -> Result<BroadcastId, ApiError> {
     BroadcastId::parse(raw).ok_or_else(|| ApiError::bad_request("not a broadcast id"))
 }
@@ -184,12 +257,7 @@ pub(crate) async fn act(
     req: &Request<Bytes>,
 ) -> ApiResult {
     let id = broadcast_id(id)?;
-    let raw = body_within(req, 4096)?;
-    let body: ActBody = if raw.iter().all(u8::is_ascii_whitespace) {
-        ActBody::default()
-    } else {
-        parse(raw)?
-    };
+    let body: ActBody = small_body(req)?;
     let by = actor(req, body.by)?;
     let bk = *k;
     match action {

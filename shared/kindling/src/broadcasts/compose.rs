@@ -37,6 +37,28 @@ pub fn build_mail(
     lead: &Lead,
     now: DateTime<Utc>,
 ) -> Result<ComposedMail, String> {
+    build_with(compose, k, b, compiled, lead, now)
+}
+
+/// How a mail is put together from its rendered parts: [`compose`], or
+/// [`crate::sending::mail::compose_test`] for a test send.
+pub(crate) type Composer = fn(
+    &Origin<'_>,
+    &crate::token::SigningKeys,
+    &Addressing<'_>,
+    &crate::sending::templates::RenderedMail,
+    DateTime<Utc>,
+) -> Result<ComposedMail, crate::sending::mail::ComposeError>;
+
+/// [`build_mail`] with the composer given.
+pub(crate) fn build_with(
+    composer: Composer,
+    k: &Broadcasts<'_>,
+    b: &Broadcast,
+    compiled: &Compiled,
+    lead: &Lead,
+    now: DateTime<Utc>,
+) -> Result<ComposedMail, String> {
     let cfg = &k.config;
     let language = compiled.language(lead, &cfg.program.default_language);
     let ctx = MailContext::new(cfg.program, cfg.sender, lead);
@@ -53,7 +75,7 @@ pub fn build_mail(
         program: cfg.program,
         sender: cfg.sender,
     };
-    compose(&origin, k.keys, &to, &rendered, now).map_err(|e| e.to_string())
+    composer(&origin, k.keys, &to, &rendered, now).map_err(|e| e.to_string())
 }
 
 /// `kindling broadcast preview`: the exact mail for one lead, from the store or (for an address

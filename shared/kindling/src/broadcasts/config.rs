@@ -1,5 +1,5 @@
 //! `[broadcasts]`: who may approve, the guards, whether a broadcast counts toward the frequency
-//! cap, and what it does when the cap is full.
+//! cap, what it does when the cap is full, and the internal addresses test sends may reach.
 
 use crate::diag::{choice, Choice, Diag, S};
 use chrono::Duration;
@@ -34,7 +34,13 @@ pub struct Settings {
     /// it, or is skipped, by `when_capped`). `false`: it neither waits for the cap nor fills it,
     /// so a newsletter never delays a step mail nor is delayed by one.
     pub counts_toward_cap: bool,
+    /// `test_send.addresses`: the only addresses a test send may reach (internal reviewers).
+    /// Empty: no test sends.
+    pub test_addresses: Vec<crate::email::EmailAddress>,
 }
+
+/// At most this many test addresses: a test send is a review, not a mailing.
+pub const MAX_TEST_ADDRESSES: usize = 20;
 
 impl Settings {
     /// The cap a broadcast's claim checks and counts toward, if any.
@@ -59,6 +65,7 @@ impl Default for Settings {
             stale_after: Duration::hours(6),
             when_capped: WhenCapped::Wait,
             counts_toward_cap: true,
+            test_addresses: Vec::new(),
         }
     }
 }
@@ -85,6 +92,25 @@ pub(crate) fn validate(d: &mut Diag<'_>, r: Option<&raw::Broadcasts>) -> Setting
         }
         s.stale_after = Duration::hours(i64::from((*h.get_ref()).max(1)));
     }
+    if let Some(list) = r.test_send.as_ref().and_then(|t| t.addresses.as_ref()) {
+        if list.len() > MAX_TEST_ADDRESSES {
+            d.span(
+                &list[MAX_TEST_ADDRESSES],
+                format!("broadcasts.test_send.addresses: at most {MAX_TEST_ADDRESSES} addresses"),
+            );
+        }
+        for a in list {
+            if let Some(e) = crate::diag::email(d, a, "broadcasts.test_send.addresses") {
+                if s.test_addresses.contains(&e) {
+                    d.span(
+                        a,
+                        format!("broadcasts.test_send.addresses: {e} is listed twice"),
+                    );
+                }
+                s.test_addresses.push(e);
+            }
+        }
+    }
     if let Some(w) = &r.when_capped {
         s.when_capped = choice(d, w, "broadcasts.when_capped").unwrap_or_default();
         if !s.counts_toward_cap {
@@ -110,5 +136,12 @@ pub(crate) mod raw {
         pub stale_after_hours: Option<S<u32>>,
         pub when_capped: Option<S<Choice<WhenCapped>>>,
         pub counts_toward_cap: Option<bool>,
+        pub test_send: Option<TestSend>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct TestSend {
+        pub addresses: Option<Vec<S<String>>>,
     }
 }

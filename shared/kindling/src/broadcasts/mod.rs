@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod ports;
 mod run;
 pub mod status;
+pub mod test_send;
 
 pub use run::{send_due_broadcasts, BroadcastReport};
 

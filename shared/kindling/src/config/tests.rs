@@ -792,3 +792,34 @@ fn a_broadcast_cap_policy_parses_and_a_contradiction_names_its_line() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn test_send_addresses_parse_and_a_bad_or_repeated_one_names_its_line() {
+    let addresses: Vec<String> = shipped()
+        .broadcasts
+        .test_addresses
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(addresses, ["marketing@example.jp", "review@example.jp"]);
+    let with = |list: &str| {
+        shipped_toml().replace(
+            "addresses = [\"marketing@example.jp\", \"review@example.jp\"]",
+            &format!("addresses = [{list}]"),
+        )
+    };
+    let errs = errors_of(&with("\"marketing@example.jp\", \"not an address\""));
+    assert!(
+        errs.iter().any(|e| e.starts_with("kindling.toml:")
+            && e.contains("broadcasts.test_send.addresses: \"not an address\" is not a valid")),
+        "{errs:?}"
+    );
+    let errs = errors_of(&with("\"a@example.jp\", \"A@Example.jp\""));
+    assert!(
+        errs.iter().any(|e| e.contains("is listed twice")),
+        "{errs:?}"
+    );
+    let many: Vec<String> = (0..21).map(|i| format!("\"r{i}@example.jp\"")).collect();
+    let errs = errors_of(&with(&many.join(", ")));
+    assert!(errs.iter().any(|e| e.contains("at most 20")), "{errs:?}");
+}

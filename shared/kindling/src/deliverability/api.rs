@@ -9,13 +9,17 @@
 //! some send it as `text/plain` or with no body at all. Each of these is a one-click. A body
 //! that parses but says something else, names a topic that does not exist, or does not parse,
 //! is a 400 and changes nothing.
+//!
+//! The token [`TEST_PAGE`] (the link of a broadcast's test mail) shows a sample page, all topics
+//! checked, whose POST answers as the real one would and saves nothing.
 
 use super::preference_page as pages;
 use super::preferences::{leave_topic, set_topics};
 use super::topics::OneClick;
 use crate::deliverability::unsubscribe;
 use crate::ids::{is_valid_id, LeadId, TopicId};
-use crate::leads::Lead;
+use crate::leads::{Lead, Preferences};
+use crate::sending::mail::TEST_PAGE;
 use crate::token::Claim;
 use crate::web::formdata::{self, FormEncoding};
 use crate::web::{body_within, response, ApiError, ApiResult};
@@ -50,8 +54,11 @@ async fn lead(k: &super::Deliverability<'_>, id: &LeadId) -> Result<Lead, ApiErr
 
 /// `GET /u/{token}`.
 pub(crate) async fn page(k: &super::Deliverability<'_>, token: &str) -> ApiResult {
-    let (lead_id, from) = claim(k, token)?;
     let topics = &k.config.deliverability.topics;
+    if token == TEST_PAGE {
+        return html(sample(k));
+    }
+    let (lead_id, from) = claim(k, token)?;
     if topics.is_empty() {
         return html(pages::confirm_everything());
     }
@@ -59,7 +66,12 @@ pub(crate) async fn page(k: &super::Deliverability<'_>, token: &str) -> ApiResul
     if lead.unsubscribed_at.is_some() {
         return html(pages::unsubscribed());
     }
-    html(pages::preferences(topics, &lead, from.as_ref(), None))
+    html(pages::preferences(
+        topics,
+        &lead.preferences,
+        from.as_ref(),
+        None,
+    ))
 }
 
 /// What a POST asks for.
@@ -115,8 +127,12 @@ pub(crate) async fn save(
     token: &str,
     req: &Request<Bytes>,
 ) -> ApiResult {
-    let (lead_id, from) = claim(k, token)?;
     let topics = &k.config.deliverability.topics;
+    if token == TEST_PAGE {
+        ask(req).await?;
+        return html(sample(k));
+    }
+    let (lead_id, from) = claim(k, token)?;
     match ask(req).await? {
         Ask::OneClick => {
             let topic = from
@@ -153,10 +169,22 @@ pub(crate) async fn save(
             let lead = lead(k, &lead_id).await?;
             html(pages::preferences(
                 topics,
-                &lead,
+                &lead.preferences,
                 from.as_ref(),
                 Some("保存しました / Your choices are saved"),
             ))
         }
     }
+}
+
+const TEST_NOTICE: &str =
+    "テスト送信のサンプルです。何も保存されていません / A test mail's sample page: nothing was saved";
+
+/// The sample page of a test mail: every topic checked (or the one button), for no lead.
+fn sample(k: &super::Deliverability<'_>) -> Bytes {
+    let topics = &k.config.deliverability.topics;
+    if topics.is_empty() {
+        return pages::confirm_everything();
+    }
+    pages::preferences(topics, &Preferences::default(), None, Some(TEST_NOTICE))
 }

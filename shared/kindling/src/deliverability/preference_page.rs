@@ -3,7 +3,7 @@
 
 use super::topics::Topic;
 use crate::ids::TopicId;
-use crate::leads::Lead;
+use crate::leads::Preferences;
 use crate::web::escape_html;
 use bytes::Bytes;
 
@@ -29,7 +29,7 @@ pub(crate) fn confirm_everything() -> Bytes {
 /// and a separate form that leaves everything. `from` is the topic of the mail the link was in.
 pub(crate) fn preferences(
     topics: &[Topic],
-    lead: &Lead,
+    preferences: &Preferences,
     from: Option<&TopicId>,
     notice: Option<&str>,
 ) -> Bytes {
@@ -50,7 +50,7 @@ pub(crate) fn preferences(
         <form method=\"post\" id=\"topics\"><input type=\"hidden\" name=\"action\" value=\"save\">",
     );
     for t in topics {
-        let checked = if lead.preferences.left(&t.id) {
+        let checked = if preferences.left(&t.id) {
             ""
         } else {
             " checked"

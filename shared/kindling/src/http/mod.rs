@@ -55,6 +55,10 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
                     broadcasts::api::create(&k.broadcasts(), &req).await
                 }
                 RouteId::AdminBroadcast => broadcasts::api::show(&k.broadcasts(), p(0)).await,
+                RouteId::AdminBroadcastAct if p(1) == "test-send" => {
+                    let mailer = k.test_mailer.as_deref();
+                    broadcasts::api::test_send(&k.broadcasts(), mailer, p(0), &req).await
+                }
                 RouteId::AdminBroadcastAct => {
                     broadcasts::api::act(&k.broadcasts(), p(0), p(1), &req).await
                 }

@@ -80,6 +80,37 @@ fn sign_links(
     parts: [&str; 2],
 ) -> Result<([String; 2], Vec<String>), ComposeError> {
     let mut links: Vec<String> = Vec::new();
+    let out = replace_markers(parts, |url| {
+        let index = match links.iter().position(|l| *l == url) {
+            Some(i) => i,
+            None => {
+                links.push(url);
+                links.len() - 1
+            }
+        };
+        let index = u16::try_from(index)
+            .ok()
+            .filter(|i| *i != HIDDEN_LINK)
+            .ok_or_else(|| ComposeError("too many links".into()))?;
+        Ok(format!(
+            "{}/t/c/{}",
+            config.program.public_url,
+            keys.sign(&Claim::Click(key.clone(), index))
+        ))
+    })?;
+    Ok((out, links))
+}
+
+/// Replaces the `link()` markers with their destinations themselves (a test mail's links).
+fn plain_links(parts: [&str; 2]) -> Result<([String; 2], Vec<String>), ComposeError> {
+    Ok((replace_markers(parts, Ok)?, Vec::new()))
+}
+
+/// Replaces every `link()` marker of both parts with what `url` makes of its destination.
+fn replace_markers(
+    parts: [&str; 2],
+    mut url: impl FnMut(String) -> Result<String, ComposeError>,
+) -> Result<[String; 2], ComposeError> {
     let mut out = [String::new(), String::new()];
     for (slot, part) in out.iter_mut().zip(parts) {
         let mut rest = part;
@@ -89,32 +120,17 @@ fn sign_links(
             let end = after
                 .find("]]")
                 .ok_or_else(|| ComposeError("unterminated link marker".into()))?;
-            let url = URL_SAFE_NO_PAD
+            let destination = URL_SAFE_NO_PAD
                 .decode(&after[..end])
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or_else(|| ComposeError("corrupt link marker".into()))?;
-            let index = match links.iter().position(|l| *l == url) {
-                Some(i) => i,
-                None => {
-                    links.push(url);
-                    links.len() - 1
-                }
-            };
-            let index = u16::try_from(index)
-                .ok()
-                .filter(|i| *i != HIDDEN_LINK)
-                .ok_or_else(|| ComposeError("too many links".into()))?;
-            slot.push_str(&format!(
-                "{}/t/c/{}",
-                config.program.public_url,
-                keys.sign(&Claim::Click(key.clone(), index))
-            ));
+            slot.push_str(&url(destination)?);
             rest = &after[end + 2..];
         }
         slot.push_str(rest);
     }
-    Ok((out, links))
+    Ok(out)
 }
 
 /// The left side of a mail's `Message-ID`: `{lead}.{enrollment}.{step}`, or `{lead}.b.{broadcast}`.
@@ -180,6 +196,44 @@ pub fn compose(
     rendered: &RenderedMail,
     now: DateTime<Utc>,
 ) -> Result<ComposedMail, ComposeError> {
+    compose_as(config, keys, to, rendered, now, Tracking::On)
+}
+
+/// The token of the preference page a test mail links to: a sample that saves nothing (no lead
+/// is behind a test mail, and the function that sends tests holds no signing keys).
+pub const TEST_PAGE: &str = "test";
+
+/// A test mail: as [`compose`] makes it, but its links go straight to their destinations, its
+/// unsubscribe links go to the sample page [`TEST_PAGE`], it has no pixel nor hidden link
+/// (nothing a reviewer does is recorded on anyone), and its subject starts with `[TEST]`. The
+/// caller gives each test mail a key of its own, so that a receiver never takes a second test
+/// for a duplicate of the first.
+pub fn compose_test(
+    config: &Origin<'_>,
+    keys: &SigningKeys,
+    to: &Addressing<'_>,
+    rendered: &RenderedMail,
+    now: DateTime<Utc>,
+) -> Result<ComposedMail, ComposeError> {
+    let mut rendered = rendered.clone();
+    rendered.subject = format!("[TEST] {}", rendered.subject);
+    compose_as(config, keys, to, &rendered, now, Tracking::Off)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tracking {
+    On,
+    Off,
+}
+
+fn compose_as(
+    config: &Origin<'_>,
+    keys: &SigningKeys,
+    to: &Addressing<'_>,
+    rendered: &RenderedMail,
+    now: DateTime<Utc>,
+    tracking: Tracking,
+) -> Result<ComposedMail, ComposeError> {
     let Addressing {
         lead,
         key,
@@ -187,8 +241,15 @@ pub fn compose(
         list,
         topic,
     } = *to;
-    let urls = MailUrls::new(config, keys, key, topic);
-    let ([text, html], links) = sign_links(config, keys, key, [&rendered.text, &rendered.html])?;
+    let mut urls = MailUrls::new(config, keys, key, topic);
+    if tracking == Tracking::Off {
+        urls.unsubscribe = format!("{}/u/{TEST_PAGE}", config.program.public_url);
+    }
+    let parts = [rendered.text.as_str(), rendered.html.as_str()];
+    let ([text, html], links) = match tracking {
+        Tracking::On => sign_links(config, keys, key, parts)?,
+        Tracking::Off => plain_links(parts)?,
+    };
     let s = &config.sender;
     let (opt_out_label, contact_label) = if language == "ja" {
         ("配信停止はこちら", "お問い合わせ")
@@ -204,15 +265,19 @@ pub fn compose(
         s.contact,
         urls.unsubscribe
     );
-    let footer = format!(
-        "<hr><p style=\"font-size:12px;color:#666\">{}<br>{}<br>{contact_label}: {}<br><a href=\"{}\">{opt_out_label}</a></p><a href=\"{}\" style=\"display:none;font-size:0;color:transparent\" tabindex=\"-1\" aria-hidden=\"true\"></a><img src=\"{}\" width=\"1\" height=\"1\" alt=\"\">",
+    let mut footer = format!(
+        "<hr><p style=\"font-size:12px;color:#666\">{}<br>{}<br>{contact_label}: {}<br><a href=\"{}\">{opt_out_label}</a></p>",
         escape_html(&s.from_name),
         escape_html(&s.postal_address),
         escape_html(&s.contact),
         urls.unsubscribe,
-        urls.hidden_link,
-        urls.open_pixel
     );
+    if tracking == Tracking::On {
+        footer.push_str(&format!(
+            "<a href=\"{}\" style=\"display:none;font-size:0;color:transparent\" tabindex=\"-1\" aria-hidden=\"true\"></a><img src=\"{}\" width=\"1\" height=\"1\" alt=\"\">",
+            urls.hidden_link, urls.open_pixel
+        ));
+    }
     let html = match html.rfind("</body>") {
         Some(i) => format!("{}{footer}{}", &html[..i], &html[i..]),
         None => format!("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>{html}{footer}</body></html>"),
