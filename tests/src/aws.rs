@@ -55,6 +55,8 @@ pub async fn fresh_dynamo_store() -> Option<Arc<DynamoStore>> {
 
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput;
+use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
 use aws_sdk_dynamodb::operation::get_item::GetItemInput;
 use aws_sdk_dynamodb::operation::put_item::PutItemInput;
@@ -88,11 +90,11 @@ impl RequestCounter {
         self.requests().iter().map(|(_, w)| w).sum()
     }
 
-    /// Read requests (GetItem, Query, Scan).
+    /// Read requests (GetItem, BatchGetItem, Query, Scan).
     pub fn reads(&self) -> usize {
         self.requests()
             .iter()
-            .filter(|(op, _)| matches!(op.as_str(), "GetItem" | "Query" | "Scan"))
+            .filter(|(op, _)| matches!(op.as_str(), "GetItem" | "BatchGetItem" | "Query" | "Scan"))
             .count()
     }
 }
@@ -117,6 +119,13 @@ impl Intercept for RequestCounter {
             ("DeleteItem", 1)
         } else if let Some(t) = input.downcast_ref::<TransactWriteItemsInput>() {
             ("TransactWriteItems", t.transact_items().len())
+        } else if let Some(b) = input.downcast_ref::<BatchWriteItemInput>() {
+            let items = b
+                .request_items()
+                .map_or(0, |m| m.values().map(Vec::len).sum());
+            ("BatchWriteItem", items)
+        } else if input.downcast_ref::<BatchGetItemInput>().is_some() {
+            ("BatchGetItem", 0)
         } else if input.downcast_ref::<GetItemInput>().is_some() {
             ("GetItem", 0)
         } else if input.downcast_ref::<QueryInput>().is_some() {

@@ -45,6 +45,7 @@ macro_rules! store_contract {
             broadcast_sends_are_claimed_once_and_share_the_cap_with_steps,
             a_send_that_counts_toward_no_cap_neither_waits_nor_fills_it,
             suppression_keeps_the_first_reason,
+            leads_and_suppressions_are_read_by_the_page,
             alerts_move_from_new_to_pending_to_sent,
             tallies_count_each_unit_once,
             tallies_read_back_a_range_of_buckets_in_order,
@@ -1047,4 +1048,51 @@ pub async fn segment_changes_come_newest_first(s: &dyn Store) {
         ]
     );
     assert_eq!(s.recent_changes(&seg, 1).await.unwrap().len(), 1);
+}
+
+pub async fn leads_and_suppressions_are_read_by_the_page(s: &dyn Store) {
+    // Above one BatchGetItem's 100 keys, with ids that do not exist among them.
+    let mut ids = Vec::new();
+    let mut emails = Vec::new();
+    for i in 0..130 {
+        let l = lead(&format!("P{i:03}"), &format!("p{i}@example.jp"));
+        s.insert_lead(&l).await.unwrap();
+        ids.push(l.id.clone());
+        emails.push(l.email.clone());
+    }
+    ids.push(LeadId::new("gone-1"));
+    let mut got: Vec<String> = s
+        .get_leads(&ids)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.id.to_string())
+        .collect();
+    got.sort();
+    assert_eq!(got.len(), 130);
+    assert_eq!(got[0], "P000");
+    assert!(s.get_leads(&[]).await.unwrap().is_empty());
+    for i in [3, 77, 120] {
+        s.suppress(&Suppression {
+            email: emails[i].clone(),
+            reason: SuppressionReason::Bounced,
+            at: t0(),
+        })
+        .await
+        .unwrap();
+    }
+    emails.push(EmailAddress::parse("nobody@example.jp").unwrap());
+    let mut barred: Vec<String> = s
+        .suppressed_among(&emails)
+        .await
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    barred.sort();
+    assert_eq!(
+        barred,
+        ["p120@example.jp", "p3@example.jp", "p77@example.jp"]
+    );
+    assert!(s.suppressed_among(&[]).await.unwrap().is_empty());
 }

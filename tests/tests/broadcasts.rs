@@ -278,6 +278,45 @@ async fn a_crash_mid_broadcast_then_a_resume_sends_each_once_and_misses_none() {
 }
 
 #[tokio::test]
+async fn a_freeze_page_written_again_after_a_crash_counts_each_recipient_once() {
+    let t = app("");
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        lead(&t, &format!("it{i}@example.jp"), "Asia/Tokyo", true).await;
+        ids.push(t.lead(&format!("it{i}@example.jp")).await.id);
+    }
+    let id = scheduled(&t, "fz", segment(), "2026-11-02 11:00", false).await;
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap());
+    // A run froze part of the page and died before moving the cursor: those recipients are
+    // there, the broadcast's freeze count is not.
+    let partial: Vec<_> = ids[..3]
+        .iter()
+        .map(|l| kindling::broadcasts::Recipient {
+            broadcast_id: id.clone(),
+            lead_id: l.clone(),
+            due_at: t.now(),
+            state: RecipientState::Queued,
+            reason: None,
+            at: None,
+        })
+        .collect();
+    let store = &t.app.kindling.stores.broadcasts;
+    store.add_recipients(&partial).await.unwrap();
+    let k = t.app.kindling.broadcasts();
+    let r = send_due_broadcasts(&k, &*t.mailer, 100).await.unwrap();
+    assert_eq!(r.frozen, 6);
+    let b = state(&t, &id).await;
+    assert_eq!((b.freeze.count, b.freeze.done), (6, true));
+    assert_eq!(b.hold, None, "the size guard sees 6, as the dry run did");
+    assert_eq!(broadcast_mails(&t).len(), 6);
+    let mut to: Vec<_> = broadcast_mails(&t).into_iter().map(|m| m.0).collect();
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 6, "each once");
+}
+
+#[tokio::test]
 async fn pause_holds_within_the_run_resume_goes_on_and_cancel_stops_for_good() {
     let t = app("");
     for i in 0..4 {

@@ -121,24 +121,15 @@ impl BroadcastStore for DynamoStore {
         Ok(out)
     }
 
-    async fn add_recipients(&self, recipients: &[Recipient]) -> PortResult<u64> {
-        let mut added = 0;
-        for r in recipients {
-            let put = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(recipient_item(r)?))
-                .condition_expression("attribute_not_exists(PK)")
-                .send()
-                .await;
-            match put {
-                Ok(_) => added += 1,
-                Err(e) if super::is_condition_failure(&e) => {}
-                Err(e) => return Err(sdk_err("PutItem", e)),
-            }
-        }
-        Ok(added)
+    async fn add_recipients(&self, recipients: &[Recipient]) -> PortResult<()> {
+        // BatchWriteItem (25 a request) has no conditions: it may, because a freeze page is
+        // written before any recipient of its broadcast is handled, so writing one again writes
+        // the same queued record (see the port).
+        let items = recipients
+            .iter()
+            .map(recipient_item)
+            .collect::<PortResult<Vec<_>>>()?;
+        self.batch_put(items).await
     }
 
     async fn due_recipients(

@@ -114,6 +114,14 @@ impl LeadStore for DynamoStore {
             .transpose()
     }
 
+    async fn get_leads(&self, ids: &[LeadId]) -> PortResult<Vec<Lead>> {
+        self.batch_get(ids.iter().map(keys::lead).collect())
+            .await?
+            .iter()
+            .map(data)
+            .collect()
+    }
+
     async fn find_lead_by_email(&self, email: &EmailAddress) -> PortResult<Option<Lead>> {
         let Some(owner) = self.get(keys::email(email)).await? else {
             return Ok(None);

@@ -34,6 +34,12 @@ pub type Item = HashMap<String, AttributeValue>;
 const DATA: &str = "d";
 /// The optimistic-concurrency version attribute.
 const VERSION: &str = "v";
+/// The most keys one `BatchGetItem` takes.
+const BATCH_GET_MAX: usize = 100;
+/// The most items one `BatchWriteItem` takes.
+const BATCH_WRITE_MAX: usize = 25;
+/// Rounds of a batched read or write before what DynamoDB left unprocessed is an error.
+const BATCH_GET_ATTEMPTS: u32 = 5;
 
 /// Every store port on one DynamoDB table.
 #[derive(Clone, Debug)]
@@ -64,6 +70,104 @@ impl DynamoStore {
             .await
             .map_err(|e| sdk_err("GetItem", e))?;
         Ok(out.item)
+    }
+
+    /// The items of these keys that exist, in any order (strongly consistent), by
+    /// `BatchGetItem` in chunks of 100, with what DynamoDB leaves unprocessed asked again.
+    async fn batch_get(&self, mut keys: Vec<Key>) -> PortResult<Vec<Item>> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        // DynamoDB refuses a request that names a key twice.
+        keys.sort();
+        keys.dedup();
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH_GET_MAX) {
+            let mut pending: Vec<Item> = chunk
+                .iter()
+                .map(|(pk, sk)| {
+                    HashMap::from([
+                        (PK.to_owned(), s(pk.clone())),
+                        (SK.to_owned(), s(sk.clone())),
+                    ])
+                })
+                .collect();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                attempt += 1;
+                if attempt > BATCH_GET_ATTEMPTS {
+                    return Err(PortError::new(
+                        "dynamodb",
+                        "BatchGetItem: keys left unprocessed after retries",
+                    ));
+                }
+                if attempt > 1 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                let ka = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| PortError::new("dynamodb", e))?;
+                let res = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, ka)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("BatchGetItem", e))?;
+                if let Some(items) = res.responses.and_then(|mut r| r.remove(&self.table)) {
+                    out.extend(items);
+                }
+                pending = res
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+            }
+        }
+        Ok(out)
+    }
+
+    /// Puts these items (unconditionally) by `BatchWriteItem` in chunks of 25, with what DynamoDB
+    /// leaves unprocessed written again after a pause.
+    async fn batch_put(&self, items: Vec<Item>) -> PortResult<()> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in items.chunks(BATCH_WRITE_MAX) {
+            let mut pending = chunk
+                .iter()
+                .map(|it| {
+                    PutRequest::builder()
+                        .set_item(Some(it.clone()))
+                        .build()
+                        .map(|p| WriteRequest::builder().put_request(p).build())
+                        .map_err(|e| PortError::new("dynamodb", e))
+                })
+                .collect::<PortResult<Vec<_>>>()?;
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                attempt += 1;
+                if attempt > BATCH_GET_ATTEMPTS {
+                    return Err(PortError::new(
+                        "dynamodb",
+                        "BatchWriteItem: items left unprocessed after retries",
+                    ));
+                }
+                if attempt > 1 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                let res = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut pending))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("BatchWriteItem", e))?;
+                pending = res
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
     }
 
     /// Every item of a partition whose sort key starts with `prefix` (empty: every item), all

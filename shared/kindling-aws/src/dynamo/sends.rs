@@ -132,16 +132,25 @@ impl SendLog for DynamoStore {
                 Err(e) => Err(sdk_err("PutItem", e)),
             };
         };
+        // One read in the common case: the ledger. A claim of this mail that still holds a slot
+        // is there; any other earlier record (failed, outside the window, or claimed with no
+        // cap) makes the put's condition fail, or is read when the cap is full.
         for _ in 0..ATTEMPTS {
-            if let Some(existing) = self.get_send(key).await? {
-                return Ok(SendClaim::Exists(existing));
-            }
             let (mut slots, version) = ledger(self, key.lead_id()).await?;
+            if slots.iter().any(|s| s.k == slot_key(key)) {
+                if let Some(existing) = self.get_send(key).await? {
+                    return Ok(SendClaim::Exists(existing));
+                }
+            }
             // The ledger keeps only slots that can still count; the cap rule decides.
             slots.retain(|s| cap.counts(s.at, now));
             let claimed: Vec<DateTime<Utc>> = slots.iter().map(|s| s.at).collect();
             if let Some(until) = cap.next_free(&claimed, now) {
-                return Ok(SendClaim::CapReached { until });
+                // A claim outside the ledger (made with no cap) still answers first.
+                return Ok(match self.get_send(key).await? {
+                    Some(existing) => SendClaim::Exists(existing),
+                    None => SendClaim::CapReached { until },
+                });
             }
             slots.push(Slot {
                 k: slot_key(key),
@@ -162,8 +171,14 @@ impl SendLog for DynamoStore {
                 .await;
             match result {
                 Ok(_) => return Ok(SendClaim::Claimed),
-                // Either the step was claimed meanwhile (the next read returns it) or the ledger
-                // moved: read again.
+                // The mail was claimed before (or meanwhile): that record is the answer.
+                Err(e) if cancelled_conditions(&e).is_some_and(|c| c.first() == Some(&true)) => {
+                    match self.get_send(key).await? {
+                        Some(existing) => return Ok(SendClaim::Exists(existing)),
+                        None => continue,
+                    }
+                }
+                // The ledger moved: read again.
                 Err(e) if cancelled_conditions(&e).is_some() => continue,
                 Err(e) => return Err(sdk_err("TransactWriteItems", e)),
             }

@@ -19,6 +19,25 @@ impl SuppressionList for DynamoStore {
         self.put_new_item(it).await
     }
 
+    async fn suppressed_among(
+        &self,
+        emails: &[EmailAddress],
+    ) -> PortResult<std::collections::HashSet<EmailAddress>> {
+        let by_key: std::collections::HashMap<keys::Key, &EmailAddress> =
+            emails.iter().map(|e| (keys::suppression(e), e)).collect();
+        let found = self.batch_get(by_key.keys().cloned().collect()).await?;
+        Ok(found
+            .iter()
+            .filter_map(|it| {
+                let key = (
+                    str_attr(it, keys::PK).ok()?.to_owned(),
+                    str_attr(it, keys::SK).ok()?.to_owned(),
+                );
+                by_key.get(&key).map(|e| (*e).clone())
+            })
+            .collect())
+    }
+
     async fn suppression(&self, email: &EmailAddress) -> PortResult<Option<Suppression>> {
         let Some(it) = self.get(keys::suppression(email)).await? else {
             return Ok(None);

@@ -57,28 +57,26 @@ impl BroadcastStore for SqliteStore {
         )
     }
 
-    async fn add_recipients(&self, recipients: &[Recipient]) -> PortResult<u64> {
+    async fn add_recipients(&self, recipients: &[Recipient]) -> PortResult<()> {
         let mut conn = self.db.conn();
         let tx = conn.transaction().map_err(err)?;
-        let mut added = 0;
         {
             let mut stmt = tx
                 .prepare_cached("INSERT OR IGNORE INTO broadcast_recipients (broadcast_id, lead_id, state, due_at, data) VALUES (?1, ?2, ?3, ?4, ?5)")
                 .map_err(err)?;
             for r in recipients {
-                added += stmt
-                    .execute(params![
-                        r.broadcast_id.as_str(),
-                        r.lead_id.as_str(),
-                        r.state.name(),
-                        ts(r.due_at),
-                        json(r)?
-                    ])
-                    .map_err(err)? as u64;
+                stmt.execute(params![
+                    r.broadcast_id.as_str(),
+                    r.lead_id.as_str(),
+                    r.state.name(),
+                    ts(r.due_at),
+                    json(r)?
+                ])
+                .map_err(err)?;
             }
         }
         tx.commit().map_err(err)?;
-        Ok(added)
+        Ok(())
     }
 
     async fn due_recipients(

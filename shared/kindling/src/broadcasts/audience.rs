@@ -57,23 +57,44 @@ pub(crate) async fn page(
 }
 
 /// Why a lead may not get broadcast `b` now: `unsubscribed`, `no_consent`, `topic_opt_out`
-/// or `suppressed`. Checked at every send, so an opt-out stops every pending recipient at once.
-pub(crate) async fn exclusion(
-    k: &Broadcasts<'_>,
+/// or `suppressed` (its address, as read with its page). Checked at every send, so an opt-out
+/// stops every pending recipient at once.
+pub(crate) fn exclusion(
     b: &super::Broadcast,
     lead: &Lead,
-) -> Result<Option<&'static str>> {
+    suppressed: bool,
+) -> Option<&'static str> {
     if lead.unsubscribed_at.is_some() {
-        return Ok(Some("unsubscribed"));
+        return Some("unsubscribed");
     }
     if lead.consent.is_none() {
-        return Ok(Some("no_consent"));
+        return Some("no_consent");
     }
     if b.topic.as_ref().is_some_and(|t| lead.preferences.left(t)) {
-        return Ok(Some("topic_opt_out"));
+        return Some("topic_opt_out");
     }
-    if k.suppressions.suppression(&lead.email).await?.is_some() {
-        return Ok(Some("suppressed"));
+    if suppressed {
+        return Some("suppressed");
     }
-    Ok(None)
+    None
+}
+
+/// The leads of a page and which of their addresses are suppressed: two batched reads.
+pub(crate) async fn read_page(
+    k: &Broadcasts<'_>,
+    ids: &[crate::ids::LeadId],
+) -> Result<(
+    std::collections::HashMap<crate::ids::LeadId, Lead>,
+    std::collections::HashSet<crate::email::EmailAddress>,
+)> {
+    let leads: std::collections::HashMap<_, _> = k
+        .leads
+        .get_leads(ids)
+        .await?
+        .into_iter()
+        .map(|l| (l.id.clone(), l))
+        .collect();
+    let emails: Vec<_> = leads.values().map(|l| l.email.clone()).collect();
+    let suppressed = k.suppressions.suppressed_among(&emails).await?;
+    Ok((leads, suppressed))
 }

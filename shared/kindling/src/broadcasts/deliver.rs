@@ -56,6 +56,12 @@ async fn defer(k: &Broadcasts<'_>, mut r: Recipient, until: DateTime<Utc>) -> Re
     Ok(Outcome::Deferred)
 }
 
+/// The recipient's lead and whether its address is suppressed, as read with its page.
+pub(super) struct To {
+    pub lead: Option<crate::leads::Lead>,
+    pub suppressed: bool,
+}
+
 /// One recipient: checks at send time, the claim, the provider, the records.
 pub(super) async fn send_one(
     k: &Broadcasts<'_>,
@@ -63,10 +69,11 @@ pub(super) async fn send_one(
     b: &Broadcast,
     compiled: &super::content::Compiled,
     r: Recipient,
+    to: To,
     now: DateTime<Utc>,
 ) -> Result<Outcome> {
     use RecipientState as R;
-    let Some(lead) = k.leads.get_lead(&r.lead_id).await? else {
+    let Some(lead) = to.lead else {
         return settle(
             k,
             r,
@@ -77,7 +84,7 @@ pub(super) async fn send_one(
         )
         .await;
     };
-    if let Some(why) = exclusion(k, b, &lead).await? {
+    if let Some(why) = exclusion(b, &lead, to.suppressed) {
         return settle(k, r, R::Skipped, Some(why.into()), now, Outcome::Skipped).await;
     }
     let zone = lead.zone(k.config.program.default_zone);

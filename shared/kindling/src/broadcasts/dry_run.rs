@@ -3,7 +3,7 @@
 //! the broadcast under the hash of what it ran against: approval needs one, and the size guard
 //! compares the frozen audience with it.
 
-use super::audience::{exclusion, page};
+use super::audience::{exclusion, page, read_page};
 use super::compose::build_mail;
 use super::config::WhenCapped;
 use super::lifecycle::update;
@@ -59,19 +59,20 @@ pub async fn evaluate(k: &Broadcasts<'_>, b: &Broadcast) -> Result<DryRun> {
     let mut cursor: Option<String> = None;
     loop {
         let p = page(k, &b.audience, cursor.as_deref(), PAGE).await?;
+        let (leads, suppressed) = read_page(k, &p.leads).await?;
         for id in &p.leads {
             d.audience += 1;
-            let Some(lead) = k.leads.get_lead(id).await? else {
+            let Some(lead) = leads.get(id) else {
                 *d.excluded.entry("lead_gone".into()).or_default() += 1;
                 continue;
             };
-            if let Some(why) = exclusion(k, b, &lead).await? {
+            if let Some(why) = exclusion(b, lead, suppressed.contains(&lead.email)) {
                 *d.excluded.entry(why.into()).or_default() += 1;
                 continue;
             }
             let lz = lead.zone(zone);
             let due = b.schedule.due_for(lz, zone);
-            if let Err(e) = build_mail(k, b, &compiled, &lead, due) {
+            if let Err(e) = build_mail(k, b, &compiled, lead, due) {
                 d.failures += 1;
                 if d.failed.len() < FAILURES_KEPT {
                     d.failed.push((lead.id.clone(), e));

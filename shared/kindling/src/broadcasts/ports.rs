@@ -21,9 +21,11 @@ pub trait BroadcastStore: Send + Sync {
     /// The broadcasts the sender has work for (scheduled or sending), oldest first, without
     /// reading the finished ones: what every scheduler run asks.
     async fn active_broadcasts(&self) -> PortResult<Vec<Broadcast>>;
-    /// Writes each recipient that is not there yet; one that is stays as it stands (a retried
-    /// freeze page changes nothing it wrote). Returns how many were new.
-    async fn add_recipients(&self, recipients: &[Recipient]) -> PortResult<u64>;
+    /// Writes the queued recipients of a freeze page, idempotently: one record per (broadcast,
+    /// lead), however often the page is written. The sender writes pages only before it
+    /// handles any recipient of the broadcast, so writing one again may keep or replace what
+    /// it wrote (SQLite keeps it; DynamoDB's batched write replaces it with the same record).
+    async fn add_recipients(&self, recipients: &[Recipient]) -> PortResult<()>;
     /// Up to `limit` queued recipients of `broadcast` due at or before `now`, earliest first.
     async fn due_recipients(
         &self,

@@ -142,13 +142,16 @@ async fn freeze(
     while !b.freeze.done {
         let from = b.freeze.cursor.clone();
         let p = page(k, &b.audience, from.as_deref(), FREEZE_PAGE).await?;
-        let mut rs = Vec::with_capacity(p.leads.len());
-        for id in &p.leads {
-            if let Some(lead) = k.leads.get_lead(id).await? {
-                rs.push(queued(k, &b, &lead, zone));
-            }
-        }
-        let added = k.store.add_recipients(&rs).await?;
+        let rs: Vec<Recipient> = k
+            .leads
+            .get_leads(&p.leads)
+            .await?
+            .iter()
+            .map(|lead| queued(k, &b, lead, zone))
+            .collect();
+        k.store.add_recipients(&rs).await?;
+        // The count moves with the cursor in one write, so a retried page counts once.
+        let added = rs.len() as u64;
         report.frozen += added;
         let next = p.next.clone();
         let guard = size_limit(k, &b);
@@ -240,9 +243,17 @@ async fn send_recipients(
             }
             return Ok(());
         }
+        let ids: Vec<_> = due.iter().map(|r| r.lead_id.clone()).collect();
+        let (mut leads, suppressed) = super::audience::read_page(k, &ids).await?;
         for r in due {
             *left -= 1;
-            match super::deliver::send_one(k, mailer, &current, &compiled, r, now).await {
+            let lead = leads.remove(&r.lead_id);
+            let barred = lead.as_ref().is_some_and(|l| suppressed.contains(&l.email));
+            let to = super::deliver::To {
+                lead,
+                suppressed: barred,
+            };
+            match super::deliver::send_one(k, mailer, &current, &compiled, r, to, now).await {
                 Ok(super::deliver::Outcome::Sent(m)) => report.sent.push(m),
                 Ok(super::deliver::Outcome::Skipped) => report.skipped += 1,
                 Ok(super::deliver::Outcome::Deferred) => report.deferred += 1,

@@ -12,6 +12,15 @@ use chrono::{DateTime, Utc};
 pub trait LeadStore: Send + Sync {
     /// The lead with this id.
     async fn get_lead(&self, id: &LeadId) -> PortResult<Option<Lead>>;
+    /// The leads of these ids that exist, in any order: one batched read where the store has
+    /// one (a sender's page, a freeze's page).
+    async fn get_leads(&self, ids: &[LeadId]) -> PortResult<Vec<Lead>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(self.get_lead(id).await?);
+        }
+        Ok(out)
+    }
     /// The lead with this normalized address.
     async fn find_lead_by_email(&self, email: &EmailAddress) -> PortResult<Option<Lead>>;
     /// Inserts a new lead (version 0); `Existed` if the id or the address is taken.
