@@ -27,7 +27,7 @@ export CDK_DISABLE_CLI_TELEMETRY = true
 # Debian's chromium for the browser test (root installs directly, others through sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test browser-test mail-check synth deploy bench-lambda bench-js bench-pixel bench-rebuild bench-broadcast
+.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test browser-test mail-check synth deploy bench-lambda bench-js bench-pixel bench-rebuild bench-broadcast bench-traffic
 
 ## Run the whole pipeline locally: a scripted 17-day scenario on a simulated clock.
 demo:
@@ -128,6 +128,12 @@ bench-rebuild:
 ## A newsletter to 20,000 leads on SQLite: dry run, freeze, recipients to the mailer per minute.
 bench-broadcast:
 	cargo bench -p kindling-local --bench broadcast
+
+## The traffic a broadcast causes on the pixel, link and preference-page routes, with hey,
+## against the local server's [api] route limits, then the links at 3x (BENCHMARKS.md).
+bench-traffic:
+	command -v hey >/dev/null || $(SUDO) apt-get install -y -q hey
+	bench/traffic/run.sh
 
 ## Init time and size of each function beside hello-world (BENCHMARKS.md).
 bench-lambda: build-lambdas

@@ -78,6 +78,12 @@ export function loadRouteCatalog(file = ROUTE_CATALOG_PATH): CatalogRoute[] {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { routes: CatalogRoute[] }).routes;
 }
 
+/** The config's `[api] stage`: the limit of routes without one of their own. */
+export function loadStageThrottle(file = ROUTE_CATALOG_PATH): { rate: number; burst: number } {
+  const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { stage_throttle?: { rate: number; burst: number } };
+  return c.stage_throttle ?? { rate: 200, burst: 400 };
+}
+
 /** The config's `[broadcasts.test_send] addresses`: the only addresses intake may mail (test sends). */
 export function loadTestRecipients(file = ROUTE_CATALOG_PATH): string[] {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { test_recipients?: string[] }).test_recipients ?? [];
@@ -117,7 +123,10 @@ export interface KindlingSettings {
   readonly publicUrl?: string;
   /** Directory with `<function>/bootstrap` from `cargo lambda build --release`. */
   readonly lambdaDir?: string;
-  /** Steady-state and burst requests per second for the whole API. Default 200 / 400. */
+  /**
+   * Steady-state and burst requests per second of routes without a limit of their own (the
+   * stage's). Default: `[api] stage` of config/kindling.toml, through the route catalog.
+   */
   readonly apiThrottle?: { rate: number; burst: number };
   /**
    * Mails (steps, then broadcast recipients) handled per send-steps run (KINDLING_SEND_BUDGET).
@@ -477,7 +486,7 @@ export class KindlingStack extends Stack {
         maxAge: Duration.days(1),
       },
     });
-    const throttle = s.apiThrottle ?? { rate: 200, burst: 400 };
+    const throttle = s.apiThrottle ?? loadStageThrottle();
     const stageResource = new apigw.HttpStage(this, 'ApiStage', {
       httpApi: this.api,
       stageName: '$default',

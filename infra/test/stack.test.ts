@@ -11,6 +11,7 @@ import {
   FUNCTIONS,
   loadEventCatalog,
   loadRouteCatalog,
+  loadStageThrottle,
   loadTestRecipients,
   OTHER_METHODS_THROTTLE,
 } from '../lib/kindling-stack';
@@ -337,14 +338,15 @@ describe('HTTP API', () => {
     });
   });
 
-  test('the stage throttles the API and its busiest routes, and logs access', () => {
+  test('the [api] limits of the config throttle the stage and each route; access is logged', () => {
     const stage = Object.values(resources(template, 'AWS::ApiGatewayV2::Stage'))[0].Properties;
     assert.equal(stage.StageName, '$default');
     assert.deepEqual(stage.DefaultRouteSettings, { ThrottlingBurstLimit: 400, ThrottlingRateLimit: 200 });
+    assert.deepEqual(loadStageThrottle(), { rate: 200, burst: 400 });
     const keys = new Set(routes.map((r) => r.Properties.RouteKey));
     for (const [key, s] of Object.entries<any>(stage.RouteSettings)) {
       assert.ok(keys.has(key), `route settings for unknown route ${key}`);
-      assert.ok(s.ThrottlingRateLimit > 0 && s.ThrottlingRateLimit < 200, key);
+      assert.ok(s.ThrottlingRateLimit > 0 && s.ThrottlingBurstLimit >= s.ThrottlingRateLimit, key);
     }
     // The catalog's throttles, and a low one on each path's other methods.
     for (const r of loadRouteCatalog()) {
@@ -357,7 +359,11 @@ describe('HTTP API', () => {
       assert.equal(stage.RouteSettings[`ANY ${r.path}`].ThrottlingRateLimit, OTHER_METHODS_THROTTLE.rate);
     }
     assert.equal(stage.RouteSettings['POST /t/events'].ThrottlingRateLimit, 100);
-    assert.equal(stage.RouteSettings['POST /u/{token}'].ThrottlingRateLimit, 10);
+    // Sized for 100 mails a second: the links carry 2 fetches a mail with 2x headroom, and so on.
+    assert.equal(stage.RouteSettings['GET /t/c/{token}'].ThrottlingRateLimit, 400);
+    assert.equal(stage.RouteSettings['GET /t/o/{token}'].ThrottlingRateLimit, 120);
+    assert.equal(stage.RouteSettings['GET /u/{token}'].ThrottlingRateLimit, 80);
+    assert.equal(stage.RouteSettings['POST /u/{token}'].ThrottlingRateLimit, 20);
     assert.ok(refId(stage.AccessLogSettings.DestinationArn));
     assert.match(stage.AccessLogSettings.Format, /\$context\.requestId/);
   });

@@ -221,6 +221,17 @@ async fn events_that_can_never_succeed_are_dropped_and_change_nothing() {
     // moto has no SES v2 GetAccount: the send quota cannot be read, so the fallback rate
     // (`KINDLING_SES_MAX_SEND_RATE`) paces the mailer.
     assert_eq!(mailer.rate(), 50.0);
+    // An API sized for less than that slows the sender to what its limits carry: sized for 10
+    // mails a second, the click route's floor of 50 requests/s carries 12.5 (2 a mail, 2×).
+    let mut small = rt.clone();
+    small.kindling.config = std::sync::Arc::new(kindling::config::Config {
+        api: kindling::http::limits::Limits {
+            send_rate: 10,
+            ..Default::default()
+        },
+        ..(*rt.kindling.config).clone()
+    });
+    assert_eq!(small.mailer().await.rate(), 12.5);
     for s in [
         sample!("score/activity-recorded.json"),
         sample!("feedback/bounce-permanent.json"),

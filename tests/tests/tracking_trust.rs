@@ -323,3 +323,38 @@ async fn a_flooding_browser_is_rate_limited_locally_and_nothing_more_is_stored()
     let view = serde_json::json!([{ "id": "f-late", "type": "page_view", "url": "https://example.jp/", "at": t.now() }]);
     assert_eq!(beacon(&t, "v-flood-1", view).await, 202);
 }
+
+#[tokio::test]
+async fn the_server_holds_each_route_to_its_api_limit_for_all_clients_together() {
+    let mut t = lead_with_mail().await;
+    t.app.route_limits = true;
+    let pixel = urls(&t, "https://t.example.jp/t/o/").remove(0);
+    let limit = t
+        .app
+        .kindling
+        .config
+        .api
+        .of(kindling::http::routes::RouteId::OpenPixel)
+        .unwrap();
+    assert_eq!((limit.rate, limit.burst), (120, 240));
+    // Many clients (the privacy proxy's addresses) at one instant: the burst, then 429.
+    let mut codes = Vec::new();
+    for i in 0..250 {
+        let ip = format!("17.58.{}.{}", i / 200, i % 200);
+        codes.push(get(&t, &pixel, Some(CHROME), &ip).await.status());
+    }
+    assert_eq!(codes.iter().filter(|c| **c == 200).count(), 240);
+    assert_eq!(codes.iter().filter(|c| **c == 429).count(), 10);
+    // The route refills at its rate; another route is not affected.
+    t.clock.advance(Duration::seconds(1));
+    let mut refilled = 0;
+    for _ in 0..121 {
+        refilled += usize::from(get(&t, &pixel, Some(CHROME), "17.58.9.9").await.status() == 200);
+    }
+    assert_eq!(refilled, 120, "one second's worth");
+    let click = urls(&t, "https://t.example.jp/t/c/").remove(0);
+    assert_eq!(
+        get(&t, &click, Some(CHROME), "192.0.2.1").await.status(),
+        302
+    );
+}

@@ -54,10 +54,14 @@ pub fn function_of(group: kindling::http::routes::Group) -> &'static str {
 /// Every route with its function, authorization and throttle, as JSON: `infra/route-catalog.json`
 /// is this, checked in and compared by a test, and the CDK stack builds its API Gateway routes
 /// from that file, so the routes the code serves and the routes the stack deploys cannot drift.
-/// `test_recipients` are the bundled config's `[broadcasts.test_send] addresses`: the only addresses
+/// Throttles are the bundled config's `[api]` limits (mail-driven routes sized from its
+/// `send_rate`), `stage_throttle` the limit of routes with none, `send_rate` the fastest the
+/// sender hands mail to SES under them. `test_recipients` are the bundled config's `[broadcasts.test_send] addresses`: the only addresses
 /// the stack lets the intake function (which serves test sends) mail.
 pub fn route_catalog() -> serde_json::Value {
     use kindling::http::routes::{Auth, ROUTES};
+    let config = crate::runtime::bundled_config().ok();
+    let limits = config.as_ref().map(|c| c.api.clone()).unwrap_or_default();
     let routes: Vec<_> = ROUTES
         .iter()
         .map(|r| {
@@ -66,12 +70,12 @@ pub fn route_catalog() -> serde_json::Value {
                 "path": r.path,
                 "function": function_of(r.group),
                 "auth": match r.auth { Auth::Public => "none", Auth::Admin => "iam" },
-                "throttle": r.throttle.map(|t| serde_json::json!({ "rate": t.rate, "burst": t.burst })),
+                "throttle": limits.throttle(r).map(|t| serde_json::json!({ "rate": t.rate, "burst": t.burst })),
                 "summary": r.summary,
             })
         })
         .collect();
-    let test_recipients: Vec<String> = crate::runtime::bundled_config()
+    let test_recipients: Vec<String> = config
         .map(|c| {
             c.broadcasts
                 .test_addresses
@@ -81,8 +85,10 @@ pub fn route_catalog() -> serde_json::Value {
         })
         .unwrap_or_default();
     serde_json::json!({
-        "comment": "Generated from kindling::http::routes and config/kindling.toml by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws route_catalog`; do not edit.",
+        "comment": "Generated from kindling::http::routes and config/kindling.toml ([api], [broadcasts.test_send]) by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws route_catalog`; do not edit.",
         "routes": routes,
+        "stage_throttle": { "rate": limits.stage.rate, "burst": limits.stage.burst },
+        "send_rate": limits.max_send_rate(),
         "test_recipients": test_recipients,
     })
 }

@@ -144,8 +144,10 @@ impl Runtime {
     }
 
     /// The SES mailer (send-steps), paced to the account's `MaxSendRate` read now (once per
-    /// cold start; send-steps runs one at a time, so one bucket is the whole account's rate).
-    /// If the quota cannot be read, the `KINDLING_SES_MAX_SEND_RATE` fallback applies.
+    /// cold start; send-steps runs one at a time, so one bucket is the whole account's rate),
+    /// and never above what the API's limits carry (`[api]`: the pixel, click and unsubscribe
+    /// traffic of the mail stays inside them). If the quota cannot be read, the
+    /// `KINDLING_SES_MAX_SEND_RATE` fallback applies.
     pub async fn mailer(&self) -> SesMailer {
         let client = aws_sdk_sesv2::Client::new(&self.sdk);
         let rate = match crate::ses::max_send_rate(&client).await {
@@ -162,7 +164,20 @@ impl Runtime {
                 rate
             }
         };
-        SesMailer::paced(client, self.settings.configuration_set.clone(), rate)
+        // The traffic mail causes on the tracking routes must stay within their limits.
+        let api = self.kindling.config.api.max_send_rate();
+        if api < rate {
+            tracing::info!(
+                max_send_rate = rate,
+                api_limit = api,
+                "pacing sends below the SES rate to what the API's limits carry ([api])"
+            );
+        }
+        SesMailer::paced(
+            client,
+            self.settings.configuration_set.clone(),
+            rate.min(api),
+        )
     }
 
     /// Serves broadcast test sends (intake): an unpaced SES mailer (a test send is at most

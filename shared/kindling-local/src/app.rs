@@ -41,6 +41,10 @@ pub struct LocalApp {
     pub admin_token: Arc<String>,
     /// Per-address and per-visitor limits (API Gateway throttling does this job in AWS).
     pub limiter: Arc<RateLimiter>,
+    /// Also apply `[api]`'s per-route limits, for all clients together, as API Gateway does
+    /// on AWS: `kindling serve` does; the in-process entry of tests and the demo does not (it
+    /// runs many requests within one simulated instant).
+    pub route_limits: bool,
 }
 
 impl LocalApp {
@@ -108,6 +112,7 @@ impl LocalApp {
             // Unguessable until `open` (or a test) sets the real one.
             admin_token: Arc::new(crate::keys::random_token()),
             limiter: Arc::new(RateLimiter::default()),
+            route_limits: false,
         }
     }
 
@@ -132,8 +137,22 @@ impl LocalApp {
         handle(&self.kindling, Routes::All, req).await
     }
 
-    /// Beacons per address and per visitor, form posts per address.
+    /// The route's limit (with [`LocalApp::route_limits`]), then beacons per address and per
+    /// visitor, form posts per address.
     fn rate_limit(&self, req: &http::Request<Bytes>) -> Result<(), u64> {
+        if self.route_limits {
+            use kindling::http::routes::{resolve, Resolved};
+            if let Resolved::Route(id, _) = resolve(Routes::All, req.method(), req.uri().path()) {
+                if let Some(t) = self.kindling.config.api.of(id) {
+                    let limit = crate::ratelimit::Limit {
+                        burst: f64::from(t.burst),
+                        per_second: f64::from(t.rate),
+                    };
+                    let key = format!("route:{}", kindling::names::Named::name(id));
+                    self.limiter.take(&key, limit, self.kindling.clock.now())?;
+                }
+            }
+        }
         if req.method() != http::Method::POST {
             return Ok(());
         }

@@ -299,7 +299,7 @@ pub async fn serve(
         .map_err(|why| anyhow::anyhow!("--public-url: {why}"))?;
     config.program.public_url = public_url.trim_end_matches('/').to_owned();
     let keys = keys::load_or_create(&data_dir)?;
-    let app = LocalApp::open(
+    let mut app = LocalApp::open(
         &data_dir,
         config,
         keys,
@@ -307,6 +307,7 @@ pub async fn serve(
         Arc::new(UuidIds),
         true,
     )?;
+    app.route_limits = true;
     let site = site.is_dir().then_some(site);
     server::serve(
         app,

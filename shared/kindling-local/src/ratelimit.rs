@@ -1,5 +1,6 @@
-//! Per-client rate limits of the local server (API Gateway throttles in AWS): token buckets per
-//! IP address and per visitor id, on the app's clock so tests are deterministic.
+//! Rate limits of the local server (API Gateway throttles on AWS), token buckets on the app's
+//! clock so tests are deterministic: per IP address and per visitor id, and with
+//! `LocalApp::route_limits` per route for all clients together (`[api]`).
 
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;

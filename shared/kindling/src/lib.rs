@@ -4,14 +4,15 @@
 //! One folder per capability, each with its rules, its use cases and its HTTP routes:
 //! [`activities`], [`leads`], [`sending`], [`tracking`], [`segments`], [`triggers`],
 //! [`deliverability`], [`broadcasts`], [`sequences`], [`scoring`], [`alerts`], [`forms`] and [`admin`]. Beneath them the kernel every
-//! capability shares: [`ids`], [`email`], [`error`], [`names`], [`events`] and the [`ports`].
-//! Above them the assembly: [`config`] (loading and checking the program), [`http`] (the route
-//! table and router) and [`app`] (the wired [`app::Kindling`] and the event dispatch).
+//! capability shares: [`ids`], [`email`], [`error`], [`names`], [`events`], the [`ports`] and
+//! [`api`] (the route table and its limits).
+//! Above them the assembly: [`config`] (loading and checking the program), [`http`] (the router) and [`app`] (the wired [`app::Kindling`] and the event dispatch).
 //!
 //! Nothing here does I/O directly: stores, the mailer, the bus, the notifier, the clock and id
 //! generation are ports ([`ports`]) implemented by `kindling-local` and `kindling-aws`.
 
 // Kernel.
+pub mod api;
 pub mod diag;
 pub mod email;
 pub mod error;

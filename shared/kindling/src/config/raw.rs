@@ -34,6 +34,8 @@ pub struct File {
     pub topics: Vec<crate::deliverability::topics::raw::Topic>,
     #[serde(default)]
     pub unsubscribe: Option<crate::deliverability::topics::raw::Unsubscribe>,
+    #[serde(default)]
+    pub api: Option<crate::api::limits::raw::Api>,
 }
 
 /// `[sending]`: the schedule (sending) and the breaker and soft-bounce rule (deliverability).

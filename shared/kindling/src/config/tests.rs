@@ -823,3 +823,44 @@ fn test_send_addresses_parse_and_a_bad_or_repeated_one_names_its_line() {
     let errs = errors_of(&with(&many.join(", ")));
     assert!(errs.iter().any(|e| e.contains("at most 20")), "{errs:?}");
 }
+
+#[test]
+fn api_limits_parse_and_a_bad_one_names_its_line() {
+    use crate::api::routes::RouteId;
+    let c = shipped();
+    assert_eq!(c.api.send_rate, 100);
+    assert_eq!(c.api.of(RouteId::Click).unwrap().rate, 400);
+    let toml = shipped_toml().replace(
+        "send_rate = 100",
+        "send_rate = 50\nstage = { rate = 300 }\nlimits.click = { rate = 150, burst = 300 }\nlimits.one_click = { rate = 40 }",
+    );
+    assert_eq!(errors_of(&toml), Vec::<String>::new());
+    let c = Config::from_sources("kindling.toml", &toml, "templates", shipped_templates()).unwrap();
+    assert_eq!((c.api.stage.rate, c.api.stage.burst), (300, 600));
+    assert_eq!(c.api.of(RouteId::OneClick).unwrap().burst, 80);
+    // 150 clicks a second at 2 a mail with 2x headroom carries 37.5 mails a second.
+    assert!((c.api.max_send_rate() - 37.5).abs() < 1e-9);
+    for (bad, message) in [
+        (
+            "limits.clicks = { rate = 5 }",
+            "api.limits: \"clicks\" is not a route",
+        ),
+        (
+            "limits.click = { rate = 0 }",
+            "api.limits.click: rate must be at least 1",
+        ),
+        (
+            "limits.click = { rate = 10, burst = 5 }",
+            "burst at least the rate",
+        ),
+        ("send_rate = 0", "api.send_rate: mails a second"),
+    ] {
+        let toml = shipped_toml().replace("send_rate = 100", bad);
+        let errs = errors_of(&toml);
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("kindling.toml:") && e.contains(message)),
+            "{bad}: {errs:?}"
+        );
+    }
+}

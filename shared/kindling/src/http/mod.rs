@@ -3,26 +3,14 @@
 //! the `Response<Bytes>` from here. Every input gets a response: bad input a 4xx with a JSON
 //! error body and no write; a failing port a 503 (retryable), never a panic.
 
-pub mod routes;
+pub use crate::api::routes::Routes;
+pub use crate::api::{limits, routes};
 
 use crate::app::Kindling;
 use crate::web::ApiError;
 use crate::{admin, broadcasts, deliverability, forms, tracking};
 use bytes::Bytes;
 use http::{Request, Response};
-
-/// Which group of routes a runtime serves: the Lambda functions split them, the local server
-/// serves all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Routes {
-    /// Tracking: beacons, opens, clicks, unsubscribe, kindling.js (the `track` function).
-    Track,
-    /// Form intake and the admin routes (the `intake` function; API Gateway authorizes admin
-    /// requests with IAM before they arrive).
-    Intake,
-    /// Everything (the local server).
-    All,
-}
 
 /// Handles one request: resolves it in the route table ([`routes::ROUTES`]) and calls the
 /// route's handler.

@@ -1,13 +1,26 @@
-//! Every HTTP route, declared once. The router and its 405 answers read this table, and
+//! Every HTTP route, declared once (re-exported as `http::routes`). The router and its 405 answers read this table, and
 //! `kindling-aws` turns it into `infra/route-catalog.json`, from which the stack builds its API
 //! Gateway routes, their authorization and their throttles (a test fails when that file is
 //! stale), as it builds its event rules from the event catalog.
 
-use super::Routes;
 use http::Method;
 
-/// What a route does: the router's dispatch key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which group of routes a runtime serves: the Lambda functions split them, the local server
+/// serves all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routes {
+    /// Tracking: beacons, opens, clicks, unsubscribe, kindling.js (the `track` function).
+    Track,
+    /// Form intake and the admin routes (the `intake` function; API Gateway authorizes admin
+    /// requests with IAM before they arrive).
+    Intake,
+    /// Everything (the local server).
+    All,
+}
+
+/// What a route does: the router's dispatch key (its name in `[api] limits`: see
+/// [`super::limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RouteId {
     Beacons,
     OpenPixel,
@@ -64,7 +77,9 @@ pub struct Route {
     pub path: &'static str,
     pub group: Group,
     pub auth: Auth,
-    /// Below the stage's limit: what one site sends at most. `None`: the stage's limit.
+    /// The route's own limit when not mail-driven (the pixel, links and preference page are:
+    /// they are sized from `[api] send_rate`) and not set in `[api] limits` (what one site
+    /// sends at most); `None`: the stage's. Read it through [`super::limits::Limits::throttle`].
     pub throttle: Option<Throttle>,
     /// One line for people (the catalog, the README).
     pub summary: &'static str,
@@ -134,7 +149,7 @@ pub static ROUTES: [Route; 17] = {
             Track,
             Public,
             None,
-            "unsubscribe page (changes nothing)",
+            "the preference page (changes nothing)",
         ),
         route(
             OneClick,
@@ -142,8 +157,8 @@ pub static ROUTES: [Route; 17] = {
             "/u/{token}",
             Track,
             Public,
-            limit(10, 20),
-            "RFC 8058 one-click unsubscribe",
+            None,
+            "the preference page's save, and RFC 8058 one-click unsubscribe",
         ),
         route(
             KindlingJs,
