@@ -63,9 +63,9 @@ codes = dict((c, int(n)) for c, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", 
 total = sum(codes.values())
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 pct = dict(re.findall(r"(\d+)%% in ([\d.]+) secs".replace("%%", "%"), text))
-ms = lambda p: float(pct.get(p, "nan")) * 1000
+ms = lambda p: f"{float(pct[p]) * 1000:.1f}" if p in pct else "n/a"
 print(f"| {sys.argv[2]} | {float(sys.argv[3]):.0f} | {rps:.1f} | {total} | {codes.get('429', 0)} | "
-      f"{sum(n for c, n in codes.items() if c.startswith('5'))} | {ms('50'):.1f} | {ms('99'):.1f} |")
+      f"{sum(n for c, n in codes.items() if c.startswith('5'))} | {ms('50')} | {ms('99')} |")
 PY
 }
 
