@@ -44,6 +44,7 @@ macro_rules! store_contract {
             completed_sends_are_read_back,
             broadcast_sends_are_claimed_once_and_share_the_cap_with_steps,
             a_send_that_counts_toward_no_cap_neither_waits_nor_fills_it,
+            ledgers_read_ahead_change_no_claim,
             suppression_keeps_the_first_reason,
             leads_and_suppressions_are_read_by_the_page,
             alerts_move_from_new_to_pending_to_sent,
@@ -1095,4 +1096,45 @@ pub async fn leads_and_suppressions_are_read_by_the_page(s: &dyn Store) {
         ["p120@example.jp", "p3@example.jp", "p77@example.jp"]
     );
     assert!(s.suppressed_among(&[]).await.unwrap().is_empty());
+}
+
+pub async fn ledgers_read_ahead_change_no_claim(s: &dyn Store) {
+    // L1's step fills its cap; the sender reads L1's ledger ahead; the step is released (its
+    // mail certainly did not go), which frees the slot: the broadcast's claim must see that.
+    let step = send("L1", "E1", 0, t0());
+    assert_eq!(
+        s.claim_send(&step, CAP, t0()).await.unwrap(),
+        SendClaim::Claimed
+    );
+    s.prefetch_ledgers(&[LeadId::new("L1"), LeadId::new("L2")])
+        .await
+        .unwrap();
+    s.release_send(&step.key).await.unwrap();
+    let b = broadcast_send("L1", "B1", t0());
+    assert_eq!(
+        s.claim_send(&b, CAP, t0()).await.unwrap(),
+        SendClaim::Claimed
+    );
+    // The ledger read ahead was taken; the cap holds as without it.
+    assert!(matches!(
+        s.claim_send(&send("L1", "E2", 0, t0()), CAP, t0())
+            .await
+            .unwrap(),
+        SendClaim::CapReached { .. }
+    ));
+    // L2 had no ledger when read ahead: its first claim makes one, its second is capped.
+    s.prefetch_ledgers(&[LeadId::new("L2")]).await.unwrap();
+    assert_eq!(
+        s.claim_send(&send("L2", "E3", 0, t0()), CAP, t0())
+            .await
+            .unwrap(),
+        SendClaim::Claimed
+    );
+    assert!(matches!(
+        s.claim_send(&send("L2", "E4", 0, t0()), CAP, t0())
+            .await
+            .unwrap(),
+        SendClaim::CapReached { .. }
+    ));
+    s.prefetch_ledgers(&[]).await.unwrap();
 }

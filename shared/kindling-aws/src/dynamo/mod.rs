@@ -36,6 +36,16 @@ const DATA: &str = "d";
 const VERSION: &str = "v";
 /// The most keys one `BatchGetItem` takes.
 const BATCH_GET_MAX: usize = 100;
+/// How long ledgers read ahead serve claims: a page of sends, paced, takes a few seconds.
+const PREFETCH_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Ledgers read ahead, by partition key, and when.
+#[derive(Debug, Default)]
+struct Prefetched {
+    at: Option<std::time::Instant>,
+    items: HashMap<String, Item>,
+}
+
 /// The most items one `BatchWriteItem` takes.
 const BATCH_WRITE_MAX: usize = 25;
 /// Rounds of a batched read or write before what DynamoDB left unprocessed is an error.
@@ -46,6 +56,10 @@ const BATCH_GET_ATTEMPTS: u32 = 5;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Cap ledgers read ahead for a page of claims (`SendLog::prefetch_ledgers`), each taken by
+    /// the next claim of its lead within [`PREFETCH_FOR`]; the claim's version condition
+    /// catches one gone stale.
+    prefetched: std::sync::Arc<std::sync::Mutex<Prefetched>>,
 }
 
 impl DynamoStore {
@@ -54,6 +68,7 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            prefetched: std::sync::Arc::default(),
         }
     }
 

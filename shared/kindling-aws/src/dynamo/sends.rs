@@ -18,6 +18,7 @@ use kindling::sending::ledger::{SendRecord, SendState};
 use kindling::sending::ports::{SendClaim, SendLog};
 use kindling::sending::schedule::FrequencyCap;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 const STATE: &str = "st";
 /// Optimistic retries when another sender changes the ledger between read and write.
@@ -38,12 +39,35 @@ fn slot_key(key: &MessageKey) -> String {
     }
 }
 
-/// The ledger: recent slots and its version (0 when it does not exist yet).
-async fn ledger(store: &DynamoStore, lead: &LeadId) -> PortResult<(Vec<Slot>, u64)> {
-    match store.get(keys::cap(lead)).await? {
-        None => Ok((Vec::new(), 0)),
-        Some(it) => Ok((data(&it)?, num_attr(&it, VERSION)?)),
-    }
+/// The ledger: recent slots and its version (0 when it does not exist yet). `fresh`: read now,
+/// else a ledger prefetched for this lead's claim may serve (once).
+async fn ledger(store: &DynamoStore, lead: &LeadId, fresh: bool) -> PortResult<Ledger> {
+    let prefetched = if fresh {
+        None
+    } else {
+        store.take_prefetched(lead)
+    };
+    let read_ahead = prefetched.is_some();
+    let item = match prefetched {
+        Some(p) => p,
+        None => store.get(keys::cap(lead)).await?,
+    };
+    let (slots, version) = match item {
+        None => (Vec::new(), 0),
+        Some(it) => (data(&it)?, num_attr(&it, VERSION)?),
+    };
+    Ok(Ledger {
+        slots,
+        version,
+        read_ahead,
+    })
+}
+
+/// A lead's cap ledger as read, and whether it was read ahead (so may be stale).
+struct Ledger {
+    slots: Vec<Slot>,
+    version: u64,
+    read_ahead: bool,
 }
 
 fn send_item(r: &SendRecord) -> PortResult<Item> {
@@ -54,6 +78,22 @@ fn send_item(r: &SendRecord) -> PortResult<Item> {
 }
 
 impl DynamoStore {
+    /// The prefetched ledger of `lead`, if one is held: `Some(None)` when it did not exist.
+    fn take_prefetched(&self, lead: &LeadId) -> Option<Option<Item>> {
+        let mut held = self
+            .prefetched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.at.is_none_or(|at| at.elapsed() > super::PREFETCH_FOR) {
+            held.items.clear();
+            return None;
+        }
+        let key = keys::cap(lead).0;
+        held.items
+            .remove(&key)
+            .map(|it| Some(it).filter(|i| !i.is_empty()))
+    }
+
     fn ledger_put(
         &self,
         lead: &LeadId,
@@ -77,7 +117,9 @@ impl DynamoStore {
     /// Removes a send's slot from its lead's ledger (released or failed sends do not count).
     async fn free_slot(&self, key: &MessageKey) -> PortResult<()> {
         for _ in 0..ATTEMPTS {
-            let (mut slots, version) = ledger(self, key.lead_id()).await?;
+            let Ledger {
+                mut slots, version, ..
+            } = ledger(self, key.lead_id(), true).await?;
             let before = slots.len();
             slots.retain(|s| s.k != slot_key(key));
             if slots.len() == before {
@@ -135,8 +177,12 @@ impl SendLog for DynamoStore {
         // One read in the common case: the ledger. A claim of this mail that still holds a slot
         // is there; any other earlier record (failed, outside the window, or claimed with no
         // cap) makes the put's condition fail, or is read when the cap is full.
-        for _ in 0..ATTEMPTS {
-            let (mut slots, version) = ledger(self, key.lead_id()).await?;
+        for attempt in 0..ATTEMPTS {
+            let Ledger {
+                mut slots,
+                version,
+                read_ahead,
+            } = ledger(self, key.lead_id(), attempt > 0).await?;
             if slots.iter().any(|s| s.k == slot_key(key)) {
                 if let Some(existing) = self.get_send(key).await? {
                     return Ok(SendClaim::Exists(existing));
@@ -146,6 +192,10 @@ impl SendLog for DynamoStore {
             slots.retain(|s| cap.counts(s.at, now));
             let claimed: Vec<DateTime<Utc>> = slots.iter().map(|s| s.at).collect();
             if let Some(until) = cap.next_free(&claimed, now) {
+                if read_ahead {
+                    // Full as read ahead: a slot may have been freed since. Read it now.
+                    continue;
+                }
                 // A claim outside the ledger (made with no cap) still answers first.
                 return Ok(match self.get_send(key).await? {
                     Some(existing) => SendClaim::Exists(existing),
@@ -230,6 +280,29 @@ impl SendLog for DynamoStore {
             .await?
             .map(|i| data(&i))
             .transpose()
+    }
+
+    async fn prefetch_ledgers(&self, leads: &[LeadId]) -> PortResult<()> {
+        let found = self
+            .batch_get(leads.iter().map(keys::cap).collect())
+            .await?;
+        let mut held: HashMap<String, Item> = leads
+            .iter()
+            .map(|l| (keys::cap(l).0, Item::new()))
+            .collect();
+        for it in found {
+            if let Ok(pk) = super::str_attr(&it, keys::PK) {
+                held.insert(pk.to_owned(), it);
+            }
+        }
+        *self
+            .prefetched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = super::Prefetched {
+            at: Some(std::time::Instant::now()),
+            items: held,
+        };
+        Ok(())
     }
 
     async fn sends_of_lead(&self, lead: &LeadId) -> PortResult<Vec<SendRecord>> {

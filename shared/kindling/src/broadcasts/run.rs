@@ -245,6 +245,9 @@ async fn send_recipients(
         }
         let ids: Vec<_> = due.iter().map(|r| r.lead_id.clone()).collect();
         let (mut leads, suppressed) = super::audience::read_page(k, &ids).await?;
+        if k.config.broadcasts.counts_toward_cap {
+            k.sends.prefetch_ledgers(&ids).await?;
+        }
         for r in due {
             *left -= 1;
             let lead = leads.remove(&r.lead_id);

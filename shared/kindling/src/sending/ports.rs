@@ -41,6 +41,14 @@ pub trait SendLog: Send + Sync {
     async fn get_send(&self, key: &MessageKey) -> PortResult<Option<SendRecord>>;
     /// Every send record of a lead.
     async fn sends_of_lead(&self, lead: &LeadId) -> PortResult<Vec<SendRecord>>;
+    /// Reads ahead, in one batch, what the claims of these leads' next sends read (their cap
+    /// ledgers, on a store that keeps them apart): the sender calls it before a page of
+    /// claims. Each claim still decides on a consistent write (one that finds what it read
+    /// changed reads again), so this changes requests, never outcomes.
+    async fn prefetch_ledgers(&self, leads: &[LeadId]) -> PortResult<()> {
+        let _ = leads;
+        Ok(())
+    }
 }
 
 /// A fully built message for the mailer.
