@@ -275,6 +275,20 @@ async fn a_crash_mid_broadcast_then_a_resume_sends_each_once_and_misses_none() {
         (5, 1, 0),
         "none missing: {p:?}"
     );
+    // The fourth's `email_sent` activity, which its sender died before recording, is there.
+    let log = t
+        .app
+        .kindling
+        .stores
+        .activities
+        .activities_of_lead(&queued[1].lead_id)
+        .await
+        .unwrap();
+    let sent: Vec<_> = log
+        .iter()
+        .filter(|a| a.kind == kindling::activities::ActivityKind::EmailSent)
+        .collect();
+    assert_eq!(sent.len(), 1, "{log:?}");
 }
 
 #[tokio::test]

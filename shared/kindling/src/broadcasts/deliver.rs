@@ -149,8 +149,11 @@ pub(super) async fn send_one(
                     settle(k, r, R::Unknown, existing.error, now, Outcome::Unknown).await
                 }
                 SendState::Sent => {
+                    // A sender died after recording the send: finish what it did not (each
+                    // of these is idempotent), so the count and the activity are not lost.
                     let at = existing.sent_at.unwrap_or(existing.claimed_at);
                     crate::deliverability::breaker::count_send(&k.deliverability, &key, at).await?;
+                    record_activity(&k.record, &sent_activity(&key, &lead, at)).await?;
                     settle(k, r, R::Sent, None, at, Outcome::Skipped).await
                 }
                 SendState::Failed => {
@@ -172,14 +175,7 @@ pub(super) async fn send_one(
             record.provider_message_id = Some(message_id);
             k.sends.complete_send(&record).await?;
             crate::deliverability::breaker::count_send(&k.deliverability, &key, now).await?;
-            let activity = Activity {
-                id: ActivityId::new(format!("sent_{}", key.id_part())),
-                subject: Subject::Lead(lead.id.clone()),
-                kind: ActivityKind::EmailSent,
-                at: now,
-                attrs: Attrs::of_message(&key, None),
-            };
-            record_activity(&k.record, &activity).await?;
+            record_activity(&k.record, &sent_activity(&key, &lead, now)).await?;
             let sent = SentBroadcast {
                 broadcast_id: b.id.clone(),
                 lead_id: lead.id.clone(),
@@ -200,5 +196,20 @@ pub(super) async fn send_one(
             k.sends.complete_send(&record).await?;
             settle(k, r, R::Failed, Some(e), now, Outcome::Failed).await
         }
+    }
+}
+
+/// The `email_sent` activity of a broadcast's mail: one id per (broadcast, lead).
+fn sent_activity(
+    key: &crate::message::MessageKey,
+    lead: &crate::leads::Lead,
+    at: DateTime<Utc>,
+) -> Activity {
+    Activity {
+        id: ActivityId::new(format!("sent_{}", key.id_part())),
+        subject: Subject::Lead(lead.id.clone()),
+        kind: ActivityKind::EmailSent,
+        at,
+        attrs: Attrs::of_message(key, None),
     }
 }
