@@ -28,7 +28,7 @@ pub struct AudienceArgs {
 }
 
 impl AudienceArgs {
-    fn audience(&self) -> Option<Audience> {
+    pub(crate) fn audience(&self) -> Option<Audience> {
         match (&self.segment, self.all, &self.correct) {
             (Some(s), _, _) => Some(Audience::Segment {
                 segment: SegmentId::new(s.clone()),
@@ -144,12 +144,12 @@ pub enum BroadcastCommand {
     Run,
 }
 
-fn parse_at(s: &str) -> anyhow::Result<chrono::NaiveDateTime> {
+pub(crate) fn parse_at(s: &str) -> anyhow::Result<chrono::NaiveDateTime> {
     chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M")
         .with_context(|| format!("--at {s:?}: write a time like \"2026-12-08 10:00\""))
 }
 
-fn load_content(config: &kindling::Config, template: &str) -> anyhow::Result<Content> {
+pub(crate) fn load_content(config: &kindling::Config, template: &str) -> anyhow::Result<Content> {
     let path = Path::new(template);
     let content = if path.is_dir() {
         let mut files = Vec::new();
@@ -171,6 +171,43 @@ fn load_content(config: &kindling::Config, template: &str) -> anyhow::Result<Con
         Content::from_template(&config.templates, template)
     };
     content.map_err(|e| anyhow::anyhow!("--template {template}: {e}"))
+}
+
+/// One line of `broadcast list`.
+pub(crate) fn print_row(
+    id: &str,
+    state: kindling::broadcasts::State,
+    schedule: &Schedule,
+    audience: &Audience,
+    name: &str,
+) {
+    println!(
+        "{:<24} {:<10} {}  {}  {}",
+        id,
+        state.name(),
+        schedule.at.format("%Y-%m-%d %H:%M"),
+        audience,
+        name
+    );
+}
+
+/// What `broadcast test` prints.
+pub(crate) fn print_test(
+    r: &kindling::broadcasts::test_send::TestReport,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+        return Ok(());
+    }
+    println!("{}", r.subject);
+    for a in &r.sent {
+        println!("sent     {a}");
+    }
+    for s in &r.skipped {
+        println!("skipped  {}  ({})", s.to, s.reason);
+    }
+    Ok(())
 }
 
 /// Runs one subcommand as `by`.
@@ -243,14 +280,7 @@ pub async fn run(
                 return Ok(());
             }
             for b in &all {
-                println!(
-                    "{:<24} {:<10} {}  {}  {}",
-                    b.id.as_str(),
-                    b.state.name(),
-                    b.schedule.at.format("%Y-%m-%d %H:%M"),
-                    b.audience,
-                    b.name
-                );
+                print_row(b.id.as_str(), b.state, &b.schedule, &b.audience, &b.name);
             }
             return Ok(());
         }
@@ -297,17 +327,7 @@ pub async fn run(
             let r =
                 kindling::broadcasts::test_send::test_send(&k, &*app.mailer, &id(&bid), &request)
                     .await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                println!("{}", r.subject);
-                for a in &r.sent {
-                    println!("sent     {a}");
-                }
-                for s in &r.skipped {
-                    println!("skipped  {}  ({})", s.to, s.reason);
-                }
-            }
+            print_test(&r, json)?;
             return Ok(());
         }
         BroadcastCommand::DryRun { id: bid } => {

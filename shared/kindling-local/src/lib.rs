@@ -12,6 +12,7 @@ pub mod keys;
 pub mod outbox;
 pub mod preview;
 pub mod ratelimit;
+pub mod remote;
 pub mod server;
 pub mod store;
 

@@ -3,6 +3,7 @@
 mod broadcast_commands;
 mod broadcast_show;
 mod commands;
+mod remote_broadcast;
 mod segment_commands;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,10 @@ struct Cli {
         env = "KINDLING_CONFIG_DIR"
     )]
     config: PathBuf,
+    /// A deployed stack's admin API (its ApiUrl output): `broadcast` commands call it, signed
+    /// with SigV4 from the AWS credential chain, instead of the local store.
+    #[arg(long, global = true, env = "KINDLING_API")]
+    api: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -221,6 +226,17 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    if cli.api.is_some()
+        && matches!(
+            cli.command,
+            Command::Sending { .. } | Command::Lead { .. } | Command::Segment { .. }
+        )
+    {
+        // Never the local store when a deployed stack was asked for.
+        anyhow::bail!(
+            "--api (KINDLING_API): `broadcast` runs against the API so far; `sending`, `lead` and `segment` do not yet, so unset it to run them locally"
+        );
+    }
     match cli.command {
         Command::Check => commands::check(&cli.config).await,
         Command::Demo {
@@ -285,7 +301,13 @@ async fn main() -> anyhow::Result<()> {
             let by = by
                 .or_else(|| std::env::var("USER").ok())
                 .unwrap_or_else(|| "local".into());
-            broadcast_commands::run(&cli.config, command, data_dir, by, json).await
+            match &cli.api {
+                Some(api) => {
+                    let config = commands::load_config(&cli.config)?;
+                    remote_broadcast::run(&config, api, command, by, json).await
+                }
+                None => broadcast_commands::run(&cli.config, command, data_dir, by, json).await,
+            }
         }
         Command::Rescore {
             data_dir,

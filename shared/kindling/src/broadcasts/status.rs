@@ -5,10 +5,11 @@ use super::{Broadcast, Broadcasts, Progress, State};
 use crate::error::{Error, Result};
 use crate::ids::BroadcastId;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// A broadcast with its progress.
-#[derive(Debug, Clone, Serialize)]
+/// A broadcast with its progress (also what the admin API answers, read back by the CLI's
+/// `--api`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Status {
     pub broadcast: Broadcast,
     /// The hash an approval must match now.

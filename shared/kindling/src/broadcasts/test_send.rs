@@ -26,7 +26,7 @@ pub struct TestRequest {
 }
 
 /// What happened to each address.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct TestReport {
     pub sent: Vec<String>,
     /// Addresses not mailed, with why (`suppressed`, `rejected: ...`).
@@ -34,7 +34,7 @@ pub struct TestReport {
     pub subject: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Skipped {
     pub to: String,
     pub reason: String,
