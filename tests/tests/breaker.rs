@@ -104,7 +104,10 @@ async fn bounces_above_two_percent_pause_every_step_mail_and_alert_ops_once_a_da
     download(&t, 0..100).await;
     assert_eq!(send_all(&t).await, 100);
     let status = sending_status(&k.deliverability()).await.unwrap();
-    assert_eq!((status.state, status.health.sends), ("sending", 100));
+    assert_eq!(
+        (status.state.as_str(), status.health.sends),
+        ("sending", 100)
+    );
 
     // Two hard bounces are 2 %: not above. A redelivered report, a soft bounce: nothing more.
     let now = t.now();

@@ -220,28 +220,46 @@ pub async fn sending(
         None => {
             let status =
                 kindling::deliverability::sending_status(&app.kindling.deliverability()).await?;
-            if json {
-                println!("{}", serde_json::to_string(&status)?);
-            } else {
-                print!("{}", status.text());
-            }
+            print_sending(&status, json)?;
         }
         Some(SendingCommand::Resume { note }) => {
             let resumed =
                 kindling::deliverability::resume_sending(&app.kindling.deliverability(), note)
                     .await?;
-            if json {
-                println!("{}", serde_json::to_string(&resumed)?);
-            } else if let Some(trip) = &resumed.was_paused {
-                println!(
-                    "Step mails resumed (paused since {}: {}). Counting restarts at the next hour.",
-                    trip.at.format("%Y-%m-%d %H:%M UTC"),
-                    trip.reason
-                );
-            } else {
-                println!("Step mails were not paused; counting restarts at the next hour.");
-            }
+            print_resumed(&resumed, json)?;
         }
+    }
+    Ok(())
+}
+
+/// What `sending` prints.
+pub(crate) fn print_sending(
+    status: &kindling::deliverability::SendingStatus,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(status)?);
+    } else {
+        print!("{}", status.text());
+    }
+    Ok(())
+}
+
+/// What `sending resume` prints.
+pub(crate) fn print_resumed(
+    resumed: &kindling::deliverability::Resumed,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(resumed)?);
+    } else if let Some(trip) = &resumed.was_paused {
+        println!(
+            "Step mails resumed (paused since {}: {}). Counting restarts at the next hour.",
+            trip.at.format("%Y-%m-%d %H:%M UTC"),
+            trip.reason
+        );
+    } else {
+        println!("Step mails were not paused; counting restarts at the next hour.");
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 mod broadcast_commands;
 mod broadcast_show;
 mod commands;
+mod remote_admin;
 mod remote_broadcast;
 mod segment_commands;
 
@@ -229,12 +230,14 @@ async fn main() -> anyhow::Result<()> {
     if cli.api.is_some()
         && matches!(
             cli.command,
-            Command::Sending { .. } | Command::Lead { .. } | Command::Segment { .. }
+            Command::Lead {
+                command: LeadCommand::Show { .. }
+            } | Command::Segment { .. }
         )
     {
         // Never the local store when a deployed stack was asked for.
         anyhow::bail!(
-            "--api (KINDLING_API): `broadcast` runs against the API so far; `sending`, `lead` and `segment` do not yet, so unset it to run them locally"
+            "--api (KINDLING_API): `lead show` and `segment` do not run against the API yet; unset it to run them locally"
         );
     }
     match cli.command {
@@ -260,7 +263,10 @@ async fn main() -> anyhow::Result<()> {
                     note,
                     data_dir,
                 },
-        } => commands::lead_mark(&cli.config, lead, status, note, data_dir).await,
+        } => match &cli.api {
+            Some(api) => remote_admin::lead_mark(api, &lead, &status, note).await,
+            None => commands::lead_mark(&cli.config, lead, status, note, data_dir).await,
+        },
         Command::Preview {
             sequence,
             step,
@@ -274,7 +280,10 @@ async fn main() -> anyhow::Result<()> {
             command,
             data_dir,
             json,
-        } => commands::sending(&cli.config, command, data_dir, json).await,
+        } => match &cli.api {
+            Some(api) => remote_admin::sending(api, command, json).await,
+            None => commands::sending(&cli.config, command, data_dir, json).await,
+        },
         Command::Scenario { csv, md: _ } => commands::scenario(&cli.config, csv),
         Command::Segment {
             command,

@@ -1,4 +1,4 @@
-//! `kindling --api <url> broadcast ...` against a stand-in for API Gateway's IAM authorization on
+//! `kindling --api <url> broadcast ...`, `sending` and `lead mark` against a stand-in for API Gateway's IAM authorization on
 //! loopback: a real HTTP server that recomputes each request's SigV4 signature (aws-sigv4, the
 //! test's secret) and refuses any that does not match, then hands the request to a local app as
 //! the signer. Output and exit codes are those of the same command run locally.
@@ -271,7 +271,59 @@ async fn broadcast_commands_run_against_the_api_signed_with_the_same_output_as_l
     let (_, list, _) = run(args(&["broadcast", "list"]), Some(api.clone()), SECRET).await;
     assert!(!list.contains("forged"), "{list}");
 
-    // Admin commands not over the API yet refuse rather than touch the local store.
-    let (ok, _, err) = run(args(&["sending"]), Some(api), SECRET).await;
+    // The breaker's status reads the same over the API; a sales mark goes through it.
+    let (ok, remote, err) = run(args(&["sending"]), Some(api.clone()), SECRET).await;
+    assert!(ok, "{err}");
+    let (ok, local, _) = run(args(&["sending", "--data-dir", &d]), None, SECRET).await;
+    assert!(ok);
+    assert_eq!(remote, local);
+    let (ok, out, err) = run(
+        args(&[
+            "lead",
+            "mark",
+            "tanaka@kaisha-b.co.jp",
+            "working",
+            "--note",
+            "call booked",
+        ]),
+        Some(api.clone()),
+        SECRET,
+    )
+    .await;
+    assert!(
+        ok && out.trim() == "tanaka@kaisha-b.co.jp marked Working",
+        "{out}{err}"
+    );
+    let (ok, shown, _) = run(
+        args(&[
+            "lead",
+            "show",
+            "tanaka@kaisha-b.co.jp",
+            "--json",
+            "--data-dir",
+            &d,
+        ]),
+        None,
+        SECRET,
+    )
+    .await;
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(v["lead"]["sales"]["status"], "working", "{v}");
+    let (ok, _, err) = run(
+        args(&["lead", "mark", "nobody@example.jp", "working"]),
+        Some(api.clone()),
+        SECRET,
+    )
+    .await;
+    assert!(!ok && err.contains("no lead nobody@example.jp"), "{err}");
+
+    // Admin commands not over the API yet refuse rather than read the local store.
+    let (ok, _, err) = run(
+        args(&["lead", "show", "tanaka@kaisha-b.co.jp"]),
+        Some(api),
+        SECRET,
+    )
+    .await;
     assert!(!ok && err.contains("--api"), "{err}");
 }

@@ -50,7 +50,7 @@ pub(crate) async fn mark(k: &Kindling, key: &str, req: &http::Request<bytes::Byt
     match mark_and_rescore(k, &key, status, note).await? {
         Some(lead) => Ok(json_response(
             StatusCode::OK,
-            &serde_json::json!({ "lead_id": lead.id, "sales": lead.sales }),
+            &serde_json::json!({ "lead_id": lead.id, "email": lead.email, "sales": lead.sales }),
         )),
         None => Err(ApiError::not_found()),
     }

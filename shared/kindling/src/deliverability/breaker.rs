@@ -44,7 +44,7 @@ pub(crate) async fn count_feedback(
 }
 
 /// The breaker's thresholds, for people and JSON.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct BreakerLimits {
     pub bounce_rate: f64,
     pub complaint_rate: f64,
@@ -52,11 +52,11 @@ pub struct BreakerLimits {
     pub min_sends: u64,
 }
 
-/// Where sending stands (`kindling sending`, `GET /admin/sending`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Where sending stands (`kindling sending`, `GET /admin/sending`; read back by `--api`).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SendingStatus {
     /// `sending` or `paused`.
-    pub state: &'static str,
+    pub state: String,
     /// The trip in force, when paused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused: Option<Trip>,
@@ -136,7 +136,8 @@ pub async fn sending_status(k: &super::Deliverability<'_>) -> Result<SendingStat
             "paused"
         } else {
             "sending"
-        },
+        }
+        .to_owned(),
         would_trip: if paused.is_none() {
             health.trips(b)
         } else {
@@ -208,7 +209,7 @@ pub(crate) async fn gate(k: &super::Deliverability<'_>) -> Result<Option<Trip>> 
 }
 
 /// What resuming did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Resumed {
     pub at: DateTime<Utc>,
     /// The trip that was in force, if sending was paused.

@@ -173,7 +173,7 @@ fn next_hour(at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// What went out and came back over a window.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Health {
     /// First hour counted.
     pub since: DateTime<Utc>,
