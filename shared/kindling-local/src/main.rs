@@ -227,19 +227,6 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    if cli.api.is_some()
-        && matches!(
-            cli.command,
-            Command::Lead {
-                command: LeadCommand::Show { .. }
-            } | Command::Segment { .. }
-        )
-    {
-        // Never the local store when a deployed stack was asked for.
-        anyhow::bail!(
-            "--api (KINDLING_API): `lead show` and `segment` do not run against the API yet; unset it to run them locally"
-        );
-    }
     match cli.command {
         Command::Check => commands::check(&cli.config).await,
         Command::Demo {
@@ -254,7 +241,13 @@ async fn main() -> anyhow::Result<()> {
                     data_dir,
                     json,
                 },
-        } => commands::lead_show(&cli.config, lead, data_dir, json).await,
+        } => match &cli.api {
+            Some(api) => {
+                let config = commands::load_config(&cli.config)?;
+                remote_admin::lead_show(&config, api, &lead, json).await
+            }
+            None => commands::lead_show(&cli.config, lead, data_dir, json).await,
+        },
         Command::Lead {
             command:
                 LeadCommand::Mark {
@@ -289,15 +282,21 @@ async fn main() -> anyhow::Result<()> {
             command,
             data_dir,
             json,
-        } => match command {
-            SegmentCommand::List => segment_commands::list(&cli.config, data_dir, json).await,
-            SegmentCommand::Show { segment } => {
+        } => match (&cli.api, command) {
+            (Some(api), command) => {
+                let config = commands::load_config(&cli.config)?;
+                remote_admin::segment(&config, api, command, json).await
+            }
+            (None, SegmentCommand::List) => {
+                segment_commands::list(&cli.config, data_dir, json).await
+            }
+            (None, SegmentCommand::Show { segment }) => {
                 segment_commands::show(&cli.config, segment, data_dir, json).await
             }
-            SegmentCommand::Members { segment } => {
+            (None, SegmentCommand::Members { segment }) => {
                 segment_commands::members(&cli.config, segment, data_dir, json).await
             }
-            SegmentCommand::Rebuild { dry_run } => {
+            (None, SegmentCommand::Rebuild { dry_run }) => {
                 segment_commands::rebuild(&cli.config, data_dir, dry_run, json).await
             }
         },

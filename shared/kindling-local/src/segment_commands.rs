@@ -3,7 +3,8 @@
 use crate::commands::{load_config, open_store};
 use anyhow::Context;
 use kindling::admin::segments::{
-    find_segment, segment_list, segment_view, MAX_MEMBERS_PAGE, RECENT_CHANGES,
+    find_segment, segment_list, segment_view, MemberView, SegmentSummary, SegmentView,
+    MAX_MEMBERS_PAGE, RECENT_CHANGES,
 };
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,12 +12,16 @@ use std::path::{Path, PathBuf};
 /// `kindling segment list`: every segment with its member count.
 pub async fn list(config_dir: &Path, data_dir: PathBuf, json: bool) -> anyhow::Result<()> {
     let app = open_store(load_config(config_dir)?, &data_dir)?;
-    let list = segment_list(&app.kindling).await?;
+    print_list(&segment_list(&app.kindling).await?, json)
+}
+
+/// What `segment list` prints.
+pub(crate) fn print_list(list: &[SegmentSummary], json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());
     }
-    for s in &list {
+    for s in list {
         println!(
             "{:<32} {:>7}  {}",
             s.id.as_str(),
@@ -38,11 +43,19 @@ pub async fn show(
     let k = &app.kindling;
     let s = find_segment(k, &id).with_context(|| unknown(k, &id))?;
     let view = segment_view(k, s, None, 1).await?;
+    print_show(&view, k.config.program.default_zone, json)
+}
+
+/// What `segment show` prints.
+pub(crate) fn print_show(
+    view: &SegmentView,
+    zone: chrono_tz::Tz,
+    json: bool,
+) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&view)?);
         return Ok(());
     }
-    let zone = k.config.program.default_zone;
     let mut out = String::new();
     let _ = writeln!(out, "{}  {}", view.id, view.label.as_deref().unwrap_or(""));
     let _ = writeln!(
@@ -88,12 +101,20 @@ pub async fn members(
             None => break,
         }
     }
+    print_members(&all, k.config.program.default_zone, json)
+}
+
+/// What `segment members` prints.
+pub(crate) fn print_members(
+    all: &[MemberView],
+    zone: chrono_tz::Tz,
+    json: bool,
+) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&all)?);
         return Ok(());
     }
-    let zone = k.config.program.default_zone;
-    for m in &all {
+    for m in all {
         println!(
             "{:<40} since {}",
             m.email.as_deref().unwrap_or(m.lead_id.as_str()),

@@ -10,7 +10,7 @@ use crate::scoring::ScoreCard;
 use crate::sending::ledger::SendRecord;
 use crate::sequences::Enrollment;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Most recent activities in a report; the score always uses the whole log.
@@ -18,8 +18,8 @@ pub const REPORT_ACTIVITIES: usize = 200;
 
 /// Everything about one lead that sales or an operator asks for: profile and consent, the score
 /// with its per-rule explanation as of now, the timeline, enrollments, sends and suppression.
-/// Reads only.
-#[derive(Debug, Clone, Serialize)]
+/// Reads only. (Also the admin API's answer, read back by the CLI's `--api`.)
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LeadReport {
     pub lead: Lead,
     pub score: ScoreCard,
@@ -38,7 +38,7 @@ pub struct LeadReport {
 }
 
 /// A segment the lead is in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InSegment {
     pub id: crate::ids::SegmentId,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -19,7 +19,7 @@ pub const MAX_MEMBERS_PAGE: usize = 500;
 pub const RECENT_CHANGES: usize = 20;
 
 /// A segment in the list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SegmentSummary {
     pub id: SegmentId,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,7 +28,7 @@ pub struct SegmentSummary {
 }
 
 /// A member, with its address for people.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct MemberView {
     pub lead_id: LeadId,
     /// `None` if the lead was deleted since it entered.
@@ -37,7 +37,7 @@ pub struct MemberView {
 }
 
 /// One segment with a page of its members.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SegmentView {
     pub id: SegmentId,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -35,7 +35,7 @@ pub struct Member {
 }
 
 /// A lead entering or leaving, as the index remembers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct MemberChange {
     pub lead_id: LeadId,
     pub entered: bool,
