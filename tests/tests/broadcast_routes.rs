@@ -586,3 +586,120 @@ async fn a_test_send_outside_the_list_or_otherwise_wrong_sends_nothing_and_says_
     assert_eq!(s, 409, "{b}");
     assert!(b["message"].as_str().unwrap().contains("no test addresses"));
 }
+
+#[tokio::test]
+async fn edit_and_preview_over_http_void_the_approval_and_render_the_exact_mail() {
+    let t = app();
+    it_lead(&t, "it0@example.jp").await;
+    call(
+        &t,
+        "POST",
+        "/admin/broadcasts",
+        &create_body().to_string(),
+        None,
+    )
+    .await;
+    call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/dry-run",
+        r#"{"by":"alice"}"#,
+        None,
+    )
+    .await;
+    let (s, b) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/approve",
+        r#"{"by":"bob"}"#,
+        None,
+    )
+    .await;
+    assert_eq!((s.as_u16(), &b["approved"]), (200, &json!(true)), "{b}");
+
+    // Bad edits say why and change nothing.
+    let before = t.counts();
+    for (body, status, message) in [
+        (r#"{"by":"a","local":true}"#, 400, "local: give it with at"),
+        (r#"{"by":"a","colour":"red"}"#, 400, "unknown field"),
+        (r#"{"by":"a","at":"tomorrow"}"#, 400, "at: write a time"),
+        (r#"{"by":"a","topic":"no such"}"#, 400, "topic"),
+        (
+            r#"{"by":"a","content":{"template":"nope"}}"#,
+            400,
+            "content",
+        ),
+    ] {
+        let (s, b) = call(&t, "POST", "/admin/broadcasts/nl-1/edit", body, None).await;
+        assert_eq!(s.as_u16(), status, "{body}: {b}");
+        assert!(
+            b["message"].as_str().unwrap().contains(message),
+            "{body}: {b}"
+        );
+    }
+    let (s, _) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-9/edit",
+        r#"{"by":"a","name":"x"}"#,
+        None,
+    )
+    .await;
+    assert_eq!(s, 404);
+    assert_eq!(t.counts(), before);
+    let (_, b) = call(&t, "GET", "/admin/broadcasts/nl-1", "", None).await;
+    assert_eq!(b["approved"], true, "nothing changed");
+
+    // An edit voids the approval and returns it to draft.
+    let (s, b) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/edit",
+        r#"{"by":"alice","name":"December (fixed)","at":"2026-11-02 12:00","local":true}"#,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (
+            &b["broadcast"]["state"],
+            &b["approved"],
+            &b["broadcast"]["name"]
+        ),
+        (&json!("draft"), &json!(false), &json!("December (fixed)"))
+    );
+    assert_eq!(b["broadcast"]["schedule"]["local"], true);
+
+    // The preview is the mail itself, for a stored lead or a sample one.
+    for lead in ["it0@example.jp", "someone@else.example"] {
+        let uri = format!("/admin/broadcasts/nl-1/preview?lead={lead}");
+        let req = http::Request::builder()
+            .method("GET")
+            .uri(&uri)
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Bytes::new())
+            .unwrap();
+        let res = t.app.http(req).await;
+        assert_eq!(res.status(), 200, "{lead}");
+        assert_eq!(res.headers()["content-type"], "message/rfc822");
+        let m = mail_parser::MessageParser::default()
+            .parse(res.body())
+            .unwrap();
+        assert_eq!(m.subject(), Some("お知らせ"));
+        assert_eq!(m.to().unwrap().first().unwrap().address(), Some(lead));
+    }
+    for (uri, status) in [
+        ("/admin/broadcasts/nl-1/preview", 400),
+        ("/admin/broadcasts/nl-1/preview?lead=not-an-address", 400),
+        (
+            "/admin/broadcasts/nl-1/preview?lead=a@b.jp&lead=c@d.jp",
+            400,
+        ),
+        ("/admin/broadcasts/nl-1/preview?lead=a@b.jp&x=1", 400),
+        ("/admin/broadcasts/nl-9/preview?lead=a@b.jp", 404),
+    ] {
+        let (s, _) = call(&t, "GET", uri, "", None).await;
+        assert_eq!(s.as_u16(), status, "{uri}");
+    }
+    assert_eq!(t.counts().iter().find(|(n, _)| n == "sends").unwrap().1, 0);
+}

@@ -19,7 +19,10 @@ pub struct Remote {
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
+    /// The body as JSON (a string when it is not JSON).
     pub body: Value,
+    /// The body as sent.
+    pub raw: Vec<u8>,
 }
 
 impl Answer {
@@ -142,9 +145,15 @@ fn send(req: http::Request<Vec<u8>>) -> anyhow::Result<Answer> {
         .run(req)
         .map_err(|e| anyhow!("--api: the request did not complete: {e}"))?;
     let status = res.status().as_u16();
-    let text = res.body_mut().read_to_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Ok(Answer { status, body })
+    let raw = res
+        .body_mut()
+        .with_config()
+        .limit(16 << 20)
+        .read_to_vec()
+        .map_err(|e| anyhow!("--api: reading the answer: {e}"))?;
+    let body = serde_json::from_slice(&raw)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into_owned()));
+    Ok(Answer { status, body, raw })
 }
 
 #[cfg(test)]

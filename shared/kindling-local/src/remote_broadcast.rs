@@ -82,17 +82,59 @@ pub async fn run(
         }
         BroadcastCommand::DryRun { id } => post(&remote, &act(&id, "dry-run"), &by_body).await?,
         BroadcastCommand::Approve { id } => post(&remote, &act(&id, "approve"), &by_body).await?,
-        BroadcastCommand::Schedule { id } => {
-            post(&remote, &act(&id, "schedule"), &by_body).await?
-        }
+        BroadcastCommand::Schedule { id } => post(&remote, &act(&id, "schedule"), &by_body).await?,
         BroadcastCommand::Pause { id } => post(&remote, &act(&id, "pause"), &by_body).await?,
         BroadcastCommand::Resume { id } => post(&remote, &act(&id, "resume"), &by_body).await?,
         BroadcastCommand::Confirm { id } => post(&remote, &act(&id, "confirm"), &by_body).await?,
         BroadcastCommand::Cancel { id } => post(&remote, &act(&id, "cancel"), &by_body).await?,
-        BroadcastCommand::Edit { .. } | BroadcastCommand::Preview { .. } => {
-            return Err(anyhow!(
-                "edit and preview are not in the admin API yet: run them on a copy of the store, or cancel and create again"
-            ))
+        BroadcastCommand::Edit {
+            id,
+            name,
+            audience,
+            template,
+            at,
+            local,
+            topic,
+        } => {
+            if let Some(a) = &at {
+                parse_at(a)?;
+            }
+            let content = match template {
+                Some(t) if std::path::Path::new(&t).is_dir() => {
+                    Some(json!({ "parts": load_content(config, &t)?.parts }))
+                }
+                Some(t) => Some(json!({ "template": t })),
+                None => None,
+            };
+            let mut body = json!({ "name": name, "audience": audience.audience(),
+                "content": content, "at": at, "topic": topic, "by": by });
+            if at.is_some() {
+                body["local"] = json!(local);
+            }
+            // Absent, not null, is "unchanged".
+            if let Some(o) = body.as_object_mut() {
+                o.retain(|_, v| !v.is_null());
+            }
+            post(&remote, &act(&id, "edit"), &body).await?
+        }
+        BroadcastCommand::Preview { id, lead, raw } => {
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("lead", &lead)
+                .finish();
+            let answer = remote
+                .call("GET", &format!("{}/preview?{query}", path(&id)), None)
+                .await?;
+            if !(200..300).contains(&answer.status) {
+                answer.ok()?;
+                return Ok(());
+            }
+            if raw {
+                use std::io::Write as _;
+                std::io::stdout().write_all(&answer.raw)?;
+            } else {
+                print!("{}", kindling_local::preview::readable(&answer.raw)?);
+            }
+            return Ok(());
         }
         BroadcastCommand::Run => {
             return Err(anyhow!(

@@ -233,6 +233,44 @@ async fn broadcast_commands_run_against_the_api_signed_with_the_same_output_as_l
         ok && list.contains("remote-nl") && list.contains("draft"),
         "{list}"
     );
+    // Edit and preview over the API, as locally.
+    let (ok, out, err) = run(
+        args(&[
+            "broadcast",
+            "edit",
+            "remote-nl",
+            "--name",
+            "December (fixed)",
+        ]),
+        Some(api.clone()),
+        SECRET,
+    )
+    .await;
+    assert!(ok && out.contains("December (fixed)"), "{out}{err}");
+    let preview = args(&[
+        "broadcast",
+        "preview",
+        "remote-nl",
+        "--lead",
+        "tanaka@kaisha-b.co.jp",
+    ]);
+    let (ok, remote, err) = run(preview.clone(), Some(api.clone()), SECRET).await;
+    assert!(
+        ok && remote.contains("tanaka@kaisha-b.co.jp"),
+        "{remote}{err}"
+    );
+    let mut local_args = preview;
+    local_args.extend(args(&["--data-dir", &d]));
+    let (ok, local, _) = run(local_args, None, SECRET).await;
+    assert!(ok);
+    // The same mail but for its Date and MIME boundary (made at each call).
+    let no_date = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("Date:") && !l.contains("boundary="))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(no_date(&remote), no_date(&local));
 
     // A move, and a refusal that exits non-zero with the API's message, as locally.
     let (ok, out, _) = run(

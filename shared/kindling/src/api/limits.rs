@@ -30,6 +30,7 @@ crate::named!(RouteId {
     AdminBroadcastCreate = "admin_broadcast_create",
     AdminBroadcast = "admin_broadcast",
     AdminBroadcastAct = "admin_broadcast_act",
+    AdminBroadcastPreview = "admin_broadcast_preview",
 });
 
 /// Requests per second a route gets for each mail a second being delivered: the pixel (the

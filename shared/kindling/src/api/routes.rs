@@ -39,6 +39,7 @@ pub enum RouteId {
     AdminBroadcastCreate,
     AdminBroadcast,
     AdminBroadcastAct,
+    AdminBroadcastPreview,
 }
 
 /// Which runtime serves a route: on AWS, which function.
@@ -110,7 +111,7 @@ const fn limit(rate: u32, burst: u32) -> Option<Throttle> {
 }
 
 /// Every route Kindling serves.
-pub static ROUTES: [Route; 17] = {
+pub static ROUTES: [Route; 18] = {
     use Auth::{Admin, Public};
     use Group::{Intake, Track};
     use RouteId::*;
@@ -266,7 +267,16 @@ pub static ROUTES: [Route; 17] = {
             Intake,
             Admin,
             limit(5, 10),
-            "dry-run, approve, schedule, pause, resume, confirm or cancel a broadcast",
+            "dry-run, approve, schedule, pause, resume, confirm, cancel, edit or test-send a broadcast",
+        ),
+        route(
+            AdminBroadcastPreview,
+            Method::GET,
+            "/admin/broadcasts/{broadcast}/preview",
+            Intake,
+            Admin,
+            limit(5, 10),
+            "the exact mail of a broadcast for one lead (message/rfc822)",
         ),
     ]
 };

@@ -122,56 +122,16 @@ pub(crate) async fn list(k: &Broadcasts<'_>) -> ApiResult {
 pub(crate) async fn create(k: &Broadcasts<'_>, req: &Request<Bytes>) -> ApiResult {
     let b: CreateBody = parse(body_within(req, MAX_BODY_BYTES)?)?;
     let by = actor(req, b.by)?;
-    let audience = match b.audience {
-        AudienceBody::Segment { segment } => Audience::Segment {
-            segment: SegmentId::new(segment),
-        },
-        AudienceBody::All => Audience::All,
-        AudienceBody::RecipientsOf { broadcast } => Audience::RecipientsOf {
-            broadcast: BroadcastId::parse(&broadcast)
-                .ok_or_else(|| ApiError::bad_request("audience.broadcast: not a broadcast id"))?,
-        },
-    };
-    let content = match (b.content.template, b.content.parts) {
-        (Some(t), None) => Content::from_template(k.config.templates, &t),
-        (None, Some(parts)) => Ok(Content {
-            source: "api".into(),
-            parts: parts
-                .into_iter()
-                .map(|(l, p)| {
-                    (
-                        l,
-                        Part {
-                            txt: p.txt,
-                            html: p.html,
-                        },
-                    )
-                })
-                .collect(),
-        }),
-        _ => Err("give exactly one of content.template and content.parts".into()),
-    }
-    .map_err(|e| ApiError::bad_request(format!("content: {e}")))?;
-    if content.parts.keys().any(|l| {
-        l.is_empty() || l.len() > 16 || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    }) {
-        return Err(ApiError::bad_request(
-            "content.parts: keys are languages such as \"ja\" or \"en\"",
-        ));
-    }
-    let at = chrono::NaiveDateTime::parse_from_str(b.at.trim(), "%Y-%m-%d %H:%M")
-        .map_err(|_| ApiError::bad_request("at: write a time like \"2026-12-08 10:00\""))?;
     let new = NewBroadcast {
         id: b.id,
         name: b.name,
-        audience,
-        content,
-        schedule: Schedule { at, local: b.local },
-        topic: match b.topic {
-            Some(t) if crate::ids::is_valid_id(&t) => Some(crate::ids::TopicId::new(t)),
-            Some(_) => return Err(ApiError::bad_request("topic: not a topic id")),
-            None => None,
+        audience: audience_of(b.audience)?,
+        content: content_of(k, b.content)?,
+        schedule: Schedule {
+            at: at_of(&b.at)?,
+            local: b.local,
         },
+        topic: topic_of(b.topic)?,
         by,
     };
     let (created, _) = lifecycle::create(k, new).await?;
@@ -236,6 +196,124 @@ pub(crate) async fn test_send(
     let body = serde_json::to_value(&report)
         .map_err(|e| crate::Error::Port(crate::error::PortError::new("broadcast", e)))?;
     Ok(json_response(StatusCode::OK, &body))
+}
+
+fn audience_of(a: AudienceBody) -> Result<Audience, ApiError> {
+    Ok(match a {
+        AudienceBody::Segment { segment } => Audience::Segment {
+            segment: SegmentId::new(segment),
+        },
+        AudienceBody::All => Audience::All,
+        AudienceBody::RecipientsOf { broadcast } => Audience::RecipientsOf {
+            broadcast: BroadcastId::parse(&broadcast)
+                .ok_or_else(|| ApiError::bad_request("audience.broadcast: not a broadcast id"))?,
+        },
+    })
+}
+
+fn content_of(k: &Broadcasts<'_>, c: ContentBody) -> Result<Content, ApiError> {
+    let content = match (c.template, c.parts) {
+        (Some(t), None) => Content::from_template(k.config.templates, &t),
+        (None, Some(parts)) => Ok(Content {
+            source: "api".into(),
+            parts: parts
+                .into_iter()
+                .map(|(l, p)| {
+                    (
+                        l,
+                        Part {
+                            txt: p.txt,
+                            html: p.html,
+                        },
+                    )
+                })
+                .collect(),
+        }),
+        _ => Err("give exactly one of content.template and content.parts".into()),
+    }
+    .map_err(|e| ApiError::bad_request(format!("content: {e}")))?;
+    if content.parts.keys().any(|l| {
+        l.is_empty() || l.len() > 16 || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    }) {
+        return Err(ApiError::bad_request(
+            "content.parts: keys are languages such as \"ja\" or \"en\"",
+        ));
+    }
+    Ok(content)
+}
+
+fn at_of(at: &str) -> Result<chrono::NaiveDateTime, ApiError> {
+    chrono::NaiveDateTime::parse_from_str(at.trim(), "%Y-%m-%d %H:%M")
+        .map_err(|_| ApiError::bad_request("at: write a time like \"2026-12-08 10:00\""))
+}
+
+fn topic_of(t: Option<String>) -> Result<Option<crate::ids::TopicId>, ApiError> {
+    match t {
+        Some(t) if crate::ids::is_valid_id(&t) => Ok(Some(crate::ids::TopicId::new(t))),
+        Some(_) => Err(ApiError::bad_request("topic: not a topic id")),
+        None => Ok(None),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditBody {
+    name: Option<String>,
+    audience: Option<AudienceBody>,
+    content: Option<ContentBody>,
+    at: Option<String>,
+    local: Option<bool>,
+    topic: Option<String>,
+    by: Option<String>,
+}
+
+/// `POST /admin/broadcasts/{broadcast}/edit`: changes what is given of a broadcast that has
+/// not started (its approval is void; it is a draft again); 200 with its status. `local`
+/// needs `at`.
+pub(crate) async fn edit(k: &Broadcasts<'_>, id: &str, req: &Request<Bytes>) -> ApiResult {
+    let id = broadcast_id(id)?;
+    let b: EditBody = parse(body_within(req, MAX_BODY_BYTES)?)?;
+    let by = actor(req, b.by)?;
+    if b.local.is_some() && b.at.is_none() {
+        return Err(ApiError::bad_request("local: give it with at"));
+    }
+    let edit = lifecycle::Edit {
+        name: b.name,
+        audience: b.audience.map(audience_of).transpose()?,
+        content: b.content.map(|c| content_of(k, c)).transpose()?,
+        schedule: match &b.at {
+            Some(at) => Some(Schedule {
+                at: at_of(at)?,
+                local: b.local.unwrap_or(false),
+            }),
+            None => None,
+        },
+        topic: topic_of(b.topic)?,
+    };
+    lifecycle::edit(k, &id, edit, &by).await?;
+    ok(&status(k, &id).await?, StatusCode::OK)
+}
+
+/// `GET /admin/broadcasts/{broadcast}/preview?lead=<email>`: the exact mail `lead` would get
+/// (a sample lead with only that address when none has it), as `message/rfc822`.
+pub(crate) async fn preview(k: &Broadcasts<'_>, id: &str, req: &Request<Bytes>) -> ApiResult {
+    let id = broadcast_id(id)?;
+    let mut lead = None;
+    for (name, value) in form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()) {
+        match name.as_ref() {
+            "lead" if lead.is_none() => lead = Some(value.into_owned()),
+            _ => return Err(ApiError::bad_request("query: lead=<email address>, once")),
+        }
+    }
+    let lead = lead.ok_or_else(|| ApiError::bad_request("lead: the address to preview for"))?;
+    let email = crate::email::EmailAddress::parse(&lead)
+        .map_err(|_| ApiError::bad_request(format!("lead: {lead:?} is not an email address")))?;
+    let mail = super::compose::preview(k, &id, &email).await?;
+    Ok(crate::web::response(
+        StatusCode::OK,
+        "message/rfc822",
+        Bytes::from(mail.raw),
+    ))
 }
 
 fn broadcast_id(raw: &str) -> Result<BroadcastId, ApiError> {

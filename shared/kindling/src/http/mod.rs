@@ -47,6 +47,12 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
                     let mailer = k.test_mailer.as_deref();
                     broadcasts::api::test_send(&k.broadcasts(), mailer, p(0), &req).await
                 }
+                RouteId::AdminBroadcastAct if p(1) == "edit" => {
+                    broadcasts::api::edit(&k.broadcasts(), p(0), &req).await
+                }
+                RouteId::AdminBroadcastPreview => {
+                    broadcasts::api::preview(&k.broadcasts(), p(0), &req).await
+                }
                 RouteId::AdminBroadcastAct => {
                     broadcasts::api::act(&k.broadcasts(), p(0), p(1), &req).await
                 }
