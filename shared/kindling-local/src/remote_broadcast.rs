@@ -36,12 +36,7 @@ pub async fn run(
                 .audience()
                 .context("name the audience: --segment <id>, --all or --correct <broadcast>")?;
             parse_at(&at)?;
-            let content = if std::path::Path::new(&template).is_dir() {
-                let c = load_content(config, &template)?;
-                json!({ "parts": c.parts })
-            } else {
-                json!({ "template": template })
-            };
+            let content = content_body(config, &template)?;
             let body = json!({
                 "id": id, "name": name, "audience": audience, "content": content,
                 "at": at, "local": local, "topic": topic, "by": by,
@@ -99,13 +94,7 @@ pub async fn run(
             if let Some(a) = &at {
                 parse_at(a)?;
             }
-            let content = match template {
-                Some(t) if std::path::Path::new(&t).is_dir() => {
-                    Some(json!({ "parts": load_content(config, &t)?.parts }))
-                }
-                Some(t) => Some(json!({ "template": t })),
-                None => None,
-            };
+            let content = template.map(|t| content_body(config, &t)).transpose()?;
             let mut body = json!({ "name": name, "audience": audience.audience(),
                 "content": content, "at": at, "topic": topic, "by": by });
             if at.is_some() {
@@ -149,6 +138,16 @@ pub async fn run(
         print!("{}", crate::broadcast_show::show_text(&s, zone));
     }
     Ok(())
+}
+
+/// `content` of a create or edit body: a directory's parts, else a template's name (the
+/// deployed program's own `templates/`).
+fn content_body(config: &kindling::Config, template: &str) -> anyhow::Result<Value> {
+    Ok(if std::path::Path::new(template).is_dir() {
+        json!({ "parts": load_content(config, template)?.parts })
+    } else {
+        json!({ "template": template })
+    })
 }
 
 async fn post(remote: &Remote, path: &str, body: &Value) -> anyhow::Result<Value> {

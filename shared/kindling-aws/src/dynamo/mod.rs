@@ -49,7 +49,35 @@ struct Prefetched {
 /// The most items one `BatchWriteItem` takes.
 const BATCH_WRITE_MAX: usize = 25;
 /// Rounds of a batched read or write before what DynamoDB left unprocessed is an error.
-const BATCH_GET_ATTEMPTS: u32 = 5;
+const BATCH_ATTEMPTS: u32 = 5;
+
+/// Runs a batch operation in rounds: each round sends what is pending and gets back the items
+/// it read and what DynamoDB left unprocessed, which the next round sends again after a pause
+/// (50 ms doubling); what is still left after [`BATCH_ATTEMPTS`] rounds is an error.
+async fn in_rounds<T, F, Fut>(op: &str, mut pending: Vec<T>, mut round: F) -> PortResult<Vec<Item>>
+where
+    F: FnMut(Vec<T>) -> Fut,
+    Fut: std::future::Future<Output = PortResult<(Vec<Item>, Vec<T>)>>,
+{
+    let mut out = Vec::new();
+    let mut attempt = 0;
+    while !pending.is_empty() {
+        attempt += 1;
+        if attempt > BATCH_ATTEMPTS {
+            return Err(PortError::new(
+                "dynamodb",
+                format!("{op}: left unprocessed after {BATCH_ATTEMPTS} rounds"),
+            ));
+        }
+        if attempt > 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+        let (items, left) = round(std::mem::take(&mut pending)).await?;
+        out.extend(items);
+        pending = left;
+    }
+    Ok(out)
+}
 
 /// Every store port on one DynamoDB table.
 #[derive(Clone, Debug)]
@@ -96,7 +124,7 @@ impl DynamoStore {
         keys.dedup();
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(BATCH_GET_MAX) {
-            let mut pending: Vec<Item> = chunk
+            let pending: Vec<Item> = chunk
                 .iter()
                 .map(|(pk, sk)| {
                     HashMap::from([
@@ -105,20 +133,9 @@ impl DynamoStore {
                     ])
                 })
                 .collect();
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                attempt += 1;
-                if attempt > BATCH_GET_ATTEMPTS {
-                    return Err(PortError::new(
-                        "dynamodb",
-                        "BatchGetItem: keys left unprocessed after retries",
-                    ));
-                }
-                if attempt > 1 {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                }
+            let got = in_rounds("BatchGetItem", pending, |keys| async move {
                 let ka = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .set_keys(Some(keys))
                     .consistent_read(true)
                     .build()
                     .map_err(|e| PortError::new("dynamodb", e))?;
@@ -129,15 +146,19 @@ impl DynamoStore {
                     .send()
                     .await
                     .map_err(|e| sdk_err("BatchGetItem", e))?;
-                if let Some(items) = res.responses.and_then(|mut r| r.remove(&self.table)) {
-                    out.extend(items);
-                }
-                pending = res
+                let items = res
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default();
+                let left = res
                     .unprocessed_keys
                     .and_then(|mut u| u.remove(&self.table))
                     .map(|k| k.keys)
                     .unwrap_or_default();
-            }
+                Ok((items, left))
+            })
+            .await?;
+            out.extend(got);
         }
         Ok(out)
     }
@@ -147,7 +168,7 @@ impl DynamoStore {
     async fn batch_put(&self, items: Vec<Item>) -> PortResult<()> {
         use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
         for chunk in items.chunks(BATCH_WRITE_MAX) {
-            let mut pending = chunk
+            let pending = chunk
                 .iter()
                 .map(|it| {
                     PutRequest::builder()
@@ -157,30 +178,21 @@ impl DynamoStore {
                         .map_err(|e| PortError::new("dynamodb", e))
                 })
                 .collect::<PortResult<Vec<_>>>()?;
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                attempt += 1;
-                if attempt > BATCH_GET_ATTEMPTS {
-                    return Err(PortError::new(
-                        "dynamodb",
-                        "BatchWriteItem: items left unprocessed after retries",
-                    ));
-                }
-                if attempt > 1 {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                }
+            in_rounds("BatchWriteItem", pending, |writes| async move {
                 let res = self
                     .client
                     .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut pending))
+                    .request_items(&self.table, writes)
                     .send()
                     .await
                     .map_err(|e| sdk_err("BatchWriteItem", e))?;
-                pending = res
+                let left = res
                     .unprocessed_items
                     .and_then(|mut u| u.remove(&self.table))
                     .unwrap_or_default();
-            }
+                Ok((Vec::new(), left))
+            })
+            .await?;
         }
         Ok(())
     }
