@@ -530,6 +530,20 @@ async fn a_test_send_outside_the_list_or_otherwise_wrong_sends_nothing_and_says_
         b["skipped"],
         json!([{"to": "marketing@example.jp", "reason": "suppressed"}])
     );
+    // A reviewer named twice gets one mail.
+    let (s, b) = call(
+        &t,
+        "POST",
+        "/admin/broadcasts/nl-1/test-send",
+        r#"{"by":"a","to":["review@example.jp","review@example.jp"]}"#,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s.as_u16(), &b["sent"]),
+        (200, &json!(["review@example.jp"]))
+    );
+    assert_eq!(t.outbox().len(), 2);
     t.mailer.fail_next(
         1,
         kindling::sending::ports::MailError::Retryable("throttled".into()),
@@ -543,7 +557,7 @@ async fn a_test_send_outside_the_list_or_otherwise_wrong_sends_nothing_and_says_
     )
     .await;
     assert_eq!(s, 503);
-    assert_eq!(t.outbox().len(), 1);
+    assert_eq!(t.outbox().len(), 2);
 
     // A cancelled broadcast has no test mail.
     call(

@@ -78,7 +78,13 @@ pub async fn test_send(
         None => None,
     };
     let compiled = b.content.compile().map_err(Error::Invalid)?;
-    let to: &[EmailAddress] = if req.to.is_empty() { allowed } else { &req.to };
+    // Each reviewer once, in the order asked (or configured).
+    let mut to: Vec<&EmailAddress> = Vec::new();
+    for a in if req.to.is_empty() { allowed } else { &req.to } {
+        if !to.contains(&a) {
+            to.push(a);
+        }
+    }
     let mut report = TestReport {
         sent: Vec::new(),
         skipped: Vec::new(),
