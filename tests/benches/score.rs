@@ -83,6 +83,7 @@ fn bench(c: &mut Criterion) {
                             visitor_id: None,
                             kind: a.kind,
                             at: a.at,
+                            broadcast_id: None,
                         };
                         on_activity_recorded(&k, &e).await.unwrap();
                     });

@@ -58,6 +58,7 @@ macro_rules! store_contract {
             broadcasts_are_created_once_updated_optimistically_and_active_when_due,
             recipients_are_added_once_and_come_due_in_order,
             recipients_page_in_lead_order,
+            an_ab_test_and_its_decision_round_trip,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

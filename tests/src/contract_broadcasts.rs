@@ -19,6 +19,8 @@ fn broadcast(id: &str, created: DateTime<Utc>) -> Broadcast {
         name: format!("broadcast {id}"),
         audience: Audience::All,
         topic: Some(kindling::ids::TopicId::new("newsletter")),
+        ab: None,
+        decision: None,
         content: Content {
             source: "test".into(),
             parts: [(
@@ -210,4 +212,45 @@ pub async fn recipients_page_in_lead_order(s: &dyn Store) {
         seen.extend(page.into_iter().map(|r| r.lead_id.to_string()));
     }
     assert_eq!(seen, ["L0", "L1", "L2", "L3", "L4", "L5", "L6"]);
+}
+
+/// A broadcast's A/B test, its freeze's phases and its decision are read back as written.
+pub async fn an_ab_test_and_its_decision_round_trip(s: &dyn Store) {
+    use kindling::broadcasts::ab::{Decision, Plan, Variant};
+    use kindling::sending::ab::{Metric, VariantResult, Verdict};
+    let mut b = broadcast("AB", t0());
+    let cell = |l: &str, sent, opened, clicked| VariantResult {
+        template: kindling::ids::TemplateId::new(l),
+        sent,
+        opened,
+        clicked,
+    };
+    b.ab = Some(Plan {
+        variants: vec![Variant {
+            subject: Some([("ja".to_owned(), "件名 B".to_owned())].into()),
+            at: Some(t0().naive_utc() + Duration::hours(4)),
+        }],
+        cell_percent: 10,
+        metric: Metric::Open,
+        wait_hours: 4,
+        sample: 100,
+        confidence: 0.95,
+    });
+    s.create_broadcast(&b).await.unwrap();
+    assert_eq!(s.get_broadcast(&b.id).await.unwrap().unwrap(), b);
+    b.freeze.cells_done = true;
+    b.freeze.cells_due = Some(t0() + Duration::hours(1));
+    b.freeze.decide_at = Some(t0() + Duration::hours(5));
+    b.decision = Some(Decision {
+        at: t0() + Duration::hours(5),
+        winner: 1,
+        verdict: Verdict::Winner {
+            template: kindling::ids::TemplateId::new("B"),
+            p_value: 0.25,
+        },
+        cells: vec![cell("A", 100, 20, 5), cell("B", 100, 40, 9)],
+    });
+    assert_eq!(s.update_broadcast(&b).await.unwrap(), Cas::Updated);
+    b.version += 1;
+    assert_eq!(s.get_broadcast(&b.id).await.unwrap().unwrap(), b);
 }

@@ -127,6 +127,7 @@ async fn eventbridge_rule_delivers_every_published_event_to_sqs() {
                 visitor_id: None,
                 kind: kindling::activities::ActivityKind::PageView,
                 at,
+                broadcast_id: None,
             })
         })
         .collect();
@@ -153,6 +154,7 @@ async fn publishing_to_a_missing_bus_is_an_error() {
         visitor_id: None,
         kind: kindling::activities::ActivityKind::PageView,
         at: Utc::now(),
+        broadcast_id: None,
     });
     assert!(bus.publish(&[e]).await.is_err());
 }

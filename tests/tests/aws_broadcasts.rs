@@ -69,6 +69,7 @@ async fn a_broadcast_reaches_every_recipient_once_within_its_request_budget() {
             content,
             schedule: Schedule { at, local: false },
             topic: Some(kindling::ids::TopicId::new("newsletter")),
+            ab: None,
             by: "m".into(),
         },
     )
@@ -151,6 +152,7 @@ async fn a_test_send_from_intake_reaches_the_reviewers_through_ses_and_writes_no
             content,
             schedule: Schedule { at, local: true },
             topic: Some(kindling::ids::TopicId::new("newsletter")),
+            ab: None,
             by: "m".into(),
         },
     )
@@ -182,4 +184,117 @@ async fn a_test_send_from_intake_reaches_the_reviewers_through_ses_and_writes_no
         .unwrap();
     assert!(m.subject().unwrap().starts_with("[TEST] "), "{raw}");
     assert_eq!(env.counter.writes(), 0, "{:?}", env.counter.requests());
+}
+
+/// An A/B test on DynamoDB: the cells get their subjects and are counted in the tallies, the
+/// decision is written once, and the rest gets A (nobody clicked): each lead one mail.
+#[tokio::test]
+async fn an_ab_broadcast_on_dynamodb_decides_once_and_mails_each_lead_once() {
+    use kindling::broadcasts::ab::{Spec, SubjectSpec, VariantSpec};
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let mut rt = env.runtime().await;
+    let mut config = (*rt.kindling.config).clone();
+    config.sending.quiet_hours = QuietHours::NONE;
+    rt.kindling.config = std::sync::Arc::new(config);
+    let start = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 4, 1, 0, 0).unwrap();
+    let clock = std::sync::Arc::new(kindling::testing::ManualClock::new(start));
+    rt.kindling.clock = clock.clone();
+    let k = &rt.kindling;
+    for i in 0..40 {
+        let email = EmailAddress::parse(&format!("ab{i}@example.jp")).unwrap();
+        let mut lead = Lead::new(LeadId::new(format!("ab-{i:03}")), email, start);
+        lead.consent = Some(Consent {
+            at: start,
+            form_id: FormId::new("whitepaper"),
+            text_version: "v1".into(),
+            source_ip: None,
+            user_agent: None,
+        });
+        k.stores.leads.insert_lead(&lead).await.unwrap();
+    }
+    let b = k.broadcasts();
+    let at = start
+        .with_timezone(&k.config.program.default_zone)
+        .naive_local();
+    let (created, _) = lifecycle::create(
+        &b,
+        NewBroadcast {
+            id: Some("dyn-ab".into()),
+            name: "n".into(),
+            audience: Audience::All,
+            content: Content::from_template(&k.config.templates, "it_newsletter").unwrap(),
+            schedule: Schedule { at, local: false },
+            topic: Some(kindling::ids::TopicId::new("newsletter")),
+            ab: Some(Spec {
+                variants: vec![VariantSpec {
+                    subject: Some(SubjectSpec::All("B".into())),
+                    at: None,
+                }],
+                cell_percent: 20,
+                metric: None,
+                wait_hours: 2,
+                sample: 1,
+                confidence: 0.95,
+            }),
+            by: "m".into(),
+        },
+    )
+    .await
+    .unwrap();
+    kindling::broadcasts::dry_run::dry_run(&b, &created.id, "m")
+        .await
+        .unwrap();
+    lifecycle::approve(&b, &created.id, "boss").await.unwrap();
+    lifecycle::schedule(&b, &created.id, "boss").await.unwrap();
+    let mailer = Memory::default();
+    let cells = send_due_broadcasts(&b, &mailer, 1_000).await.unwrap();
+    let stored = k
+        .stores
+        .broadcasts
+        .get_broadcast(&created.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let status = kindling::broadcasts::status::status(&b, &created.id)
+        .await
+        .unwrap();
+    let counted: u64 = status.ab.unwrap().cells.iter().map(|c| c.sent).sum();
+    assert_eq!(
+        counted,
+        cells.sent.len() as u64,
+        "each cell send counted once"
+    );
+    assert!(stored.decision.is_none());
+    // Two hours later: judged (twice over, one decision), then the rest at A's hour the next day.
+    clock.set(start + chrono::Duration::hours(2));
+    send_due_broadcasts(&b, &mailer, 1_000).await.unwrap();
+    send_due_broadcasts(&b, &mailer, 1_000).await.unwrap();
+    clock.set(start + chrono::Duration::hours(24));
+    let rest = send_due_broadcasts(&b, &mailer, 1_000).await.unwrap();
+    send_due_broadcasts(&b, &mailer, 1_000).await.unwrap();
+    let done = k
+        .stores
+        .broadcasts
+        .get_broadcast(&created.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.decision.as_ref().map(|d| d.winner), Some(0));
+    assert_eq!(
+        done.history
+            .iter()
+            .filter(|c| c.what.starts_with("A/B"))
+            .count(),
+        1
+    );
+    assert_eq!(cells.sent.len() + rest.sent.len(), 40);
+    assert!(rest.sent.iter().all(|m| m.subject != "B"));
+    assert!(cells.sent.iter().any(|m| m.subject == "B"));
+    let mut to = mailer.0.lock().unwrap().clone();
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 40, "each once");
+    assert_eq!(done.state, State::Sent);
 }

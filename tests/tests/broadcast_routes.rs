@@ -717,3 +717,66 @@ async fn edit_and_preview_over_http_void_the_approval_and_render_the_exact_mail(
     }
     assert_eq!(t.counts().iter().find(|(n, _)| n == "sends").unwrap().1, 0);
 }
+
+#[tokio::test]
+async fn an_ab_test_is_created_edited_and_removed_over_http_and_bad_ones_are_400s() {
+    let t = app();
+    it_lead(&t, "it0@example.jp").await;
+    let before = t.counts();
+    let bad = [
+        json!({ "variants": [] }),
+        json!({ "variants": [{ "subject": "B" }], "cell_percent": 50 }),
+        json!({ "variants": [{ "subject": "B" }], "metric": "revenue" }),
+        json!({ "variants": [{ "subject": { "en": "B" } }] }),
+        json!({ "variants": [{ "at": "tomorrow" }] }),
+        json!({ "variants": [{ "subject": "B", "colour": "red" }] }),
+        json!({ "variants": [{ "subject": "B" }], "wait_hours": 0 }),
+        json!({ "variants": [{ "subject": 7 }] }),
+    ];
+    for ab in bad {
+        let mut body = create_body();
+        body["ab"] = ab.clone();
+        let (s, b) = call(&t, "POST", "/admin/broadcasts", &body.to_string(), None).await;
+        assert_eq!(s, 400, "{ab}: {b}");
+    }
+    assert_eq!(t.counts(), before, "nothing written");
+    let mut body = create_body();
+    body["ab"] = json!({
+        "variants": [{ "subject": "B: お知らせ" }, { "at": "2026-11-02 15:00" }],
+        "cell_percent": 10, "metric": "open", "wait_hours": 6
+    });
+    let (s, b) = call(&t, "POST", "/admin/broadcasts", &body.to_string(), None).await;
+    assert_eq!(s, 201, "{b}");
+    let ab = &b["broadcast"]["ab"];
+    assert_eq!(ab["variants"][0]["subject"]["ja"], "B: お知らせ");
+    assert_eq!(ab["variants"][1]["at"], "2026-11-02T15:00:00");
+    assert_eq!(
+        (ab["metric"].as_str(), ab["wait_hours"].as_u64()),
+        (Some("open"), Some(6))
+    );
+    assert_eq!(b["ab"]["cells"].as_array().map(Vec::len), Some(3), "{b}");
+    let hash = b["hash"].clone();
+    let t = &t;
+    let edit = |body: Value| async move {
+        call(
+            t,
+            "POST",
+            "/admin/broadcasts/nl-1/edit",
+            &body.to_string(),
+            None,
+        )
+        .await
+    };
+    let (s, b) = edit(
+        json!({ "ab": { "variants": [{ "subject": "C" }] }, "remove_ab": true, "by": "alice" }),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    let (s, b) = edit(json!({ "ab": { "variants": [{ "subject": "C" }] }, "by": "alice" })).await;
+    assert_eq!(s, 200, "{b}");
+    assert_ne!(b["hash"], hash);
+    assert_eq!(b["broadcast"]["ab"]["variants"][0]["subject"]["ja"], "C");
+    let (s, b) = edit(json!({ "remove_ab": true, "by": "alice" })).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["broadcast"].get("ab").is_none(), "{b}");
+}

@@ -100,6 +100,7 @@ async fn scheduled(
                 local,
             },
             topic: Some(kindling::ids::TopicId::new("newsletter")),
+            ab: None,
             by: "marketer".into(),
         },
     )
@@ -408,6 +409,7 @@ async fn an_edit_voids_the_approval_and_a_second_person_must_approve() {
                 local: true,
             },
             topic: Some(kindling::ids::TopicId::new("newsletter")),
+            ab: None,
             by: "alice".into(),
         },
     )
@@ -555,6 +557,7 @@ async fn a_dry_run_renders_every_recipient_counts_exclusions_and_sends_nothing()
                 local: false,
             },
             topic: Some(kindling::ids::TopicId::new("newsletter")),
+            ab: None,
             by: "m".into(),
         },
     )
@@ -857,6 +860,7 @@ async fn bad_input_is_refused_and_writes_nothing() {
             local: true,
         },
         topic: Some(kindling::ids::TopicId::new("newsletter")),
+        ab: None,
         by: by.into(),
     };
     let unknown = Audience::Segment {

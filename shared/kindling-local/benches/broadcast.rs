@@ -93,6 +93,7 @@ async fn run(n: usize) {
                 local: false,
             },
             topic: Some(kindling::ids::TopicId::new("newsletter")),
+            ab: None,
             by: "m".into(),
         },
     )

@@ -3,44 +3,16 @@
 
 use crate::commands::{load_config, open_store};
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use kindling::broadcasts::content::Content;
 use kindling::broadcasts::lifecycle::{self, Edit, NewBroadcast};
 use kindling::broadcasts::status::status;
 use kindling::broadcasts::{Audience, Broadcast, Schedule};
-use kindling::ids::{BroadcastId, SegmentId, TopicId};
+use kindling::ids::{BroadcastId, TopicId};
 use kindling::names::Named;
 use std::path::{Path, PathBuf};
 
-/// What a broadcast goes to: exactly one.
-#[derive(Args, Debug, Clone)]
-#[group(multiple = false)]
-pub struct AudienceArgs {
-    /// Every member of this segment.
-    #[arg(long)]
-    segment: Option<String>,
-    /// Every consenting lead (a newsletter).
-    #[arg(long)]
-    all: bool,
-    /// Exactly the recipients of this broadcast (a correction).
-    #[arg(long)]
-    correct: Option<String>,
-}
-
-impl AudienceArgs {
-    pub(crate) fn audience(&self) -> Option<Audience> {
-        match (&self.segment, self.all, &self.correct) {
-            (Some(s), _, _) => Some(Audience::Segment {
-                segment: SegmentId::new(s.clone()),
-            }),
-            (_, true, _) => Some(Audience::All),
-            (_, _, Some(b)) => Some(Audience::RecipientsOf {
-                broadcast: BroadcastId::new(b.clone()),
-            }),
-            _ => None,
-        }
-    }
-}
+use crate::broadcast_args::{AbArgs, AudienceArgs};
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
@@ -68,6 +40,8 @@ pub enum BroadcastCommand {
         /// Its id (default: a fresh one).
         #[arg(long)]
         id: Option<String>,
+        #[command(flatten)]
+        ab: AbArgs,
     },
     /// Change a broadcast that has not started; voids its approval.
     Edit {
@@ -85,6 +59,12 @@ pub enum BroadcastCommand {
         local: bool,
         #[arg(long)]
         topic: Option<String>,
+        /// A new A/B test (replaces the one it had).
+        #[command(flatten)]
+        ab: AbArgs,
+        /// Remove its A/B test.
+        #[arg(long, conflicts_with_all = ["ab_subject", "ab_at"])]
+        no_ab: bool,
     },
     /// Every broadcast, newest first.
     List,
@@ -201,6 +181,9 @@ pub(crate) fn print_test(
         return Ok(());
     }
     println!("{}", r.subject);
+    for (i, v) in r.variant_subjects.iter().enumerate() {
+        println!("{}: {v}", kindling::broadcasts::ab::LABELS[i + 1]);
+    }
     for a in &r.sent {
         println!("sent     {a}");
     }
@@ -231,6 +214,7 @@ pub async fn run(
             local,
             topic,
             id,
+            ab,
         } => {
             let audience = audience
                 .audience()
@@ -245,6 +229,7 @@ pub async fn run(
                     local,
                 },
                 topic: topic.map(TopicId::new),
+                ab: ab.spec(),
                 by,
             };
             let (b, lint) = lifecycle::create(&k, new).await?;
@@ -261,8 +246,15 @@ pub async fn run(
             at,
             local,
             topic,
+            ab,
+            no_ab,
         } => {
             let edit = Edit {
+                ab: if no_ab {
+                    Some(None)
+                } else {
+                    ab.spec().map(Some)
+                },
                 topic: topic.map(TopicId::new),
                 name,
                 audience: audience.audience(),

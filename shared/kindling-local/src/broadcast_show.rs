@@ -41,6 +41,7 @@ pub fn show_text(s: &Status, zone: chrono_tz::Tz) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    ab_text(&mut o, s, &at);
     match &b.approval {
         Some(a) if s.approved => {
             let _ = writeln!(o, "approved   by {} at {}", a.by, at(a.at));
@@ -72,6 +73,10 @@ pub fn show_text(s: &Status, zone: chrono_tz::Tz) -> String {
         for (why, n) in &d.deferred {
             let _ = writeln!(o, "           deferred {why}: {n}");
         }
+        if !d.cells.is_empty() {
+            let cells: Vec<String> = d.cells.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            let _ = writeln!(o, "           cells: {}", cells.join(", "));
+        }
         for (lead, e) in &d.failed {
             let _ = writeln!(o, "           failed {lead}: {e}");
         }
@@ -95,4 +100,93 @@ pub fn show_text(s: &Status, zone: chrono_tz::Tz) -> String {
         let _ = writeln!(o, "  {}  {:<10} {}", at(c.at), c.by, c.what);
     }
     o
+}
+
+/// The A/B test: its cells and variants, the counts so far, and the decision.
+fn ab_text<T: std::fmt::Display>(
+    o: &mut String,
+    s: &Status,
+    at: &dyn Fn(chrono::DateTime<chrono::Utc>) -> T,
+) {
+    use kindling::broadcasts::ab::LABELS;
+    use kindling::sending::ab::Verdict;
+    let b = &s.broadcast;
+    let Some(plan) = &b.ab else { return };
+    let _ = writeln!(
+        o,
+        "ab         {} cells of {} % ({}), judged by {}s {} h after the last cell is due (sample {}, confidence {})",
+        plan.cells(),
+        plan.cell_percent,
+        LABELS[..plan.cells()].join(", "),
+        plan.metric.name(),
+        plan.wait_hours,
+        plan.sample,
+        plan.confidence
+    );
+    for (i, v) in plan.variants.iter().enumerate() {
+        let mut what = Vec::new();
+        if let Some(subj) = &v.subject {
+            for (lang, t) in subj {
+                what.push(format!("{lang} subject {t:?}"));
+            }
+        }
+        if let Some(t) = v.at {
+            what.push(format!("at {}", t.format("%Y-%m-%d %H:%M")));
+        }
+        let _ = writeln!(o, "           {}: {}", LABELS[i + 1], what.join("; "));
+    }
+    if let Some(st) = &s.ab {
+        if let Some(d) = st.decides_at {
+            let _ = writeln!(o, "           judged at {}", at(d));
+        }
+        for c in &st.cells {
+            let pct = |n: u64| {
+                if c.sent == 0 {
+                    0.0
+                } else {
+                    100.0 * n.min(c.sent) as f64 / c.sent as f64
+                }
+            };
+            let _ = writeln!(
+                o,
+                "           {}: sent {}, opened {} ({:.1} %), clicked {} ({:.1} %)",
+                c.template,
+                c.sent,
+                c.opened,
+                pct(c.opened),
+                c.clicked,
+                pct(c.clicked)
+            );
+        }
+        if b.decision.is_none() {
+            let now = match &st.verdict {
+                Verdict::Winner { template, p_value } => {
+                    format!("{template} leads (p = {p_value:.4})")
+                }
+                Verdict::NotSignificant { best, p_value } => {
+                    format!("{best} is best, not significantly (p = {p_value:.4})")
+                }
+                Verdict::NeedsSample { missing } => format!("{missing} more sends needed"),
+            };
+            let _ = writeln!(o, "           so far: {now}");
+        }
+    }
+    if let Some(d) = &b.decision {
+        let why = match &d.verdict {
+            Verdict::Winner { p_value, .. } => format!("won (p = {p_value:.4})"),
+            Verdict::NotSignificant { p_value, .. } => {
+                format!("stays: no significant winner (p = {p_value:.4})")
+            }
+            Verdict::NeedsSample { missing } => {
+                format!("stays: {missing} sends short of the sample")
+            }
+        };
+        let _ = writeln!(
+            o,
+            "decision   {} {why}, at {}; the rest gets {}",
+            LABELS[d.winner],
+            at(d.at),
+            LABELS[d.winner]
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! The `kindling` command: serve, demo, check, lead show, segment, rescore.
 
+mod broadcast_args;
 mod broadcast_commands;
 mod broadcast_show;
 mod commands;
@@ -139,7 +140,7 @@ enum Command {
     #[command(visible_alias = "broadcasts")]
     Broadcast {
         #[command(subcommand)]
-        command: broadcast_commands::BroadcastCommand,
+        command: Box<broadcast_commands::BroadcastCommand>,
         #[arg(long, default_value = ".kindling", global = true)]
         data_dir: PathBuf,
         /// Who acts (kept in the broadcast's history; the second-approver rule reads it).
@@ -312,9 +313,9 @@ async fn main() -> anyhow::Result<()> {
             match &cli.api {
                 Some(api) => {
                     let config = commands::load_config(&cli.config)?;
-                    remote_broadcast::run(&config, api, command, by, json).await
+                    remote_broadcast::run(&config, api, *command, by, json).await
                 }
-                None => broadcast_commands::run(&cli.config, command, data_dir, by, json).await,
+                None => broadcast_commands::run(&cli.config, *command, data_dir, by, json).await,
             }
         }
         Command::Rescore {

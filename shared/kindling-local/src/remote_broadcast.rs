@@ -31,6 +31,7 @@ pub async fn run(
             local,
             topic,
             id,
+            ab,
         } => {
             let audience = audience
                 .audience()
@@ -39,7 +40,7 @@ pub async fn run(
             let content = content_body(config, &template)?;
             let body = json!({
                 "id": id, "name": name, "audience": audience, "content": content,
-                "at": at, "local": local, "topic": topic, "by": by,
+                "at": at, "local": local, "topic": topic, "ab": ab.spec(), "by": by,
             });
             remote
                 .call("POST", "/admin/broadcasts", Some(&body))
@@ -90,13 +91,18 @@ pub async fn run(
             at,
             local,
             topic,
+            ab,
+            no_ab,
         } => {
             if let Some(a) = &at {
                 parse_at(a)?;
             }
             let content = template.map(|t| content_body(config, &t)).transpose()?;
             let mut body = json!({ "name": name, "audience": audience.audience(),
-                "content": content, "at": at, "topic": topic, "by": by });
+                "content": content, "at": at, "topic": topic, "ab": ab.spec(), "by": by });
+            if no_ab {
+                body["remove_ab"] = json!(true);
+            }
             if at.is_some() {
                 body["local"] = json!(local);
             }

@@ -249,3 +249,84 @@ fn bad_input_fails_with_a_message_and_writes_nothing() {
         "{list}"
     );
 }
+
+#[test]
+fn an_ab_test_is_created_shown_test_sent_and_removed_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("demo");
+    let d = data.to_str().unwrap();
+    let (ok, _, err) = run(&["demo"], d);
+    assert!(ok, "{err}");
+    let create = |extra: &[&str]| {
+        let mut args = vec![
+            "broadcast",
+            "create",
+            "--id",
+            "abt",
+            "--name",
+            "A/B",
+            "--all",
+            "--template",
+            "it_newsletter",
+            "--at",
+            "2026-12-08 10:00",
+            "--local",
+            "--topic",
+            "newsletter",
+            "--by",
+            "alice",
+        ];
+        args.extend_from_slice(extra);
+        run(&args, d)
+    };
+    // A bad metric fails with a message and writes nothing.
+    let (ok, _, err) = create(&["--ab-subject", "B", "--ab-metric", "revenue"]);
+    assert!(!ok && err.contains("ab.metric: \"revenue\""), "{err}");
+    let (ok, _, err) = run(&["broadcast", "show", "abt"], d);
+    assert!(!ok && err.contains("no broadcast abt"), "{err}");
+    let (ok, out, err) = create(&[
+        "--ab-subject",
+        "B: 今月の新機能",
+        "--ab-at",
+        "2026-12-08 14:00",
+        "--ab-metric",
+        "open",
+    ]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("ab         3 cells of 10 % (A, B, C), judged by opens 4 h after"),
+        "{out}"
+    );
+    assert!(
+        out.contains("B: en subject \"B: 今月の新機能\"; ja subject \"B: 今月の新機能\""),
+        "{out}"
+    );
+    assert!(out.contains("C: at 2026-12-08 14:00"), "{out}");
+    let (ok, out, err) = run(
+        &["broadcast", "test", "abt", "--to", "review@example.jp"],
+        d,
+    );
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("[TEST]"), "{out}");
+    assert!(lines[1].starts_with("B: [TEST] B: 今月の新機能"), "{out}");
+    assert!(lines[2].starts_with("C: [TEST]"), "{out}");
+    let (ok, out, _) = run(&["broadcast", "dry-run", "abt", "--by", "alice"], d);
+    assert!(ok && out.contains("cells: "), "{out}");
+    let (ok, _, err) = run(
+        &[
+            "broadcast",
+            "edit",
+            "abt",
+            "--no-ab",
+            "--ab-subject",
+            "X",
+            "--by",
+            "alice",
+        ],
+        d,
+    );
+    assert!(!ok && err.contains("cannot be used with"), "{err}");
+    let (ok, out, err) = run(&["broadcast", "edit", "abt", "--no-ab", "--by", "alice"], d);
+    assert!(ok && !out.contains("\nab "), "{out}{err}");
+}

@@ -191,6 +191,7 @@ impl Kindling {
             members: &*self.stores.segments,
             sends: &*self.stores.sends,
             suppressions: &*self.stores.suppressions,
+            tallies: &*self.stores.tallies,
             deliverability: self.deliverability(),
             record: self.recorder(),
             clock: &*self.clock,
@@ -324,8 +325,46 @@ pub async fn on_activity_recorded(
             crate::activities::ActivityKind::EmailOpen
                 | crate::activities::ActivityKind::EmailClick
         ) {
-            crate::sequences::ab::count_engagement(&k.sequences(), &lead, &e.activity_id).await?;
+            count_ab_engagement(k, e, &lead).await?;
         }
+    }
+    Ok(())
+}
+
+/// Counts a person's open or click toward the A/B test of the mail it concerns: a step's, or a
+/// broadcast's. The lead's log is read only when such a test exists.
+async fn count_ab_engagement(
+    k: &Kindling,
+    e: &crate::events::ActivityRecorded,
+    lead: &crate::ids::LeadId,
+) -> Result<(), Error> {
+    let steps = crate::sequences::ab::any_test(&k.sequences());
+    let broadcast = match &e.broadcast_id {
+        Some(b) => k
+            .stores
+            .broadcasts
+            .get_broadcast(b)
+            .await?
+            .filter(|b| b.ab.is_some()),
+        None => None,
+    };
+    if !steps && broadcast.is_none() {
+        return Ok(());
+    }
+    let Some(a) = crate::activities::log::human_engagement(
+        &*k.stores.activities,
+        &*k.stores.visitors,
+        lead,
+        &e.activity_id,
+        k.clock.now(),
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    match broadcast {
+        Some(b) => crate::broadcasts::ab::count_engagement(&k.broadcasts(), &b, lead, &a).await?,
+        None => crate::sequences::ab::count_engagement(&k.sequences(), lead, &a).await?,
     }
     Ok(())
 }

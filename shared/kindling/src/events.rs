@@ -19,6 +19,9 @@ pub struct ActivityRecorded {
     pub visitor_id: Option<VisitorId>,
     pub kind: ActivityKind,
     pub at: DateTime<Utc>,
+    /// The broadcast whose mail it concerns (an open or a click of it), for its A/B test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast_id: Option<crate::ids::BroadcastId>,
 }
 
 /// A lead crossed into hot. `crossing` numbers the crossings of this lead, so each one alerts
@@ -294,6 +297,7 @@ mod tests {
                 visitor_id: None,
                 kind: ActivityKind::PageView,
                 at,
+                broadcast_id: None,
             }),
             Event::LeadBecameHot(LeadBecameHot {
                 lead_id: LeadId::new("L1"),

@@ -36,6 +36,7 @@ pub(super) async fn prepare(app: &LocalApp, b: &DemoBroadcast) -> anyhow::Result
             content,
             schedule: Schedule { at, local: b.local },
             topic: b.topic.as_deref().map(TopicId::new),
+            ab: None,
             by: b.by.clone(),
         },
     )

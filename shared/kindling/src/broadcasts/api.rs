@@ -51,6 +51,7 @@ struct CreateBody {
     #[serde(default)]
     local: bool,
     topic: Option<String>,
+    ab: Option<super::ab::Spec>,
     by: Option<String>,
 }
 
@@ -132,6 +133,7 @@ pub(crate) async fn create(k: &Broadcasts<'_>, req: &Request<Bytes>) -> ApiResul
             local: b.local,
         },
         topic: topic_of(b.topic)?,
+        ab: b.ab,
         by,
     };
     let (created, _) = lifecycle::create(k, new).await?;
@@ -264,6 +266,9 @@ struct EditBody {
     at: Option<String>,
     local: Option<bool>,
     topic: Option<String>,
+    ab: Option<super::ab::Spec>,
+    #[serde(default)]
+    remove_ab: bool,
     by: Option<String>,
 }
 
@@ -277,6 +282,9 @@ pub(crate) async fn edit(k: &Broadcasts<'_>, id: &str, req: &Request<Bytes>) -> 
     if b.local.is_some() && b.at.is_none() {
         return Err(ApiError::bad_request("local: give it with at"));
     }
+    if b.remove_ab && b.ab.is_some() {
+        return Err(ApiError::bad_request("give ab or remove_ab, not both"));
+    }
     let edit = lifecycle::Edit {
         name: b.name,
         audience: b.audience.map(audience_of).transpose()?,
@@ -289,6 +297,11 @@ pub(crate) async fn edit(k: &Broadcasts<'_>, id: &str, req: &Request<Bytes>) -> 
             None => None,
         },
         topic: topic_of(b.topic)?,
+        ab: if b.remove_ab {
+            Some(None)
+        } else {
+            b.ab.map(Some)
+        },
     };
     lifecycle::edit(k, &id, edit, &by).await?;
     ok(&status(k, &id).await?, StatusCode::OK)

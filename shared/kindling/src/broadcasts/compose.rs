@@ -95,6 +95,9 @@ pub async fn preview(
         Some(l) => l,
         None => Lead::new(crate::ids::LeadId::new("preview"), email.clone(), now),
     };
-    let compiled = b.content.compile().map_err(crate::error::Error::Invalid)?;
+    // With an A/B test: the lead's cell's variant, else the winner once decided, else A.
+    let compiled = super::ab::content_of(&b, super::ab::mail_cell(&b, &lead.id))
+        .compile()
+        .map_err(crate::error::Error::Invalid)?;
     build_mail(k, &b, &compiled, &lead, now).map_err(crate::error::Error::Invalid)
 }

@@ -1,6 +1,7 @@
 //! One recipient of a broadcast: the checks at send time (consent, suppression, quiet hours),
 //! the claim under the cap, the provider, and the records, in that order (see [`super::run`]).
 
+use super::ab::{count_sent, pick, Pick};
 use super::audience::exclusion;
 use super::compose::{build_mail, key_of};
 use super::config::WhenCapped;
@@ -67,7 +68,7 @@ pub(super) async fn send_one(
     k: &Broadcasts<'_>,
     mailer: &dyn Mailer,
     b: &Broadcast,
-    compiled: &super::content::Compiled,
+    compiled: &[super::content::Compiled],
     r: Recipient,
     to: To,
     now: DateTime<Utc>,
@@ -88,10 +89,35 @@ pub(super) async fn send_one(
         return settle(k, r, R::Skipped, Some(why.into()), now, Outcome::Skipped).await;
     }
     let zone = lead.zone(k.config.program.default_zone);
+    let (cell, counted) = match pick(b, &lead.id, zone, k.config.program.default_zone) {
+        Pick::Cell(c, counted) => (c, counted),
+        Pick::Rest { winner, due } => {
+            let due = k.config.sending.send_time(None, due, zone);
+            if due > now {
+                return defer(k, r, due).await;
+            }
+            (winner, false)
+        }
+        Pick::Undecided => {
+            let until = b.freeze.decide_at.unwrap_or(now).max(now) + Duration::minutes(5);
+            return defer(k, r, until).await;
+        }
+    };
     let allowed = k.config.sending.send_time(None, now, zone);
     if allowed > now {
         return defer(k, r, allowed).await;
     }
+    let Some(compiled) = compiled.get(cell) else {
+        return settle(
+            k,
+            r,
+            R::Failed,
+            Some(format!("no A/B cell {cell}")),
+            now,
+            Outcome::Failed,
+        )
+        .await;
+    };
     let composed = match build_mail(k, b, compiled, &lead, now) {
         Ok(m) => m,
         Err(e) => return settle(k, r, R::Failed, Some(e), now, Outcome::Failed).await,
@@ -153,6 +179,9 @@ pub(super) async fn send_one(
                     // of these is idempotent), so the count and the activity are not lost.
                     let at = existing.sent_at.unwrap_or(existing.claimed_at);
                     crate::deliverability::breaker::count_send(&k.deliverability, &key, at).await?;
+                    if counted {
+                        count_sent(k, b, cell, &lead.id, at).await?;
+                    }
                     record_activity(&k.record, &sent_activity(&key, &lead, at)).await?;
                     settle(k, r, R::Sent, None, at, Outcome::Skipped).await
                 }
@@ -175,6 +204,9 @@ pub(super) async fn send_one(
             record.provider_message_id = Some(message_id);
             k.sends.complete_send(&record).await?;
             crate::deliverability::breaker::count_send(&k.deliverability, &key, now).await?;
+            if counted {
+                count_sent(k, b, cell, &lead.id, now).await?;
+            }
             record_activity(&k.record, &sent_activity(&key, &lead, now)).await?;
             let sent = SentBroadcast {
                 broadcast_id: b.id.clone(),

@@ -48,7 +48,7 @@ pub async fn dry_run(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<B
 
 /// What sending `b` at its time would do, lead by lead.
 pub async fn evaluate(k: &Broadcasts<'_>, b: &Broadcast) -> Result<DryRun> {
-    let compiled = b.content.compile().map_err(Error::Invalid)?;
+    let compiled = super::ab::compile_all(b).map_err(Error::Invalid)?;
     let cfg = &k.config;
     let zone = cfg.program.default_zone;
     let mut d = DryRun {
@@ -71,8 +71,20 @@ pub async fn evaluate(k: &Broadcasts<'_>, b: &Broadcast) -> Result<DryRun> {
                 continue;
             }
             let lz = lead.zone(zone);
-            let due = b.schedule.due_for(lz, zone);
-            if let Err(e) = build_mail(k, b, &compiled, lead, due) {
+            // A cell renders its variant at its time; the rest every variant, any may win.
+            let cell =
+                b.ab.as_ref()
+                    .map(|p| super::ab::cell_of(p, &b.id, &lead.id));
+            let due = super::ab::schedule_of(b, cell.flatten().unwrap_or(0)).due_for(lz, zone);
+            let cells: Vec<usize> = match cell {
+                None => vec![0],
+                Some(Some(c)) => vec![c],
+                Some(None) => (0..compiled.len()).collect(),
+            };
+            let failed = cells
+                .iter()
+                .find_map(|c| build_mail(k, b, &compiled[*c], lead, due).err());
+            if let Some(e) = failed {
                 d.failures += 1;
                 if d.failed.len() < FAILURES_KEPT {
                     d.failed.push((lead.id.clone(), e));
@@ -91,6 +103,10 @@ pub async fn evaluate(k: &Broadcasts<'_>, b: &Broadcast) -> Result<DryRun> {
                         continue;
                     }
                 }
+            }
+            if let Some(c) = cell {
+                let name = c.map_or("rest", |c| super::ab::LABELS[c]);
+                *d.cells.entry(name.into()).or_default() += 1;
             }
             d.recipients += 1;
         }

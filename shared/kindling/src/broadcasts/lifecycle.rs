@@ -7,7 +7,8 @@
 //! dry run of exactly what is approved, with no recipient failing to render, and, when
 //! `broadcasts.second_approver` is set, someone other than the creator.
 
-use super::content::{lint, Content, Lint};
+use super::checks::{check_ab, check_audience, check_content, check_person, check_topic};
+use super::content::{Content, Lint};
 use super::{Approval, Audience, Broadcast, Broadcasts, Change, Freeze, Hold, Schedule, State};
 use crate::error::{conflict, Error, Result};
 use crate::ids::{is_valid_id, BroadcastId, TopicId};
@@ -26,6 +27,8 @@ pub struct NewBroadcast {
     /// The topic it belongs to (required when `[[topics]]` exist; a correction takes its
     /// original's when none is given).
     pub topic: Option<TopicId>,
+    /// An A/B test of subjects or send times.
+    pub ab: Option<super::ab::Spec>,
     pub by: String,
 }
 
@@ -37,93 +40,11 @@ pub struct Edit {
     pub content: Option<Content>,
     pub schedule: Option<Schedule>,
     pub topic: Option<TopicId>,
+    /// `Some(None)` removes the A/B test; `Some(Some(..))` sets one.
+    pub ab: Option<Option<super::ab::Spec>>,
 }
 
-/// Longest name and actor accepted.
-pub const MAX_NAME: usize = 200;
-
-fn check_person(by: &str) -> Result<()> {
-    if by.trim().is_empty() || by.len() > MAX_NAME {
-        return Err(Error::Invalid(format!(
-            "who acts must be named (1 to {MAX_NAME} characters)"
-        )));
-    }
-    Ok(())
-}
-
-/// Checks an audience names what exists: a configured segment, or a broadcast that started.
-async fn check_audience(k: &Broadcasts<'_>, a: &Audience) -> Result<()> {
-    match a {
-        Audience::All => Ok(()),
-        Audience::Segment { segment } => {
-            if k.config.segments.iter().any(|s| &s.id == segment) {
-                Ok(())
-            } else {
-                Err(Error::Invalid(format!(
-                    "no segment {:?} in kindling.toml",
-                    segment.as_str()
-                )))
-            }
-        }
-        Audience::RecipientsOf { broadcast } => match k.store.get_broadcast(broadcast).await? {
-            Some(b) if b.started_at.is_some() => Ok(()),
-            Some(_) => Err(Error::Invalid(format!(
-                "broadcast {broadcast} has not started: it has no recipients to correct"
-            ))),
-            None => Err(Error::Invalid(format!("no broadcast {broadcast}"))),
-        },
-    }
-}
-
-/// The topic a broadcast belongs to: a configured one, named whenever topics exist.
-async fn check_topic(
-    k: &Broadcasts<'_>,
-    audience: &Audience,
-    topic: Option<TopicId>,
-) -> Result<Option<TopicId>> {
-    let topics = &k.deliverability.config.deliverability.topics;
-    match topic {
-        Some(t) if topics.iter().any(|x| x.id == t) => Ok(Some(t)),
-        Some(t) => Err(Error::Invalid(format!(
-            "no topic {:?} in kindling.toml (one of: {})",
-            t.as_str(),
-            topic_names(k)
-        ))),
-        None if topics.is_empty() => Ok(None),
-        None => match audience {
-            Audience::RecipientsOf { broadcast } => Ok(k
-                .store
-                .get_broadcast(broadcast)
-                .await?
-                .and_then(|b| b.topic)),
-            _ => Err(Error::Invalid(format!(
-                "name the broadcast's topic (one of: {}), so that leads who left it get none",
-                topic_names(k)
-            ))),
-        },
-    }
-}
-
-fn topic_names(k: &Broadcasts<'_>) -> String {
-    let topics = &k.deliverability.config.deliverability.topics;
-    topics
-        .iter()
-        .map(|t| t.id.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn check_content(k: &Broadcasts<'_>, c: &Content) -> Result<Lint> {
-    let l = lint(c, k.config.program, k.config.sender);
-    if l.errors.is_empty() {
-        Ok(l)
-    } else {
-        Err(Error::Invalid(format!(
-            "the content does not pass its checks:\n  {}",
-            l.errors.join("\n  ")
-        )))
-    }
-}
+pub use super::checks::MAX_NAME;
 
 /// Creates a draft, after linting its content and checking its audience. Returns it with the
 /// lint's warnings.
@@ -146,6 +67,12 @@ pub async fn create(k: &Broadcasts<'_>, new: NewBroadcast) -> Result<(Broadcast,
     check_audience(k, &new.audience).await?;
     let topic = check_topic(k, &new.audience, new.topic).await?;
     let lint = check_content(k, &new.content)?;
+    let ab = new
+        .ab
+        .as_ref()
+        .map(|s| s.plan(&new.content))
+        .transpose()
+        .map_err(Error::Invalid)?;
     let now = k.clock.now();
     let b = Broadcast {
         id: BroadcastId::new(id),
@@ -154,6 +81,8 @@ pub async fn create(k: &Broadcasts<'_>, new: NewBroadcast) -> Result<(Broadcast,
         content: new.content,
         schedule: new.schedule,
         topic,
+        ab,
+        decision: None,
         state: State::Draft,
         hold: None,
         created_by: new.by.clone(),
@@ -172,6 +101,7 @@ pub async fn create(k: &Broadcasts<'_>, new: NewBroadcast) -> Result<(Broadcast,
         }],
         version: 0,
     };
+    check_ab(k, &b)?;
     match k.store.create_broadcast(&b).await? {
         Put::Created => Ok((b, lint)),
         Put::Existed => Err(Error::Refused(format!("broadcast {} exists", b.id))),
@@ -253,6 +183,12 @@ pub async fn edit(k: &Broadcasts<'_>, id: &BroadcastId, e: Edit, by: &str) -> Re
         if let Some(s) = e.schedule {
             b.schedule = s;
         }
+        match &e.ab {
+            Some(Some(spec)) => b.ab = Some(spec.plan(&b.content).map_err(Error::Invalid)?),
+            Some(None) => b.ab = None,
+            None => {}
+        }
+        check_ab(k, b)?;
         b.state = State::Draft;
         b.approval = None;
         b.hold = None;

@@ -5,8 +5,10 @@
 //! the schedule's run ([`run`]) with the same message key, ledger, cap, breaker and checks at
 //! send time as step mail: at most once per (broadcast, lead), each at its local hour.
 
+pub mod ab;
 pub(crate) mod api;
 mod audience;
+mod checks;
 pub mod compose;
 pub mod config;
 pub mod content;
@@ -58,6 +60,8 @@ pub struct Broadcasts<'a> {
     pub members: &'a dyn SegmentMembers,
     pub sends: &'a dyn SendLog,
     pub suppressions: &'a dyn SuppressionList,
+    /// A/B tests' counts per cell.
+    pub tallies: &'a dyn crate::ports::Tallies,
     pub deliverability: Deliverability<'a>,
     pub record: Recorder<'a>,
     pub clock: &'a dyn Clock,
@@ -186,6 +190,9 @@ pub struct DryRun {
     pub failures: u64,
     /// The first failures, with their errors.
     pub failed: Vec<(LeadId, String)>,
+    /// With an A/B test: recipients by cell (`A`, `B`, ...) and `rest`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cells: BTreeMap<String, u64>,
 }
 
 /// Progress of freezing the audience into recipients.
@@ -197,6 +204,15 @@ pub struct Freeze {
     pub done: bool,
     /// Recipients written so far.
     pub count: u64,
+    /// With an A/B test: the cells are written (the walk has started again, for the rest).
+    #[serde(default)]
+    pub cells_done: bool,
+    /// With an A/B test: when the last cell recipient written is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cells_due: Option<DateTime<Utc>>,
+    /// With an A/B test: when the cells are judged and the rest is due (written with the cells).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decide_at: Option<DateTime<Utc>>,
 }
 
 /// One entry of a broadcast's history: who did what, when.
@@ -208,7 +224,7 @@ pub struct Change {
 }
 
 /// A broadcast.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Broadcast {
     pub id: BroadcastId,
     /// For people: "December newsletter".
@@ -219,6 +235,12 @@ pub struct Broadcast {
     /// The topic it belongs to: leads who left it get none, and one-click leaves it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<crate::ids::TopicId>,
+    /// Its A/B test: cells of the audience get variants, then the rest gets the winner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ab: Option<ab::Plan>,
+    /// What the A/B test decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<ab::Decision>,
     pub state: State,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<Hold>,
@@ -247,7 +269,8 @@ pub struct Broadcast {
 }
 
 impl Broadcast {
-    /// SHA-256 over what an approval covers: content, audience, schedule and topic (hex).
+    /// SHA-256 over what an approval covers: content, audience, schedule, topic and A/B test
+    /// (hex).
     pub fn hash(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut covered = serde_json::json!({
@@ -257,6 +280,9 @@ impl Broadcast {
         });
         if let Some(t) = &self.topic {
             covered["topic"] = serde_json::json!(t);
+        }
+        if let Some(ab) = &self.ab {
+            covered["ab"] = serde_json::json!(ab);
         }
         let mut h = Sha256::new();
         h.update(covered.to_string().as_bytes());

@@ -16,7 +16,9 @@ use super::{Broadcast, Broadcasts, Hold, Recipient, RecipientState, State};
 use crate::error::{Error, Result};
 use crate::ids::BroadcastId;
 use crate::leads::Lead;
+use crate::sending::ab::Verdict;
 use crate::sending::ports::Mailer;
+use chrono::{DateTime, Utc};
 
 use serde::Serialize;
 
@@ -90,7 +92,7 @@ async fn start(
     report: &mut BroadcastReport,
 ) -> Result<Option<Broadcast>> {
     let now = k.clock.now();
-    let start = b.schedule.start(k.config.program.default_zone);
+    let start = super::ab::start(&b, k.config.program.default_zone);
     if now < start || !b.approved() {
         return Ok(None);
     }
@@ -141,26 +143,43 @@ async fn freeze(
     let zone = k.config.program.default_zone;
     while !b.freeze.done {
         let from = b.freeze.cursor.clone();
+        let cells_phase = b.ab.is_some() && !b.freeze.cells_done;
         let p = page(k, &b.audience, from.as_deref(), FREEZE_PAGE).await?;
         let rs: Vec<Recipient> = k
             .leads
             .get_leads(&p.leads)
             .await?
             .iter()
-            .map(|lead| queued(k, &b, lead, zone))
+            .filter_map(|lead| queued(k, &b, lead, zone, cells_phase))
             .collect();
         k.store.add_recipients(&rs).await?;
         // The count moves with the cursor in one write, so a retried page counts once.
         let added = rs.len() as u64;
         report.frozen += added;
+        let last_due = rs.iter().map(|r| r.due_at).max();
         let next = p.next.clone();
         let guard = size_limit(k, &b);
+        let now = k.clock.now();
+        let wait = chrono::Duration::hours(b.ab.as_ref().map_or(0, |a| i64::from(a.wait_hours)));
         let moved = update(k, &b.id, SENDER, "audience page frozen", |s| {
-            if s.state != State::Sending || s.freeze.cursor != from {
+            if s.state != State::Sending
+                || s.freeze.cursor != from
+                || (s.ab.is_some() && s.freeze.cells_done == cells_phase)
+            {
                 return Err(Error::Refused("moved on meanwhile".into()));
             }
             s.freeze.count += added;
             s.freeze.cursor.clone_from(&next);
+            if cells_phase {
+                s.freeze.cells_due = s.freeze.cells_due.max(last_due);
+                if next.is_none() {
+                    // The cells are written: walk the audience again for the rest, due when
+                    // the cells are judged.
+                    s.freeze.cells_done = true;
+                    s.freeze.decide_at = Some(s.freeze.cells_due.unwrap_or(now).max(now) + wait);
+                }
+                return Ok(());
+            }
             s.freeze.done = next.is_none();
             if s.freeze.done && !s.confirmed_size {
                 if let Some(limit) = guard.filter(|l| s.freeze.count > *l) {
@@ -201,18 +220,85 @@ fn size_limit(k: &Broadcasts<'_>, b: &Broadcast) -> Option<u64> {
     }
 }
 
-/// A lead's recipient record: due at the broadcast's time in its zone (or the program's), out
-/// of quiet hours.
-fn queued(k: &Broadcasts<'_>, b: &Broadcast, lead: &Lead, zone: chrono_tz::Tz) -> Recipient {
+/// A lead's recipient record: due at the broadcast's time (its cell's, with an A/B test) in its
+/// zone (or the program's), out of quiet hours. With an A/B test, the cells' walk writes only
+/// the cells and the rest's walk only the rest, due at the decision.
+fn queued(
+    k: &Broadcasts<'_>,
+    b: &Broadcast,
+    lead: &Lead,
+    zone: chrono_tz::Tz,
+    cells_phase: bool,
+) -> Option<Recipient> {
     let lz = lead.zone(zone);
-    let due = b.schedule.due_for(lz, zone);
-    Recipient {
+    let due_at = match &b.ab {
+        None => k
+            .config
+            .sending
+            .send_time(None, b.schedule.due_for(lz, zone), lz),
+        Some(plan) => match (super::ab::cell_of(plan, &b.id, &lead.id), cells_phase) {
+            (Some(c), true) => {
+                let due = super::ab::schedule_of(b, c).due_for(lz, zone);
+                k.config.sending.send_time(None, due, lz)
+            }
+            (None, false) => b.freeze.decide_at?,
+            _ => return None,
+        },
+    };
+    Some(Recipient {
         broadcast_id: b.id.clone(),
         lead_id: lead.id.clone(),
-        due_at: k.config.sending.send_time(None, due, lz),
+        due_at,
         state: RecipientState::Queued,
         reason: None,
         at: None,
+    })
+}
+
+/// Judges the A/B test once its time has come (the first sender to write the decision wins;
+/// the others read it). Returns the broadcast as it is after.
+async fn decide(k: &Broadcasts<'_>, b: Broadcast, now: DateTime<Utc>) -> Result<Broadcast> {
+    let (Some(plan), None, Some(at)) = (&b.ab, &b.decision, b.freeze.decide_at) else {
+        return Ok(b);
+    };
+    if now < at {
+        return Ok(b);
+    }
+    let cells = super::ab::results(k, &b).await?;
+    let (winner, verdict) = super::ab::judge(plan, &cells);
+    let what = match &verdict {
+        Verdict::Winner { p_value, .. } => format!(
+            "A/B: {} won (p = {p_value:.4}); the rest gets it",
+            super::ab::LABELS[winner]
+        ),
+        Verdict::NotSignificant { p_value, .. } => {
+            format!("A/B: no significant winner (p = {p_value:.4}); the rest gets A")
+        }
+        Verdict::NeedsSample { missing } => {
+            format!("A/B: {missing} sends short of the sample; the rest gets A")
+        }
+    };
+    let decision = super::ab::Decision {
+        at: now,
+        winner,
+        verdict,
+        cells,
+    };
+    let decided = update(k, &b.id, SENDER, &what, |s| {
+        if s.decision.is_some() {
+            return Err(Error::Refused("decided meanwhile".into()));
+        }
+        s.decision = Some(decision.clone());
+        Ok(())
+    })
+    .await;
+    match decided {
+        Ok(b) => {
+            tracing::info!(broadcast = %b.id, winner = super::ab::LABELS[winner], "A/B test decided");
+            Ok(b)
+        }
+        Err(Error::Refused(_)) => Ok(k.store.get_broadcast(&b.id).await?.unwrap_or(b)),
+        Err(e) => Err(e),
     }
 }
 
@@ -224,7 +310,7 @@ async fn send_recipients(
     left: &mut usize,
     report: &mut BroadcastReport,
 ) -> Result<()> {
-    let compiled = b.content.compile().map_err(Error::Invalid)?;
+    let compiled = super::ab::compile_all(b).map_err(Error::Invalid)?;
     while *left > 0 {
         let now = k.clock.now();
         let Some(current) = k.store.get_broadcast(&b.id).await? else {
@@ -233,6 +319,7 @@ async fn send_recipients(
         if current.state != State::Sending {
             return Ok(());
         }
+        let current = decide(k, current, now).await?;
         let due = k
             .store
             .due_recipients(&b.id, now, (*left).min(SEND_PAGE))

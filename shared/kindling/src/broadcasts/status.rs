@@ -24,6 +24,22 @@ pub struct Status {
     /// may make it later).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eta: Option<DateTime<Utc>>,
+    /// Its A/B test's standing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ab: Option<AbStatus>,
+}
+
+/// An A/B test's cells so far and what they say now (the decision, once made, is on the
+/// broadcast).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AbStatus {
+    /// Sends, human opens and clicks per cell, A first.
+    pub cells: Vec<crate::sending::ab::VariantResult>,
+    /// What judging them now would say.
+    pub verdict: crate::sending::ab::Verdict,
+    /// When they are judged (known once the cells are frozen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decides_at: Option<DateTime<Utc>>,
 }
 
 /// The status of one broadcast.
@@ -48,7 +64,19 @@ pub async fn status(k: &Broadcasts<'_>, id: &BroadcastId) -> Result<Status> {
         }
         _ => None,
     };
+    let ab = match &b.ab {
+        Some(plan) => {
+            let cells = super::ab::results(k, &b).await?;
+            Some(AbStatus {
+                verdict: super::ab::judge(plan, &cells).1,
+                cells,
+                decides_at: b.freeze.decide_at,
+            })
+        }
+        None => None,
+    };
     Ok(Status {
+        ab,
         hash: b.hash(),
         approved: b.approved(),
         broadcast: b,

@@ -4,7 +4,8 @@
 //! straight to their destinations and it has no pixel, so nothing a reviewer does is recorded on
 //! any lead. It renders for a sample lead that has only the reviewer's address (fallbacks show)
 //! or, with `as`, with the profile of a lead in the store, under a fresh lead id `test-…` that
-//! no lead has (each test mail is a message of its own).
+//! no lead has (each test mail is a message of its own). With an A/B test every reviewer gets
+//! every variant.
 
 use super::compose::{build_with, key_of};
 use super::{Broadcast, Broadcasts, State};
@@ -32,6 +33,9 @@ pub struct TestReport {
     /// Addresses not mailed, with why (`suppressed`, `rejected: ...`).
     pub skipped: Vec<Skipped>,
     pub subject: String,
+    /// With an A/B test: each variant's subject (B, C, ...); every reviewer gets every variant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variant_subjects: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -77,7 +81,7 @@ pub async fn test_send(
         ),
         None => None,
     };
-    let compiled = b.content.compile().map_err(Error::Invalid)?;
+    let compiled = super::ab::compile_all(&b).map_err(Error::Invalid)?;
     // Each reviewer once, in the order asked (or configured).
     let mut to: Vec<&EmailAddress> = Vec::new();
     for a in if req.to.is_empty() { allowed } else { &req.to } {
@@ -89,6 +93,7 @@ pub async fn test_send(
         sent: Vec::new(),
         skipped: Vec::new(),
         subject: String::new(),
+        variant_subjects: Vec::new(),
     };
     for address in to {
         if k.suppressions.suppression(address).await?.is_some() {
@@ -98,21 +103,35 @@ pub async fn test_send(
             });
             continue;
         }
-        let lead = reviewer(k, profile.as_ref(), address);
-        let (mail, subject) = build(k, &b, &compiled, &lead)?;
-        report.subject = subject;
-        match mailer.send(&mail).await {
-            Ok(_) => report.sent.push(address.to_string()),
-            Err(MailError::Rejected(why)) => report.skipped.push(Skipped {
-                to: address.to_string(),
-                reason: format!("rejected: {why}"),
-            }),
-            Err(MailError::Retryable(why)) => {
-                return Err(Error::Port(crate::error::PortError::new(
-                    "mailer",
-                    format!("test send stopped after {:?}: {why}", report.sent),
-                )))
+        let mut mailed = true;
+        for (cell, c) in compiled.iter().enumerate() {
+            let lead = reviewer(k, profile.as_ref(), address);
+            let (mail, subject) = build(k, &b, c, &lead)?;
+            match cell {
+                0 => report.subject = subject,
+                _ if report.variant_subjects.len() < cell => report.variant_subjects.push(subject),
+                _ => {}
             }
+            match mailer.send(&mail).await {
+                Ok(_) => {}
+                Err(MailError::Rejected(why)) => {
+                    report.skipped.push(Skipped {
+                        to: address.to_string(),
+                        reason: format!("rejected: {why}"),
+                    });
+                    mailed = false;
+                    break;
+                }
+                Err(MailError::Retryable(why)) => {
+                    return Err(Error::Port(crate::error::PortError::new(
+                        "mailer",
+                        format!("test send stopped after {:?}: {why}", report.sent),
+                    )))
+                }
+            }
+        }
+        if mailed {
+            report.sent.push(address.to_string());
         }
     }
     tracing::info!(broadcast = %id, sent = report.sent.len(), "test send");

@@ -9,7 +9,7 @@
 //! configured confidence (Bonferroni-corrected when there are more than two variants).
 
 use crate::ids::LeadId;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Counter names in a step's tally series.
 pub const SENT: &str = "sent";
@@ -19,7 +19,7 @@ pub const CLICKED: &str = "clicked";
 pub const WINNER: &str = "winner";
 
 /// What a variant is judged on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
     /// Sends with at least one human open (machine opens, e.g. Apple's privacy proxy, never count).
@@ -87,7 +87,7 @@ pub fn assign(lead: &LeadId, sequence: &str, step: u32, variants: usize) -> usiz
 }
 
 /// One variant's counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VariantResult {
     pub template: crate::ids::TemplateId,
     pub sent: u64,
@@ -115,7 +115,7 @@ impl VariantResult {
 }
 
 /// Where a test stands.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
     /// Some variant has fewer than `sample` sends; `missing` more are needed in all.

@@ -1,11 +1,9 @@
 //! A/B tests at work: the sender picks each lead's variant (or the winner) and counts the send;
 //! the score consumer counts a send's first human open and click; `kindling ab` reports.
 
-use crate::activities::classify::Agent;
-use crate::activities::log::clean_log;
 use crate::activities::ActivityKind;
 use crate::error::Result;
-use crate::ids::{ActivityId, LeadId};
+use crate::ids::LeadId;
 use crate::message::MessageKey;
 use crate::ports::Put;
 use crate::sending::ab::{self, AbTest, VariantResult, Verdict};
@@ -102,34 +100,24 @@ pub(crate) async fn count_sent(
     Ok(())
 }
 
-/// Counts a person's open or click of an A/B step mail: once per send and counter, only if the
-/// cleaned log keeps it (machine opens, scanner clicks and duplicates never count). A click
-/// counts as an open too: the mail was read even if its images were blocked.
-pub(crate) async fn count_engagement(
-    k: &super::Sequences<'_>,
-    lead: &LeadId,
-    activity: &ActivityId,
-) -> Result<()> {
-    if !k
-        .config
+/// Whether any step of any sequence has an A/B test (else no open needs counting).
+pub(crate) fn any_test(k: &super::Sequences<'_>) -> bool {
+    k.config
         .sequences
         .iter()
         .any(|s| s.steps.iter().any(|st| st.ab.is_some()))
-    {
-        return Ok(());
-    }
-    let log = crate::activities::log::of_lead(k.activities, k.visitors, lead).await?;
+}
+
+/// Counts a person's open or click of an A/B step mail: once per send and counter. `a` has
+/// passed the cleaned log ([`crate::activities::log::human_engagement`]: machine opens, scanner
+/// clicks and duplicates never count). A click counts as an open too: the mail was read even if
+/// its images were blocked.
+pub(crate) async fn count_engagement(
+    k: &super::Sequences<'_>,
+    lead: &LeadId,
+    a: &crate::activities::Activity,
+) -> Result<()> {
     let now = k.clock.now();
-    let clean = clean_log(&log, now);
-    let Some(a) = clean.iter().find(|a| &a.id == activity) else {
-        return Ok(());
-    };
-    if matches!(
-        a.attrs.agent,
-        Some(Agent::MachineOpen | Agent::ScannerClick)
-    ) {
-        return Ok(());
-    }
     let (Some(seq_id), Some(enrollment), Some(step)) =
         (&a.attrs.sequence_id, &a.attrs.enrollment_id, a.attrs.step)
     else {

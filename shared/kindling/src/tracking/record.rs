@@ -40,5 +40,6 @@ fn announcement(a: &Activity) -> Event {
         visitor_id,
         kind: a.kind,
         at: a.at,
+        broadcast_id: a.attrs.broadcast_id.clone(),
     })
 }

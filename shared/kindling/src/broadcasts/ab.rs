@@ -1,0 +1,597 @@
+//! A/B tests of a broadcast: cells of the audience (say 2 × 10 %) each get a variant, with its
+//! own subject, its own send time (the recipients' local hour with `local`), or both; after a
+//! wait the rest gets the winner, judged by people's opens or clicks with the significance test
+//! of step A/B tests ([`crate::sending::ab::judge`]), or the broadcast as written (A) when no
+//! variant is significantly better.
+//!
+//! - A lead's cell is a stable hash of the lead and the broadcast: the same in every run, in the
+//!   dry run and in the preview, and independent of sending order.
+//! - The freeze writes the cells first, each recipient due at its variant's time; then the rest,
+//!   all due at the decision: `wait_hours` after the last cell recipient is due.
+//! - The first sender page at or after that time judges the cells' tallies and records the
+//!   [`Decision`] on the broadcast, under its version: one decision however many senders run.
+//! - The rest get the winner at its time of day (in their own zone with `local`), on the first
+//!   day that time comes after the decision, so they get the hour that won.
+//! - Only cell recipients count: each send, and the first human open and click of it (machine
+//!   opens and scanner clicks never count), once each, in the tally series `bab:{broadcast}`.
+
+use super::content::{lint, Compiled, Content};
+use super::{Audience, Broadcast, Broadcasts, Schedule};
+use crate::error::Result;
+use crate::ids::{BroadcastId, LeadId, TemplateId};
+use crate::program::{Program, Sender};
+use crate::sending::ab::{self, AbTest, Metric, VariantResult, Verdict};
+use crate::sending::schedule::resolve_local;
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Most variants besides A.
+pub const MAX_VARIANTS: usize = 4;
+/// The cells' names: A is the broadcast as written.
+pub const LABELS: [&str; MAX_VARIANTS + 1] = ["A", "B", "C", "D", "E"];
+/// Longest wait before the decision.
+pub const MAX_WAIT_HOURS: u32 = 7 * 24;
+/// The rest is at least this share of the audience, in percent.
+pub const MIN_REST_PERCENT: u32 = 10;
+
+/// One variant: what differs from A. Neither may be `None` in both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variant {
+    /// Its subject by language (each a template, like the content's own), for every language
+    /// of the content; `None`: A's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<BTreeMap<String, String>>,
+    /// Its send time (in each lead's zone when the broadcast is `local`); `None`: A's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<NaiveDateTime>,
+}
+
+/// An approved A/B test: covered by the broadcast's hash like its content and schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// B, C, ...: A is the broadcast as written.
+    pub variants: Vec<Variant>,
+    /// Each cell's share of the audience (A's cell too), in percent.
+    pub cell_percent: u8,
+    pub metric: Metric,
+    /// Hours after the last cell recipient is due before the winner is judged.
+    pub wait_hours: u32,
+    /// Sends each cell needs before a variant may win.
+    pub sample: u64,
+    /// e.g. 0.95: the winner's advantage must be significant at p < 0.05.
+    pub confidence: f64,
+}
+
+/// What the test decided, kept on the broadcast.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub at: DateTime<Utc>,
+    /// The cell whose variant the rest gets (0: A).
+    pub winner: usize,
+    /// What the judgement said: a winner, or why A stays (too few sends, not significant).
+    pub verdict: Verdict,
+    /// The cells' counts it judged.
+    pub cells: Vec<VariantResult>,
+}
+
+/// An A/B test as a person writes it (the admin API's `ab`, the CLI's `--ab-*`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub variants: Vec<VariantSpec>,
+    #[serde(default = "default_cell")]
+    pub cell_percent: u8,
+    /// `open` or `click` (default).
+    #[serde(default)]
+    pub metric: Option<String>,
+    #[serde(default = "default_wait")]
+    pub wait_hours: u32,
+    #[serde(default = "default_sample")]
+    pub sample: u64,
+    #[serde(default = "default_confidence")]
+    pub confidence: f64,
+}
+
+fn default_cell() -> u8 {
+    10
+}
+fn default_wait() -> u32 {
+    4
+}
+fn default_sample() -> u64 {
+    100
+}
+fn default_confidence() -> f64 {
+    0.95
+}
+
+/// One variant as written: a subject (one for every language, or one per language), a time
+/// ("2026-12-08 14:00"), or both.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantSpec {
+    #[serde(default)]
+    pub subject: Option<SubjectSpec>,
+    #[serde(default)]
+    pub at: Option<String>,
+}
+
+/// A variant's subject: the same for every language, or by language.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SubjectSpec {
+    All(String),
+    ByLanguage(BTreeMap<String, String>),
+}
+
+impl Spec {
+    /// The plan this spec makes for a broadcast of `content`; an error says what is wrong.
+    pub fn plan(&self, content: &Content) -> std::result::Result<Plan, String> {
+        let metric = match self.metric.as_deref() {
+            None => Metric::Click,
+            Some(m) => <Metric as crate::names::Named>::from_name(m).ok_or_else(|| {
+                format!(
+                    "ab.metric: {m:?} is not one of {}",
+                    <Metric as crate::names::Named>::expected()
+                )
+            })?,
+        };
+        let mut variants = Vec::with_capacity(self.variants.len());
+        for (i, v) in self.variants.iter().enumerate() {
+            let label = LABELS.get(i + 1).copied().unwrap_or("?");
+            let subject = v.subject.as_ref().map(|s| match s {
+                SubjectSpec::All(s) => content
+                    .parts
+                    .keys()
+                    .map(|l| (l.clone(), s.clone()))
+                    .collect(),
+                SubjectSpec::ByLanguage(m) => m.clone(),
+            });
+            let at =
+                v.at.as_deref()
+                    .map(|a| {
+                        NaiveDateTime::parse_from_str(a.trim(), "%Y-%m-%d %H:%M").map_err(|_| {
+                            format!(
+                            "ab variant {label}: at {a:?}: write a time like \"2026-12-08 14:00\""
+                        )
+                        })
+                    })
+                    .transpose()?;
+            variants.push(Variant { subject, at });
+        }
+        Ok(Plan {
+            variants,
+            cell_percent: self.cell_percent,
+            metric,
+            wait_hours: self.wait_hours,
+            sample: self.sample,
+            confidence: self.confidence,
+        })
+    }
+}
+
+impl Plan {
+    /// Cells: A and each variant.
+    pub fn cells(&self) -> usize {
+        self.variants.len() + 1
+    }
+
+    /// The test [`ab::judge`] decides on: the cells by label.
+    pub fn test(&self) -> AbTest {
+        AbTest {
+            variants: LABELS[..self.cells()]
+                .iter()
+                .map(|l| TemplateId::new(*l))
+                .collect(),
+            metric: self.metric,
+            sample: self.sample,
+            confidence: self.confidence,
+        }
+    }
+}
+
+/// Checks a plan against the broadcast it is for: every error found, for people.
+pub fn check(
+    plan: &Plan,
+    content: &Content,
+    schedule: &Schedule,
+    audience: &Audience,
+    program: &Program,
+    sender: &Sender,
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    if matches!(audience, Audience::RecipientsOf { .. }) {
+        errors.push(
+            "ab: a correction goes to exactly the original recipients; it has no A/B test".into(),
+        );
+    }
+    if plan.variants.is_empty() || plan.variants.len() > MAX_VARIANTS {
+        errors.push(format!("ab: give 1 to {MAX_VARIANTS} variants besides A"));
+        return errors;
+    }
+    let share = plan.cell_percent as u32 * plan.cells() as u32;
+    if plan.cell_percent == 0 || share + MIN_REST_PERCENT > 100 {
+        errors.push(format!(
+            "ab.cell_percent: {} cells of {} % leave less than {MIN_REST_PERCENT} % for the winner",
+            plan.cells(),
+            plan.cell_percent
+        ));
+    }
+    if plan.wait_hours == 0 || plan.wait_hours > MAX_WAIT_HOURS {
+        errors.push(format!("ab.wait_hours: 1 to {MAX_WAIT_HOURS}"));
+    }
+    if plan.sample == 0 || plan.sample > 1_000_000 {
+        errors.push("ab.sample: 1 to 1000000 sends per cell".into());
+    }
+    if !(0.5..=0.999).contains(&plan.confidence) {
+        errors.push("ab.confidence: between 0.5 and 0.999".into());
+    }
+    let mut seen: Vec<(Content, Schedule)> = vec![(content.clone(), *schedule)];
+    for (i, v) in plan.variants.iter().enumerate() {
+        let label = LABELS[i + 1];
+        if v.subject.is_none() && v.at.is_none() {
+            errors.push(format!(
+                "ab variant {label}: give a subject, a time, or both"
+            ));
+            continue;
+        }
+        if let Some(s) = &v.subject {
+            let langs: Vec<&String> = content.parts.keys().collect();
+            if s.keys().collect::<Vec<_>>() != langs {
+                errors.push(format!(
+                    "ab variant {label}: give a subject for exactly the content's languages ({})",
+                    content.parts.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+                continue;
+            }
+            if let Some((l, _)) = s
+                .iter()
+                .find(|(_, t)| t.trim().is_empty() || t.len() > 998 || t.contains(['\r', '\n']))
+            {
+                errors.push(format!(
+                    "ab variant {label}: the {l} subject must be one line of 1 to 998 bytes"
+                ));
+                continue;
+            }
+        }
+        let c = with_subjects(content, v.subject.as_ref());
+        for e in lint(&c, program, sender).errors {
+            errors.push(format!("ab variant {label}: {e}"));
+        }
+        let s = variant_schedule(schedule, v);
+        if seen.iter().any(|(sc, ss)| *sc == c && *ss == s) {
+            errors.push(format!(
+                "ab variant {label}: the same mail at the same time as another cell"
+            ));
+        }
+        seen.push((c, s));
+    }
+    errors
+}
+
+fn variant_schedule(s: &Schedule, v: &Variant) -> Schedule {
+    Schedule {
+        at: v.at.unwrap_or(s.at),
+        local: s.local,
+    }
+}
+
+/// `content` with each language's subject line replaced.
+fn with_subjects(content: &Content, subjects: Option<&BTreeMap<String, String>>) -> Content {
+    let Some(subjects) = subjects else {
+        return content.clone();
+    };
+    let mut c = content.clone();
+    for (lang, part) in &mut c.parts {
+        if let Some(s) = subjects.get(lang) {
+            let body = part.txt.split_once("\n\n").map_or("", |(_, b)| b);
+            part.txt = format!("Subject: {s}\n\n{body}");
+        }
+    }
+    c
+}
+
+/// The cell of `lead` in `b`'s test (`None`: the rest).
+pub fn cell_of(plan: &Plan, broadcast: &BroadcastId, lead: &LeadId) -> Option<usize> {
+    let bucket = ab::assign(lead, &format!("@{broadcast}"), 0, 100);
+    let pct = usize::from(plan.cell_percent.max(1));
+    (bucket < pct * plan.cells()).then_some(bucket / pct)
+}
+
+/// Cell `cell`'s schedule (0, or no test: the broadcast's).
+pub fn schedule_of(b: &Broadcast, cell: usize) -> Schedule {
+    match b
+        .ab
+        .as_ref()
+        .and_then(|p| p.variants.get(cell.wrapping_sub(1)))
+    {
+        Some(v) => variant_schedule(&b.schedule, v),
+        None => b.schedule,
+    }
+}
+
+/// When the broadcast starts: the earliest of its cells' times (a time variant may come before
+/// A's).
+pub fn start(b: &Broadcast, program_zone: Tz) -> DateTime<Utc> {
+    let cells = b.ab.as_ref().map_or(1, Plan::cells);
+    (0..cells)
+        .map(|c| schedule_of(b, c).start(program_zone))
+        .min()
+        .unwrap_or_else(|| b.schedule.start(program_zone))
+}
+
+/// Cell `cell`'s content (0, or no test: the broadcast's).
+pub fn content_of(b: &Broadcast, cell: usize) -> Content {
+    match b
+        .ab
+        .as_ref()
+        .and_then(|p| p.variants.get(cell.wrapping_sub(1)))
+    {
+        Some(v) => with_subjects(&b.content, v.subject.as_ref()),
+        None => b.content.clone(),
+    }
+}
+
+/// Every cell's content compiled, A first (only A without a test).
+pub fn compile_all(b: &Broadcast) -> std::result::Result<Vec<Compiled>, String> {
+    let cells = b.ab.as_ref().map_or(1, Plan::cells);
+    (0..cells).map(|c| content_of(b, c).compile()).collect()
+}
+
+/// The cell whose mail `lead` gets: its own, else the winner once decided, else A.
+pub fn mail_cell(b: &Broadcast, lead: &LeadId) -> usize {
+    match &b.ab {
+        None => 0,
+        Some(plan) => cell_of(plan, &b.id, lead)
+            .or(b.decision.as_ref().map(|d| d.winner))
+            .unwrap_or(0),
+    }
+}
+
+/// What the sender does with one recipient of `b`.
+pub enum Pick {
+    /// Send this cell's mail: a cell recipient (`true`: its send counts toward the test), or
+    /// `(0, false)` without a test.
+    Cell(usize, bool),
+    /// A recipient of the rest: the winner, due at `due` (before quiet hours).
+    Rest { winner: usize, due: DateTime<Utc> },
+    /// A recipient of the rest before the decision.
+    Undecided,
+}
+
+/// What the sender does with `lead`'s recipient record, `zone` its zone.
+pub fn pick(b: &Broadcast, lead: &LeadId, zone: Tz, program_zone: Tz) -> Pick {
+    let Some(plan) = &b.ab else {
+        return Pick::Cell(0, false);
+    };
+    if let Some(c) = cell_of(plan, &b.id, lead) {
+        return Pick::Cell(c, true);
+    }
+    let Some(d) = &b.decision else {
+        return Pick::Undecided;
+    };
+    let s = schedule_of(b, d.winner);
+    let tz = if s.local { zone } else { program_zone };
+    let day = d.at.with_timezone(&tz).date_naive();
+    let mut due = resolve_local(tz, day.and_time(s.at.time()));
+    if due < d.at {
+        due = resolve_local(tz, (day + Duration::days(1)).and_time(s.at.time()));
+    }
+    Pick::Rest {
+        winner: d.winner,
+        due: due.max(d.at),
+    }
+}
+
+/// A broadcast's tally series.
+pub fn series(b: &BroadcastId) -> String {
+    format!("bab:{b}")
+}
+
+/// Counts a cell recipient's send, once.
+pub(crate) async fn count_sent(
+    k: &Broadcasts<'_>,
+    b: &Broadcast,
+    cell: usize,
+    lead: &LeadId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    k.tallies
+        .tally_once(&series(&b.id), LABELS[cell], ab::SENT, lead.as_str(), now)
+        .await?;
+    Ok(())
+}
+
+/// Counts a person's open or click of a cell recipient's mail, once per lead and counter. A
+/// click counts as an open too. `activity` has passed the cleaned log (see
+/// [`crate::activities::log::human_engagement`]).
+pub(crate) async fn count_engagement(
+    k: &Broadcasts<'_>,
+    b: &Broadcast,
+    lead: &LeadId,
+    activity: &crate::activities::Activity,
+) -> Result<()> {
+    use crate::activities::ActivityKind;
+    let Some(plan) = &b.ab else { return Ok(()) };
+    let Some(cell) = cell_of(plan, &b.id, lead) else {
+        return Ok(());
+    };
+    let counters: &[&str] = match activity.kind {
+        ActivityKind::EmailOpen => &[ab::OPENED],
+        ActivityKind::EmailClick => &[ab::OPENED, ab::CLICKED],
+        _ => &[],
+    };
+    for c in counters {
+        k.tallies
+            .tally_once(
+                &series(&b.id),
+                LABELS[cell],
+                c,
+                lead.as_str(),
+                k.clock.now(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Each cell's counts so far, A first.
+pub async fn results(k: &Broadcasts<'_>, b: &Broadcast) -> Result<Vec<VariantResult>> {
+    let Some(plan) = &b.ab else {
+        return Ok(Vec::new());
+    };
+    let tallies = k.tallies.tallies(&series(&b.id), None, None).await?;
+    Ok(LABELS[..plan.cells()]
+        .iter()
+        .map(|l| {
+            let t = tallies.iter().find(|t| t.bucket == *l);
+            let get = |c: &str| t.map_or(0, |t| t.get(c));
+            VariantResult {
+                template: TemplateId::new(*l),
+                sent: get(ab::SENT),
+                opened: get(ab::OPENED),
+                clicked: get(ab::CLICKED),
+            }
+        })
+        .collect())
+}
+
+/// The decision the cells' counts make now: the winner's cell, or A.
+pub fn judge(plan: &Plan, cells: &[VariantResult]) -> (usize, Verdict) {
+    let verdict = ab::judge(&plan.test(), cells);
+    let winner = match &verdict {
+        Verdict::Winner { template, .. } => LABELS
+            .iter()
+            .position(|l| *l == template.as_str())
+            .unwrap_or(0),
+        _ => 0,
+    };
+    (winner, verdict)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use chrono::TimeZone;
+
+    fn broadcast(local: bool, variant_at: Option<&str>) -> Broadcast {
+        let mut b: Broadcast = serde_json::from_value(serde_json::json!({
+            "id": "nl", "name": "n", "audience": { "kind": "all" },
+            "content": { "source": "t", "parts": { "ja": { "txt": "Subject: A\n\nbody", "html": "<p>body</p>" } } },
+            "schedule": { "at": "2026-11-04T10:00:00", "local": local },
+            "state": "sending", "created_by": "m", "created_at": "2026-11-01T00:00:00Z", "version": 0
+        }))
+        .unwrap();
+        b.ab = Some(Plan {
+            variants: vec![Variant {
+                subject: None,
+                at: variant_at.map(|a| NaiveDateTime::parse_from_str(a, "%Y-%m-%d %H:%M").unwrap()),
+            }],
+            cell_percent: 10,
+            metric: Metric::Click,
+            wait_hours: 4,
+            sample: 100,
+            confidence: 0.95,
+        });
+        b
+    }
+
+    #[test]
+    fn cells_split_the_audience_by_their_share_and_a_lead_keeps_its_cell() {
+        let b = broadcast(true, Some("2026-11-04 14:00"));
+        let plan = b.ab.as_ref().unwrap();
+        let mut counts = [0usize; 3];
+        for i in 0..10_000 {
+            let lead = LeadId::new(format!("lead-{i}"));
+            let c = cell_of(plan, &b.id, &lead);
+            assert_eq!(c, cell_of(plan, &b.id, &lead), "stable");
+            counts[c.unwrap_or(2)] += 1;
+        }
+        assert!((850..1150).contains(&counts[0]), "{counts:?}");
+        assert!((850..1150).contains(&counts[1]), "{counts:?}");
+        assert_eq!(counts.iter().sum::<usize>(), 10_000);
+        // Another broadcast splits the same leads differently.
+        let other = BroadcastId::new("other");
+        let moved = (0..1000)
+            .filter(|i| {
+                let lead = LeadId::new(format!("lead-{i}"));
+                cell_of(plan, &b.id, &lead) != cell_of(plan, &other, &lead)
+            })
+            .count();
+        assert!(moved > 100, "{moved}");
+    }
+
+    #[test]
+    fn the_rest_is_due_at_the_winners_hour_on_the_first_day_after_the_decision() {
+        let tokyo = chrono_tz::Asia::Tokyo;
+        let ny = chrono_tz::America::New_York;
+        let mut b = broadcast(true, Some("2026-11-04 14:00"));
+        let decided = Utc.with_ymd_and_hms(2026, 11, 4, 9, 0, 0).unwrap();
+        b.decision = Some(Decision {
+            at: decided,
+            winner: 1,
+            verdict: Verdict::NeedsSample { missing: 1 },
+            cells: Vec::new(),
+        });
+        let rest = (0..)
+            .map(|i| LeadId::new(format!("r{i}")))
+            .find(|l| cell_of(b.ab.as_ref().unwrap(), &b.id, l).is_none())
+            .unwrap();
+        let due = |b: &Broadcast, zone| match pick(b, &rest, zone, tokyo) {
+            Pick::Rest { winner: 1, due } => due,
+            _ => panic!("a rest recipient gets the winner"),
+        };
+        // 14:00 in Tokyo on the 4th (05:00 UTC) was before the decision: the 5th's.
+        assert_eq!(
+            due(&b, tokyo),
+            Utc.with_ymd_and_hms(2026, 11, 5, 5, 0, 0).unwrap()
+        );
+        // 14:00 in New York on the 4th (19:00 UTC) is after it: the same day.
+        assert_eq!(
+            due(&b, ny),
+            Utc.with_ymd_and_hms(2026, 11, 4, 19, 0, 0).unwrap()
+        );
+        // Without `local`, the program's zone for everyone.
+        b.schedule.local = false;
+        assert_eq!(
+            due(&b, ny),
+            Utc.with_ymd_and_hms(2026, 11, 5, 5, 0, 0).unwrap()
+        );
+        // Undecided, a rest recipient waits.
+        b.decision = None;
+        assert!(matches!(pick(&b, &rest, tokyo, tokyo), Pick::Undecided));
+    }
+
+    #[test]
+    fn a_broadcast_starts_at_its_earliest_cell() {
+        let tokyo = chrono_tz::Asia::Tokyo;
+        let b = broadcast(false, Some("2026-11-04 08:00"));
+        assert_eq!(
+            start(&b, tokyo),
+            Utc.with_ymd_and_hms(2026, 11, 3, 23, 0, 0).unwrap()
+        );
+        let b = broadcast(false, Some("2026-11-04 14:00"));
+        assert_eq!(
+            start(&b, tokyo),
+            Utc.with_ymd_and_hms(2026, 11, 4, 1, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_variant_subject_replaces_only_the_subject() {
+        let b = broadcast(false, None);
+        let mut b2 = b.clone();
+        b2.ab.as_mut().unwrap().variants[0].subject =
+            Some([("ja".to_owned(), "B {{ lead.company or \"\" }}".to_owned())].into());
+        let c = content_of(&b2, 1);
+        assert_eq!(
+            c.parts["ja"].txt,
+            "Subject: B {{ lead.company or \"\" }}\n\nbody"
+        );
+        assert_eq!(c.parts["ja"].html, b.content.parts["ja"].html);
+        assert_eq!(content_of(&b2, 0), b.content);
+    }
+}
