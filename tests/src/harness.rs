@@ -138,6 +138,24 @@ pub struct TestApp {
 }
 
 /// 10:00 in Tokyo on Monday 2026-11-02.
+/// A one-language (ja) broadcast content with a fallback and one tracked link.
+pub fn broadcast_content() -> kindling::broadcasts::content::Content {
+    kindling::broadcasts::content::Content::from_files(
+        "test",
+        &[
+            (
+                "ja.txt".into(),
+                "Subject: 12月のお知らせ\n\n{{ lead.name or \"ご担当者\" }} 様\n{{ link(\"https://example.jp/news\") }}\n".into(),
+            ),
+            (
+                "ja.html".into(),
+                "<p>{{ lead.name or \"ご担当者\" }} 様</p><a href=\"{{ link(\"https://example.jp/news\") }}\">news</a>".into(),
+            ),
+        ],
+    )
+    .unwrap()
+}
+
 pub fn monday_10_jst() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap()
 }
@@ -206,6 +224,23 @@ impl TestApp {
         let res = self.app.http(req).await;
         self.app.pump().await.unwrap();
         res
+    }
+
+    /// Follows a tracked link (`/t/c/...`) as a browser with `user_agent` at `ip` would, then
+    /// delivers what it published.
+    pub async fn click_as(&self, path: &str, user_agent: &str, ip: &str) {
+        let mut req = http::Request::builder()
+            .method("GET")
+            .uri(path)
+            .header("user-agent", user_agent)
+            .body(Bytes::new())
+            .unwrap();
+        req.extensions_mut().insert(kindling::web::ClientInfo {
+            ip: Some(ip.to_owned()),
+            ..Default::default()
+        });
+        assert_eq!(self.app.http(req).await.status(), 302);
+        self.app.pump().await.unwrap();
     }
 
     /// Submits a form as a browser would (urlencoded).

@@ -3,7 +3,6 @@
 //! real tracking endpoint; scanner clicks do not count.
 #![allow(clippy::unwrap_used)]
 
-use bytes::Bytes;
 use chrono::Duration;
 use kindling::sending::ab::{self, Verdict};
 use kindling::sending::ledger::SendState;
@@ -60,18 +59,7 @@ fn link_of(t: &TestApp, to: &str) -> String {
 }
 
 async fn click(t: &TestApp, path: &str, ua: &str, ip: &str) {
-    let mut req = http::Request::builder()
-        .method("GET")
-        .uri(path)
-        .header("user-agent", ua)
-        .body(Bytes::new())
-        .unwrap();
-    req.extensions_mut().insert(kindling::web::ClientInfo {
-        ip: Some(ip.to_owned()),
-        ..Default::default()
-    });
-    assert_eq!(t.app.http(req).await.status(), 302);
-    t.app.pump().await.unwrap();
+    t.click_as(path, ua, ip).await;
 }
 
 /// The template the lead's step-0 mail used.

@@ -31,6 +31,37 @@ impl Mailer for Memory {
 
 const N: usize = 100;
 
+/// Dry-runs, approves and schedules a broadcast.
+async fn arm(b: &kindling::broadcasts::Broadcasts<'_>, id: &kindling::ids::BroadcastId) {
+    kindling::broadcasts::dry_run::dry_run(b, id, "m")
+        .await
+        .unwrap();
+    lifecycle::approve(b, id, "boss").await.unwrap();
+    lifecycle::schedule(b, id, "boss").await.unwrap();
+}
+
+/// `n` consenting leads `{id}-000`, ... at `{email}0@example.jp`, ...
+async fn consenting_leads(
+    k: &kindling::app::Kindling,
+    email: &str,
+    id: &str,
+    n: usize,
+    at: chrono::DateTime<chrono::Utc>,
+) {
+    for i in 0..n {
+        let address = EmailAddress::parse(&format!("{email}{i}@example.jp")).unwrap();
+        let mut lead = Lead::new(LeadId::new(format!("{id}-{i:03}")), address, at);
+        lead.consent = Some(Consent {
+            at,
+            form_id: FormId::new("whitepaper"),
+            text_version: "v1".into(),
+            source_ip: None,
+            user_agent: None,
+        });
+        k.stores.leads.insert_lead(&lead).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_broadcast_reaches_every_recipient_once_within_its_request_budget() {
     let Some(env) = AwsEnv::new().await else {
@@ -43,18 +74,7 @@ async fn a_broadcast_reaches_every_recipient_once_within_its_request_budget() {
     rt.kindling.config = std::sync::Arc::new(config);
     let k = &rt.kindling;
     let now = k.clock.now();
-    for i in 0..N {
-        let email = EmailAddress::parse(&format!("news{i}@example.jp")).unwrap();
-        let mut lead = Lead::new(LeadId::new(format!("bl-{i:03}")), email, now);
-        lead.consent = Some(Consent {
-            at: now,
-            form_id: FormId::new("whitepaper"),
-            text_version: "v1".into(),
-            source_ip: None,
-            user_agent: None,
-        });
-        k.stores.leads.insert_lead(&lead).await.unwrap();
-    }
+    consenting_leads(k, "news", "bl", N, now).await;
     let b = k.broadcasts();
     let at = (now - chrono::Duration::minutes(1))
         .with_timezone(&k.config.program.default_zone)
@@ -75,11 +95,7 @@ async fn a_broadcast_reaches_every_recipient_once_within_its_request_budget() {
     )
     .await
     .unwrap();
-    kindling::broadcasts::dry_run::dry_run(&b, &created.id, "m")
-        .await
-        .unwrap();
-    lifecycle::approve(&b, &created.id, "boss").await.unwrap();
-    lifecycle::schedule(&b, &created.id, "boss").await.unwrap();
+    arm(&b, &created.id).await;
     let mailer = Memory::default();
     env.counter.reset();
     let r = send_due_broadcasts(&b, &mailer, 1_000).await.unwrap();
@@ -202,18 +218,7 @@ async fn an_ab_broadcast_on_dynamodb_decides_once_and_mails_each_lead_once() {
     let clock = std::sync::Arc::new(kindling::testing::ManualClock::new(start));
     rt.kindling.clock = clock.clone();
     let k = &rt.kindling;
-    for i in 0..40 {
-        let email = EmailAddress::parse(&format!("ab{i}@example.jp")).unwrap();
-        let mut lead = Lead::new(LeadId::new(format!("ab-{i:03}")), email, start);
-        lead.consent = Some(Consent {
-            at: start,
-            form_id: FormId::new("whitepaper"),
-            text_version: "v1".into(),
-            source_ip: None,
-            user_agent: None,
-        });
-        k.stores.leads.insert_lead(&lead).await.unwrap();
-    }
+    consenting_leads(k, "ab", "ab", 40, start).await;
     let b = k.broadcasts();
     let at = start
         .with_timezone(&k.config.program.default_zone)
@@ -243,11 +248,7 @@ async fn an_ab_broadcast_on_dynamodb_decides_once_and_mails_each_lead_once() {
     )
     .await
     .unwrap();
-    kindling::broadcasts::dry_run::dry_run(&b, &created.id, "m")
-        .await
-        .unwrap();
-    lifecycle::approve(&b, &created.id, "boss").await.unwrap();
-    lifecycle::schedule(&b, &created.id, "boss").await.unwrap();
+    arm(&b, &created.id).await;
     let mailer = Memory::default();
     let cells = send_due_broadcasts(&b, &mailer, 1_000).await.unwrap();
     let stored = k

@@ -4,7 +4,6 @@
 //! local hour, or A when no variant is significantly better. Each lead gets exactly one mail.
 #![allow(clippy::unwrap_used)]
 
-use bytes::Bytes;
 use chrono::{Duration, NaiveDateTime, TimeZone, Utc};
 use kindling::broadcasts::ab::{self, Spec, SubjectSpec, VariantSpec};
 use kindling::broadcasts::content::Content;
@@ -61,20 +60,7 @@ async fn leads(t: &TestApp, n: usize) {
 }
 
 fn content() -> Content {
-    Content::from_files(
-        "test",
-        &[
-            (
-                "ja.txt".into(),
-                "Subject: 12月のお知らせ\n\n{{ lead.name or \"ご担当者\" }} 様\n{{ link(\"https://example.jp/news\") }}\n".into(),
-            ),
-            (
-                "ja.html".into(),
-                "<p>{{ lead.name or \"ご担当者\" }} 様</p><a href=\"{{ link(\"https://example.jp/news\") }}\">news</a>".into(),
-            ),
-        ],
-    )
-    .unwrap()
+    kindling_tests::harness::broadcast_content()
 }
 
 fn at(s: &str) -> NaiveDateTime {
@@ -179,18 +165,7 @@ fn broadcast_mails(t: &TestApp) -> Vec<Mail> {
 }
 
 async fn click(t: &TestApp, path: &str, ip: &str) {
-    let mut req = http::Request::builder()
-        .method("GET")
-        .uri(path)
-        .header("user-agent", CHROME)
-        .body(Bytes::new())
-        .unwrap();
-    req.extensions_mut().insert(kindling::web::ClientInfo {
-        ip: Some(ip.to_owned()),
-        ..Default::default()
-    });
-    assert_eq!(t.app.http(req).await.status(), 302);
-    t.app.pump().await.unwrap();
+    t.click_as(path, CHROME, ip).await;
 }
 
 /// The cell of the lead with this address in `b`.

@@ -59,20 +59,7 @@ async fn lead(t: &TestApp, email: &str, zone: &str, it: bool) {
 }
 
 fn content() -> Content {
-    Content::from_files(
-        "test",
-        &[
-            (
-                "ja.txt".into(),
-                "Subject: 12月のお知らせ\n\n{{ lead.name or \"ご担当者\" }} 様\n{{ link(\"https://example.jp/news\") }}\n".into(),
-            ),
-            (
-                "ja.html".into(),
-                "<p>{{ lead.name or \"ご担当者\" }} 様</p><a href=\"{{ link(\"https://example.jp/news\") }}\">news</a>".into(),
-            ),
-        ],
-    )
-    .unwrap()
+    kindling_tests::harness::broadcast_content()
 }
 
 fn at(s: &str) -> NaiveDateTime {

@@ -363,7 +363,9 @@ async fn count_ab_engagement(
         return Ok(());
     };
     match broadcast {
-        Some(b) => crate::broadcasts::ab::count_engagement(&k.broadcasts(), &b, lead, &a).await?,
+        Some(b) => {
+            crate::broadcasts::ab_tally::count_engagement(&k.broadcasts(), &b, lead, &a).await?
+        }
         None => crate::sequences::ab::count_engagement(&k.sequences(), lead, &a).await?,
     }
     Ok(())

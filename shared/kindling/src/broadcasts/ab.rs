@@ -12,12 +12,11 @@
 //!   [`Decision`] on the broadcast, under its version: one decision however many senders run.
 //! - The rest get the winner at its time of day (in their own zone with `local`), on the first
 //!   day that time comes after the decision, so they get the hour that won.
-//! - Only cell recipients count: each send, and the first human open and click of it (machine
+//! - Only cell recipients count ([`super::ab_tally`]): each send, and the first human open and click of it (machine
 //!   opens and scanner clicks never count), once each, in the tally series `bab:{broadcast}`.
 
 use super::content::{lint, Compiled, Content};
-use super::{Audience, Broadcast, Broadcasts, Schedule};
-use crate::error::Result;
+use super::{Audience, Broadcast, Schedule};
 use crate::ids::{BroadcastId, LeadId, TemplateId};
 use crate::program::{Program, Sender};
 use crate::sending::ab::{self, AbTest, Metric, VariantResult, Verdict};
@@ -383,92 +382,6 @@ pub fn pick(b: &Broadcast, lead: &LeadId, zone: Tz, program_zone: Tz) -> Pick {
         winner: d.winner,
         due: due.max(d.at),
     }
-}
-
-/// A broadcast's tally series.
-pub fn series(b: &BroadcastId) -> String {
-    format!("bab:{b}")
-}
-
-/// Counts a cell recipient's send, once.
-pub(crate) async fn count_sent(
-    k: &Broadcasts<'_>,
-    b: &Broadcast,
-    cell: usize,
-    lead: &LeadId,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    k.tallies
-        .tally_once(&series(&b.id), LABELS[cell], ab::SENT, lead.as_str(), now)
-        .await?;
-    Ok(())
-}
-
-/// Counts a person's open or click of a cell recipient's mail, once per lead and counter. A
-/// click counts as an open too. `activity` has passed the cleaned log (see
-/// [`crate::activities::log::human_engagement`]).
-pub(crate) async fn count_engagement(
-    k: &Broadcasts<'_>,
-    b: &Broadcast,
-    lead: &LeadId,
-    activity: &crate::activities::Activity,
-) -> Result<()> {
-    use crate::activities::ActivityKind;
-    let Some(plan) = &b.ab else { return Ok(()) };
-    let Some(cell) = cell_of(plan, &b.id, lead) else {
-        return Ok(());
-    };
-    let counters: &[&str] = match activity.kind {
-        ActivityKind::EmailOpen => &[ab::OPENED],
-        ActivityKind::EmailClick => &[ab::OPENED, ab::CLICKED],
-        _ => &[],
-    };
-    for c in counters {
-        k.tallies
-            .tally_once(
-                &series(&b.id),
-                LABELS[cell],
-                c,
-                lead.as_str(),
-                k.clock.now(),
-            )
-            .await?;
-    }
-    Ok(())
-}
-
-/// Each cell's counts so far, A first.
-pub async fn results(k: &Broadcasts<'_>, b: &Broadcast) -> Result<Vec<VariantResult>> {
-    let Some(plan) = &b.ab else {
-        return Ok(Vec::new());
-    };
-    let tallies = k.tallies.tallies(&series(&b.id), None, None).await?;
-    Ok(LABELS[..plan.cells()]
-        .iter()
-        .map(|l| {
-            let t = tallies.iter().find(|t| t.bucket == *l);
-            let get = |c: &str| t.map_or(0, |t| t.get(c));
-            VariantResult {
-                template: TemplateId::new(*l),
-                sent: get(ab::SENT),
-                opened: get(ab::OPENED),
-                clicked: get(ab::CLICKED),
-            }
-        })
-        .collect())
-}
-
-/// The decision the cells' counts make now: the winner's cell, or A.
-pub fn judge(plan: &Plan, cells: &[VariantResult]) -> (usize, Verdict) {
-    let verdict = ab::judge(&plan.test(), cells);
-    let winner = match &verdict {
-        Verdict::Winner { template, .. } => LABELS
-            .iter()
-            .position(|l| *l == template.as_str())
-            .unwrap_or(0),
-        _ => 0,
-    };
-    (winner, verdict)
 }
 
 #[cfg(test)]

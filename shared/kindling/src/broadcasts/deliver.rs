@@ -1,7 +1,8 @@
 //! One recipient of a broadcast: the checks at send time (consent, suppression, quiet hours),
 //! the claim under the cap, the provider, and the records, in that order (see [`super::run`]).
 
-use super::ab::{count_sent, pick, Pick};
+use super::ab::{pick, Pick};
+use super::ab_tally::count_sent;
 use super::audience::exclusion;
 use super::compose::{build_mail, key_of};
 use super::config::WhenCapped;

@@ -6,6 +6,7 @@
 //! send time as step mail: at most once per (broadcast, lead), each at its local hour.
 
 pub mod ab;
+pub mod ab_tally;
 pub(crate) mod api;
 mod audience;
 mod checks;

@@ -264,8 +264,8 @@ async fn decide(k: &Broadcasts<'_>, b: Broadcast, now: DateTime<Utc>) -> Result<
     if now < at {
         return Ok(b);
     }
-    let cells = super::ab::results(k, &b).await?;
-    let (winner, verdict) = super::ab::judge(plan, &cells);
+    let cells = super::ab_tally::results(k, &b).await?;
+    let (winner, verdict) = super::ab_tally::judge(plan, &cells);
     let what = match &verdict {
         Verdict::Winner { p_value, .. } => format!(
             "A/B: {} won (p = {p_value:.4}); the rest gets it",

@@ -66,9 +66,9 @@ pub async fn status(k: &Broadcasts<'_>, id: &BroadcastId) -> Result<Status> {
     };
     let ab = match &b.ab {
         Some(plan) => {
-            let cells = super::ab::results(k, &b).await?;
+            let cells = super::ab_tally::results(k, &b).await?;
             Some(AbStatus {
-                verdict: super::ab::judge(plan, &cells).1,
+                verdict: super::ab_tally::judge(plan, &cells).1,
                 cells,
                 decides_at: b.freeze.decide_at,
             })
