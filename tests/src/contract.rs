@@ -42,6 +42,7 @@ macro_rules! store_contract {
             failed_sends_do_not_count_toward_the_cap,
             released_claims_can_be_claimed_again,
             completed_sends_are_read_back,
+            a_sent_send_is_recorded_with_its_activity_and_count_once,
             broadcast_sends_are_claimed_once_and_share_the_cap_with_steps,
             a_send_that_counts_toward_no_cap_neither_waits_nor_fills_it,
             ledgers_read_ahead_change_no_claim,
@@ -59,6 +60,7 @@ macro_rules! store_contract {
             recipients_are_added_once_and_come_due_in_order,
             recipients_page_in_lead_order,
             an_ab_test_and_its_decision_round_trip,
+            a_pages_outcomes_are_written_together,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -636,6 +638,79 @@ pub async fn completed_sends_are_read_back(s: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// The first send's record state, the lead's log length and the breaker's count.
+async fn sent_state(s: &dyn Store) -> (SendState, usize, u64) {
+    let sent = s.tallies("deliverability", None, None).await.unwrap();
+    let n: u64 = sent.iter().map(|t| t.get("sent")).sum();
+    let log = s.activities_of_lead(&LeadId::new("L1")).await.unwrap();
+    let record = s
+        .get_send(&send("L1", "E1", 0, t0()).key)
+        .await
+        .unwrap()
+        .unwrap();
+    (record.state, log.len(), n)
+}
+
+/// `complete_sent_with`: all three parts once, or (`false`) nothing at all; again after a
+/// part is already there (a retried send), never a second activity or count.
+pub async fn a_sent_send_is_recorded_with_its_activity_and_count_once(s: &dyn Store) {
+    use kindling::sending::ports::CountOnce;
+    let count = CountOnce {
+        series: "deliverability",
+        bucket: "2026-11-02T03",
+        counter: "sent",
+        unit: "L1/E1/0",
+    };
+    let mut r = send("L1", "E1", 0, t0());
+    s.claim_send(&r, CAP, t0()).await.unwrap();
+    r.state = SendState::Sent;
+    r.sent_at = Some(t0());
+    let a = activity("sent_L1_E1_0", Subject::Lead(LeadId::new("L1")), t0());
+    let wrote = s.complete_sent_with(&r, &a, &count, t0()).await.unwrap();
+    if wrote {
+        assert_eq!(sent_state(s).await, (SendState::Sent, 1, 1));
+    } else {
+        assert_eq!(
+            sent_state(s).await,
+            (SendState::Sending, 0, 0),
+            "all or nothing"
+        );
+    }
+    // Again (a retry): whatever it answers, nothing is there twice.
+    let again = s.complete_sent_with(&r, &a, &count, t0()).await.unwrap();
+    if !again {
+        s.complete_send(&r).await.unwrap();
+        s.record(&a).await.unwrap();
+        s.tally_once(count.series, count.bucket, count.counter, count.unit, t0())
+            .await
+            .unwrap();
+    }
+    assert_eq!(sent_state(s).await, (SendState::Sent, 1, 1));
+    // A second send whose activity is already logged (its sender died after logging it).
+    let mut r2 = send("L1", "E1", 1, t0());
+    s.claim_send(&r2, None, t0()).await.unwrap();
+    r2.state = SendState::Sent;
+    let a2 = activity("sent_L1_E1_1", Subject::Lead(LeadId::new("L1")), t0());
+    s.record(&a2).await.unwrap();
+    let count2 = CountOnce {
+        unit: "L1/E1/1",
+        ..count
+    };
+    let wrote = s.complete_sent_with(&r2, &a2, &count2, t0()).await.unwrap();
+    let stored = s.get_send(&r2.key).await.unwrap().unwrap();
+    let log = s.activities_of_lead(&LeadId::new("L1")).await.unwrap();
+    assert_eq!(log.len(), 2, "the activity once");
+    assert_eq!(
+        stored.state,
+        if wrote {
+            SendState::Sent
+        } else {
+            SendState::Sending
+        },
+        "all or nothing"
+    );
 }
 
 fn broadcast_send(lead: &str, broadcast: &str, at: DateTime<Utc>) -> SendRecord {

@@ -254,3 +254,45 @@ pub async fn an_ab_test_and_its_decision_round_trip(s: &dyn Store) {
     b.version += 1;
     assert_eq!(s.get_broadcast(&b.id).await.unwrap().unwrap(), b);
 }
+
+/// A page's outcomes written together (more than one batch of 25): each read back, and the
+/// settled ones no longer due.
+pub async fn a_pages_outcomes_are_written_together(s: &dyn Store) {
+    let rs: Vec<Recipient> = (0..30)
+        .map(|i| recipient("BP", &format!("L{i:02}"), t0()))
+        .collect();
+    s.add_recipients(&rs).await.unwrap();
+    let settled: Vec<Recipient> = rs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Recipient {
+            state: if i % 3 == 0 {
+                RecipientState::Queued
+            } else {
+                RecipientState::Sent
+            },
+            due_at: t0() + Duration::hours(1),
+            at: Some(t0()),
+            ..r.clone()
+        })
+        .collect();
+    s.update_recipients(&settled).await.unwrap();
+    for r in &settled {
+        assert_eq!(
+            s.get_recipient(&r.broadcast_id, &r.lead_id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(r)
+        );
+    }
+    let b = BroadcastId::new("BP");
+    assert!(s.due_recipients(&b, t0(), 100).await.unwrap().is_empty());
+    let due = s
+        .due_recipients(&b, t0() + Duration::hours(1), 100)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 10, "the deferred ones, due later");
+    let p = s.progress(&b).await.unwrap();
+    assert_eq!((p.queued, p.sent), (10, 20));
+}

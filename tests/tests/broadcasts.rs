@@ -8,10 +8,12 @@ use chrono::{Duration, NaiveDateTime, TimeZone, Utc};
 use kindling::broadcasts::content::Content;
 use kindling::broadcasts::dry_run::dry_run;
 use kindling::broadcasts::lifecycle::{self, Edit, NewBroadcast};
+use kindling::broadcasts::Recipient;
 use kindling::broadcasts::{send_due_broadcasts, Audience, Hold, RecipientState, Schedule, State};
 use kindling::error::Error;
 use kindling::ids::{BroadcastId, SegmentId, TopicId};
 use kindling::message::MessageKey;
+use kindling::ports::{Cas, PortResult, Put};
 use kindling::sending::ledger::{SendRecord, SendState};
 use kindling_tests::harness::{config_with, monday_10_jst, TestApp};
 
@@ -892,4 +894,137 @@ async fn bad_input_is_refused_and_writes_nothing() {
         Err(Error::NotFound(_))
     ));
     assert_eq!(t.counts(), before);
+}
+
+/// The store, with the first `update_recipients` failing (a page's outcomes not written).
+struct PageWriteFails {
+    inner: std::sync::Arc<dyn kindling::broadcasts::ports::BroadcastStore>,
+    failures: kindling_tests::harness::FailFirst,
+}
+
+#[async_trait::async_trait]
+impl kindling::broadcasts::ports::BroadcastStore for PageWriteFails {
+    async fn create_broadcast(&self, b: &kindling::broadcasts::Broadcast) -> PortResult<Put> {
+        self.inner.create_broadcast(b).await
+    }
+    async fn get_broadcast(
+        &self,
+        id: &BroadcastId,
+    ) -> PortResult<Option<kindling::broadcasts::Broadcast>> {
+        self.inner.get_broadcast(id).await
+    }
+    async fn update_broadcast(&self, b: &kindling::broadcasts::Broadcast) -> PortResult<Cas> {
+        self.inner.update_broadcast(b).await
+    }
+    async fn list_broadcasts(&self) -> PortResult<Vec<kindling::broadcasts::Broadcast>> {
+        self.inner.list_broadcasts().await
+    }
+    async fn active_broadcasts(&self) -> PortResult<Vec<kindling::broadcasts::Broadcast>> {
+        self.inner.active_broadcasts().await
+    }
+    async fn add_recipients(&self, rs: &[Recipient]) -> PortResult<()> {
+        self.inner.add_recipients(rs).await
+    }
+    async fn due_recipients(
+        &self,
+        b: &BroadcastId,
+        now: chrono::DateTime<Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<Recipient>> {
+        self.inner.due_recipients(b, now, limit).await
+    }
+    async fn next_due(&self, b: &BroadcastId) -> PortResult<Option<chrono::DateTime<Utc>>> {
+        self.inner.next_due(b).await
+    }
+    async fn update_recipient(&self, r: &Recipient) -> PortResult<()> {
+        self.inner.update_recipient(r).await
+    }
+    async fn update_recipients(&self, rs: &[Recipient]) -> PortResult<()> {
+        if self.failures.fires() {
+            return Err(kindling::error::PortError::new(
+                "sqlite",
+                "database is locked",
+            ));
+        }
+        self.inner.update_recipients(rs).await
+    }
+    async fn get_recipient(
+        &self,
+        b: &BroadcastId,
+        lead: &kindling::ids::LeadId,
+    ) -> PortResult<Option<Recipient>> {
+        self.inner.get_recipient(b, lead).await
+    }
+    async fn recipients(
+        &self,
+        b: &BroadcastId,
+        after: Option<&kindling::ids::LeadId>,
+        limit: usize,
+    ) -> PortResult<Vec<Recipient>> {
+        self.inner.recipients(b, after, limit).await
+    }
+    async fn progress(&self, b: &BroadcastId) -> PortResult<kindling::broadcasts::Progress> {
+        self.inner.progress(b).await
+    }
+}
+
+#[tokio::test]
+async fn a_page_whose_outcomes_were_not_written_is_settled_by_the_next_run_without_resending() {
+    let t = app("");
+    for i in 0..6 {
+        lead(&t, &format!("pg{i}@example.jp"), "Asia/Tokyo", true).await;
+    }
+    let id = scheduled(&t, "page", segment(), "2026-11-02 11:00", false).await;
+    t.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap());
+    let failing = PageWriteFails {
+        inner: t.app.kindling.stores.broadcasts.clone(),
+        failures: kindling_tests::harness::FailFirst::new(1),
+    };
+    let mut k = t.app.kindling.broadcasts();
+    k.store = &failing;
+    // The provider took all six, then the page's outcomes failed to be written.
+    assert!(send_due_broadcasts(&k, &*t.mailer, 100).await.is_err());
+    assert_eq!(broadcast_mails(&t).len(), 6);
+    let store = &t.app.kindling.stores.broadcasts;
+    assert_eq!(
+        store.progress(&id).await.unwrap().queued,
+        6,
+        "all still queued"
+    );
+    // The next run settles them from their claims: sent, nothing sent again.
+    let next = send_due_broadcasts(&k, &*t.mailer, 100).await.unwrap();
+    assert_eq!(next.sent.len(), 0, "{next:?}");
+    send_due_broadcasts(&k, &*t.mailer, 100).await.unwrap();
+    assert_eq!(broadcast_mails(&t).len(), 6, "no mail twice");
+    let p = store.progress(&id).await.unwrap();
+    assert_eq!((p.sent, p.queued), (6, 0), "{p:?}");
+    assert_eq!(state(&t, &id).await.state, State::Sent);
+    // Each send counted once by the breaker, and one `email_sent` activity each.
+    let tallies = t
+        .app
+        .kindling
+        .stores
+        .tallies
+        .tallies(kindling::deliverability::SERIES, None, None)
+        .await
+        .unwrap();
+    let counted: u64 = tallies
+        .iter()
+        .map(|t| t.get(kindling::deliverability::SENT))
+        .sum();
+    // (No step mail went: the scheduler's own run never ran here.)
+    assert_eq!(counted, 6, "each broadcast mail once");
+    for i in 0..6 {
+        let sent = t
+            .activities(&format!("pg{i}@example.jp"))
+            .await
+            .into_iter()
+            .filter(|a| {
+                a.kind == kindling::activities::ActivityKind::EmailSent
+                    && a.attrs.broadcast_id.is_some()
+            })
+            .count();
+        assert_eq!(sent, 1);
+    }
 }

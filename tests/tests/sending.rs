@@ -640,3 +640,44 @@ async fn without_a_reentry_policy_a_lead_enters_a_sequence_once_ever() {
     t.submit("seminar", &lead_fields(email, "Asia/Tokyo")).await;
     assert_eq!(t.enrollments(email).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_step_recorded_sent_by_a_sender_that_then_died_gets_its_activity_on_the_next_run() {
+    let t = TestApp::new();
+    t.submit("whitepaper", &lead_fields("died@example.jp", "Asia/Tokyo"))
+        .await;
+    let lead = t.lead("died@example.jp").await;
+    let e = &t.enrollments("died@example.jp").await[0];
+    // A sender claimed step 0, the provider took it, the record says sent; then it died before
+    // the activity, the breaker's count and the enrollment's move.
+    let mut r = SendRecord {
+        key: MessageKey::Step {
+            lead_id: lead.id.clone(),
+            enrollment_id: e.id.clone(),
+            step: 0,
+        },
+        sequence_id: Some(e.sequence_id.clone()),
+        template: kindling::ids::TemplateId::new("doc_thanks"),
+        state: SendState::Sending,
+        claimed_at: t.now(),
+        sent_at: None,
+        provider_message_id: None,
+        links: Vec::new(),
+        error: None,
+    };
+    let sends = &t.app.kindling.stores.sends;
+    sends.claim_send(&r, None, t.now()).await.unwrap();
+    r.state = SendState::Sent;
+    r.sent_at = Some(t.now());
+    sends.complete_send(&r).await.unwrap();
+    let report = t.tick().await;
+    assert_eq!(t.mailer.count(), 0, "not sent again: {report:?}");
+    let sent: Vec<_> = t
+        .activities("died@example.jp")
+        .await
+        .into_iter()
+        .filter(|a| a.kind == kindling::activities::ActivityKind::EmailSent)
+        .collect();
+    assert_eq!(sent.len(), 1, "the activity it did not record");
+    assert_eq!(t.enrollments("died@example.jp").await[0].next_step, 1);
+}

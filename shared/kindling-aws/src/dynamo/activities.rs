@@ -17,20 +17,25 @@ fn sorted(mut v: Vec<Activity>) -> Vec<Activity> {
     v
 }
 
+/// An activity's item: under its lead, or under its visitor with the cookie's expiry.
+pub(super) fn activity_item(a: &Activity) -> PortResult<super::Item> {
+    let mut it = match &a.subject {
+        Subject::Lead(l) => item(keys::lead_activity(l, &a.id)),
+        Subject::Visitor(v) => {
+            let mut it = item(keys::visitor_activity(v, &a.id));
+            let expires = a.at + chrono::Duration::days(VISITOR_ACTIVITY_TTL_DAYS);
+            it.insert(keys::TTL.into(), n(expires.timestamp()));
+            it
+        }
+    };
+    it.insert(DATA.into(), json(a)?);
+    Ok(it)
+}
+
 #[async_trait]
 impl ActivityLog for DynamoStore {
     async fn record(&self, a: &Activity) -> PortResult<Put> {
-        let mut it = match &a.subject {
-            Subject::Lead(l) => item(keys::lead_activity(l, &a.id)),
-            Subject::Visitor(v) => {
-                let mut it = item(keys::visitor_activity(v, &a.id));
-                let expires = a.at + chrono::Duration::days(VISITOR_ACTIVITY_TTL_DAYS);
-                it.insert(keys::TTL.into(), n(expires.timestamp()));
-                it
-            }
-        };
-        it.insert(DATA.into(), json(a)?);
-        self.put_new_item(it).await
+        self.put_new_item(activity_item(a)?).await
     }
 
     async fn activities_of_lead(&self, lead: &LeadId) -> PortResult<Vec<Activity>> {

@@ -172,6 +172,16 @@ impl BroadcastStore for DynamoStore {
         Ok(())
     }
 
+    async fn update_recipients(&self, rs: &[Recipient]) -> PortResult<()> {
+        // BatchWriteItem (25 a request) has no conditions; every recipient here was read from
+        // the store, and its outcome follows from its claim (see the port).
+        let items = rs
+            .iter()
+            .map(recipient_item)
+            .collect::<PortResult<Vec<_>>>()?;
+        self.batch_put(items).await
+    }
+
     async fn get_recipient(
         &self,
         broadcast: &BroadcastId,

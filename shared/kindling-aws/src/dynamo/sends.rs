@@ -10,12 +10,13 @@ use crate::dynamo::keys;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
+use kindling::activities::Activity;
 use kindling::error::PortError;
 use kindling::ids::LeadId;
 use kindling::message::{MessageKey, MessageRef};
 use kindling::ports::PortResult;
 use kindling::sending::ledger::{SendRecord, SendState};
-use kindling::sending::ports::{SendClaim, SendLog};
+use kindling::sending::ports::{CountOnce, SendClaim, SendLog};
 use kindling::sending::schedule::FrequencyCap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -252,6 +253,46 @@ impl SendLog for DynamoStore {
             self.free_slot(&record.key).await?;
         }
         Ok(())
+    }
+
+    async fn complete_sent_with(
+        &self,
+        record: &SendRecord,
+        activity: &Activity,
+        count: &CountOnce<'_>,
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        let build = |e: aws_sdk_dynamodb::error::BuildError| PortError::new("dynamodb", e);
+        let sent = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(send_item(record)?))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(build)?;
+        let logged = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(super::activities::activity_item(activity)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(build)?;
+        let (unit, add) =
+            self.count_once_writes(count.series, count.bucket, count.counter, count.unit, now)?;
+        let written = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(sent).build())
+            .transact_items(TransactWriteItem::builder().put(logged).build())
+            .transact_items(TransactWriteItem::builder().put(unit).build())
+            .transact_items(TransactWriteItem::builder().update(add).build())
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            // A part was already there (a retried send): all or nothing, so the caller writes
+            // each part on its own.
+            Err(e) if cancelled_conditions(&e).is_some() => Ok(false),
+            Err(e) => Err(sdk_err("TransactWriteItems", e)),
+        }
     }
 
     async fn release_send(&self, key: &MessageKey) -> PortResult<()> {

@@ -34,16 +34,16 @@ fn tally_of(it: &Item) -> PortResult<Tally> {
     Ok(Tally { bucket, counts })
 }
 
-#[async_trait]
-impl Tallies for DynamoStore {
-    async fn tally_once(
+impl DynamoStore {
+    /// The two writes of a count once: the unit's marker (if absent) and the counter's add.
+    pub(super) fn count_once_writes(
         &self,
         series: &str,
         bucket: &str,
         counter: &str,
         unit: &str,
         now: DateTime<Utc>,
-    ) -> PortResult<Outcome> {
+    ) -> PortResult<(Put, Update)> {
         let mut marker = item(keys::tally_unit(series, bucket, counter, unit));
         let expires = now + chrono::Duration::days(TALLY_UNIT_DAYS);
         marker.insert(keys::TTL.into(), n(expires.timestamp()));
@@ -63,6 +63,21 @@ impl Tallies for DynamoStore {
             .expression_attribute_values(":one", n(1))
             .build()
             .map_err(build_err)?;
+        Ok((put, add))
+    }
+}
+
+#[async_trait]
+impl Tallies for DynamoStore {
+    async fn tally_once(
+        &self,
+        series: &str,
+        bucket: &str,
+        counter: &str,
+        unit: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<Outcome> {
+        let (put, add) = self.count_once_writes(series, bucket, counter, unit, now)?;
         match self
             .client
             .transact_write_items()

@@ -108,19 +108,28 @@ impl BroadcastStore for SqliteStore {
     }
 
     async fn update_recipient(&self, r: &Recipient) -> PortResult<()> {
-        self.db
-            .conn()
-            .execute(
-                "UPDATE broadcast_recipients SET state = ?1, due_at = ?2, data = ?3 WHERE broadcast_id = ?4 AND lead_id = ?5",
-                params![
+        self.update_recipients(std::slice::from_ref(r)).await
+    }
+
+    async fn update_recipients(&self, rs: &[Recipient]) -> PortResult<()> {
+        let mut conn = self.db.conn();
+        let tx = conn.transaction().map_err(err)?;
+        {
+            let mut stmt = tx
+                .prepare_cached("UPDATE broadcast_recipients SET state = ?1, due_at = ?2, data = ?3 WHERE broadcast_id = ?4 AND lead_id = ?5")
+                .map_err(err)?;
+            for r in rs {
+                stmt.execute(params![
                     r.state.name(),
                     ts(r.due_at),
                     json(r)?,
                     r.broadcast_id.as_str(),
                     r.lead_id.as_str()
-                ],
-            )
-            .map_err(err)?;
+                ])
+                .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
         Ok(())
     }
 

@@ -4,11 +4,12 @@ use super::{from_json, json, one_json, query_json, SqliteStore};
 use crate::db::{err, parse_ts, ts};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use kindling::activities::Activity;
 use kindling::ids::LeadId;
 use kindling::message::MessageKey;
 use kindling::ports::PortResult;
 use kindling::sending::ledger::{SendRecord, SendState};
-use kindling::sending::ports::{SendClaim, SendLog};
+use kindling::sending::ports::{CountOnce, SendClaim, SendLog};
 use kindling::sending::schedule::FrequencyCap;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
@@ -34,6 +35,21 @@ fn capped(
         .map(|t| parse_ts(t))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(cap.next_free(&claimed, now))
+}
+
+/// Overwrites a send record with its outcome.
+fn update_send(conn: &rusqlite::Connection, record: &SendRecord) -> PortResult<()> {
+    conn.execute(
+        "UPDATE sends SET state = ?1, data = ?2 WHERE lead_id = ?3 AND message = ?4",
+        params![
+            record.state.as_str(),
+            json(record)?,
+            record.key.lead_id().as_str(),
+            record.key.message().slot()
+        ],
+    )
+    .map_err(err)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -76,19 +92,38 @@ impl SendLog for SqliteStore {
     }
 
     async fn complete_send(&self, record: &SendRecord) -> PortResult<()> {
-        self.db
-            .conn()
-            .execute(
-                "UPDATE sends SET state = ?1, data = ?2 WHERE lead_id = ?3 AND message = ?4",
-                params![
-                    record.state.as_str(),
-                    json(record)?,
-                    record.key.lead_id().as_str(),
-                    record.key.message().slot()
-                ],
-            )
-            .map_err(err)?;
+        update_send(&self.db.conn(), record)?;
         Ok(())
+    }
+
+    async fn complete_sent_with(
+        &self,
+        record: &SendRecord,
+        activity: &Activity,
+        count: &CountOnce<'_>,
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        let mut conn = self.db.conn();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        update_send(&tx, record)?;
+        match super::activities::insert(&tx, activity) {
+            Ok(_) => {}
+            Err(e) if super::is_unique_violation(&e) => {}
+            Err(e) => return Err(err(e)),
+        }
+        super::tallies::count_once(
+            &tx,
+            count.series,
+            count.bucket,
+            count.counter,
+            count.unit,
+            now,
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(true)
     }
 
     async fn release_send(&self, key: &MessageKey) -> PortResult<()> {

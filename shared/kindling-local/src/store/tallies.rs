@@ -8,6 +8,30 @@ use kindling::ports::{PortResult, Put, Tallies, Tally};
 use rusqlite::{params, TransactionBehavior};
 use std::collections::BTreeMap;
 
+/// Adds one to a counter unless `unit` was counted there before; `true` if it counted.
+pub(super) fn count_once(
+    conn: &rusqlite::Connection,
+    series: &str,
+    bucket: &str,
+    counter: &str,
+    unit: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<bool> {
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO tally_units (series, bucket, counter, unit, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![series, bucket, counter, unit, ts(now)],
+    )?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    conn.execute(
+        "INSERT INTO tallies (series, bucket, counter, n) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (series, bucket, counter) DO UPDATE SET n = n + 1",
+        params![series, bucket, counter],
+    )?;
+    Ok(true)
+}
+
 #[async_trait]
 impl Tallies for SqliteStore {
     async fn tally_once(
@@ -22,21 +46,9 @@ impl Tallies for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
-        let inserted = tx
-            .execute(
-                "INSERT OR IGNORE INTO tally_units (series, bucket, counter, unit, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![series, bucket, counter, unit, ts(now)],
-            )
-            .map_err(err)?;
-        if inserted == 0 {
+        if !count_once(&tx, series, bucket, counter, unit, now).map_err(err)? {
             return Ok(Put::Existed);
         }
-        tx.execute(
-            "INSERT INTO tallies (series, bucket, counter, n) VALUES (?1, ?2, ?3, 1)
-             ON CONFLICT (series, bucket, counter) DO UPDATE SET n = n + 1",
-            params![series, bucket, counter],
-        )
-        .map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(Put::Created)
     }

@@ -8,11 +8,11 @@ use super::compose::{build_mail, key_of};
 use super::config::WhenCapped;
 use super::{Broadcast, Broadcasts, Recipient, RecipientState};
 use crate::activities::{Activity, ActivityKind, Attrs, Subject};
+use crate::deliverability::breaker::{finish_sent, record_sent};
 use crate::error::Result;
 use crate::ids::{ActivityId, BroadcastId, TemplateId};
 use crate::sending::ledger::{SendRecord, SendState, CLAIM_LEASE_MINUTES};
 use crate::sending::ports::{MailError, Mailer, OutgoingMail, SendClaim};
-use crate::tracking::record_activity;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
@@ -37,8 +37,9 @@ pub(super) enum Outcome {
     RetryLater,
 }
 
-async fn settle(
-    k: &Broadcasts<'_>,
+/// A recipient's outcome, for the sender to write with its page ([`super::run`]).
+fn settle(
+    out: &mut Vec<Recipient>,
     mut r: Recipient,
     state: RecipientState,
     reason: Option<String>,
@@ -48,13 +49,14 @@ async fn settle(
     r.state = state;
     r.reason = reason;
     r.at = Some(now);
-    k.store.update_recipient(&r).await?;
+    out.push(r);
     Ok(outcome)
 }
 
-async fn defer(k: &Broadcasts<'_>, mut r: Recipient, until: DateTime<Utc>) -> Result<Outcome> {
+/// A recipient due later, for the sender to write with its page.
+fn defer(out: &mut Vec<Recipient>, mut r: Recipient, until: DateTime<Utc>) -> Result<Outcome> {
     r.due_at = until;
-    k.store.update_recipient(&r).await?;
+    out.push(r);
     Ok(Outcome::Deferred)
 }
 
@@ -64,30 +66,39 @@ pub(super) struct To {
     pub suppressed: bool,
 }
 
-/// One recipient: checks at send time, the claim, the provider, the records.
+/// What a page of recipients shares: the broadcast as read before it, each cell's content
+/// compiled, and the time.
+pub(super) struct Page<'a> {
+    pub broadcast: &'a Broadcast,
+    pub compiled: &'a [super::content::Compiled],
+    pub now: DateTime<Utc>,
+}
+
+/// One recipient: checks at send time, the claim, the provider, the records. Its outcome (or
+/// its new due time) goes to `out`, which the sender writes with the page: a sender that dies
+/// before leaves the recipient queued, and the next run settles it from its claim.
 pub(super) async fn send_one(
     k: &Broadcasts<'_>,
     mailer: &dyn Mailer,
-    b: &Broadcast,
-    compiled: &[super::content::Compiled],
+    page: &Page<'_>,
     r: Recipient,
     to: To,
-    now: DateTime<Utc>,
+    out: &mut Vec<Recipient>,
 ) -> Result<Outcome> {
     use RecipientState as R;
+    let (b, compiled, now) = (page.broadcast, page.compiled, page.now);
     let Some(lead) = to.lead else {
         return settle(
-            k,
+            out,
             r,
             R::Skipped,
             Some("lead_gone".into()),
             now,
             Outcome::Skipped,
-        )
-        .await;
+        );
     };
     if let Some(why) = exclusion(b, &lead, to.suppressed) {
-        return settle(k, r, R::Skipped, Some(why.into()), now, Outcome::Skipped).await;
+        return settle(out, r, R::Skipped, Some(why.into()), now, Outcome::Skipped);
     }
     let zone = lead.zone(k.config.program.default_zone);
     let (cell, counted) = match pick(b, &lead.id, zone, k.config.program.default_zone) {
@@ -95,33 +106,32 @@ pub(super) async fn send_one(
         Pick::Rest { winner, due } => {
             let due = k.config.sending.send_time(None, due, zone);
             if due > now {
-                return defer(k, r, due).await;
+                return defer(out, r, due);
             }
             (winner, false)
         }
         Pick::Undecided => {
             let until = b.freeze.decide_at.unwrap_or(now).max(now) + Duration::minutes(5);
-            return defer(k, r, until).await;
+            return defer(out, r, until);
         }
     };
     let allowed = k.config.sending.send_time(None, now, zone);
     if allowed > now {
-        return defer(k, r, allowed).await;
+        return defer(out, r, allowed);
     }
     let Some(compiled) = compiled.get(cell) else {
         return settle(
-            k,
+            out,
             r,
             R::Failed,
             Some(format!("no A/B cell {cell}")),
             now,
             Outcome::Failed,
-        )
-        .await;
+        );
     };
     let composed = match build_mail(k, b, compiled, &lead, now) {
         Ok(m) => m,
-        Err(e) => return settle(k, r, R::Failed, Some(e), now, Outcome::Failed).await,
+        Err(e) => return settle(out, r, R::Failed, Some(e), now, Outcome::Failed),
     };
     let key = key_of(b, &lead);
     let mut record = SendRecord {
@@ -143,20 +153,15 @@ pub(super) async fn send_one(
         SendClaim::Claimed => {}
         SendClaim::CapReached { until } => {
             return match k.config.broadcasts.when_capped {
-                WhenCapped::Wait => {
-                    defer(k, r, k.config.sending.send_time(None, until, zone)).await
-                }
-                WhenCapped::Skip => {
-                    settle(
-                        k,
-                        r,
-                        R::Skipped,
-                        Some("capped".into()),
-                        now,
-                        Outcome::Skipped,
-                    )
-                    .await
-                }
+                WhenCapped::Wait => defer(out, r, k.config.sending.send_time(None, until, zone)),
+                WhenCapped::Skip => settle(
+                    out,
+                    r,
+                    R::Skipped,
+                    Some("capped".into()),
+                    now,
+                    Outcome::Skipped,
+                ),
             }
         }
         SendClaim::Exists(mut existing) => {
@@ -173,21 +178,21 @@ pub(super) async fn send_one(
                         existing.error = Some("sender stopped between claim and record".into());
                         k.sends.complete_send(&existing).await?;
                     }
-                    settle(k, r, R::Unknown, existing.error, now, Outcome::Unknown).await
+                    settle(out, r, R::Unknown, existing.error, now, Outcome::Unknown)
                 }
                 SendState::Sent => {
                     // A sender died after recording the send: finish what it did not (each
                     // of these is idempotent), so the count and the activity are not lost.
                     let at = existing.sent_at.unwrap_or(existing.claimed_at);
-                    crate::deliverability::breaker::count_send(&k.deliverability, &key, at).await?;
                     if counted {
                         count_sent(k, b, cell, &lead.id, at).await?;
                     }
-                    record_activity(&k.record, &sent_activity(&key, &lead, at)).await?;
-                    settle(k, r, R::Sent, None, at, Outcome::Skipped).await
+                    let activity = sent_activity(&key, &lead, at);
+                    finish_sent(&k.deliverability, &k.record, &existing, &activity).await?;
+                    settle(out, r, R::Sent, None, at, Outcome::Skipped)
                 }
                 SendState::Failed => {
-                    settle(k, r, R::Failed, existing.error, now, Outcome::Failed).await
+                    settle(out, r, R::Failed, existing.error, now, Outcome::Failed)
                 }
             };
         }
@@ -203,12 +208,11 @@ pub(super) async fn send_one(
             record.state = SendState::Sent;
             record.sent_at = Some(now);
             record.provider_message_id = Some(message_id);
-            k.sends.complete_send(&record).await?;
-            crate::deliverability::breaker::count_send(&k.deliverability, &key, now).await?;
+            let activity = sent_activity(&key, &lead, now);
+            record_sent(&k.deliverability, k.sends, &k.record, &record, &activity).await?;
             if counted {
                 count_sent(k, b, cell, &lead.id, now).await?;
             }
-            record_activity(&k.record, &sent_activity(&key, &lead, now)).await?;
             let sent = SentBroadcast {
                 broadcast_id: b.id.clone(),
                 lead_id: lead.id.clone(),
@@ -216,7 +220,7 @@ pub(super) async fn send_one(
                 subject: composed.subject,
                 at: now,
             };
-            settle(k, r, R::Sent, None, now, Outcome::Sent(sent)).await
+            settle(out, r, R::Sent, None, now, Outcome::Sent(sent))
         }
         Err(MailError::Retryable(e)) => {
             tracing::warn!(lead_id = %lead.id, broadcast = %b.id, error = %e, "provider throttled; the recipient stays queued");
@@ -227,7 +231,7 @@ pub(super) async fn send_one(
             record.state = SendState::Failed;
             record.error = Some(e.clone());
             k.sends.complete_send(&record).await?;
-            settle(k, r, R::Failed, Some(e), now, Outcome::Failed).await
+            settle(out, r, R::Failed, Some(e), now, Outcome::Failed)
         }
     }
 }

@@ -37,6 +37,15 @@ pub trait BroadcastStore: Send + Sync {
     async fn next_due(&self, broadcast: &BroadcastId) -> PortResult<Option<DateTime<Utc>>>;
     /// Overwrites one recipient's record (its state, reason, due time).
     async fn update_recipient(&self, r: &Recipient) -> PortResult<()>;
+    /// Overwrites the records of recipients that exist, in as few writes as the store can
+    /// (the sender writes a page's outcomes together). Unconditional: the claim in the send
+    /// ledger, not this write, decides who sends, so two writers write the same outcome.
+    async fn update_recipients(&self, rs: &[Recipient]) -> PortResult<()> {
+        for r in rs {
+            self.update_recipient(r).await?;
+        }
+        Ok(())
+    }
     /// One recipient.
     async fn get_recipient(
         &self,

@@ -335,6 +335,9 @@ async fn send_recipients(
         if k.config.broadcasts.counts_toward_cap {
             k.sends.prefetch_ledgers(&ids).await?;
         }
+        // The page's outcomes are written together at its end (one batch on DynamoDB).
+        let mut settled = Vec::with_capacity(due.len());
+        let mut retry_later = false;
         for r in due {
             *left -= 1;
             let lead = leads.remove(&r.lead_id);
@@ -343,7 +346,12 @@ async fn send_recipients(
                 lead,
                 suppressed: barred,
             };
-            match super::deliver::send_one(k, mailer, &current, &compiled, r, to, now).await {
+            let page = super::deliver::Page {
+                broadcast: &current,
+                compiled: &compiled,
+                now,
+            };
+            match super::deliver::send_one(k, mailer, &page, r, to, &mut settled).await {
                 Ok(super::deliver::Outcome::Sent(m)) => report.sent.push(m),
                 Ok(super::deliver::Outcome::Skipped) => report.skipped += 1,
                 Ok(super::deliver::Outcome::Deferred) => report.deferred += 1,
@@ -351,14 +359,19 @@ async fn send_recipients(
                 Ok(super::deliver::Outcome::Unknown) => report.unknown += 1,
                 Ok(super::deliver::Outcome::InProgress) => {}
                 Ok(super::deliver::Outcome::RetryLater) => {
-                    report.retry_later = true;
-                    return Ok(());
+                    retry_later = true;
+                    break;
                 }
                 Err(e) => {
                     tracing::error!(error = %crate::error::Report(&e), "broadcast send failed; the recipient stays queued");
                     report.errors += 1;
                 }
             }
+        }
+        k.store.update_recipients(&settled).await?;
+        if retry_later {
+            report.retry_later = true;
+            return Ok(());
         }
     }
     Ok(())

@@ -20,6 +20,15 @@ pub enum SendClaim {
     Exists(SendRecord),
 }
 
+/// A counter a send adds one to, once per unit (see [`crate::ports::Tallies::tally_once`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CountOnce<'a> {
+    pub series: &'a str,
+    pub bucket: &'a str,
+    pub counter: &'a str,
+    pub unit: &'a str,
+}
+
 /// The record of every step send, and the frequency cap over them.
 #[async_trait]
 pub trait SendLog: Send + Sync {
@@ -35,6 +44,22 @@ pub trait SendLog: Send + Sync {
     ) -> PortResult<SendClaim>;
     /// Overwrites a claimed record with its outcome.
     async fn complete_send(&self, record: &SendRecord) -> PortResult<()>;
+    /// Records a send the provider accepted (`record.state` is sent) with what follows from it,
+    /// in one write: the record, its `email_sent` activity (once, by id) and a count it adds
+    /// once (the breaker's sends of the hour). `true`: all three are stored (a part already
+    /// there is left as it was); `false` (the default, or when a part was already there on a
+    /// store that writes all or nothing): nothing was written, and the caller writes each part
+    /// on its own, each idempotently. Announcing the activity stays the caller's.
+    async fn complete_sent_with(
+        &self,
+        record: &SendRecord,
+        activity: &crate::activities::Activity,
+        count: &CountOnce<'_>,
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        let _ = (record, activity, count, now);
+        Ok(false)
+    }
     /// Deletes a claim whose mail certainly did not go (a retryable provider error).
     async fn release_send(&self, key: &MessageKey) -> PortResult<()>;
     /// One record.

@@ -12,7 +12,6 @@ use crate::sending::ledger::{SendRecord, SendState};
 use crate::sending::ports::{MailError, Mailer, OutgoingMail};
 use crate::sequences::config::Sequence;
 use crate::sequences::{Enrollment, EnrollmentStatus};
-use crate::tracking::record_activity;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
@@ -251,10 +250,18 @@ async fn send_step(
         }
         AfterClaim::Recorded(existing) => {
             if existing.state == SendState::Sent {
+                // A sender died after recording the send: finish what it may not have (each
+                // part idempotent), so the count and the activity are not lost.
                 super::ab::count_sent(k, seq, &existing).await?;
                 let at = existing.sent_at.unwrap_or(existing.claimed_at);
-                crate::deliverability::breaker::count_send(&k.deliverability, &existing.key, at)
-                    .await?;
+                let activity = sent_activity(&existing.key, &lead.id, seq, at);
+                crate::deliverability::breaker::finish_sent(
+                    &k.deliverability,
+                    &k.record,
+                    &existing,
+                    &activity,
+                )
+                .await?;
             }
             return advance(k, enr, seq, zone, now, Handled::Skipped).await;
         }
@@ -271,17 +278,16 @@ async fn send_step(
             record.state = SendState::Sent;
             record.sent_at = Some(now);
             record.provider_message_id = Some(message_id.clone());
-            k.sends.complete_send(&record).await?;
+            let activity = sent_activity(&key, &lead.id, seq, now);
+            crate::deliverability::breaker::record_sent(
+                &k.deliverability,
+                k.sends,
+                &k.record,
+                &record,
+                &activity,
+            )
+            .await?;
             super::ab::count_sent(k, seq, &record).await?;
-            crate::deliverability::breaker::count_send(&k.deliverability, &key, now).await?;
-            let activity = Activity {
-                id: ActivityId::new(format!("sent_{}", key.id_part())),
-                subject: Subject::Lead(lead.id.clone()),
-                kind: ActivityKind::EmailSent,
-                at: now,
-                attrs: Attrs::of_message(&key, Some(seq.id.clone())),
-            };
-            record_activity(&k.record, &activity).await?;
             tracing::info!(lead_id = %lead.id, sequence = %seq.id, step = step_no, "step mail sent");
             let sent = SentMail {
                 key,
@@ -358,5 +364,21 @@ async fn save(k: &super::Sequences<'_>, enr: &Enrollment, outcome: Handled) -> R
             Handled::Sent(m) => Handled::Sent(m),
             _ => Handled::Skipped,
         }),
+    }
+}
+
+/// The `email_sent` activity of a step's mail: one id per send key.
+fn sent_activity(
+    key: &crate::message::MessageKey,
+    lead: &crate::ids::LeadId,
+    seq: &Sequence,
+    at: DateTime<Utc>,
+) -> Activity {
+    Activity {
+        id: ActivityId::new(format!("sent_{}", key.id_part())),
+        subject: Subject::Lead(lead.clone()),
+        kind: ActivityKind::EmailSent,
+        at,
+        attrs: Attrs::of_message(key, Some(seq.id.clone())),
     }
 }

@@ -6,7 +6,7 @@ pub(crate) mod api;
 mod record;
 pub mod script;
 
-pub use record::{record_activities, record_activity};
+pub use record::{announce, record_activities, record_activity};
 
 use crate::activities::pages::PageCategory;
 use crate::activities::ports::ActivityLog;

@@ -29,6 +29,13 @@ pub async fn record_activities(
     Ok(puts)
 }
 
+/// Announces activities already stored (by a write that stored them with something else).
+pub async fn announce(k: &super::Recorder<'_>, activities: &[Activity]) -> Result<()> {
+    let events: Vec<Event> = activities.iter().map(announcement).collect();
+    k.bus.publish(&events).await?;
+    Ok(())
+}
+
 fn announcement(a: &Activity) -> Event {
     let (lead_id, visitor_id) = match &a.subject {
         Subject::Lead(l) => (Some(l.clone()), a.attrs.visitor_id.clone()),
