@@ -203,9 +203,17 @@ async fn broadcast_commands_run_against_the_api_signed_with_the_same_output_as_l
         "--local",
         "--topic",
         "newsletter",
+        "--ab-subject",
+        "B: 12月号のお知らせ",
+        "--ab-metric",
+        "open",
     ]);
     let (ok, out, err) = run(create, Some(api.clone()), SECRET).await;
     assert!(ok && out.contains("state      draft"), "{out}{err}");
+    assert!(
+        out.contains("ab         2 cells of 10 % (A, B), judged by opens"),
+        "{out}"
+    );
     // The signer is who created it, whatever --by said.
     let (ok, json, _) = run(
         args(&["broadcast", "show", "remote-nl", "--json"]),
