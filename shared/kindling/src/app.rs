@@ -340,12 +340,9 @@ async fn count_ab_engagement(
 ) -> Result<(), Error> {
     let steps = crate::sequences::ab::any_test(&k.sequences());
     let broadcast = match &e.broadcast_id {
-        Some(b) => k
-            .stores
-            .broadcasts
-            .get_broadcast(b)
+        Some(b) => crate::broadcasts::ab_tally::plan_of(&*k.stores.tallies, b)
             .await?
-            .filter(|b| b.ab.is_some()),
+            .map(|plan| (b, plan)),
         None => None,
     };
     if !steps && broadcast.is_none() {
@@ -363,8 +360,16 @@ async fn count_ab_engagement(
         return Ok(());
     };
     match broadcast {
-        Some(b) => {
-            crate::broadcasts::ab_tally::count_engagement(&k.broadcasts(), &b, lead, &a).await?
+        Some((b, plan)) => {
+            crate::broadcasts::ab_tally::count_engagement(
+                &*k.stores.tallies,
+                b,
+                &plan,
+                lead,
+                &a,
+                k.clock.now(),
+            )
+            .await?
         }
         None => crate::sequences::ab::count_engagement(&k.sequences(), lead, &a).await?,
     }

@@ -3,7 +3,7 @@
 
 use super::ab::{cell_of, Plan, LABELS};
 use super::{Broadcast, Broadcasts};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::{BroadcastId, LeadId, TemplateId};
 use crate::sending::ab::{self, VariantResult, Verdict};
 use chrono::{DateTime, Utc};
@@ -11,6 +11,31 @@ use chrono::{DateTime, Utc};
 /// A broadcast's tally series.
 pub fn series(b: &BroadcastId) -> String {
     format!("bab:{b}")
+}
+
+/// The mark of a broadcast's series that holds its plan (JSON), written when it starts: what
+/// counting an open reads, a small item instead of the broadcast with its content.
+pub const PLAN: &str = "plan";
+
+/// Writes the plan where counting opens finds it (once: a started broadcast's plan no longer
+/// changes).
+pub(crate) async fn publish_plan(k: &Broadcasts<'_>, b: &Broadcast) -> Result<()> {
+    let Some(plan) = &b.ab else { return Ok(()) };
+    let json =
+        serde_json::to_string(plan).map_err(|e| crate::error::PortError::new("broadcast", e))?;
+    k.tallies
+        .set_mark(&series(&b.id), PLAN, &json, true)
+        .await?;
+    Ok(())
+}
+
+/// The plan of broadcast `b`'s A/B test, if it has one and has started.
+pub(crate) async fn plan_of(
+    tallies: &dyn crate::ports::Tallies,
+    b: &BroadcastId,
+) -> Result<Option<Plan>> {
+    let marks = tallies.marks(&series(b)).await?;
+    Ok(marks.get(PLAN).and_then(|j| serde_json::from_str(j).ok()))
 }
 
 /// Counts a cell recipient's send, once.
@@ -31,14 +56,15 @@ pub(crate) async fn count_sent(
 /// click counts as an open too. `activity` has passed the cleaned log (see
 /// [`crate::activities::log::human_engagement`]).
 pub(crate) async fn count_engagement(
-    k: &Broadcasts<'_>,
-    b: &Broadcast,
+    tallies: &dyn crate::ports::Tallies,
+    broadcast: &BroadcastId,
+    plan: &Plan,
     lead: &LeadId,
     activity: &crate::activities::Activity,
+    now: DateTime<Utc>,
 ) -> Result<()> {
     use crate::activities::ActivityKind;
-    let Some(plan) = &b.ab else { return Ok(()) };
-    let Some(cell) = cell_of(plan, &b.id, lead) else {
+    let Some(cell) = cell_of(plan, broadcast, lead) else {
         return Ok(());
     };
     let counters: &[&str] = match activity.kind {
@@ -47,14 +73,8 @@ pub(crate) async fn count_engagement(
         _ => &[],
     };
     for c in counters {
-        k.tallies
-            .tally_once(
-                &series(&b.id),
-                LABELS[cell],
-                c,
-                lead.as_str(),
-                k.clock.now(),
-            )
+        tallies
+            .tally_once(&series(broadcast), LABELS[cell], c, lead.as_str(), now)
             .await?;
     }
     Ok(())
@@ -92,4 +112,56 @@ pub fn judge(plan: &Plan, cells: &[VariantResult]) -> (usize, Verdict) {
         _ => 0,
     };
     (winner, verdict)
+}
+
+/// Judges the A/B test once its time has come (the first sender to write the decision wins;
+/// the others read it). Returns the broadcast as it is after.
+pub(crate) async fn decide(
+    k: &Broadcasts<'_>,
+    b: Broadcast,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<Broadcast> {
+    let (Some(plan), None, Some(at)) = (&b.ab, &b.decision, b.freeze.decide_at) else {
+        return Ok(b);
+    };
+    if now < at {
+        return Ok(b);
+    }
+    let cells = results(k, &b).await?;
+    let (winner, verdict) = judge(plan, &cells);
+    let what = match &verdict {
+        Verdict::Winner { p_value, .. } => format!(
+            "A/B: {} won (p = {p_value:.4}); the rest gets it",
+            LABELS[winner]
+        ),
+        Verdict::NotSignificant { p_value, .. } => {
+            format!("A/B: no significant winner (p = {p_value:.4}); the rest gets A")
+        }
+        Verdict::NeedsSample { missing } => {
+            format!("A/B: {missing} sends short of the sample; the rest gets A")
+        }
+    };
+    let decision = super::ab::Decision {
+        at: now,
+        winner,
+        verdict,
+        cells,
+    };
+    let decided = super::lifecycle::update(k, &b.id, by, &what, |s| {
+        if s.decision.is_some() {
+            return Err(Error::Refused("decided meanwhile".into()));
+        }
+        s.decision = Some(decision.clone());
+        Ok(())
+    })
+    .await;
+    match decided {
+        Ok(b) => {
+            tracing::info!(broadcast = %b.id, winner = LABELS[winner], "A/B test decided");
+            Ok(b)
+        }
+        Err(Error::Refused(_)) => Ok(k.store.get_broadcast(&b.id).await?.unwrap_or(b)),
+        Err(e) => Err(e),
+    }
 }

@@ -16,9 +16,7 @@ use super::{Broadcast, Broadcasts, Hold, Recipient, RecipientState, State};
 use crate::error::{Error, Result};
 use crate::ids::BroadcastId;
 use crate::leads::Lead;
-use crate::sending::ab::Verdict;
 use crate::sending::ports::Mailer;
-use chrono::{DateTime, Utc};
 
 use serde::Serialize;
 
@@ -97,6 +95,10 @@ async fn start(
         return Ok(None);
     }
     let stale = now - start > k.config.broadcasts.stale_after && !b.confirmed_late;
+    if !stale {
+        // Before it starts, so that no open of its mail can come before the plan is found.
+        super::ab_tally::publish_plan(k, &b).await?;
+    }
     let moved = update(
         k,
         &b.id,
@@ -255,53 +257,6 @@ fn queued(
     })
 }
 
-/// Judges the A/B test once its time has come (the first sender to write the decision wins;
-/// the others read it). Returns the broadcast as it is after.
-async fn decide(k: &Broadcasts<'_>, b: Broadcast, now: DateTime<Utc>) -> Result<Broadcast> {
-    let (Some(plan), None, Some(at)) = (&b.ab, &b.decision, b.freeze.decide_at) else {
-        return Ok(b);
-    };
-    if now < at {
-        return Ok(b);
-    }
-    let cells = super::ab_tally::results(k, &b).await?;
-    let (winner, verdict) = super::ab_tally::judge(plan, &cells);
-    let what = match &verdict {
-        Verdict::Winner { p_value, .. } => format!(
-            "A/B: {} won (p = {p_value:.4}); the rest gets it",
-            super::ab::LABELS[winner]
-        ),
-        Verdict::NotSignificant { p_value, .. } => {
-            format!("A/B: no significant winner (p = {p_value:.4}); the rest gets A")
-        }
-        Verdict::NeedsSample { missing } => {
-            format!("A/B: {missing} sends short of the sample; the rest gets A")
-        }
-    };
-    let decision = super::ab::Decision {
-        at: now,
-        winner,
-        verdict,
-        cells,
-    };
-    let decided = update(k, &b.id, SENDER, &what, |s| {
-        if s.decision.is_some() {
-            return Err(Error::Refused("decided meanwhile".into()));
-        }
-        s.decision = Some(decision.clone());
-        Ok(())
-    })
-    .await;
-    match decided {
-        Ok(b) => {
-            tracing::info!(broadcast = %b.id, winner = super::ab::LABELS[winner], "A/B test decided");
-            Ok(b)
-        }
-        Err(Error::Refused(_)) => Ok(k.store.get_broadcast(&b.id).await?.unwrap_or(b)),
-        Err(e) => Err(e),
-    }
-}
-
 /// Hands due recipients to the mailer, reading the broadcast again before each page.
 async fn send_recipients(
     k: &Broadcasts<'_>,
@@ -319,7 +274,7 @@ async fn send_recipients(
         if current.state != State::Sending {
             return Ok(());
         }
-        let current = decide(k, current, now).await?;
+        let current = super::ab_tally::decide(k, current, now, SENDER).await?;
         let due = k
             .store
             .due_recipients(&b.id, now, (*left).min(SEND_PAGE))
