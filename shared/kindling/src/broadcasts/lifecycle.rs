@@ -2,7 +2,8 @@
 //! cancelled. Every move is a conditional write of the broadcast (two people acting at once
 //! cannot both win) and is kept in its history.
 //!
-//! An approval covers a hash of content, audience and schedule ([`Broadcast::hash`]); any edit
+//! An approval covers a hash of content, audience, schedule, topic and A/B test
+//! ([`Broadcast::hash`]); any edit
 //! changes the hash, voids the approval and returns the broadcast to draft. Approval needs a
 //! dry run of exactly what is approved, with no recipient failing to render, and, when
 //! `broadcasts.second_approver` is set, someone other than the creator.
