@@ -5,15 +5,20 @@ KINDLING = $(CARGO) run --quiet -p kindling-local --bin kindling --
 
 FUNCTIONS = track intake score send-steps notify feedback
 
+# Where cargo builds, as cargo says (CARGO_TARGET_DIR and build.target-dir followed); the stack
+# finds the function binaries there through KINDLING_TARGET_DIR.
+TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null || echo target)
+export KINDLING_TARGET_DIR = $(TARGET_DIR)
+
 # Lambda architecture: x86_64 (default, what this project builds and tests) or arm64 (needs the
 # aarch64-unknown-linux-gnu standard library and a linker for it).
 ARCH ?= x86_64
 ifeq ($(ARCH),arm64)
-LAMBDA_FLAGS = --arm64 --lambda-dir target/lambda-arm64
-LAMBDA_DIR = target/lambda-arm64
+LAMBDA_DIR = $(TARGET_DIR)/lambda-arm64
+LAMBDA_FLAGS = --arm64 --lambda-dir $(LAMBDA_DIR)
 else
-LAMBDA_FLAGS = --x86-64
-LAMBDA_DIR = target/lambda
+LAMBDA_DIR = $(TARGET_DIR)/lambda
+LAMBDA_FLAGS = --x86-64 --lambda-dir $(LAMBDA_DIR)
 endif
 
 # Settings of the smoke deploy to moto (the samples in events/ are tagged with configuration set

@@ -140,9 +140,18 @@ export interface KindlingStackProps extends StackProps {
   readonly settings: KindlingSettings;
 }
 
-/** The `cargo lambda build` output directory for an architecture. */
-export function defaultLambdaDir(architecture: 'x86_64' | 'arm64'): string {
-  const target = path.join(__dirname, '..', '..', 'target');
+/**
+ * The `cargo lambda build` output directory for an architecture: under cargo's target directory,
+ * which `make` passes as KINDLING_TARGET_DIR (from `cargo metadata`, so `CARGO_TARGET_DIR` and
+ * `build.target-dir` are followed), else `CARGO_TARGET_DIR` (relative to the repository), else
+ * `target/`.
+ */
+export function defaultLambdaDir(
+  architecture: 'x86_64' | 'arm64',
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const root = path.join(__dirname, '..', '..');
+  const target = path.resolve(root, env.KINDLING_TARGET_DIR || env.CARGO_TARGET_DIR || 'target');
   return architecture === 'arm64' ? path.join(target, 'lambda-arm64') : path.join(target, 'lambda');
 }
 

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import {
   ASYNC_FUNCTIONS,
+  defaultLambdaDir,
   FUNCTIONS,
   loadEventCatalog,
   loadRouteCatalog,
@@ -509,4 +510,16 @@ describe('settings are checked', () => {
       assert.throws(() => synth(bad as any));
     });
   }
+});
+
+describe('function binaries', () => {
+  test("are looked for in cargo's target directory, wherever CARGO_TARGET_DIR puts it", () => {
+    assert.equal(defaultLambdaDir('x86_64', {}), path.join(ROOT, 'target', 'lambda'));
+    assert.equal(defaultLambdaDir('arm64', { CARGO_TARGET_DIR: '/cache/t' }), '/cache/t/lambda-arm64');
+    assert.equal(defaultLambdaDir('x86_64', { CARGO_TARGET_DIR: 'out' }), path.join(ROOT, 'out', 'lambda'));
+    assert.equal(
+      defaultLambdaDir('x86_64', { KINDLING_TARGET_DIR: '/m/t', CARGO_TARGET_DIR: '/other' }),
+      '/m/t/lambda',
+    );
+  });
 });

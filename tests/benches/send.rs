@@ -1,4 +1,4 @@
-//! Due steps processed per minute by one sender run (`send_due_steps`), with an in-memory mailer
+//! Due steps processed per minute by one run of the schedule (`run_schedule`), with an in-memory mailer
 //! and bus, on the embedded store (SQLite file, WAL) and, when `KINDLING_TEST_AWS_ENDPOINT` is set
 //! (`scripts/with-moto cargo bench -p kindling-tests --bench send`), on the DynamoDB store on
 //! moto. Each step is the whole path: due query, lead, suppression, consent, exit goals, quiet
@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use kindling::app::send_due_steps;
+use kindling::app::run_schedule;
 use kindling::app::Kindling;
 use kindling::app::{Store, Stores};
 use kindling::email::EmailAddress;
@@ -120,10 +120,10 @@ fn run(c: &mut Criterion, name: &str, k: Kindling, per_run: u64, samples: usize)
                 rt.block_on(seed(&k, r, per_run));
                 let start = Instant::now();
                 let report = rt
-                    .block_on(send_due_steps(&k, &mailer, per_run as usize))
+                    .block_on(run_schedule(&k, &mailer, per_run as usize))
                     .unwrap();
                 total += start.elapsed();
-                assert_eq!(report.sent.len() as u64, per_run, "{report:?}");
+                assert_eq!(report.steps.sent.len() as u64, per_run, "{report:?}");
             }
             total
         })

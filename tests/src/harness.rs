@@ -6,6 +6,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kindling::activities::Activity;
 use kindling::alerts::ports::{Alert, Notifier};
+use kindling::app::ScheduleReport;
 use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
@@ -14,7 +15,6 @@ use kindling::ports::Clock;
 use kindling::sending::ledger::SendRecord;
 use kindling::sending::ports::{MailError, Mailer, OutgoingMail};
 use kindling::sequences::Enrollment;
-use kindling::sequences::SendReport;
 use kindling::testing::{ManualClock, SequentialIds};
 use kindling::token::SigningKeys;
 use kindling_local::db::Db;
@@ -258,12 +258,12 @@ impl TestApp {
     }
 
     /// One scheduler run at the current time.
-    pub async fn tick(&self) -> SendReport {
+    pub async fn tick(&self) -> ScheduleReport {
         self.app.tick().await.unwrap()
     }
 
     /// Runs the scheduler every `step` until `until`, collecting every report.
-    pub async fn run_until(&self, until: DateTime<Utc>, step: Duration) -> Vec<SendReport> {
+    pub async fn run_until(&self, until: DateTime<Utc>, step: Duration) -> Vec<ScheduleReport> {
         let mut reports = Vec::new();
         while self.now() < until {
             reports.push(self.tick().await);

@@ -118,11 +118,14 @@ pub struct Function {
 }
 
 /// The `bootstrap` that `cargo lambda build --release` made for `function`
-/// (`target/lambda/<function>/bootstrap`, `make build-lambdas`): the file the stack deploys.
+/// (`<target dir>/lambda/<function>/bootstrap`, `make build-lambdas`): the file the stack
+/// deploys. The target directory is `make`'s `KINDLING_TARGET_DIR` (what `cargo metadata` says),
+/// else `CARGO_TARGET_DIR` (relative to the workspace), else `target/`.
 pub fn bootstrap(function: &str) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::env::var_os("KINDLING_TARGET_DIR")
+        .or_else(|| std::env::var_os("CARGO_TARGET_DIR"))
+        .map_or_else(|| root.join("target"), |t| root.join(t))
         .join("lambda")
         .join(function)
         .join("bootstrap")

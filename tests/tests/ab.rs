@@ -92,11 +92,12 @@ async fn round(t: &TestApp, range: std::ops::Range<usize>) -> Vec<(usize, String
     loop {
         let report = t.tick().await;
         first_steps += report
+            .steps
             .sent
             .iter()
             .filter(|m| m.key.as_step().is_some_and(|(_, step)| step == 0))
             .count();
-        if report.sent.is_empty() {
+        if report.steps.sent.is_empty() {
             break;
         }
     }

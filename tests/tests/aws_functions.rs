@@ -655,7 +655,7 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
     .await;
     assert!(res.status().is_redirection(), "{:?}", res.body());
     let report = on_schedule(k, &rt.mailer().await, 10).await.unwrap();
-    assert_eq!(report.sent.len(), 1);
+    assert_eq!(report.steps.sent.len(), 1);
     let lead = k.stores.leads.list_lead_ids(None, 10).await.unwrap()[0].clone();
     let send = k.stores.sends.sends_of_lead(&lead).await.unwrap()[0]
         .key
@@ -805,7 +805,7 @@ async fn the_breaker_pauses_send_steps_on_dynamodb_and_ops_hears_once_through_sn
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(run.paused, None, "2 % is not above 2 %");
+    assert_eq!(run.steps.paused, None, "2 % is not above 2 %");
 
     on_ses_event(k, bounce("fb-3", "c@example.jp"))
         .await
@@ -817,7 +817,7 @@ async fn the_breaker_pauses_send_steps_on_dynamodb_and_ops_hears_once_through_sn
             .unwrap()
             .unwrap();
         assert_eq!(
-            run.paused.as_deref(),
+            run.steps.paused.as_deref(),
             Some("bounce rate 3% (3 of 100 sends) is above 2%")
         );
     }
@@ -857,7 +857,7 @@ async fn the_breaker_pauses_send_steps_on_dynamodb_and_ops_hears_once_through_sn
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(run.paused, None);
+    assert_eq!(run.steps.paused, None);
     let status = kindling::deliverability::sending_status(&k.deliverability())
         .await
         .unwrap();

@@ -60,11 +60,11 @@ async fn send_all(t: &TestApp) -> usize {
     let mut n = 0;
     loop {
         let report = t.tick().await;
-        assert_eq!(report.paused, None);
-        if report.sent.is_empty() {
+        assert_eq!(report.steps.paused, None);
+        if report.steps.sent.is_empty() {
             return n;
         }
-        n += report.sent.len();
+        n += report.steps.sent.len();
     }
 }
 
@@ -122,7 +122,7 @@ async fn bounces_above_two_percent_pause_every_step_mail_and_alert_ops_once_a_da
     let status = sending_status(&k.deliverability()).await.unwrap();
     assert_eq!((status.health.bounces, status.would_trip), (2, None));
     let report = t.tick().await;
-    assert_eq!(report.paused, None);
+    assert_eq!(report.steps.paused, None);
     assert!(t.notifier.ops.lock().unwrap().is_empty());
 
     // A third is 3 %: the next run trips the breaker and sends nothing.
@@ -136,10 +136,10 @@ async fn bounces_above_two_percent_pause_every_step_mail_and_alert_ops_once_a_da
     let before = t.enrollments(&email(100)).await;
     let report = t.tick().await;
     assert_eq!(
-        report.paused.as_deref(),
+        report.steps.paused.as_deref(),
         Some("bounce rate 3% (3 of 100 sends) is above 2%")
     );
-    assert!(report.sent.is_empty());
+    assert!(report.steps.sent.is_empty());
     assert_eq!(t.mailer.count(), 100);
     // The new lead's first step stays due, untouched.
     assert_eq!(t.enrollments(&email(100)).await, before);
@@ -169,14 +169,14 @@ async fn bounces_above_two_percent_pause_every_step_mail_and_alert_ops_once_a_da
     // Later runs that day stay paused and quiet.
     for _ in 0..5 {
         t.clock.advance(Duration::minutes(7));
-        assert!(t.tick().await.paused.is_some());
+        assert!(t.tick().await.steps.paused.is_some());
     }
     assert_eq!(t.notifier.ops.lock().unwrap().len(), 1);
     // A day later, one reminder.
     t.clock
         .set(monday_10_jst() + Duration::days(1) + Duration::hours(2));
-    assert!(t.tick().await.paused.is_some());
-    assert!(t.tick().await.paused.is_some());
+    assert!(t.tick().await.steps.paused.is_some());
+    assert!(t.tick().await.steps.paused.is_some());
     let ops = t.notifier.ops.lock().unwrap().clone();
     assert_eq!(ops.len(), 2);
     assert_eq!(ops[1].subject, "Kindling step mails still paused (day 2)");
@@ -204,9 +204,9 @@ async fn bounces_above_two_percent_pause_every_step_mail_and_alert_ops_once_a_da
 
     // The waiting mail goes; counting restarted at the next hour, so the old bounces are gone.
     let report = t.tick().await;
-    assert_eq!(report.paused, None);
-    assert_eq!(report.sent.len(), 1);
-    assert_eq!(report.sent[0].to.as_str(), email(100));
+    assert_eq!(report.steps.paused, None);
+    assert_eq!(report.steps.sent.len(), 1);
+    assert_eq!(report.steps.sent[0].to.as_str(), email(100));
     let status = sending_status(&k.deliverability()).await.unwrap();
     assert_eq!(status.state, "sending");
     assert_eq!((status.health.sends, status.health.bounces), (0, 0));
@@ -253,7 +253,7 @@ async fn a_complaint_rate_above_its_limit_pauses_too() {
     .unwrap();
     let report = t.tick().await;
     assert_eq!(
-        report.paused.as_deref(),
+        report.steps.paused.as_deref(),
         Some("complaint rate 1% (1 of 100 sends) is above 0.08%")
     );
     assert!(t.lead(&email(7)).await.unsubscribed_at.is_some());
@@ -280,7 +280,7 @@ async fn below_the_minimum_volume_nothing_pauses() {
     );
     download(&t, 10..11).await;
     let report = t.tick().await;
-    assert_eq!((report.paused, report.sent.len()), (None, 1));
+    assert_eq!((report.steps.paused, report.steps.sent.len()), (None, 1));
     assert!(t.notifier.ops.lock().unwrap().is_empty());
 }
 
@@ -302,16 +302,16 @@ async fn a_lost_publish_or_a_failed_alert_is_retried_and_ops_hears_once() {
         failures: FailFirst::new(1),
     });
     let report = app.tick().await.unwrap();
-    assert!(report.paused.is_some());
+    assert!(report.steps.paused.is_some());
     assert!(t.notifier.ops.lock().unwrap().is_empty());
     // Now the notifier fails once: the event stays on the bus and is delivered again.
     *t.notifier.failures.lock().unwrap() = FailFirst::new(1);
     t.clock.advance(Duration::minutes(1));
-    assert!(app.tick().await.unwrap().paused.is_some());
+    assert!(app.tick().await.unwrap().steps.paused.is_some());
     assert!(t.notifier.ops.lock().unwrap().is_empty());
     for _ in 0..10 {
         t.clock.advance(Duration::minutes(1));
-        assert!(app.tick().await.unwrap().paused.is_some());
+        assert!(app.tick().await.unwrap().steps.paused.is_some());
     }
     assert_eq!(t.notifier.ops.lock().unwrap().len(), 1);
 }

@@ -60,7 +60,11 @@ async fn visit_download_open_click_consult_turns_a_lead_hot_and_alerts_sales_onc
     );
 
     let report = t.tick().await;
-    assert_eq!(report.sent.len(), 1, "day-0 mail goes at once (10:00 JST)");
+    assert_eq!(
+        report.steps.sent.len(),
+        1,
+        "day-0 mail goes at once (10:00 JST)"
+    );
     let mails = t.outbox();
     assert_eq!(mails.len(), 1);
     let parsed = MessageParser::default().parse(&mails[0]).unwrap();
@@ -197,7 +201,7 @@ async fn one_click_unsubscribe_mid_sequence_stops_every_later_mail() {
     assert_eq!(t.outbox().len(), 1, "nothing after leaving the topic");
     assert!(reports
         .iter()
-        .flat_map(|r| &r.ended)
+        .flat_map(|r| &r.steps.ended)
         .any(|e| e.reason == "topic_opt_out"));
 
     // Leaving everything from the same page unsubscribes and suppresses the address.

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use kindling::app::send_due_steps;
+use kindling::app::run_schedule;
 use kindling::deliverability::suppression::{Suppression, SuppressionReason};
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
@@ -46,7 +46,7 @@ async fn step_due_in_quiet_hours_waits_for_nine_in_tokyo_and_is_not_dropped() {
         .run_until(utc("2026-11-03T00:00:00Z"), Duration::minutes(1))
         .await;
     assert!(
-        reports.iter().all(|r| r.sent.is_empty()),
+        reports.iter().all(|r| r.steps.sent.is_empty()),
         "nothing inside quiet hours"
     );
     assert_eq!(t.mailer.count(), 0);
@@ -140,7 +140,7 @@ async fn frequency_cap_makes_the_second_sequence_wait_a_day() {
         .run_until(t.now() + Duration::hours(30), Duration::minutes(1))
         .await;
     assert!(
-        reports.iter().any(|r| r.deferred > 0),
+        reports.iter().any(|r| r.steps.deferred > 0),
         "the cap deferred the second mail"
     );
     let times = send_times(&t, "busy@example.jp").await;
@@ -194,11 +194,11 @@ async fn crash_between_provider_accept_and_record_never_sends_twice() {
         inner: t.app.store.clone(),
         crashed: AtomicBool::new(false),
     });
-    let report = send_due_steps(&crashing, t.mailer.as_ref(), 100)
+    let report = run_schedule(&crashing, t.mailer.as_ref(), 100)
         .await
         .unwrap();
     assert_eq!(
-        (report.errors, t.mailer.count()),
+        (report.errors(), t.mailer.count()),
         (1, 1),
         "the mail went, the record did not"
     );
@@ -206,11 +206,11 @@ async fn crash_between_provider_accept_and_record_never_sends_twice() {
     // Within the claim's lease another run leaves it alone (a slow sender may still finish).
     t.clock.advance(Duration::minutes(1));
     let report = t.tick().await;
-    assert_eq!((report.sent.len(), report.unknown), (0, 0));
+    assert_eq!((report.steps.sent.len(), report.steps.unknown), (0, 0));
 
     t.clock.advance(Duration::minutes(10));
     let report = t.tick().await;
-    assert_eq!(report.unknown, 1);
+    assert_eq!(report.steps.unknown, 1);
     assert_eq!(t.mailer.count(), 1, "never retried blindly");
     let sends = t.sends("once@example.jp").await;
     assert_eq!(sends[0].state, SendState::Unknown);
@@ -235,14 +235,14 @@ async fn throttled_sends_go_out_later_and_none_is_lost() {
     );
     let first = t.tick().await;
     assert_eq!(
-        (first.sent.len(), first.retry_later),
+        (first.steps.sent.len(), first.steps.retry_later),
         (0, 1),
         "the run stops at the first throttle"
     );
     let second = t.tick().await;
-    assert_eq!((second.sent.len(), second.retry_later), (0, 1));
+    assert_eq!((second.steps.sent.len(), second.steps.retry_later), (0, 1));
     let third = t.tick().await;
-    assert_eq!(third.sent.len(), 3);
+    assert_eq!(third.steps.sent.len(), 3);
     assert_eq!(t.mailer.count(), 3, "each exactly once");
     for email in ["a@example.jp", "b@example.jp", "c@example.jp"] {
         assert_eq!(send_times(&t, email).await.len(), 1);
@@ -259,7 +259,7 @@ async fn rejected_mail_is_recorded_as_failed_and_not_retried() {
         MailError::Rejected("MessageRejected: Email address is not verified".into()),
     );
     let report = t.tick().await;
-    assert_eq!(report.failed, 1);
+    assert_eq!(report.steps.failed, 1);
     let sends = t.sends("bad@example.jp").await;
     assert_eq!(sends[0].state, SendState::Failed);
     assert!(sends[0].error.as_deref().unwrap().contains("not verified"));
@@ -285,6 +285,7 @@ async fn no_consent_means_no_marketing_mail() {
     let report = t.tick().await;
     assert_eq!(
         report
+            .steps
             .ended
             .iter()
             .map(|e| e.reason.as_str())
@@ -315,7 +316,7 @@ async fn suppressed_address_receives_nothing() {
         .await
         .unwrap();
     let report = t.tick().await;
-    assert_eq!(report.ended[0].reason, "bounced");
+    assert_eq!(report.steps.ended[0].reason, "bounced");
     t.run_until(t.now() + Duration::days(15), Duration::hours(1))
         .await;
     assert_eq!(t.mailer.count(), 0);
@@ -345,7 +346,7 @@ async fn a_lead_that_turns_hot_leaves_the_sequence() {
     );
     assert!(reports
         .iter()
-        .flat_map(|r| &r.sent)
+        .flat_map(|r| &r.steps.sent)
         .all(|m| m.sequence_id != "document_followup"));
     // The seminar sequence has no such goal: its mail still goes (after the 24 h cap).
     assert_eq!(send_times(&t, "hot@example.jp").await.len(), 2);
@@ -455,7 +456,7 @@ async fn exit_goals_stop_a_sequence_when_the_lead_books_or_sales_marks_it() {
         .await;
     let ended: Vec<(String, String)> = reports
         .iter()
-        .flat_map(|r| &r.ended)
+        .flat_map(|r| &r.steps.ended)
         .filter(|e| e.sequence_id == "document_followup")
         .map(|e| (e.reason.clone(), e.lead_id.to_string()))
         .collect();
@@ -532,8 +533,8 @@ async fn when_two_sequences_compete_for_the_cap_the_higher_priority_goes_first()
             ],
             "priority to {first}: it goes first, the other waits for the cap (1 per 24 h)"
         );
-        let yielded: u32 = reports.iter().map(|r| r.yielded).sum();
-        let deferred: u32 = reports.iter().map(|r| r.deferred).sum();
+        let yielded: u32 = reports.iter().map(|r| r.steps.yielded).sum();
+        let deferred: u32 = reports.iter().map(|r| r.steps.deferred).sum();
         assert!(
             yielded + deferred >= 1,
             "the lower priority waited: yielded {yielded}, deferred {deferred}"

@@ -54,7 +54,7 @@ async fn lead_with_mail() -> TestApp {
             .status(),
         303
     );
-    assert_eq!(t.tick().await.sent.len(), 1);
+    assert_eq!(t.tick().await.steps.sent.len(), 1);
     assert_eq!(t.lead(EMAIL).await.score.total, 10);
     t
 }

@@ -189,11 +189,11 @@ async fn an_abandoned_application_gets_one_follow_up_an_hour_later_from_the_sche
     let reports = t
         .run_until(due + Duration::minutes(30), Duration::minutes(5))
         .await;
-    let fired: u32 = reports.iter().map(|r| r.triggers_fired).sum();
+    let fired: u32 = reports.iter().map(|r| r.rechecks.triggers_fired).sum();
     assert_eq!(fired, 1);
     let follow_ups: Vec<_> = reports
         .iter()
-        .flat_map(|r| &r.sent)
+        .flat_map(|r| &r.steps.sent)
         .filter(|m| m.sequence_id == "application_followup")
         .collect();
     assert_eq!(follow_ups.len(), 1, "sent in the run that found it due");
@@ -208,7 +208,13 @@ async fn an_abandoned_application_gets_one_follow_up_an_hour_later_from_the_sche
     let reports = t
         .run_until(t.now() + Duration::hours(3), Duration::minutes(15))
         .await;
-    assert_eq!(reports.iter().map(|r| r.triggers_fired).sum::<u32>(), 0);
+    assert_eq!(
+        reports
+            .iter()
+            .map(|r| r.rechecks.triggers_fired)
+            .sum::<u32>(),
+        0
+    );
     assert_eq!(
         t.lead("a@example.jp").await.triggers["application_abandoned"].fired,
         1
@@ -231,7 +237,13 @@ async fn a_submitted_application_gets_no_follow_up() {
     let reports = t
         .run_until(t.now() + Duration::hours(2), Duration::minutes(10))
         .await;
-    assert_eq!(reports.iter().map(|r| r.triggers_fired).sum::<u32>(), 0);
+    assert_eq!(
+        reports
+            .iter()
+            .map(|r| r.rechecks.triggers_fired)
+            .sum::<u32>(),
+        0
+    );
     assert!(!sequences_of(&t, "s@example.jp")
         .await
         .contains(&"application_followup".to_owned()));

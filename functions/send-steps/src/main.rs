@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let report = on_scheduled_event(k, mailer, budget, event.payload).await?;
         Ok::<_, Error>(report.map_or(Value::Null, |r| {
-            json!({ "sent": r.sent.len(), "deferred": r.deferred, "retry_later": r.retry_later, "errors": r.errors, "broadcasts_sent": r.broadcasts.sent.len() })
+            json!({ "sent": r.steps.sent.len(), "deferred": r.steps.deferred, "retry_later": r.steps.retry_later, "errors": r.errors(), "broadcasts_sent": r.broadcasts.sent.len() })
         }))
     }))
     .await

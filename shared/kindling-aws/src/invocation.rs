@@ -3,12 +3,11 @@
 //! does not retry it for 24 hours; a retryable failure is `Err`, so it does.
 
 use kindling::alerts::ports::Notifier;
-use kindling::app::send_due_steps;
 use kindling::app::{handle_event, on_activity_recorded, Kindling};
+use kindling::app::{run_schedule, ScheduleReport};
 use kindling::deliverability::{apply_feedback, Feedback};
 use kindling::events::{Event, SOURCE};
 use kindling::sending::ports::Mailer;
-use kindling::sequences::SendReport;
 use serde::Deserialize;
 
 /// The EventBridge envelope around every event.
@@ -259,7 +258,7 @@ pub async fn on_scheduled_event(
     mailer: &dyn Mailer,
     budget: usize,
     payload: serde_json::Value,
-) -> Result<Option<SendReport>, lambda_runtime_error::Error> {
+) -> Result<Option<ScheduleReport>, lambda_runtime_error::Error> {
     match serde_json::from_value::<Envelope>(payload) {
         Ok(e) if e.source == "aws.events" && e.detail_type == "Scheduled Event" => {
             on_schedule(k, mailer, budget).await.map(Some)
@@ -279,23 +278,24 @@ pub async fn on_schedule(
     k: &Kindling,
     mailer: &dyn Mailer,
     budget: usize,
-) -> Result<SendReport, lambda_runtime_error::Error> {
-    let report = send_due_steps(k, mailer, budget)
+) -> Result<ScheduleReport, lambda_runtime_error::Error> {
+    let report = run_schedule(k, mailer, budget)
         .await
         .map_err(|e| Box::new(e) as lambda_runtime_error::Error)?;
     tracing::info!(
-        sent = report.sent.len(),
-        deferred = report.deferred,
-        exited = report.exited,
-        stopped = report.stopped,
-        completed = report.completed,
-        failed = report.failed,
-        unknown = report.unknown,
-        retry_later = report.retry_later,
-        errors = report.errors,
-        rechecked = report.rechecked,
-        triggers_fired = report.triggers_fired,
-        paused = report.paused.as_deref(),
+        sent = report.steps.sent.len(),
+        deferred = report.steps.deferred,
+        exited = report.steps.exited,
+        stopped = report.steps.stopped,
+        completed = report.steps.completed,
+        failed = report.steps.failed,
+        unknown = report.steps.unknown,
+        retry_later = report.steps.retry_later,
+        errors = report.errors(),
+        rechecked = report.rechecks.rechecked,
+        triggers_fired = report.rechecks.triggers_fired,
+        paused = report.steps.paused.as_deref(),
+        broadcasts_sent = report.broadcasts.sent.len(),
         "send-steps run"
     );
     Ok(report)

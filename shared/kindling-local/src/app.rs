@@ -9,15 +9,14 @@ use crate::ratelimit::{RateLimiter, BEACONS_PER_IP, BEACONS_PER_VISITOR, FORMS_P
 use crate::store::SqliteStore;
 use bytes::Bytes;
 use kindling::alerts::ports::Notifier;
-use kindling::app::send_due_steps;
 use kindling::app::Stores;
 use kindling::app::{handle_event, Kindling};
+use kindling::app::{run_schedule, ScheduleReport};
 use kindling::config::Config;
 use kindling::error::PortError;
 use kindling::http::{handle, Routes};
 use kindling::ports::{Clock, Ids};
 use kindling::sending::ports::Mailer;
-use kindling::sequences::SendReport;
 use kindling::token::SigningKeys;
 use kindling::web::ApiError;
 use std::path::{Path, PathBuf};
@@ -27,6 +26,22 @@ use std::sync::Arc;
 pub const SEND_BUDGET: usize = 500;
 /// Bus deliveries per pump, so a handler that keeps publishing cannot spin forever.
 const PUMP_LIMIT: usize = 10_000;
+
+/// The file of a data directory that holds the public URL its `kindling serve` runs under.
+pub const PUBLIC_URL_FILE: &str = "public_url";
+
+/// The public URL the data directory's server announced, if any.
+pub fn served_public_url(data_dir: &Path) -> Option<String> {
+    let url = std::fs::read_to_string(data_dir.join(PUBLIC_URL_FILE)).ok()?;
+    let url = url.trim().trim_end_matches('/').to_owned();
+    kindling::program::check_public_url(&url).ok().map(|()| url)
+}
+
+/// Records the public URL `kindling serve` runs under, for every other command on its store.
+pub fn announce_public_url(data_dir: &Path, url: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(data_dir)?;
+    std::fs::write(data_dir.join(PUBLIC_URL_FILE), format!("{url}\n"))
+}
 
 /// A running local Kindling.
 #[derive(Clone)]
@@ -49,14 +64,20 @@ pub struct LocalApp {
 
 impl LocalApp {
     /// Opens the data directory: `kindling.db`, `outbox/`, `alerts.jsonl`.
+    /// The links of every mail made on this store (the scheduler's, `broadcast run`'s, a
+    /// preview's, a test send's) start with the public URL its `kindling serve` announced
+    /// ([`PUBLIC_URL_FILE`]), else the program's.
     pub fn open(
         data_dir: &Path,
-        config: Config,
+        mut config: Config,
         keys: SigningKeys,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn Ids>,
         print_alerts: bool,
     ) -> Result<Self, PortError> {
+        if let Some(url) = served_public_url(data_dir) {
+            config.program.public_url = url;
+        }
         let db = Db::open(&data_dir.join("kindling.db"))?;
         let mailer = Arc::new(OutboxMailer::new(data_dir.join("outbox"), clock.clone()));
         let notifier = Arc::new(JsonlNotifier::new(
@@ -207,12 +228,12 @@ impl LocalApp {
             .await
     }
 
-    /// One scheduler run: sends due steps, then delivers what that published.
-    pub async fn tick(&self) -> Result<SendReport, kindling::Error> {
+    /// One run of the schedule ([`run_schedule`]), then delivers what that published.
+    pub async fn tick(&self) -> Result<ScheduleReport, kindling::Error> {
         self.store
             .sweep_visitor_history(self.kindling.clock.now())
             .map_err(kindling::Error::from)?;
-        let report = send_due_steps(&self.kindling, self.mailer.as_ref(), SEND_BUDGET).await?;
+        let report = run_schedule(&self.kindling, self.mailer.as_ref(), SEND_BUDGET).await?;
         self.pump().await?;
         Ok(report)
     }

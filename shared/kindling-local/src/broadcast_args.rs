@@ -1,8 +1,8 @@
 //! The arguments `kindling broadcast create` and `edit` share: the audience and the A/B test.
 
 use clap::Args;
-use kindling::broadcasts::Audience;
-use kindling::ids::{BroadcastId, SegmentId};
+use kindling::admin::interface::AudienceSpec;
+use kindling::broadcasts::ab;
 
 /// What a broadcast goes to: exactly one.
 #[derive(Args, Debug, Clone)]
@@ -20,14 +20,12 @@ pub struct AudienceArgs {
 }
 
 impl AudienceArgs {
-    pub(crate) fn audience(&self) -> Option<Audience> {
+    pub(crate) fn audience(&self) -> Option<AudienceSpec> {
         match (&self.segment, self.all, &self.correct) {
-            (Some(s), _, _) => Some(Audience::Segment {
-                segment: SegmentId::new(s.clone()),
-            }),
-            (_, true, _) => Some(Audience::All),
-            (_, _, Some(b)) => Some(Audience::RecipientsOf {
-                broadcast: BroadcastId::new(b.clone()),
+            (Some(s), _, _) => Some(AudienceSpec::Segment { segment: s.clone() }),
+            (_, true, _) => Some(AudienceSpec::All),
+            (_, _, Some(b)) => Some(AudienceSpec::RecipientsOf {
+                broadcast: b.clone(),
             }),
             _ => None,
         }
@@ -46,26 +44,26 @@ pub struct AbArgs {
     #[arg(long = "ab-at")]
     ab_at: Vec<String>,
     /// Each cell's share of the audience, in percent.
-    #[arg(long = "ab-cell", default_value_t = 10)]
+    #[arg(long = "ab-cell", default_value_t = ab::DEFAULT_CELL_PERCENT)]
     ab_cell: u8,
-    /// What wins: human `open`s or `click`s.
-    #[arg(long = "ab-metric", default_value = "click")]
-    ab_metric: String,
+    /// What wins: human `open`s or `click`s (default: click).
+    #[arg(long = "ab-metric")]
+    ab_metric: Option<String>,
     /// Hours after the last cell is due before the winner is judged.
-    #[arg(long = "ab-wait-hours", default_value_t = 4)]
+    #[arg(long = "ab-wait-hours", default_value_t = ab::DEFAULT_WAIT_HOURS)]
     ab_wait_hours: u32,
     /// Sends each cell needs before a variant may win.
-    #[arg(long = "ab-sample", default_value_t = 100)]
+    #[arg(long = "ab-sample", default_value_t = ab::DEFAULT_SAMPLE)]
     ab_sample: u64,
     /// The confidence a winner needs, e.g. 0.95.
-    #[arg(long = "ab-confidence", default_value_t = 0.95)]
+    #[arg(long = "ab-confidence", default_value_t = ab::DEFAULT_CONFIDENCE)]
     ab_confidence: f64,
 }
 
 impl AbArgs {
     /// The test asked for, if any variant was given.
-    pub(crate) fn spec(&self) -> Option<kindling::broadcasts::ab::Spec> {
-        use kindling::broadcasts::ab::{Spec, SubjectSpec, VariantSpec};
+    pub(crate) fn spec(&self) -> Option<ab::Spec> {
+        use ab::{Spec, SubjectSpec, VariantSpec};
         let variants: Vec<VariantSpec> = self
             .ab_subject
             .iter()
@@ -81,7 +79,7 @@ impl AbArgs {
         (!variants.is_empty()).then(|| Spec {
             variants,
             cell_percent: self.ab_cell,
-            metric: Some(self.ab_metric.clone()),
+            metric: self.ab_metric.clone(),
             wait_hours: self.ab_wait_hours,
             sample: self.ab_sample,
             confidence: self.ab_confidence,

@@ -1,16 +1,17 @@
-//! `kindling broadcast ...`: newsletters and segment mail in the local store, from creation to
-//! the sender's run.
+//! `kindling broadcast ...`: newsletters and segment mail, each subcommand written once against
+//! the admin interface (the local store, or `--api`), but `run`, which is one sender run on the
+//! local store.
 
-use crate::commands::{load_config, open_store};
 use anyhow::Context;
 use clap::Subcommand;
+use kindling::admin::interface::{
+    Actor, Admin, ContentSpec, CreateBroadcast, EditBroadcast, PartSpec, TestBroadcast,
+};
 use kindling::broadcasts::content::Content;
-use kindling::broadcasts::lifecycle::{self, Edit, NewBroadcast};
-use kindling::broadcasts::status::status;
-use kindling::broadcasts::{Audience, Broadcast, Schedule};
-use kindling::ids::{BroadcastId, TopicId};
+use kindling::broadcasts::moves::Move;
+use kindling::broadcasts::status::Status;
 use kindling::names::Named;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::broadcast_args::{AbArgs, AudienceArgs};
 
@@ -43,20 +44,26 @@ pub enum BroadcastCommand {
         #[command(flatten)]
         ab: AbArgs,
     },
-    /// Change a broadcast that has not started; voids its approval.
+    /// Change a broadcast that has not started: what is given changes (--name, --segment |
+    /// --all | --correct, --template, --at [--local], --topic, --ab-*, --no-ab); voids its
+    /// approval.
     Edit {
         id: String,
+        /// A new name.
         #[arg(long)]
         name: Option<String>,
         #[command(flatten)]
         audience: AudienceArgs,
+        /// New content: a template of templates/, or a directory of <lang>.txt and <lang>.html.
         #[arg(long)]
         template: Option<String>,
         /// A new time (with --local: in each lead's zone).
         #[arg(long)]
         at: Option<String>,
+        /// The new time is in each lead's own zone.
         #[arg(long, requires = "at")]
         local: bool,
+        /// A new topic.
         #[arg(long)]
         topic: Option<String>,
         /// A new A/B test (replaces the one it had).
@@ -69,9 +76,7 @@ pub enum BroadcastCommand {
     /// Every broadcast, newest first.
     List,
     /// A broadcast: state, audience, schedule, approval, dry run, progress, ETA, history.
-    Show {
-        id: String,
-    },
+    Show { id: String },
     /// The exact mail one lead would get.
     Preview {
         id: String,
@@ -95,87 +100,82 @@ pub enum BroadcastCommand {
     },
     /// Render for every recipient and count who would get it and who not, and why. Sends
     /// nothing.
-    DryRun {
-        id: String,
-    },
+    DryRun { id: String },
     /// Approve it as it is now (needs a dry run of exactly this).
-    Approve {
-        id: String,
-    },
+    Approve { id: String },
     /// Arm an approved broadcast: it starts at its time.
-    Schedule {
-        id: String,
-    },
-    Pause {
-        id: String,
-    },
-    Resume {
-        id: String,
-    },
+    Schedule { id: String },
+    /// Stop sending it; `resume` goes on where it stood.
+    Pause { id: String },
+    /// Go on with a paused broadcast where it stood (one a guard holds needs `confirm`).
+    Resume { id: String },
     /// Go on past a guard: a stale start or an audience above the size guard.
-    Confirm {
-        id: String,
-    },
+    Confirm { id: String },
     /// Stop it for good.
-    Cancel {
-        id: String,
-    },
+    Cancel { id: String },
     /// One sender run now: start what is due, freeze, send due recipients to the outbox.
     Run,
 }
 
-pub(crate) fn parse_at(s: &str) -> anyhow::Result<chrono::NaiveDateTime> {
-    chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M")
-        .with_context(|| format!("--at {s:?}: write a time like \"2026-12-08 10:00\""))
-}
-
-pub(crate) fn load_content(config: &kindling::Config, template: &str) -> anyhow::Result<Content> {
+/// The content a `--template` names: a directory's `<lang>.txt` and `<lang>.html` files, read
+/// here and sent as parts; else a template of the program's `templates/` (the local one, or the
+/// deployed program's over `--api`).
+fn content(template: &str) -> anyhow::Result<ContentSpec> {
     let path = Path::new(template);
-    let content = if path.is_dir() {
-        let mut files = Vec::new();
-        for e in std::fs::read_dir(path)? {
-            let p = e?.path();
-            if p.is_file() {
-                let name = p
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned();
-                let body = std::fs::read_to_string(&p)
-                    .with_context(|| format!("cannot read {}", p.display()))?;
-                files.push((name, body));
-            }
+    if !path.is_dir() {
+        return Ok(ContentSpec {
+            template: Some(template.to_owned()),
+            parts: None,
+        });
+    }
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(path)? {
+        let p = e?.path();
+        if p.is_file() {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let body = std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            files.push((name, body));
         }
-        Content::from_files(&format!("dir {template}"), &files)
-    } else {
-        Content::from_template(&config.templates, template)
-    };
-    content.map_err(|e| anyhow::anyhow!("--template {template}: {e}"))
+    }
+    let content = Content::from_files(&format!("dir {template}"), &files)
+        .map_err(|e| kindling::Error::Invalid(format!("--template {template}: {e}")))?;
+    Ok(ContentSpec {
+        template: None,
+        parts: Some(
+            content
+                .parts
+                .into_iter()
+                .map(|(lang, p)| {
+                    let part = PartSpec {
+                        txt: p.txt,
+                        html: p.html,
+                    };
+                    (lang, part)
+                })
+                .collect(),
+        ),
+    })
 }
 
 /// One line of `broadcast list`.
-pub(crate) fn print_row(
-    id: &str,
-    state: kindling::broadcasts::State,
-    schedule: &Schedule,
-    audience: &Audience,
-    name: &str,
-) {
+fn print_row(b: &kindling::admin::interface::BroadcastRow) {
     println!(
         "{:<24} {:<10} {}  {}  {}",
-        id,
-        state.name(),
-        schedule.at.format("%Y-%m-%d %H:%M"),
-        audience,
-        name
+        b.id,
+        b.state.name(),
+        b.schedule.at.format(kindling::broadcasts::TIME_FORMAT),
+        b.audience,
+        b.name
     );
 }
 
 /// What `broadcast test` prints.
-pub(crate) fn print_test(
-    r: &kindling::broadcasts::test_send::TestReport,
-    json: bool,
-) -> anyhow::Result<()> {
+fn print_test(r: &kindling::broadcasts::test_send::TestReport, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(r)?);
         return Ok(());
@@ -193,19 +193,32 @@ pub(crate) fn print_test(
     Ok(())
 }
 
-/// Runs one subcommand as `by`.
+/// What a broadcast's status prints: `show`, and every command that changes one.
+fn print_status(s: &Status, zone: chrono_tz::Tz, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(s)?);
+    } else {
+        print!("{}", crate::broadcast_show::show_text(s, zone));
+    }
+    Ok(())
+}
+
+/// Runs one subcommand (all but `run`) as `by`.
 pub async fn run(
-    config_dir: &Path,
+    admin: &dyn Admin,
+    zone: chrono_tz::Tz,
     command: BroadcastCommand,
-    data_dir: PathBuf,
     by: String,
     json: bool,
 ) -> anyhow::Result<()> {
-    let app = open_store(load_config(config_dir)?, &data_dir)?;
-    let kd = &app.kindling;
-    let k = kd.broadcasts();
-    let id = |s: &str| BroadcastId::new(s);
-    let moved: Broadcast = match command {
+    let actor = Actor {
+        by: Some(by.clone()),
+    };
+    let moved = |id: String, mv: Move| async move {
+        let s = admin.move_broadcast(&id, mv, &actor).await?;
+        print_status(&s, zone, json)
+    };
+    match command {
         BroadcastCommand::Create {
             name,
             audience,
@@ -216,30 +229,30 @@ pub async fn run(
             id,
             ab,
         } => {
-            let audience = audience
-                .audience()
-                .context("name the audience: --segment <id>, --all or --correct <broadcast>")?;
-            let new = NewBroadcast {
+            let audience = audience.audience().ok_or_else(|| {
+                kindling::Error::Invalid(
+                    "name the audience: --segment <id>, --all or --correct <broadcast>".into(),
+                )
+            })?;
+            let create = CreateBroadcast {
                 id,
                 name,
                 audience,
-                content: load_content(&kd.config, &template)?,
-                schedule: Schedule {
-                    at: parse_at(&at)?,
-                    local,
-                },
-                topic: topic.map(TopicId::new),
+                content: content(&template)?,
+                at,
+                local,
+                topic,
                 ab: ab.spec(),
-                by,
+                by: Some(by),
             };
-            let (b, lint) = lifecycle::create(&k, new).await?;
-            for w in &lint.warnings {
+            let created = admin.create_broadcast(&create).await?;
+            for w in &created.warnings {
                 eprintln!("warning: {w}");
             }
-            b
+            print_status(&created.status, zone, json)
         }
         BroadcastCommand::Edit {
-            id: bid,
+            id,
             name,
             audience,
             template,
@@ -249,125 +262,87 @@ pub async fn run(
             ab,
             no_ab,
         } => {
-            let edit = Edit {
-                ab: if no_ab {
-                    Some(None)
-                } else {
-                    ab.spec().map(Some)
-                },
-                topic: topic.map(TopicId::new),
+            let edit = EditBroadcast {
                 name,
                 audience: audience.audience(),
-                content: template.map(|t| load_content(&kd.config, &t)).transpose()?,
-                schedule: at
-                    .map(|a| parse_at(&a).map(|at| Schedule { at, local }))
-                    .transpose()?,
+                content: template.as_deref().map(content).transpose()?,
+                local: at.as_ref().map(|_| local),
+                at,
+                topic,
+                ab: ab.spec(),
+                remove_ab: no_ab,
+                by: Some(by),
             };
-            lifecycle::edit(&k, &id(&bid), edit, &by).await?
+            print_status(&admin.edit_broadcast(&id, &edit).await?, zone, json)
         }
         BroadcastCommand::List => {
-            let all = kd.stores.broadcasts.list_broadcasts().await?;
+            let rows = admin.broadcasts().await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&all)?);
-                return Ok(());
-            }
-            for b in &all {
-                print_row(b.id.as_str(), b.state, &b.schedule, &b.audience, &b.name);
-            }
-            return Ok(());
-        }
-        BroadcastCommand::Show { id: bid } => {
-            let s = status(&k, &id(&bid)).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&s)?);
+                println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
-                print!(
-                    "{}",
-                    crate::broadcast_show::show_text(&s, kd.config.program.default_zone)
-                );
+                rows.iter().for_each(print_row);
             }
-            return Ok(());
+            Ok(())
         }
-        BroadcastCommand::Preview { id: bid, lead, raw } => {
-            let email = kindling::email::EmailAddress::parse(&lead)
-                .map_err(|_| anyhow::anyhow!("--lead {lead:?} is not an email address"))?;
-            let mail = kindling::broadcasts::compose::preview(&k, &id(&bid), &email).await?;
+        BroadcastCommand::Show { id } => print_status(&admin.broadcast(&id).await?, zone, json),
+        BroadcastCommand::Preview { id, lead, raw } => {
+            let mail = admin.preview_broadcast(&id, &lead).await?;
             if raw {
                 use std::io::Write as _;
-                std::io::stdout().write_all(&mail.raw)?;
+                std::io::stdout().write_all(&mail)?;
             } else {
-                print!("{}", kindling_local::preview::readable(&mail.raw)?);
+                print!("{}", kindling_local::preview::readable(&mail)?);
             }
-            return Ok(());
+            Ok(())
         }
-        BroadcastCommand::Test {
-            id: bid,
-            to,
-            as_lead,
-        } => {
-            let email = |flag: &str, a: &str| {
-                kindling::email::EmailAddress::parse(a)
-                    .map_err(|_| anyhow::anyhow!("{flag} {a:?} is not an email address"))
+        BroadcastCommand::Test { id, to, as_lead } => {
+            let test = TestBroadcast {
+                to,
+                as_lead,
+                by: Some(by),
             };
-            let request = kindling::broadcasts::test_send::TestRequest {
-                to: to
-                    .iter()
-                    .map(|a| email("--to", a))
-                    .collect::<anyhow::Result<_>>()?,
-                as_lead: as_lead.as_deref().map(|a| email("--as", a)).transpose()?,
-            };
-            let r =
-                kindling::broadcasts::test_send::test_send(&k, &*app.mailer, &id(&bid), &request)
-                    .await?;
-            print_test(&r, json)?;
-            return Ok(());
+            print_test(&admin.test_broadcast(&id, &test).await?, json)
         }
-        BroadcastCommand::DryRun { id: bid } => {
-            kindling::broadcasts::dry_run::dry_run(&k, &id(&bid), &by).await?
-        }
-        BroadcastCommand::Approve { id: bid } => lifecycle::approve(&k, &id(&bid), &by).await?,
-        BroadcastCommand::Schedule { id: bid } => lifecycle::schedule(&k, &id(&bid), &by).await?,
-        BroadcastCommand::Pause { id: bid } => lifecycle::pause(&k, &id(&bid), &by).await?,
-        BroadcastCommand::Resume { id: bid } => lifecycle::resume(&k, &id(&bid), &by).await?,
-        BroadcastCommand::Confirm { id: bid } => lifecycle::confirm(&k, &id(&bid), &by).await?,
-        BroadcastCommand::Cancel { id: bid } => lifecycle::cancel(&k, &id(&bid), &by).await?,
-        BroadcastCommand::Run => {
-            let r = kindling::broadcasts::send_due_broadcasts(
-                &k,
-                &*app.mailer,
-                kindling_local::app::SEND_BUDGET,
-            )
-            .await?;
-            app.pump().await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                println!(
-                    "sent {}  skipped {}  deferred {}  failed {}  unknown {}  started {}  held {}  finished {}",
-                    r.sent.len(),
-                    r.skipped,
-                    r.deferred,
-                    r.failed,
-                    r.unknown,
-                    r.started.len(),
-                    r.held.len(),
-                    r.finished.len()
-                );
-                if let Some(p) = &r.paused {
-                    println!("paused by the breaker: {p}");
-                }
-            }
-            return Ok(());
-        }
-    };
-    let s = status(&k, &moved.id).await?;
+        BroadcastCommand::DryRun { id } => moved(id, Move::DryRun).await,
+        BroadcastCommand::Approve { id } => moved(id, Move::Approve).await,
+        BroadcastCommand::Schedule { id } => moved(id, Move::Schedule).await,
+        BroadcastCommand::Pause { id } => moved(id, Move::Pause).await,
+        BroadcastCommand::Resume { id } => moved(id, Move::Resume).await,
+        BroadcastCommand::Confirm { id } => moved(id, Move::Confirm).await,
+        BroadcastCommand::Cancel { id } => moved(id, Move::Cancel).await,
+        BroadcastCommand::Run => Err(crate::local_only(
+            "broadcast run",
+            "on AWS the sender runs every minute (send-steps); `broadcast show` follows it",
+        )),
+    }
+}
+
+/// `broadcast run`: one sender run on the local store.
+pub async fn send_run(app: &kindling_local::LocalApp, json: bool) -> anyhow::Result<()> {
+    let r = kindling::broadcasts::send_due_broadcasts(
+        &app.kindling.broadcasts(),
+        &*app.mailer,
+        kindling_local::app::SEND_BUDGET,
+    )
+    .await?;
+    app.pump().await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
-        print!(
-            "{}",
-            crate::broadcast_show::show_text(&s, kd.config.program.default_zone)
+        println!(
+            "sent {}  skipped {}  deferred {}  failed {}  unknown {}  started {}  held {}  finished {}",
+            r.sent.len(),
+            r.skipped,
+            r.deferred,
+            r.failed,
+            r.unknown,
+            r.started.len(),
+            r.held.len(),
+            r.finished.len()
         );
+        if let Some(p) = &r.paused {
+            println!("paused by the breaker: {p}");
+        }
     }
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! What each `kindling` command does, given its arguments.
 
-use crate::SendingCommand;
 use anyhow::Context;
 use kindling::config::Config;
 use kindling::system::{SystemClock, UuidIds};
@@ -114,52 +113,6 @@ pub async fn demo(
     Ok(())
 }
 
-/// `kindling lead show`: a lead's score, explanation and history.
-pub async fn lead_show(
-    config_dir: &Path,
-    lead: String,
-    data_dir: PathBuf,
-    json: bool,
-) -> anyhow::Result<()> {
-    let app = open_store(load_config(config_dir)?, &data_dir)?;
-    let key = kindling::leads::parse_lead_key(&lead)
-        .with_context(|| format!("{lead:?} is neither a lead id nor an email address"))?;
-    let report = kindling::admin::lead_report(&app.kindling, &key)
-        .await?
-        .with_context(|| format!("no lead {lead}"))?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!(
-            "{}",
-            kindling_local::inspect::lead_text(&report, app.kindling.config.program.default_zone)
-        );
-    }
-    Ok(())
-}
-
-/// `kindling lead mark`: records where sales stands with a lead.
-pub async fn lead_mark(
-    config_dir: &Path,
-    lead: String,
-    status: String,
-    note: Option<String>,
-    data_dir: PathBuf,
-) -> anyhow::Result<()> {
-    let app = open_store(load_config(config_dir)?, &data_dir)?;
-    let key = kindling::leads::parse_lead_key(&lead)
-        .with_context(|| format!("{lead:?} is neither a lead id nor an email address"))?;
-    let status = kindling::leads::SalesStatus::parse(&status)
-        .with_context(|| format!("{status:?} is not one of working, won, lost, disqualified"))?;
-    let marked = kindling::admin::mark_and_rescore(&app.kindling, &key, status, note)
-        .await?
-        .with_context(|| format!("no lead {lead}"))?;
-    // Deliver what the rescore published (segment entries, stage changes).
-    app.pump().await?;
-    println!("{} marked {status:?}", marked.email);
-    Ok(())
-}
-
 /// `kindling preview`: the exact mail a step makes for a lead.
 pub async fn preview(
     config_dir: &Path,
@@ -204,62 +157,6 @@ pub async fn ab(config_dir: &Path, data_dir: PathBuf, json: bool) -> anyhow::Res
         println!("{}", serde_json::to_string(&report)?);
     } else {
         print!("{}", kindling_local::inspect::ab_text(&report));
-    }
-    Ok(())
-}
-
-/// `kindling sending [resume]`: the breaker's state, or resuming step mails.
-pub async fn sending(
-    config_dir: &Path,
-    command: Option<SendingCommand>,
-    data_dir: PathBuf,
-    json: bool,
-) -> anyhow::Result<()> {
-    let app = open_store(load_config(config_dir)?, &data_dir)?;
-    match command {
-        None => {
-            let status =
-                kindling::deliverability::sending_status(&app.kindling.deliverability()).await?;
-            print_sending(&status, json)?;
-        }
-        Some(SendingCommand::Resume { note }) => {
-            let resumed =
-                kindling::deliverability::resume_sending(&app.kindling.deliverability(), note)
-                    .await?;
-            print_resumed(&resumed, json)?;
-        }
-    }
-    Ok(())
-}
-
-/// What `sending` prints.
-pub(crate) fn print_sending(
-    status: &kindling::deliverability::SendingStatus,
-    json: bool,
-) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string(status)?);
-    } else {
-        print!("{}", status.text());
-    }
-    Ok(())
-}
-
-/// What `sending resume` prints.
-pub(crate) fn print_resumed(
-    resumed: &kindling::deliverability::Resumed,
-    json: bool,
-) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string(resumed)?);
-    } else if let Some(trip) = &resumed.was_paused {
-        println!(
-            "Step mails resumed (paused since {}: {}). Counting restarts at the next hour.",
-            trip.at.format("%Y-%m-%d %H:%M UTC"),
-            trip.reason
-        );
-    } else {
-        println!("Step mails were not paused; counting restarts at the next hour.");
     }
     Ok(())
 }
@@ -316,6 +213,8 @@ pub async fn serve(
     kindling::program::check_public_url(&public_url)
         .map_err(|why| anyhow::anyhow!("--public-url: {why}"))?;
     config.program.public_url = public_url.trim_end_matches('/').to_owned();
+    kindling_local::app::announce_public_url(&data_dir, &config.program.public_url)
+        .with_context(|| format!("cannot write to {}", data_dir.display()))?;
     let keys = keys::load_or_create(&data_dir)?;
     let mut app = LocalApp::open(
         &data_dir,

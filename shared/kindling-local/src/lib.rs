@@ -7,6 +7,7 @@ pub mod bus;
 pub mod check;
 pub mod db;
 pub mod demo;
+pub mod http_admin;
 pub mod inspect;
 pub mod keys;
 pub mod outbox;

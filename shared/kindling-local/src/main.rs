@@ -1,240 +1,98 @@
-//! The `kindling` command: serve, demo, check, lead show, segment, rescore.
+//! The `kindling` command. The admin commands (`lead show` and `mark`, `sending`, `segment`,
+//! `broadcast`) are written once against the admin interface, on the local store or over
+//! `--api`; the rest work on this machine only and refuse `--api`.
 
+mod admin_commands;
+mod args;
 mod broadcast_args;
 mod broadcast_commands;
 mod broadcast_show;
 mod commands;
-mod remote_admin;
-mod remote_broadcast;
 mod segment_commands;
 
-use clap::{Parser, Subcommand};
+use args::{Cli, Command, LeadCommand, SegmentCommand, SendingCommand};
+use clap::Parser;
 use std::path::PathBuf;
 
-#[derive(Parser)]
-#[command(
-    name = "kindling",
-    version,
-    about = "Kindling: B2B lead nurturing, run locally"
-)]
-struct Cli {
-    /// The nurture program: kindling.toml and templates/.
-    #[arg(
-        long,
-        global = true,
-        default_value = "config",
-        env = "KINDLING_CONFIG_DIR"
-    )]
-    config: PathBuf,
-    /// A deployed stack's admin API (its ApiUrl output): `broadcast` commands call it, signed
-    /// with SigV4 from the AWS credential chain, instead of the local store.
-    #[arg(long, global = true, env = "KINDLING_API")]
-    api: Option<String>,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve the HTTP API, the example site, the bus and the scheduler on loopback.
-    Serve {
-        #[arg(long, default_value_t = 8787)]
-        port: u16,
-        /// Where the SQLite database, the outbox and the alert log live.
-        #[arg(long, default_value = ".kindling")]
-        data_dir: PathBuf,
-        /// Public base URL for links in mails (default: this server's own address).
-        #[arg(long)]
-        public_url: Option<String>,
-        /// Static site to serve beside the API.
-        #[arg(long, default_value = "examples/site")]
-        site: PathBuf,
-        /// Seconds between scheduler runs (EventBridge runs send-steps every 60).
-        #[arg(long, default_value_t = 60)]
-        tick_seconds: u64,
-    },
-    /// Play a scenario of timed steps (17 simulated days unless given another) on a simulated
-    /// clock and print what happened.
-    Demo {
-        #[arg(long, default_value = ".kindling/demo")]
-        data_dir: PathBuf,
-        /// The scenario to play (TOML; see shared/kindling-local/src/demo/scenario.toml, the
-        /// default).
-        #[arg(long)]
-        scenario: Option<PathBuf>,
-        /// Print the summary as one JSON object on the last line of stdout.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Validate the configuration; exits non-zero with file:line messages.
-    Check,
-    /// Inspect leads in the local store.
-    Lead {
-        #[command(subcommand)]
-        command: LeadCommand,
-    },
-    /// Show the exact mail a sequence step would send a lead: headers and both parts, or the
-    /// exact bytes with `--raw` or `--out`.
-    Preview {
-        /// The sequence id.
-        sequence: String,
-        /// The step, counted from 0.
-        step: u32,
-        /// The lead's address: its profile from the local store, else a sample lead with only
-        /// this address (fallbacks show).
-        #[arg(long)]
-        lead: String,
-        #[arg(long, default_value = ".kindling")]
-        data_dir: PathBuf,
-        /// Write the exact RFC 5322 bytes to this file (an .eml any mail client opens).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Print the exact bytes instead of the readable view.
-        #[arg(long)]
-        raw: bool,
-    },
-    /// Every A/B test: sends, people's opens and clicks per variant, the winner or what it
-    /// still needs.
-    Ab {
-        #[arg(long, default_value = ".kindling")]
-        data_dir: PathBuf,
-        /// Print as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Whether step mails are sending or paused by the bounce/complaint breaker, with the counts
-    /// of its window; `sending resume` resumes them.
-    Sending {
-        #[command(subcommand)]
-        command: Option<SendingCommand>,
-        #[arg(long, default_value = ".kindling", global = true)]
-        data_dir: PathBuf,
-        /// Print as JSON.
-        #[arg(long, global = true)]
-        json: bool,
-    },
-    /// The program as a scenario sheet: one row per sequence step (entry, stage, timing,
-    /// subject with A/B variants, first line, CTA links, next action).
-    Scenario {
-        /// CSV (RFC 4180) for a spreadsheet instead of a Markdown table.
-        #[arg(long, conflicts_with = "md")]
-        csv: bool,
-        /// A Markdown table (the default).
-        #[arg(long)]
-        md: bool,
-    },
-    /// Segments: their counts, definitions, latest changes and members; `rebuild` after a
-    /// definition changed.
-    #[command(visible_alias = "segments")]
-    Segment {
-        #[command(subcommand)]
-        command: SegmentCommand,
-        #[arg(long, default_value = ".kindling", global = true)]
-        data_dir: PathBuf,
-        /// Print as JSON.
-        #[arg(long, global = true)]
-        json: bool,
-    },
-    /// Broadcasts (newsletters and segment mail): create, dry-run, approve, schedule, pause,
-    /// resume, confirm, cancel, show, preview, and one sender run.
-    #[command(visible_alias = "broadcasts")]
-    Broadcast {
-        #[command(subcommand)]
-        command: Box<broadcast_commands::BroadcastCommand>,
-        #[arg(long, default_value = ".kindling", global = true)]
-        data_dir: PathBuf,
-        /// Who acts (kept in the broadcast's history; the second-approver rule reads it).
-        #[arg(long, global = true, env = "KINDLING_USER")]
-        by: Option<String>,
-        /// Print as JSON.
-        #[arg(long, global = true)]
-        json: bool,
-    },
-    /// Recompute every lead's score under the current rules; list who changes, and with
-    /// `--dry-run` write nothing.
-    Rescore {
-        #[arg(long, default_value = ".kindling")]
-        data_dir: PathBuf,
-        /// Only list the changes.
-        #[arg(long)]
-        dry_run: bool,
-        /// Print the changes as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum SendingCommand {
-    /// Resume step mails after the breaker paused them (clean the list first); counting
-    /// restarts at the next hour.
-    Resume {
-        /// Why it is safe now, kept with the resume.
-        #[arg(long)]
-        note: Option<String>,
-    },
-}
-
-#[derive(Subcommand)]
-enum SegmentCommand {
-    /// Every segment with its member count.
-    List,
-    /// A segment's definition, member count and latest entries and departures.
-    Show { segment: String },
-    /// A segment's members, with when each entered.
-    Members { segment: String },
-    /// Re-evaluate every lead's segments under the current definitions: lists who enters and
-    /// who leaves; members already in are not announced again.
-    Rebuild {
-        /// Only list the moves.
-        #[arg(long)]
-        dry_run: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum LeadCommand {
-    /// A lead's profile, consent, score breakdown, enrollments and timeline.
-    Show {
-        /// The lead's id or email address.
-        lead: String,
-        #[arg(long, default_value = ".kindling")]
-        data_dir: PathBuf,
-        /// Print the report as JSON (what `GET /admin/leads/{lead}` returns).
-        #[arg(long)]
-        json: bool,
-    },
-    /// Record where sales stands with a lead (working, won, lost, disqualified); sequences with
-    /// the `sales_marked` exit goal stop mailing it.
-    Mark {
-        /// The lead's id or email address.
-        lead: String,
-        /// working, won, lost or disqualified.
-        status: String,
-        #[arg(long)]
-        note: Option<String>,
-        #[arg(long, default_value = ".kindling")]
-        data_dir: PathBuf,
-    },
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // A server logs what it decides; a command prints what it did, and logs only errors.
+    let default_log = if matches!(cli.command, Command::Serve { .. }) {
+        "warn"
+    } else {
+        "error"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KINDLING_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                .unwrap_or_else(|_| default_log.into()),
         )
         .with_writer(std::io::stderr)
         .init();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run(cli)));
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // A message and an exit code, never a backtrace (whatever RUST_BACKTRACE says).
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// The exit code of a failed command (README: "Exit codes"): 2 bad input or usage, 3 not found,
+/// 4 refused by the state of what it names, 1 anything else (a store or the API failed).
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.chain().find_map(|c| c.downcast_ref::<kindling::Error>()) {
+        Some(kindling::Error::Invalid(_)) => 2,
+        Some(kindling::Error::NotFound(_)) => 3,
+        Some(kindling::Error::Refused(_)) => 4,
+        _ => 1,
+    }
+}
+
+/// The error of a command that works on this machine only, given `--api`.
+pub(crate) fn local_only(command: &str, why: &str) -> anyhow::Error {
+    kindling::Error::Invalid(format!(
+        "`kindling {command}` does not run over --api (KINDLING_API): {why}"
+    ))
+    .into()
+}
+
+/// Refuses `--api` for a command that works on this machine only.
+fn here_only(api: &Option<String>, command: &str) -> anyhow::Result<()> {
+    match api {
+        Some(_) => Err(local_only(
+            command,
+            "it works on this machine's config and store; unset KINDLING_API or drop --api",
+        )),
+        None => Ok(()),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    use admin_commands::AdminCommand as A;
+    let api = cli.api.clone();
+    let admin = |data_dir: PathBuf, command: A, json: bool| {
+        admin_commands::run(api.clone(), cli.config.clone(), data_dir, command, json)
+    };
     match cli.command {
-        Command::Check => commands::check(&cli.config).await,
+        Command::Check => {
+            here_only(&cli.api, "check")?;
+            commands::check(&cli.config).await
+        }
         Command::Demo {
             data_dir,
             scenario,
             json,
-        } => commands::demo(&cli.config, data_dir, scenario, json).await,
+        } => {
+            here_only(&cli.api, "demo")?;
+            commands::demo(&cli.config, data_dir, scenario, json).await
+        }
         Command::Lead {
             command:
                 LeadCommand::Show {
@@ -242,13 +100,7 @@ async fn main() -> anyhow::Result<()> {
                     data_dir,
                     json,
                 },
-        } => match &cli.api {
-            Some(api) => {
-                let config = commands::load_config(&cli.config)?;
-                remote_admin::lead_show(&config, api, &lead, json).await
-            }
-            None => commands::lead_show(&cli.config, lead, data_dir, json).await,
-        },
+        } => admin(data_dir, A::LeadShow { lead }, json).await,
         Command::Lead {
             command:
                 LeadCommand::Mark {
@@ -257,10 +109,7 @@ async fn main() -> anyhow::Result<()> {
                     note,
                     data_dir,
                 },
-        } => match &cli.api {
-            Some(api) => remote_admin::lead_mark(api, &lead, &status, note).await,
-            None => commands::lead_mark(&cli.config, lead, status, note, data_dir).await,
-        },
+        } => admin(data_dir, A::LeadMark { lead, status, note }, false).await,
         Command::Preview {
             sequence,
             step,
@@ -268,39 +117,60 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             out,
             raw,
-        } => commands::preview(&cli.config, sequence, step, lead, data_dir, out, raw).await,
-        Command::Ab { data_dir, json } => commands::ab(&cli.config, data_dir, json).await,
+        } => {
+            here_only(&cli.api, "preview")?;
+            commands::preview(&cli.config, sequence, step, lead, data_dir, out, raw).await
+        }
+        Command::Ab { data_dir, json } => {
+            here_only(&cli.api, "ab")?;
+            commands::ab(&cli.config, data_dir, json).await
+        }
         Command::Sending {
             command,
             data_dir,
             json,
-        } => match &cli.api {
-            Some(api) => remote_admin::sending(api, command, json).await,
-            None => commands::sending(&cli.config, command, data_dir, json).await,
-        },
-        Command::Scenario { csv, md: _ } => commands::scenario(&cli.config, csv),
+        } => {
+            let note = command.map(|SendingCommand::Resume { note }| note);
+            admin(data_dir, A::Sending { resume: note }, json).await
+        }
+        Command::Scenario { csv, md: _ } => {
+            here_only(&cli.api, "scenario")?;
+            commands::scenario(&cli.config, csv)
+        }
+        Command::Segment {
+            command: SegmentCommand::Rebuild { dry_run },
+            data_dir,
+            json,
+        } => {
+            if cli.api.is_some() {
+                return Err(local_only(
+                    "segment rebuild",
+                    "on AWS a rebuild is the score function's rebuild_segments invocation (see README: Rescoring on AWS)",
+                ));
+            }
+            let app = commands::open_store(commands::load_config(&cli.config)?, &data_dir)?;
+            segment_commands::rebuild(&app, dry_run, json).await
+        }
         Command::Segment {
             command,
             data_dir,
             json,
-        } => match (&cli.api, command) {
-            (Some(api), command) => {
-                let config = commands::load_config(&cli.config)?;
-                remote_admin::segment(&config, api, command, json).await
+        } => admin(data_dir, A::Segment(command), json).await,
+        Command::Broadcast {
+            command,
+            data_dir,
+            by: _,
+            json,
+        } if matches!(*command, broadcast_commands::BroadcastCommand::Run) => {
+            if cli.api.is_some() {
+                return Err(local_only(
+                    "broadcast run",
+                    "on AWS the sender runs every minute (send-steps); `broadcast show` follows it",
+                ));
             }
-            (None, SegmentCommand::List) => {
-                segment_commands::list(&cli.config, data_dir, json).await
-            }
-            (None, SegmentCommand::Show { segment }) => {
-                segment_commands::show(&cli.config, segment, data_dir, json).await
-            }
-            (None, SegmentCommand::Members { segment }) => {
-                segment_commands::members(&cli.config, segment, data_dir, json).await
-            }
-            (None, SegmentCommand::Rebuild { dry_run }) => {
-                segment_commands::rebuild(&cli.config, data_dir, dry_run, json).await
-            }
-        },
+            let app = commands::open_store(commands::load_config(&cli.config)?, &data_dir)?;
+            broadcast_commands::send_run(&app, json).await
+        }
         Command::Broadcast {
             command,
             data_dir,
@@ -310,25 +180,25 @@ async fn main() -> anyhow::Result<()> {
             let by = by
                 .or_else(|| std::env::var("USER").ok())
                 .unwrap_or_else(|| "local".into());
-            match &cli.api {
-                Some(api) => {
-                    let config = commands::load_config(&cli.config)?;
-                    remote_broadcast::run(&config, api, *command, by, json).await
-                }
-                None => broadcast_commands::run(&cli.config, *command, data_dir, by, json).await,
-            }
+            admin(data_dir, A::Broadcast { command, by }, json).await
         }
         Command::Rescore {
             data_dir,
             dry_run,
             json,
-        } => commands::rescore(&cli.config, data_dir, dry_run, json).await,
+        } => {
+            here_only(&cli.api, "rescore")?;
+            commands::rescore(&cli.config, data_dir, dry_run, json).await
+        }
         Command::Serve {
             port,
             data_dir,
             public_url,
             site,
             tick_seconds,
-        } => commands::serve(&cli.config, port, data_dir, public_url, site, tick_seconds).await,
+        } => {
+            here_only(&cli.api, "serve")?;
+            commands::serve(&cli.config, port, data_dir, public_url, site, tick_seconds).await
+        }
     }
 }

@@ -1,18 +1,29 @@
-//! The admin API of a deployed stack, for the CLI's `--api <ApiUrl>` (or `KINDLING_API`):
-//! requests signed with SigV4 (service `execute-api`) from the standard AWS credential chain
-//! (environment, profile, SSO, web identity, ECS or IMDS), so that a marketer never writes
-//! awscurl. The region is the URL's (`{api}.execute-api.{region}.amazonaws.com`), else the
-//! chain's (`AWS_REGION`, the profile).
+//! The admin API over HTTP, for the CLI's `--api <url>` (or `KINDLING_API`): a deployed stack's
+//! `ApiUrl`, with requests signed with SigV4 (service `execute-api`) from the standard AWS
+//! credential chain (environment, profile, SSO, web identity, ECS or IMDS), so that a marketer
+//! never writes awscurl; or a `kindling serve`, with its admin bearer token. The region is the
+//! URL's (`{api}.execute-api.{region}.amazonaws.com`), else the chain's (`AWS_REGION`, the
+//! profile).
 
 use anyhow::{anyhow, Context};
 use aws_credential_types::provider::ProvideCredentials;
 use serde_json::Value;
 
-/// A deployed stack's admin API.
+/// An admin API: a deployed stack's, or a `kindling serve`'s.
 pub struct Remote {
     base: String,
-    region: String,
-    credentials: aws_credential_types::provider::SharedCredentialsProvider,
+    auth: Auth,
+}
+
+/// How requests prove who sends them.
+enum Auth {
+    /// IAM: SigV4 from the credential chain (a deployed stack).
+    SigV4 {
+        region: String,
+        credentials: aws_credential_types::provider::SharedCredentialsProvider,
+    },
+    /// The local server's admin token.
+    Bearer(String),
 }
 
 /// What a request came back with: its status and JSON body.
@@ -26,17 +37,57 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// The body of a 2xx; else an error with the API's message, as the command would fail
-    /// locally.
-    pub fn ok(self) -> anyhow::Result<Value> {
+    /// The answer as the in-process backend would have given it: a 2xx's body as `T`, else
+    /// the domain's error of the status, with the API's message.
+    pub fn into_result<T: serde::de::DeserializeOwned>(self) -> kindling::Result<T> {
+        self.check()?;
+        serde_json::from_value(self.body).map_err(|e| {
+            kindling::Error::Port(kindling::error::PortError::caused_by(
+                "admin api",
+                "reading the answer",
+                e,
+            ))
+        })
+    }
+
+    /// `Ok` for a 2xx, else the domain's error of the status: 400, 413 and 422 `Invalid`, 404
+    /// `NotFound`, 409 `Refused`, 401 and 403 `Refused` (the credentials), anything else `Port`.
+    pub fn check(&self) -> kindling::Result<()> {
+        use kindling::Error;
         if (200..300).contains(&self.status) {
-            return Ok(self.body);
+            return Ok(());
         }
         let message = self.body["message"]
             .as_str()
             .map_or_else(|| self.body.to_string(), str::to_owned);
-        Err(anyhow!("{message} (HTTP {})", self.status))
+        Err(match self.status {
+            400 | 413 | 422 => Error::Invalid(message),
+            404 => Error::NotFound(message),
+            409 => Error::Refused(message),
+            401 | 403 => Error::Refused(format!(
+                "the admin API refused the credentials (HTTP {}): {message}",
+                self.status
+            )),
+            status => Error::Port(kindling::error::PortError::new(
+                "admin api",
+                format!("HTTP {status}: {message}"),
+            )),
+        })
     }
+}
+
+/// An `http://` URL on this machine (a `kindling serve`).
+pub fn is_loopback(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    host == "localhost"
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The region in an execute-api host name.
@@ -48,16 +99,20 @@ fn region_of(url: &str) -> Option<String> {
 }
 
 impl Remote {
-    /// The API at `base` (the stack's `ApiUrl` output), with credentials from the chain.
-    pub async fn new(base: &str) -> anyhow::Result<Remote> {
+    /// The API at `base`: with `token`, a `kindling serve` (its admin token); else a deployed
+    /// stack (its `ApiUrl` output), with credentials from the chain.
+    pub async fn new(base: &str, token: Option<String>) -> anyhow::Result<Remote> {
         let base = base.trim_end_matches('/').to_owned();
-        if !(base.starts_with("https://")
-            || base.starts_with("http://127.0.0.1")
-            || base.starts_with("http://localhost"))
-        {
+        if !(base.starts_with("https://") || is_loopback(&base)) {
             return Err(anyhow!(
-                "--api {base:?}: an https URL (the stack's ApiUrl output)"
+                "--api {base:?}: an https URL (the stack's ApiUrl output), or http on loopback (a kindling serve)"
             ));
+        }
+        if let Some(token) = token {
+            return Ok(Remote {
+                base,
+                auth: Auth::Bearer(token),
+            });
         }
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(kindling_aws::runtime::http_client()?)
@@ -73,8 +128,10 @@ impl Remote {
         })?;
         Ok(Remote {
             base,
-            region,
-            credentials,
+            auth: Auth::SigV4 {
+                region,
+                credentials,
+            },
         })
     }
 
@@ -85,19 +142,33 @@ impl Remote {
         path: &str,
         body: Option<&Value>,
     ) -> anyhow::Result<Answer> {
-        let creds = self
-            .credentials
-            .provide_credentials()
-            .await
-            .context("--api: reading AWS credentials")?;
         let url = format!("{}{path}", self.base);
         let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let mut req = http::Request::builder()
             .method(method)
             .uri(&url)
             .header("content-type", "application/json")
-            .body(bytes.clone())?;
-        sign(&mut req, &creds, &self.region)?;
+            .body(bytes)?;
+        match &self.auth {
+            Auth::SigV4 {
+                region,
+                credentials,
+            } => {
+                let creds = credentials
+                    .provide_credentials()
+                    .await
+                    .context("--api: reading AWS credentials")?;
+                sign(&mut req, &creds, region)?;
+            }
+            Auth::Bearer(token) => {
+                req.headers_mut().insert(
+                    http::header::AUTHORIZATION,
+                    format!("Bearer {token}")
+                        .parse()
+                        .context("--api: the admin token is not a header value")?,
+                );
+            }
+        }
         let answer = tokio::task::spawn_blocking(move || send(req)).await??;
         Ok(answer)
     }
@@ -166,5 +237,24 @@ mod tests {
         );
         assert_eq!(super::region_of("https://api.example.com/x"), None);
         assert_eq!(super::region_of("http://127.0.0.1:8080"), None);
+    }
+
+    #[test]
+    fn only_http_urls_on_this_machine_are_loopback() {
+        for url in [
+            "http://127.0.0.1:8787",
+            "http://localhost:1/x",
+            "http://[::1]:80",
+        ] {
+            assert!(super::is_loopback(url), "{url}");
+        }
+        for url in [
+            "https://127.0.0.1",
+            "http://127.0.0.1.example.com",
+            "http://example.com/127.0.0.1",
+            "http://10.0.0.1",
+        ] {
+            assert!(!super::is_loopback(url), "{url}");
+        }
     }
 }

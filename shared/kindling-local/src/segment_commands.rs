@@ -1,22 +1,18 @@
-//! `kindling segment list | show | members | rebuild`: segments in the local store.
+//! `kindling segment list | show | members` against the admin interface (the local store, or
+//! `--api`), and `rebuild` on the local store.
 
-use crate::commands::{load_config, open_store};
-use anyhow::Context;
+use kindling::admin::interface::{Admin, SegmentPage};
 use kindling::admin::segments::{
-    find_segment, segment_list, segment_view, MemberView, SegmentSummary, SegmentView,
-    MAX_MEMBERS_PAGE, RECENT_CHANGES,
+    MemberView, SegmentSummary, SegmentView, MAX_MEMBERS_PAGE, RECENT_CHANGES,
 };
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
 /// `kindling segment list`: every segment with its member count.
-pub async fn list(config_dir: &Path, data_dir: PathBuf, json: bool) -> anyhow::Result<()> {
-    let app = open_store(load_config(config_dir)?, &data_dir)?;
-    print_list(&segment_list(&app.kindling).await?, json)
+pub async fn list(admin: &dyn Admin, json: bool) -> anyhow::Result<()> {
+    print_list(&admin.segments().await?, json)
 }
 
-/// What `segment list` prints.
-pub(crate) fn print_list(list: &[SegmentSummary], json: bool) -> anyhow::Result<()> {
+fn print_list(list: &[SegmentSummary], json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());
@@ -34,24 +30,19 @@ pub(crate) fn print_list(list: &[SegmentSummary], json: bool) -> anyhow::Result<
 
 /// `kindling segment show <id>`: the definition, the count and the latest changes.
 pub async fn show(
-    config_dir: &Path,
-    id: String,
-    data_dir: PathBuf,
+    admin: &dyn Admin,
+    zone: chrono_tz::Tz,
+    id: &str,
     json: bool,
 ) -> anyhow::Result<()> {
-    let app = open_store(load_config(config_dir)?, &data_dir)?;
-    let k = &app.kindling;
-    let s = find_segment(k, &id).with_context(|| unknown(k, &id))?;
-    let view = segment_view(k, s, None, 1).await?;
-    print_show(&view, k.config.program.default_zone, json)
+    let page = SegmentPage {
+        after: None,
+        limit: Some(1),
+    };
+    print_show(&admin.segment(id, &page).await?, zone, json)
 }
 
-/// What `segment show` prints.
-pub(crate) fn print_show(
-    view: &SegmentView,
-    zone: chrono_tz::Tz,
-    json: bool,
-) -> anyhow::Result<()> {
+fn print_show(view: &SegmentView, zone: chrono_tz::Tz, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&view)?);
         return Ok(());
@@ -72,9 +63,9 @@ pub(crate) fn print_show(
         let _ = writeln!(
             out,
             "  {}  {:<6} {}",
-            c.at.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
+            c.at.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z"),
             if c.entered { "entered" } else { "left" },
-            c.lead_id
+            c.email.as_deref().unwrap_or(c.lead_id.as_str())
         );
     }
     print!("{out}");
@@ -83,33 +74,28 @@ pub(crate) fn print_show(
 
 /// `kindling segment members <id>`: every member, page by page from the index.
 pub async fn members(
-    config_dir: &Path,
-    id: String,
-    data_dir: PathBuf,
+    admin: &dyn Admin,
+    zone: chrono_tz::Tz,
+    id: &str,
     json: bool,
 ) -> anyhow::Result<()> {
-    let app = open_store(load_config(config_dir)?, &data_dir)?;
-    let k = &app.kindling;
-    let s = find_segment(k, &id).with_context(|| unknown(k, &id))?;
     let mut all = Vec::new();
-    let mut after = None;
+    let mut page = SegmentPage {
+        after: None,
+        limit: Some(MAX_MEMBERS_PAGE),
+    };
     loop {
-        let page = segment_view(k, s, after.as_ref(), MAX_MEMBERS_PAGE).await?;
-        all.extend(page.members);
-        match page.next {
-            Some(c) => after = Some(c.parse().map_err(anyhow::Error::msg)?),
+        let view = admin.segment(id, &page).await?;
+        all.extend(view.members);
+        match view.next {
+            Some(c) => page.after = Some(c),
             None => break,
         }
     }
-    print_members(&all, k.config.program.default_zone, json)
+    print_members(&all, zone, json)
 }
 
-/// What `segment members` prints.
-pub(crate) fn print_members(
-    all: &[MemberView],
-    zone: chrono_tz::Tz,
-    json: bool,
-) -> anyhow::Result<()> {
+fn print_members(all: &[MemberView], zone: chrono_tz::Tz, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&all)?);
         return Ok(());
@@ -118,7 +104,7 @@ pub(crate) fn print_members(
         println!(
             "{:<40} since {}",
             m.email.as_deref().unwrap_or(m.lead_id.as_str()),
-            m.since.with_timezone(&zone).format("%Y-%m-%d %H:%M")
+            m.since.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z")
         );
     }
     Ok(())
@@ -127,12 +113,10 @@ pub(crate) fn print_members(
 /// `kindling segments rebuild [--dry-run]`: re-evaluates every lead's segments under the
 /// current definitions; lists who enters and who leaves (and with `--dry-run` writes nothing).
 pub async fn rebuild(
-    config_dir: &Path,
-    data_dir: PathBuf,
+    app: &kindling_local::LocalApp,
     dry_run: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let app = open_store(load_config(config_dir)?, &data_dir)?;
     let r = kindling::scoring::rebuild_segments(&app.kindling.scoring(), !dry_run).await?;
     if !dry_run {
         // Deliver what the rebuild published (entered_segment triggers may alert).
@@ -169,12 +153,4 @@ pub async fn rebuild(
         );
     }
     Ok(())
-}
-
-fn unknown(k: &kindling::app::Kindling, id: &str) -> String {
-    let ids: Vec<&str> = k.config.segments.iter().map(|s| s.id.as_str()).collect();
-    format!(
-        "no segment {id:?} in the program (one of: {})",
-        ids.join(", ")
-    )
 }

@@ -64,9 +64,9 @@ pub async fn serve(
             }
             match sched_app.tick().await {
                 Ok(r) => tracing::info!(
-                    sent = r.sent.len(),
-                    deferred = r.deferred,
-                    stopped = r.stopped,
+                    sent = r.sent(),
+                    deferred = u64::from(r.steps.deferred) + r.broadcasts.deferred,
+                    stopped = r.steps.stopped,
                     "scheduler run"
                 ),
                 Err(e) => {

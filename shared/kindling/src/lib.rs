@@ -34,6 +34,7 @@ pub mod admin;
 pub mod alerts;
 pub mod broadcasts;
 pub mod deliverability;
+pub mod dispatch;
 pub mod forms;
 pub mod leads;
 pub mod scoring;

@@ -133,7 +133,7 @@ pub async fn run(
         }
         app.pump().await?;
         let report = app.tick().await?;
-        for m in &report.sent {
+        for m in &report.steps.sent {
             let p = people
                 .iter()
                 .find(|p| p.email == m.to.as_str())
@@ -160,7 +160,7 @@ pub async fn run(
                 format!("📰 broadcast {} sent: \"{}\"", m.broadcast_id, m.subject),
             );
         }
-        for e in &report.ended {
+        for e in &report.steps.ended {
             let lead = app
                 .kindling
                 .stores

@@ -93,17 +93,26 @@ pub struct Spec {
     pub confidence: f64,
 }
 
+/// Each cell's share of the audience, in percent, unless the test says otherwise.
+pub const DEFAULT_CELL_PERCENT: u8 = 10;
+/// Hours after the last cell is due before the winner is judged, unless said otherwise.
+pub const DEFAULT_WAIT_HOURS: u32 = 4;
+/// Sends each cell needs before a variant may win, unless said otherwise.
+pub const DEFAULT_SAMPLE: u64 = 100;
+/// The confidence a winner needs, unless said otherwise.
+pub const DEFAULT_CONFIDENCE: f64 = 0.95;
+
 fn default_cell() -> u8 {
-    10
+    DEFAULT_CELL_PERCENT
 }
 fn default_wait() -> u32 {
-    4
+    DEFAULT_WAIT_HOURS
 }
 fn default_sample() -> u64 {
-    100
+    DEFAULT_SAMPLE
 }
 fn default_confidence() -> f64 {
-    0.95
+    DEFAULT_CONFIDENCE
 }
 
 /// One variant as written: a subject (one for every language, or one per language), a time
@@ -151,7 +160,7 @@ impl Spec {
             let at =
                 v.at.as_deref()
                     .map(|a| {
-                        NaiveDateTime::parse_from_str(a.trim(), "%Y-%m-%d %H:%M").map_err(|_| {
+                        super::parse_time(a).ok_or_else(|| {
                             format!(
                             "ab variant {label}: at {a:?}: write a time like \"2026-12-08 14:00\""
                         )

@@ -201,16 +201,26 @@ pub fn lint(content: &Content, program: &Program, sender: &Sender) -> Lint {
                 "{lang}.txt: starts with a line \"Subject: ...\", then a blank line, then the body"
             ));
         }
+        let untracked = |out: &mut Lint, url: String| {
+            out.errors.push(format!(
+                "{lang}: link {url:?} is not tracked; write {{{{ link(\"{url}\") }}}}"
+            ))
+        };
         match compiled.render(lang, &ctx) {
-            Err(e) => out.errors.push(format!(
-                "{lang}: does not render for a lead with only an address (give each field a fallback, like lead.name or \"...\"): {e}"
-            )),
+            Err(e) => {
+                out.errors.push(format!(
+                    "{lang}: does not render for a lead with only an address (give each field a fallback, like lead.name or \"...\"): {e}"
+                ));
+                // What cannot be rendered is still read as written, so every problem is named
+                // at once: a literal href is untracked whatever the fields hold.
+                if let Some(url) = untracked_link(&part.html) {
+                    untracked(&mut out, url);
+                }
+            }
             Ok(r) => {
                 for part in [&r.text, &r.html] {
                     if let Some(url) = untracked_link(part) {
-                        out.errors.push(format!(
-                            "{lang}: link {url:?} is not tracked; write {{{{ link(\"{url}\") }}}}"
-                        ));
+                        untracked(&mut out, url);
                     }
                 }
                 if crate::sending::templates::link_targets(&r.html).is_empty() {
@@ -252,6 +262,27 @@ mod tests {
 
     fn config() -> crate::Config {
         crate::config::tests::shipped()
+    }
+
+    #[test]
+    fn every_problem_is_named_at_once_even_when_the_content_does_not_render() {
+        let c = config();
+        let content = Content::from_files(
+            "dir x",
+            &files(
+                "Subject: {{ lead.name }}\n\nHello",
+                "<p><a href=\"https://example.com/\">x</a></p>",
+            ),
+        )
+        .unwrap();
+        let l = lint(&content, &c.program, &c.sender);
+        assert_eq!(l.errors.len(), 2, "{:?}", l.errors);
+        assert!(l.errors[0].contains("does not render"), "{:?}", l.errors);
+        assert!(
+            l.errors[1].contains("\"https://example.com/\" is not tracked"),
+            "{:?}",
+            l.errors
+        );
     }
 
     #[test]

@@ -7,12 +7,11 @@ use super::audience::exclusion;
 use super::compose::{build_mail, key_of};
 use super::config::WhenCapped;
 use super::{Broadcast, Broadcasts, Recipient, RecipientState};
-use crate::activities::{Activity, ActivityKind, Attrs, Subject};
-use crate::deliverability::breaker::{finish_sent, record_sent};
+use crate::dispatch::{dispatch, Dispatch, Dispatched, Letter};
 use crate::error::Result;
-use crate::ids::{ActivityId, BroadcastId, TemplateId};
-use crate::sending::ledger::{SendRecord, SendState, CLAIM_LEASE_MINUTES};
-use crate::sending::ports::{MailError, Mailer, OutgoingMail, SendClaim};
+use crate::ids::{BroadcastId, TemplateId};
+use crate::sending::ledger::{SendRecord, SendState};
+use crate::sending::ports::Mailer;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
@@ -134,8 +133,8 @@ pub(super) async fn send_one(
         Err(e) => return settle(out, r, R::Failed, Some(e), now, Outcome::Failed),
     };
     let key = key_of(b, &lead);
-    let mut record = SendRecord {
-        key: key.clone(),
+    let record = SendRecord {
+        key,
         sequence_id: None,
         template: TemplateId::new(format!("@{}", b.id)),
         state: SendState::Sending,
@@ -145,71 +144,19 @@ pub(super) async fn send_one(
         links: composed.links.clone(),
         error: None,
     };
-    match k
-        .sends
-        .claim_send(&record, k.config.broadcasts.cap(k.config.sending.cap), now)
-        .await?
-    {
-        SendClaim::Claimed => {}
-        SendClaim::CapReached { until } => {
-            return match k.config.broadcasts.when_capped {
-                WhenCapped::Wait => defer(out, r, k.config.sending.send_time(None, until, zone)),
-                WhenCapped::Skip => settle(
-                    out,
-                    r,
-                    R::Skipped,
-                    Some("capped".into()),
-                    now,
-                    Outcome::Skipped,
-                ),
-            }
-        }
-        SendClaim::Exists(mut existing) => {
-            return match existing.state {
-                SendState::Sending
-                    if now - existing.claimed_at < Duration::minutes(CLAIM_LEASE_MINUTES) =>
-                {
-                    Ok(Outcome::InProgress)
-                }
-                SendState::Sending | SendState::Unknown => {
-                    tracing::warn!(lead_id = %lead.id, broadcast = %b.id, "abandoned broadcast claim marked unknown");
-                    if existing.state == SendState::Sending {
-                        existing.state = SendState::Unknown;
-                        existing.error = Some("sender stopped between claim and record".into());
-                        k.sends.complete_send(&existing).await?;
-                    }
-                    settle(out, r, R::Unknown, existing.error, now, Outcome::Unknown)
-                }
-                SendState::Sent => {
-                    // A sender died after recording the send: finish what it did not (each
-                    // of these is idempotent), so the count and the activity are not lost.
-                    let at = existing.sent_at.unwrap_or(existing.claimed_at);
-                    if counted {
-                        count_sent(k, b, cell, &lead.id, at).await?;
-                    }
-                    let activity = sent_activity(&key, &lead, at);
-                    finish_sent(&k.deliverability, &k.record, &existing, &activity).await?;
-                    settle(out, r, R::Sent, None, at, Outcome::Skipped)
-                }
-                SendState::Failed => {
-                    settle(out, r, R::Failed, existing.error, now, Outcome::Failed)
-                }
-            };
-        }
-    }
-    let mail = OutgoingMail {
-        key: key.clone(),
-        from: k.config.sender.from_address.clone(),
-        to: lead.email.clone(),
+    let letter = Letter {
+        record,
+        lead: &lead,
         raw: composed.raw,
+        cap: k.config.broadcasts.cap(k.config.sending.cap),
     };
-    match mailer.send(&mail).await {
-        Ok(message_id) => {
-            record.state = SendState::Sent;
-            record.sent_at = Some(now);
-            record.provider_message_id = Some(message_id);
-            let activity = sent_activity(&key, &lead, now);
-            record_sent(&k.deliverability, k.sends, &k.record, &record, &activity).await?;
+    let d = Dispatch {
+        sends: k.sends,
+        deliverability: &k.deliverability,
+        from: &k.config.sender.from_address,
+    };
+    match dispatch(&d, mailer, letter, now).await? {
+        Dispatched::Sent(_) => {
             if counted {
                 count_sent(k, b, cell, &lead.id, now).await?;
             }
@@ -222,31 +169,37 @@ pub(super) async fn send_one(
             };
             settle(out, r, R::Sent, None, now, Outcome::Sent(sent))
         }
-        Err(MailError::Retryable(e)) => {
-            tracing::warn!(lead_id = %lead.id, broadcast = %b.id, error = %e, "provider throttled; the recipient stays queued");
-            k.sends.release_send(&key).await?;
-            Ok(Outcome::RetryLater)
+        Dispatched::Recovered(existing) => {
+            let at = existing.sent_at.unwrap_or(existing.claimed_at);
+            if counted {
+                count_sent(k, b, cell, &lead.id, at).await?;
+            }
+            settle(out, r, R::Sent, None, at, Outcome::Skipped)
         }
-        Err(MailError::Rejected(e)) => {
-            record.state = SendState::Failed;
-            record.error = Some(e.clone());
-            k.sends.complete_send(&record).await?;
-            settle(out, r, R::Failed, Some(e), now, Outcome::Failed)
+        Dispatched::Capped { until } => match k.config.broadcasts.when_capped {
+            WhenCapped::Wait => defer(out, r, k.config.sending.send_time(None, until, zone)),
+            WhenCapped::Skip => settle(
+                out,
+                r,
+                R::Skipped,
+                Some("capped".into()),
+                now,
+                Outcome::Skipped,
+            ),
+        },
+        Dispatched::InProgress => Ok(Outcome::InProgress),
+        Dispatched::Abandoned(existing) => {
+            settle(out, r, R::Unknown, existing.error, now, Outcome::Unknown)
         }
-    }
-}
-
-/// The `email_sent` activity of a broadcast's mail: one id per (broadcast, lead).
-fn sent_activity(
-    key: &crate::message::MessageKey,
-    lead: &crate::leads::Lead,
-    at: DateTime<Utc>,
-) -> Activity {
-    Activity {
-        id: ActivityId::new(format!("sent_{}", key.id_part())),
-        subject: Subject::Lead(lead.id.clone()),
-        kind: ActivityKind::EmailSent,
-        at,
-        attrs: Attrs::of_message(key, None),
+        Dispatched::Settled(existing) if existing.state == SendState::Failed => {
+            settle(out, r, R::Failed, existing.error, now, Outcome::Failed)
+        }
+        Dispatched::Settled(existing) => {
+            settle(out, r, R::Unknown, existing.error, now, Outcome::Unknown)
+        }
+        Dispatched::RetryLater => Ok(Outcome::RetryLater),
+        Dispatched::Rejected(record) => {
+            settle(out, r, R::Failed, record.error, now, Outcome::Failed)
+        }
     }
 }

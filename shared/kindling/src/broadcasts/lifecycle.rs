@@ -144,7 +144,7 @@ fn refuse(b: &Broadcast, doing: &str) -> Error {
     ))
 }
 
-/// Edits a broadcast that has not started; voids its approval (back to draft).
+/// Edits a broadcast that has not started; voids its approval and its dry run (back to draft).
 pub async fn edit(k: &Broadcasts<'_>, id: &BroadcastId, e: Edit, by: &str) -> Result<Broadcast> {
     check_person(by)?;
     if let Some(a) = &e.audience {
@@ -192,6 +192,9 @@ pub async fn edit(k: &Broadcasts<'_>, id: &BroadcastId, e: Edit, by: &str) -> Re
         check_ab(k, b)?;
         b.state = State::Draft;
         b.approval = None;
+        // An approval needs a dry run of the broadcast as it is now: even an edit the hash does
+        // not cover (its name) asks for a new one.
+        b.dry_run = None;
         b.hold = None;
         Ok(())
     })

@@ -7,7 +7,6 @@
 
 pub mod ab;
 pub mod ab_tally;
-pub(crate) mod api;
 mod audience;
 mod checks;
 pub mod compose;
@@ -16,6 +15,7 @@ pub mod content;
 mod deliver;
 pub mod dry_run;
 pub mod lifecycle;
+pub mod moves;
 pub mod ports;
 mod run;
 pub mod status;
@@ -97,6 +97,15 @@ impl std::fmt::Display for Audience {
 pub struct Schedule {
     pub at: NaiveDateTime,
     pub local: bool,
+}
+
+/// How a broadcast's time is written everywhere (CLI, API, A/B variants): "2026-12-08 10:00",
+/// a wall-clock time without a zone.
+pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M";
+
+/// Parses a time written as [`TIME_FORMAT`] (surrounding spaces allowed).
+pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(s.trim(), TIME_FORMAT).ok()
 }
 
 /// The zone that reaches a wall-clock time first (UTC+14, Kiribati).

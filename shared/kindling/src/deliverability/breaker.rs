@@ -2,7 +2,6 @@
 //! passes before each run, and resuming (the ops alert is in [`crate::alerts::ops`]). The rules are in
 //! [`crate::deliverability`].
 
-use crate::activities::Activity;
 use crate::deliverability::{
     alert_key, bucket, percent, span, Health, Marks, Resume, Trip, ALERTED, RESUMED, SENT, SERIES,
     TRIPPED,
@@ -11,8 +10,7 @@ use crate::email::EmailAddress;
 use crate::error::{Error, PortError, Result};
 use crate::events::{Event, SendingPaused};
 use crate::message::MessageKey;
-use crate::sending::ledger::SendRecord;
-use crate::sending::ports::{CountOnce, SendLog};
+use crate::sending::ports::CountOnce;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -30,49 +28,25 @@ pub(crate) async fn count_send(
     Ok(())
 }
 
-/// Records a send the provider accepted with what follows from it: the record, the breaker's
-/// count and the `email_sent` activity, in one write where the store can
-/// ([`SendLog::complete_sent_with`]), then announces the activity. Else (or when a part was
-/// already there) each is written on its own, idempotently, in that order. Either way a crash
-/// before the end leaves the recipient or step to be handled again: it finds the record sent,
-/// and [`finish_sent`] writes and announces what may be missing.
-pub(crate) async fn record_sent(
-    k: &super::Deliverability<'_>,
-    sends: &dyn SendLog,
-    recorder: &crate::tracking::Recorder<'_>,
-    record: &SendRecord,
-    activity: &Activity,
-) -> Result<()> {
-    let at = record.sent_at.unwrap_or(record.claimed_at);
-    let (bucket, unit) = (bucket(at), record.key.to_string());
-    let count = CountOnce {
-        series: SERIES,
-        bucket: &bucket,
-        counter: SENT,
-        unit: &unit,
-    };
-    if sends
-        .complete_sent_with(record, activity, &count, k.clock.now())
-        .await?
-    {
-        crate::tracking::announce(recorder, std::slice::from_ref(activity)).await?;
-        return Ok(());
-    }
-    sends.complete_send(record).await?;
-    finish_sent(k, recorder, record, activity).await
+/// The breaker's count of one send: its hour's bucket and its unit (the message key), for
+/// [`crate::dispatch::record_sent`] to write with the send.
+pub(crate) fn sent_count(key: &MessageKey, at: DateTime<Utc>) -> (SentBucket, String) {
+    (SentBucket(bucket(at)), key.to_string())
 }
 
-/// What follows a send recorded as sent, each part idempotent: the breaker's count and the
-/// `email_sent` activity, stored if missing and announced again (its consumers are idempotent).
-pub(crate) async fn finish_sent(
-    k: &super::Deliverability<'_>,
-    recorder: &crate::tracking::Recorder<'_>,
-    record: &SendRecord,
-    activity: &Activity,
-) -> Result<()> {
-    count_send(k, &record.key, record.sent_at.unwrap_or(record.claimed_at)).await?;
-    crate::tracking::record_activity(recorder, activity).await?;
-    Ok(())
+/// The hour a send is counted in.
+pub(crate) struct SentBucket(String);
+
+impl SentBucket {
+    /// The count of `unit` in this hour.
+    pub(crate) fn count<'a>(&'a self, unit: &'a str) -> CountOnce<'a> {
+        CountOnce {
+            series: SERIES,
+            bucket: &self.0,
+            counter: SENT,
+            unit,
+        }
+    }
 }
 
 /// Counts a hard bounce ([`super::BOUNCED`]) or a complaint ([`super::COMPLAINED`]) for one recipient of the

@@ -8,7 +8,7 @@ pub use crate::api::{limits, routes};
 
 use crate::app::Kindling;
 use crate::web::ApiError;
-use crate::{admin, broadcasts, deliverability, forms, tracking};
+use crate::{admin, deliverability, forms, tracking};
 use bytes::Bytes;
 use http::{Request, Response};
 
@@ -32,30 +32,17 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
                 }
                 RouteId::KindlingJs => Ok(tracking::script::kindling_js(&k.config.program)),
                 RouteId::Form => forms::api::submit(&k.forms(), p(0), &req).await,
-                RouteId::AdminLead => admin::lead(k, p(0)).await,
-                RouteId::AdminSalesMark => admin::mark(k, p(0), &req).await,
-                RouteId::AdminSending => admin::sending(k).await,
-                RouteId::AdminResume => admin::resume(k, &req).await,
-                RouteId::AdminSegments => admin::segments::list(k, &req).await,
-                RouteId::AdminSegment => admin::segments::show(k, p(0), &req).await,
-                RouteId::AdminBroadcasts => broadcasts::api::list(&k.broadcasts()).await,
-                RouteId::AdminBroadcastCreate => {
-                    broadcasts::api::create(&k.broadcasts(), &req).await
-                }
-                RouteId::AdminBroadcast => broadcasts::api::show(&k.broadcasts(), p(0)).await,
-                RouteId::AdminBroadcastAct if p(1) == "test-send" => {
-                    let mailer = k.test_mailer.as_deref();
-                    broadcasts::api::test_send(&k.broadcasts(), mailer, p(0), &req).await
-                }
-                RouteId::AdminBroadcastAct if p(1) == "edit" => {
-                    broadcasts::api::edit(&k.broadcasts(), p(0), &req).await
-                }
-                RouteId::AdminBroadcastPreview => {
-                    broadcasts::api::preview(&k.broadcasts(), p(0), &req).await
-                }
-                RouteId::AdminBroadcastAct => {
-                    broadcasts::api::act(&k.broadcasts(), p(0), p(1), &req).await
-                }
+                RouteId::AdminLead => admin::routes::lead(k, p(0)).await,
+                RouteId::AdminSalesMark => admin::routes::mark(k, p(0), &req).await,
+                RouteId::AdminSending => admin::routes::sending(k).await,
+                RouteId::AdminResume => admin::routes::resume(k, &req).await,
+                RouteId::AdminSegments => admin::routes::segments(k, &req).await,
+                RouteId::AdminSegment => admin::routes::segment(k, p(0), &req).await,
+                RouteId::AdminBroadcasts => admin::routes::broadcasts(k).await,
+                RouteId::AdminBroadcastCreate => admin::routes::create(k, &req).await,
+                RouteId::AdminBroadcast => admin::routes::broadcast(k, p(0)).await,
+                RouteId::AdminBroadcastPreview => admin::routes::preview(k, p(0), &req).await,
+                RouteId::AdminBroadcastAct => admin::routes::act(k, p(0), p(1), &req).await,
             }
         }
         Resolved::MethodNotAllowed(allow) => Err(crate::web::method_not_allowed(&allow)),

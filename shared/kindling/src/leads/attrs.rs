@@ -53,9 +53,13 @@ impl Field {
 pub enum Test {
     /// The field equals one of these.
     AnyOf(Vec<String>),
-    /// The field contains one of these (titles: "VP", "Director", "部長", "取締役", ...).
+    /// The field contains one of these as whole words (titles: "VP", "Director", "部長",
+    /// "取締役", ...): "CTO" is in "CTO / CIO" but not in "Director". A word of a script
+    /// written without spaces (Japanese, Chinese) matches inside a longer one: "部長" is in
+    /// "営業部長".
     ContainsAny(Vec<String>),
-    /// The field's first number (`"100-499"`, `"1,000+"`, `"250名"`) is within these bounds.
+    /// The field's first number (`"100-499"`, `"1,000+"`, `"250名"`) is within these bounds,
+    /// both included.
     Between(u32, u32),
 }
 
@@ -65,10 +69,38 @@ impl Test {
         let v = value.trim().to_lowercase();
         match self {
             Test::AnyOf(list) => list.iter().any(|x| x.trim().to_lowercase() == v),
-            Test::ContainsAny(list) => list.iter().any(|x| v.contains(&x.trim().to_lowercase())),
+            Test::ContainsAny(list) => list
+                .iter()
+                .any(|x| contains_word(&v, &x.trim().to_lowercase())),
             Test::Between(lo, hi) => first_number(&v).is_some_and(|n| (*lo..=*hi).contains(&n)),
         }
     }
+}
+
+/// Whether `needle` stands in `text` as a whole word: not run into a letter or digit of a
+/// script that separates its words with spaces (a boundary means nothing between two kanji).
+fn contains_word(text: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return false;
+    }
+    let spaced = |c: char| c.is_alphanumeric() && !is_unspaced_script(c);
+    let (first, last) = match (needle.chars().next(), needle.chars().next_back()) {
+        (Some(f), Some(l)) => (f, l),
+        _ => return false,
+    };
+    text.match_indices(needle).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + needle.len()..].chars().next();
+        let open = !(spaced(first) && before.is_some_and(spaced));
+        let close = !(spaced(last) && after.is_some_and(spaced));
+        open && close
+    })
+}
+
+/// Characters of scripts written without spaces between words: CJK ideographs, kana, hangul.
+fn is_unspaced_script(c: char) -> bool {
+    matches!(c as u32,
+        0x2E80..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFF66..=0xFF9F | 0x20000..=0x3FFFF)
 }
 
 /// The first number in a text, ignoring thousands separators: `"1,000+"` is 1000.
@@ -96,5 +128,27 @@ mod tests {
         assert!(Test::Between(200, 300).passes("250名"));
         assert!(!Test::Between(1, 10).passes("unknown"));
         assert_eq!(first_number("about 3,500 people"), Some(3500));
+        assert!(Test::Between(100, 250).passes("100名") && Test::Between(100, 250).passes("250"));
+    }
+
+    #[test]
+    fn contains_any_matches_whole_words_and_japanese_inside_words() {
+        let cto = Test::ContainsAny(vec!["CTO".into()]);
+        assert!(cto.passes("CTO"));
+        assert!(cto.passes("CTO / CIO"));
+        assert!(cto.passes("Co-founder & CTO"));
+        assert!(cto.passes("CTO（最高技術責任者）"));
+        assert!(!cto.passes("Sales Director"), "not inside direCTOr");
+        assert!(!cto.passes("Doctor"));
+        let head = Test::ContainsAny(vec!["head of IT".into(), "VP".into()]);
+        assert!(head.passes("Head of IT, EMEA"));
+        assert!(head.passes("VP Sales"));
+        assert!(!head.passes("Headquarters IT staff"));
+        assert!(!head.passes("MVP engineer"));
+        let bucho = Test::ContainsAny(vec!["部長".into(), "情報システム".into()]);
+        assert!(bucho.passes("営業部長"));
+        assert!(bucho.passes("情報システム部 部長"));
+        assert!(bucho.passes("情報システム部"));
+        assert!(!bucho.passes("課長"));
     }
 }

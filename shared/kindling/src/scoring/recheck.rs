@@ -5,7 +5,7 @@ use super::rescore::rescore_lead;
 use crate::error::Result;
 
 /// What a recheck run found.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Rechecked {
     /// Leads looked at again (pending triggers, decaying scores).
     pub rechecked: u32,

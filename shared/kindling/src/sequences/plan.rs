@@ -1,7 +1,8 @@
 //! What to do with one due step, decided without I/O from what the runner read: end the
-//! enrollment (and why), wait (until when, and why), or send; then, after the claim, what its
-//! outcome means; then where the enrollment goes next. The runner ([`super::send_due_steps`]) carries
-//! out the effects, as with rescoring's `plan` and its effects.
+//! enrollment (and why), wait (until when, and why), or send; when the cap holds it, when it is
+//! due again; then where the enrollment goes next. The runner ([`super::send_due_steps`])
+//! carries out the effects, as with rescoring's `plan` and its effects, and sends through the
+//! one send protocol ([`crate::dispatch`]).
 //!
 //! The plan asks for each fact only when its decision needs it ([`Plan::Read`]): the lead, then
 //! its suppression, its activity log only if an exit goal reads it, its other enrollments only if
@@ -13,8 +14,6 @@ use crate::deliverability::suppression::SuppressionReason;
 use crate::leads::Lead;
 use crate::leads::Temperature;
 use crate::message::MessageKey;
-use crate::sending::ledger::{SendRecord, SendState};
-use crate::sending::ports::SendClaim;
 use crate::sequences::config::{ExitGoal, Sequence};
 use crate::sequences::{Enrollment, EnrollmentStatus};
 use chrono::{DateTime, Duration, Utc};
@@ -199,46 +198,15 @@ fn outranked(
     })
 }
 
-/// What a claim's outcome means for the runner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AfterClaim {
-    /// The claim is ours: send.
-    Send,
-    /// The cap is full: due again at `until` (when quiet hours and the window allow).
-    WaitForCap(DateTime<Utc>),
-    /// Another sender holds a fresh claim on it: leave it alone this run.
-    InProgress,
-    /// A sender died between claiming and recording: the provider may have accepted the mail.
-    /// Record it `unknown` and move on; never send it blindly again.
-    Abandoned(SendRecord),
-    /// Recorded, but the enrollment was not moved on before a crash: move on now (and count a
-    /// sent one again, in case that was lost too; counting is once per send).
-    Recorded(SendRecord),
-}
-
-/// Reads a claim's outcome for the step `step` of a lead in `zone`.
-pub fn after_claim(
+/// When a step the frequency cap holds until `until` is due again: then, moved out of quiet
+/// hours and into the step's window.
+pub fn after_cap(
     cfg: &super::Sections<'_>,
-    claim: SendClaim,
     step: &crate::sequences::config::Step,
     zone: Tz,
-    now: DateTime<Utc>,
-) -> AfterClaim {
-    match claim {
-        SendClaim::Claimed => AfterClaim::Send,
-        SendClaim::CapReached { until } => {
-            AfterClaim::WaitForCap(cfg.send_time(step, until.max(now), zone))
-        }
-        SendClaim::Exists(existing) => match existing.state {
-            SendState::Sending
-                if now - existing.claimed_at < Duration::minutes(CLAIM_LEASE_MINUTES) =>
-            {
-                AfterClaim::InProgress
-            }
-            SendState::Sending => AfterClaim::Abandoned(existing),
-            _ => AfterClaim::Recorded(existing),
-        },
-    }
+    until: DateTime<Utc>,
+) -> DateTime<Utc> {
+    cfg.send_time(step, until, zone)
 }
 
 /// The enrollment once its current step is done with (sent, failed or unknown): the next step

@@ -1,4 +1,5 @@
-//! What one run of the step-mail sender did (and, from the schedule's run, the broadcasts).
+//! What one run of the step-mail sender did ([`crate::app::ScheduleReport`] holds it with the
+//! rechecks and the broadcasts of the same run).
 
 use crate::email::EmailAddress;
 use crate::message::MessageKey;
@@ -52,10 +53,4 @@ pub struct SendReport {
     /// [`crate::deliverability`]). Due steps stay due.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused: Option<String>,
-    /// Leads looked at again (pending triggers, decaying scores) before sending.
-    pub rechecked: u32,
-    /// Trigger firings found by those rechecks.
-    pub triggers_fired: u32,
-    /// What the same run did with broadcasts, after the steps ([`crate::app::send_due_steps`]).
-    pub broadcasts: crate::broadcasts::BroadcastReport,
 }

@@ -1,15 +1,15 @@
 use super::compose::build_step_mail;
-use super::plan::{self as send_plan, after_claim, plan, AfterClaim, DueStep, Need, Plan, Waiting};
+use super::plan::{self as send_plan, plan, DueStep, Need, Plan, Waiting};
 use super::report::{Ended, SendReport, SentMail};
-use crate::activities::{Activity, ActivityKind, Attrs, Subject};
+use crate::activities::Activity;
 use crate::deliverability::suppression::SuppressionReason;
+use crate::dispatch::{dispatch, Dispatch, Dispatched, Letter};
 use crate::error::Result;
-use crate::ids::ActivityId;
 use crate::leads::Lead;
 use crate::message::MessageKey;
 use crate::ports::Cas;
 use crate::sending::ledger::{SendRecord, SendState};
-use crate::sending::ports::{MailError, Mailer, OutgoingMail};
+use crate::sending::ports::Mailer;
 use crate::sequences::config::Sequence;
 use crate::sequences::{Enrollment, EnrollmentStatus};
 use chrono::{DateTime, Duration, Utc};
@@ -222,7 +222,7 @@ async fn send_step(
             return reschedule(k, enr, later, Handled::Deferred).await;
         }
     };
-    let mut record = SendRecord {
+    let record = SendRecord {
         key: key.clone(),
         sequence_id: Some(seq.id.clone()),
         template: template.clone(),
@@ -233,60 +233,19 @@ async fn send_step(
         links: composed.links.clone(),
         error: None,
     };
-    let claim = k
-        .sends
-        .claim_send(&record, Some(cfg.sending.cap), now)
-        .await?;
-    match after_claim(cfg, claim, step, zone, now) {
-        AfterClaim::Send => {}
-        AfterClaim::WaitForCap(until) => return reschedule(k, enr, until, Handled::Deferred).await,
-        AfterClaim::InProgress => return Ok(Handled::Skipped),
-        AfterClaim::Abandoned(mut existing) => {
-            tracing::warn!(lead_id = %lead.id, step = step_no, "abandoned send claim marked unknown");
-            existing.state = SendState::Unknown;
-            existing.error = Some("sender stopped between claim and record".into());
-            k.sends.complete_send(&existing).await?;
-            return advance(k, enr, seq, zone, now, Handled::Unknown).await;
-        }
-        AfterClaim::Recorded(existing) => {
-            if existing.state == SendState::Sent {
-                // A sender died after recording the send: finish what it may not have (each
-                // part idempotent), so the count and the activity are not lost.
-                super::ab::count_sent(k, seq, &existing).await?;
-                let at = existing.sent_at.unwrap_or(existing.claimed_at);
-                let activity = sent_activity(&existing.key, &lead.id, seq, at);
-                crate::deliverability::breaker::finish_sent(
-                    &k.deliverability,
-                    &k.record,
-                    &existing,
-                    &activity,
-                )
-                .await?;
-            }
-            return advance(k, enr, seq, zone, now, Handled::Skipped).await;
-        }
-    }
-
-    let mail = OutgoingMail {
-        key: key.clone(),
-        from: cfg.sender.from_address.clone(),
-        to: lead.email.clone(),
+    let letter = Letter {
+        record,
+        lead,
         raw: composed.raw,
+        cap: Some(cfg.sending.cap),
     };
-    match mailer.send(&mail).await {
-        Ok(message_id) => {
-            record.state = SendState::Sent;
-            record.sent_at = Some(now);
-            record.provider_message_id = Some(message_id.clone());
-            let activity = sent_activity(&key, &lead.id, seq, now);
-            crate::deliverability::breaker::record_sent(
-                &k.deliverability,
-                k.sends,
-                &k.record,
-                &record,
-                &activity,
-            )
-            .await?;
+    let d = Dispatch {
+        sends: k.sends,
+        deliverability: &k.deliverability,
+        from: &cfg.sender.from_address,
+    };
+    match dispatch(&d, mailer, letter, now).await? {
+        Dispatched::Sent(record) => {
             super::ab::count_sent(k, seq, &record).await?;
             tracing::info!(lead_id = %lead.id, sequence = %seq.id, step = step_no, "step mail sent");
             let sent = SentMail {
@@ -296,22 +255,23 @@ async fn send_step(
                 to: lead.email.clone(),
                 subject: composed.subject,
                 at: now,
-                provider_message_id: message_id,
+                provider_message_id: record.provider_message_id.unwrap_or_default(),
             };
             advance(k, enr, seq, zone, now, Handled::Sent(sent)).await
         }
-        Err(MailError::Retryable(e)) => {
-            tracing::warn!(lead_id = %lead.id, step = step_no, error = %e, "provider throttled; step stays due");
-            k.sends.release_send(&key).await?;
-            Ok(Handled::RetryLater)
+        Dispatched::Recovered(record) => {
+            super::ab::count_sent(k, seq, &record).await?;
+            advance(k, enr, seq, zone, now, Handled::Skipped).await
         }
-        Err(MailError::Rejected(e)) => {
-            tracing::warn!(lead_id = %lead.id, step = step_no, error = %e, "provider rejected step mail");
-            record.state = SendState::Failed;
-            record.error = Some(e);
-            k.sends.complete_send(&record).await?;
-            advance(k, enr, seq, zone, now, Handled::Failed).await
+        Dispatched::Capped { until } => {
+            let due = send_plan::after_cap(cfg, step, zone, until);
+            reschedule(k, enr, due, Handled::Deferred).await
         }
+        Dispatched::InProgress => Ok(Handled::Skipped),
+        Dispatched::Abandoned(_) => advance(k, enr, seq, zone, now, Handled::Unknown).await,
+        Dispatched::Settled(_) => advance(k, enr, seq, zone, now, Handled::Skipped).await,
+        Dispatched::RetryLater => Ok(Handled::RetryLater),
+        Dispatched::Rejected(_) => advance(k, enr, seq, zone, now, Handled::Failed).await,
     }
 }
 
@@ -364,21 +324,5 @@ async fn save(k: &super::Sequences<'_>, enr: &Enrollment, outcome: Handled) -> R
             Handled::Sent(m) => Handled::Sent(m),
             _ => Handled::Skipped,
         }),
-    }
-}
-
-/// The `email_sent` activity of a step's mail: one id per send key.
-fn sent_activity(
-    key: &crate::message::MessageKey,
-    lead: &crate::ids::LeadId,
-    seq: &Sequence,
-    at: DateTime<Utc>,
-) -> Activity {
-    Activity {
-        id: ActivityId::new(format!("sent_{}", key.id_part())),
-        subject: Subject::Lead(lead.clone()),
-        kind: ActivityKind::EmailSent,
-        at,
-        attrs: Attrs::of_message(key, Some(seq.id.clone())),
     }
 }

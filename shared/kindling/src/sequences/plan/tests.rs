@@ -215,49 +215,19 @@ fn a_higher_priority_step_that_may_go_now_goes_first() {
     ));
 }
 
-fn record(state: SendState, claimed_at: DateTime<Utc>) -> SendRecord {
-    SendRecord {
-        key: MessageKey::step(LeadId::new("L1"), EnrollmentId::new("E1"), 0),
-        sequence_id: Some("document_followup".into()),
-        template: "doc_thanks".into(),
-        state,
-        claimed_at,
-        sent_at: None,
-        provider_message_id: None,
-        links: vec![],
-        error: None,
-    }
-}
-
 #[test]
-fn a_claims_outcome_says_whether_to_send_wait_skip_or_recover() {
+fn a_step_the_cap_holds_is_due_when_the_cap_frees_outside_quiet_hours() {
     let cfg = shipped();
     let step = &cfg.sequence("document_followup").unwrap().steps[0];
     let tokyo = chrono_tz::Asia::Tokyo;
-    let now = monday_10_jst();
-    let after = |c| after_claim(&cfg.for_sequences(), c, step, tokyo, now);
-    assert_eq!(after(SendClaim::Claimed), AfterClaim::Send);
     // The cap frees at 23:00 JST: quiet hours move it to 09:00.
     let night = Utc.with_ymd_and_hms(2026, 11, 2, 14, 0, 0).unwrap();
     assert_eq!(
-        after(SendClaim::CapReached { until: night }),
-        AfterClaim::WaitForCap(Utc.with_ymd_and_hms(2026, 11, 3, 0, 0, 0).unwrap())
+        after_cap(&cfg.for_sequences(), step, tokyo, night),
+        Utc.with_ymd_and_hms(2026, 11, 3, 0, 0, 0).unwrap()
     );
-    let fresh = record(SendState::Sending, now - Duration::minutes(2));
-    assert_eq!(after(SendClaim::Exists(fresh)), AfterClaim::InProgress);
-    let stale = record(
-        SendState::Sending,
-        now - Duration::minutes(CLAIM_LEASE_MINUTES + 1),
-    );
-    assert_eq!(
-        after(SendClaim::Exists(stale.clone())),
-        AfterClaim::Abandoned(stale)
-    );
-    let sent = record(SendState::Sent, now - Duration::minutes(30));
-    assert_eq!(
-        after(SendClaim::Exists(sent.clone())),
-        AfterClaim::Recorded(sent)
-    );
+    let noon = Utc.with_ymd_and_hms(2026, 11, 2, 3, 0, 0).unwrap();
+    assert_eq!(after_cap(&cfg.for_sequences(), step, tokyo, noon), noon);
 }
 
 #[test]

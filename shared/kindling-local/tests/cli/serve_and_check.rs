@@ -1,5 +1,4 @@
 //! The `kindling` binary: check, demo and serve, as a user runs them.
-#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -7,26 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn kindling() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kindling"))
-}
-
-fn config_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
-}
+use crate::support::{copy_dir, kindling, shipped as config_dir};
 
 fn check_dir(dir: &Path) -> std::process::Output {
     kindling()
@@ -293,6 +273,27 @@ fn serve_runs_the_pipeline_over_real_http() {
     assert!(
         raw.contains(&format!("List-Unsubscribe: <http://{addr}/u/")),
         "links point at this server"
+    );
+    // A command on the server's store makes its links from the same base.
+    let preview = kindling()
+        .arg("--config")
+        .arg(config_dir())
+        .args([
+            "preview",
+            "document_followup",
+            "0",
+            "--lead",
+            "serve@example.jp",
+            "--raw",
+        ])
+        .arg("--data-dir")
+        .arg(data.path())
+        .output()
+        .unwrap();
+    let raw = String::from_utf8_lossy(&preview.stdout);
+    assert!(
+        preview.status.success() && raw.contains(&format!("List-Unsubscribe: <http://{addr}/u/")),
+        "a preview on the store links to its server: {raw}"
     );
 }
 

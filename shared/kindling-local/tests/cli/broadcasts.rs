@@ -1,14 +1,11 @@
 //! `kindling broadcast ...` as a marketer runs it, on the demo's store and the real clock:
 //! create (content from a directory, linted), dry run, the second approver, schedule, one
 //! sender run to the outbox, show; and bad input that fails with a message and writes nothing.
-#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn shipped() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config")
-}
+use crate::support::shipped;
 
 /// The shipped program without quiet hours, so a run on the real clock sends at any hour.
 fn config_dir() -> PathBuf {

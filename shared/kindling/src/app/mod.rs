@@ -3,6 +3,9 @@
 //! Handlers (HTTP, events, schedules) parse their input, call a capability's use case, and map
 //! the result.
 
+mod schedule;
+pub use schedule::{run_schedule, ScheduleReport};
+
 use crate::activities::ports::{ActivityLog, VisitorLinks};
 use crate::alerts::ports::AlertLog;
 use crate::alerts::ports::Notifier;
@@ -244,34 +247,6 @@ impl Kindling {
             ids: &*self.ids,
         }
     }
-}
-
-/// One run of the schedule: leads whose `recheck_at` has come are rescored first (a trigger
-/// that fires now, such as an abandoned form, enrolls the lead, and its first step can go out in
-/// this very run), then every due step is sent ([`crate::sequences::send_due_steps`]), at most
-/// `budget` of each, then due broadcasts get what is left of the budget
-/// ([`crate::broadcasts::send_due_broadcasts`]).
-#[tracing::instrument(name = "schedule_run", skip_all, fields(budget = budget))]
-pub async fn send_due_steps(
-    k: &Kindling,
-    mailer: &dyn crate::sending::ports::Mailer,
-    budget: usize,
-) -> Result<crate::sequences::SendReport, Error> {
-    let rechecked = crate::scoring::recheck_due_leads(&k.scoring(), budget).await?;
-    let mut report = crate::sequences::send_due_steps(&k.sequences(), mailer, budget).await?;
-    // Broadcasts share the run's budget, the provider and the breaker: a throttle or an open
-    // breaker stops both (the breaker is asked once per run).
-    let left = budget.saturating_sub(report.sent.len());
-    if let Some(p) = &report.paused {
-        report.broadcasts.paused = Some(p.clone());
-    } else if report.retry_later == 0 && left > 0 {
-        report.broadcasts =
-            crate::broadcasts::send_due_broadcasts(&k.broadcasts(), mailer, left).await?;
-    }
-    report.rechecked = rechecked.rechecked;
-    report.triggers_fired = rechecked.triggers_fired;
-    report.errors += rechecked.errors;
-    Ok(report)
 }
 
 /// Handles one bus event: an activity rescores its lead (and runs its triggers); a hot crossing

@@ -3,18 +3,15 @@
 //! fails here. Lead ids are random and become `lead:<email>`; the template of an A/B step is
 //! the variant the lead's id hashed to, so it becomes `<variant of sequence#step>`.
 //!
-//! After an intended change: `KINDLING_WRITE_GOLDEN=1 cargo test -p kindling-local --test
-//! demo_golden`, and review the diff of `tests/golden/demo-summary.json`.
-#![allow(clippy::unwrap_used)]
+//! After an intended change: `KINDLING_WRITE_GOLDEN=1 cargo test -p kindling-local --test cli
+//! golden`, and review the diff of `tests/golden/demo-summary.json`.
 
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::process::Command;
 
-fn config_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config")
-}
+use crate::support::shipped as config_dir;
 
 fn golden_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/demo-summary.json")

@@ -1,0 +1,146 @@
+//! The admin commands, each written once against [`Admin`]: the local store in process, or with
+//! `--api` a deployed stack or a `kindling serve` over HTTP. Both backends give the same typed
+//! answers and errors, so a command prints the same text, JSON and exit code either way.
+
+use crate::args::SegmentCommand;
+use crate::broadcast_commands::{self, BroadcastCommand};
+use crate::commands::{load_config, open_store};
+use crate::segment_commands;
+use kindling::admin::interface::{Admin, MarkLead, ResumeSending};
+use kindling::admin::InProcess;
+use kindling_local::http_admin::HttpAdmin;
+use std::path::{Path, PathBuf};
+
+/// An admin command with its arguments.
+pub(crate) enum AdminCommand {
+    LeadShow {
+        lead: String,
+    },
+    LeadMark {
+        lead: String,
+        status: String,
+        note: Option<String>,
+    },
+    /// `sending`, or with `resume` `sending resume` and its note.
+    Sending {
+        resume: Option<Option<String>>,
+    },
+    /// `segment list | show | members`.
+    Segment(SegmentCommand),
+    Broadcast {
+        command: Box<BroadcastCommand>,
+        by: String,
+    },
+}
+
+/// The admin token of a `kindling serve` at a loopback `--api`: `KINDLING_ADMIN_TOKEN`, else
+/// the data directory's `admin.token` if there is one; `None` means SigV4 (a deployed stack).
+fn admin_token(api: &str, data_dir: &Path) -> Option<String> {
+    if let Ok(t) = std::env::var(kindling_local::keys::ADMIN_TOKEN_ENV) {
+        return Some(t);
+    }
+    if !kindling_local::remote::is_loopback(api) {
+        return None;
+    }
+    std::fs::read_to_string(kindling_local::keys::admin_token_path(data_dir))
+        .ok()
+        .map(|t| t.trim().to_owned())
+}
+
+/// Runs `command` against `--api` if given, else the local store of `data_dir`.
+pub(crate) async fn run(
+    api: Option<String>,
+    config_dir: PathBuf,
+    data_dir: PathBuf,
+    command: AdminCommand,
+    json: bool,
+) -> anyhow::Result<()> {
+    // The program's zone, for printing times: the local config's, also over --api.
+    let config = load_config(&config_dir)?;
+    let zone = config.program.default_zone;
+    let http = match &api {
+        Some(url) => Some(HttpAdmin::connect(url, admin_token(url, &data_dir)).await?),
+        None => None,
+    };
+    let app = match &http {
+        Some(_) => None,
+        None => Some(open_store(config, &data_dir)?),
+    };
+    let local = app.as_ref().map(|a| InProcess::new(&a.kindling));
+    let admin: &dyn Admin = match (&http, &local) {
+        (Some(h), _) => h,
+        (None, Some(l)) => l,
+        (None, None) => anyhow::bail!("no admin backend"),
+    };
+    execute(admin, zone, command, json).await?;
+    if let Some(app) = &app {
+        // Deliver what a change published (a sales mark's rescore: segment entries, stage
+        // changes; over HTTP the server's bus does).
+        app.pump().await?;
+    }
+    Ok(())
+}
+
+async fn execute(
+    admin: &dyn Admin,
+    zone: chrono_tz::Tz,
+    command: AdminCommand,
+    json: bool,
+) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::LeadShow { lead } => {
+            let report = admin.lead(&lead).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", kindling_local::inspect::lead_text(&report, zone));
+            }
+        }
+        AdminCommand::LeadMark { lead, status, note } => {
+            let marked = admin.mark_lead(&lead, &MarkLead { status, note }).await?;
+            match &marked.sales {
+                Some(m) => println!("{} marked {:?}", marked.email, m.status),
+                None => println!("{} not marked", marked.email),
+            }
+        }
+        AdminCommand::Sending { resume: None } => {
+            let status = admin.sending().await?;
+            if json {
+                println!("{}", serde_json::to_string(&status)?);
+            } else {
+                print!("{}", status.text());
+            }
+        }
+        AdminCommand::Sending { resume: Some(note) } => {
+            let resumed = admin.resume_sending(&ResumeSending { note }).await?;
+            if json {
+                println!("{}", serde_json::to_string(&resumed)?);
+            } else if let Some(trip) = &resumed.was_paused {
+                println!(
+                    "Step mails resumed (paused since {}: {}). Counting restarts at the next hour.",
+                    trip.at.format("%Y-%m-%d %H:%M UTC"),
+                    trip.reason
+                );
+            } else {
+                println!("Step mails were not paused; counting restarts at the next hour.");
+            }
+        }
+        AdminCommand::Segment(SegmentCommand::List) => segment_commands::list(admin, json).await?,
+        AdminCommand::Segment(SegmentCommand::Show { segment }) => {
+            segment_commands::show(admin, zone, &segment, json).await?
+        }
+        AdminCommand::Segment(SegmentCommand::Members { segment }) => {
+            segment_commands::members(admin, zone, &segment, json).await?
+        }
+        AdminCommand::Segment(SegmentCommand::Rebuild { .. }) => {
+            return Err(crate::local_only(
+                "segment rebuild",
+                "on AWS a rebuild is the score function's rebuild_segments invocation",
+            ))
+        }
+        AdminCommand::Broadcast { command, by } => {
+            broadcast_commands::run(admin, zone, *command, by, json).await?
+        }
+    }
+    Ok(())
+}
