@@ -1,6 +1,5 @@
 //! The local pipeline end to end, through the HTTP entry logic: tracking, forms, scoring, step
 //! mails in the outbox, opens, clicks, hot alerts and unsubscribe.
-#![allow(clippy::unwrap_used)]
 
 use chrono::Duration;
 use kindling::ids::TopicId;

@@ -1,7 +1,6 @@
 //! Step sends: quiet hours in the lead's zone (across DST), the frequency cap across sequences,
 //! consent and suppression gates, exit goals, and the failure paths: a crash between the
 //! provider accepting a mail and the record, throttling, rejection.
-#![allow(clippy::unwrap_used)]
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};

@@ -1,7 +1,6 @@
 //! A/B tests of a step: each lead gets its stable variant until both variants reached the sample
 //! and the z-test passes; then every later lead gets the winner. People's clicks come through the
 //! real tracking endpoint; scanner clicks do not count.
-#![allow(clippy::unwrap_used)]
 
 use chrono::Duration;
 use kindling::sending::ab::{self, Verdict};

@@ -1,7 +1,6 @@
 //! The bounce/complaint circuit breaker on the embedded pipeline: real sends through the sender,
 //! SES-shaped feedback through the feedback use case, the ops alert through the bus and the
 //! notifier, and the resume through the admin route.
-#![allow(clippy::unwrap_used)]
 
 use bytes::Bytes;
 use chrono::Duration;

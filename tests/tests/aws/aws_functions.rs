@@ -1,7 +1,6 @@
 //! The functions' entry logic on moto with the sample payloads of `events/`: what each sample
 //! does, that bad input is a 4xx or a logged drop with nothing written, that a store failure is a
 //! retryable error, and how many DynamoDB requests a page event and a form submission cost.
-#![allow(clippy::unwrap_used)]
 
 use kindling::http::Routes;
 use kindling::leads::Temperature;
@@ -15,7 +14,7 @@ use serde_json::Value;
 
 macro_rules! sample {
     ($f:literal) => {
-        include_str!(concat!("../../events/", $f))
+        include_str!(concat!("../../../events/", $f))
     };
 }
 

@@ -2,7 +2,6 @@
 //! saves the choice, or leaves everything; RFC 8058 one-click leaves the mail's topic, or
 //! everything when configured; forged tokens, unknown topics and bodies that say something
 //! else are refused and write nothing.
-#![allow(clippy::unwrap_used)]
 
 use kindling::ids::{LeadId, TopicId};
 use kindling::token::Claim;

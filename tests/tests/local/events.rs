@@ -1,7 +1,6 @@
 //! Exactly-once effects under at-least-once delivery: duplicate beacons and submissions, hot
 //! events delivered twice, a notifier outage, a bus that fails after the store wrote, a store
 //! error mid-way through a submission, and the dead-letter path.
-#![allow(clippy::unwrap_used)]
 
 use async_trait::async_trait;
 use bytes::Bytes;

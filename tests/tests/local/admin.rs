@@ -1,6 +1,5 @@
 //! The admin lead report: `GET /admin/leads/{id or email}`, behind the admin bearer token locally
 //! (IAM at API Gateway in AWS).
-#![allow(clippy::unwrap_used)]
 
 use bytes::Bytes;
 use kindling_tests::harness::{lead_fields, TestApp};

@@ -1,7 +1,6 @@
 //! The shipped triggers end to end on the embedded pipeline (HTTP entry logic, bus, scheduler,
 //! SQLite): each fires once per lead (per cooldown), enrolls and alerts once under duplicate
 //! delivery and a bus failure mid-way, and time-based conditions fire from the scheduler.
-#![allow(clippy::unwrap_used)]
 
 use chrono::Duration;
 use kindling::activities::ports::ActivityLog;

@@ -1,6 +1,5 @@
 //! The labelled fixture of opens and clicks (`tests/fixtures/tracking/`): at least 95 % of the
 //! non-human hits are caught and no human hit is lost.
-#![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, TimeZone, Utc};
 use kindling::activities::classify::{classify_click, classify_open, machine_hits, ClickHit, Hit};
@@ -24,7 +23,7 @@ struct Labelled {
 
 #[test]
 fn the_labelled_fixture_is_classified_with_no_human_hit_lost() {
-    let hits: Vec<Labelled> = include_str!("../fixtures/tracking/hits.jsonl")
+    let hits: Vec<Labelled> = include_str!("../../fixtures/tracking/hits.jsonl")
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();

@@ -3,7 +3,6 @@
 //! BENCHMARKS.md), so a change that costs more fails here. Both are within the goals (3 writes
 //! and 1 read a recipient): the claim, then the send's completion with its activity and the
 //! breaker's count in one transaction, and the page's outcomes in one batch.
-#![allow(clippy::unwrap_used)]
 
 use async_trait::async_trait;
 use kindling::broadcasts::content::Content;

@@ -2,7 +2,6 @@
 //! activity that moves no membership writes nothing to the index; one that moves a lead into a
 //! segment writes two items (the member and its shard's count, one transaction). A redelivered
 //! activity writes nothing at all.
-#![allow(clippy::unwrap_used)]
 
 use kindling::http::Routes;
 use kindling::ids::SegmentId;
@@ -33,7 +32,7 @@ async fn an_activity_writes_no_membership_item_unless_a_membership_changes_and_t
     config.triggers.clear();
     rt.kindling.config = std::sync::Arc::new(config);
     let k = &rt.kindling;
-    let form = include_str!("../../events/intake/form-urlencoded.json");
+    let form = include_str!("../../../events/intake/form-urlencoded.json");
     let body = format!("email=bucho%40seizo.example.jp&consent=on&industry=%E8%A3%BD%E9%80%A0%E6%A5%AD&title=%E9%83%A8%E9%95%B7&visitor_id={VISITOR}");
     let mut req: Value = serde_json::from_str(form).unwrap();
     kindling_tests::aws::set_body(&mut req, &body);
@@ -49,7 +48,7 @@ async fn an_activity_writes_no_membership_item_unless_a_membership_changes_and_t
             .await
             .unwrap();
     }
-    let track = include_str!("../../events/track/page-view.json");
+    let track = include_str!("../../../events/track/page-view.json");
     let seg = SegmentId::from(SEED);
     for i in 0..4 {
         let beacon = serde_json::json!({ "visitor_id": VISITOR, "events": [{ "id": format!("pv-{i}"), "type": "page_view", "url": "https://example.jp/pricing.html", "at": chrono::Utc::now() }] });

@@ -1,5 +1,4 @@
 //! The embedded SQLite store passes the store contract.
-#![allow(clippy::unwrap_used)]
 
 use kindling_local::db::Db;
 use kindling_local::store::SqliteStore;

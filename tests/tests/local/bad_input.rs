@@ -1,5 +1,4 @@
 //! Malformed input to every public route gets a 4xx with a JSON error body and writes nothing.
-#![allow(clippy::unwrap_used)]
 
 use chrono::Duration;
 use kindling::ids::{EnrollmentId, LeadId};

@@ -2,7 +2,6 @@
 //! that completes the condition, leaving when a window expires (the recheck), the index's exact
 //! count, `entered_segment` triggers, the rebuild after a definition change, and the admin
 //! routes.
-#![allow(clippy::unwrap_used)]
 
 use bytes::Bytes;
 use chrono::Duration;

@@ -2,7 +2,6 @@
 //! quiet hours, a crash mid-broadcast and the resume, pause and cancel, approval voided by an
 //! edit and the second-person rule, the size guard, the stale schedule, the dry run, a
 //! correction to exactly the original recipients, and bad input that writes nothing.
-#![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, NaiveDateTime, TimeZone, Utc};
 use kindling::broadcasts::content::Content;

@@ -2,7 +2,6 @@
 //! emulator, against moto: a page view through track and a form submission through intake put
 //! activities on the bus; score rescores; send-steps mails the step through SES; a consultation
 //! request turns the lead hot; notify alerts sales through SNS, once.
-#![allow(clippy::unwrap_used)]
 
 use kindling_tests::aws::AwsEnv;
 use kindling_tests::lambda::{bootstrap, Function, FUNCTIONS};
@@ -11,7 +10,7 @@ use serde_json::{json, Value};
 
 fn api_event(method: &str, path: &str, content_type: &str, body: &str) -> Value {
     let mut e: Value =
-        serde_json::from_str(include_str!("../../events/intake/form-urlencoded.json")).unwrap();
+        serde_json::from_str(include_str!("../../../events/intake/form-urlencoded.json")).unwrap();
     e["routeKey"] = json!(format!("{method} {path}"));
     e["rawPath"] = json!(path);
     e["requestContext"]["http"]["method"] = json!(method);
@@ -130,7 +129,7 @@ async fn the_pipeline_runs_on_the_release_binaries() {
     // The step sender mails the day-0 step through SES.
     let r = send_steps
         .invoke(
-            serde_json::from_str(include_str!("../../events/send-steps/schedule.json")).unwrap(),
+            serde_json::from_str(include_str!("../../../events/send-steps/schedule.json")).unwrap(),
         )
         .await
         .unwrap();
@@ -185,7 +184,7 @@ async fn the_pipeline_runs_on_the_release_binaries() {
 
     // Feedback: a complaint suppresses and unsubscribes.
     let mut complaint: Value =
-        serde_json::from_str(include_str!("../../events/feedback/complaint.json")).unwrap();
+        serde_json::from_str(include_str!("../../../events/feedback/complaint.json")).unwrap();
     complaint["detail"]["complaint"]["complainedRecipients"][0]["emailAddress"] =
         json!("e2e@example.jp");
     feedback.invoke(complaint).await.unwrap();
@@ -231,6 +230,6 @@ async fn the_pipeline_runs_on_the_release_binaries() {
     broken.push(("KINDLING_TABLE".into(), "no-such-table".into()));
     let failing = Function::start("score", &broken).await;
     let event: Value =
-        serde_json::from_str(include_str!("../../events/score/activity-recorded.json")).unwrap();
+        serde_json::from_str(include_str!("../../../events/score/activity-recorded.json")).unwrap();
     assert!(failing.invoke(event).await.is_err());
 }

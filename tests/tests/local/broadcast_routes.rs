@@ -1,7 +1,6 @@
 //! The broadcast admin routes through the HTTP entry logic: a broadcast from creation to sent
 //! over HTTP, the signer as the actor when API Gateway names one, and bad input to every route
 //! (a 4xx with a clear message, nothing written).
-#![allow(clippy::unwrap_used)]
 
 use bytes::Bytes;
 use chrono::{TimeZone, Utc};

@@ -1,7 +1,6 @@
 //! RFC 8058 one-click unsubscribe as mail receivers really send it: `multipart/form-data` (what
 //! §3 says a receiver SHOULD send), urlencoded, `text/plain`, or no body at all. The signed token
 //! authorizes; the body only confirms.
-#![allow(clippy::unwrap_used)]
 
 use kindling::token::Claim;
 use kindling_tests::harness::{lead_fields, TestApp};

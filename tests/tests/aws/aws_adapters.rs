@@ -1,6 +1,5 @@
 //! The AWS adapters against moto: SES v2 raw sends keep every header, EventBridge rules deliver
 //! what the bus publishes (in batches of 10), SNS alerts reach an SQS subscription.
-#![allow(clippy::unwrap_used)]
 
 use chrono::{TimeZone, Utc};
 use kindling::alerts::ports::{Alert, Notifier};

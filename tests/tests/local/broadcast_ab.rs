@@ -2,7 +2,6 @@
 //! local send time), people's clicks come through the real tracking endpoint (scanner clicks
 //! do not count), the decision is made once after the wait, and the rest gets the winner at its
 //! local hour, or A when no variant is significantly better. Each lead gets exactly one mail.
-#![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, NaiveDateTime, TimeZone, Utc};
 use kindling::broadcasts::ab::{self, Spec, SubjectSpec, VariantSpec};

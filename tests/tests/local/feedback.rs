@@ -1,6 +1,5 @@
 //! SES feedback semantics on the embedded store (the same scenario runs on DynamoDB in
 //! `aws_functions`).
-#![allow(clippy::unwrap_used)]
 
 use kindling_tests::harness::TestApp;
 use kindling_tests::ses_feedback::ses_feedback_semantics;

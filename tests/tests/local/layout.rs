@@ -9,7 +9,6 @@
 //!
 //! The sources are parsed as Rust (`syn`), so comments, strings and doc links are not imports,
 //! and every path counts: `use` trees, types, calls and macros.
-#![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,5 @@
 //! Opens and clicks through the HTTP entry logic: privacy-proxy opens and scanner clicks are
 //! recorded with their reason and score 0; people's score; tampered tokens never redirect.
-#![allow(clippy::unwrap_used)]
 
 use bytes::Bytes;
 use chrono::Duration;
