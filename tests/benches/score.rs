@@ -10,9 +10,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
 use kindling::app::on_activity_recorded;
 use kindling::email::EmailAddress;
-use kindling::events::ActivityRecorded;
 use kindling::ids::{ActivityId, LeadId};
 use kindling::leads::Lead;
+use kindling::tracking::events::ActivityRecorded;
 use kindling_tests::harness::TestApp;
 use std::sync::atomic::{AtomicU64, Ordering};
 

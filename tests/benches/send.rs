@@ -14,7 +14,7 @@ use kindling::app::Kindling;
 use kindling::app::{Store, Stores};
 use kindling::email::EmailAddress;
 use kindling::error::PortError;
-use kindling::events::Event;
+use kindling::events::Envelope;
 use kindling::events::EventBus;
 use kindling::ids::{EnrollmentId, LeadId};
 use kindling::leads::{Consent, Lead};
@@ -40,7 +40,7 @@ struct NullBus;
 
 #[async_trait]
 impl EventBus for NullBus {
-    async fn publish(&self, _events: &[Event]) -> Result<(), PortError> {
+    async fn publish(&self, _events: &[Envelope]) -> Result<(), PortError> {
         Ok(())
     }
 }

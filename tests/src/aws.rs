@@ -206,7 +206,7 @@ impl AwsEnv {
         let bus = unique("kindling-bus");
         eb.create_event_bus().name(&bus).send().await.unwrap();
         let rule = unique("all-kindling");
-        let pattern = serde_json::json!({ "source": ["kindling"], "detail-type": kindling::events::DETAIL_TYPES }).to_string();
+        let pattern = serde_json::json!({ "source": ["kindling"], "detail-type": kindling::app::events::DETAIL_TYPES }).to_string();
         eb.put_rule()
             .name(&rule)
             .event_bus_name(&bus)

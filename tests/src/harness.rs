@@ -398,7 +398,7 @@ pub struct FlakyBus {
 
 #[async_trait]
 impl kindling::events::EventBus for FlakyBus {
-    async fn publish(&self, events: &[kindling::events::Event]) -> Result<(), PortError> {
+    async fn publish(&self, events: &[kindling::events::Envelope]) -> Result<(), PortError> {
         if self.failures.fires() {
             return Err(PortError::new("bus", "PutEvents failed"));
         }

@@ -6,7 +6,7 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 use kindling::error::PortError;
 use kindling::events::EventBus;
-use kindling::events::{Event, SOURCE};
+use kindling::events::{Envelope, SOURCE};
 
 /// PutEvents takes at most this many entries.
 pub const MAX_BATCH: usize = 10;
@@ -30,15 +30,15 @@ impl EventBridgeBus {
 
 #[async_trait]
 impl EventBus for EventBridgeBus {
-    async fn publish(&self, events: &[Event]) -> Result<(), PortError> {
+    async fn publish(&self, events: &[Envelope]) -> Result<(), PortError> {
         for batch in events.chunks(MAX_BATCH) {
             let entries: Vec<PutEventsRequestEntry> = batch
                 .iter()
                 .map(|e| {
                     PutEventsRequestEntry::builder()
                         .source(SOURCE)
-                        .detail_type(e.detail_type())
-                        .detail(e.detail_json())
+                        .detail_type(&e.detail_type)
+                        .detail(&e.detail)
                         .event_bus_name(&self.bus_name)
                         .build()
                 })

@@ -3,10 +3,11 @@
 //! does not retry it for 24 hours; a retryable failure is `Err`, so it does.
 
 use kindling::alerts::ports::Notifier;
+use kindling::app::events::Event;
 use kindling::app::{handle_event, on_activity_recorded, Kindling};
 use kindling::app::{run_schedule, ScheduleReport};
 use kindling::deliverability::{apply_feedback, Feedback};
-use kindling::events::{Event, SOURCE};
+use kindling::events::SOURCE;
 use kindling::sending::ports::Mailer;
 use serde::Deserialize;
 
@@ -53,7 +54,7 @@ impl Consumer {
 
     /// The detail-types the function takes; anything else it drops.
     pub fn detail_types(self) -> &'static [&'static str] {
-        use kindling::events::*;
+        use kindling::app::events::*;
         match self {
             Consumer::Score => &[ACTIVITY_RECORDED_V1],
             Consumer::Notify => &[LEAD_BECAME_HOT_V1, TRIGGER_FIRED_V1, SENDING_PAUSED_V1],
@@ -64,12 +65,12 @@ impl Consumer {
 /// Events Kindling publishes for integrations (a CRM, analytics, a data lake) that no Kindling
 /// function consumes: users add their own rules on the bus.
 pub const INTEGRATION_ONLY: [&str; 6] = [
-    kindling::events::LEAD_BECAME_WARM_V1,
-    kindling::events::LEAD_COOLED_V1,
-    kindling::events::LEAD_BECAME_MQL_V1,
-    kindling::events::LEAD_STAGE_CHANGED_V1,
-    kindling::events::LEAD_ENTERED_SEGMENT_V1,
-    kindling::events::LEAD_LEFT_SEGMENT_V1,
+    kindling::app::events::LEAD_BECAME_WARM_V1,
+    kindling::app::events::LEAD_COOLED_V1,
+    kindling::app::events::LEAD_BECAME_MQL_V1,
+    kindling::app::events::LEAD_STAGE_CHANGED_V1,
+    kindling::app::events::LEAD_ENTERED_SEGMENT_V1,
+    kindling::app::events::LEAD_LEFT_SEGMENT_V1,
 ];
 
 /// Which function each event goes to, as JSON: `infra/event-catalog.json` is this, checked in and
@@ -313,7 +314,7 @@ mod tests {
             .chain(INTEGRATION_ONLY)
             .collect();
         routed.sort_unstable();
-        let mut published = kindling::events::DETAIL_TYPES.to_vec();
+        let mut published = kindling::app::events::DETAIL_TYPES.to_vec();
         published.sort_unstable();
         assert_eq!(routed, published);
     }

@@ -5,9 +5,9 @@
 use crate::db::{err, parse_ts, ts, Db};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use kindling::app::events::Event;
 use kindling::error::{Error, PortError};
-use kindling::events::Event;
-use kindling::events::EventBus;
+use kindling::events::{Envelope, EventBus};
 use kindling::ports::Clock;
 use rusqlite::{params, OptionalExtension};
 use std::future::Future;
@@ -152,14 +152,14 @@ impl LocalBus {
 
 #[async_trait]
 impl EventBus for LocalBus {
-    async fn publish(&self, events: &[Event]) -> Result<(), PortError> {
+    async fn publish(&self, events: &[Envelope]) -> Result<(), PortError> {
         let now = ts(self.clock.now());
         let mut conn = self.db.conn();
         let tx = conn.transaction().map_err(err)?;
         for e in events {
             tx.execute(
                 "INSERT INTO bus (detail_type, detail, published_at, next_attempt_at) VALUES (?1, ?2, ?3, ?3)",
-                params![e.detail_type(), e.detail_json(), now],
+                params![e.detail_type, e.detail, now],
             )
             .map_err(err)?;
         }

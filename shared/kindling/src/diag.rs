@@ -181,3 +181,16 @@ pub(crate) fn parse_percent(s: &str) -> Option<f64> {
     let n: f64 = s.trim().strip_suffix('%')?.trim().parse().ok()?;
     n.is_finite().then_some(n / 100.0)
 }
+
+/// A length like `30m`, `12h` or `7d` ([`crate::offset::Offset`], business days as 7/5 of a
+/// day).
+pub(crate) fn duration(
+    d: &mut Diag<'_>,
+    v: &Spanned<String>,
+    key: &str,
+) -> Option<chrono::Duration> {
+    crate::offset::Offset::parse(v.get_ref())
+        .map(|o| o.approx())
+        .map_err(|m| d.span(v, format!("{key}: {m}")))
+        .ok()
+}

@@ -1,12 +1,19 @@
 //! Kindling's domain: leads, activities, explainable scores, step sequences and compliance,
 //! with the HTTP and event entry logic that every runtime (Lambda, local server) shares.
 //!
-//! One folder per capability, each with its rules, its use cases and its HTTP routes:
-//! [`activities`], [`leads`], [`sending`], [`tracking`], [`segments`], [`triggers`],
-//! [`deliverability`], [`broadcasts`], [`sequences`], [`scoring`], [`alerts`], [`forms`] and [`admin`]. Beneath them the kernel every
-//! capability shares: [`ids`], [`email`], [`error`], [`names`], [`events`], the [`ports`] and
-//! [`api`] (the route table and its limits).
-//! Above them the assembly: [`config`] (loading and checking the program), [`http`] (the router) and [`app`] (the wired [`app::Kindling`] and the event dispatch).
+//! Three layers, each naming only itself and those below (checked by
+//! `tests/tests/local/layout.rs`, which holds the same list):
+//!
+//! - the kernel every capability shares: [`ids`], [`names`], [`error`], [`email`], [`message`],
+//!   [`token`], [`diag`], [`program`], [`fasthash`], [`offset`], [`ports`], [`system`], [`web`],
+//!   [`events`] (the bus and its envelope), [`api`] (the route table and its limits), [`testing`];
+//! - the capabilities, bottom up, one folder each with its rules, its use cases and its payloads:
+//!   [`activities`], [`leads`], [`sending`], [`tracking`], [`segments`], [`triggers`],
+//!   [`deliverability`], [`dispatch`] (the one send protocol), [`broadcasts`], [`sequences`],
+//!   [`scoring`], [`alerts`], [`forms`];
+//! - the assembly: [`config`] (loading and checking the program), [`app`] (the wired
+//!   [`app::Kindling`], the event catalog, the dispatch of events, the schedule's run),
+//!   [`admin`] (the admin interface and its routes) and [`http`] (the router).
 //!
 //! Nothing here does I/O directly: stores, the mailer, the bus, the notifier, the clock and id
 //! generation are ports ([`ports`]) implemented by `kindling-local` and `kindling-aws`.
@@ -21,6 +28,7 @@ pub mod fasthash;
 pub mod ids;
 pub mod message;
 pub mod names;
+pub mod offset;
 pub mod ports;
 pub mod program;
 pub mod system;
@@ -28,9 +36,8 @@ pub mod testing;
 pub mod token;
 pub mod web;
 
-// Capabilities.
+// Capabilities, bottom up.
 pub mod activities;
-pub mod admin;
 pub mod alerts;
 pub mod broadcasts;
 pub mod deliverability;
@@ -45,6 +52,7 @@ pub mod tracking;
 pub mod triggers;
 
 // Assembly.
+pub mod admin;
 pub mod app;
 pub mod config;
 pub mod http;

@@ -8,10 +8,11 @@ use kindling::activities::log::clean_log;
 use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
 use kindling::config::Config;
 use kindling::email::EmailAddress;
-use kindling::events::{Audience, Event};
+use kindling::events::Audience;
 use kindling::ids::{ActivityId, LeadId};
 use kindling::leads::Lead;
 use kindling::leads::Temperature;
+use kindling::scoring::events::ScoringEvent;
 use kindling::scoring::{plan, Plan};
 use std::path::PathBuf;
 
@@ -53,7 +54,7 @@ fn run(c: &Config, stored: &Lead, log: &[Activity], now: DateTime<Utc>) -> Plan 
 }
 
 fn types(p: &Plan) -> Vec<&'static str> {
-    p.events.iter().map(Event::detail_type).collect()
+    p.events.iter().map(ScoringEvent::detail_type).collect()
 }
 
 #[test]
@@ -79,7 +80,7 @@ fn cold_to_warm_to_hot_publishes_each_transition_once() {
     );
     assert_eq!(p.hot_crossing, Some(1));
     match &p.events[0] {
-        Event::LeadBecameHot(e) => {
+        ScoringEvent::LeadBecameHot(e) => {
             assert!(e.alert);
             assert_eq!(
                 (e.crossing, e.score, e.previous),
@@ -124,7 +125,7 @@ fn a_lead_that_cools_and_heats_again_within_the_cooldown_is_not_alerted_again() 
     log2.extend([consult("k3", day3), consult("k4", day3)]);
     let p = run(&c, &cooled, &log2, day3);
     match &p.events[0] {
-        Event::LeadBecameHot(e) => assert_eq!((e.crossing, e.alert), (2, false)),
+        ScoringEvent::LeadBecameHot(e) => assert_eq!((e.crossing, e.alert), (2, false)),
         other => panic!("{other:?}"),
     }
     assert_eq!(p.lead.score.hot_alerted_at, Some(t0()), "the last alert");
@@ -141,7 +142,7 @@ fn a_lead_that_cools_and_heats_again_within_the_cooldown_is_not_alerted_again() 
     log3.extend([consult("k5", day9), consult("k6", day9)]);
     let p = run(&c, &cooled_again, &log3, day9);
     match &p.events[0] {
-        Event::LeadBecameHot(e) => assert_eq!((e.crossing, e.alert), (3, true)),
+        ScoringEvent::LeadBecameHot(e) => assert_eq!((e.crossing, e.alert), (3, true)),
         other => panic!("{other:?}"),
     }
     assert_eq!(p.lead.score.hot_alerted_at, Some(day9));
@@ -167,7 +168,7 @@ fn a_trigger_fires_once_with_its_enrollment_and_alert_and_is_remembered() {
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::TriggerFired(f) => Some(f),
+            ScoringEvent::TriggerFired(f) => Some(f),
             _ => None,
         })
         .collect();
@@ -190,7 +191,10 @@ fn a_trigger_fires_once_with_its_enrollment_and_alert_and_is_remembered() {
     ));
     let p = run(&c, &stored, &more, now + Duration::hours(1));
     assert!(p.enroll.is_empty());
-    assert!(!p.events.iter().any(|e| matches!(e, Event::TriggerFired(_))));
+    assert!(!p
+        .events
+        .iter()
+        .any(|e| matches!(e, ScoringEvent::TriggerFired(_))));
 }
 
 #[test]
@@ -238,7 +242,7 @@ fn a_stage_change_is_stored_with_its_evidence_and_published_once() {
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::LeadStageChanged(s) => Some(s),
+            ScoringEvent::LeadStageChanged(s) => Some(s),
             _ => None,
         })
         .collect();
@@ -249,5 +253,5 @@ fn a_stage_change_is_stored_with_its_evidence_and_published_once() {
     assert!(!again
         .events
         .iter()
-        .any(|e| matches!(e, Event::LeadStageChanged(_))));
+        .any(|e| matches!(e, ScoringEvent::LeadStageChanged(_))));
 }

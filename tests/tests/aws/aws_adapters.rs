@@ -3,15 +3,16 @@
 
 use chrono::{TimeZone, Utc};
 use kindling::alerts::ports::{Alert, Notifier};
+use kindling::app::events::{Event, ACTIVITY_RECORDED_V1};
 use kindling::email::EmailAddress;
 use kindling::events::Audience;
 use kindling::events::EventBus;
-use kindling::events::{ActivityRecorded, Event, ACTIVITY_RECORDED_V1};
 use kindling::ids::{ActivityId, EnrollmentId, LeadId};
 use kindling::leads::Lead;
 use kindling::leads::Temperature;
 use kindling::message::MessageKey;
 use kindling::sending::ports::{MailError, Mailer, OutgoingMail};
+use kindling::tracking::events::ActivityRecorded;
 use kindling_aws::eventbridge::EventBridgeBus;
 use kindling_aws::ses::SesMailer;
 use kindling_aws::sns::SnsNotifier;
@@ -130,7 +131,8 @@ async fn eventbridge_rule_delivers_every_published_event_to_sqs() {
             })
         })
         .collect();
-    bus.publish(&events).await.unwrap();
+    let envelopes: Vec<_> = events.iter().map(Event::envelope).collect();
+    bus.publish(&envelopes).await.unwrap();
     let delivered = env.bus_events().await;
     assert_eq!(delivered.len(), 23);
     for envelope in &delivered {
@@ -155,7 +157,7 @@ async fn publishing_to_a_missing_bus_is_an_error() {
         at: Utc::now(),
         broadcast_id: None,
     });
-    assert!(bus.publish(&[e]).await.is_err());
+    assert!(bus.publish(&[e.envelope()]).await.is_err());
 }
 
 #[tokio::test]

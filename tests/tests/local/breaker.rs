@@ -6,8 +6,8 @@ use bytes::Bytes;
 use chrono::Duration;
 use kindling::alerts::ops::notify_sending_paused;
 use kindling::alerts::NotifyOutcome;
+use kindling::deliverability::events::SendingPaused;
 use kindling::deliverability::{apply_feedback, sending_status, Feedback};
-use kindling::events::SendingPaused;
 use kindling::sequences::EnrollmentStatus;
 use kindling_tests::harness::{
     config_with, lead_fields, monday_10_jst, FailFirst, FlakyBus, TestApp,

@@ -7,12 +7,13 @@ use bytes::Bytes;
 use chrono::Duration;
 use kindling::activities::ports::ActivityLog;
 use kindling::activities::Activity;
+use kindling::app::events::Event;
 use kindling::app::handle_event;
 use kindling::error::PortError;
-use kindling::events::{Event, LeadBecameHot};
 use kindling::ids::{LeadId, VisitorId};
 use kindling::leads::Temperature;
 use kindling::ports::{PortResult, Put};
+use kindling::scoring::events::LeadBecameHot;
 use kindling_local::store::SqliteStore;
 use kindling_local::LocalApp;
 use kindling_tests::harness::{lead_fields, FailFirst, FlakyBus, TestApp};
@@ -250,7 +251,12 @@ async fn events_that_can_never_succeed_are_dead_lettered_and_failing_ones_give_u
         at: t.now(),
         alert: true,
     });
-    t.app.kindling.bus.publish(&[ghost]).await.unwrap();
+    t.app
+        .kindling
+        .bus
+        .publish(&[ghost.envelope()])
+        .await
+        .unwrap();
     let d = t.app.pump().await.unwrap();
     assert_eq!((d.delivered, d.dead_lettered), (1, 0));
 
@@ -265,7 +271,8 @@ async fn events_that_can_never_succeed_are_dead_lettered_and_failing_ones_give_u
             previous: Temperature::Cold,
             at: t.now(),
             alert: true,
-        })])
+        })
+        .envelope()])
         .await
         .unwrap();
     let mut attempts = 0;
@@ -302,7 +309,8 @@ async fn events_that_can_never_succeed_are_dead_lettered_and_failing_ones_give_u
             previous: Temperature::Cold,
             at: t.now(),
             alert: true,
-        })])
+        })
+        .envelope()])
         .await
         .unwrap();
     let d = t

@@ -3,6 +3,8 @@
 //! - no `use` cycle between its modules: neither between its top-level modules (kernel,
 //!   capabilities, assembly) nor between sibling modules inside one folder, so every capability
 //!   can be read, and moved, from the bottom up;
+//! - no import from a layer above ([`LAYERS`]: the kernel, the capabilities in their order, the
+//!   assembly), whether by a path, a root re-export (`crate::Config`) or an exported macro;
 //! - no source file over [`MAX_LINES`] lines outside tests and fixtures (a trailing
 //!   `#[cfg(test)]` module does not count), except the ones in [`LONG_FILES`], each with its
 //!   reason; an exception that is no longer needed fails too, so the list stays true.
@@ -23,6 +25,33 @@ const LONG_FILES: &[(&str, &str)] = &[(
     "one CDK stack: its resources refer to each other (tables, functions, rules, routes, alarms \
      and their grants); split into constructs when a second stack shares them",
 )];
+
+/// The domain crate's layers, bottom up (docs/decisions.md, "Where things live"; `lib.rs` lists
+/// the same): the kernel, the capabilities in their order, the assembly. A module may name
+/// modules of its own layer or below, never above; the kernel's modules share one layer.
+const LAYERS: &[&[&str]] = &[
+    &[
+        "ids", "names", "error", "email", "message", "token", "diag", "program", "fasthash",
+        "offset", "ports", "system", "web", "events", "api", "testing",
+    ],
+    &["activities"],
+    &["leads"],
+    &["sending"],
+    &["tracking"],
+    &["segments"],
+    &["triggers"],
+    &["deliverability"],
+    &["dispatch"],
+    &["broadcasts"],
+    &["sequences"],
+    &["scoring"],
+    &["alerts"],
+    &["forms"],
+    &["config"],
+    &["app"],
+    &["admin"],
+    &["http"],
+];
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -445,4 +474,157 @@ fn only_code_lines_count_and_only_sources_are_checked() {
     assert!(!is_checked_source("tests/tests/sending.rs"));
     assert!(!is_checked_source("infra/test/stack.test.ts"));
     assert!(!is_checked_source("config/kindling.toml"));
+}
+impl Crate {
+    /// Paths named through the root's re-exports (`crate::Config`, `crate::Error`) and
+    /// exported macros (`crate::named!`), to the module they come from.
+    fn aliases(&self) -> BTreeMap<String, ModPath> {
+        let mut out = BTreeMap::new();
+        for (module, (file, _)) in &self.modules {
+            let text = std::fs::read_to_string(file).unwrap();
+            let ast = syn::parse_file(&text).unwrap();
+            for item in &ast.items {
+                match item {
+                    syn::Item::Use(u) if module.is_empty() => {
+                        let mut leaves = Vec::new();
+                        use_leaves(&mut Vec::new(), &u.tree, &mut leaves);
+                        for (name, path) in leaves {
+                            out.insert(name, path);
+                        }
+                    }
+                    syn::Item::Macro(m)
+                        if m.attrs.iter().any(|a| a.path().is_ident("macro_export")) =>
+                    {
+                        if let Some(name) = &m.ident {
+                            out.insert(name.to_string(), module.clone());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
+    /// Every import from a layer to one above it, each with the file that makes it; and every
+    /// top-level module that `layers` does not place.
+    fn upward(&self, layers: &[&[&str]]) -> Vec<String> {
+        let layer_of = |m: &str| layers.iter().position(|l| l.contains(&m));
+        let aliases = self.aliases();
+        let mut out = BTreeSet::new();
+        for (from, (file, names)) in &self.modules {
+            let Some(top) = from.first() else { continue };
+            let Some(here) = layer_of(top) else {
+                out.insert(format!(
+                    "{top}: a top-level module in no layer (add it to LAYERS)"
+                ));
+                continue;
+            };
+            for to in names {
+                let Some(first) = to.first() else { continue };
+                let target = match aliases.get(first) {
+                    Some(path) if !self.modules.contains_key(&vec![first.clone()]) => {
+                        path.first().cloned().unwrap_or_default()
+                    }
+                    _ => first.clone(),
+                };
+                if let Some(there) = layer_of(&target) {
+                    if there > here {
+                        out.insert(format!(
+                            "  {} -> {} ({})",
+                            from.join("::"),
+                            to.join("::"),
+                            file.strip_prefix(repo()).unwrap_or(file).display()
+                        ));
+                    }
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+}
+
+/// The names a `use` tree brings in, each with the module path it comes from.
+fn use_leaves(prefix: &mut Vec<String>, tree: &syn::UseTree, out: &mut Vec<(String, ModPath)>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            use_leaves(prefix, &p.tree, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => out.push((n.ident.to_string(), prefix.clone())),
+        syn::UseTree::Rename(r) => out.push((r.rename.to_string(), prefix.clone())),
+        syn::UseTree::Glob(_) => {}
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                use_leaves(prefix, t, out);
+            }
+        }
+    }
+}
+
+#[test]
+fn no_module_imports_from_a_layer_above_its_own() {
+    let krate = Crate::read(&repo().join("shared/kindling/src"));
+    let up = krate.upward(LAYERS);
+    assert!(
+        up.is_empty(),
+        "imports that go up the layers (kernel, capabilities in order, assembly):\n{}",
+        up.join("\n")
+    );
+}
+
+#[test]
+fn an_upward_import_is_found_through_a_path_a_re_export_or_a_macro() {
+    let layers: &[&[&str]] = &[&["kernel"], &["low"], &["high"], &["top"]];
+    let (_dir, krate) = made_up(&[
+        (
+            "lib.rs",
+            "pub mod kernel; pub mod low; pub mod high; pub mod top;\npub use top::Top;",
+        ),
+        ("kernel.rs", "pub struct K;"),
+        ("low.rs", "pub struct L; fn f(_: crate::kernel::K) {}"),
+        (
+            "high.rs",
+            "#[macro_export]\nmacro_rules! shout { () => {} }\npub fn h() { crate::low::L; }",
+        ),
+        ("top.rs", "pub struct Top; fn g() { crate::high::h(); }"),
+    ]);
+    assert!(
+        krate.upward(layers).is_empty(),
+        "{:?}",
+        krate.upward(layers)
+    );
+    let (_dir, krate) = made_up(&[
+        (
+            "lib.rs",
+            "pub mod kernel; pub mod low; pub mod high; pub mod top;\npub use top::Top;",
+        ),
+        ("kernel.rs", "pub struct K; fn k() { crate::shout!(); }"),
+        ("low.rs", "use crate::high::h; fn f(_: crate::Top) {}"),
+        (
+            "high.rs",
+            "#[macro_export]\nmacro_rules! shout { () => {} }\npub fn h() {}",
+        ),
+        ("top.rs", "pub struct Top;"),
+        ("stray.rs", "pub struct S;"),
+    ]);
+    let up = krate.upward(layers);
+    assert_eq!(up.len(), 4, "{up:#?}");
+    assert!(
+        up.iter().any(|l| l.starts_with("  kernel -> shout")),
+        "a macro: {up:#?}"
+    );
+    assert!(
+        up.iter().any(|l| l.starts_with("  low -> high::h")),
+        "a use: {up:#?}"
+    );
+    assert!(
+        up.iter().any(|l| l.starts_with("  low -> Top")),
+        "a re-export: {up:#?}"
+    );
+    assert!(
+        up.iter().any(|l| l.starts_with("stray")),
+        "an unplaced module: {up:#?}"
+    );
 }

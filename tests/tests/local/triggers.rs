@@ -4,8 +4,9 @@
 
 use chrono::Duration;
 use kindling::activities::ports::ActivityLog;
+use kindling::app::events::Event;
 use kindling::app::{handle_event, Kindling};
-use kindling::events::{Audience, Event};
+use kindling::events::Audience;
 use kindling::scoring::rescore_lead;
 use kindling_tests::harness::{
     config_with, lead_fields, monday_10_jst, FailFirst, FlakyBus, TestApp,
@@ -87,7 +88,7 @@ async fn three_pricing_views_in_a_week_invite_once_and_alert_sales_once() {
     visit(&t, "pv4", "/pricing.html").await;
     let lead = t.lead("p@example.jp").await;
     assert_eq!(lead.triggers["pricing_interest"].fired, 1);
-    let fired = Event::TriggerFired(kindling::events::TriggerFired {
+    let fired = Event::TriggerFired(kindling::scoring::events::TriggerFired {
         lead_id: lead.id.clone(),
         trigger: "pricing_interest".into(),
         firing: 1,

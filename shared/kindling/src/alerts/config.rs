@@ -1,8 +1,8 @@
 //! `[alerts]`: how long sales has to follow up, and when a lead that turns hot again alerts
 //! again.
 
+use crate::diag::duration;
 use crate::diag::Diag;
-use crate::sending::config::duration;
 
 /// How alerts are paced.
 #[derive(Debug, Clone)]

@@ -8,8 +8,9 @@ pub mod ports;
 
 use crate::alerts::ports::{Alert, AlertClaim, Notifier};
 use crate::error::Result;
-use crate::events::{Audience, LeadBecameHot, TriggerFired};
+use crate::events::Audience;
 use crate::leads::Lead;
+use crate::scoring::events::{LeadBecameHot, TriggerFired};
 use crate::scoring::rescore::score_card;
 use crate::scoring::ScoreCard;
 

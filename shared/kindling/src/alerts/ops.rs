@@ -2,9 +2,10 @@
 
 use super::ports::{AlertClaim, Notifier, OpsAlert};
 use super::{Alerts, NotifyOutcome};
+use crate::deliverability::events::SendingPaused;
 use crate::deliverability::{percent, span, Marks, SERIES};
 use crate::error::Result;
-use crate::events::{Audience, SendingPaused};
+use crate::events::Audience;
 
 /// What the breaker alert's claim is about (there is no lead).
 const ABOUT: &str = "sending";

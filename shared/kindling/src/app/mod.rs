@@ -3,6 +3,7 @@
 //! Handlers (HTTP, events, schedules) parse their input, call a capability's use case, and map
 //! the result.
 
+pub mod events;
 mod schedule;
 pub use schedule::{run_schedule, ScheduleReport};
 
@@ -13,7 +14,6 @@ use crate::broadcasts::ports::BroadcastStore;
 use crate::config::Config;
 use crate::deliverability::ports::SuppressionList;
 use crate::error::Error;
-use crate::events::Event;
 use crate::events::EventBus;
 use crate::leads::ports::LeadStore;
 use crate::ports::Tallies;
@@ -22,6 +22,7 @@ use crate::segments::ports::SegmentMembers;
 use crate::sending::ports::SendLog;
 use crate::sequences::ports::EnrollmentStore;
 use crate::token::SigningKeys;
+pub use events::Event;
 use std::sync::Arc;
 
 /// Every store port, for adapters that implement them all on one backend.
@@ -286,7 +287,7 @@ pub async fn handle_event(
 #[tracing::instrument(name = "on_activity_recorded", skip_all, fields(activity_id = %e.activity_id))]
 pub async fn on_activity_recorded(
     k: &Kindling,
-    e: &crate::events::ActivityRecorded,
+    e: &crate::tracking::events::ActivityRecorded,
 ) -> Result<(), Error> {
     let lead = match (&e.lead_id, &e.visitor_id) {
         (Some(lead), _) => Some(lead.clone()),
@@ -310,7 +311,7 @@ pub async fn on_activity_recorded(
 /// broadcast's. The lead's log is read only when such a test exists.
 async fn count_ab_engagement(
     k: &Kindling,
-    e: &crate::events::ActivityRecorded,
+    e: &crate::tracking::events::ActivityRecorded,
     lead: &crate::ids::LeadId,
 ) -> Result<(), Error> {
     let steps = crate::sequences::ab::any_test(&k.sequences());

@@ -2,13 +2,13 @@
 //! passes before each run, and resuming (the ops alert is in [`crate::alerts::ops`]). The rules are in
 //! [`crate::deliverability`].
 
+use crate::deliverability::events::SendingPaused;
 use crate::deliverability::{
     alert_key, bucket, percent, span, Health, Marks, Resume, Trip, ALERTED, RESUMED, SENT, SERIES,
     TRIPPED,
 };
 use crate::email::EmailAddress;
 use crate::error::{Error, PortError, Result};
-use crate::events::{Event, SendingPaused};
 use crate::message::MessageKey;
 use crate::sending::ports::CountOnce;
 use chrono::{DateTime, Utc};
@@ -208,7 +208,7 @@ pub(crate) async fn gate(k: &super::Deliverability<'_>) -> Result<Option<Trip>> 
     };
     let key = alert_key(&trip, now);
     if status.marks.alerted.as_deref() != Some(key.as_str()) {
-        let event = Event::SendingPaused(SendingPaused {
+        let event = SendingPaused {
             key: key.clone(),
             tripped_at: trip.at,
             day: u32::try_from((now - trip.at).num_days().max(0)).unwrap_or(u32::MAX),
@@ -217,8 +217,8 @@ pub(crate) async fn gate(k: &super::Deliverability<'_>) -> Result<Option<Trip>> 
             bounces: trip.bounces,
             complaints: trip.complaints,
             at: now,
-        });
-        match k.bus.publish(&[event]).await {
+        };
+        match k.bus.publish(&[event.envelope()]).await {
             Ok(()) => {
                 k.tallies.set_mark(SERIES, ALERTED, &key, false).await?;
             }

@@ -2,8 +2,8 @@
 //! rule.
 
 use super::{Breaker, SoftBounces};
+use crate::diag::duration;
 use crate::diag::{parse_percent, Diag};
-use crate::sending::config::duration;
 use toml::Spanned;
 
 /// When step mails pause, and when repeated soft bounces suppress an address.

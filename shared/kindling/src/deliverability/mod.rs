@@ -15,6 +15,7 @@
 //! report even if its mail went out earlier, which errs toward pausing.
 
 pub mod config;
+pub mod events;
 
 pub(crate) mod api;
 pub mod breaker;

@@ -4,6 +4,7 @@
 //! change of rules can be replayed over history.
 
 pub mod config;
+pub mod events;
 mod fit;
 mod recheck;
 

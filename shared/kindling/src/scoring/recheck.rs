@@ -29,7 +29,7 @@ pub async fn recheck_due_leads(k: &super::Scoring<'_>, budget: usize) -> Result<
                 report.triggers_fired += r
                     .events
                     .iter()
-                    .filter(|e| matches!(e, crate::events::Event::TriggerFired(_)))
+                    .filter(|e| matches!(e, super::events::ScoringEvent::TriggerFired(_)))
                     .count() as u32;
             }
             Ok(None) => {}

@@ -2,15 +2,15 @@ use crate::activities::log::clean_log;
 use crate::activities::Activity;
 use crate::error::conflict;
 use crate::error::Result;
-use crate::events::{
-    Event, LeadBecameHot, LeadBecameMql, LeadEnteredSegment, LeadLeftSegment, TemperatureChanged,
-    TriggerFired,
-};
 use crate::ids::LeadId;
 use crate::leads::Temperature;
 use crate::leads::{Lead, TriggerState};
 use crate::ports::Cas;
 use crate::ports::CAS_ATTEMPTS;
+use crate::scoring::events::{
+    LeadBecameHot, LeadBecameMql, LeadEnteredSegment, LeadLeftSegment, ScoringEvent,
+    TemperatureChanged, TriggerFired,
+};
 use crate::scoring::{score_lead_clean, score_lead_summary, ScoreCard};
 use crate::segments::membership::Move;
 use crate::segments::ports::Member;
@@ -28,7 +28,7 @@ pub struct Rescored {
     /// Set when this rescore crossed into hot: the crossing's number.
     pub hot_crossing: Option<u32>,
     /// What was published: temperature changes, MQL, trigger firings.
-    pub events: Vec<Event>,
+    pub events: Vec<ScoringEvent>,
     /// Sequences the lead was newly enrolled in by triggers.
     pub enrolled: Vec<crate::ids::SequenceId>,
 }
@@ -75,7 +75,7 @@ pub struct Plan {
     /// The score without the activity ids of each rule (see [`score_lead_summary`]).
     pub card: ScoreCard,
     pub hot_crossing: Option<u32>,
-    pub events: Vec<Event>,
+    pub events: Vec<ScoringEvent>,
     pub enroll: Vec<crate::ids::SequenceId>,
     /// The segments entered and left: written to the membership index first.
     pub moves: Vec<Move>,
@@ -126,7 +126,7 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
         }
         lead.score.hot_crossings = crossing;
         hot_crossing = Some(crossing);
-        events.push(Event::LeadBecameHot(LeadBecameHot {
+        events.push(ScoringEvent::LeadBecameHot(LeadBecameHot {
             lead_id: stored.id.clone(),
             crossing,
             score: total,
@@ -143,14 +143,14 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
             at: now,
         };
         events.push(if temperature > previous {
-            Event::LeadBecameWarm(change)
+            ScoringEvent::LeadBecameWarm(change)
         } else {
-            Event::LeadCooled(change)
+            ScoringEvent::LeadCooled(change)
         });
     }
     if stored.score.mql_at.is_none() && c.scoring.mql.met(&card) {
         lead.score.mql_at = Some(now);
-        events.push(Event::LeadBecameMql(LeadBecameMql {
+        events.push(ScoringEvent::LeadBecameMql(LeadBecameMql {
             lead_id: stored.id.clone(),
             score: total,
             fit: card.fit,
@@ -172,13 +172,15 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
     if let Some(change) =
         crate::segments::stages::next_stage(c.stages, stored.stage(), &facts, log, now)
     {
-        events.push(Event::LeadStageChanged(crate::events::LeadStageChanged {
-            lead_id: stored.id.clone(),
-            from: change.from.clone(),
-            to: change.to.clone(),
-            evidence: change.evidence.clone(),
-            at: now,
-        }));
+        events.push(ScoringEvent::LeadStageChanged(
+            super::events::LeadStageChanged {
+                lead_id: stored.id.clone(),
+                from: change.from.clone(),
+                to: change.to.clone(),
+                evidence: change.evidence.clone(),
+                at: now,
+            },
+        ));
         lead.stage_changes.push(change);
     }
 
@@ -195,13 +197,15 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
     let segs = crate::segments::membership::plan(c.segments, &stored.segments, &facts, log, now);
     for m in &segs.moves {
         events.push(match m {
-            Move::Entered { segment, evidence } => Event::LeadEnteredSegment(LeadEnteredSegment {
-                lead_id: stored.id.clone(),
-                segment: segment.clone(),
-                evidence: evidence.clone(),
-                at: now,
-            }),
-            Move::Left { segment, since } => Event::LeadLeftSegment(LeadLeftSegment {
+            Move::Entered { segment, evidence } => {
+                ScoringEvent::LeadEnteredSegment(LeadEnteredSegment {
+                    lead_id: stored.id.clone(),
+                    segment: segment.clone(),
+                    evidence: evidence.clone(),
+                    at: now,
+                })
+            }
+            Move::Left { segment, since } => ScoringEvent::LeadLeftSegment(LeadLeftSegment {
                 lead_id: stored.id.clone(),
                 segment: segment.clone(),
                 since: *since,
@@ -225,7 +229,7 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
         if let Some(seq) = &t.enroll {
             enroll.push(seq.clone());
         }
-        events.push(Event::TriggerFired(TriggerFired {
+        events.push(ScoringEvent::TriggerFired(TriggerFired {
             lead_id: stored.id.clone(),
             trigger: t.id.clone(),
             firing: f.firing,
@@ -299,7 +303,8 @@ pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Op
             }
         }
         if !p.events.is_empty() {
-            k.bus.publish(&p.events).await?;
+            let envelopes: Vec<_> = p.events.iter().map(ScoringEvent::envelope).collect();
+            k.bus.publish(&envelopes).await?;
         }
         let mut lead = p.lead;
         lead.score.computed_at = Some(now);
@@ -314,7 +319,7 @@ pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Op
                 repair(k, lead_id, seg, lead.segments.get(seg), now).await?;
             }
             for e in &p.events {
-                if let Event::TriggerFired(f) = e {
+                if let ScoringEvent::TriggerFired(f) = e {
                     tracing::info!(lead_id = %lead_id, trigger = %f.trigger, firing = f.firing, reason = %f.reason, "trigger fired");
                 }
             }

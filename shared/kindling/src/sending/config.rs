@@ -6,7 +6,6 @@ use super::schedule::{FrequencyCap, Offset, QuietHours, SendWindow};
 use crate::diag::{choice, time_of_day, Choice, Diag, S};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use toml::Spanned;
 
 /// When mail may go out.
 #[derive(Debug, Clone)]
@@ -75,18 +74,6 @@ pub(crate) fn validate(
         cap,
         holidays,
     }
-}
-
-/// A length like `30m`, `12h` or `7d`.
-pub(crate) fn duration(
-    d: &mut Diag<'_>,
-    v: &Spanned<String>,
-    key: &str,
-) -> Option<chrono::Duration> {
-    Offset::parse(v.get_ref())
-        .map(|o| o.approx())
-        .map_err(|m| d.span(v, format!("{key}: {m}")))
-        .ok()
 }
 
 /// The section as written in `kindling.toml`.

@@ -1,9 +1,9 @@
 //! `[[sequences]]`: series of step mails, their steps, exit goals and re-entry.
 
+use crate::diag::duration;
 use crate::diag::{time_of_day, Diag};
 use crate::names::Named;
 use crate::sending::ab::AbTest;
-use crate::sending::config::duration;
 use crate::sending::schedule::{Offset, QuietHours, SendWindow, WindowDays};
 use crate::sending::templates::Templates;
 use std::collections::HashSet;

@@ -3,6 +3,7 @@
 //! and recorded once each ([`record_activities`]); the signed tokens in every mail link are in [`crate::token`].
 
 pub(crate) mod api;
+pub mod events;
 mod record;
 pub mod script;
 

@@ -1,7 +1,8 @@
 use crate::activities::{Activity, Subject};
 use crate::error::Result;
-use crate::events::{ActivityRecorded, Event};
+use crate::events::Envelope;
 use crate::ports::Put;
+use crate::tracking::events::ActivityRecorded;
 
 /// Records an activity once and announces it (see [`record_activities`]).
 #[tracing::instrument(name = "record_activity", skip_all, fields(activity_id = %activity.id, kind = %activity.kind))]
@@ -24,29 +25,30 @@ pub async fn record_activities(
         tracing::info!(activity_id = %a.id, kind = %a.kind, duplicate = (put == Put::Existed), "activity recorded");
         puts.push(put);
     }
-    let events: Vec<Event> = activities.iter().map(announcement).collect();
+    let events: Vec<Envelope> = activities.iter().map(announcement).collect();
     k.bus.publish(&events).await?;
     Ok(puts)
 }
 
 /// Announces activities already stored (by a write that stored them with something else).
 pub async fn announce(k: &super::Recorder<'_>, activities: &[Activity]) -> Result<()> {
-    let events: Vec<Event> = activities.iter().map(announcement).collect();
+    let events: Vec<Envelope> = activities.iter().map(announcement).collect();
     k.bus.publish(&events).await?;
     Ok(())
 }
 
-fn announcement(a: &Activity) -> Event {
+fn announcement(a: &Activity) -> Envelope {
     let (lead_id, visitor_id) = match &a.subject {
         Subject::Lead(l) => (Some(l.clone()), a.attrs.visitor_id.clone()),
         Subject::Visitor(v) => (None, Some(v.clone())),
     };
-    Event::ActivityRecorded(ActivityRecorded {
+    ActivityRecorded {
         activity_id: a.id.clone(),
         lead_id,
         visitor_id,
         kind: a.kind,
         at: a.at,
         broadcast_id: a.attrs.broadcast_id.clone(),
-    })
+    }
+    .envelope()
 }

@@ -4,10 +4,10 @@
 use super::{Condition, Trigger};
 use crate::activities::ActivityKind;
 use crate::activities::Matcher;
+use crate::diag::duration;
 use crate::diag::{choice, Diag};
 use crate::events::Audience;
 use crate::names::Named;
-use crate::sending::config::duration;
 use crate::sending::schedule::Offset;
 use std::collections::HashSet;
 

@@ -15,11 +15,11 @@
 
 use super::{Cond, Measure, Recent, Segment};
 use crate::activities::{ActivityKind, Matcher};
+use crate::diag::duration;
 use crate::diag::{choice, Diag, S};
 use crate::leads::attrs::{Field, Test};
 use crate::leads::SalesStatus;
 use crate::names::Named;
-use crate::sending::config::duration;
 use std::collections::HashSet;
 
 /// How deep `all`, `any` and `not` may nest.

@@ -1,0 +1,253 @@
+//! The catalog of every event Kindling publishes, for those that consume them (the bus's
+//! dispatch locally, the functions' handlers on AWS) and for the stack's rules
+//! ([`DETAIL_TYPES`]). Each payload is declared by the capability that publishes it.
+
+pub use crate::deliverability::events::SENDING_PAUSED_V1;
+pub use crate::scoring::events::{
+    LEAD_BECAME_HOT_V1, LEAD_BECAME_MQL_V1, LEAD_BECAME_WARM_V1, LEAD_COOLED_V1,
+    LEAD_ENTERED_SEGMENT_V1, LEAD_LEFT_SEGMENT_V1, LEAD_STAGE_CHANGED_V1, TRIGGER_FIRED_V1,
+};
+pub use crate::tracking::events::ACTIVITY_RECORDED_V1;
+
+use crate::deliverability::events::SendingPaused;
+use crate::events::Envelope;
+use crate::scoring::events::{
+    LeadBecameHot, LeadBecameMql, LeadEnteredSegment, LeadLeftSegment, LeadStageChanged,
+    ScoringEvent, TemperatureChanged, TriggerFired,
+};
+use crate::tracking::events::ActivityRecorded;
+
+/// Every event Kindling publishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    ActivityRecorded(ActivityRecorded),
+    LeadBecameWarm(TemperatureChanged),
+    LeadBecameHot(LeadBecameHot),
+    LeadCooled(TemperatureChanged),
+    LeadBecameMql(LeadBecameMql),
+    LeadStageChanged(LeadStageChanged),
+    LeadEnteredSegment(LeadEnteredSegment),
+    LeadLeftSegment(LeadLeftSegment),
+    TriggerFired(TriggerFired),
+    SendingPaused(SendingPaused),
+}
+
+/// Every detail-type, for the infrastructure's rule patterns.
+pub const DETAIL_TYPES: [&str; 10] = [
+    ACTIVITY_RECORDED_V1,
+    LEAD_BECAME_WARM_V1,
+    LEAD_BECAME_HOT_V1,
+    LEAD_COOLED_V1,
+    LEAD_BECAME_MQL_V1,
+    LEAD_STAGE_CHANGED_V1,
+    LEAD_ENTERED_SEGMENT_V1,
+    LEAD_LEFT_SEGMENT_V1,
+    TRIGGER_FIRED_V1,
+    SENDING_PAUSED_V1,
+];
+
+/// Why an event could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("unknown detail-type {0:?}")]
+    UnknownType(String),
+    #[error("malformed {0} detail: {1}")]
+    Malformed(&'static str, serde_json::Error),
+}
+
+impl From<ScoringEvent> for Event {
+    fn from(e: ScoringEvent) -> Event {
+        match e {
+            ScoringEvent::LeadBecameWarm(e) => Event::LeadBecameWarm(e),
+            ScoringEvent::LeadBecameHot(e) => Event::LeadBecameHot(e),
+            ScoringEvent::LeadCooled(e) => Event::LeadCooled(e),
+            ScoringEvent::LeadBecameMql(e) => Event::LeadBecameMql(e),
+            ScoringEvent::LeadStageChanged(e) => Event::LeadStageChanged(e),
+            ScoringEvent::LeadEnteredSegment(e) => Event::LeadEnteredSegment(e),
+            ScoringEvent::LeadLeftSegment(e) => Event::LeadLeftSegment(e),
+            ScoringEvent::TriggerFired(e) => Event::TriggerFired(e),
+        }
+    }
+}
+
+impl Event {
+    /// The versioned detail-type.
+    pub fn detail_type(&self) -> &'static str {
+        match self {
+            Event::ActivityRecorded(_) => ACTIVITY_RECORDED_V1,
+            Event::LeadBecameWarm(_) => LEAD_BECAME_WARM_V1,
+            Event::LeadBecameHot(_) => LEAD_BECAME_HOT_V1,
+            Event::LeadCooled(_) => LEAD_COOLED_V1,
+            Event::LeadBecameMql(_) => LEAD_BECAME_MQL_V1,
+            Event::LeadStageChanged(_) => LEAD_STAGE_CHANGED_V1,
+            Event::LeadEnteredSegment(_) => LEAD_ENTERED_SEGMENT_V1,
+            Event::LeadLeftSegment(_) => LEAD_LEFT_SEGMENT_V1,
+            Event::TriggerFired(_) => TRIGGER_FIRED_V1,
+            Event::SendingPaused(_) => SENDING_PAUSED_V1,
+        }
+    }
+
+    /// Its envelope on the bus.
+    pub fn envelope(&self) -> Envelope {
+        match self {
+            Event::ActivityRecorded(e) => e.envelope(),
+            Event::SendingPaused(e) => e.envelope(),
+            Event::LeadBecameWarm(e) => ScoringEvent::LeadBecameWarm(e.clone()).envelope(),
+            Event::LeadBecameHot(e) => ScoringEvent::LeadBecameHot(e.clone()).envelope(),
+            Event::LeadCooled(e) => ScoringEvent::LeadCooled(e.clone()).envelope(),
+            Event::LeadBecameMql(e) => ScoringEvent::LeadBecameMql(e.clone()).envelope(),
+            Event::LeadStageChanged(e) => ScoringEvent::LeadStageChanged(e.clone()).envelope(),
+            Event::LeadEnteredSegment(e) => ScoringEvent::LeadEnteredSegment(e.clone()).envelope(),
+            Event::LeadLeftSegment(e) => ScoringEvent::LeadLeftSegment(e.clone()).envelope(),
+            Event::TriggerFired(e) => ScoringEvent::TriggerFired(e.clone()).envelope(),
+        }
+    }
+
+    /// Decodes a detail-type and its JSON detail.
+    pub fn decode(detail_type: &str, detail: &str) -> Result<Event, DecodeError> {
+        fn de<T: serde::de::DeserializeOwned>(
+            t: &'static str,
+            detail: &str,
+            f: fn(T) -> Event,
+        ) -> Result<Event, DecodeError> {
+            serde_json::from_str(detail)
+                .map(f)
+                .map_err(|e| DecodeError::Malformed(t, e))
+        }
+        match detail_type {
+            ACTIVITY_RECORDED_V1 => de(ACTIVITY_RECORDED_V1, detail, Event::ActivityRecorded),
+            LEAD_BECAME_WARM_V1 => de(LEAD_BECAME_WARM_V1, detail, Event::LeadBecameWarm),
+            LEAD_BECAME_HOT_V1 => de(LEAD_BECAME_HOT_V1, detail, Event::LeadBecameHot),
+            LEAD_COOLED_V1 => de(LEAD_COOLED_V1, detail, Event::LeadCooled),
+            LEAD_BECAME_MQL_V1 => de(LEAD_BECAME_MQL_V1, detail, Event::LeadBecameMql),
+            LEAD_STAGE_CHANGED_V1 => de(LEAD_STAGE_CHANGED_V1, detail, Event::LeadStageChanged),
+            LEAD_ENTERED_SEGMENT_V1 => {
+                de(LEAD_ENTERED_SEGMENT_V1, detail, Event::LeadEnteredSegment)
+            }
+            LEAD_LEFT_SEGMENT_V1 => de(LEAD_LEFT_SEGMENT_V1, detail, Event::LeadLeftSegment),
+            TRIGGER_FIRED_V1 => de(TRIGGER_FIRED_V1, detail, Event::TriggerFired),
+            SENDING_PAUSED_V1 => de(SENDING_PAUSED_V1, detail, Event::SendingPaused),
+            other => Err(DecodeError::UnknownType(other.to_owned())),
+        }
+    }
+
+    /// Decodes an envelope.
+    pub fn open(e: &Envelope) -> Result<Event, DecodeError> {
+        Event::decode(&e.detail_type, &e.detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activities::ActivityKind;
+    use crate::events::Audience;
+    use crate::ids::{ActivityId, LeadId};
+    use crate::leads::Temperature;
+    use chrono::TimeZone;
+    use chrono::Utc;
+
+    #[test]
+    fn every_event_round_trips_through_its_envelope() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
+        let events = [
+            Event::ActivityRecorded(ActivityRecorded {
+                activity_id: ActivityId::new("a1"),
+                lead_id: Some(LeadId::new("L1")),
+                visitor_id: None,
+                kind: ActivityKind::PageView,
+                at,
+                broadcast_id: None,
+            }),
+            Event::LeadBecameHot(LeadBecameHot {
+                lead_id: LeadId::new("L1"),
+                crossing: 1,
+                score: 55,
+                previous: Temperature::Warm,
+                at,
+                alert: false,
+            }),
+            Event::LeadBecameWarm(TemperatureChanged {
+                lead_id: LeadId::new("L1"),
+                score: 30,
+                previous: Temperature::Cold,
+                temperature: Temperature::Warm,
+                at,
+            }),
+            Event::LeadCooled(TemperatureChanged {
+                lead_id: LeadId::new("L1"),
+                score: 20,
+                previous: Temperature::Hot,
+                temperature: Temperature::Cold,
+                at,
+            }),
+            Event::LeadBecameMql(LeadBecameMql {
+                lead_id: LeadId::new("L1"),
+                score: 60,
+                fit: 10,
+                engagement: 50,
+                at,
+            }),
+            Event::LeadStageChanged(LeadStageChanged {
+                lead_id: LeadId::new("L1"),
+                from: None,
+                to: Some("awareness".into()),
+                evidence: vec![ActivityId::new("a1")],
+                at,
+            }),
+            Event::LeadEnteredSegment(LeadEnteredSegment {
+                lead_id: LeadId::new("L1"),
+                segment: "it_decision_makers".into(),
+                evidence: vec![ActivityId::new("a1")],
+                at,
+            }),
+            Event::LeadLeftSegment(LeadLeftSegment {
+                lead_id: LeadId::new("L1"),
+                segment: "it_decision_makers".into(),
+                since: at,
+                at,
+            }),
+            Event::TriggerFired(TriggerFired {
+                lead_id: LeadId::new("L1"),
+                trigger: "pricing_interest".into(),
+                firing: 1,
+                reason: "3 page_view (pricing) within 7d".into(),
+                evidence: vec![ActivityId::new("p1")],
+                enrolled: Some("consultation_invite".into()),
+                alert: Some(Audience::Sales),
+                at,
+            }),
+            Event::SendingPaused(SendingPaused {
+                key: "sending_paused/20261102T000000Z/0".into(),
+                tripped_at: at,
+                day: 0,
+                reason: "bounce rate 2.2% (11 of 500 sends) is above 2%".into(),
+                sends: 500,
+                bounces: 11,
+                complaints: 0,
+                at,
+            }),
+        ];
+        for t in DETAIL_TYPES {
+            assert!(events.iter().any(|e| e.detail_type() == t), "{t} untested");
+        }
+        for e in events {
+            assert_eq!(e.envelope().detail_type, e.detail_type());
+            assert_eq!(Event::open(&e.envelope()).unwrap(), e);
+        }
+        assert!(matches!(
+            Event::decode("lead.exploded.v9", "{}"),
+            Err(DecodeError::UnknownType(_))
+        ));
+        // Events published before `alert` existed still alert.
+        let old = r#"{"lead_id":"L1","crossing":1,"score":50,"previous":"warm","at":"2026-11-02T00:00:00Z"}"#;
+        match Event::decode(LEAD_BECAME_HOT_V1, old).unwrap() {
+            Event::LeadBecameHot(e) => assert!(e.alert),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            Event::decode(LEAD_BECAME_HOT_V1, "{\"lead_id\":1}"),
+            Err(DecodeError::Malformed(..))
+        ));
+    }
+}

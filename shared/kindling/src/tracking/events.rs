@@ -1,0 +1,30 @@
+//! What tracking publishes: `activity.recorded.v1`.
+
+use crate::activities::ActivityKind;
+use crate::events::Envelope;
+use crate::ids::{ActivityId, LeadId, VisitorId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Detail-type of [`ActivityRecorded`].
+pub const ACTIVITY_RECORDED_V1: &str = "activity.recorded.v1";
+
+/// An activity was recorded for the first time (never for a duplicate).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityRecorded {
+    pub activity_id: ActivityId,
+    pub lead_id: Option<LeadId>,
+    pub visitor_id: Option<VisitorId>,
+    pub kind: ActivityKind,
+    pub at: DateTime<Utc>,
+    /// The broadcast whose mail it concerns (an open or a click of it), for its A/B test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast_id: Option<crate::ids::BroadcastId>,
+}
+
+impl ActivityRecorded {
+    /// Its envelope on the bus.
+    pub fn envelope(&self) -> Envelope {
+        Envelope::new(ACTIVITY_RECORDED_V1, self)
+    }
+}
