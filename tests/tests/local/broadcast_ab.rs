@@ -4,7 +4,8 @@
 //! local hour, or A when no variant is significantly better. Each lead gets exactly one mail.
 
 use chrono::{Duration, NaiveDateTime, TimeZone, Utc};
-use kindling::broadcasts::ab::{self, Spec, SubjectSpec, VariantSpec};
+use kindling::broadcasts::ab::{Spec, SubjectSpec, VariantSpec};
+use kindling::broadcasts::cells;
 use kindling::broadcasts::content::Content;
 use kindling::broadcasts::dry_run::dry_run;
 use kindling::broadcasts::lifecycle::{self, Edit, NewBroadcast};
@@ -170,7 +171,7 @@ async fn click(t: &TestApp, path: &str, ip: &str) {
 /// The cell of the lead with this address in `b`.
 async fn cell(t: &TestApp, b: &Broadcast, to: &str) -> Option<usize> {
     let lead: LeadId = t.lead(to).await.id;
-    ab::cell_of(b.ab.as_ref().unwrap(), &b.id, &lead)
+    cells::cell_of(b.ab.as_ref().unwrap(), &b.id, &lead)
 }
 
 #[tokio::test]

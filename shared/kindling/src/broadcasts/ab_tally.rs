@@ -1,7 +1,8 @@
 //! The counts of a broadcast's A/B test: each cell recipient's send, and the first human open
 //! and click of it, once each, in the tally series `bab:{broadcast}`; and what they decide.
 
-use super::ab::{cell_of, Plan, LABELS};
+use super::ab::{Plan, LABELS};
+use super::cells::cell_of;
 use super::{Broadcast, Broadcasts};
 use crate::error::{Error, Result};
 use crate::ids::{BroadcastId, LeadId, TemplateId};

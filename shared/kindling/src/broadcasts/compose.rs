@@ -96,7 +96,7 @@ pub async fn preview(
         None => Lead::new(crate::ids::LeadId::new("preview"), email.clone(), now),
     };
     // With an A/B test: the lead's cell's variant, else the winner once decided, else A.
-    let compiled = super::ab::content_of(&b, super::ab::mail_cell(&b, &lead.id))
+    let compiled = super::cells::content_of(&b, super::cells::mail_cell(&b, &lead.id))
         .compile()
         .map_err(crate::error::Error::Invalid)?;
     build_mail(k, &b, &compiled, &lead, now).map_err(crate::error::Error::Invalid)

@@ -1,9 +1,9 @@
 //! One recipient of a broadcast: the checks at send time (consent, suppression, quiet hours),
 //! the claim under the cap, the provider, and the records, in that order (see [`super::run`]).
 
-use super::ab::{pick, Pick};
 use super::ab_tally::count_sent;
 use super::audience::exclusion;
+use super::cells::{pick, Pick};
 use super::compose::{build_mail, key_of};
 use super::config::WhenCapped;
 use super::{Broadcast, Broadcasts, Recipient, RecipientState};

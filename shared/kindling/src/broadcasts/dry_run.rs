@@ -48,7 +48,7 @@ pub async fn dry_run(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<B
 
 /// What sending `b` at its time would do, lead by lead.
 pub async fn evaluate(k: &Broadcasts<'_>, b: &Broadcast) -> Result<DryRun> {
-    let compiled = super::ab::compile_all(b).map_err(Error::Invalid)?;
+    let compiled = super::cells::compile_all(b).map_err(Error::Invalid)?;
     let cfg = &k.config;
     let zone = cfg.program.default_zone;
     let mut d = DryRun {
@@ -74,8 +74,8 @@ pub async fn evaluate(k: &Broadcasts<'_>, b: &Broadcast) -> Result<DryRun> {
             // A cell renders its variant at its time; the rest every variant, any may win.
             let cell =
                 b.ab.as_ref()
-                    .map(|p| super::ab::cell_of(p, &b.id, &lead.id));
-            let due = super::ab::schedule_of(b, cell.flatten().unwrap_or(0)).due_for(lz, zone);
+                    .map(|p| super::cells::cell_of(p, &b.id, &lead.id));
+            let due = super::cells::schedule_of(b, cell.flatten().unwrap_or(0)).due_for(lz, zone);
             let cells: Vec<usize> = match cell {
                 None => vec![0],
                 Some(Some(c)) => vec![c],

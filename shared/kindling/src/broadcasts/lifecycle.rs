@@ -10,6 +10,7 @@
 
 use super::checks::{check_ab, check_audience, check_content, check_person, check_topic};
 use super::content::{Content, Lint};
+use super::transitions::{apply, Transition};
 use super::{Approval, Audience, Broadcast, Broadcasts, Change, Freeze, Hold, Schedule, State};
 use crate::error::{conflict, Error, Result};
 use crate::ids::{is_valid_id, BroadcastId, TopicId};
@@ -136,14 +137,6 @@ pub(crate) async fn update(
     Err(conflict(format!("broadcast {id}")))
 }
 
-fn refuse(b: &Broadcast, doing: &str) -> Error {
-    Error::Refused(format!(
-        "broadcast {} is {}: it cannot be {doing}",
-        b.id,
-        b.state.name()
-    ))
-}
-
 /// Edits a broadcast that has not started; voids its approval and its dry run (back to draft).
 pub async fn edit(k: &Broadcasts<'_>, id: &BroadcastId, e: Edit, by: &str) -> Result<Broadcast> {
     check_person(by)?;
@@ -166,9 +159,7 @@ pub async fn edit(k: &Broadcasts<'_>, id: &BroadcastId, e: Edit, by: &str) -> Re
         )));
     }
     update(k, id, by, "edited (approval voided)", |b| {
-        if !matches!(b.state, State::Draft | State::Approved | State::Scheduled) {
-            return Err(refuse(b, "edited"));
-        }
+        apply(b, Transition::Edit)?;
         if let Some(n) = &e.name {
             b.name = n.trim().to_owned();
         }
@@ -190,7 +181,6 @@ pub async fn edit(k: &Broadcasts<'_>, id: &BroadcastId, e: Edit, by: &str) -> Re
             None => {}
         }
         check_ab(k, b)?;
-        b.state = State::Draft;
         b.approval = None;
         // An approval needs a dry run of the broadcast as it is now: even an edit the hash does
         // not cover (its name) asks for a new one.
@@ -209,7 +199,7 @@ pub async fn approve(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<B
     let now = k.clock.now();
     update(k, id, by, "approved", |b| {
         if b.state != State::Draft {
-            return Err(refuse(b, "approved"));
+            return apply(b, Transition::Approve);
         }
         let hash = b.hash();
         match &b.dry_run {
@@ -236,8 +226,7 @@ pub async fn approve(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<B
             at: now,
             hash,
         });
-        b.state = State::Approved;
-        Ok(())
+        apply(b, Transition::Approve)
     })
     .await
 }
@@ -246,11 +235,13 @@ pub async fn approve(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<B
 pub async fn schedule(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<Broadcast> {
     check_person(by)?;
     update(k, id, by, "scheduled", |b| {
-        if b.state != State::Approved || !b.approved() {
-            return Err(refuse(b, "scheduled (approve it first)"));
+        if b.state == State::Approved && !b.approved() {
+            return Err(Error::Refused(format!(
+                "broadcast {}: its approval is void; approve it again first",
+                b.id
+            )));
         }
-        b.state = State::Scheduled;
-        Ok(())
+        apply(b, Transition::Schedule)
     })
     .await
 }
@@ -258,35 +249,20 @@ pub async fn schedule(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<
 /// Pauses a scheduled or sending broadcast: the sender's next page sees it and stops.
 pub async fn pause(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<Broadcast> {
     check_person(by)?;
-    update(k, id, by, "paused", |b| {
-        if !matches!(b.state, State::Scheduled | State::Sending) {
-            return Err(refuse(b, "paused"));
-        }
-        b.state = State::Paused;
-        Ok(())
-    })
-    .await
+    update(k, id, by, "paused", |b| apply(b, Transition::Pause)).await
 }
 
 /// Resumes a paused broadcast where it stood. One held by a guard needs [`confirm`].
 pub async fn resume(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<Broadcast> {
     check_person(by)?;
     update(k, id, by, "resumed", |b| {
-        if b.state != State::Paused {
-            return Err(refuse(b, "resumed"));
-        }
-        if let Some(h) = &b.hold {
+        if let Some(h) = b.hold.as_ref().filter(|_| b.state == State::Paused) {
             return Err(Error::Refused(format!(
                 "held by a guard ({}): confirm it instead",
                 hold_text(h)
             )));
         }
-        b.state = if b.started_at.is_some() {
-            State::Sending
-        } else {
-            State::Scheduled
-        };
-        Ok(())
+        apply(b, Transition::Resume)
     })
     .await
 }
@@ -295,16 +271,19 @@ pub async fn resume(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<Br
 pub async fn confirm(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<Broadcast> {
     check_person(by)?;
     update(k, id, by, "confirmed", |b| {
+        if b.hold.is_none() {
+            return Err(Error::Refused(format!(
+                "broadcast {} is {}: it cannot be confirmed (no guard holds it)",
+                b.id,
+                b.state.name()
+            )));
+        }
+        apply(b, Transition::Confirm)?;
         match b.hold.take() {
             Some(Hold::Stale { .. }) => b.confirmed_late = true,
             Some(Hold::SizeGuard { .. }) => b.confirmed_size = true,
-            None => return Err(refuse(b, "confirmed (no guard holds it)")),
+            None => {}
         }
-        b.state = if b.started_at.is_some() {
-            State::Sending
-        } else {
-            State::Scheduled
-        };
         Ok(())
     })
     .await
@@ -315,10 +294,7 @@ pub async fn cancel(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<Br
     check_person(by)?;
     let now = k.clock.now();
     update(k, id, by, "cancelled", |b| {
-        if matches!(b.state, State::Sent | State::Cancelled) {
-            return Err(refuse(b, "cancelled"));
-        }
-        b.state = State::Cancelled;
+        apply(b, Transition::Cancel)?;
         b.finished_at = Some(now);
         Ok(())
     })

@@ -9,13 +9,11 @@
 //! crash before the recipient was updated) is recorded as sent. The broadcast is read again
 //! before every page, so a pause or a cancel takes effect within the run.
 
-use super::audience::page;
-use super::config::SIZE_GUARD_RATIO;
 use super::lifecycle::update;
-use super::{Broadcast, Broadcasts, Hold, Recipient, RecipientState, State};
+use super::transitions::{apply, Transition};
+use super::{Broadcast, Broadcasts, Hold, State};
 use crate::error::{Error, Result};
 use crate::ids::BroadcastId;
-use crate::leads::Lead;
 use crate::sending::ports::Mailer;
 
 use serde::Serialize;
@@ -25,10 +23,7 @@ pub use super::deliver::SentBroadcast;
 /// Recipients handed to the mailer between two reads of the broadcast (pause and cancel are
 /// seen within this many sends).
 pub const SEND_PAGE: usize = 25;
-/// Leads frozen per page of the audience.
-pub const FREEZE_PAGE: usize = 500;
-/// Who the sender's own moves are recorded as.
-const SENDER: &str = "kindling";
+use super::transitions::SENDER;
 
 /// What one run did with broadcasts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -75,7 +70,10 @@ pub async fn send_due_broadcasts(
             State::Sending => b,
             _ => continue,
         };
-        let Some(b) = freeze(k, b, &mut report).await? else {
+        let frozen = super::freeze::freeze(k, b).await?;
+        report.frozen += frozen.added;
+        report.held.extend(frozen.held);
+        let Some(b) = frozen.ready else {
             continue;
         };
         send_recipients(k, mailer, &b, &mut left, &mut report).await?;
@@ -90,7 +88,7 @@ async fn start(
     report: &mut BroadcastReport,
 ) -> Result<Option<Broadcast>> {
     let now = k.clock.now();
-    let start = super::ab::start(&b, k.config.program.default_zone);
+    let start = super::cells::start(&b, k.config.program.default_zone);
     if now < start || !b.approved() {
         return Ok(None);
     }
@@ -105,14 +103,11 @@ async fn start(
         SENDER,
         if stale { "held: stale" } else { "started" },
         |s| {
-            if s.state != State::Scheduled {
-                return Err(Error::Refused("moved on meanwhile".into()));
-            }
             if stale {
-                s.state = State::Paused;
+                apply(s, Transition::HoldStale)?;
                 s.hold = Some(Hold::Stale { start });
             } else {
-                s.state = State::Sending;
+                apply(s, Transition::Start)?;
                 s.started_at = Some(now);
             }
             Ok(())
@@ -135,128 +130,6 @@ async fn start(
     }
 }
 
-/// Freezes the audience into recipients, page by page; at the end checks the size guard.
-/// Returns the broadcast when its recipients may be sent.
-async fn freeze(
-    k: &Broadcasts<'_>,
-    mut b: Broadcast,
-    report: &mut BroadcastReport,
-) -> Result<Option<Broadcast>> {
-    let zone = k.config.program.default_zone;
-    while !b.freeze.done {
-        let from = b.freeze.cursor.clone();
-        let cells_phase = b.ab.is_some() && !b.freeze.cells_done;
-        let p = page(k, &b.audience, from.as_deref(), FREEZE_PAGE).await?;
-        let rs: Vec<Recipient> = k
-            .leads
-            .get_leads(&p.leads)
-            .await?
-            .iter()
-            .filter_map(|lead| queued(k, &b, lead, zone, cells_phase))
-            .collect();
-        k.store.add_recipients(&rs).await?;
-        // The count moves with the cursor in one write, so a retried page counts once.
-        let added = rs.len() as u64;
-        report.frozen += added;
-        let last_due = rs.iter().map(|r| r.due_at).max();
-        let next = p.next.clone();
-        let guard = size_limit(k, &b);
-        let now = k.clock.now();
-        let wait = chrono::Duration::hours(b.ab.as_ref().map_or(0, |a| i64::from(a.wait_hours)));
-        let moved = update(k, &b.id, SENDER, "audience page frozen", |s| {
-            if s.state != State::Sending
-                || s.freeze.cursor != from
-                || (s.ab.is_some() && s.freeze.cells_done == cells_phase)
-            {
-                return Err(Error::Refused("moved on meanwhile".into()));
-            }
-            s.freeze.count += added;
-            s.freeze.cursor.clone_from(&next);
-            if cells_phase {
-                s.freeze.cells_due = s.freeze.cells_due.max(last_due);
-                if next.is_none() {
-                    // The cells are written: walk the audience again for the rest, due when
-                    // the cells are judged.
-                    s.freeze.cells_done = true;
-                    s.freeze.decide_at = Some(s.freeze.cells_due.unwrap_or(now).max(now) + wait);
-                }
-                return Ok(());
-            }
-            s.freeze.done = next.is_none();
-            if s.freeze.done && !s.confirmed_size {
-                if let Some(limit) = guard.filter(|l| s.freeze.count > *l) {
-                    s.state = State::Paused;
-                    s.hold = Some(Hold::SizeGuard {
-                        frozen: s.freeze.count,
-                        limit,
-                    });
-                }
-            }
-            Ok(())
-        })
-        .await;
-        b = match moved {
-            Ok(b) => b,
-            Err(Error::Refused(_)) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        if b.state != State::Sending {
-            tracing::warn!(broadcast = %b.id, frozen = b.freeze.count, "size guard holds the broadcast");
-            report.held.push(b.id);
-            return Ok(None);
-        }
-    }
-    Ok(Some(b))
-}
-
-/// The largest audience that starts without confirmation: twice the approved dry run's, and
-/// at most `broadcasts.max_audience`.
-fn size_limit(k: &Broadcasts<'_>, b: &Broadcast) -> Option<u64> {
-    let dry = b
-        .dry_run
-        .as_ref()
-        .map(|d| d.audience.max(1) * SIZE_GUARD_RATIO);
-    match (dry, k.config.broadcasts.max_audience) {
-        (Some(a), Some(m)) => Some(a.min(m)),
-        (a, m) => a.or(m),
-    }
-}
-
-/// A lead's recipient record: due at the broadcast's time (its cell's, with an A/B test) in its
-/// zone (or the program's), out of quiet hours. With an A/B test, the cells' walk writes only
-/// the cells and the rest's walk only the rest, due at the decision.
-fn queued(
-    k: &Broadcasts<'_>,
-    b: &Broadcast,
-    lead: &Lead,
-    zone: chrono_tz::Tz,
-    cells_phase: bool,
-) -> Option<Recipient> {
-    let lz = lead.zone(zone);
-    let due_at = match &b.ab {
-        None => k
-            .config
-            .sending
-            .send_time(None, b.schedule.due_for(lz, zone), lz),
-        Some(plan) => match (super::ab::cell_of(plan, &b.id, &lead.id), cells_phase) {
-            (Some(c), true) => {
-                let due = super::ab::schedule_of(b, c).due_for(lz, zone);
-                k.config.sending.send_time(None, due, lz)
-            }
-            (None, false) => b.freeze.decide_at?,
-            _ => return None,
-        },
-    };
-    Some(Recipient {
-        broadcast_id: b.id.clone(),
-        lead_id: lead.id.clone(),
-        due_at,
-        state: RecipientState::Queued,
-        reason: None,
-        at: None,
-    })
-}
-
 /// Hands due recipients to the mailer, reading the broadcast again before each page.
 async fn send_recipients(
     k: &Broadcasts<'_>,
@@ -265,7 +138,7 @@ async fn send_recipients(
     left: &mut usize,
     report: &mut BroadcastReport,
 ) -> Result<()> {
-    let compiled = super::ab::compile_all(b).map_err(Error::Invalid)?;
+    let compiled = super::cells::compile_all(b).map_err(Error::Invalid)?;
     while *left > 0 {
         let now = k.clock.now();
         let Some(current) = k.store.get_broadcast(&b.id).await? else {
@@ -335,10 +208,7 @@ async fn send_recipients(
 async fn finish(k: &Broadcasts<'_>, b: &Broadcast, report: &mut BroadcastReport) -> Result<()> {
     let now = k.clock.now();
     let done = update(k, &b.id, SENDER, "sent", |s| {
-        if s.state != State::Sending {
-            return Err(Error::Refused("moved on meanwhile".into()));
-        }
-        s.state = State::Sent;
+        apply(s, Transition::Finish)?;
         s.finished_at = Some(now);
         Ok(())
     })

@@ -81,7 +81,7 @@ pub async fn test_send(
         ),
         None => None,
     };
-    let compiled = super::ab::compile_all(&b).map_err(Error::Invalid)?;
+    let compiled = super::cells::compile_all(&b).map_err(Error::Invalid)?;
     // Each reviewer once, in the order asked (or configured).
     let mut to: Vec<&EmailAddress> = Vec::new();
     for a in if req.to.is_empty() { allowed } else { &req.to } {
