@@ -56,9 +56,9 @@ fn bench(c: &mut Criterion) {
                 let i = seq.fetch_add(1, Ordering::Relaxed);
                 let body = beacon(visitor, i * 100, events, k.clock.now());
                 let req = request("POST", "/t/events", body);
-                let res = rt.block_on(kindling::http::handle(
+                let res = rt.block_on(kindling::router::handle(
                     &k,
-                    kindling::http::Routes::Track,
+                    kindling::router::Routes::Track,
                     req,
                 ));
                 assert_eq!(res.status(), 202);
@@ -77,9 +77,9 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("open, classified", |b| {
         b.iter(|| {
-            let res = rt.block_on(kindling::http::handle(
+            let res = rt.block_on(kindling::router::handle(
                 &k,
-                kindling::http::Routes::Track,
+                kindling::router::Routes::Track,
                 request("GET", &open, Bytes::new()),
             ));
             assert_eq!(res.status(), 200);
@@ -87,9 +87,9 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("click, classified", |b| {
         b.iter(|| {
-            let res = rt.block_on(kindling::http::handle(
+            let res = rt.block_on(kindling::router::handle(
                 &k,
-                kindling::http::Routes::Track,
+                kindling::router::Routes::Track,
                 request("GET", &click, Bytes::new()),
             ));
             assert_eq!(res.status(), 302);

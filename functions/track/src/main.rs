@@ -1,6 +1,6 @@
 //! The `track` function: API Gateway HTTP API (payload v2) → Kindling's track routes.
 
-use kindling::http::Routes;
+use kindling::router::Routes;
 use kindling_aws::http::handle_api_request;
 use kindling_aws::{Keys, Runtime};
 use lambda_http::{run, service_fn, Error, Request};

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use kindling::app::Kindling;
-use kindling::http::{handle, Routes};
+use kindling::router::{handle, Routes};
 use kindling::web::ClientInfo;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -44,10 +44,10 @@ pub async fn handle_api_request(k: &Kindling, routes: Routes, req: Request) -> R
 }
 
 /// The function that serves a group of routes: one name everywhere (folder, package, construct).
-pub fn function_of(group: kindling::http::routes::Group) -> &'static str {
+pub fn function_of(group: kindling::router::routes::Group) -> &'static str {
     match group {
-        kindling::http::routes::Group::Track => "track",
-        kindling::http::routes::Group::Intake => "intake",
+        kindling::router::routes::Group::Track => "track",
+        kindling::router::routes::Group::Intake => "intake",
     }
 }
 
@@ -59,7 +59,7 @@ pub fn function_of(group: kindling::http::routes::Group) -> &'static str {
 /// sender hands mail to SES under them. `test_recipients` are the bundled config's `[broadcasts.test_send] addresses`: the only addresses
 /// the stack lets the intake function (which serves test sends) mail.
 pub fn route_catalog() -> serde_json::Value {
-    use kindling::http::routes::{Auth, ROUTES};
+    use kindling::router::routes::{Auth, ROUTES};
     let config = crate::runtime::bundled_config().ok();
     let limits = config.as_ref().map(|c| c.api.clone()).unwrap_or_default();
     let routes: Vec<_> = ROUTES
@@ -85,7 +85,7 @@ pub fn route_catalog() -> serde_json::Value {
         })
         .unwrap_or_default();
     serde_json::json!({
-        "comment": "Generated from kindling::http::routes and config/kindling.toml ([api], [broadcasts.test_send]) by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws route_catalog`; do not edit.",
+        "comment": "Generated from kindling::router::routes and config/kindling.toml ([api], [broadcasts.test_send]) by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws route_catalog`; do not edit.",
         "routes": routes,
         "stage_throttle": { "rate": limits.stage.rate, "burst": limits.stage.burst },
         "send_rate": limits.max_send_rate(),

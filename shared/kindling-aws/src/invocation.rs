@@ -82,7 +82,7 @@ pub fn event_catalog() -> serde_json::Value {
         .map(|c| serde_json::json!({ "detailTypes": c.detail_types(), "function": c.function() }))
         .collect();
     serde_json::json!({
-        "comment": "Generated from kindling::events and kindling-aws by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws event_catalog`; do not edit.",
+        "comment": "Generated from kindling::app::events and kindling-aws by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws event_catalog`; do not edit.",
         "kindling": { "source": SOURCE, "events": kindling_events, "integrationOnly": INTEGRATION_ONLY },
         "ses": {
             "source": "aws.ses",

@@ -14,8 +14,8 @@ use kindling::app::{handle_event, Kindling};
 use kindling::app::{run_schedule, ScheduleReport};
 use kindling::config::Config;
 use kindling::error::PortError;
-use kindling::http::{handle, Routes};
 use kindling::ports::{Clock, Ids};
+use kindling::router::{handle, Routes};
 use kindling::sending::ports::Mailer;
 use kindling::token::SigningKeys;
 use kindling::web::ApiError;
@@ -162,7 +162,7 @@ impl LocalApp {
     /// visitor, form posts per address.
     fn rate_limit(&self, req: &http::Request<Bytes>) -> Result<(), u64> {
         if self.route_limits {
-            use kindling::http::routes::{resolve, Resolved};
+            use kindling::router::routes::{resolve, Resolved};
             if let Resolved::Route(id, _) = resolve(Routes::All, req.method(), req.uri().path()) {
                 if let Some(t) = self.kindling.config.api.of(id) {
                     let limit = crate::ratelimit::Limit {

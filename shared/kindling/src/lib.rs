@@ -5,21 +5,21 @@
 //! `tests/tests/local/layout.rs`, which holds the same list):
 //!
 //! - the kernel every capability shares: [`ids`], [`names`], [`error`], [`email`], [`message`],
-//!   [`token`], [`diag`], [`program`], [`fasthash`], [`offset`], [`ports`], [`system`], [`web`],
-//!   [`events`] (the bus and its envelope), [`api`] (the route table and its limits), [`testing`];
+//!   [`token`], [`diag`], [`program`], [`fasthash`], [`offset`], [`ports`], [`system`],
+//!   [`events`] (the bus and its envelope), [`web`] (the HTTP vocabulary, the route table and its
+//!   limits), [`testing`];
 //! - the capabilities, bottom up, one folder each with its rules, its use cases and its payloads:
 //!   [`activities`], [`leads`], [`sending`], [`tracking`], [`segments`], [`triggers`],
 //!   [`deliverability`], [`dispatch`] (the one send protocol), [`broadcasts`], [`sequences`],
 //!   [`scoring`], [`alerts`], [`forms`];
 //! - the assembly: [`config`] (loading and checking the program), [`app`] (the wired
 //!   [`app::Kindling`], the event catalog, the dispatch of events, the schedule's run),
-//!   [`admin`] (the admin interface and its routes) and [`http`] (the router).
+//!   [`admin`] (the admin interface and its routes) and [`router`] (every request to its route).
 //!
 //! Nothing here does I/O directly: stores, the mailer, the bus, the notifier, the clock and id
 //! generation are ports ([`ports`]) implemented by `kindling-local` and `kindling-aws`.
 
 // Kernel.
-pub mod api;
 pub mod diag;
 pub mod email;
 pub mod error;
@@ -55,7 +55,7 @@ pub mod triggers;
 pub mod admin;
 pub mod app;
 pub mod config;
-pub mod http;
+pub mod router;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -187,7 +187,7 @@ async fn a_test_send_from_intake_reaches_the_reviewers_through_ses_and_writes_no
         ip: None,
         principal: Some("arn:aws:iam::123456789012:user/alice".into()),
     });
-    let res = kindling::http::handle(k, kindling::http::Routes::Intake, req).await;
+    let res = kindling::router::handle(k, kindling::router::Routes::Intake, req).await;
     assert_eq!(res.status(), 200, "{:?}", res.body());
     let sent = env.sent_mail();
     assert_eq!(sent.len(), before + 1);

@@ -2,8 +2,8 @@
 //! does, that bad input is a 4xx or a logged drop with nothing written, that a store failure is a
 //! retryable error, and how many DynamoDB requests a page event and a form submission cost.
 
-use kindling::http::Routes;
 use kindling::leads::Temperature;
+use kindling::router::Routes;
 use kindling_aws::http::handle_api_request;
 use kindling_aws::invocation::{
     on_kindling_event, on_schedule, on_scheduled_event, on_score_invocation, on_ses_event, Consumer,
@@ -224,7 +224,7 @@ async fn events_that_can_never_succeed_are_dropped_and_change_nothing() {
     // mails a second, the click route's floor of 50 requests/s carries 12.5 (2 a mail, 2×).
     let mut small = rt.clone();
     small.kindling.config = std::sync::Arc::new(kindling::config::Config {
-        api: kindling::http::limits::Limits {
+        api: kindling::router::limits::Limits {
             send_rate: 10,
             ..Default::default()
         },

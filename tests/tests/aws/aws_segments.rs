@@ -3,8 +3,8 @@
 //! segment writes two items (the member and its shard's count, one transaction). A redelivered
 //! activity writes nothing at all.
 
-use kindling::http::Routes;
 use kindling::ids::SegmentId;
+use kindling::router::Routes;
 use kindling_aws::http::handle_api_request;
 use kindling_aws::invocation::{on_kindling_event, Consumer};
 use kindling_tests::aws::AwsEnv;

@@ -32,7 +32,7 @@ const LONG_FILES: &[(&str, &str)] = &[(
 const LAYERS: &[&[&str]] = &[
     &[
         "ids", "names", "error", "email", "message", "token", "diag", "program", "fasthash",
-        "offset", "ports", "system", "web", "events", "api", "testing",
+        "offset", "ports", "system", "web", "events", "testing",
     ],
     &["activities"],
     &["leads"],
@@ -50,7 +50,7 @@ const LAYERS: &[&[&str]] = &[
     &["config"],
     &["app"],
     &["admin"],
-    &["http"],
+    &["router"],
 ];
 
 fn repo() -> PathBuf {

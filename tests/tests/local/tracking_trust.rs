@@ -333,7 +333,7 @@ async fn the_server_holds_each_route_to_its_api_limit_for_all_clients_together()
         .kindling
         .config
         .api
-        .of(kindling::http::routes::RouteId::OpenPixel)
+        .of(kindling::router::routes::RouteId::OpenPixel)
         .unwrap();
     assert_eq!((limit.rate, limit.burst), (120, 240));
     // Many clients (the privacy proxy's addresses) at one instant: the burst, then 429.

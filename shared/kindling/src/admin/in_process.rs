@@ -287,7 +287,7 @@ impl Admin for InProcess<'_> {
     async fn move_broadcast(&self, id: &str, mv: Move, by: &Actor) -> Result<Status> {
         let id = broadcast_id(id)?;
         let by = actor(by.by.as_ref())?;
-        moves::apply(&self.k.broadcasts(), &id, mv, &by).await?;
+        moves::make(&self.k.broadcasts(), &id, mv, &by).await?;
         tracing::info!(broadcast = %id, action = mv.name(), "broadcast moved");
         self.status(&id).await
     }

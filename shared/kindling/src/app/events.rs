@@ -132,7 +132,7 @@ impl Event {
     }
 
     /// Decodes an envelope.
-    pub fn open(e: &Envelope) -> Result<Event, DecodeError> {
+    pub fn from_envelope(e: &Envelope) -> Result<Event, DecodeError> {
         Event::decode(&e.detail_type, &e.detail)
     }
 }
@@ -233,7 +233,7 @@ mod tests {
         }
         for e in events {
             assert_eq!(e.envelope().detail_type, e.detail_type());
-            assert_eq!(Event::open(&e.envelope()).unwrap(), e);
+            assert_eq!(Event::from_envelope(&e.envelope()).unwrap(), e);
         }
         assert!(matches!(
             Event::decode("lead.exploded.v9", "{}"),

@@ -33,12 +33,12 @@ pub fn schedule_of(b: &Broadcast, cell: usize) -> Schedule {
 
 /// When the broadcast starts: the earliest of its cells' times (a time variant may come before
 /// A's).
-pub fn start(b: &Broadcast, program_zone: Tz) -> DateTime<Utc> {
+pub fn starts_at(b: &Broadcast, program_zone: Tz) -> DateTime<Utc> {
     let cells = b.ab.as_ref().map_or(1, Plan::cells);
     (0..cells)
-        .map(|c| schedule_of(b, c).start(program_zone))
+        .map(|c| schedule_of(b, c).starts_at(program_zone))
         .min()
-        .unwrap_or_else(|| b.schedule.start(program_zone))
+        .unwrap_or_else(|| b.schedule.starts_at(program_zone))
 }
 
 /// Cell `cell`'s content (0, or no test: the broadcast's).
@@ -205,12 +205,12 @@ mod tests {
         let tokyo = chrono_tz::Asia::Tokyo;
         let b = broadcast(false, Some("2026-11-04 08:00"));
         assert_eq!(
-            start(&b, tokyo),
+            starts_at(&b, tokyo),
             Utc.with_ymd_and_hms(2026, 11, 3, 23, 0, 0).unwrap()
         );
         let b = broadcast(false, Some("2026-11-04 14:00"));
         assert_eq!(
-            start(&b, tokyo),
+            starts_at(&b, tokyo),
             Utc.with_ymd_and_hms(2026, 11, 4, 1, 0, 0).unwrap()
         );
     }

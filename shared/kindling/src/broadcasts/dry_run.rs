@@ -32,7 +32,7 @@ pub async fn dry_run(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<B
             b.state.name()
         )));
     }
-    let found = evaluate(k, &b).await?;
+    let found = assess(k, &b).await?;
     let hash = found.hash.clone();
     update(k, id, by, "dry run", move |stored| {
         if stored.hash() != hash {
@@ -47,7 +47,7 @@ pub async fn dry_run(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<B
 }
 
 /// What sending `b` at its time would do, lead by lead.
-pub async fn evaluate(k: &Broadcasts<'_>, b: &Broadcast) -> Result<DryRun> {
+pub async fn assess(k: &Broadcasts<'_>, b: &Broadcast) -> Result<DryRun> {
     let compiled = super::cells::compile_all(b).map_err(Error::Invalid)?;
     let cfg = &k.config;
     let zone = cfg.program.default_zone;

@@ -53,7 +53,7 @@ const EARLIEST_ZONE: Tz = Tz::Etc__GMTMinus14;
 impl Schedule {
     /// The first instant anyone is due: `at` in the program's zone, or with `local` in the
     /// earliest zone on Earth.
-    pub fn start(&self, program_zone: Tz) -> DateTime<Utc> {
+    pub fn starts_at(&self, program_zone: Tz) -> DateTime<Utc> {
         resolve_local(
             if self.local {
                 EARLIEST_ZONE

@@ -1,6 +1,6 @@
 //! The moves a person makes on a broadcast, one enum for the CLI, the admin interface and the
 //! route `POST /admin/broadcasts/{broadcast}/{move}`: each name is declared once, and each move
-//! is carried out by one match ([`apply`]).
+//! is carried out by one match ([`make`]).
 
 use super::{lifecycle, Broadcast, Broadcasts};
 use crate::error::Result;
@@ -37,7 +37,7 @@ crate::named!(Move {
 });
 
 /// Makes `mv` on broadcast `id` as `by`.
-pub async fn apply(k: &Broadcasts<'_>, id: &BroadcastId, mv: Move, by: &str) -> Result<Broadcast> {
+pub async fn make(k: &Broadcasts<'_>, id: &BroadcastId, mv: Move, by: &str) -> Result<Broadcast> {
     match mv {
         Move::DryRun => super::dry_run::dry_run(k, id, by).await,
         Move::Approve => lifecycle::approve(k, id, by).await,

@@ -63,7 +63,7 @@ pub async fn send_due_broadcasts(
             break;
         }
         let b = match b.state {
-            State::Scheduled => match start(k, b, &mut report).await? {
+            State::Scheduled => match start_or_hold(k, b, &mut report).await? {
                 Some(b) => b,
                 None => continue,
             },
@@ -82,13 +82,13 @@ pub async fn send_due_broadcasts(
 }
 
 /// Starts a scheduled broadcast whose time has come, or holds it when its start is stale.
-async fn start(
+async fn start_or_hold(
     k: &Broadcasts<'_>,
     b: Broadcast,
     report: &mut BroadcastReport,
 ) -> Result<Option<Broadcast>> {
     let now = k.clock.now();
-    let start = super::cells::start(&b, k.config.program.default_zone);
+    let start = super::cells::starts_at(&b, k.config.program.default_zone);
     if now < start || !b.approved() {
         return Ok(None);
     }

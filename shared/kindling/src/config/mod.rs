@@ -44,7 +44,7 @@ pub struct Config {
     pub stages: Vec<crate::segments::stages::Stage>,
     pub broadcasts: crate::broadcasts::config::Settings,
     /// `[api]`: the request limits and the send rate they carry.
-    pub api: crate::api::limits::Limits,
+    pub api: crate::web::limits::Limits,
 }
 
 /// Name under which `kindling.toml` is reported.
@@ -246,7 +246,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         &segment_ids,
     );
     let broadcasts = crate::broadcasts::config::validate(d, f.broadcasts.as_ref());
-    let api = crate::api::limits::validate(d, f.api.as_ref());
+    let api = crate::web::limits::validate(d, f.api.as_ref());
     Some(Config {
         program,
         sender: sender?,

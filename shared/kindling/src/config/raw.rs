@@ -35,7 +35,7 @@ pub struct File {
     #[serde(default)]
     pub unsubscribe: Option<crate::deliverability::topics::raw::Unsubscribe>,
     #[serde(default)]
-    pub api: Option<crate::api::limits::raw::Api>,
+    pub api: Option<crate::web::limits::raw::Api>,
 }
 
 /// `[sending]`: the schedule (sending) and the breaker and soft-bounce rule (deliverability).

@@ -826,7 +826,7 @@ fn test_send_addresses_parse_and_a_bad_or_repeated_one_names_its_line() {
 
 #[test]
 fn api_limits_parse_and_a_bad_one_names_its_line() {
-    use crate::api::routes::RouteId;
+    use crate::web::routes::RouteId;
     let c = shipped();
     assert_eq!(c.api.send_rate, 100);
     assert_eq!(c.api.of(RouteId::Click).unwrap().rate, 400);

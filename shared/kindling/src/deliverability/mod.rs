@@ -17,12 +17,12 @@
 pub mod config;
 pub mod events;
 
-pub(crate) mod api;
 pub mod breaker;
 pub mod feedback;
 pub mod ports;
 mod preference_page;
 pub mod preferences;
+pub(crate) mod routes;
 pub mod suppression;
 pub mod topics;
 mod unsubscribe;

@@ -3,7 +3,7 @@
 
 pub mod config;
 
-pub(crate) mod api;
+pub(crate) mod routes;
 
 use crate::activities::{Activity, Attrs, Subject};
 use crate::email::EmailAddress;

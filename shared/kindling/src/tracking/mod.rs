@@ -2,9 +2,9 @@
 //! pixels and clicks arrive here (`api.rs`), are classified ([`crate::activities::classify`])
 //! and recorded once each ([`record_activities`]); the signed tokens in every mail link are in [`crate::token`].
 
-pub(crate) mod api;
 pub mod events;
 mod record;
+pub(crate) mod routes;
 pub mod script;
 
 pub use record::{announce, record_activities, record_activity};

@@ -1,9 +1,13 @@
-//! The HTTP vocabulary every capability's routes speak, written once against the `http`
-//! crate's types: the JSON error body ([`ApiError`]), body limits, media types, the client's
-//! address, and form bodies ([`formdata`]). The route table and the router are in
-//! [`crate::http`].
+//! The HTTP vocabulary, beneath the capabilities, written once against the `http` crate's
+//! types: the JSON error body ([`ApiError`]), body limits, media types, the client's address,
+//! form bodies ([`formdata`]), every route ([`routes`]) and the request limits `[api]` sets for
+//! them ([`limits`]). Each capability's handlers are its `routes.rs`; [`crate::router`] sends
+//! each request to its handler. The route catalog of the stack, the local server and the
+//! sender's pacing read the table and the limits here.
 
 pub mod formdata;
+pub mod limits;
+pub mod routes;
 
 use crate::error::Error;
 use bytes::Bytes;

@@ -1,4 +1,4 @@
-//! Every HTTP route, declared once (re-exported as `http::routes`). The router and its 405 answers read this table, and
+//! Every HTTP route, declared once (re-exported as `router::routes`). The router and its 405 answers read this table, and
 //! `kindling-aws` turns it into `infra/route-catalog.json`, from which the stack builds its API
 //! Gateway routes, their authorization and their throttles (a test fails when that file is
 //! stale), as it builds its event rules from the event catalog.

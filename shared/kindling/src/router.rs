@@ -1,10 +1,11 @@
-//! HTTP entry logic for the public routes, written once against the `http` crate's types. The
+//! The router: every request to its route's handler, written once against the `http` crate's
+//! types. The
 //! local server and the Lambda functions convert their requests to `Request<Bytes>` and return
 //! the `Response<Bytes>` from here. Every input gets a response: bad input a 4xx with a JSON
 //! error body and no write; a failing port a 503 (retryable), never a panic.
 
-pub use crate::api::routes::Routes;
-pub use crate::api::{limits, routes};
+pub use crate::web::routes::Routes;
+pub use crate::web::{limits, routes};
 
 use crate::app::Kindling;
 use crate::web::ApiError;
@@ -21,17 +22,17 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
         Resolved::Route(id, params) => {
             let p = |i: usize| params.get(i).copied().unwrap_or("");
             match id {
-                RouteId::Beacons => tracking::api::events(&k.tracking(), &req).await,
-                RouteId::OpenPixel => tracking::api::open(&k.tracking(), p(0), &req).await,
-                RouteId::Click => tracking::api::click(&k.tracking(), p(0), &req).await,
+                RouteId::Beacons => tracking::routes::events(&k.tracking(), &req).await,
+                RouteId::OpenPixel => tracking::routes::open(&k.tracking(), p(0), &req).await,
+                RouteId::Click => tracking::routes::click(&k.tracking(), p(0), &req).await,
                 RouteId::UnsubscribePage => {
-                    deliverability::api::page(&k.deliverability(), p(0)).await
+                    deliverability::routes::preference_page(&k.deliverability(), p(0)).await
                 }
                 RouteId::OneClick => {
-                    deliverability::api::save(&k.deliverability(), p(0), &req).await
+                    deliverability::routes::save(&k.deliverability(), p(0), &req).await
                 }
                 RouteId::KindlingJs => Ok(tracking::script::kindling_js(&k.config.program)),
-                RouteId::Form => forms::api::submit(&k.forms(), p(0), &req).await,
+                RouteId::Form => forms::routes::submit(&k.forms(), p(0), &req).await,
                 RouteId::AdminLead => admin::routes::lead(k, p(0)).await,
                 RouteId::AdminSalesMark => admin::routes::mark(k, p(0), &req).await,
                 RouteId::AdminSending => admin::routes::sending(k).await,

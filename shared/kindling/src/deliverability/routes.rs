@@ -53,7 +53,7 @@ async fn lead(k: &super::Deliverability<'_>, id: &LeadId) -> Result<Lead, ApiErr
 }
 
 /// `GET /u/{token}`.
-pub(crate) async fn page(k: &super::Deliverability<'_>, token: &str) -> ApiResult {
+pub(crate) async fn preference_page(k: &super::Deliverability<'_>, token: &str) -> ApiResult {
     let topics = &k.config.deliverability.topics;
     if token == TEST_PAGE {
         return html(sample(k));
