@@ -175,6 +175,47 @@ async fn each_member_gets_it_at_ten_in_its_own_zone_and_others_get_nothing() {
 }
 
 #[tokio::test]
+async fn a_local_broadcast_freezes_an_hour_before_its_first_hour_and_takes_who_joined_until_then() {
+    let t = app("");
+    lead(&t, "tokyo@example.jp", "Asia/Tokyo", true).await;
+    let id = scheduled(&t, "late-joiner", segment(), "2026-11-04 10:00", true).await;
+    let first = state(&t, &id).await.dry_run.unwrap().first_due;
+    assert_eq!(
+        first,
+        Some(Utc.with_ymd_and_hms(2026, 11, 4, 1, 0, 0).unwrap())
+    );
+    // 08:30 JST on the day: not started (UTC+14's 10:00 has long passed), so a new member is in.
+    t.run_until(
+        Utc.with_ymd_and_hms(2026, 11, 3, 23, 30, 0).unwrap(),
+        Duration::minutes(30),
+    )
+    .await;
+    assert_eq!(state(&t, &id).await.state, State::Scheduled);
+    lead(&t, "joined@example.jp", "Asia/Tokyo", true).await;
+    t.run_until(
+        Utc.with_ymd_and_hms(2026, 11, 4, 2, 0, 0).unwrap(),
+        Duration::minutes(15),
+    )
+    .await;
+    let b = state(&t, &id).await;
+    assert_eq!(
+        b.started_at,
+        Some(Utc.with_ymd_and_hms(2026, 11, 4, 0, 0, 0).unwrap()),
+        "an hour before 10:00 JST"
+    );
+    let mut mails = broadcast_mails(&t);
+    mails.sort();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(
+        mails
+            .iter()
+            .all(|(_, date)| date.contains("04 Nov 2026 01:00")),
+        "each at 10:00 JST: {mails:?}"
+    );
+    assert_eq!(mails[0].0, "joined@example.jp");
+}
+
+#[tokio::test]
 async fn a_time_inside_quiet_hours_waits_for_their_end() {
     let t = app("");
     lead(&t, "tokyo@example.jp", "Asia/Tokyo", true).await;

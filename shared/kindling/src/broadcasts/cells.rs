@@ -31,14 +31,28 @@ pub fn schedule_of(b: &Broadcast, cell: usize) -> Schedule {
     }
 }
 
-/// When the broadcast starts: the earliest of its cells' times (a time variant may come before
-/// A's).
-pub fn starts_at(b: &Broadcast, program_zone: Tz) -> DateTime<Utc> {
+/// When the broadcast starts, freezing its audience: without `local`, the earliest of its cells'
+/// times (a time variant may come before A's) in the program's zone. With `local`, `head_start`
+/// before the first recipient's hour that its dry run of the broadcast as it is found, so that
+/// a lead who joins the audience in the meantime is in it and edits stay possible until then;
+/// without such a dry run, the earliest cell's time in the earliest zone on Earth (UTC+14). A
+/// lead who joins after the dry run, in a zone whose hour comes earlier than every zone the dry
+/// run saw, gets the mail when the audience freezes.
+pub fn starts_at(b: &Broadcast, program_zone: Tz, head_start: Duration) -> DateTime<Utc> {
     let cells = b.ab.as_ref().map_or(1, Plan::cells);
-    (0..cells)
+    let earliest = (0..cells)
         .map(|c| schedule_of(b, c).starts_at(program_zone))
         .min()
-        .unwrap_or_else(|| b.schedule.starts_at(program_zone))
+        .unwrap_or_else(|| b.schedule.starts_at(program_zone));
+    let first_due = b
+        .dry_run
+        .as_ref()
+        .filter(|d| d.hash == b.hash())
+        .and_then(|d| d.first_due);
+    match first_due {
+        Some(first) if b.schedule.local => (first - head_start).max(earliest - head_start),
+        _ => earliest,
+    }
 }
 
 /// Cell `cell`'s content (0, or no test: the broadcast's).
@@ -205,14 +219,44 @@ mod tests {
         let tokyo = chrono_tz::Asia::Tokyo;
         let b = broadcast(false, Some("2026-11-04 08:00"));
         assert_eq!(
-            starts_at(&b, tokyo),
+            starts_at(&b, tokyo, Duration::minutes(60)),
             Utc.with_ymd_and_hms(2026, 11, 3, 23, 0, 0).unwrap()
         );
         let b = broadcast(false, Some("2026-11-04 14:00"));
         assert_eq!(
-            starts_at(&b, tokyo),
+            starts_at(&b, tokyo, Duration::minutes(60)),
             Utc.with_ymd_and_hms(2026, 11, 4, 1, 0, 0).unwrap()
         );
+    }
+
+    #[test]
+    fn a_local_broadcast_starts_a_head_start_before_the_first_hour_its_dry_run_found() {
+        let tokyo = chrono_tz::Asia::Tokyo;
+        let mut b = broadcast(true, None);
+        b.ab = None;
+        let kiribati = Utc.with_ymd_and_hms(2026, 11, 3, 20, 0, 0).unwrap();
+        let hour = Duration::minutes(60);
+        assert_eq!(starts_at(&b, tokyo, hour), kiribati, "no dry run: UTC+14");
+        let ten_jst = Utc.with_ymd_and_hms(2026, 11, 4, 1, 0, 0).unwrap();
+        b.dry_run = Some(crate::broadcasts::DryRun {
+            hash: b.hash(),
+            first_due: Some(ten_jst),
+            ..crate::broadcasts::DryRun::default()
+        });
+        assert_eq!(starts_at(&b, tokyo, hour), ten_jst - hour);
+        assert_eq!(starts_at(&b, tokyo, Duration::zero()), ten_jst);
+        // A dry run of another version of it says nothing.
+        b.dry_run.as_mut().unwrap().hash = "stale".into();
+        assert_eq!(starts_at(&b, tokyo, hour), kiribati);
+        // Without `local`, everyone is due at once: the head start does not apply.
+        let mut b = broadcast(false, None);
+        b.ab = None;
+        b.dry_run = Some(crate::broadcasts::DryRun {
+            hash: b.hash(),
+            first_due: Some(ten_jst),
+            ..crate::broadcasts::DryRun::default()
+        });
+        assert_eq!(starts_at(&b, tokyo, hour), ten_jst);
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct Settings {
     pub max_audience: Option<u64>,
     /// A broadcast whose start passed longer ago than this does not start by itself.
     pub stale_after: Duration,
+    /// A `local` broadcast starts (freezes its audience) this long before the first recipient's
+    /// hour that its dry run found.
+    pub local_head_start: Duration,
     /// What a broadcast does when the cap is full.
     pub when_capped: WhenCapped,
     /// A broadcast's mail counts toward the lead's frequency cap like a step's (and waits for
@@ -52,6 +55,11 @@ impl Settings {
     }
 }
 
+/// How long before the first recipient's hour a `local` broadcast freezes, unless said
+/// otherwise; and the most that may be said.
+pub const DEFAULT_HEAD_START_MINUTES: u32 = 60;
+pub const MAX_HEAD_START_MINUTES: u32 = 24 * 60;
+
 /// A frozen audience more than this many times the approved dry run's waits for confirmation.
 pub const SIZE_GUARD_RATIO: u64 = 2;
 
@@ -63,6 +71,7 @@ impl Default for Settings {
             second_approver: false,
             max_audience: None,
             stale_after: Duration::hours(6),
+            local_head_start: Duration::minutes(DEFAULT_HEAD_START_MINUTES.into()),
             when_capped: WhenCapped::Wait,
             counts_toward_cap: true,
             test_addresses: Vec::new(),
@@ -91,6 +100,17 @@ pub(crate) fn validate(d: &mut Diag<'_>, r: Option<&raw::Broadcasts>) -> Setting
             d.span(h, "broadcasts.stale_after_hours must be at least 1");
         }
         s.stale_after = Duration::hours(i64::from((*h.get_ref()).max(1)));
+    }
+    if let Some(m) = &r.local_head_start_minutes {
+        if *m.get_ref() > MAX_HEAD_START_MINUTES {
+            d.span(
+                m,
+                format!(
+                    "broadcasts.local_head_start_minutes: at most {MAX_HEAD_START_MINUTES} (a day)"
+                ),
+            );
+        }
+        s.local_head_start = Duration::minutes((*m.get_ref()).min(MAX_HEAD_START_MINUTES).into());
     }
     if let Some(list) = r.test_send.as_ref().and_then(|t| t.addresses.as_ref()) {
         if list.len() > MAX_TEST_ADDRESSES {
@@ -134,6 +154,7 @@ pub(crate) mod raw {
         pub second_approver: Option<bool>,
         pub max_audience: Option<S<u64>>,
         pub stale_after_hours: Option<S<u32>>,
+        pub local_head_start_minutes: Option<S<u32>>,
         pub when_capped: Option<S<Choice<WhenCapped>>>,
         pub counts_toward_cap: Option<bool>,
         pub test_send: Option<TestSend>,

@@ -108,6 +108,7 @@ pub async fn assess(k: &Broadcasts<'_>, b: &Broadcast) -> Result<DryRun> {
                 let name = c.map_or("rest", |c| super::ab::LABELS[c]);
                 *d.cells.entry(name.into()).or_default() += 1;
             }
+            d.first_due = Some(d.first_due.map_or(due, |f| f.min(due)));
             d.recipients += 1;
         }
         match p.next {

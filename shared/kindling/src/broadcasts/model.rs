@@ -139,6 +139,10 @@ pub struct DryRun {
     pub failures: u64,
     /// The first failures, with their errors.
     pub failed: Vec<(LeadId, String)>,
+    /// The earliest hour any recipient was due at (its own with `local`), before quiet hours:
+    /// a `local` broadcast starts a head start before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_due: Option<DateTime<Utc>>,
     /// With an A/B test: recipients by cell (`A`, `B`, ...) and `rest`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cells: BTreeMap<String, u64>,

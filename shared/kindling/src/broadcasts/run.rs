@@ -88,7 +88,11 @@ async fn start_or_hold(
     report: &mut BroadcastReport,
 ) -> Result<Option<Broadcast>> {
     let now = k.clock.now();
-    let start = super::cells::starts_at(&b, k.config.program.default_zone);
+    let start = super::cells::starts_at(
+        &b,
+        k.config.program.default_zone,
+        k.config.broadcasts.local_head_start,
+    );
     if now < start || !b.approved() {
         return Ok(None);
     }

@@ -794,6 +794,23 @@ fn a_broadcast_cap_policy_parses_and_a_contradiction_names_its_line() {
 }
 
 #[test]
+fn a_local_head_start_parses_and_more_than_a_day_names_its_line() {
+    assert_eq!(
+        shipped().broadcasts.local_head_start,
+        chrono::Duration::minutes(60),
+        "the default"
+    );
+    let toml = shipped_toml() + "\n[broadcasts]\nlocal_head_start_minutes = 0\n";
+    assert_eq!(errors_of(&toml), Vec::<String>::new());
+    let errs = errors_of(&(shipped_toml() + "\n[broadcasts]\nlocal_head_start_minutes = 1441\n"));
+    assert!(
+        errs.iter().any(|e| e.starts_with("kindling.toml:")
+            && e.contains("broadcasts.local_head_start_minutes: at most 1440")),
+        "{errs:?}"
+    );
+}
+
+#[test]
 fn test_send_addresses_parse_and_a_bad_or_repeated_one_names_its_line() {
     let addresses: Vec<String> = shipped()
         .broadcasts
