@@ -300,6 +300,21 @@ impl TestApp {
     }
 
     /// The lead with this address (it must exist).
+    /// The broadcast `id` as stored (it must exist).
+    pub async fn broadcast(
+        &self,
+        id: &kindling::ids::BroadcastId,
+    ) -> kindling::broadcasts::Broadcast {
+        self.app
+            .kindling
+            .stores
+            .broadcasts
+            .get_broadcast(id)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     pub async fn lead(&self, email: &str) -> Lead {
         let email = EmailAddress::parse(email).unwrap();
         self.app

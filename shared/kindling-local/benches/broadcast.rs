@@ -9,13 +9,10 @@ use chrono::{TimeZone, Utc};
 use kindling::broadcasts::content::Content;
 use kindling::broadcasts::lifecycle::{self, NewBroadcast};
 use kindling::broadcasts::{send_due_broadcasts, Audience, Schedule};
-use kindling::email::EmailAddress;
 use kindling::ids::{FormId, LeadId};
 use kindling::leads::{Consent, Lead, Profile};
 use kindling::sending::ports::{MailError, Mailer, OutgoingMail};
-use kindling::testing::{ManualClock, SequentialIds};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Accepts every mail and keeps only a count.
@@ -29,39 +26,25 @@ impl Mailer for Counting {
     }
 }
 
+mod support;
+
 fn main() {
-    let n: usize = std::env::var("KINDLING_BENCH_RECIPIENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(run(n));
+    support::block_on(run(support::count("KINDLING_BENCH_RECIPIENTS", 20_000)));
 }
 
 async fn run(n: usize) {
-    let config_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
-    let config = kindling::config::Config::load(&config_dir).unwrap();
-    let dir = tempfile::tempdir().unwrap();
     // Monday 2026-12-07 09:00 JST: the broadcast is due at 10:00 in the program's zone.
     let start = Utc.with_ymd_and_hms(2026, 12, 7, 0, 0, 0).unwrap();
-    let clock = Arc::new(ManualClock::new(start));
-    let keys = kindling::token::SigningKeys::new(vec![("b".into(), vec![7; 32])]).unwrap();
-    let app = kindling_local::LocalApp::open(
-        dir.path(),
-        config,
-        keys,
-        clock.clone(),
-        Arc::new(SequentialIds::new("b")),
-        false,
-    )
-    .unwrap();
+    let support::Bench {
+        _dir, app, clock, ..
+    } = support::open(start);
     let k = &app.kindling;
     for i in 0..n {
-        let email = EmailAddress::parse(&format!("p{i}@example{}.jp", i % 97)).unwrap();
-        let mut lead = Lead::new(LeadId::new(format!("lead-{i:06}")), email, start);
+        let mut lead = Lead::new(
+            LeadId::new(format!("lead-{i:06}")),
+            support::email(i),
+            start,
+        );
         lead.profile = Profile {
             name: (i % 3 != 0).then(|| format!("リード {i}")),
             time_zone: Some("Asia/Tokyo".into()),

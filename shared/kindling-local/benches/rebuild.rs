@@ -6,47 +6,24 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use kindling::activities::{Activity, ActivityKind, Attrs, Subject};
-use kindling::email::EmailAddress;
 use kindling::ids::{ActivityId, LeadId};
 use kindling::leads::{Lead, Profile};
-use kindling::testing::{ManualClock, SequentialIds};
-use std::sync::Arc;
 use std::time::Instant;
 
+mod support;
+
 fn main() {
-    let n: usize = std::env::var("KINDLING_BENCH_LEADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(run(n));
+    support::block_on(run(support::count("KINDLING_BENCH_LEADS", 20_000)));
 }
 
 async fn run(n: usize) {
-    let config_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
-    let config = kindling::config::Config::load(&config_dir).unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let start = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
-    let clock = Arc::new(ManualClock::new(start));
-    let keys = kindling::token::SigningKeys::new(vec![("b".into(), vec![7; 32])]).unwrap();
-    let app = kindling_local::LocalApp::open(
-        dir.path(),
-        config,
-        keys,
-        clock.clone(),
-        Arc::new(SequentialIds::new("b")),
-        false,
-    )
-    .unwrap();
+    let support::Bench { _dir, app, .. } = support::open(start);
     let k = &app.kindling;
     let fill = Instant::now();
     for i in 0..n {
         let id = LeadId::new(format!("lead-{i:06}"));
-        let email = EmailAddress::parse(&format!("p{i}@example{}.jp", i % 97)).unwrap();
-        let mut lead = Lead::new(id.clone(), email, start - Duration::days(20));
+        let mut lead = Lead::new(id.clone(), support::email(i), start - Duration::days(20));
         // Every fourth lead a manufacturing 部長, every seventh in information systems.
         lead.profile = Profile {
             industry: (i % 4 == 0).then(|| "製造業".into()),

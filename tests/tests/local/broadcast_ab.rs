@@ -11,7 +11,7 @@ use kindling::broadcasts::dry_run::dry_run;
 use kindling::broadcasts::lifecycle::{self, Edit, NewBroadcast};
 use kindling::broadcasts::{Audience, Broadcast, Schedule, State};
 use kindling::error::Error;
-use kindling::ids::{BroadcastId, LeadId, TopicId};
+use kindling::ids::{LeadId, TopicId};
 use kindling::message::MessageKey;
 use kindling::sending::ab::Verdict;
 use kindling_tests::harness::{config_with, monday_10_jst, TestApp};
@@ -112,17 +112,6 @@ async fn scheduled(t: &TestApp, id: &str, ab: Spec) -> Broadcast {
     lifecycle::schedule(&k, &b.id, "marketer").await.unwrap()
 }
 
-async fn state(t: &TestApp, id: &BroadcastId) -> Broadcast {
-    t.app
-        .kindling
-        .stores
-        .broadcasts
-        .get_broadcast(id)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 /// A broadcast mail in the outbox.
 #[derive(Debug)]
 struct Mail {
@@ -193,7 +182,7 @@ async fn the_cells_get_their_subjects_and_the_rest_gets_the_winner_at_its_local_
     .await;
     let cells = broadcast_mails(&t);
     assert_eq!(cells.len() as u64, a_n + b_n, "only the cells so far");
-    let frozen = state(&t, &b.id).await;
+    let frozen = t.broadcast(&b.id).await;
     assert_eq!(frozen.freeze.count, 200);
     // Judged four hours after the last cell was due.
     assert_eq!(
@@ -232,7 +221,7 @@ async fn the_cells_get_their_subjects_and_the_rest_gets_the_winner_at_its_local_
         Duration::minutes(15),
     )
     .await;
-    let done = state(&t, &b.id).await;
+    let done = t.broadcast(&b.id).await;
     let d = done.decision.clone().unwrap();
     assert_eq!(d.winner, 1);
     assert!(matches!(d.verdict, Verdict::Winner { .. }), "{d:?}");
@@ -271,7 +260,7 @@ async fn without_a_significant_winner_the_rest_gets_a_and_a_time_variant_goes_at
         Duration::minutes(15),
     )
     .await;
-    let done = state(&t, &b.id).await;
+    let done = t.broadcast(&b.id).await;
     // B's cell was due at 14:00 Tokyo (05:00 UTC): judged at 09:00 UTC, nobody clicked.
     let d = done.decision.clone().unwrap();
     assert_eq!(d.at, Utc.with_ymd_and_hms(2026, 11, 4, 9, 0, 0).unwrap());
@@ -308,7 +297,7 @@ async fn a_second_sender_at_the_decision_reads_it_and_decides_nothing() {
             .await
             .unwrap();
     }
-    let s = state(&t, &b.id).await;
+    let s = t.broadcast(&b.id).await;
     assert!(s.decision.is_some());
     assert_eq!(
         s.history

@@ -126,17 +126,6 @@ fn broadcast_mails(t: &TestApp) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn state(t: &TestApp, id: &BroadcastId) -> kindling::broadcasts::Broadcast {
-    t.app
-        .kindling
-        .stores
-        .broadcasts
-        .get_broadcast(id)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn each_member_gets_it_at_ten_in_its_own_zone_and_others_get_nothing() {
     let t = app("");
@@ -144,7 +133,7 @@ async fn each_member_gets_it_at_ten_in_its_own_zone_and_others_get_nothing() {
     lead(&t, "ny@example.com", "America/New_York", true).await;
     lead(&t, "sales@example.jp", "Asia/Tokyo", false).await;
     let id = scheduled(&t, "local10", segment(), "2026-11-04 10:00", true).await;
-    assert_eq!(state(&t, &id).await.dry_run.unwrap().recipients, 2);
+    assert_eq!(t.broadcast(&id).await.dry_run.unwrap().recipients, 2);
     t.run_until(
         Utc.with_ymd_and_hms(2026, 11, 5, 0, 0, 0).unwrap(),
         Duration::minutes(15),
@@ -161,7 +150,7 @@ async fn each_member_gets_it_at_ten_in_its_own_zone_and_others_get_nothing() {
         mails[1].0 == "ny@example.com" && mails[1].1.contains("04 Nov 2026 15:00"),
         "{mails:?}"
     );
-    let b = state(&t, &id).await;
+    let b = t.broadcast(&id).await;
     assert_eq!(b.state, State::Sent);
     let p = t
         .app
@@ -179,7 +168,7 @@ async fn a_local_broadcast_freezes_an_hour_before_its_first_hour_and_takes_who_j
     let t = app("");
     lead(&t, "tokyo@example.jp", "Asia/Tokyo", true).await;
     let id = scheduled(&t, "late-joiner", segment(), "2026-11-04 10:00", true).await;
-    let first = state(&t, &id).await.dry_run.unwrap().first_due;
+    let first = t.broadcast(&id).await.dry_run.unwrap().first_due;
     assert_eq!(
         first,
         Some(Utc.with_ymd_and_hms(2026, 11, 4, 1, 0, 0).unwrap())
@@ -190,14 +179,14 @@ async fn a_local_broadcast_freezes_an_hour_before_its_first_hour_and_takes_who_j
         Duration::minutes(30),
     )
     .await;
-    assert_eq!(state(&t, &id).await.state, State::Scheduled);
+    assert_eq!(t.broadcast(&id).await.state, State::Scheduled);
     lead(&t, "joined@example.jp", "Asia/Tokyo", true).await;
     t.run_until(
         Utc.with_ymd_and_hms(2026, 11, 4, 2, 0, 0).unwrap(),
         Duration::minutes(15),
     )
     .await;
-    let b = state(&t, &id).await;
+    let b = t.broadcast(&id).await;
     assert_eq!(
         b.started_at,
         Some(Utc.with_ymd_and_hms(2026, 11, 4, 0, 0, 0).unwrap()),
@@ -221,7 +210,7 @@ async fn a_time_inside_quiet_hours_waits_for_their_end() {
     lead(&t, "tokyo@example.jp", "Asia/Tokyo", true).await;
     // 23:00 in the program's zone (Tokyo) is inside 22:00-09:00.
     let id = scheduled(&t, "late", segment(), "2026-11-04 23:00", false).await;
-    let dry = state(&t, &id).await.dry_run.unwrap();
+    let dry = t.broadcast(&id).await.dry_run.unwrap();
     assert_eq!(dry.deferred.get("quiet_hours"), Some(&1));
     t.run_until(
         Utc.with_ymd_and_hms(2026, 11, 5, 1, 0, 0).unwrap(),
@@ -281,12 +270,12 @@ async fn a_crash_mid_broadcast_then_a_resume_sends_each_once_and_misses_none() {
     // A run within the claim's lease leaves the third alone (another sender may be on it).
     let during = send_due_broadcasts(&k, &*t.mailer, 100).await.unwrap();
     assert_eq!(during.sent.len(), 2, "the fifth and sixth");
-    assert_eq!(state(&t, &id).await.state, State::Sending);
+    assert_eq!(t.broadcast(&id).await.state, State::Sending);
     // After the lease the resume records it as unknown: never resent.
     t.clock.advance(Duration::minutes(11));
     let resumed = send_due_broadcasts(&k, &*t.mailer, 100).await.unwrap();
     assert_eq!((resumed.sent.len(), resumed.unknown), (0, 1));
-    assert_eq!(state(&t, &id).await.state, State::Sent);
+    assert_eq!(t.broadcast(&id).await.state, State::Sent);
     let mails = broadcast_mails(&t);
     let mut to: Vec<_> = mails.iter().map(|m| m.0.clone()).collect();
     to.sort();
@@ -350,7 +339,7 @@ async fn a_freeze_page_written_again_after_a_crash_counts_each_recipient_once() 
     let k = t.app.kindling.broadcasts();
     let r = send_due_broadcasts(&k, &*t.mailer, 100).await.unwrap();
     assert_eq!(r.frozen, 6);
-    let b = state(&t, &id).await;
+    let b = t.broadcast(&id).await;
     assert_eq!((b.freeze.count, b.freeze.done), (6, true));
     assert_eq!(b.hold, None, "the size guard sees 6, as the dry run did");
     assert_eq!(broadcast_mails(&t).len(), 6);
@@ -403,7 +392,7 @@ async fn pause_holds_within_the_run_resume_goes_on_and_cancel_stops_for_good() {
     t.clock.advance(Duration::days(2));
     assert!(t.tick().await.broadcasts.sent.is_empty());
     assert_eq!(broadcast_mails(&t).len(), 2);
-    let b = state(&t, &id).await;
+    let b = t.broadcast(&id).await;
     assert_eq!(b.state, State::Cancelled);
     let p = t
         .app
@@ -507,7 +496,7 @@ async fn an_audience_above_twice_the_dry_run_waits_for_confirmation() {
         .set(Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap());
     let r = t.tick().await;
     assert_eq!(r.broadcasts.held, vec![id.clone()]);
-    let b = state(&t, &id).await;
+    let b = t.broadcast(&id).await;
     assert_eq!(b.state, State::Paused);
     assert_eq!(
         b.hold,
@@ -537,7 +526,7 @@ async fn a_start_long_past_does_not_begin_by_itself() {
     let r = t.tick().await;
     assert_eq!((r.broadcasts.held.len(), r.broadcasts.sent.len()), (1, 0));
     assert!(matches!(
-        state(&t, &id).await.hold,
+        t.broadcast(&id).await.hold,
         Some(Hold::Stale { .. })
     ));
     assert!(t.tick().await.broadcasts.sent.is_empty());
@@ -1039,7 +1028,7 @@ async fn a_page_whose_outcomes_were_not_written_is_settled_by_the_next_run_witho
     assert_eq!(broadcast_mails(&t).len(), 6, "no mail twice");
     let p = store.progress(&id).await.unwrap();
     assert_eq!((p.sent, p.queued), (6, 0), "{p:?}");
-    assert_eq!(state(&t, &id).await.state, State::Sent);
+    assert_eq!(t.broadcast(&id).await.state, State::Sent);
     // Each send counted once by the breaker, and one `email_sent` activity each.
     let tallies = t
         .app
