@@ -345,4 +345,16 @@ pub fn print_summary(s: &Summary, data_dir: &Path) {
         "  stored segments match their conditions: {}",
         mark(c.segments_stored_as_evaluated)
     );
+    let d = data_dir.display();
+    println!(
+        "\nLook closer: the admin commands read this store, and run the same against a `kindling serve` or a deployed stack with --api <url>:"
+    );
+    for cmd in [
+        "lead show sato@kaisha-a.co.jp",
+        "segment list",
+        "broadcast list",
+        "sending",
+    ] {
+        println!("  kindling {cmd} --data-dir {d}");
+    }
 }
