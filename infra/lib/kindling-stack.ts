@@ -59,7 +59,7 @@ export function loadEventCatalog(file = EVENT_CATALOG_PATH): EventCatalog {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as EventCatalog;
 }
 
-/** Where the checked-in route catalog is (written by a Rust test from kindling::http::routes). */
+/** Where the checked-in route catalog is (written by a Rust test from kindling::web::routes). */
 export const ROUTE_CATALOG_PATH = path.join(__dirname, '..', 'route-catalog.json');
 
 /** One route of the catalog: the domain declares every route once; the stack deploys these. */

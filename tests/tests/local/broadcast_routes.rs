@@ -279,6 +279,14 @@ async fn bad_input_to_every_broadcast_route_is_a_4xx_and_writes_nothing() {
             r#"{"by":"b"}"#.into(),
             404,
         ),
+        // An unknown action is a 404 whatever the body, none included.
+        ("POST", "/admin/broadcasts/nope/launch", String::new(), 404),
+        (
+            "POST",
+            "/admin/broadcasts/nope/launch",
+            "not json".into(),
+            404,
+        ),
         ("POST", "/admin/broadcasts/nope/approve", "{}".into(), 400),
         ("DELETE", "/admin/broadcasts", String::new(), 405),
     ];

@@ -1,5 +1,5 @@
 //! Tracking: what a website and a mail client tell Kindling. Beacons from kindling.js, open
-//! pixels and clicks arrive here (`api.rs`), are classified ([`crate::activities::classify`])
+//! pixels and clicks arrive here (`routes.rs`), are classified ([`crate::activities::classify`])
 //! and recorded once each ([`record_activities`]); the signed tokens in every mail link are in [`crate::token`].
 
 pub mod events;
