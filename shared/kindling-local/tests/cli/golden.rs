@@ -9,7 +9,6 @@
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
-use std::process::Command;
 
 use crate::support::shipped as config_dir;
 
@@ -71,21 +70,7 @@ fn the_demo_summary_matches_the_golden() {
         "the shipped program has an A/B step"
     );
     let data = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_kindling"))
-        .arg("--config")
-        .arg(config_dir())
-        .args(["demo", "--json", "--data-dir"])
-        .arg(data.path().join("demo"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let last = stdout.lines().last().unwrap();
-    let got = normalized(serde_json::from_str(last).unwrap());
+    let got = normalized(crate::support::demo_summary(&data.path().join("demo")));
     let text = serde_json::to_string_pretty(&got).unwrap() + "\n";
     if std::env::var_os("KINDLING_WRITE_GOLDEN").is_some() {
         std::fs::write(golden_path(), &text).unwrap();

@@ -76,20 +76,7 @@ fn check_rejects_a_broken_config_with_file_and_line() {
 #[test]
 fn demo_json_summary_shows_the_promised_outcomes() {
     let data = tempfile::tempdir().unwrap();
-    let out = kindling()
-        .arg("--config")
-        .arg(config_dir())
-        .args(["demo", "--json", "--data-dir"])
-        .arg(data.path().join("demo"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let summary = crate::support::demo_summary(&data.path().join("demo"));
     let leads = summary["leads"].as_array().unwrap();
     assert!(leads.len() >= 4);
     for l in leads {

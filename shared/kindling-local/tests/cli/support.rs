@@ -49,3 +49,21 @@ pub fn ran(c: &mut Command) -> Ran {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// `kindling demo --json` into `data`: its summary, the last line of stdout.
+pub fn demo_summary(data: &Path) -> serde_json::Value {
+    let out = kindling()
+        .arg("--config")
+        .arg(shipped())
+        .args(["demo", "--json", "--data-dir"])
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
