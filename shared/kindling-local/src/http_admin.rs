@@ -50,17 +50,12 @@ impl HttpAdmin {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        self.call(method::GET, path, None::<&()>).await
+        self.call("GET", path, None::<&()>).await
     }
 
     async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T> {
-        self.call(method::POST, path, Some(body)).await
+        self.call("POST", path, Some(body)).await
     }
-}
-
-mod method {
-    pub const GET: &str = "GET";
-    pub const POST: &str = "POST";
 }
 
 /// A path segment, percent-encoded: whatever was typed reaches the backend's checks intact.
@@ -152,7 +147,7 @@ impl Admin for HttpAdmin {
         let path = format!("/admin/broadcasts/{}/preview?{query}", seg(broadcast));
         let answer = self
             .remote
-            .call(method::GET, &path, None)
+            .call("GET", &path, None)
             .await
             .map_err(|e| Error::Port(PortError::new("admin api", format!("{e:#}"))))?;
         answer.check()?;

@@ -3,7 +3,8 @@
 //! implement it: [`super::InProcess`] over a running Kindling's stores (the CLI locally, and
 //! every admin route handler), and the CLI's HTTP client against a deployed stack or a
 //! `kindling serve`. Both return the same answers and the same errors (kind and message), which
-//! the admin contract suite checks.
+//! the admin contract suite checks; only a failing store or API is worded by each side (a port
+//! error either way: the API answers a 503 and keeps the cause in its log).
 //!
 //! Requests carry what was typed (ids and addresses as strings, times as "2026-12-08 10:00"):
 //! checking them is the in-process backend's job, so a bad value gets the same message however it

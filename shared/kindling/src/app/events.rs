@@ -89,17 +89,17 @@ impl Event {
 
     /// Its envelope on the bus.
     pub fn envelope(&self) -> Envelope {
+        let t = self.detail_type();
         match self {
-            Event::ActivityRecorded(e) => e.envelope(),
-            Event::SendingPaused(e) => e.envelope(),
-            Event::LeadBecameWarm(e) => ScoringEvent::LeadBecameWarm(e.clone()).envelope(),
-            Event::LeadBecameHot(e) => ScoringEvent::LeadBecameHot(e.clone()).envelope(),
-            Event::LeadCooled(e) => ScoringEvent::LeadCooled(e.clone()).envelope(),
-            Event::LeadBecameMql(e) => ScoringEvent::LeadBecameMql(e.clone()).envelope(),
-            Event::LeadStageChanged(e) => ScoringEvent::LeadStageChanged(e.clone()).envelope(),
-            Event::LeadEnteredSegment(e) => ScoringEvent::LeadEnteredSegment(e.clone()).envelope(),
-            Event::LeadLeftSegment(e) => ScoringEvent::LeadLeftSegment(e.clone()).envelope(),
-            Event::TriggerFired(e) => ScoringEvent::TriggerFired(e.clone()).envelope(),
+            Event::ActivityRecorded(e) => Envelope::new(t, e),
+            Event::LeadBecameWarm(e) | Event::LeadCooled(e) => Envelope::new(t, e),
+            Event::LeadBecameHot(e) => Envelope::new(t, e),
+            Event::LeadBecameMql(e) => Envelope::new(t, e),
+            Event::LeadStageChanged(e) => Envelope::new(t, e),
+            Event::LeadEnteredSegment(e) => Envelope::new(t, e),
+            Event::LeadLeftSegment(e) => Envelope::new(t, e),
+            Event::TriggerFired(e) => Envelope::new(t, e),
+            Event::SendingPaused(e) => Envelope::new(t, e),
         }
     }
 

@@ -50,7 +50,8 @@ pub fn starts_at(b: &Broadcast, program_zone: Tz, head_start: Duration) -> DateT
         .filter(|d| d.hash == b.hash())
         .and_then(|d| d.first_due);
     match first_due {
-        Some(first) if b.schedule.local => (first - head_start).max(earliest - head_start),
+        // Every lead's hour comes at or after the earliest zone's, so this is never earlier.
+        Some(first) if b.schedule.local => first - head_start,
         _ => earliest,
     }
 }

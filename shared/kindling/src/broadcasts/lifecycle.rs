@@ -10,7 +10,7 @@
 
 use super::checks::{check_ab, check_audience, check_content, check_person, check_topic};
 use super::content::{Content, Lint};
-use super::transitions::{apply, Transition};
+use super::transitions::{allows, apply, Transition};
 use super::{Approval, Audience, Broadcast, Broadcasts, Change, Freeze, Hold, Schedule, State};
 use crate::error::{conflict, Error, Result};
 use crate::ids::{is_valid_id, BroadcastId, TopicId};
@@ -198,9 +198,7 @@ pub async fn approve(k: &Broadcasts<'_>, id: &BroadcastId, by: &str) -> Result<B
     let second = k.config.broadcasts.second_approver;
     let now = k.clock.now();
     update(k, id, by, "approved", |b| {
-        if b.state != State::Draft {
-            return apply(b, Transition::Approve);
-        }
+        allows(b, Transition::Approve)?;
         let hash = b.hash();
         match &b.dry_run {
             Some(d) if d.hash == hash && d.failures == 0 => {}

@@ -67,16 +67,23 @@ fn row(t: Transition) -> (&'static [State], To, &'static str) {
     }
 }
 
+/// Whether `b`'s state allows `t` (a move checks this before its own guards).
+pub fn allows(b: &Broadcast, t: Transition) -> Result<()> {
+    let (from, _, doing) = row(t);
+    if from.contains(&b.state) {
+        return Ok(());
+    }
+    Err(Error::Refused(format!(
+        "broadcast {} is {}: it cannot be {doing}",
+        b.id,
+        b.state.name()
+    )))
+}
+
 /// Moves `b` along `t`, or refuses (nothing changed) when its state does not allow it.
 pub fn apply(b: &mut Broadcast, t: Transition) -> Result<()> {
-    let (from, to, doing) = row(t);
-    if !from.contains(&b.state) {
-        return Err(Error::Refused(format!(
-            "broadcast {} is {}: it cannot be {doing}",
-            b.id,
-            b.state.name()
-        )));
-    }
+    allows(b, t)?;
+    let (_, to, _) = row(t);
     b.state = match to {
         To::State(s) => s,
         To::WhereItStood if b.started_at.is_some() => State::Sending,
