@@ -51,6 +51,7 @@ macro_rules! store_contract {
             alerts_move_from_new_to_pending_to_sent,
             tallies_count_each_unit_once,
             tallies_read_back_a_range_of_buckets_in_order,
+            tallies_count_each_group_once_in_one_write,
             marks_keep_the_first_value_or_overwrite,
             segment_members_are_added_and_removed_once,
             segment_count_is_exact_under_racing_duplicates,
@@ -905,6 +906,84 @@ pub async fn tallies_count_each_unit_once(s: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
+}
+
+pub async fn tallies_count_each_group_once_in_one_write(s: &dyn Store) {
+    use kindling::ports::{Add, Once};
+    let add = |series: &str, bucket: &str, counter: &str, by: u64| Add {
+        series: series.into(),
+        bucket: bucket.into(),
+        counter: counter.into(),
+        by,
+    };
+    let open = |activity: &str, message: &str| {
+        vec![
+            Once {
+                unit: format!("hit/{activity}"),
+                adds: vec![
+                    add("kpi", "w2026-11-30", "open_hits", 1),
+                    add("kpi", "m2026-12", "open_hits", 1),
+                ],
+            },
+            Once {
+                unit: format!("open/{message}"),
+                adds: vec![
+                    add("kpi", "w2026-11-30", "opened", 1),
+                    add("kpi.broadcast", "w2026-11-30|b1", "opened", 1),
+                    add("kpi", "w2026-11-30", "won_amount.JPY", 1500),
+                ],
+            },
+        ]
+    };
+    let put = |v: &[Put]| v.to_vec();
+    let first = s
+        .tally_each_once("kpi", &open("a1", "m1"), 400, t0())
+        .await
+        .unwrap();
+    assert_eq!(put(&first), vec![Put::Created, Put::Created]);
+    // A second fetch of the same mail counts a hit, not another opened mail.
+    let again = s
+        .tally_each_once("kpi", &open("a2", "m1"), 400, t0())
+        .await
+        .unwrap();
+    assert_eq!(again, vec![Put::Created, Put::Existed]);
+    // A redelivered event counts nothing.
+    let dup = s
+        .tally_each_once("kpi", &open("a2", "m1"), 400, t0())
+        .await
+        .unwrap();
+    assert_eq!(dup, vec![Put::Existed, Put::Existed]);
+    // Units are per scope.
+    let other = s
+        .tally_each_once("other", &open("a1", "m1")[..1], 400, t0())
+        .await
+        .unwrap();
+    assert_eq!(other, vec![Put::Created]);
+    assert!(s
+        .tally_each_once("kpi", &[], 400, t0())
+        .await
+        .unwrap()
+        .is_empty());
+    let totals = s.tallies("kpi", None, None).await.unwrap();
+    assert_eq!(
+        totals
+            .iter()
+            .map(|t| (
+                t.bucket.as_str(),
+                t.get("open_hits"),
+                t.get("opened"),
+                t.get("won_amount.JPY")
+            ))
+            .collect::<Vec<_>>(),
+        vec![("m2026-12", 3, 0, 0), ("w2026-11-30", 3, 1, 1500)],
+        "the other scope's group adds to the same series"
+    );
+    let by = s.tallies("kpi.broadcast", None, None).await.unwrap();
+    assert_eq!(by.len(), 1);
+    assert_eq!(
+        (by[0].bucket.as_str(), by[0].get("opened")),
+        ("w2026-11-30|b1", 1)
+    );
 }
 
 pub async fn tallies_read_back_a_range_of_buckets_in_order(s: &dyn Store) {

@@ -23,7 +23,7 @@ pub enum Put {
 }
 
 /// How many times an optimistic update is retried before giving up with a conflict.
-pub(crate) const CAS_ATTEMPTS: usize = 5;
+pub const CAS_ATTEMPTS: usize = 5;
 
 /// Outcome of an optimistic-concurrency update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +81,35 @@ pub trait Tallies: Send + Sync {
     ) -> PortResult<Put>;
     /// Every mark of `series`.
     async fn marks(&self, series: &str) -> PortResult<std::collections::BTreeMap<String, String>>;
+    /// Counts each group whose unit was not counted in `scope` before: all its adds, and those
+    /// of every other new group, in one write (all or nothing). A group whose unit was counted
+    /// adds nothing (`Existed`). The units of one call are distinct. Units are remembered for
+    /// at least `keep_days` days. DynamoDB: one consistent read of the groups' markers, then
+    /// one transaction of the new markers and one update per bucket touched (none when nothing
+    /// is new); a marker written between the two is read again.
+    async fn tally_each_once(
+        &self,
+        scope: &str,
+        groups: &[Once],
+        keep_days: i64,
+        now: DateTime<Utc>,
+    ) -> PortResult<Vec<Put>>;
+}
+
+/// One add of a counted group: `by` to `counter` of `bucket` in `series`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Add {
+    pub series: String,
+    pub bucket: String,
+    pub counter: String,
+    pub by: u64,
+}
+
+/// Adds made once per `unit` (see [`Tallies::tally_each_once`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Once {
+    pub unit: String,
+    pub adds: Vec<Add>,
 }
 
 /// How long a tally remembers the units it counted.

@@ -16,6 +16,7 @@
 //! | sales alert (key names the lead and crossing) | `ALERT#{key}` | `ALERT` |
 //! | tally bucket (A/B variant, deliverability hour) | `TALLY#{series}` | `{bucket}` |
 //! | unit counted in a tally (TTL) | `TALLYUNIT#{series}#{bucket}#{counter}` | `{unit}` |
+//! | unit counted by a group of adds (TTL) | `TALLYONCE#{scope}#{unit}` | `-` |
 //! | mark (A/B winner, breaker reset) | `MARK#{series}` | `{name}` |
 //! | member of a segment, in its lead's shard | `SEG#{segment}#{shard}` | `M#{lead}` |
 //! | a segment shard's count and last changes | `SEG#{segment}#{shard}` | `#COUNT` |
@@ -99,6 +100,12 @@ pub fn tally_unit(series: &str, bucket: &str, counter: &str, unit: &str) -> Key 
         format!("TALLYUNIT#{series}#{bucket}#{counter}"),
         unit.to_owned(),
     )
+}
+
+/// The record that `unit` was counted in `scope` by a group of adds (TTL): one partition per
+/// unit, so a busy scope has no hot partition.
+pub fn tally_once_unit(scope: &str, unit: &str) -> Key {
+    (format!("TALLYONCE#{scope}#{unit}"), "-".to_owned())
 }
 
 /// A named mark of a series.

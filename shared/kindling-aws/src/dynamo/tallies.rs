@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use kindling::error::PortError;
-use kindling::ports::{PortResult, Put as Outcome, Tallies, Tally, TALLY_UNIT_DAYS};
+use kindling::ports::{Once, PortResult, Put as Outcome, Tallies, Tally, TALLY_UNIT_DAYS};
 use std::collections::BTreeMap;
 
 /// Counter attributes are `c_{counter}`.
@@ -66,6 +66,85 @@ impl DynamoStore {
         Ok((put, add))
     }
 }
+
+impl DynamoStore {
+    /// One transaction: the markers of `groups` (each only if absent), then one `ADD` update per
+    /// bucket with every counter the groups add there. `Ok(None)` when it wrote; else which
+    /// markers existed.
+    async fn count_groups(
+        &self,
+        scope: &str,
+        groups: &[&Once],
+        keep_days: i64,
+        now: DateTime<Utc>,
+    ) -> PortResult<Option<Vec<bool>>> {
+        let expires = now + chrono::Duration::days(keep_days);
+        let mut tx = Vec::new();
+        let mut buckets: BTreeMap<(&str, &str), BTreeMap<&str, u64>> = BTreeMap::new();
+        for g in groups {
+            let mut marker = item(keys::tally_once_unit(scope, &g.unit));
+            marker.insert(keys::TTL.into(), n(expires.timestamp()));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(marker))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .map_err(build_err)?;
+            tx.push(TransactWriteItem::builder().put(put).build());
+            for a in &g.adds {
+                *buckets
+                    .entry((a.series.as_str(), a.bucket.as_str()))
+                    .or_default()
+                    .entry(a.counter.as_str())
+                    .or_default() += a.by;
+            }
+        }
+        for ((series, bucket), counters) in &buckets {
+            let (pk, sk) = keys::tally(series, bucket);
+            let mut up = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(pk))
+                .key(keys::SK, s(sk));
+            let mut clauses = Vec::with_capacity(counters.len());
+            for (i, (counter, by)) in counters.iter().enumerate() {
+                clauses.push(format!("#c{i} :v{i}"));
+                up = up
+                    .expression_attribute_names(
+                        format!("#c{i}"),
+                        format!("{COUNTER_PREFIX}{counter}"),
+                    )
+                    .expression_attribute_values(format!(":v{i}"), n(*by));
+            }
+            let up = up
+                .update_expression(format!("ADD {}", clauses.join(", ")))
+                .build()
+                .map_err(build_err)?;
+            tx.push(TransactWriteItem::builder().update(up).build());
+        }
+        if tx.len() > TRANSACT_MAX {
+            return Err(PortError::new(
+                "dynamodb",
+                format!("{} writes in one count: more than {TRANSACT_MAX}", tx.len()),
+            ));
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(tx))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(None),
+            Err(e) => match cancelled_conditions(&e) {
+                Some(c) => Ok(Some(c.into_iter().take(groups.len()).collect())),
+                None => Err(sdk_err("TransactWriteItems", e)),
+            },
+        }
+    }
+}
+
+/// The most items of one `TransactWriteItems`.
+const TRANSACT_MAX: usize = 100;
 
 #[async_trait]
 impl Tallies for DynamoStore {
@@ -158,6 +237,63 @@ impl Tallies for DynamoStore {
             .await
             .map_err(|e| sdk_err("PutItem", e))?;
         Ok(Outcome::Created)
+    }
+
+    async fn tally_each_once(
+        &self,
+        scope: &str,
+        groups: &[Once],
+        keep_days: i64,
+        now: DateTime<Utc>,
+    ) -> PortResult<Vec<Outcome>> {
+        let mut out = vec![Outcome::Existed; groups.len()];
+        // Which groups may be new: all of one (its transaction's condition says), else those
+        // whose marker a consistent read does not find, so a repeat costs no write.
+        let mut pending: Vec<usize> = (0..groups.len()).collect();
+        if groups.len() > 1 {
+            let found = self
+                .batch_get(
+                    groups
+                        .iter()
+                        .map(|g| keys::tally_once_unit(scope, &g.unit))
+                        .collect(),
+                )
+                .await?;
+            let seen: std::collections::BTreeSet<&str> = found
+                .iter()
+                .filter_map(|it| str_attr(it, keys::PK).ok())
+                .collect();
+            pending.retain(|&i| {
+                !seen.contains(keys::tally_once_unit(scope, &groups[i].unit).0.as_str())
+            });
+        }
+        for _ in 0..kindling::ports::CAS_ATTEMPTS {
+            if pending.is_empty() {
+                return Ok(out);
+            }
+            let batch: Vec<&Once> = pending.iter().map(|&i| &groups[i]).collect();
+            match self.count_groups(scope, &batch, keep_days, now).await? {
+                None => {
+                    for &i in &pending {
+                        out[i] = Outcome::Created;
+                    }
+                    return Ok(out);
+                }
+                // Counted meanwhile (a concurrent redelivery): the others are tried again.
+                Some(existed) => {
+                    let mut k = 0;
+                    pending.retain(|_| {
+                        let keep = !existed.get(k).copied().unwrap_or(false);
+                        k += 1;
+                        keep
+                    });
+                }
+            }
+        }
+        Err(PortError::new(
+            "dynamodb",
+            "tally: too many concurrent counts",
+        ))
     }
 
     async fn marks(&self, series: &str) -> PortResult<BTreeMap<String, String>> {

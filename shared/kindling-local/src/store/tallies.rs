@@ -4,7 +4,7 @@ use super::SqliteStore;
 use crate::db::{err, ts};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kindling::ports::{PortResult, Put, Tallies, Tally};
+use kindling::ports::{Once, PortResult, Put, Tallies, Tally};
 use rusqlite::{params, TransactionBehavior};
 use std::collections::BTreeMap;
 
@@ -115,6 +115,46 @@ impl Tallies for SqliteStore {
         } else {
             Put::Created
         })
+    }
+
+    async fn tally_each_once(
+        &self,
+        scope: &str,
+        groups: &[Once],
+        _keep_days: i64,
+        now: DateTime<Utc>,
+    ) -> PortResult<Vec<Put>> {
+        let mut conn = self.db.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let mut out = Vec::with_capacity(groups.len());
+        for g in groups {
+            let new = tx
+                .execute(
+                    "INSERT OR IGNORE INTO tally_units (series, bucket, counter, unit, at)
+                     VALUES (?1, '', '', ?2, ?3)",
+                    params![scope, g.unit, ts(now)],
+                )
+                .map_err(err)?
+                == 1;
+            if !new {
+                out.push(Put::Existed);
+                continue;
+            }
+            for a in &g.adds {
+                let by = i64::try_from(a.by).unwrap_or(i64::MAX);
+                tx.execute(
+                    "INSERT INTO tallies (series, bucket, counter, n) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (series, bucket, counter) DO UPDATE SET n = n + excluded.n",
+                    params![a.series, a.bucket, a.counter, by],
+                )
+                .map_err(err)?;
+            }
+            out.push(Put::Created);
+        }
+        tx.commit().map_err(err)?;
+        Ok(out)
     }
 
     async fn marks(&self, series: &str) -> PortResult<BTreeMap<String, String>> {
