@@ -12,7 +12,7 @@ use kindling::ids::SegmentId;
 use kindling::ids::{ActivityId, BroadcastId, EnrollmentId, LeadId, VisitorId};
 use kindling::leads::Lead;
 use kindling::message::MessageKey;
-use kindling::ports::{Cas, Put};
+use kindling::ports::{Add, Cas, Once, Put};
 use kindling::segments::ports::{all_members, shard_of, Cursor, Member};
 use kindling::sending::ledger::{SendRecord, SendState};
 use kindling::sending::ports::SendClaim;
@@ -51,6 +51,7 @@ macro_rules! store_contract {
             alerts_move_from_new_to_pending_to_sent,
             tallies_count_each_unit_once,
             tallies_read_back_a_range_of_buckets_in_order,
+            tallies_sum_each_value_over_a_range,
             tallies_count_each_group_once_in_one_write,
             marks_keep_the_first_value_or_overwrite,
             segment_members_are_added_and_removed_once,
@@ -909,7 +910,6 @@ pub async fn tallies_count_each_unit_once(s: &dyn Store) {
 }
 
 pub async fn tallies_count_each_group_once_in_one_write(s: &dyn Store) {
-    use kindling::ports::{Add, Once};
     let add = |series: &str, bucket: &str, counter: &str, by: u64| Add {
         series: series.into(),
         bucket: bucket.into(),
@@ -1028,6 +1028,48 @@ pub async fn tallies_read_back_a_range_of_buckets_in_order(s: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(to.len(), 1);
+}
+
+pub async fn tallies_sum_each_value_over_a_range(s: &dyn Store) {
+    let add = |bucket: &str, counter: &str, by: u64| Add {
+        series: "kpi.form".into(),
+        bucket: bucket.into(),
+        counter: counter.into(),
+        by,
+    };
+    let group = Once {
+        unit: "g1".into(),
+        adds: vec![
+            add("d2026-11-30", "sent", 1),
+            add("d2026-11-30|whitepaper", "sent", 2),
+            add("d2026-12-01|whitepaper", "sent", 3),
+            add("d2026-12-01|whitepaper", "opened", 1),
+            add("d2026-12-01|seminar", "sent", 4),
+            add("d2026-12-02|whitepaper", "sent", 100),
+            add("d2026-11-29|seminar", "sent", 100),
+        ],
+    };
+    s.tally_each_once("kpi", &[group], 30, t0()).await.unwrap();
+    let sums = s
+        .tally_sums("kpi.form", Some("d2026-11-30"), Some("d2026-12-01}"))
+        .await
+        .unwrap();
+    let got: Vec<(&str, u64, u64)> = sums
+        .iter()
+        .map(|t| (t.bucket.as_str(), t.get("sent"), t.get("opened")))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("", 1, 0), ("seminar", 4, 0), ("whitepaper", 5, 1)],
+        "each value over the range, the days outside left out"
+    );
+    let all = s.tally_sums("kpi.form", None, None).await.unwrap();
+    assert_eq!(all.iter().map(|t| t.get("sent")).sum::<u64>(), 210);
+    assert!(s
+        .tally_sums("kpi.nothing", None, None)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn marks_keep_the_first_value_or_overwrite(s: &dyn Store) {

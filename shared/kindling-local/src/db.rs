@@ -48,13 +48,6 @@ CREATE TABLE IF NOT EXISTS suppressions (
     reason TEXT NOT NULL,
     at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS tallies (
-    series TEXT NOT NULL,
-    bucket TEXT NOT NULL,
-    counter TEXT NOT NULL,
-    n INTEGER NOT NULL,
-    PRIMARY KEY (series, bucket, counter)
-);
 CREATE TABLE IF NOT EXISTS tally_units (
     series TEXT NOT NULL,
     bucket TEXT NOT NULL,
@@ -142,6 +135,18 @@ const SENDS_TABLE: &str = "CREATE TABLE IF NOT EXISTS sends (
     PRIMARY KEY (lead_id, message)
 );";
 
+/// Counters, keyed and stored in one b-tree (`WITHOUT ROWID`): a range read (the KPIs read a
+/// year of days) walks the key with the count beside it, and an add updates one b-tree. Created
+/// here (not in [`SCHEMA`]) because a database from before has a rowid table, which [`migrate`]
+/// rebuilds into this one.
+const TALLIES_TABLE: &str = "CREATE TABLE IF NOT EXISTS tallies (
+    series TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    counter TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (series, bucket, counter)
+) WITHOUT ROWID;";
+
 fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool, PortError> {
     conn.prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
         .and_then(|mut s| s.exists([table, column]))
@@ -175,6 +180,24 @@ fn migrate(conn: &Connection) -> Result<(), PortError> {
              COMMIT;",
         )
         .map_err(err)?;
+    }
+    let rowid_tallies: bool = conn
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tallies' AND sql NOT LIKE '%WITHOUT ROWID%'")
+        .and_then(|mut s| s.exists([]))
+        .map_err(err)?;
+    if rowid_tallies {
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE;
+             ALTER TABLE tallies RENAME TO tallies_with_rowid;
+             {TALLIES_TABLE}
+             INSERT INTO tallies (series, bucket, counter, n)
+                 SELECT series, bucket, counter, n FROM tallies_with_rowid;
+             DROP TABLE tallies_with_rowid;
+             COMMIT;"
+        ))
+        .map_err(err)?;
+    } else {
+        conn.execute_batch(TALLIES_TABLE).map_err(err)?;
     }
     if has_column(conn, "sends", "enrollment_id")? {
         // One message key for steps and broadcasts: a send is keyed by its lead and the mail's
@@ -335,6 +358,33 @@ mod tests {
         );
         drop(db);
         Db::open(&path).unwrap();
+    }
+
+    #[test]
+    fn a_database_with_rowid_tallies_keeps_its_counts_in_the_keyed_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE tallies (series TEXT NOT NULL, bucket TEXT NOT NULL, counter TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (series, bucket, counter));
+                 INSERT INTO tallies VALUES ('deliverability', '2026-11-21T03', 'sent', 7);",
+            )
+            .unwrap();
+        }
+        for _ in 0..2 {
+            let db = Db::open(&path).unwrap();
+            let conn = db.conn();
+            let (n, sql): (i64, String) = conn
+                .query_row(
+                    "SELECT n, (SELECT sql FROM sqlite_master WHERE name = 'tallies') FROM tallies",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(n, 7);
+            assert!(sql.contains("WITHOUT ROWID"), "{sql}");
+        }
     }
 
     #[test]

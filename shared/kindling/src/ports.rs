@@ -71,6 +71,30 @@ pub trait Tallies: Send + Sync {
         from: Option<&str>,
         to: Option<&str>,
     ) -> PortResult<Vec<Tally>>;
+    /// The counters of the buckets of `series` from `from` to `to` inclusive, summed by the part
+    /// of each bucket's name after its first `|` (`""` for a name without one): one [`Tally`]
+    /// per such part, named by it, in text order. For a report that splits buckets as
+    /// `{day}|{value}` and wants each value over a range. A store that can sum where it reads
+    /// (SQLite) returns only the sums; the default sums what [`Tallies::tallies`] reads.
+    async fn tally_sums(
+        &self,
+        series: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> PortResult<Vec<Tally>> {
+        let mut sums: std::collections::BTreeMap<String, Tally> = Default::default();
+        for t in self.tallies(series, from, to).await? {
+            let value = t.bucket.split_once('|').map_or("", |(_, v)| v).to_owned();
+            let sum = sums.entry(value.clone()).or_insert_with(|| Tally {
+                bucket: value,
+                counts: Default::default(),
+            });
+            for (c, n) in t.counts {
+                *sum.counts.entry(c).or_default() += n;
+            }
+        }
+        Ok(sums.into_values().collect())
+    }
     /// Sets mark `name` of `series`. With `only_if_absent` the first value stays (`Existed`).
     async fn set_mark(
         &self,
