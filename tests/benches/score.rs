@@ -84,6 +84,7 @@ fn bench(c: &mut Criterion) {
                             kind: a.kind,
                             at: a.at,
                             broadcast_id: None,
+                            attrs: Default::default(),
                         };
                         on_activity_recorded(&k, &e).await.unwrap();
                     });

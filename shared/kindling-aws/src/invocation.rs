@@ -4,9 +4,9 @@
 
 use kindling::alerts::ports::Notifier;
 use kindling::app::events::Event;
-use kindling::app::{handle_event, on_activity_recorded, Kindling};
+use kindling::app::{count_event, handle_event, on_activity_recorded, on_feedback, Kindling};
 use kindling::app::{run_schedule, ScheduleReport};
-use kindling::deliverability::{apply_feedback, Feedback};
+use kindling::deliverability::Feedback;
 use kindling::events::SOURCE;
 use kindling::sending::ports::Mailer;
 use serde::Deserialize;
@@ -56,7 +56,11 @@ impl Consumer {
     pub fn detail_types(self) -> &'static [&'static str] {
         use kindling::app::events::*;
         match self {
-            Consumer::Score => &[ACTIVITY_RECORDED_V1],
+            Consumer::Score => &[
+                ACTIVITY_RECORDED_V1,
+                LEAD_BECAME_MQL_V1,
+                LEAD_STAGE_CHANGED_V1,
+            ],
             Consumer::Notify => &[LEAD_BECAME_HOT_V1, TRIGGER_FIRED_V1, SENDING_PAUSED_V1],
         }
     }
@@ -64,11 +68,9 @@ impl Consumer {
 
 /// Events Kindling publishes for integrations (a CRM, analytics, a data lake) that no Kindling
 /// function consumes: users add their own rules on the bus.
-pub const INTEGRATION_ONLY: [&str; 6] = [
+pub const INTEGRATION_ONLY: [&str; 4] = [
     kindling::app::events::LEAD_BECAME_WARM_V1,
     kindling::app::events::LEAD_COOLED_V1,
-    kindling::app::events::LEAD_BECAME_MQL_V1,
-    kindling::app::events::LEAD_STAGE_CHANGED_V1,
     kindling::app::events::LEAD_ENTERED_SEGMENT_V1,
     kindling::app::events::LEAD_LEFT_SEGMENT_V1,
 ];
@@ -135,6 +137,9 @@ pub async fn on_kindling_event(
     match (consumer, &event, notifier) {
         (Consumer::Score, Event::ActivityRecorded(e), _) => {
             outcome(on_activity_recorded(k, e).await, id)
+        }
+        (Consumer::Score, Event::LeadBecameMql(_) | Event::LeadStageChanged(_), _) => {
+            outcome(count_event(k, &event).await, id)
         }
         (
             Consumer::Notify,
@@ -240,10 +245,7 @@ pub async fn on_ses_event(k: &Kindling, payload: serde_json::Value) -> Outcome {
         return drop_event(&format!("unexpected source {:?}", envelope.source), id);
     }
     match Feedback::from_ses_detail(&envelope.detail) {
-        Ok(Some(fb)) => outcome(
-            apply_feedback(&k.deliverability(), &fb).await.map(|_| ()),
-            id,
-        ),
+        Ok(Some(fb)) => outcome(on_feedback(k, &fb).await.map(|_| ()), id),
         Ok(None) => {
             tracing::info!(event_id = id.unwrap_or("-"), detail_type = %envelope.detail_type, "SES event without feedback ignored");
             Ok(())

@@ -18,9 +18,9 @@ pub(crate) enum AdminCommand {
     },
     LeadMark {
         lead: String,
-        status: String,
-        note: Option<String>,
+        mark: MarkLead,
     },
+    Kpis(kindling::kpis::KpiQuery),
     /// `sending`, or with `resume` `sending resume` and its note.
     Sending {
         resume: Option<Option<String>>,
@@ -96,11 +96,22 @@ async fn execute(
                 print!("{}", kindling_local::inspect::lead_text(&report, zone));
             }
         }
-        AdminCommand::LeadMark { lead, status, note } => {
-            let marked = admin.mark_lead(&lead, &MarkLead { status, note }).await?;
+        AdminCommand::LeadMark { lead, mark } => {
+            let marked = admin.mark_lead(&lead, &mark).await?;
             match &marked.sales {
-                Some(m) => println!("{} marked {:?}", marked.email, m.status),
+                Some(m) => match &m.amount {
+                    Some(a) => println!("{} marked {} ({a})", marked.email, m.status.as_str()),
+                    None => println!("{} marked {}", marked.email, m.status.as_str()),
+                },
                 None => println!("{} not marked", marked.email),
+            }
+        }
+        AdminCommand::Kpis(query) => {
+            let report = admin.kpis(&query).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", kindling_local::kpi_text::text(&report));
             }
         }
         AdminCommand::Sending { resume: None } => {

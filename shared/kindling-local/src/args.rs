@@ -145,6 +145,29 @@ pub(crate) enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// The KPIs: delivery, reaction, conversion and final figures of a range of days, per
+    /// week or month, with breakdowns, the stage funnel, influence, list health, fatigue and
+    /// the targets of [kpis].
+    Kpis {
+        /// First day, 2026-09-01 (default: 12 periods before --until).
+        #[arg(long)]
+        since: Option<String>,
+        /// Last day (default: today in the program's zone).
+        #[arg(long)]
+        until: Option<String>,
+        /// week (default) or month.
+        #[arg(long)]
+        period: Option<String>,
+        /// Breakdowns: sequence, step, template, variant, broadcast, topic, segment, stage,
+        /// form, campaign (repeat or separate with commas).
+        #[arg(long, value_delimiter = ',')]
+        by: Vec<String>,
+        #[arg(long, default_value = ".kindling")]
+        data_dir: PathBuf,
+        /// Print as JSON (what GET /admin/kpis returns).
+        #[arg(long)]
+        json: bool,
+    },
     /// Recompute every lead's score under the current rules; list who changes, and with
     /// `--dry-run` write nothing.
     Rescore {
@@ -199,15 +222,21 @@ pub(crate) enum LeadCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Record where sales stands with a lead (working, won, lost, disqualified); sequences with
-    /// the `sales_marked` exit goal stop mailing it.
+    /// Record where sales stands with a lead (working, opportunity, won, lost, disqualified);
+    /// sequences with the `sales_marked` exit goal stop mailing it.
     Mark {
         /// The lead's id or email address.
         lead: String,
-        /// working, won, lost or disqualified.
+        /// working, opportunity, won, lost or disqualified.
         status: String,
         #[arg(long)]
         note: Option<String>,
+        /// The deal's amount (with opportunity or won): 1500000 or 1234.50.
+        #[arg(long)]
+        amount: Option<String>,
+        /// Its ISO 4217 currency (default: [kpis] currency).
+        #[arg(long)]
+        currency: Option<String>,
         #[arg(long, default_value = ".kindling")]
         data_dir: PathBuf,
     },

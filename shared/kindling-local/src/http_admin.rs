@@ -14,6 +14,7 @@ use kindling::broadcasts::status::Status;
 use kindling::broadcasts::test_send::TestReport;
 use kindling::deliverability::{Resumed, SendingStatus};
 use kindling::error::PortError;
+use kindling::kpis::{KpiQuery, KpiReport};
 use kindling::names::Named;
 use kindling::{Error, Result};
 use serde::de::DeserializeOwned;
@@ -112,6 +113,27 @@ impl Admin for HttpAdmin {
         let sep = if query.is_empty() { "" } else { "?" };
         self.get(&format!("/admin/segments/{}{sep}{query}", seg(segment)))
             .await
+    }
+
+    async fn kpis(&self, query: &KpiQuery) -> Result<KpiReport> {
+        let q = {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            for (name, v) in [
+                ("since", &query.since),
+                ("until", &query.until),
+                ("period", &query.period),
+            ] {
+                if let Some(v) = v {
+                    q.append_pair(name, v);
+                }
+            }
+            if !query.by.is_empty() {
+                q.append_pair("by", &query.by.join(","));
+            }
+            q.finish()
+        };
+        let sep = if q.is_empty() { "" } else { "?" };
+        self.get(&format!("/admin/kpis{sep}{q}")).await
     }
 
     async fn broadcasts(&self) -> Result<Vec<BroadcastRow>> {

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod http_admin;
 pub mod inspect;
 pub mod keys;
+pub mod kpi_text;
 pub mod outbox;
 pub mod preview;
 pub mod ratelimit;

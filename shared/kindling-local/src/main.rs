@@ -107,9 +107,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     lead,
                     status,
                     note,
+                    amount,
+                    currency,
                     data_dir,
                 },
-        } => admin(data_dir, A::LeadMark { lead, status, note }, false).await,
+        } => {
+            let mark = kindling::admin::interface::MarkLead {
+                status,
+                note,
+                amount: amount.map(kindling::admin::interface::Amount::Text),
+                currency,
+            };
+            admin(data_dir, A::LeadMark { lead, mark }, false).await
+        }
+        Command::Kpis {
+            since,
+            until,
+            period,
+            by,
+            data_dir,
+            json,
+        } => {
+            let query = kindling::kpis::KpiQuery {
+                since,
+                until,
+                period,
+                by,
+            };
+            admin(data_dir, A::Kpis(query), json).await
+        }
         Command::Preview {
             sequence,
             step,

@@ -85,6 +85,11 @@ impl<'a> Diag<'a> {
         });
     }
 
+    /// The line (from 1) of a byte offset of the file.
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        line_col(self.src, offset).0
+    }
+
     pub(crate) fn span<T>(&mut self, v: &Spanned<T>, message: impl Into<String>) {
         self.at(v.span().start, message);
     }

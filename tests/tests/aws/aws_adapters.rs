@@ -121,14 +121,15 @@ async fn eventbridge_rule_delivers_every_published_event_to_sqs() {
     // 23 events: three PutEvents calls (10 + 10 + 3).
     let events: Vec<Event> = (0..23)
         .map(|i| {
-            Event::ActivityRecorded(ActivityRecorded {
+            Event::ActivityRecorded(Box::new(ActivityRecorded {
                 activity_id: ActivityId::new(format!("a{i}")),
                 lead_id: Some(LeadId::new("L1")),
                 visitor_id: None,
                 kind: kindling::activities::ActivityKind::PageView,
                 at,
                 broadcast_id: None,
-            })
+                attrs: Default::default(),
+            }))
         })
         .collect();
     let envelopes: Vec<_> = events.iter().map(Event::envelope).collect();
@@ -149,14 +150,15 @@ async fn publishing_to_a_missing_bus_is_an_error() {
         return;
     };
     let bus = EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&env.sdk), "no-such-bus");
-    let e = Event::ActivityRecorded(ActivityRecorded {
+    let e = Event::ActivityRecorded(Box::new(ActivityRecorded {
         activity_id: ActivityId::new("a"),
         lead_id: None,
         visitor_id: None,
         kind: kindling::activities::ActivityKind::PageView,
         at: Utc::now(),
         broadcast_id: None,
-    });
+        attrs: Default::default(),
+    }));
     assert!(bus.publish(&[e.envelope()]).await.is_err());
 }
 

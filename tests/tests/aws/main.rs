@@ -7,6 +7,7 @@
 mod aws_adapters;
 mod aws_broadcasts;
 mod aws_functions;
+mod aws_kpis;
 mod aws_segments;
 mod lambda_e2e;
 mod store_dynamodb;

@@ -47,6 +47,7 @@ const LAYERS: &[&[&str]] = &[
     &["scoring"],
     &["alerts"],
     &["forms"],
+    &["kpis"],
     &["config"],
     &["app"],
     &["admin"],

@@ -14,6 +14,7 @@ mod classification;
 mod compat;
 mod events;
 mod feedback;
+mod kpis;
 mod layout;
 mod local_pipeline;
 mod one_click;

@@ -446,6 +446,7 @@ async fn exit_goals_stop_a_sequence_when_the_lead_books_or_sales_marks_it() {
         &kindling::leads::LeadKey::Id(marked.id),
         kindling::leads::SalesStatus::Working,
         None,
+        None,
     )
     .await
     .unwrap()

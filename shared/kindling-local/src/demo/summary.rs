@@ -17,6 +17,11 @@ pub struct Summary {
     pub emails: Vec<MailSummary>,
     pub alerts: Vec<AlertSummary>,
     pub checks: Checks,
+    /// The KPI tree of the last 12 weeks at the end (`kindling kpis --json`'s `totals`).
+    pub kpis: kindling::kpis::figures::Figures,
+    /// All of `kindling kpis` at the end, as printed.
+    #[serde(skip)]
+    pub kpi_report: kindling::kpis::KpiReport,
 }
 
 #[derive(Debug, Serialize)]
@@ -265,7 +270,10 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
         broadcasts_to_their_recipients_only: broadcasts_ok,
         no_mail_of_a_left_topic: leads.iter().all(|l| l.emails_of_left_topics == 0),
     };
+    let kpi_report = kindling::kpis::kpis(&k.kpis(), &Default::default()).await?;
     Ok(Summary {
+        kpis: kpi_report.totals.clone(),
+        kpi_report,
         emails_sent: emails.len(),
         leads,
         emails,
@@ -345,6 +353,11 @@ pub fn print_summary(s: &Summary, data_dir: &Path) {
         "  stored segments match their conditions: {}",
         mark(c.segments_stored_as_evaluated)
     );
+    println!(
+        "\n{}{}",
+        crate::kpi_text::tree(&s.kpi_report),
+        crate::kpi_text::targets(&s.kpi_report).trim_end()
+    );
     let d = data_dir.display();
     println!(
         "\nLook closer: the admin commands read this store, and run the same against a `kindling serve` or a deployed stack with --api <url>:"
@@ -354,6 +367,7 @@ pub fn print_summary(s: &Summary, data_dir: &Path) {
         "segment list",
         "broadcast list",
         "sending",
+        "kpis --by sequence,step,form",
     ] {
         println!("  kindling {cmd} --data-dir {d}");
     }

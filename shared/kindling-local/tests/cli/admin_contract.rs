@@ -12,8 +12,8 @@
 use crate::support::{copy_dir, kindling, ran, shipped, Ran};
 use bytes::Bytes;
 use kindling::admin::interface::{
-    Actor, Admin, AudienceSpec, BroadcastRow, ContentSpec, CreateBroadcast, Created, EditBroadcast,
-    MarkLead, Marked, PartSpec, ResumeSending, SegmentPage, TestBroadcast,
+    Actor, Admin, Amount, AudienceSpec, BroadcastRow, ContentSpec, CreateBroadcast, Created,
+    EditBroadcast, MarkLead, Marked, PartSpec, ResumeSending, SegmentPage, TestBroadcast,
 };
 use kindling::admin::segments::{SegmentSummary, SegmentView};
 use kindling::admin::{InProcess, LeadReport};
@@ -21,6 +21,7 @@ use kindling::broadcasts::moves::Move;
 use kindling::broadcasts::status::Status;
 use kindling::broadcasts::test_send::TestReport;
 use kindling::deliverability::{Resumed, SendingStatus};
+use kindling::kpis::{KpiQuery, KpiReport};
 use kindling::testing::{ManualClock, SequentialIds};
 use kindling_local::app::LocalApp;
 use kindling_local::http_admin::HttpAdmin;
@@ -194,6 +195,8 @@ async fn contract(admin: &dyn Admin, pump: Option<&LocalApp>) -> Vec<(String, Va
     let mark = |status: &str, note: Option<&str>| MarkLead {
         status: status.into(),
         note: note.map(str::to_owned),
+        amount: None,
+        currency: None,
     };
     op!(
         "mark",
@@ -212,7 +215,71 @@ async fn contract(admin: &dyn Admin, pump: Option<&LocalApp>) -> Vec<(String, Va
         "mark unknown",
         admin.mark_lead("nobody@example.jp", &mark("won", None))
     );
+    let deal = |status: &str, amount: &str, currency: Option<&str>| MarkLead {
+        status: status.into(),
+        note: None,
+        amount: Some(Amount::Text(amount.into())),
+        currency: currency.map(str::to_owned),
+    };
+    op!(
+        "mark opportunity with an amount",
+        admin.mark_lead(LEAD, &deal("opportunity", "1500000", None))
+    );
+    op!(
+        "mark won with an amount and currency",
+        admin.mark_lead(LEAD, &deal("won", "1234.50", Some("USD")))
+    );
+    op!(
+        "mark working with an amount",
+        admin.mark_lead(LEAD, &deal("working", "10", None))
+    );
+    op!(
+        "mark won with three decimals",
+        admin.mark_lead(LEAD, &deal("won", "1.234", None))
+    );
+    op!(
+        "mark won with a bad currency",
+        admin.mark_lead(LEAD, &deal("won", "10", Some("yen")))
+    );
     op!("lead after mark", admin.lead(LEAD));
+
+    let kq =
+        |since: Option<&str>, until: Option<&str>, period: Option<&str>, by: &[&str]| KpiQuery {
+            since: since.map(str::to_owned),
+            until: until.map(str::to_owned),
+            period: period.map(str::to_owned),
+            by: by.iter().map(|s| s.to_string()).collect(),
+        };
+    op!("kpis", admin.kpis(&kq(None, None, None, &[])));
+    op!(
+        "kpis by month with breakdowns",
+        admin.kpis(&kq(
+            Some("2026-01-01"),
+            Some("2026-12-31"),
+            Some("month"),
+            &["sequence", "step", "form", "campaign", "stage"]
+        ))
+    );
+    op!(
+        "kpis bad day",
+        admin.kpis(&kq(Some("2026-13-01"), None, None, &[]))
+    );
+    op!(
+        "kpis since after until",
+        admin.kpis(&kq(Some("2026-12-01"), Some("2026-11-01"), None, &[]))
+    );
+    op!(
+        "kpis bad period",
+        admin.kpis(&kq(None, None, Some("day"), &[]))
+    );
+    op!(
+        "kpis bad breakdown",
+        admin.kpis(&kq(None, None, None, &["colour"]))
+    );
+    op!(
+        "kpis too long",
+        admin.kpis(&kq(Some("2020-01-01"), Some("2026-12-01"), None, &[]))
+    );
 
     op!("sending", admin.sending());
     let note = ResumeSending {
@@ -426,6 +493,18 @@ async fn every_admin_operation_answers_the_same_in_process_and_over_http() {
         ("mark bad status", "invalid"),
         ("mark long note", "invalid"),
         ("mark unknown", "not_found"),
+        ("mark opportunity with an amount", "ok"),
+        ("mark won with an amount and currency", "ok"),
+        ("mark working with an amount", "invalid"),
+        ("mark won with three decimals", "invalid"),
+        ("mark won with a bad currency", "invalid"),
+        ("kpis", "ok"),
+        ("kpis by month with breakdowns", "ok"),
+        ("kpis bad day", "invalid"),
+        ("kpis since after until", "invalid"),
+        ("kpis bad period", "invalid"),
+        ("kpis bad breakdown", "invalid"),
+        ("kpis too long", "invalid"),
         ("resume", "ok"),
         ("resume long note", "invalid"),
         ("create", "ok"),
@@ -469,9 +548,11 @@ async fn every_admin_operation_answers_the_same_in_process_and_over_http() {
         pages[0]["ok"]["members"], pages[1]["ok"]["members"],
         "the cursor moves on"
     );
+    let sales = &find(&here, "lead after mark")["ok"]["lead"]["sales"];
+    assert_eq!(sales["status"], "won");
     assert_eq!(
-        find(&here, "lead after mark")["ok"]["lead"]["sales"]["status"],
-        "working"
+        sales["amount"],
+        json!({"currency": "USD", "hundredths": 123450})
     );
     let lint = find(&here, "create content failing the lint")["message"]
         .as_str()
@@ -508,6 +589,9 @@ impl Admin for Changed<'_> {
     }
     async fn sending(&self) -> kindling::Result<SendingStatus> {
         self.0.sending().await
+    }
+    async fn kpis(&self, q: &KpiQuery) -> kindling::Result<KpiReport> {
+        self.0.kpis(q).await
     }
     async fn resume_sending(&self, r: &ResumeSending) -> kindling::Result<Resumed> {
         self.0.resume_sending(r).await
@@ -639,6 +723,24 @@ async fn every_admin_command_prints_and_exits_the_same_locally_and_with_api() {
         (vec!["lead", "mark", LEAD, "won", "--note", "signed"], 0),
         (vec!["lead", "mark", LEAD, "hot"], 2),
         (vec!["lead", "mark", "nobody@example.jp", "won"], 3),
+        (vec!["lead", "mark", LEAD, "won", "--amount", "1500000"], 0),
+        (vec!["lead", "mark", LEAD, "lost", "--amount", "10"], 2),
+        (vec!["kpis"], 0),
+        (vec!["kpis", "--json"], 0),
+        (
+            vec![
+                "kpis",
+                "--since",
+                "2026-01-01",
+                "--period",
+                "month",
+                "--by",
+                "sequence,form",
+            ],
+            0,
+        ),
+        (vec!["kpis", "--since", "2026-02-30"], 2),
+        (vec!["kpis", "--by", "colour"], 2),
         (vec!["sending"], 0),
         (vec!["sending", "--json"], 0),
         (vec!["sending", "resume", "--note", "list cleaned"], 0),

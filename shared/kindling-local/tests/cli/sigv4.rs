@@ -345,7 +345,7 @@ async fn broadcast_commands_run_against_the_api_signed_with_the_same_output_as_l
     )
     .await;
     assert!(
-        ok && out.trim() == "tanaka@kaisha-b.co.jp marked Working",
+        ok && out.trim() == "tanaka@kaisha-b.co.jp marked working",
         "{out}{err}"
     );
     let (ok, shown, _) = run(

@@ -67,6 +67,17 @@ impl ActivityKind {
     pub fn as_str(self) -> &'static str {
         crate::names::Named::name(self)
     }
+
+    /// A form's submission, whichever activity the form records.
+    pub fn is_form_submission(self) -> bool {
+        matches!(
+            self,
+            Self::FormSubmitted
+                | Self::DocumentDownload
+                | Self::SeminarSignup
+                | Self::ConsultationRequest
+        )
+    }
 }
 
 crate::named!(ActivityKind {
@@ -142,9 +153,22 @@ pub struct Attrs {
     /// Why it was classified so (`apple_mail_privacy_protection`, `clicked_at_delivery`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The template a step's mail was rendered from (an A/B variant's own), on its send, opens
+    /// and clicks: what the KPIs break down by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<crate::ids::TemplateId>,
+    /// When the mail an open or a click concerns was sent: the KPIs count a mail's reactions
+    /// in the period of its send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 impl Attrs {
+    /// Nothing set.
+    pub fn is_empty(&self) -> bool {
+        *self == Attrs::default()
+    }
+
     /// The attributes that tie an activity to the mail `key` (and its sequence, for a step).
     pub fn of_message(key: &MessageKey, sequence_id: Option<crate::ids::SequenceId>) -> Self {
         match key {

@@ -23,6 +23,7 @@ use crate::deliverability::{Resumed, SendingStatus};
 use crate::email::EmailAddress;
 use crate::error::{Error, Result};
 use crate::ids::{is_valid_id, BroadcastId, SegmentId, TopicId};
+use crate::kpis::{KpiQuery, KpiReport};
 use crate::leads::{parse_lead_key, LeadKey, SalesStatus};
 use crate::names::Named;
 
@@ -154,12 +155,30 @@ impl Admin for InProcess<'_> {
         let key = lead_key(lead)?;
         let status = SalesStatus::parse(&mark.status).ok_or_else(|| {
             Error::Invalid(format!(
-                "status: {:?} is not one of working, won, lost, disqualified",
+                "status: {:?} is not one of working, opportunity, won, lost, disqualified",
                 mark.status
             ))
         })?;
         let note = note(mark.note.as_ref())?;
-        let lead_now = super::mark_and_rescore(self.k, &key, status, note)
+        let amount = match (&mark.amount, &mark.currency) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(Error::Invalid("currency: only with an amount".into()));
+            }
+            (Some(_), _) if !matches!(status, SalesStatus::Opportunity | SalesStatus::Won) => {
+                return Err(Error::Invalid(
+                    "amount: only with opportunity or won".into(),
+                ));
+            }
+            (Some(a), c) => Some(
+                crate::leads::Money::parse(
+                    &a.text(),
+                    c.as_deref().unwrap_or(&self.k.config.kpis.currency),
+                )
+                .map_err(Error::Invalid)?,
+            ),
+        };
+        let lead_now = super::mark_and_rescore(self.k, &key, status, note, amount)
             .await?
             .ok_or_else(|| Error::NotFound(format!("no lead {lead}")))?;
         Ok(Marked {
@@ -167,6 +186,10 @@ impl Admin for InProcess<'_> {
             email: lead_now.email.to_string(),
             sales: lead_now.sales,
         })
+    }
+
+    async fn kpis(&self, query: &KpiQuery) -> Result<KpiReport> {
+        crate::kpis::kpis(&self.k.kpis(), query).await
     }
 
     async fn sending(&self) -> Result<SendingStatus> {

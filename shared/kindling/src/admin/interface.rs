@@ -20,6 +20,7 @@ use crate::broadcasts::{Audience, Schedule, State};
 use crate::deliverability::{Resumed, SendingStatus};
 use crate::error::Result;
 use crate::ids::{BroadcastId, LeadId, TopicId};
+use crate::kpis::{KpiQuery, KpiReport};
 use crate::leads::SalesMark;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,8 @@ use std::collections::BTreeMap;
 pub trait Admin: Send + Sync {
     /// A lead's report, by id or address.
     async fn lead(&self, lead: &str) -> Result<LeadReport>;
+    /// The KPIs of a range of days.
+    async fn kpis(&self, query: &KpiQuery) -> Result<KpiReport>;
     /// Records where sales stands with a lead, and rescores it.
     async fn mark_lead(&self, lead: &str, mark: &MarkLead) -> Result<Marked>;
     /// Whether step mails are sending or paused by the breaker.
@@ -65,14 +68,38 @@ pub struct Actor {
     pub by: Option<String>,
 }
 
-/// `lead mark`: a sales status and an optional note.
+/// `lead mark`: a sales status, an optional note and the deal's amount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarkLead {
-    /// `working`, `won`, `lost` or `disqualified`.
+    /// `working`, `opportunity`, `won`, `lost` or `disqualified`.
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// `1500000` or `"1234.50"` (at most two decimals), with `opportunity` or `won`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Amount>,
+    /// ISO 4217 (default `[kpis] currency`), only with an amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+}
+
+/// An amount as given: a JSON number or a decimal string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Amount {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+impl Amount {
+    /// As written.
+    pub fn text(&self) -> String {
+        match self {
+            Amount::Number(n) => n.to_string(),
+            Amount::Text(t) => t.clone(),
+        }
+    }
 }
 
 /// What a sales mark answers.

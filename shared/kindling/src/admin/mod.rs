@@ -18,20 +18,23 @@ pub use routes::{MAX_ADMIN_BODY_BYTES, MAX_BROADCAST_BODY_BYTES};
 
 use crate::app::Kindling;
 
-/// Records a sales mark, then rescores the lead so that what reads the mark (segments on
-/// `sales_status`, stages) moves now, not at its next activity. A failure after the mark is
-/// stored is an error for the caller to retry: marking again changes nothing and rescores again.
+/// Records a sales mark, counts it in the KPIs, then rescores the lead so that what reads the
+/// mark (segments on `sales_status`, stages) moves now, not at its next activity. A failure
+/// after the mark is stored is an error for the caller to retry: marking again changes nothing,
+/// counts nothing twice and rescores again.
 pub async fn mark_and_rescore(
     k: &Kindling,
     key: &crate::leads::LeadKey,
     status: crate::leads::SalesStatus,
     note: Option<String>,
+    amount: Option<crate::leads::Money>,
 ) -> crate::error::Result<Option<crate::leads::Lead>> {
     let Some(lead) =
-        crate::leads::mark_lead(&*k.stores.leads, &*k.clock, key, status, note).await?
+        crate::leads::mark_lead(&*k.stores.leads, &*k.clock, key, status, note, amount).await?
     else {
         return Ok(None);
     };
+    crate::kpis::count_sales(&k.kpis(), &lead).await?;
     crate::scoring::rescore_lead(&k.scoring(), &lead.id).await?;
     Ok(Some(lead))
 }

@@ -146,6 +146,21 @@ pub(crate) async fn segment(k: &Kindling, id: &str, req: &Request<Bytes>) -> Api
     )
 }
 
+/// `GET /admin/kpis?since=&until=&period=&by=`: the KPIs (`by` lists breakdowns, comma
+/// separated).
+pub(crate) async fn kpis(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
+    let mut q = crate::kpis::KpiQuery::default();
+    for (name, value) in query(req, &["since", "until", "period", "by"])? {
+        match name.as_str() {
+            "since" => q.since = Some(value),
+            "until" => q.until = Some(value),
+            "period" => q.period = Some(value),
+            _ => q.by = value.split(',').map(str::to_owned).collect(),
+        }
+    }
+    json(StatusCode::OK, &InProcess::new(k).kpis(&q).await?)
+}
+
 /// `GET /admin/broadcasts`: `{"broadcasts": [rows]}`, newest first.
 pub(crate) async fn broadcasts(k: &Kindling) -> ApiResult {
     let rows = InProcess::new(k).broadcasts().await?;

@@ -20,7 +20,8 @@ use crate::tracking::events::ActivityRecorded;
 /// Every event Kindling publishes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    ActivityRecorded(ActivityRecorded),
+    /// Boxed: an activity carries its details, the other events a few ids.
+    ActivityRecorded(Box<ActivityRecorded>),
     LeadBecameWarm(TemperatureChanged),
     LeadBecameHot(LeadBecameHot),
     LeadCooled(TemperatureChanged),
@@ -91,7 +92,7 @@ impl Event {
     pub fn envelope(&self) -> Envelope {
         let t = self.detail_type();
         match self {
-            Event::ActivityRecorded(e) => Envelope::new(t, e),
+            Event::ActivityRecorded(e) => Envelope::new(t, &**e),
             Event::LeadBecameWarm(e) | Event::LeadCooled(e) => Envelope::new(t, e),
             Event::LeadBecameHot(e) => Envelope::new(t, e),
             Event::LeadBecameMql(e) => Envelope::new(t, e),
@@ -115,7 +116,9 @@ impl Event {
                 .map_err(|e| DecodeError::Malformed(t, e))
         }
         match detail_type {
-            ACTIVITY_RECORDED_V1 => de(ACTIVITY_RECORDED_V1, detail, Event::ActivityRecorded),
+            ACTIVITY_RECORDED_V1 => de(ACTIVITY_RECORDED_V1, detail, |e| {
+                Event::ActivityRecorded(Box::new(e))
+            }),
             LEAD_BECAME_WARM_V1 => de(LEAD_BECAME_WARM_V1, detail, Event::LeadBecameWarm),
             LEAD_BECAME_HOT_V1 => de(LEAD_BECAME_HOT_V1, detail, Event::LeadBecameHot),
             LEAD_COOLED_V1 => de(LEAD_COOLED_V1, detail, Event::LeadCooled),
@@ -151,14 +154,15 @@ mod tests {
     fn every_event_round_trips_through_its_envelope() {
         let at = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
         let events = [
-            Event::ActivityRecorded(ActivityRecorded {
+            Event::ActivityRecorded(Box::new(ActivityRecorded {
                 activity_id: ActivityId::new("a1"),
                 lead_id: Some(LeadId::new("L1")),
                 visitor_id: None,
                 kind: ActivityKind::PageView,
                 at,
                 broadcast_id: None,
-            }),
+                attrs: Default::default(),
+            })),
             Event::LeadBecameHot(LeadBecameHot {
                 lead_id: LeadId::new("L1"),
                 crossing: 1,

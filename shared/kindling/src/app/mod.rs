@@ -219,6 +219,23 @@ impl Kindling {
     }
 
     /// What alerting touches.
+    /// What counting and reading the KPIs touch.
+    pub fn kpis(&self) -> crate::kpis::Kpis<'_> {
+        crate::kpis::Kpis {
+            config: crate::kpis::Sections {
+                kpis: &self.config.kpis,
+                zone: self.config.program.default_zone,
+                sequences: &self.config.sequences,
+                stages: &self.config.stages,
+            },
+            leads: &*self.stores.leads,
+            activities: &*self.stores.activities,
+            broadcasts: &*self.stores.broadcasts,
+            tallies: &*self.stores.tallies,
+            clock: &*self.clock,
+        }
+    }
+
     pub fn alerts(&self) -> crate::alerts::Alerts<'_> {
         crate::alerts::Alerts {
             config: crate::alerts::Sections {
@@ -250,8 +267,9 @@ impl Kindling {
     }
 }
 
-/// Handles one bus event: an activity rescores its lead (and runs its triggers); a hot crossing
-/// alerts sales; a trigger with an alert alerts its team. Returns
+/// Handles one bus event: an activity rescores its lead (and runs its triggers) and is
+/// counted; a hot crossing alerts sales and is counted (after the alert, unless the lead is
+/// gone); a trigger with an alert alerts its team; an MQL or a stage move is counted. Returns
 /// `Err` for the platform to retry (see [`Error::is_retryable`]).
 #[tracing::instrument(name = "handle_event", skip_all, fields(detail_type = event.detail_type()))]
 pub async fn handle_event(
@@ -261,9 +279,13 @@ pub async fn handle_event(
 ) -> Result<(), Error> {
     match event {
         Event::ActivityRecorded(e) => on_activity_recorded(k, e).await,
-        Event::LeadBecameHot(e) => crate::alerts::notify_hot_lead(&k.alerts(), notifier, e)
-            .await
-            .map(|_| ()),
+        Event::LeadBecameHot(e) => {
+            let outcome = crate::alerts::notify_hot_lead(&k.alerts(), notifier, e).await?;
+            if matches!(outcome, crate::alerts::NotifyOutcome::LeadGone) {
+                return Ok(());
+            }
+            count_event(k, event).await
+        }
         Event::TriggerFired(e) => crate::alerts::notify_trigger(&k.alerts(), notifier, e)
             .await
             .map(|_| ()),
@@ -272,17 +294,30 @@ pub async fn handle_event(
                 .await
                 .map(|_| ())
         }
-        // Published for integrations (a CRM, analytics): nothing in Kindling acts on them.
+        Event::LeadBecameMql(_) | Event::LeadStageChanged(_) => count_event(k, event).await,
+        // Published for integrations (a CRM, analytics).
         Event::LeadBecameWarm(_)
         | Event::LeadCooled(_)
-        | Event::LeadBecameMql(_)
-        | Event::LeadStageChanged(_)
         | Event::LeadEnteredSegment(_)
         | Event::LeadLeftSegment(_) => Ok(()),
     }
 }
 
-/// Rescores the lead an activity belongs to. An anonymous browser's activity scores once the
+/// Counts an event in the KPIs (once, however often it is delivered): on AWS the score
+/// function does for activities (in [`on_activity_recorded`]), MQLs and stage changes, the
+/// notify function for hot leads.
+pub async fn count_event(k: &Kindling, event: &Event) -> Result<(), Error> {
+    let kpis = k.kpis();
+    match event {
+        Event::ActivityRecorded(e) => crate::kpis::count_activity(&kpis, e).await,
+        Event::LeadBecameHot(e) => crate::kpis::count_hot(&kpis, e).await,
+        Event::LeadBecameMql(e) => crate::kpis::count_mql(&kpis, e).await,
+        Event::LeadStageChanged(e) => crate::kpis::count_stage(&kpis, e).await,
+        _ => Ok(()),
+    }
+}
+
+/// Counts an activity in the KPIs and rescores the lead it belongs to. An anonymous browser's activity scores once the
 /// browser belongs to a lead (resolved here, off the tracking request's path).
 #[tracing::instrument(name = "on_activity_recorded", skip_all, fields(activity_id = %e.activity_id))]
 pub async fn on_activity_recorded(
@@ -294,6 +329,7 @@ pub async fn on_activity_recorded(
         (None, Some(visitor)) => k.stores.visitors.lead_of_visitor(visitor).await?,
         (None, None) => None,
     };
+    crate::kpis::count_activity(&k.kpis(), e).await?;
     if let Some(lead) = lead {
         crate::scoring::rescore_lead(&k.scoring(), &lead).await?;
         if matches!(
@@ -305,6 +341,16 @@ pub async fn on_activity_recorded(
         }
     }
     Ok(())
+}
+
+/// Applies SES's feedback (suppressions, the breaker's counts) and counts it in the KPIs.
+pub async fn on_feedback(
+    k: &Kindling,
+    fb: &crate::deliverability::Feedback,
+) -> Result<usize, Error> {
+    let newly = crate::deliverability::apply_feedback(&k.deliverability(), fb).await?;
+    crate::kpis::count_feedback(&k.kpis(), fb).await?;
+    Ok(newly)
 }
 
 /// Counts a person's open or click toward the A/B test of the mail it concerns: a step's, or a

@@ -45,6 +45,8 @@ pub struct Config {
     pub broadcasts: crate::broadcasts::config::Settings,
     /// `[api]`: the request limits and the send rate they carry.
     pub api: crate::web::limits::Limits,
+    /// `[kpis]`: targets, the influence window, the default currency.
+    pub kpis: crate::kpis::config::Settings,
 }
 
 /// Name under which `kindling.toml` is reported.
@@ -247,6 +249,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     );
     let broadcasts = crate::broadcasts::config::validate(d, f.broadcasts.as_ref());
     let api = crate::web::limits::validate(d, f.api.as_ref());
+    let kpis = crate::kpis::config::validate(d, &f.kpis);
     Some(Config {
         program,
         sender: sender?,
@@ -264,6 +267,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         stages,
         broadcasts,
         api,
+        kpis,
     })
 }
 

@@ -36,6 +36,8 @@ pub struct File {
     pub unsubscribe: Option<crate::deliverability::topics::raw::Unsubscribe>,
     #[serde(default)]
     pub api: Option<crate::web::limits::raw::Api>,
+    #[serde(default)]
+    pub kpis: crate::kpis::config::raw::Kpis,
 }
 
 /// `[sending]`: the schedule (sending) and the breaker and soft-bounce rule (deliverability).

@@ -17,7 +17,10 @@ pub fn sent_activity(record: &SendRecord, lead: &LeadId, at: DateTime<Utc>) -> A
         subject: Subject::Lead(lead.clone()),
         kind: ActivityKind::EmailSent,
         at,
-        attrs: Attrs::of_message(&record.key, record.sequence_id.clone()),
+        attrs: Attrs {
+            template: record.sequence_id.as_ref().map(|_| record.template.clone()),
+            ..Attrs::of_message(&record.key, record.sequence_id.clone())
+        },
     }
 }
 

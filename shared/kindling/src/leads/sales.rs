@@ -3,13 +3,13 @@ use crate::error::conflict;
 use crate::error::Result;
 use crate::ids::LeadId;
 use crate::leads::ports::LeadStore;
-use crate::leads::{Lead, SalesMark, SalesStatus};
+use crate::leads::{Lead, Money, SalesMark, SalesStatus};
 use crate::ports::Cas;
 use crate::ports::CAS_ATTEMPTS;
 
 /// Records where sales stands with a lead (from a sales tool or a rep). Sequences with the
 /// `sales_marked` exit goal stop at their next step. `None` if there is no such lead. Marking
-/// again with the same status and note changes nothing.
+/// again with the same status, note and amount changes nothing.
 #[tracing::instrument(name = "mark_lead", skip_all, fields(status = ?status))]
 pub async fn mark_lead(
     leads: &dyn LeadStore,
@@ -17,6 +17,7 @@ pub async fn mark_lead(
     key: &LeadKey,
     status: SalesStatus,
     note: Option<String>,
+    amount: Option<Money>,
 ) -> Result<Option<Lead>> {
     for _ in 0..CAS_ATTEMPTS {
         let lead = match key {
@@ -29,7 +30,7 @@ pub async fn mark_lead(
         if lead
             .sales
             .as_ref()
-            .is_some_and(|m| m.status == status && m.note == note)
+            .is_some_and(|m| m.status == status && m.note == note && m.amount == amount)
         {
             return Ok(Some(lead));
         }
@@ -38,6 +39,7 @@ pub async fn mark_lead(
             status,
             at: now,
             note: note.clone(),
+            amount: amount.clone(),
         });
         lead.updated_at = now;
         if leads.update_lead(&lead).await? == Cas::Updated {

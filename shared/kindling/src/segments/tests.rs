@@ -180,6 +180,7 @@ fn attribute_score_temperature_consent_and_sales_conditions() {
         status: SalesStatus::Working,
         at: t(0),
         note: None,
+        amount: None,
     });
     assert!(!eval(&Cond::SalesStatus(vec![None]), &l, &[], 0).member);
     assert!(

@@ -20,6 +20,10 @@ pub struct ActivityRecorded {
     /// The broadcast whose mail it concerns (an open or a click of it), for its A/B test.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broadcast_id: Option<crate::ids::BroadcastId>,
+    /// The activity's details (its mail, form, campaign, who made it), for those that count
+    /// it without reading it back (the KPIs).
+    #[serde(default, skip_serializing_if = "crate::activities::Attrs::is_empty")]
+    pub attrs: crate::activities::Attrs,
 }
 
 impl ActivityRecorded {

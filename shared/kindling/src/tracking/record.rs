@@ -49,6 +49,7 @@ fn announcement(a: &Activity) -> Envelope {
         kind: a.kind,
         at: a.at,
         broadcast_id: a.attrs.broadcast_id.clone(),
+        attrs: a.attrs.clone(),
     }
     .envelope()
 }

@@ -5,6 +5,7 @@ use crate::activities::classify::{classify_click, classify_open, Agent, ClickHit
 use crate::activities::{Activity, ActivityKind, Attrs, Subject};
 use crate::ids::{is_valid_id, ActivityId, LeadId, VisitorId};
 use crate::message::HIDDEN_LINK;
+use crate::sending::ledger::SendRecord;
 use crate::token::Claim;
 use crate::tracking::{record_activities, record_activity};
 use crate::web::{
@@ -281,6 +282,19 @@ fn hit_of<'a>(
     }
 }
 
+/// What ties a hit to its mail: the message, when it was sent, and a step's sequence and
+/// template.
+fn message_attrs(key: &crate::message::MessageKey, record: Option<&SendRecord>) -> Attrs {
+    let sequence = record.and_then(|r| r.sequence_id.clone());
+    Attrs {
+        template: record
+            .filter(|r| r.sequence_id.is_some())
+            .map(|r| r.template.clone()),
+        sent_at: record.and_then(|r| r.sent_at),
+        ..Attrs::of_message(key, sequence)
+    }
+}
+
 fn classified(mut attrs: Attrs, verdict: Verdict) -> Attrs {
     attrs.agent = Some(verdict.agent);
     attrs.reason = Some(verdict.reason.to_owned());
@@ -307,10 +321,7 @@ pub(crate) async fn open(k: &super::Tracking<'_>, token: &str, req: &Request<Byt
         subject: Subject::Lead(key.lead_id().clone()),
         kind: ActivityKind::EmailOpen,
         at: now,
-        attrs: classified(
-            Attrs::of_message(&key, record.and_then(|r| r.sequence_id)),
-            verdict,
-        ),
+        attrs: classified(message_attrs(&key, record.as_ref()), verdict),
     };
     record_activity(&k.record, &activity).await?;
     Ok(response(
@@ -347,7 +358,7 @@ pub(crate) async fn click(k: &super::Tracking<'_>, token: &str, req: &Request<By
         )
     };
     let now = k.clock.now();
-    let mut attrs = Attrs::of_message(&key, record.sequence_id.clone());
+    let mut attrs = message_attrs(&key, Some(&record));
     // Per hit only: bursts across the mail's links are settled from the log when scoring, so a
     // click costs one read and one write.
     let ip = client_ip(req);

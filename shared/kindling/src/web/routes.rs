@@ -35,6 +35,7 @@ pub enum RouteId {
     AdminResume,
     AdminSegments,
     AdminSegment,
+    AdminKpis,
     AdminBroadcasts,
     AdminBroadcastCreate,
     AdminBroadcast,
@@ -111,7 +112,7 @@ const fn limit(rate: u32, burst: u32) -> Option<Throttle> {
 }
 
 /// Every route Kindling serves.
-pub static ROUTES: [Route; 18] = {
+pub static ROUTES: [Route; 19] = {
     use Auth::{Admin, Public};
     use Group::{Intake, Track};
     use RouteId::*;
@@ -232,6 +233,15 @@ pub static ROUTES: [Route; 18] = {
             Admin,
             limit(5, 10),
             "a segment: definition, count, latest changes, a page of members",
+        ),
+        route(
+            AdminKpis,
+            Method::GET,
+            "/admin/kpis",
+            Intake,
+            Admin,
+            limit(5, 10),
+            "the KPIs of a range of days: totals, periods, breakdowns, stages, influence, health, targets",
         ),
         route(
             AdminBroadcasts,

@@ -1,0 +1,166 @@
+//! What counting the KPIs costs on DynamoDB (moto): each fact (a form's activity, a send, an
+//! open, a click, a bounce) is at most one write request however many counters and breakdowns
+//! it adds, a redelivery adds nothing, and a year of weekly figures is a handful of queries.
+
+use kindling::app::events::Event;
+use kindling::router::Routes;
+use kindling_aws::http::handle_api_request;
+use kindling_aws::invocation::on_schedule;
+use kindling_tests::aws::AwsEnv;
+use serde_json::Value;
+
+/// Write requests (not items: a transaction is one request).
+fn write_requests(env: &AwsEnv) -> usize {
+    env.counter
+        .requests()
+        .iter()
+        .filter(|(op, _)| {
+            matches!(
+                op.as_str(),
+                "PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems" | "BatchWriteItem"
+            )
+        })
+        .count()
+}
+
+/// An API Gateway request for `GET path`, from the shape of a track sample.
+fn track(path: &str) -> lambda_http::Request {
+    let mut req: Value =
+        serde_json::from_str(include_str!("../../../events/track/page-view.json")).unwrap();
+    req["rawPath"] = Value::String(path.into());
+    req["requestContext"]["http"]["path"] = Value::String(path.into());
+    req["requestContext"]["http"]["method"] = Value::String("GET".into());
+    req["routeKey"] = Value::String(format!("GET {path}"));
+    req.as_object_mut().unwrap().remove("body");
+    lambda_http::request::from_str(&req.to_string()).unwrap()
+}
+
+#[tokio::test]
+async fn counting_a_fact_costs_at_most_one_write_request_and_a_redelivery_adds_nothing() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime().await;
+    let k = &rt.kindling;
+    let mut form: Value =
+        serde_json::from_str(include_str!("../../../events/intake/form-urlencoded.json")).unwrap();
+    let zone = kindling::testing::daytime_zone(chrono::Utc::now()).replace('/', "%2F");
+    let body = kindling_tests::aws::body_of(&form)
+        .replace("time_zone=Asia%2FTokyo", &format!("time_zone={zone}"));
+    kindling_tests::aws::set_body(&mut form, &body);
+    let res = handle_api_request(
+        k,
+        Routes::Intake,
+        lambda_http::request::from_str(&form.to_string()).unwrap(),
+    )
+    .await;
+    assert!(res.status().is_redirection(), "{:?}", res.body());
+    assert_eq!(
+        on_schedule(k, &rt.mailer().await, 10)
+            .await
+            .unwrap()
+            .steps
+            .sent
+            .len(),
+        1
+    );
+    let lead = k.stores.leads.list_lead_ids(None, 10).await.unwrap()[0].clone();
+    let send = k.stores.sends.sends_of_lead(&lead).await.unwrap()[0]
+        .key
+        .clone();
+    let keys = kindling::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS).unwrap();
+    use kindling::token::Claim;
+    for path in [
+        format!("/t/o/{}", keys.sign(&Claim::Open(send.clone()))),
+        format!("/t/c/{}", keys.sign(&Claim::Click(send.clone(), 0))),
+    ] {
+        let res = handle_api_request(k, Routes::Track, track(&path)).await;
+        assert!(res.status().as_u16() < 400, "{path}: {:?}", res.body());
+    }
+    let activities: Vec<_> = env
+        .bus_events()
+        .await
+        .into_iter()
+        .filter_map(|e| {
+            match Event::decode(e["detail-type"].as_str()?, &e["detail"].to_string()).ok()? {
+                Event::ActivityRecorded(a) => Some(a),
+                _ => None,
+            }
+        })
+        .collect();
+    let kinds: Vec<&str> = activities.iter().map(|a| a.kind.as_str()).collect();
+    for kind in [
+        "document_download",
+        "email_sent",
+        "email_open",
+        "email_click",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    let kpis = k.kpis();
+    for a in &activities {
+        for delivery in ["first", "again"] {
+            env.counter.reset();
+            kindling::kpis::count_activity(&kpis, a).await.unwrap();
+            eprintln!(
+                "KPI counting of {} ({delivery}): {} write requests ({} items), {} reads: {:?}",
+                a.kind.as_str(),
+                write_requests(&env),
+                env.counter.writes(),
+                env.counter.reads(),
+                env.counter.requests()
+            );
+            assert!(write_requests(&env) <= 1, "{:?}", env.counter.requests());
+        }
+    }
+    let bounce = kindling::deliverability::Feedback {
+        id: "fb-1".into(),
+        kind: kindling::deliverability::FeedbackKind::SoftBounce,
+        recipients: vec![kindling::email::EmailAddress::parse("taro.sato@example.co.jp").unwrap()],
+        at: chrono::Utc::now(),
+        counts_for_breaker: true,
+    };
+    for delivery in ["first", "again"] {
+        env.counter.reset();
+        kindling::kpis::count_feedback(&kpis, &bounce)
+            .await
+            .unwrap();
+        eprintln!(
+            "KPI counting of a bounce ({delivery}): {} write requests, {:?}",
+            write_requests(&env),
+            env.counter.requests()
+        );
+        assert!(write_requests(&env) <= 1, "{:?}", env.counter.requests());
+    }
+
+    // A year by week, with two breakdowns.
+    let today = chrono::Utc::now().date_naive();
+    let q = kindling::kpis::KpiQuery {
+        since: Some((today - chrono::Days::new(364)).to_string()),
+        until: Some(today.to_string()),
+        period: None,
+        by: vec!["sequence".into(), "form".into()],
+    };
+    env.counter.reset();
+    let r = kindling::kpis::kpis(&kpis, &q).await.unwrap();
+    eprintln!(
+        "A year by week with 2 breakdowns on DynamoDB: {} queries, {:?}",
+        env.counter.reads(),
+        env.counter.requests()
+    );
+    assert_eq!(write_requests(&env), 0);
+    assert!(
+        env.counter.reads() <= 6,
+        "the totals, two breakdowns, stages, nurtures, steps: {:?}",
+        env.counter.requests()
+    );
+    // Each fact counted once however often it came.
+    let t = &r.totals;
+    assert_eq!(t.delivery.sent, 1);
+    assert_eq!(t.delivery.bounced_soft, 1);
+    assert_eq!((t.reaction.open_hits, t.reaction.click_hits), (1, 1));
+    assert_eq!(t.conversion.form_submissions, 1);
+    assert_eq!(t.conversion.new_leads, 1);
+    assert_eq!(r.breakdowns["form"][0].figures.conversion.new_leads, 1);
+    assert_eq!(r.periods.len(), 53);
+}
