@@ -32,7 +32,7 @@ export CDK_DISABLE_CLI_TELEMETRY = true
 # Debian's chromium for the browser test (root installs directly, others through sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test browser-test mail-check synth deploy bench-lambda bench-js bench-pixel bench-rebuild bench-broadcast bench-traffic
+.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test browser-test mail-check synth deploy bench-lambda bench-js bench-pixel bench-kpis bench-rebuild bench-broadcast bench-traffic
 
 ## Run the whole pipeline locally: a scripted 17-day scenario on a simulated clock.
 demo:
@@ -125,6 +125,11 @@ infra-test: infra-deps
 ## Deploy to the AWS account and region of your credentials (see README: prerequisites).
 deploy: build-lambdas infra-deps
 	cd infra && $(CDK) deploy --require-approval broadening
+
+## The KPIs on the embedded store: a year by week read from a 100,000-lead year of buckets,
+## and counting one fact (BENCHMARKS.md).
+bench-kpis:
+	cargo bench -p kindling-tests --bench kpis
 
 ## Full segment rebuild on the embedded store, leads per minute (BENCHMARKS.md).
 bench-rebuild:
