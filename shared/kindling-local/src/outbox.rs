@@ -53,11 +53,10 @@ pub fn write_whole(
 #[async_trait]
 impl Mailer for OutboxMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<String, MailError> {
-        let k = &mail.key;
         let name = format!(
             "{}_{}.eml",
             self.clock.now().format("%Y%m%dT%H%M%SZ"),
-            k.id_part()
+            mail.id
         );
         write_whole(&self.dir, &name, &mail.raw, || Ok(()))
             .map_err(|e| MailError::Retryable(format!("outbox {name}: {e}")))?;

@@ -62,7 +62,7 @@ async fn ses_raw_send_keeps_one_click_unsubscribe_headers() {
     };
     let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&env.sdk), None);
     let mail = OutgoingMail {
-        key: key(),
+        id: key().id_part(),
         from: EmailAddress::parse(SENDER).unwrap(),
         to: EmailAddress::parse("taro@example.co.jp").unwrap(),
         raw: composed_mail(),
@@ -100,7 +100,7 @@ async fn ses_rejects_an_unverified_sender_for_good() {
     };
     let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&env.sdk), None);
     let mail = OutgoingMail {
-        key: key(),
+        id: key().id_part(),
         from: EmailAddress::parse("stranger@unverified.example").unwrap(),
         to: EmailAddress::parse("taro@example.co.jp").unwrap(),
         raw: composed_mail(),

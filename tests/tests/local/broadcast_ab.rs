@@ -12,7 +12,6 @@ use kindling::broadcasts::lifecycle::{self, Edit, NewBroadcast};
 use kindling::broadcasts::{Audience, Broadcast, Schedule, State};
 use kindling::error::Error;
 use kindling::ids::{LeadId, TopicId};
-use kindling::message::MessageKey;
 use kindling::sending::ab::Verdict;
 use kindling_tests::harness::{config_with, monday_10_jst, TestApp};
 use mail_parser::MessageParser;
@@ -127,7 +126,7 @@ fn broadcast_mails(t: &TestApp) -> Vec<Mail> {
         .lock()
         .unwrap()
         .iter()
-        .filter(|m| matches!(m.key, MessageKey::Broadcast { .. }))
+        .filter(|m| m.id.contains("_b_"))
         .map(|m| {
             let p = MessageParser::default().parse(&m.raw).unwrap();
             let html = p.body_html(0).unwrap().into_owned();

@@ -113,7 +113,7 @@ fn broadcast_mails(t: &TestApp) -> Vec<(String, String)> {
         .lock()
         .unwrap()
         .iter()
-        .filter(|m| matches!(m.key, MessageKey::Broadcast { .. }))
+        .filter(|m| m.id.contains("_b_"))
         .map(|m| {
             let raw = String::from_utf8_lossy(&m.raw).to_string();
             let date = raw

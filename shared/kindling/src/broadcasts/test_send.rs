@@ -161,7 +161,7 @@ fn build(
         build_with(compose_test, k, b, compiled, lead, k.clock.now()).map_err(Error::Invalid)?;
     Ok((
         OutgoingMail {
-            key: key_of(b, lead),
+            id: key_of(b, lead).id_part(),
             from: k.config.sender.from_address.clone(),
             to: lead.email.clone(),
             raw: composed.raw,

@@ -97,7 +97,7 @@ pub async fn dispatch(
         Claim::Recorded(existing) => return Ok(Dispatched::Settled(existing)),
     }
     let mail = OutgoingMail {
-        key: record.key.clone(),
+        id: record.key.id_part(),
         from: d.from.clone(),
         to: lead.email.clone(),
         raw,

@@ -79,7 +79,10 @@ pub trait SendLog: Send + Sync {
 /// A fully built message for the mailer.
 #[derive(Debug, Clone)]
 pub struct OutgoingMail {
-    pub key: MessageKey,
+    /// What the mail is, for file names and logs: a lead's mail's [`MessageKey::id_part`]
+    /// (`{lead}_{enrollment}_{step}`, `{lead}_b_{broadcast}`), or a digest's
+    /// `digest_{day}_{recipient}_{attempt}`.
+    pub id: String,
     pub from: EmailAddress,
     pub to: EmailAddress,
     /// RFC 5322 bytes, every header included.
