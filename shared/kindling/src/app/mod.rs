@@ -3,8 +3,10 @@
 //! Handlers (HTTP, events, schedules) parse their input, call a capability's use case, and map
 //! the result.
 
+mod counting;
 pub mod events;
 mod schedule;
+pub use counting::{count_event, on_feedback};
 pub use schedule::{run_schedule, ScheduleReport};
 
 use crate::activities::ports::{ActivityLog, VisitorLinks};
@@ -224,6 +226,9 @@ impl Kindling {
         crate::kpis::Kpis {
             config: crate::kpis::Sections {
                 kpis: &self.config.kpis,
+                digest: self.config.digest.as_ref(),
+                program: &self.config.program,
+                sender: &self.config.sender,
                 zone: self.config.program.default_zone,
                 sequences: &self.config.sequences,
                 stages: &self.config.stages,
@@ -303,20 +308,6 @@ pub async fn handle_event(
     }
 }
 
-/// Counts an event in the KPIs (once, however often it is delivered): on AWS the score
-/// function does for activities (in [`on_activity_recorded`]), MQLs and stage changes, the
-/// notify function for hot leads.
-pub async fn count_event(k: &Kindling, event: &Event) -> Result<(), Error> {
-    let kpis = k.kpis();
-    match event {
-        Event::ActivityRecorded(e) => crate::kpis::count_activity(&kpis, e).await,
-        Event::LeadBecameHot(e) => crate::kpis::count_hot(&kpis, e).await,
-        Event::LeadBecameMql(e) => crate::kpis::count_mql(&kpis, e).await,
-        Event::LeadStageChanged(e) => crate::kpis::count_stage(&kpis, e).await,
-        _ => Ok(()),
-    }
-}
-
 /// Counts an activity in the KPIs and rescores the lead it belongs to. An anonymous browser's activity scores once the
 /// browser belongs to a lead (resolved here, off the tracking request's path).
 #[tracing::instrument(name = "on_activity_recorded", skip_all, fields(activity_id = %e.activity_id))]
@@ -341,16 +332,6 @@ pub async fn on_activity_recorded(
         }
     }
     Ok(())
-}
-
-/// Applies SES's feedback (suppressions, the breaker's counts) and counts it in the KPIs.
-pub async fn on_feedback(
-    k: &Kindling,
-    fb: &crate::deliverability::Feedback,
-) -> Result<usize, Error> {
-    let newly = crate::deliverability::apply_feedback(&k.deliverability(), fb).await?;
-    crate::kpis::count_feedback(&k.kpis(), fb).await?;
-    Ok(newly)
 }
 
 /// Counts a person's open or click toward the A/B test of the mail it concerns: a step's, or a

@@ -1,5 +1,6 @@
 //! One run of the schedule (every minute on AWS: the `send-steps` function, locally the
-//! server's scheduler and the demo): rechecks, then step mail, then broadcasts, with one report.
+//! server's scheduler and the demo): rechecks, then step mail, then broadcasts, then the weekly
+//! digest when its time has come, with one report.
 
 use super::Kindling;
 use crate::broadcasts::BroadcastReport;
@@ -17,6 +18,9 @@ pub struct ScheduleReport {
     pub steps: SendReport,
     /// Broadcasts, after the steps, with what was left of the budget.
     pub broadcasts: BroadcastReport,
+    /// The weekly digest, when due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<crate::kpis::digest::DigestReport>,
 }
 
 impl ScheduleReport {
@@ -36,7 +40,9 @@ impl ScheduleReport {
 /// this very run), then every due step is sent ([`crate::sequences::send_due_steps`]), at most
 /// `budget` of each, then due broadcasts get what is left of the budget
 /// ([`crate::broadcasts::send_due_broadcasts`]). Broadcasts share the run's provider and
-/// breaker: a throttle or an open breaker stops both (the breaker is asked once per run).
+/// breaker: a throttle or an open breaker stops both (the breaker is asked once per run). In
+/// the day after the digest's time, the digest goes to whoever has not had it
+/// ([`crate::kpis::digest`]), whatever the breaker says (it reports it).
 #[tracing::instrument(name = "run_schedule", skip_all, fields(budget = budget))]
 pub async fn run_schedule(
     k: &Kindling,
@@ -52,9 +58,24 @@ pub async fn run_schedule(
     } else if steps.retry_later == 0 && left > 0 {
         broadcasts = crate::broadcasts::send_due_broadcasts(&k.broadcasts(), mailer, left).await?;
     }
+    let now = k.clock.now();
+    let due = k
+        .config
+        .digest
+        .as_ref()
+        .and_then(|d| crate::kpis::digest::due(d, k.config.program.default_zone, now));
+    let digest = match due {
+        Some(day) => {
+            let d = k.deliverability();
+            let breaker = crate::deliverability::sending_status(&d);
+            Some(crate::kpis::digest::send(&k.kpis(), mailer, day, breaker).await?)
+        }
+        None => None,
+    };
     Ok(ScheduleReport {
         rechecks,
         steps,
         broadcasts,
+        digest,
     })
 }

@@ -47,6 +47,8 @@ pub struct Config {
     pub api: crate::web::limits::Limits,
     /// `[kpis]`: targets, the influence window, the default currency.
     pub kpis: crate::kpis::config::Settings,
+    /// `[digest]`: the weekly KPI mail (none without the section).
+    pub digest: Option<crate::kpis::config::Digest>,
 }
 
 /// Name under which `kindling.toml` is reported.
@@ -250,6 +252,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     let broadcasts = crate::broadcasts::config::validate(d, f.broadcasts.as_ref());
     let api = crate::web::limits::validate(d, f.api.as_ref());
     let kpis = crate::kpis::config::validate(d, &f.kpis);
+    let digest = crate::kpis::config::validate_digest(d, f.digest.as_ref());
     Some(Config {
         program,
         sender: sender?,
@@ -268,6 +271,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         broadcasts,
         api,
         kpis,
+        digest,
     })
 }
 

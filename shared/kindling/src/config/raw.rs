@@ -38,6 +38,8 @@ pub struct File {
     pub api: Option<crate::web::limits::raw::Api>,
     #[serde(default)]
     pub kpis: crate::kpis::config::raw::Kpis,
+    #[serde(default)]
+    pub digest: Option<crate::kpis::config::raw::Digest>,
 }
 
 /// `[sending]`: the schedule (sending) and the breaker and soft-bounce rule (deliverability).

@@ -113,6 +113,60 @@ pub(crate) fn validate(d: &mut Diag<'_>, k: &raw::Kpis) -> Settings {
     }
 }
 
+/// `[digest]`: the weekly KPI mail, sent once a week at `at` on `day` in the program's zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    pub to: Vec<crate::email::EmailAddress>,
+    pub day: chrono::Weekday,
+    pub at: chrono::NaiveTime,
+}
+
+/// At most this many digest recipients: it goes to a team, not a list.
+pub const MAX_DIGEST_RECIPIENTS: usize = 20;
+
+/// Checks `[digest]` (absent: no digest).
+pub(crate) fn validate_digest(d: &mut Diag<'_>, r: Option<&raw::Digest>) -> Option<Digest> {
+    let r = r?;
+    let mut to = Vec::new();
+    let list = r.to.get_ref();
+    if list.is_empty() || list.len() > MAX_DIGEST_RECIPIENTS {
+        d.span(
+            &r.to,
+            format!("digest.to: 1 to {MAX_DIGEST_RECIPIENTS} addresses"),
+        );
+    }
+    for a in list {
+        if let Some(e) = crate::diag::email(d, a, "digest.to") {
+            if to.contains(&e) {
+                d.span(a, format!("digest.to: {e} is listed twice"));
+            }
+            to.push(e);
+        }
+    }
+    let day = match &r.day {
+        None => chrono::Weekday::Mon,
+        Some(v) => match v.get_ref().parse::<chrono::Weekday>() {
+            Ok(w) => w,
+            Err(_) => {
+                d.span(
+                    v,
+                    format!(
+                        "digest.day: {:?} is not a weekday such as \"monday\"",
+                        v.get_ref()
+                    ),
+                );
+                chrono::Weekday::Mon
+            }
+        },
+    };
+    let at = match &r.at {
+        None => chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+        Some(v) => crate::diag::time_of_day(d, v.span().start, v.get_ref(), "digest.at")
+            .unwrap_or_default(),
+    };
+    Some(Digest { to, day, at })
+}
+
 /// The section as written in `kindling.toml`.
 pub(crate) mod raw {
     use crate::diag::S;
@@ -129,5 +183,80 @@ pub(crate) mod raw {
         /// `30d` by default.
         pub influence_window: Option<S<String>>,
         pub currency: Option<S<String>>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Digest {
+        pub to: S<Vec<S<String>>>,
+        pub day: Option<S<String>>,
+        pub at: Option<S<String>>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::{errors_of, shipped_toml};
+
+    fn with(section: &str) -> Vec<String> {
+        errors_of(&format!("{}\n{section}\n", shipped_toml()))
+    }
+
+    #[test]
+    fn kpi_targets_and_the_digest_are_checked_where_they_are_written() {
+        assert!(with("[digest]\nto = [\"m@example.jp\"]").is_empty());
+        assert!(
+            with("[digest]\nto = [\"m@example.jp\"]\nday = \"Friday\"\nat = \"17:30\"").is_empty()
+        );
+        let errs = with("[digest]\nto = []\nday = \"someday\"\nat = \"9am\"");
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(errs[0].contains("digest.to: 1 to 20 addresses"), "{errs:?}");
+        assert!(
+            errs.iter().any(|e| e.contains("digest.day: \"someday\"")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.contains("digest.at: \"9am\"")),
+            "{errs:?}"
+        );
+        let errs = with("[digest]\nto = [\"m@example.jp\", \"m@example.jp\", \"nope\"]");
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        let errs = with("[digest]\nto = [\"m@example.jp\"]\ncc = []");
+        assert_eq!(errs.len(), 1, "unknown keys are errors: {errs:?}");
+        // Every error names its line: `kindling.toml:LINE:COL: ...`.
+        assert!(errs[0].starts_with("kindling.toml:"), "{errs:?}");
+    }
+
+    #[test]
+    fn kpi_targets_are_shares_and_the_window_is_bounded() {
+        let kpis = |body: &str| {
+            errors_of(
+                &shipped_toml()
+                    .replace("open_rate = 0.25\n", &format!("open_rate = 0.25\n{body}\n")),
+            )
+        };
+        assert!(kpis("").is_empty());
+        let errs = errors_of(&shipped_toml().replace("open_rate = 0.25", "open_rate = 25"));
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("kpis.open_rate: a share from 0 to 1")),
+            "{errs:?}"
+        );
+        let errs =
+            errors_of(&shipped_toml().replace("mqls_per_month = 20", "mqls_per_month = 2.5"));
+        assert!(
+            errs.iter().any(|e| e.contains("kpis.mqls_per_month")),
+            "{errs:?}"
+        );
+        let errs = errors_of(
+            &shipped_toml().replace("influence_window = \"30d\"", "influence_window = \"400d\""),
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("kpis.influence_window: from 1d to 365d")),
+            "{errs:?}"
+        );
+        let errs = errors_of(&shipped_toml().replace("currency = \"JPY\"", "currency = \"yen\""));
+        assert!(errs.iter().any(|e| e.contains("kpis.currency")), "{errs:?}");
     }
 }

@@ -9,6 +9,8 @@
 
 pub mod config;
 pub mod count;
+pub mod digest;
+pub mod digest_text;
 pub mod figures;
 mod health;
 pub mod period;
@@ -50,6 +52,8 @@ pub enum Dim {
     Campaign,
     /// The nurture (a sequence or a broadcast) a conversion is attributed to.
     Nurture,
+    /// A lead that turned hot (for the digest's list of the week's hot leads).
+    HotLead,
 }
 
 crate::named!(Dim {
@@ -64,6 +68,7 @@ crate::named!(Dim {
     Form = "form",
     Campaign = "campaign",
     Nurture = "nurture",
+    HotLead = "hot_lead",
 });
 
 impl Dim {
@@ -96,6 +101,9 @@ impl Dim {
 #[derive(Clone, Copy)]
 pub struct Sections<'a> {
     pub kpis: &'a config::Settings,
+    pub digest: Option<&'a config::Digest>,
+    pub program: &'a crate::program::Program,
+    pub sender: &'a crate::program::Sender,
     pub zone: Tz,
     pub sequences: &'a [crate::sequences::config::Sequence],
     pub stages: &'a [crate::segments::stages::Stage],

@@ -89,9 +89,10 @@ impl KpiQuery {
         }
         let mut by = Vec::new();
         for b in &self.by {
-            // The nurtures' counts are the influence section, not a breakdown of the figures.
+            // Only the breakdowns: the nurtures' counts are the influence section, the hot
+            // leads the digest's list.
             let d = crate::names::Named::from_name(b)
-                .filter(|d| *d != Dim::Nurture)
+                .filter(|d| Dim::BREAKDOWNS.contains(d))
                 .ok_or_else(|| {
                     let names: Vec<&str> = Dim::BREAKDOWNS.iter().map(|d| d.as_str()).collect();
                     Error::Invalid(format!("by: {b:?} is not one of {}", names.join(", ")))

@@ -135,7 +135,8 @@ pub async fn count_feedback(k: &Kpis<'_>, fb: &Feedback) -> Result<()> {
 pub async fn count_hot(k: &Kpis<'_>, e: &LeadBecameHot) -> Result<()> {
     let mut c = Counts::new(k.config.zone);
     let unit = format!("hot/{}/{}", e.lead_id, e.crossing);
-    c.group(unit, e.at, &[(m::HOT_LEADS, 1)], &[]);
+    let lead = [(Dim::HotLead, e.lead_id.to_string())];
+    c.group(unit, e.at, &[(m::HOT_LEADS, 1)], &lead);
     write(k, c).await
 }
 
