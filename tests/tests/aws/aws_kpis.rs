@@ -164,3 +164,40 @@ async fn counting_a_fact_costs_at_most_one_write_request_and_a_redelivery_adds_n
     assert_eq!(r.breakdowns["form"][0].figures.conversion.new_leads, 1);
     assert_eq!(r.periods.len(), 53);
 }
+
+#[tokio::test]
+async fn the_weekly_digest_goes_through_ses_once_however_often_send_steps_runs() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let mut rt = env.runtime().await;
+    let to = format!("{}@example.jp", kindling_tests::aws::unique("digest"));
+    let mut config = (*rt.kindling.config).clone();
+    let zone = config.program.default_zone;
+    // Due today from midnight in the program's zone: whenever the test runs.
+    config.digest = Some(kindling::kpis::config::Digest {
+        to: vec![kindling::email::EmailAddress::parse(&to).unwrap()],
+        day: chrono::Datelike::weekday(&chrono::Utc::now().with_timezone(&zone).date_naive()),
+        at: chrono::NaiveTime::MIN,
+    });
+    rt.kindling.config = std::sync::Arc::new(config);
+    let mailer = rt.mailer().await;
+    let first = on_schedule(&rt.kindling, &mailer, 10).await.unwrap();
+    assert_eq!(first.digest.unwrap().sent, [to.clone()]);
+    for _ in 0..2 {
+        let again = on_schedule(&rt.kindling, &mailer, 10).await.unwrap();
+        assert!(again.digest.unwrap().sent.is_empty());
+    }
+    let mails: Vec<String> = env
+        .sent_mail()
+        .into_iter()
+        .filter(|(dest, _)| dest.contains(&to))
+        .map(|(_, raw)| raw)
+        .collect();
+    assert_eq!(mails.len(), 1, "one digest through SES");
+    assert!(
+        mails[0].contains("Subject: =?utf-8?"),
+        "{}",
+        &mails[0][..400.min(mails[0].len())]
+    );
+}
