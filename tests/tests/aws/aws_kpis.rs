@@ -183,7 +183,7 @@ async fn the_weekly_digest_goes_through_ses_once_however_often_send_steps_runs()
     rt.kindling.config = std::sync::Arc::new(config);
     let mailer = rt.mailer().await;
     let first = on_schedule(&rt.kindling, &mailer, 10).await.unwrap();
-    assert_eq!(first.digest.unwrap().sent, [to.clone()]);
+    assert_eq!(first.digest.unwrap().sent, std::slice::from_ref(&to));
     for _ in 0..2 {
         let again = on_schedule(&rt.kindling, &mailer, 10).await.unwrap();
         assert!(again.digest.unwrap().sent.is_empty());
