@@ -21,6 +21,7 @@ pub(crate) enum AdminCommand {
         mark: MarkLead,
     },
     Kpis(kindling::kpis::KpiQuery),
+    Diagnose,
     /// `sending`, or with `resume` `sending resume` and its note.
     Sending {
         resume: Option<Option<String>>,
@@ -112,6 +113,14 @@ async fn execute(
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{}", kindling_local::kpi_text::text(&report));
+            }
+        }
+        AdminCommand::Diagnose => {
+            let d = admin.diagnose().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&d)?);
+            } else {
+                print!("{}", kindling_local::kpi_text::diagnosis(&d));
             }
         }
         AdminCommand::Sending { resume: None } => {

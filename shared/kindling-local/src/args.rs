@@ -168,6 +168,15 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The 15-point checklist of the program, scored from the config and the data, each item
+    /// with its evidence and what to do next, and a verdict.
+    Diagnose {
+        #[arg(long, default_value = ".kindling")]
+        data_dir: PathBuf,
+        /// Print as JSON (what GET /admin/diagnose returns).
+        #[arg(long)]
+        json: bool,
+    },
     /// Recompute every lead's score under the current rules; list who changes, and with
     /// `--dry-run` write nothing.
     Rescore {

@@ -136,6 +136,10 @@ impl Admin for HttpAdmin {
         self.get(&format!("/admin/kpis{sep}{q}")).await
     }
 
+    async fn diagnose(&self) -> Result<kindling::admin::diagnose::Diagnosis> {
+        self.get("/admin/diagnose").await
+    }
+
     async fn broadcasts(&self) -> Result<Vec<BroadcastRow>> {
         Ok(self
             .get::<Broadcasts>("/admin/broadcasts")

@@ -220,6 +220,33 @@ fn details(r: &KpiReport) -> String {
     s
 }
 
+/// The diagnosis as text: each item, passed or not, with its evidence and next step, then the
+/// score and the verdict.
+pub fn diagnosis(d: &kindling::admin::diagnose::Diagnosis) -> String {
+    let mut s = String::new();
+    for c in &d.items {
+        let mark = if c.passed { "✔" } else { "✘" };
+        let _ = writeln!(
+            s,
+            "{mark} {:>2}. {}
+       {}",
+            c.n, c.title, c.evidence
+        );
+        if let Some(next) = &c.next {
+            let _ = writeln!(s, "       → {next}");
+        }
+    }
+    let _ = writeln!(
+        s,
+        "
+{}/{}: {}",
+        d.score,
+        d.items.len(),
+        d.verdict_text
+    );
+    s
+}
+
 /// Each target of `[kpis]` against its figure.
 pub fn targets(r: &KpiReport) -> String {
     let mut s = String::new();

@@ -136,6 +136,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             admin(data_dir, A::Kpis(query), json).await
         }
+        Command::Diagnose { data_dir, json } => admin(data_dir, A::Diagnose, json).await,
         Command::Preview {
             sequence,
             step,

@@ -39,6 +39,7 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
                 RouteId::AdminResume => admin::routes::resume(k, &req).await,
                 RouteId::AdminSegments => admin::routes::segments(k, &req).await,
                 RouteId::AdminKpis => admin::routes::kpis(k, &req).await,
+                RouteId::AdminDiagnose => admin::routes::diagnose(k, &req).await,
                 RouteId::AdminSegment => admin::routes::segment(k, p(0), &req).await,
                 RouteId::AdminBroadcasts => admin::routes::broadcasts(k).await,
                 RouteId::AdminBroadcastCreate => admin::routes::create(k, &req).await,

@@ -815,3 +815,42 @@ async fn bad_kpi_queries_are_400_and_write_nothing() {
         "the route answers what the use case does"
     );
 }
+
+#[tokio::test]
+async fn diagnose_scores_the_program_with_evidence_and_refuses_a_query() {
+    let t = app();
+    lead_with_mail(&t, "diag@example.co.jp").await;
+    let before = t.counts();
+    let (s, body) = admin(&t, "GET", "/admin/diagnose", String::new()).await;
+    assert_eq!(s, 200, "{body}");
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 15);
+    let passed = items.iter().filter(|i| i["passed"] == true).count();
+    assert_eq!(body["score"], passed);
+    let item = |key: &str| items.iter().find(|i| i["key"] == key).unwrap().clone();
+    // The lead came from a form with a company but no industry: 0 of 1 with all three.
+    assert_eq!(item("attributes_captured")["passed"], false);
+    assert!(item("attributes_captured")["next"].is_string());
+    assert_eq!(
+        item("opens_clicks_stored")["passed"],
+        false,
+        "nothing opened yet"
+    );
+    assert_eq!(item("scoring_rules")["passed"], true);
+    assert!(item("scoring_rules")["next"].is_null());
+    assert!(
+        item("open_ctr_targets")["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("kpis.open_rate = 0.25 (kindling.toml:"),
+        "{}",
+        item("open_ctr_targets")
+    );
+    assert_eq!(item("kpis_monitored")["passed"], false, "no [digest]");
+    let verdict = body["verdict"].as_str().unwrap();
+    assert_eq!(verdict, kindling::admin::diagnose::verdict(passed));
+    for uri in ["/admin/diagnose?json=1", "/admin/diagnose?x"] {
+        assert_eq!(admin(&t, "GET", uri, String::new()).await.0, 400, "{uri}");
+    }
+    assert_eq!(t.counts(), before, "diagnosing writes nothing");
+}

@@ -19,6 +19,8 @@ pub struct Summary {
     pub checks: Checks,
     /// The KPI tree of the last 12 weeks at the end (`kindling kpis --json`'s `totals`).
     pub kpis: kindling::kpis::figures::Figures,
+    /// `kindling diagnose` at the end.
+    pub diagnosis: kindling::admin::diagnose::Diagnosis,
     /// All of `kindling kpis` at the end, as printed.
     #[serde(skip)]
     pub kpi_report: kindling::kpis::KpiReport,
@@ -271,7 +273,9 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
         no_mail_of_a_left_topic: leads.iter().all(|l| l.emails_of_left_topics == 0),
     };
     let kpi_report = kindling::kpis::kpis(&k.kpis(), &Default::default()).await?;
+    let diagnosis = kindling::admin::diagnose::diagnose(k).await?;
     Ok(Summary {
+        diagnosis,
         kpis: kpi_report.totals.clone(),
         kpi_report,
         emails_sent: emails.len(),
@@ -358,6 +362,7 @@ pub fn print_summary(s: &Summary, data_dir: &Path) {
         crate::kpi_text::tree(&s.kpi_report),
         crate::kpi_text::targets(&s.kpi_report).trim_end()
     );
+    println!("\n{}", crate::kpi_text::diagnosis(&s.diagnosis).trim_end());
     let d = data_dir.display();
     println!(
         "\nLook closer: the admin commands read this store, and run the same against a `kindling serve` or a deployed stack with --api <url>:"
@@ -368,6 +373,7 @@ pub fn print_summary(s: &Summary, data_dir: &Path) {
         "broadcast list",
         "sending",
         "kpis --by sequence,step,form",
+        "diagnose",
     ] {
         println!("  kindling {cmd} --data-dir {d}");
     }

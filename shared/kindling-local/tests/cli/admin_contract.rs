@@ -251,6 +251,7 @@ async fn contract(admin: &dyn Admin, pump: Option<&LocalApp>) -> Vec<(String, Va
             by: by.iter().map(|s| s.to_string()).collect(),
         };
     op!("kpis", admin.kpis(&kq(None, None, None, &[])));
+    op!("diagnose", admin.diagnose());
     op!(
         "kpis by month with breakdowns",
         admin.kpis(&kq(
@@ -499,6 +500,7 @@ async fn every_admin_operation_answers_the_same_in_process_and_over_http() {
         ("mark won with three decimals", "invalid"),
         ("mark won with a bad currency", "invalid"),
         ("kpis", "ok"),
+        ("diagnose", "ok"),
         ("kpis by month with breakdowns", "ok"),
         ("kpis bad day", "invalid"),
         ("kpis since after until", "invalid"),
@@ -592,6 +594,9 @@ impl Admin for Changed<'_> {
     }
     async fn kpis(&self, q: &KpiQuery) -> kindling::Result<KpiReport> {
         self.0.kpis(q).await
+    }
+    async fn diagnose(&self) -> kindling::Result<kindling::admin::diagnose::Diagnosis> {
+        self.0.diagnose().await
     }
     async fn resume_sending(&self, r: &ResumeSending) -> kindling::Result<Resumed> {
         self.0.resume_sending(r).await
@@ -741,6 +746,8 @@ async fn every_admin_command_prints_and_exits_the_same_locally_and_with_api() {
         ),
         (vec!["kpis", "--since", "2026-02-30"], 2),
         (vec!["kpis", "--by", "colour"], 2),
+        (vec!["diagnose"], 0),
+        (vec!["diagnose", "--json"], 0),
         (vec!["sending"], 0),
         (vec!["sending", "--json"], 0),
         (vec!["sending", "resume", "--note", "list cleaned"], 0),

@@ -192,6 +192,10 @@ impl Admin for InProcess<'_> {
         crate::kpis::kpis(&self.k.kpis(), query).await
     }
 
+    async fn diagnose(&self) -> Result<super::diagnose::Diagnosis> {
+        super::diagnose::diagnose(self.k).await
+    }
+
     async fn sending(&self) -> Result<SendingStatus> {
         crate::deliverability::sending_status(&self.k.deliverability()).await
     }

@@ -34,6 +34,8 @@ pub trait Admin: Send + Sync {
     async fn lead(&self, lead: &str) -> Result<LeadReport>;
     /// The KPIs of a range of days.
     async fn kpis(&self, query: &KpiQuery) -> Result<KpiReport>;
+    /// The 15-point checklist of the program, with evidence and a verdict.
+    async fn diagnose(&self) -> Result<super::diagnose::Diagnosis>;
     /// Records where sales stands with a lead, and rescores it.
     async fn mark_lead(&self, lead: &str, mark: &MarkLead) -> Result<Marked>;
     /// Whether step mails are sending or paused by the breaker.

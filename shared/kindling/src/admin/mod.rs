@@ -4,6 +4,8 @@
 //! bearer token in the local server), and called over HTTP by the CLI's client in
 //! `kindling-local`.
 
+pub mod diagnose;
+mod diagnose_words;
 mod in_process;
 pub mod interface;
 mod report;

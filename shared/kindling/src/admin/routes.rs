@@ -161,6 +161,12 @@ pub(crate) async fn kpis(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
     json(StatusCode::OK, &InProcess::new(k).kpis(&q).await?)
 }
 
+/// `GET /admin/diagnose`: the checklist (no query).
+pub(crate) async fn diagnose(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
+    query(req, &[])?;
+    json(StatusCode::OK, &InProcess::new(k).diagnose().await?)
+}
+
 /// `GET /admin/broadcasts`: `{"broadcasts": [rows]}`, newest first.
 pub(crate) async fn broadcasts(k: &Kindling) -> ApiResult {
     let rows = InProcess::new(k).broadcasts().await?;

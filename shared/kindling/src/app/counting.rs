@@ -5,13 +5,12 @@ use super::{Event, Kindling};
 use crate::error::Error;
 
 /// Counts an event in the KPIs (once, however often it is delivered): on AWS the score
-/// function does for activities (in [`super::on_activity_recorded`]), MQLs and stage changes, the
-/// notify function for hot leads.
+/// function does for activities (in [`super::on_activity_recorded`]), MQLs and stage changes;
+/// hot crossings are counted with their alert ([`super::handle_event`]).
 pub async fn count_event(k: &Kindling, event: &Event) -> Result<(), Error> {
     let kpis = k.kpis();
     match event {
         Event::ActivityRecorded(e) => crate::kpis::count_activity(&kpis, e).await,
-        Event::LeadBecameHot(e) => crate::kpis::count_hot(&kpis, e).await,
         Event::LeadBecameMql(e) => crate::kpis::count_mql(&kpis, e).await,
         Event::LeadStageChanged(e) => crate::kpis::count_stage(&kpis, e).await,
         _ => Ok(()),

@@ -285,11 +285,14 @@ pub async fn handle_event(
     match event {
         Event::ActivityRecorded(e) => on_activity_recorded(k, e).await,
         Event::LeadBecameHot(e) => {
+            use crate::alerts::NotifyOutcome;
             let outcome = crate::alerts::notify_hot_lead(&k.alerts(), notifier, e).await?;
-            if matches!(outcome, crate::alerts::NotifyOutcome::LeadGone) {
-                return Ok(());
-            }
-            count_event(k, event).await
+            let alerted = match outcome {
+                NotifyOutcome::LeadGone => return Ok(()),
+                NotifyOutcome::Alerted(_) | NotifyOutcome::AlreadyAlerted => true,
+                NotifyOutcome::OpsAlerted(_) | NotifyOutcome::NotAlerting => false,
+            };
+            crate::kpis::count_hot(&k.kpis(), e, alerted).await
         }
         Event::TriggerFired(e) => crate::alerts::notify_trigger(&k.alerts(), notifier, e)
             .await

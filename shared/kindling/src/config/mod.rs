@@ -47,6 +47,9 @@ pub struct Config {
     pub api: crate::web::limits::Limits,
     /// `[kpis]`: targets, the influence window, the default currency.
     pub kpis: crate::kpis::config::Settings,
+    /// Where each table of `kindling.toml` first starts (`stages`, `scoring.rules`, ...), and
+    /// the first step A/B test (`ab`): the evidence `kindling diagnose` cites.
+    pub lines: std::collections::BTreeMap<String, usize>,
     /// `[digest]`: the weekly KPI mail (none without the section).
     pub digest: Option<crate::kpis::config::Digest>,
 }
@@ -104,13 +107,21 @@ impl Config {
             }
         };
         let (templates, mut template_errors) = Templates::compile(templates_dir, templates);
-        let config = validate(&mut d, file, templates);
+        let config = validate(&mut d, file, templates).map(|mut c| {
+            c.lines = table_lines(src);
+            c
+        });
         let mut errors = d.errors;
         errors.append(&mut template_errors);
         match config {
             Some(c) if errors.is_empty() => Ok(c),
             _ => Err(ConfigErrors(errors)),
         }
+    }
+
+    /// The line (from 1) of a table of `kindling.toml`, as [`Config::lines`] holds them.
+    pub fn line(&self, table: &str) -> Option<usize> {
+        self.lines.get(table).copied()
     }
 
     /// The category of a page, from the path of its URL.
@@ -271,9 +282,33 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         broadcasts,
         api,
         kpis,
+        lines: Default::default(),
         digest,
     })
 }
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+/// The first line of each table header (`[kpis]`, `[[stages]]` as `stages`) and of the first
+/// step A/B test (`ab = {`, as `ab`).
+fn table_lines(src: &str) -> std::collections::BTreeMap<String, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for (i, line) in src.lines().enumerate() {
+        let t = line.trim_start();
+        let name = if t.starts_with('[') {
+            t.trim_start_matches('[')
+                .split(']')
+                .next()
+                .map(|n| n.trim().to_owned())
+        } else if t.contains("ab = {") && !t.starts_with('#') {
+            Some("ab".to_owned())
+        } else {
+            None
+        };
+        if let Some(n) = name.filter(|n| !n.is_empty()) {
+            out.entry(n).or_insert(i + 1);
+        }
+    }
+    out
+}

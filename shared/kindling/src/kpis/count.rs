@@ -41,7 +41,11 @@ pub mod m {
     pub const FORM_SUBMISSIONS: &str = "form_submissions";
     pub const CAMPAIGN_VISITS: &str = "campaign_visits";
     pub const NEW_LEADS: &str = "new_leads";
+    /// New leads whose form carried kindling.js's browser id (their visits count too).
+    pub const NEW_LEADS_TRACKED: &str = "new_leads_tracked";
     pub const HOT_LEADS: &str = "hot_leads";
+    /// Hot crossings whose alert reached sales.
+    pub const HOT_ALERTED: &str = "hot_alerted";
     pub const MQL: &str = "mql";
     /// Prefix of the won amount per currency: `won_amount.JPY`, in hundredths.
     pub const WON_AMOUNT: &str = "won_amount.";
@@ -209,10 +213,10 @@ pub fn source(attrs: &Attrs) -> Vec<(Dim, String)> {
 
 /// A new lead, counted once in the period it was created in.
 pub fn new_lead(c: &mut Counts, lead: &LeadId, created_at: DateTime<Utc>, attrs: &Attrs) {
-    c.group(
-        format!("lead/{lead}"),
-        created_at,
-        &[(m::NEW_LEADS, 1)],
-        &source(attrs),
-    );
+    let counters: &[(&str, u64)] = if attrs.visitor_id.is_some() {
+        &[(m::NEW_LEADS, 1), (m::NEW_LEADS_TRACKED, 1)]
+    } else {
+        &[(m::NEW_LEADS, 1)]
+    };
+    c.group(format!("lead/{lead}"), created_at, counters, &source(attrs));
 }

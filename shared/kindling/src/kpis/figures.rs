@@ -58,9 +58,13 @@ pub struct Reaction {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Conversion {
     pub new_leads: u64,
+    /// New leads whose form carried kindling.js's browser id, so their earlier visits count.
+    pub new_leads_tracked: u64,
     pub form_submissions: u64,
     pub campaign_visits: u64,
     pub hot_leads: u64,
+    /// Hot crossings whose alert reached sales.
+    pub hot_alerted: u64,
     pub mqls: u64,
     /// Leads sales marked `working`.
     pub sales_accepted: u64,
@@ -138,9 +142,11 @@ impl Figures {
             },
             conversion: Conversion {
                 new_leads: g(m::NEW_LEADS),
+                new_leads_tracked: g(m::NEW_LEADS_TRACKED),
                 form_submissions: g(m::FORM_SUBMISSIONS),
                 campaign_visits: g(m::CAMPAIGN_VISITS),
                 hot_leads: g(m::HOT_LEADS),
+                hot_alerted: g(m::HOT_ALERTED),
                 mqls: g(m::MQL),
                 sales_accepted: status(SalesStatus::Working),
                 opportunities: status(SalesStatus::Opportunity),

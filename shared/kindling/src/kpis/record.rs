@@ -131,12 +131,17 @@ pub async fn count_feedback(k: &Kpis<'_>, fb: &Feedback) -> Result<()> {
     write(k, c).await
 }
 
-/// Counts a lead turning hot (each crossing once).
-pub async fn count_hot(k: &Kpis<'_>, e: &LeadBecameHot) -> Result<()> {
+/// Counts a lead turning hot (each crossing once), and whether its alert reached sales.
+pub async fn count_hot(k: &Kpis<'_>, e: &LeadBecameHot, alerted: bool) -> Result<()> {
     let mut c = Counts::new(k.config.zone);
     let unit = format!("hot/{}/{}", e.lead_id, e.crossing);
     let lead = [(Dim::HotLead, e.lead_id.to_string())];
-    c.group(unit, e.at, &[(m::HOT_LEADS, 1)], &lead);
+    let counters: &[(&str, u64)] = if alerted {
+        &[(m::HOT_LEADS, 1), (m::HOT_ALERTED, 1)]
+    } else {
+        &[(m::HOT_LEADS, 1)]
+    };
+    c.group(unit, e.at, counters, &lead);
     write(k, c).await
 }
 

@@ -36,6 +36,7 @@ pub enum RouteId {
     AdminSegments,
     AdminSegment,
     AdminKpis,
+    AdminDiagnose,
     AdminBroadcasts,
     AdminBroadcastCreate,
     AdminBroadcast,
@@ -112,7 +113,7 @@ const fn limit(rate: u32, burst: u32) -> Option<Throttle> {
 }
 
 /// Every route Kindling serves.
-pub static ROUTES: [Route; 19] = {
+pub static ROUTES: [Route; 20] = {
     use Auth::{Admin, Public};
     use Group::{Intake, Track};
     use RouteId::*;
@@ -242,6 +243,15 @@ pub static ROUTES: [Route; 19] = {
             Admin,
             limit(5, 10),
             "the KPIs of a range of days: totals, periods, breakdowns, stages, influence, health, targets",
+        ),
+        route(
+            AdminDiagnose,
+            Method::GET,
+            "/admin/diagnose",
+            Intake,
+            Admin,
+            limit(5, 10),
+            "the 15-point checklist of the program: each item with its evidence, and a verdict",
         ),
         route(
             AdminBroadcasts,
