@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const KINDLING = process.env.KINDLING_BIN ?? path.join(ROOT, 'target', 'debug', 'kindling');
+export const KINDLING = process.env.KINDLING_BIN ?? path.join(ROOT, 'target', 'debug', 'kindling');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 function freePort() {

@@ -22,6 +22,11 @@ pub(crate) enum AdminCommand {
     },
     Kpis(kindling::kpis::KpiQuery),
     Diagnose,
+    /// `report`: the KPIs of the query and the diagnosis, as one HTML file at `out`.
+    Report {
+        query: kindling::kpis::KpiQuery,
+        out: PathBuf,
+    },
     /// `sending`, or with `resume` `sending resume` and its note.
     Sending {
         resume: Option<Option<String>>,
@@ -59,6 +64,7 @@ pub(crate) async fn run(
     // The program's zone, for printing times: the local config's, also over --api.
     let config = load_config(&config_dir)?;
     let zone = config.program.default_zone;
+    let program = config.program.clone();
     let http = match &api {
         Some(url) => Some(HttpAdmin::connect(url, admin_token(url, &data_dir)).await?),
         None => None,
@@ -73,6 +79,21 @@ pub(crate) async fn run(
         (None, Some(l)) => l,
         (None, None) => anyhow::bail!("no admin backend"),
     };
+    if let AdminCommand::Report { query, out } = &command {
+        let kpis = admin.kpis(query).await?;
+        let diagnosis = admin.diagnose().await?;
+        let page = kindling_local::report::html(&program, &kpis, &diagnosis)?;
+        std::fs::write(out, &page)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+        println!(
+            "wrote {} ({} KB): {} to {}",
+            out.display(),
+            page.len() / 1024,
+            kpis.since,
+            kpis.until
+        );
+        return Ok(());
+    }
     execute(admin, zone, command, json).await?;
     if let Some(app) = &app {
         // Deliver what a change published (a sales mark's rescore: segment entries, stage
@@ -115,6 +136,7 @@ async fn execute(
                 print!("{}", kindling_local::kpi_text::text(&report));
             }
         }
+        AdminCommand::Report { .. } => anyhow::bail!("report is written by run"),
         AdminCommand::Diagnose => {
             let d = admin.diagnose().await?;
             if json {

@@ -168,6 +168,25 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// One self-contained HTML file (opens with no network): the KPI tree and funnel, the stage
+    /// funnel, weekly trends, per step, per broadcast and A/B results, influence, list health,
+    /// targets and the diagnosis, in the program's language, with charts.
+    Report {
+        /// Where to write it.
+        #[arg(long, default_value = "report.html")]
+        out: PathBuf,
+        /// First day, 2026-09-01 (default: 12 periods before --until).
+        #[arg(long)]
+        since: Option<String>,
+        /// Last day (default: today in the program's zone).
+        #[arg(long)]
+        until: Option<String>,
+        /// week (default) or month.
+        #[arg(long)]
+        period: Option<String>,
+        #[arg(long, default_value = ".kindling")]
+        data_dir: PathBuf,
+    },
     /// The 15-point checklist of the program, scored from the config and the data, each item
     /// with its evidence and what to do next, and a verdict.
     Diagnose {

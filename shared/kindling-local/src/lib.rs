@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod preview;
 pub mod ratelimit;
 pub mod remote;
+pub mod report;
 pub mod server;
 pub mod store;
 

@@ -137,6 +137,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             admin(data_dir, A::Kpis(query), json).await
         }
         Command::Diagnose { data_dir, json } => admin(data_dir, A::Diagnose, json).await,
+        Command::Report {
+            out,
+            since,
+            until,
+            period,
+            data_dir,
+        } => {
+            let query = kindling_local::report::query(since, until, period);
+            admin(data_dir, A::Report { query, out }, false).await
+        }
         Command::Preview {
             sequence,
             step,

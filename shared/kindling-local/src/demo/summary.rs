@@ -272,8 +272,11 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
         broadcasts_to_their_recipients_only: broadcasts_ok,
         no_mail_of_a_left_topic: leads.iter().all(|l| l.emails_of_left_topics == 0),
     };
-    let kpi_report = kindling::kpis::kpis(&k.kpis(), &Default::default()).await?;
+    let kpi_report =
+        kindling::kpis::kpis(&k.kpis(), &crate::report::query(None, None, None)).await?;
     let diagnosis = kindling::admin::diagnose::diagnose(k).await?;
+    let page = crate::report::html(&k.config.program, &kpi_report, &diagnosis)?;
+    std::fs::write(app.data_dir.join("report.html"), page)?;
     Ok(Summary {
         diagnosis,
         kpis: kpi_report.totals.clone(),
@@ -363,6 +366,10 @@ pub fn print_summary(s: &Summary, data_dir: &Path) {
         crate::kpi_text::targets(&s.kpi_report).trim_end()
     );
     println!("\n{}", crate::kpi_text::diagnosis(&s.diagnosis).trim_end());
+    println!(
+        "\nReport (opens with no network): {}",
+        data_dir.join("report.html").display()
+    );
     let d = data_dir.display();
     println!(
         "\nLook closer: the admin commands read this store, and run the same against a `kindling serve` or a deployed stack with --api <url>:"

@@ -701,6 +701,8 @@ async fn every_admin_command_prints_and_exits_the_same_locally_and_with_api() {
     )
     .unwrap();
     let content = content.to_str().unwrap().to_owned();
+    let report = tmp.path().join("report.html");
+    let report = report.to_str().unwrap().to_owned();
     let create = [
         "broadcast",
         "create",
@@ -747,6 +749,8 @@ async fn every_admin_command_prints_and_exits_the_same_locally_and_with_api() {
         (vec!["kpis", "--since", "2026-02-30"], 2),
         (vec!["kpis", "--by", "colour"], 2),
         (vec!["diagnose"], 0),
+        (vec!["report", "--out", &report, "--since", "2026-10-01"], 0),
+        (vec!["report", "--out", &report, "--period", "day"], 2),
         (vec!["diagnose", "--json"], 0),
         (vec!["sending"], 0),
         (vec!["sending", "--json"], 0),

@@ -1,0 +1,143 @@
+//! `kindling report`: one self-contained HTML file of the KPIs and the diagnosis that opens with
+//! no network. The charts are drawn by Chart.js ([`CHARTJS`], vendored by
+//! `scripts/vendor-chartjs`, MIT), embedded with the data they draw (`<script id="kpis">`, the
+//! answer of `kindling kpis --json`), and the tables are written here, in the program's language
+//! (Japanese, else English). It reads through the admin interface, so it is the same locally and
+//! over `--api`.
+
+use kindling::admin::diagnose::Diagnosis;
+use kindling::kpis::{KpiQuery, KpiReport};
+use std::collections::BTreeMap;
+
+/// Chart.js, as vendored (its MIT banner first).
+pub const CHARTJS: &str = include_str!("../assets/chart.umd.min.js");
+/// The page.
+const TEMPLATE: &str = include_str!("../assets/report.html");
+
+/// The breakdowns the report shows: per step, per broadcast, per A/B variant.
+pub const BREAKDOWNS: [&str; 3] = ["step", "broadcast", "variant"];
+
+/// The KPI query of a report over `since..until` per `period`.
+pub fn query(since: Option<String>, until: Option<String>, period: Option<String>) -> KpiQuery {
+    KpiQuery {
+        since,
+        until,
+        period,
+        by: BREAKDOWNS.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// (key, Japanese, English).
+const LABELS: &[(&str, &str, &str)] = &[
+    ("title", "KPIレポート", "KPI report"),
+    ("week", "週次", "by week"),
+    ("month", "月次", "by month"),
+    ("tree", "KPIツリー", "The KPI tree"),
+    ("delivery", "配信", "Delivery"),
+    ("reaction", "反応", "Reaction"),
+    ("conversion", "転換", "Conversion"),
+    ("final", "最終成果", "Final"),
+    ("sent", "配信数", "Sent"),
+    ("delivered", "到達", "Delivered"),
+    ("bounces", "バウンス(ハード/ソフト)", "Bounces (hard/soft)"),
+    ("opened", "開封", "Opened"),
+    ("clicked", "クリック", "Clicked"),
+    ("open_rate", "開封率", "Open rate"),
+    ("click_to_open", "開封後クリック率", "Click-to-open"),
+    ("unsub_rate", "配信停止率", "Unsubscribe rate"),
+    ("machine", "機械の開封/全開封", "Machine/all opens"),
+    ("new_leads", "新規リード", "New leads"),
+    ("opportunities", "商談化", "Opportunities"),
+    ("won", "受注", "Won"),
+    ("won_amount", "受注額", "Won amount"),
+    ("funnel", "ファネル", "Funnel"),
+    ("stages", "ステージファネル", "Stage funnel"),
+    ("entered", "流入", "Entered"),
+    ("to_next", "次へ", "To the next"),
+    ("median_days", "滞在日数(中央値)", "Median days"),
+    (
+        "trends",
+        "推移(開封率・CTR・配信停止率)",
+        "Trends (open rate, CTR, unsubscribe rate)",
+    ),
+    ("per_step", "ステップ別", "Per step"),
+    ("per_broadcast", "配信別", "Per broadcast"),
+    ("ab", "A/Bテスト", "A/B tests"),
+    (
+        "influence",
+        "ナーチャリングの影響(任意接触 / 最終接触)",
+        "What each nurture influenced (any touch / last touch)",
+    ),
+    (
+        "influence_note",
+        "転換前に人が開封・クリックしたメール",
+        "mails a person opened or clicked before converting, within",
+    ),
+    ("days", "日", "days"),
+    ("health", "リストの健全性", "List health"),
+    ("lost", "喪失", "Lost"),
+    ("net", "純増", "Net"),
+    ("fatigue", "疲労", "Fatigue"),
+    ("targets", "目標", "Targets"),
+    ("target", "目標", "Target"),
+    ("actual", "実績", "Actual"),
+    ("met", "達成", "met"),
+    ("missed", "未達", "missed"),
+    ("diagnosis", "診断", "Diagnosis"),
+    ("none", "なし", "none"),
+];
+
+fn labels(ja: bool) -> BTreeMap<&'static str, &'static str> {
+    LABELS
+        .iter()
+        .map(|(k, j, e)| (*k, if ja { *j } else { *e }))
+        .collect()
+}
+
+/// JSON safe inside a `<script>` element.
+fn script_json<T: serde::Serialize>(v: &T) -> anyhow::Result<String> {
+    Ok(serde_json::to_string(v)?.replace("</", "<\\/"))
+}
+
+/// The report's HTML.
+pub fn html(
+    program: &kindling::program::Program,
+    k: &KpiReport,
+    d: &Diagnosis,
+) -> anyhow::Result<String> {
+    let ja = program.default_language.starts_with("ja");
+    let mut env = minijinja::Environment::new();
+    env.add_filter("pct", |r: Option<f64>| {
+        r.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0))
+    });
+    env.add_template("report.html", TEMPLATE)?;
+    let t = labels(ja);
+    let page = env
+        .get_template("report.html")?
+        .render(minijinja::context! {
+            lang => if ja { "ja" } else { "en" },
+            program => program.name,
+            t => t,
+            k => k,
+            d => d,
+            data => script_json(k)?,
+            labels => script_json(&t)?,
+            chartjs => CHARTJS,
+        })?;
+    Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chartjs_is_the_pinned_version_with_its_license() {
+        let pinned = include_str!("../../../scripts/vendor-chartjs")
+            .lines()
+            .find_map(|l| l.strip_prefix("VERSION="))
+            .unwrap()
+            .to_owned();
+        assert!(super::CHARTJS.starts_with("/*!\n * Chart.js v"));
+        assert!(super::CHARTJS[..200].contains(&format!("Chart.js v{pinned}")));
+        assert!(super::CHARTJS[..200].contains("Released under the MIT License"));
+    }
+}
