@@ -22,6 +22,8 @@ pub(crate) enum AdminCommand {
     },
     Kpis(kindling::kpis::KpiQuery),
     Diagnose,
+    /// `report --open`: a one-time link to the report of the `kindling serve` at `--api`.
+    ReportLink,
     /// `report`: the KPIs of the query and the diagnosis, as one HTML file at `out`.
     Report {
         query: kindling::kpis::KpiQuery,
@@ -79,6 +81,14 @@ pub(crate) async fn run(
         (None, Some(l)) => l,
         (None, None) => anyhow::bail!("no admin backend"),
     };
+    if let AdminCommand::ReportLink = &command {
+        let Some(h) = &http else {
+            anyhow::bail!("report --open needs --api");
+        };
+        println!("{}", h.report_link().await?);
+        eprintln!("(one use, within 60 s; the browser then keeps a session for an hour)");
+        return Ok(());
+    }
     if let AdminCommand::Report { query, out } = &command {
         let kpis = admin.kpis(query).await?;
         let diagnosis = admin.diagnose().await?;
@@ -136,7 +146,9 @@ async fn execute(
                 print!("{}", kindling_local::kpi_text::text(&report));
             }
         }
-        AdminCommand::Report { .. } => anyhow::bail!("report is written by run"),
+        AdminCommand::Report { .. } | AdminCommand::ReportLink => {
+            anyhow::bail!("report is written by run")
+        }
         AdminCommand::Diagnose => {
             let d = admin.diagnose().await?;
             if json {

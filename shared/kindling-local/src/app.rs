@@ -56,6 +56,8 @@ pub struct LocalApp {
     pub admin_token: Arc<String>,
     /// Per-address and per-visitor limits (API Gateway throttling does this job in AWS).
     pub limiter: Arc<RateLimiter>,
+    /// One-time report links and report sessions ([`crate::report_session`]).
+    pub report_sessions: Arc<crate::report_session::Sessions>,
     /// Also apply `[api]`'s per-route limits, for all clients together, as API Gateway does
     /// on AWS: `kindling serve` does; the in-process entry of tests and the demo does not (it
     /// runs many requests within one simulated instant).
@@ -133,12 +135,18 @@ impl LocalApp {
             // Unguessable until `open` (or a test) sets the real one.
             admin_token: Arc::new(crate::keys::random_token()),
             limiter: Arc::new(RateLimiter::default()),
+            report_sessions: Arc::default(),
             route_limits: false,
         }
     }
 
     /// Handles one HTTP request with every route; `/admin/` ones need the admin bearer token.
     pub async fn http(&self, req: http::Request<Bytes>) -> http::Response<Bytes> {
+        use crate::report_session::{self as report, PATH};
+        // The report in a browser: a session cookie (or the token) instead of the token alone.
+        if req.uri().path() == PATH && req.method() == http::Method::GET {
+            return report::report(self, &req, self.is_admin(&req)).await;
+        }
         if req.uri().path().starts_with("/admin/") && !self.is_admin(&req) {
             return ApiError::unauthorized("admin routes need Authorization: Bearer <admin token>")
                 .into_response();
@@ -154,6 +162,9 @@ impl LocalApp {
                 res.headers_mut().insert(http::header::RETRY_AFTER, v);
             }
             return res;
+        }
+        if req.uri().path() == "/admin/report/link" && req.method() == http::Method::POST {
+            return report::link(self);
         }
         handle(&self.kindling, Routes::All, req).await
     }

@@ -175,6 +175,10 @@ pub(crate) enum Command {
         /// Where to write it.
         #[arg(long, default_value = "report.html")]
         out: PathBuf,
+        /// Instead of writing a file, print a one-time link to the report of the `kindling
+        /// serve` at --api (valid 60 s; exchanged for a one-hour session cookie).
+        #[arg(long)]
+        open: bool,
         /// First day, 2026-09-01 (default: 12 periods before --until).
         #[arg(long)]
         since: Option<String>,

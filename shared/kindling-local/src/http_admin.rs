@@ -50,6 +50,16 @@ impl HttpAdmin {
             .into_result()
     }
 
+    /// A one-time link to the report of a `kindling serve` (`POST /admin/report/link`), whole.
+    pub async fn report_link(&self) -> Result<String> {
+        #[derive(serde::Deserialize)]
+        struct Link {
+            url: String,
+        }
+        let link: Link = self.post("/admin/report/link", &()).await?;
+        Ok(format!("{}{}", self.remote.base(), link.url))
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         self.call("GET", path, None::<&()>).await
     }

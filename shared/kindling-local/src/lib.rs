@@ -16,6 +16,7 @@ pub mod preview;
 pub mod ratelimit;
 pub mod remote;
 pub mod report;
+pub mod report_session;
 pub mod server;
 pub mod store;
 

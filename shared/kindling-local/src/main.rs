@@ -138,11 +138,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Diagnose { data_dir, json } => admin(data_dir, A::Diagnose, json).await,
         Command::Report {
+            open: true,
+            data_dir,
+            ..
+        } => {
+            if cli.api.is_none() {
+                return Err(kindling::Error::Invalid(
+                    "report --open needs --api <the kindling serve's URL>".into(),
+                )
+                .into());
+            }
+            admin(data_dir, A::ReportLink, false).await
+        }
+        Command::Report {
             out,
             since,
             until,
             period,
             data_dir,
+            open: false,
         } => {
             let query = kindling_local::report::query(since, until, period);
             admin(data_dir, A::Report { query, out }, false).await

@@ -101,6 +101,11 @@ fn region_of(url: &str) -> Option<String> {
 impl Remote {
     /// The API at `base`: with `token`, a `kindling serve` (its admin token); else a deployed
     /// stack (its `ApiUrl` output), with credentials from the chain.
+    /// The base URL, without a trailing slash.
+    pub fn base(&self) -> &str {
+        self.base.trim_end_matches('/')
+    }
+
     pub async fn new(base: &str, token: Option<String>) -> anyhow::Result<Remote> {
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("https://") || is_loopback(&base)) {
