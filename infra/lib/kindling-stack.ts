@@ -53,6 +53,8 @@ export interface EventCatalog {
   };
   ses: { source: string; detailTypes: string[]; function: FunctionName };
   schedule: { function: FunctionName; source: string; detailType: string };
+  /** What the functions emit in the Embedded Metric Format (shared/kindling-aws/src/metrics.rs). */
+  metrics: { namespaceEnv: string; names: string[] };
 }
 
 export function loadEventCatalog(file = EVENT_CATALOG_PATH): EventCatalog {
@@ -229,6 +231,7 @@ export class KindlingStack extends Stack {
   readonly opsTopic: sns.Topic;
   readonly functions: Record<FunctionName, lambda.Function>;
   readonly deadLetterQueues: Record<string, sqs.Queue>;
+  readonly dashboard: cloudwatch.Dashboard;
   readonly configurationSet: ses.ConfigurationSet;
   readonly signingKeys: secretsmanager.Secret;
 
@@ -253,6 +256,8 @@ export class KindlingStack extends Stack {
     const retention = retentionDays as logs.RetentionDays;
     const deletionProtection = s.deletionProtection ?? true;
     const configurationSetName = s.configurationSetName ?? `kindling-${stage}`;
+    // The functions' EMF metrics (shared/kindling-aws/src/metrics.rs) go here.
+    const metricsNamespace = `Kindling/${stage}`;
     const lambdaDir = s.lambdaDir ?? defaultLambdaDir(architecture);
     const missing = FUNCTIONS.filter((name) => !fs.existsSync(path.join(lambdaDir, name, 'bootstrap')));
     if (missing.length > 0) {
@@ -378,6 +383,7 @@ export class KindlingStack extends Stack {
       const environment: Record<string, string> = {
         KINDLING_TABLE: this.table.tableName,
         KINDLING_EVENT_BUS: this.bus.eventBusName,
+        [catalog.metrics.namespaceEnv]: metricsNamespace,
       };
       if (spec.signingKeys) {
         environment.KINDLING_SIGNING_KEYS_SECRET_ARN = this.signingKeys.secretArn;
@@ -635,6 +641,43 @@ export class KindlingStack extends Stack {
       reputation('Reputation.ComplaintRate'),
       0.0008,
     );
+
+    // ---- Dashboard ---------------------------------------------------------------------------
+    // The functions' EMF metrics (log lines, no API call on the request path), the DLQs' depth and
+    // the functions' errors, on one page.
+    const emf = (name: string, label: string, statistic = 'Sum') => {
+      if (!catalog.metrics.names.includes(name)) throw new Error(`no metric ${name} in the catalog`);
+      return new cloudwatch.Metric({ namespace: metricsNamespace, metricName: name, label, statistic, period: fiveMinutes });
+    };
+    const graph = (title: string, left: cloudwatch.IMetric[]) =>
+      new cloudwatch.GraphWidget({ title, left, width: 8, height: 6 });
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `Kindling-${stage}`,
+      widgets: [
+        [
+          graph('Sends', [emf('StepsSent', 'step mails'), emf('BroadcastsSent', 'broadcast mails'), emf('DigestsSent', 'digests')]),
+          graph('Bounces and complaints', [emf('HardBounces', 'hard bounces'), emf('SoftBounces', 'soft bounces'), emf('Complaints', 'complaints')]),
+          graph("People's opens and clicks (machines beside)", [
+            emf('PersonOpens', 'opens by people'),
+            emf('PersonClicks', 'clicks by people'),
+            emf('MachineOpens', 'machine opens'),
+            emf('ScannerClicks', 'scanner clicks'),
+          ]),
+        ],
+        [
+          graph('Leads', [emf('FormSubmissions', 'form submissions'), emf('Unsubscribes', 'unsubscribes'), emf('HotLeads', 'hot leads')]),
+          graph('Alerts and errors', [
+            ...FUNCTIONS.map((n) => fns[n].metricErrors({ period: fiveMinutes, label: `${n} errors` })),
+          ]),
+          graph('Breaker (1: step mails paused) and dead letters', [
+            emf('SendingPaused', 'sending paused', 'Maximum'),
+            ...Object.entries(this.deadLetterQueues).map(([n, q]) =>
+              q.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum', label: `${n} DLQ` }),
+            ),
+          ]),
+        ],
+      ],
+    });
 
     // ---- Outputs -----------------------------------------------------------------------------
     new CfnOutput(this, 'ApiUrl', { value: apiUrl, description: 'Base URL of the HTTP API' });

@@ -104,11 +104,11 @@ describe('functions', () => {
 
   test('each function gets the settings it reads, and only settings the code knows', () => {
     const known = new Set(
-      fs
-        .readFileSync(path.join(ROOT, 'shared/kindling-aws/src/settings.rs'), 'utf8')
-        .match(/KINDLING_[A-Z_]+/g),
+      ['settings.rs', 'metrics.rs'].flatMap(
+        (f) => fs.readFileSync(path.join(ROOT, 'shared/kindling-aws/src', f), 'utf8').match(/KINDLING_[A-Z_]+/g) ?? [],
+      ),
     );
-    const base = ['KINDLING_TABLE', 'KINDLING_EVENT_BUS', 'KINDLING_PUBLIC_URL'];
+    const base = ['KINDLING_TABLE', 'KINDLING_EVENT_BUS', 'KINDLING_PUBLIC_URL', 'KINDLING_METRICS_NAMESPACE'];
     const expected: Record<string, string[]> = {
       track: [...base, 'KINDLING_SIGNING_KEYS_SECRET_ARN'],
       intake: base,
@@ -130,6 +130,7 @@ describe('functions', () => {
       assert.equal(refId(env.KINDLING_TABLE), refId({ Ref: Object.keys(resources(template, 'AWS::DynamoDB::Table'))[0] }));
       assert.equal(refId(env.KINDLING_EVENT_BUS), Object.keys(resources(template, 'AWS::Events::EventBus'))[0]);
       assert.ok(!JSON.stringify(env).match(/secret"\s*:/i), 'no secret value in the environment');
+      assert.equal(env.KINDLING_METRICS_NAMESPACE, `Kindling/${TEST_SETTINGS.stage}`);
     }
     const sendSteps = json.Resources[functionId(template, 'send-steps')].Properties.Environment.Variables;
     assert.equal(sendSteps.KINDLING_SES_CONFIGURATION_SET, 'kindling');
@@ -489,6 +490,23 @@ describe('SES, SNS and alarms', () => {
     assert.equal(on('Reputation.ComplaintRate')[0].Threshold, 0.0008);
     for (const a of alarms) {
       assert.equal(a.AlarmActions.length, 1, a.AlarmDescription);
+    }
+  });
+
+  test('a dashboard of every EMF metric the functions emit, the breaker, the DLQs and errors', () => {
+    const dashboards = Object.values(resources(template, 'AWS::CloudWatch::Dashboard'));
+    assert.equal(dashboards.length, 1);
+    const d = dashboards[0].Properties;
+    assert.equal(d.DashboardName, `Kindling-${TEST_SETTINGS.stage}`);
+    const body = JSON.stringify(d.DashboardBody);
+    const namespace = `Kindling/${TEST_SETTINGS.stage}`;
+    for (const name of loadEventCatalog().metrics.names) {
+      assert.ok(body.includes(`\\"${namespace}\\",\\"${name}\\"`), `${name} is on the dashboard`);
+    }
+    assert.equal(body.match(/ApproximateNumberOfMessagesVisible/g)?.length, ASYNC_FUNCTIONS.length, 'each DLQ');
+    assert.equal(body.match(/\\"Errors\\"/g)?.length, FUNCTIONS.length, 'each function');
+    for (const title of ['Sends', 'Bounces and complaints', 'Leads', 'Breaker']) {
+      assert.ok(body.includes(title), title);
     }
   });
 

@@ -91,7 +91,8 @@ pub fn event_catalog() -> serde_json::Value {
             "detailTypes": kindling::deliverability::SES_FEEDBACK_DETAIL_TYPES,
             "function": "feedback"
         },
-        "schedule": { "function": "send-steps", "source": "aws.events", "detailType": "Scheduled Event" }
+        "schedule": { "function": "send-steps", "source": "aws.events", "detailType": "Scheduled Event" },
+        "metrics": { "namespaceEnv": crate::metrics::NAMESPACE_ENV, "names": crate::metrics::NAMES }
     })
 }
 
@@ -134,23 +135,27 @@ pub async fn on_kindling_event(
         Ok(e) => e,
         Err(e) => return drop_event(&e.to_string(), id),
     };
-    match (consumer, &event, notifier) {
-        (Consumer::Score, Event::ActivityRecorded(e), _) => {
-            outcome(on_activity_recorded(k, e).await, id)
-        }
+    let done = match (consumer, &event, notifier) {
+        (Consumer::Score, Event::ActivityRecorded(e), _) => on_activity_recorded(k, e).await,
         (Consumer::Score, Event::LeadBecameMql(_) | Event::LeadStageChanged(_), _) => {
-            outcome(count_event(k, &event).await, id)
+            count_event(k, &event).await
         }
         (
             Consumer::Notify,
             Event::LeadBecameHot(_) | Event::TriggerFired(_) | Event::SendingPaused(_),
             Some(n),
-        ) => outcome(handle_event(k, n, &event).await, id),
-        _ => drop_event(
-            &format!("{} is not for this function", envelope.detail_type),
-            id,
-        ),
+        ) => handle_event(k, n, &event).await,
+        _ => {
+            return drop_event(
+                &format!("{} is not for this function", envelope.detail_type),
+                id,
+            )
+        }
+    };
+    if done.is_ok() {
+        crate::metrics::emit(&crate::metrics::of_event(&event));
     }
+    outcome(done, id)
 }
 
 /// An operator's command to the score function, invoked directly (`aws lambda invoke`), not
@@ -245,7 +250,13 @@ pub async fn on_ses_event(k: &Kindling, payload: serde_json::Value) -> Outcome {
         return drop_event(&format!("unexpected source {:?}", envelope.source), id);
     }
     match Feedback::from_ses_detail(&envelope.detail) {
-        Ok(Some(fb)) => outcome(on_feedback(k, &fb).await.map(|_| ()), id),
+        Ok(Some(fb)) => {
+            let done = on_feedback(k, &fb).await.map(|_| ());
+            if done.is_ok() {
+                crate::metrics::emit(&crate::metrics::of_feedback(&fb));
+            }
+            outcome(done, id)
+        }
         Ok(None) => {
             tracing::info!(event_id = id.unwrap_or("-"), detail_type = %envelope.detail_type, "SES event without feedback ignored");
             Ok(())
@@ -301,6 +312,7 @@ pub async fn on_schedule(
         broadcasts_sent = report.broadcasts.sent.len(),
         "send-steps run"
     );
+    crate::metrics::emit(&crate::metrics::of_schedule(&report));
     Ok(report)
 }
 

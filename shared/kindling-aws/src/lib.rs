@@ -7,6 +7,7 @@ pub mod error;
 pub mod eventbridge;
 pub mod http;
 pub mod invocation;
+pub mod metrics;
 pub mod runtime;
 pub mod secrets;
 pub mod ses;
