@@ -411,6 +411,23 @@ pub fn http_get(endpoint: &str, path: &str) -> String {
 
 /// Sets the body of an API Gateway sample as API Gateway sends it: base64 when the sample's body
 /// is (form posts arrive so), with a matching `content-length`.
+/// An API Gateway request for `method path` with `body`, from the shape of a track sample.
+pub fn track_request(method: &str, path: &str, body: Option<String>) -> lambda_http::Request {
+    let mut req: Value =
+        serde_json::from_str(include_str!("../../events/track/page-view.json")).unwrap();
+    req["rawPath"] = Value::String(path.into());
+    req["requestContext"]["http"]["path"] = Value::String(path.into());
+    req["requestContext"]["http"]["method"] = Value::String(method.into());
+    req["routeKey"] = Value::String(format!("{method} {path}"));
+    match body {
+        Some(b) => req["body"] = Value::String(b),
+        None => {
+            req.as_object_mut().unwrap().remove("body");
+        }
+    }
+    lambda_http::request::from_str(&req.to_string()).unwrap()
+}
+
 pub fn set_body(req: &mut serde_json::Value, body: &str) {
     use base64::Engine as _;
     let b64 = req["isBase64Encoded"].as_bool().unwrap_or(false);

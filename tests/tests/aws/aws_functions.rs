@@ -617,22 +617,6 @@ async fn intake_serves_the_iam_authorized_lead_report_and_track_does_not() {
     assert_eq!(res.status(), 404);
 }
 
-/// An API Gateway request for `method path` with `body`, from the shape of a track sample.
-fn track_request(method: &str, path: &str, body: Option<String>) -> lambda_http::Request {
-    let mut req = event(sample!("track/page-view.json"));
-    req["rawPath"] = Value::String(path.into());
-    req["requestContext"]["http"]["path"] = Value::String(path.into());
-    req["requestContext"]["http"]["method"] = Value::String(method.into());
-    req["routeKey"] = Value::String(format!("{method} {path}"));
-    match body {
-        Some(b) => req["body"] = Value::String(b),
-        None => {
-            req.as_object_mut().unwrap().remove("body");
-        }
-    }
-    lambda_http::request::from_str(&req.to_string()).unwrap()
-}
-
 #[tokio::test]
 async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
     let Some(env) = AwsEnv::new().await else {
@@ -668,7 +652,7 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
     let cases: Vec<(&str, lambda_http::Request, u16)> = vec![
         (
             "open",
-            track_request(
+            kindling_tests::aws::track_request(
                 "GET",
                 &format!("/t/o/{}", keys.sign(&Claim::Open(send.clone()))),
                 None,
@@ -677,7 +661,7 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
         ),
         (
             "click",
-            track_request(
+            kindling_tests::aws::track_request(
                 "GET",
                 &format!("/t/c/{}", keys.sign(&Claim::Click(send.clone(), 0))),
                 None,
@@ -686,7 +670,7 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
         ),
         (
             "hidden link",
-            track_request(
+            kindling_tests::aws::track_request(
                 "GET",
                 &format!(
                     "/t/c/{}",
@@ -698,7 +682,7 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
         ),
         (
             "page view",
-            track_request(
+            kindling_tests::aws::track_request(
                 "POST",
                 "/t/events",
                 beacon(
@@ -709,7 +693,7 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
         ),
         (
             "page leave",
-            track_request(
+            kindling_tests::aws::track_request(
                 "POST",
                 "/t/events",
                 beacon(
@@ -720,7 +704,7 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
         ),
         (
             "form start",
-            track_request(
+            kindling_tests::aws::track_request(
                 "POST",
                 "/t/events",
                 beacon(
@@ -731,7 +715,7 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
         ),
         (
             "identify",
-            track_request(
+            kindling_tests::aws::track_request(
                 "POST",
                 "/t/events",
                 beacon(

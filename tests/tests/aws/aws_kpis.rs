@@ -23,18 +23,6 @@ fn write_requests(env: &AwsEnv) -> usize {
         .count()
 }
 
-/// An API Gateway request for `GET path`, from the shape of a track sample.
-fn track(path: &str) -> lambda_http::Request {
-    let mut req: Value =
-        serde_json::from_str(include_str!("../../../events/track/page-view.json")).unwrap();
-    req["rawPath"] = Value::String(path.into());
-    req["requestContext"]["http"]["path"] = Value::String(path.into());
-    req["requestContext"]["http"]["method"] = Value::String("GET".into());
-    req["routeKey"] = Value::String(format!("GET {path}"));
-    req.as_object_mut().unwrap().remove("body");
-    lambda_http::request::from_str(&req.to_string()).unwrap()
-}
-
 #[tokio::test]
 async fn counting_a_fact_costs_at_most_one_write_request_and_a_redelivery_adds_nothing() {
     let Some(env) = AwsEnv::new().await else {
@@ -74,7 +62,12 @@ async fn counting_a_fact_costs_at_most_one_write_request_and_a_redelivery_adds_n
         format!("/t/o/{}", keys.sign(&Claim::Open(send.clone()))),
         format!("/t/c/{}", keys.sign(&Claim::Click(send.clone(), 0))),
     ] {
-        let res = handle_api_request(k, Routes::Track, track(&path)).await;
+        let res = handle_api_request(
+            k,
+            Routes::Track,
+            kindling_tests::aws::track_request("GET", &path, None),
+        )
+        .await;
         assert!(res.status().as_u16() < 400, "{path}: {:?}", res.body());
     }
     let activities: Vec<_> = env
