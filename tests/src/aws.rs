@@ -411,6 +411,35 @@ pub fn http_get(endpoint: &str, path: &str) -> String {
 
 /// Sets the body of an API Gateway sample as API Gateway sends it: base64 when the sample's body
 /// is (form posts arrive so), with a matching `content-length`.
+/// A lead from the intake sample, in a zone where it is daytime now, with its day-0 mail sent by
+/// one schedule run: the lead and the mail's key.
+pub async fn lead_with_first_mail(
+    rt: &Runtime,
+) -> (kindling::ids::LeadId, kindling::message::MessageKey) {
+    let k = &rt.kindling;
+    let mut form: Value =
+        serde_json::from_str(include_str!("../../events/intake/form-urlencoded.json")).unwrap();
+    let zone = kindling::testing::daytime_zone(chrono::Utc::now()).replace('/', "%2F");
+    let body = body_of(&form).replace("time_zone=Asia%2FTokyo", &format!("time_zone={zone}"));
+    set_body(&mut form, &body);
+    let res = kindling_aws::http::handle_api_request(
+        k,
+        kindling::router::Routes::Intake,
+        lambda_http::request::from_str(&form.to_string()).unwrap(),
+    )
+    .await;
+    assert!(res.status().is_redirection(), "{:?}", res.body());
+    let report = kindling_aws::invocation::on_schedule(k, &rt.mailer().await, 10)
+        .await
+        .unwrap();
+    assert_eq!(report.steps.sent.len(), 1);
+    let lead = k.stores.leads.list_lead_ids(None, 10).await.unwrap()[0].clone();
+    let send = k.stores.sends.sends_of_lead(&lead).await.unwrap()[0]
+        .key
+        .clone();
+    (lead, send)
+}
+
 /// An API Gateway request for `method path` with `body`, from the shape of a track sample.
 pub fn track_request(method: &str, path: &str, body: Option<String>) -> lambda_http::Request {
     let mut req: Value =

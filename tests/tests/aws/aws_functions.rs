@@ -624,25 +624,7 @@ async fn every_tracked_event_costs_at_most_two_dynamodb_writes() {
     };
     let rt = env.runtime().await;
     let k = &rt.kindling;
-    // A zone where it is daytime now, so the day-0 mail goes at once.
-    let mut form = event(sample!("intake/form-urlencoded.json"));
-    let zone = kindling::testing::daytime_zone(chrono::Utc::now()).replace('/', "%2F");
-    let body = kindling_tests::aws::body_of(&form)
-        .replace("time_zone=Asia%2FTokyo", &format!("time_zone={zone}"));
-    kindling_tests::aws::set_body(&mut form, &body);
-    let res = handle_api_request(
-        k,
-        Routes::Intake,
-        lambda_http::request::from_str(&form.to_string()).unwrap(),
-    )
-    .await;
-    assert!(res.status().is_redirection(), "{:?}", res.body());
-    let report = on_schedule(k, &rt.mailer().await, 10).await.unwrap();
-    assert_eq!(report.steps.sent.len(), 1);
-    let lead = k.stores.leads.list_lead_ids(None, 10).await.unwrap()[0].clone();
-    let send = k.stores.sends.sends_of_lead(&lead).await.unwrap()[0]
-        .key
-        .clone();
+    let (lead, send) = kindling_tests::aws::lead_with_first_mail(&rt).await;
     let keys = kindling::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS).unwrap();
     use kindling::token::Claim;
     let now = chrono::Utc::now();

@@ -7,7 +7,6 @@ use kindling::router::Routes;
 use kindling_aws::http::handle_api_request;
 use kindling_aws::invocation::on_schedule;
 use kindling_tests::aws::AwsEnv;
-use serde_json::Value;
 
 /// Write requests (not items: a transaction is one request).
 fn write_requests(env: &AwsEnv) -> usize {
@@ -30,32 +29,7 @@ async fn counting_a_fact_costs_at_most_one_write_request_and_a_redelivery_adds_n
     };
     let rt = env.runtime().await;
     let k = &rt.kindling;
-    let mut form: Value =
-        serde_json::from_str(include_str!("../../../events/intake/form-urlencoded.json")).unwrap();
-    let zone = kindling::testing::daytime_zone(chrono::Utc::now()).replace('/', "%2F");
-    let body = kindling_tests::aws::body_of(&form)
-        .replace("time_zone=Asia%2FTokyo", &format!("time_zone={zone}"));
-    kindling_tests::aws::set_body(&mut form, &body);
-    let res = handle_api_request(
-        k,
-        Routes::Intake,
-        lambda_http::request::from_str(&form.to_string()).unwrap(),
-    )
-    .await;
-    assert!(res.status().is_redirection(), "{:?}", res.body());
-    assert_eq!(
-        on_schedule(k, &rt.mailer().await, 10)
-            .await
-            .unwrap()
-            .steps
-            .sent
-            .len(),
-        1
-    );
-    let lead = k.stores.leads.list_lead_ids(None, 10).await.unwrap()[0].clone();
-    let send = k.stores.sends.sends_of_lead(&lead).await.unwrap()[0]
-        .key
-        .clone();
+    let (_, send) = kindling_tests::aws::lead_with_first_mail(&rt).await;
     let keys = kindling::token::SigningKeys::parse(kindling_tests::aws::TEST_SIGNING_KEYS).unwrap();
     use kindling::token::Claim;
     for path in [

@@ -43,6 +43,37 @@ fn range(from: Option<&str>, to: Option<&str>) -> &'static str {
     }
 }
 
+/// Calls `f` with each `(bucket, counter, n)` of `series` in the range, in key order, borrowing
+/// the row's text (a year of days is hundreds of thousands of rows).
+fn each_in_range(
+    conn: &rusqlite::Connection,
+    series: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    mut f: impl FnMut(&str, &str, u64),
+) -> rusqlite::Result<()> {
+    let sql = format!(
+        "SELECT bucket, counter, n FROM tallies WHERE {} ORDER BY bucket, counter",
+        range(from, to)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![series, from.unwrap_or(""), to.unwrap_or("")])?;
+    while let Some(r) = rows.next()? {
+        let text = |i: usize| -> rusqlite::Result<&str> {
+            r.get_ref(i)?.as_str().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    i,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })
+        };
+        let n = u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0);
+        f(text(0)?, text(1)?, n);
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Tallies for SqliteStore {
     async fn tally_once(
@@ -70,34 +101,19 @@ impl Tallies for SqliteStore {
         from: Option<&str>,
         to: Option<&str>,
     ) -> PortResult<Vec<Tally>> {
-        let conn = self.db.conn();
-        let sql = format!(
-            "SELECT bucket, counter, n FROM tallies WHERE {} ORDER BY bucket, counter",
-            range(from, to)
-        );
-        let mut stmt = conn.prepare_cached(&sql).map_err(err)?;
-        let rows = stmt
-            .query_map(params![series, from.unwrap_or(""), to.unwrap_or("")], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })
-            .map_err(err)?;
         let mut out: Vec<Tally> = Vec::new();
-        for row in rows {
-            let (bucket, counter, n) = row.map_err(err)?;
-            if out.last().map(|t| &t.bucket) != Some(&bucket) {
+        each_in_range(&self.db.conn(), series, from, to, |bucket, counter, n| {
+            if out.last().map(|t| t.bucket.as_str()) != Some(bucket) {
                 out.push(Tally {
-                    bucket,
+                    bucket: bucket.to_owned(),
                     counts: Default::default(),
                 });
             }
             if let Some(t) = out.last_mut() {
-                t.counts.insert(counter, u64::try_from(n).unwrap_or(0));
+                t.counts.insert(counter.to_owned(), n);
             }
-        }
+        })
+        .map_err(err)?;
         Ok(out)
     }
 
@@ -107,44 +123,24 @@ impl Tallies for SqliteStore {
         from: Option<&str>,
         to: Option<&str>,
     ) -> PortResult<Vec<Tally>> {
-        // Summed here, borrowing each row's text: SQLite's GROUP BY on the value sorts every
-        // row in a temporary b-tree, several times slower for a year of days.
-        let conn = self.db.conn();
-        let sql = format!(
-            "SELECT bucket, counter, n FROM tallies WHERE {}",
-            range(from, to)
-        );
-        let mut stmt = conn.prepare_cached(&sql).map_err(err)?;
-        let mut rows = stmt
-            .query(params![series, from.unwrap_or(""), to.unwrap_or("")])
-            .map_err(err)?;
+        // Summed here over borrowed rows: SQLite's GROUP BY on the value sorts every row in a
+        // temporary b-tree, several times slower for a year of days.
         let mut sums: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-        while let Some(r) = rows.next().map_err(err)? {
-            let text = |i: usize| -> rusqlite::Result<&str> {
-                r.get_ref(i)?.as_str().map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        i,
-                        rusqlite::types::Type::Text,
-                        Box::new(e),
-                    )
-                })
-            };
-            let (bucket, counter) = (text(0).map_err(err)?, text(1).map_err(err)?);
-            let n = u64::try_from(r.get::<_, i64>(2).map_err(err)?).unwrap_or(0);
+        each_in_range(&self.db.conn(), series, from, to, |bucket, counter, n| {
             let value = bucket.split_once('|').map_or("", |(_, v)| v);
             if !sums.contains_key(value) {
                 sums.insert(value.to_owned(), BTreeMap::new());
             }
-            let Some(counts) = sums.get_mut(value) else {
-                continue;
-            };
-            match counts.get_mut(counter) {
-                Some(c) => *c += n,
-                None => {
-                    counts.insert(counter.to_owned(), n);
+            if let Some(counts) = sums.get_mut(value) {
+                match counts.get_mut(counter) {
+                    Some(c) => *c += n,
+                    None => {
+                        counts.insert(counter.to_owned(), n);
+                    }
                 }
             }
-        }
+        })
+        .map_err(err)?;
         Ok(sums
             .into_iter()
             .map(|(bucket, counts)| Tally { bucket, counts })
