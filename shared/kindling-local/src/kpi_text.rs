@@ -71,7 +71,7 @@ pub fn tree(r: &KpiReport) -> String {
     );
     let _ = writeln!(
         s,
-        "Reaction    opened {} ({}), clicked {} ({}; {} of opens), unsubscribed {} ({}), complaints {} ({})",
+        "Reaction    opened {} ({}), clicked {} ({}; {} of opens), unsubscribed {} ({}), topics left {}, complaints {} ({})",
         t.reaction.opened,
         pct(t.reaction.open_rate),
         t.reaction.clicked,
@@ -79,6 +79,7 @@ pub fn tree(r: &KpiReport) -> String {
         pct(t.reaction.click_to_open),
         t.reaction.unsubscribed,
         pct(t.reaction.unsubscribe_rate),
+        t.reaction.topic_opt_outs,
         t.reaction.complained,
         pct(t.reaction.complaint_rate)
     );

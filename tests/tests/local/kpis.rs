@@ -572,8 +572,13 @@ async fn lead_with_mail(t: &TestApp, email: &str) {
 }
 
 fn this_month(t: &TestApp) -> KpiQuery {
+    this_month_by(t, &["sequence"])
+}
+
+/// Today's KPIs, broken down `by`.
+fn this_month_by(t: &TestApp, by: &[&str]) -> KpiQuery {
     let day = t.now().date_naive();
-    query(&day.to_string(), &day.to_string(), &["sequence"])
+    query(&day.to_string(), &day.to_string(), by)
 }
 
 #[tokio::test]
@@ -853,4 +858,55 @@ async fn diagnose_scores_the_program_with_evidence_and_refuses_a_query() {
         assert_eq!(admin(&t, "GET", uri, String::new()).await.0, 400, "{uri}");
     }
     assert_eq!(t.counts(), before, "diagnosing writes nothing");
+}
+
+#[tokio::test]
+async fn topics_left_count_per_topic_once_each() {
+    use kindling::deliverability::preferences::{leave_topic, set_topics};
+    use kindling::ids::TopicId;
+    let t = app();
+    lead_with_mail(&t, "topics@example.co.jp").await;
+    let lead = t.lead("topics@example.co.jp").await;
+    let d = t.app.kindling.deliverability();
+    let updates = TopicId::new("product_updates");
+    // One-click from the document mail (topic product_updates), then a retry of it.
+    assert_eq!(
+        leave_topic(&d, &lead.id, &updates, "one_click")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        leave_topic(&d, &lead.id, &updates, "one_click")
+            .await
+            .unwrap(),
+        0
+    );
+    // The preference page then keeps only the newsletter: events left too, updates still out.
+    let keep = [TopicId::new("newsletter")].into_iter().collect();
+    assert_eq!(set_topics(&d, &lead.id, &keep, "page").await.unwrap(), 1);
+    t.app.pump().await.unwrap();
+    let r = report(&t, &this_month_by(&t, &["topic"])).await;
+    assert_eq!(r.totals.reaction.topic_opt_outs, 2);
+    assert_eq!(r.totals.reaction.unsubscribed, 0, "no lead left everything");
+    let row = |topic: &str| {
+        r.breakdowns["topic"]
+            .iter()
+            .find(|b| b.value == topic)
+            .map(|b| b.figures.reaction.clone())
+            .unwrap_or_else(|| panic!("{topic}: {:?}", r.breakdowns["topic"]))
+    };
+    let updates = row("product_updates");
+    assert_eq!(updates.topic_opt_outs, 1);
+    assert_eq!(
+        updates.topic_opt_out_rate,
+        Some(1.0),
+        "1 of the 1 mail of the topic"
+    );
+    assert_eq!(row("events").topic_opt_outs, 1);
+    assert_eq!(
+        row("events").topic_opt_out_rate,
+        None,
+        "no mail of events was delivered"
+    );
 }

@@ -45,11 +45,14 @@ pub enum ActivityKind {
     EmailOpen,
     EmailClick,
     Unsubscribed,
+    /// The lead left one topic (the preference page, or a one-click from a mail of it); `topic`
+    /// says which. Leaving everything is [`ActivityKind::Unsubscribed`].
+    TopicLeft,
 }
 
 impl ActivityKind {
     /// Every kind, for validation messages.
-    pub const ALL: [ActivityKind; 11] = [
+    pub const ALL: [ActivityKind; 12] = [
         Self::PageView,
         Self::PageLeave,
         Self::FormStarted,
@@ -61,6 +64,7 @@ impl ActivityKind {
         Self::EmailOpen,
         Self::EmailClick,
         Self::Unsubscribed,
+        Self::TopicLeft,
     ];
 
     /// The snake_case name used in configuration, events and storage.
@@ -92,6 +96,7 @@ crate::named!(ActivityKind {
     EmailOpen = "email_open",
     EmailClick = "email_click",
     Unsubscribed = "unsubscribed",
+    TopicLeft = "topic_left",
 });
 
 impl fmt::Display for ActivityKind {
@@ -161,6 +166,9 @@ pub struct Attrs {
     /// in the period of its send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_at: Option<DateTime<Utc>>,
+    /// The topic a lead left (`topic_left`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<crate::ids::TopicId>,
 }
 
 impl Attrs {

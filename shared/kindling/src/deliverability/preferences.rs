@@ -3,10 +3,13 @@
 //! lead's consent record ([`crate::leads::Preferences`]); the sender reads it at every send, so
 //! a lead that leaves a topic gets no further mail of it, pending or not.
 
+use crate::activities::{Activity, ActivityKind, Attrs, Subject};
 use crate::error::{conflict, Error, Result};
+use crate::ids::ActivityId;
 use crate::ids::{LeadId, TopicId};
 use crate::leads::{PreferenceChange, Preferences};
 use crate::ports::{Cas, CAS_ATTEMPTS};
+use crate::tracking::record_activity;
 use std::collections::BTreeSet;
 
 /// Keeps the lead in exactly the topics of `subscribed` among the configured ones; returns how
@@ -73,6 +76,8 @@ async fn change(
             changed += 1;
         }
         if changed == 0 {
+            // A retry of a change whose activity was not recorded (a crash between the two).
+            record_left(k, lead_id, &lead.preferences, wanted).await?;
             return Ok(0);
         }
         let excess = p.history.len().saturating_sub(Preferences::HISTORY);
@@ -80,8 +85,46 @@ async fn change(
         lead.updated_at = now;
         if k.leads.update_lead(&lead).await? == Cas::Updated {
             tracing::info!(lead_id = %lead_id, changed, via, "preferences changed");
+            record_left(k, lead_id, &lead.preferences, wanted).await?;
             return Ok(changed);
         }
     }
     Err(conflict(format!("lead {lead_id}")))
+}
+
+/// How long after leaving a topic a repeated request still records its activity (a retry after
+/// a failure between the lead's write and the record); older opt-outs are not announced again.
+const RETRY_WINDOW: chrono::Duration = chrono::Duration::hours(1);
+
+/// Records a `topic_left` activity for each topic of `wanted` the lead left within
+/// [`RETRY_WINDOW`], named by the moment it was left, so each opt-out is recorded once (the KPIs'
+/// opt-outs per topic count it).
+async fn record_left(
+    k: &super::Deliverability<'_>,
+    lead_id: &LeadId,
+    p: &Preferences,
+    wanted: &[(TopicId, bool)],
+) -> Result<()> {
+    let now = k.clock.now();
+    for (topic, _) in wanted.iter().filter(|(_, subscribed)| !*subscribed) {
+        let Some(at) = p
+            .opted_out
+            .get(topic)
+            .filter(|at| now - **at <= RETRY_WINDOW)
+        else {
+            continue;
+        };
+        let activity = Activity {
+            id: ActivityId::new(format!("tl_{lead_id}_{topic}_{}", at.timestamp_millis())),
+            subject: Subject::Lead(lead_id.clone()),
+            kind: ActivityKind::TopicLeft,
+            at: *at,
+            attrs: Attrs {
+                topic: Some(topic.clone()),
+                ..Attrs::default()
+            },
+        };
+        record_activity(&k.record, &activity).await?;
+    }
+    Ok(())
 }

@@ -38,6 +38,8 @@ pub mod m {
     pub const CLICK_HITS: &str = "click_hits";
     pub const SCANNER_CLICKS: &str = "scanner_clicks";
     pub const UNSUBSCRIBED: &str = "unsubscribed";
+    /// Topics left one by one (a lead leaving two topics counts two), in `kpi.topic` by topic.
+    pub const TOPIC_OPT_OUTS: &str = "topic_opt_outs";
     pub const FORM_SUBMISSIONS: &str = "form_submissions";
     pub const CAMPAIGN_VISITS: &str = "campaign_visits";
     pub const NEW_LEADS: &str = "new_leads";
@@ -177,6 +179,17 @@ pub fn activity(
         ActivityKind::Unsubscribed => {
             if let Some(l) = lead {
                 c.group(format!("unsub/{l}"), at, &[(m::UNSUBSCRIBED, 1)], &[]);
+            }
+        }
+        ActivityKind::TopicLeft => {
+            if let Some(t) = &attrs.topic {
+                let topic = [(Dim::Topic, t.to_string())];
+                c.group(
+                    format!("topic_left/{id}"),
+                    at,
+                    &[(m::TOPIC_OPT_OUTS, 1)],
+                    &topic,
+                );
             }
         }
         k if k.is_form_submission() => {

@@ -44,6 +44,9 @@ pub struct Reaction {
     pub click_to_open: Option<f64>,
     pub unsubscribed: u64,
     pub unsubscribe_rate: Option<f64>,
+    /// Topics left one by one (per topic in the `topic` breakdown), and per delivered mail.
+    pub topic_opt_outs: u64,
+    pub topic_opt_out_rate: Option<f64>,
     pub complained: u64,
     pub complaint_rate: Option<f64>,
     /// Every open-pixel fetch, and those by machines (privacy proxies, prefetchers).
@@ -133,6 +136,8 @@ impl Figures {
                 click_to_open: rate(clicked, opened),
                 unsubscribed: g(m::UNSUBSCRIBED),
                 unsubscribe_rate: rate(g(m::UNSUBSCRIBED), delivered),
+                topic_opt_outs: g(m::TOPIC_OPT_OUTS),
+                topic_opt_out_rate: rate(g(m::TOPIC_OPT_OUTS), delivered),
                 complained: g(m::COMPLAINED),
                 complaint_rate: rate(g(m::COMPLAINED), delivered),
                 open_hits: g(m::OPEN_HITS),
