@@ -226,21 +226,31 @@ impl TestApp {
         res
     }
 
-    /// Follows a tracked link (`/t/c/...`) as a browser with `user_agent` at `ip` would, then
-    /// delivers what it published.
-    pub async fn click_as(&self, path: &str, user_agent: &str, ip: &str) {
-        let mut req = http::Request::builder()
-            .method("GET")
-            .uri(path)
-            .header("user-agent", user_agent)
-            .body(Bytes::new())
-            .unwrap();
+    /// A GET from a given agent (none: no header) and address, then what it published delivered.
+    pub async fn get_as(
+        &self,
+        path: &str,
+        user_agent: Option<&str>,
+        ip: &str,
+    ) -> http::Response<Bytes> {
+        let mut b = http::Request::builder().method("GET").uri(path);
+        if let Some(ua) = user_agent {
+            b = b.header("user-agent", ua);
+        }
+        let mut req = b.body(Bytes::new()).unwrap();
         req.extensions_mut().insert(kindling::web::ClientInfo {
             ip: Some(ip.to_owned()),
             ..Default::default()
         });
-        assert_eq!(self.app.http(req).await.status(), 302);
+        let res = self.app.http(req).await;
         self.app.pump().await.unwrap();
+        res
+    }
+
+    /// Follows a tracked link (`/t/c/...`) as a browser with `user_agent` at `ip` would, then
+    /// delivers what it published.
+    pub async fn click_as(&self, path: &str, user_agent: &str, ip: &str) {
+        assert_eq!(self.get_as(path, Some(user_agent), ip).await.status(), 302);
     }
 
     /// Submits a form as a browser would (urlencoded).

@@ -528,19 +528,7 @@ const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.
 const OUTLOOK: &str = "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)";
 
 async fn get(t: &TestApp, path: &str, ua: &str, ip: &str) -> http::Response<Bytes> {
-    let mut req = http::Request::builder()
-        .method("GET")
-        .uri(path)
-        .header("user-agent", ua)
-        .body(Bytes::new())
-        .unwrap();
-    req.extensions_mut().insert(kindling::web::ClientInfo {
-        ip: Some(ip.to_owned()),
-        ..Default::default()
-    });
-    let res = t.app.http(req).await;
-    t.app.pump().await.unwrap();
-    res
+    t.get_as(path, Some(ua), ip).await
 }
 
 /// The open pixel of the `n`th mail in the outbox.

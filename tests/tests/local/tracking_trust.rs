@@ -13,18 +13,7 @@ const EMAIL: &str = "trust@example.co.jp";
 
 /// A GET from a given agent and address, then the bus delivered.
 async fn get(t: &TestApp, path: &str, ua: Option<&str>, ip: &str) -> http::Response<Bytes> {
-    let mut b = http::Request::builder().method("GET").uri(path);
-    if let Some(ua) = ua {
-        b = b.header("user-agent", ua);
-    }
-    let mut req = b.body(Bytes::new()).unwrap();
-    req.extensions_mut().insert(kindling::web::ClientInfo {
-        ip: Some(ip.to_owned()),
-        ..Default::default()
-    });
-    let res = t.app.http(req).await;
-    t.app.pump().await.unwrap();
-    res
+    t.get_as(path, ua, ip).await
 }
 
 /// Every `prefix...` URL of the HTML part of the first mail, as paths.

@@ -289,8 +289,11 @@ pub async fn handle_event(
             let outcome = crate::alerts::notify_hot_lead(&k.alerts(), notifier, e).await?;
             let alerted = match outcome {
                 NotifyOutcome::LeadGone => return Ok(()),
-                NotifyOutcome::Alerted(_) | NotifyOutcome::AlreadyAlerted => true,
-                NotifyOutcome::OpsAlerted(_) | NotifyOutcome::NotAlerting => false,
+                // Within the re-alert cooldown sales was told of this lead days ago: nothing due.
+                NotifyOutcome::Alerted(_)
+                | NotifyOutcome::AlreadyAlerted
+                | NotifyOutcome::NotAlerting => true,
+                NotifyOutcome::OpsAlerted(_) => false,
             };
             crate::kpis::count_hot(&k.kpis(), e, alerted).await
         }

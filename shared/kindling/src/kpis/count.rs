@@ -46,7 +46,7 @@ pub mod m {
     /// New leads whose form carried kindling.js's browser id (their visits count too).
     pub const NEW_LEADS_TRACKED: &str = "new_leads_tracked";
     pub const HOT_LEADS: &str = "hot_leads";
-    /// Hot crossings whose alert reached sales.
+    /// Hot crossings sales knows of: alerted, or within the re-alert cooldown of an alert.
     pub const HOT_ALERTED: &str = "hot_alerted";
     pub const MQL: &str = "mql";
     /// Prefix of the won amount per currency: `won_amount.JPY`, in hundredths.

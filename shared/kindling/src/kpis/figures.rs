@@ -66,7 +66,7 @@ pub struct Conversion {
     pub form_submissions: u64,
     pub campaign_visits: u64,
     pub hot_leads: u64,
-    /// Hot crossings whose alert reached sales.
+    /// Hot crossings sales knows of: alerted, or within the re-alert cooldown of an alert.
     pub hot_alerted: u64,
     pub mqls: u64,
     /// Leads sales marked `working`.

@@ -131,7 +131,7 @@ pub async fn count_feedback(k: &Kpis<'_>, fb: &Feedback) -> Result<()> {
     write(k, c).await
 }
 
-/// Counts a lead turning hot (each crossing once), and whether its alert reached sales.
+/// Counts a lead turning hot (each crossing once), and whether sales knows of it (`alerted`).
 pub async fn count_hot(k: &Kpis<'_>, e: &LeadBecameHot, alerted: bool) -> Result<()> {
     let mut c = Counts::new(k.config.zone);
     let unit = format!("hot/{}/{}", e.lead_id, e.crossing);
