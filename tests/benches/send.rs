@@ -54,6 +54,7 @@ fn kindling(store: Arc<dyn StoreArc>) -> Kindling {
         clock: Arc::new(ManualClock::new(monday_10_jst())),
         ids: Arc::new(UuidIds),
         test_mailer: None,
+        reports: None,
     }
 }
 

@@ -355,9 +355,20 @@ impl AwsEnv {
     }
 
     /// Raw mails SES accepted, read back from moto's `/moto-api/data.json`: `(destinations, raw)`.
+    /// moto builds that dump by walking every backend, so a request from a test running beside
+    /// this one can change a dictionary under it and the dump answers 500 instead; it is asked
+    /// again (a few times, then the test fails with what moto said).
     pub fn sent_mail(&self) -> Vec<(Vec<String>, String)> {
-        let data: Value =
-            serde_json::from_str(&http_get(&self.endpoint, "/moto-api/data.json")).unwrap();
+        let mut last = String::new();
+        let data: Value = (0..20)
+            .find_map(|attempt| {
+                if attempt > 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                last = http_get(&self.endpoint, "/moto-api/data.json");
+                serde_json::from_str(&last).ok()
+            })
+            .unwrap_or_else(|| panic!("moto's data dump is not JSON: {last:.300}"));
         data["ses"]["RawMessage"]
             .as_array()
             .cloned()

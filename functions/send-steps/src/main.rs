@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let rt = Runtime::init(Keys::Required).await?;
+    let rt = Runtime::init(Keys::Required).await?.with_reports().await?;
     let mailer = &rt.mailer().await;
     let (k, budget) = (&rt.kindling, rt.settings.send_budget_for(mailer.rate()));
     run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -28,6 +28,9 @@ pub enum InitError {
     /// The signing-key secret is not what the stack writes (the value is never shown).
     #[error("signing key secret: {0}")]
     SigningKeys(String),
+    /// The report-reader secret is not what the stack writes (the value is never shown).
+    #[error("report reader secret: {0}")]
+    ReaderKey(String),
     /// The configuration compiled into the binary does not validate.
     #[error("bundled configuration is invalid:\n{0}")]
     Config(String),

@@ -8,6 +8,7 @@ pub mod eventbridge;
 pub mod http;
 pub mod invocation;
 pub mod metrics;
+pub mod reports;
 pub mod runtime;
 pub mod secrets;
 pub mod ses;

@@ -135,6 +135,7 @@ impl Runtime {
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidIds),
             test_mailer: None,
+            reports: None,
         };
         Ok(Runtime {
             kindling,
@@ -188,6 +189,18 @@ impl Runtime {
         let client = aws_sdk_sesv2::Client::new(&self.sdk);
         self.kindling.test_mailer = Some(Arc::new(SesMailer::new(client, None)));
         self
+    }
+
+    /// Keeps the weekly report for the digest (send-steps): in the bucket of the settings, with
+    /// links signed by the reader key of their secret ([`crate::reports`]). Without those
+    /// settings the digest goes without a link.
+    pub async fn with_reports(mut self) -> Result<Self, InitError> {
+        if let Some(r) = &self.settings.reports {
+            let reports =
+                crate::reports::S3Reports::new(&self.sdk, &r.bucket, &r.reader_secret_arn).await?;
+            self.kindling.reports = Some(Arc::new(reports));
+        }
+        Ok(self)
     }
 
     /// The SNS notifier (notify); needs `KINDLING_ALERT_TOPIC_ARN`, and sends ops alerts to

@@ -30,6 +30,17 @@ pub struct Settings {
     /// Mails per second when SES `GetAccount` cannot be read at cold start
     /// (`KINDLING_SES_MAX_SEND_RATE`, default 1: the sandbox's rate).
     pub fallback_send_rate: f64,
+    /// `KINDLING_REPORT_BUCKET` and `KINDLING_REPORT_READER_SECRET_ARN` (send-steps, both or
+    /// neither): where the weekly report goes and the secret of the key its link is signed
+    /// with ([`crate::reports`]).
+    pub reports: Option<ReportSettings>,
+}
+
+/// Where the weekly report goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportSettings {
+    pub bucket: String,
+    pub reader_secret_arn: String,
 }
 
 /// Seconds of a send-steps run (its timeout is 50 s) spent handing mails to SES.
@@ -135,6 +146,34 @@ impl Settings {
                 .filter(|r| r.is_finite() && *r > 0.0)
                 .ok_or_else(|| err("KINDLING_SES_MAX_SEND_RATE", "must be a positive number"))?,
         };
+        let reports = match (
+            optional("KINDLING_REPORT_BUCKET"),
+            optional("KINDLING_REPORT_READER_SECRET_ARN"),
+        ) {
+            (None, None) => None,
+            (Some(bucket), Some(arn)) if arn.starts_with("arn:") => Some(ReportSettings {
+                bucket,
+                reader_secret_arn: arn,
+            }),
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "KINDLING_REPORT_READER_SECRET_ARN",
+                    "must be a Secrets Manager ARN",
+                ))
+            }
+            (Some(_), None) => {
+                return Err(err(
+                    "KINDLING_REPORT_READER_SECRET_ARN",
+                    "is required with KINDLING_REPORT_BUCKET",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    "KINDLING_REPORT_BUCKET",
+                    "is required with KINDLING_REPORT_READER_SECRET_ARN",
+                ))
+            }
+        };
         Ok(Settings {
             table: required("KINDLING_TABLE")?,
             event_bus: required("KINDLING_EVENT_BUS")?,
@@ -145,6 +184,7 @@ impl Settings {
             configuration_set: optional("KINDLING_SES_CONFIGURATION_SET"),
             send_budget,
             fallback_send_rate,
+            reports,
         })
     }
 
@@ -189,6 +229,46 @@ mod tests {
         assert!(s.alert_topic_arn.is_none() && s.public_url.is_none());
         assert!(s.ops_topic_arn.is_none());
         assert_eq!(s.fallback_send_rate, 1.0, "the SES sandbox's rate");
+        assert!(s.reports.is_none());
+    }
+
+    #[test]
+    fn the_report_bucket_comes_with_its_reader_secret() {
+        let arn = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:kindling-reader-AbCdEf";
+        let base = [("KINDLING_TABLE", "t"), ("KINDLING_EVENT_BUS", "b")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            Settings::from_lookup(env(&pairs))
+        };
+        let s = with(&[
+            ("KINDLING_REPORT_BUCKET", "kindling-reports"),
+            ("KINDLING_REPORT_READER_SECRET_ARN", arn),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.reports,
+            Some(ReportSettings {
+                bucket: "kindling-reports".into(),
+                reader_secret_arn: arn.into()
+            })
+        );
+        let key = |r: Result<Settings, SettingsError>| r.unwrap_err().key;
+        assert_eq!(
+            key(with(&[("KINDLING_REPORT_BUCKET", "b")])),
+            "KINDLING_REPORT_READER_SECRET_ARN"
+        );
+        assert_eq!(
+            key(with(&[("KINDLING_REPORT_READER_SECRET_ARN", arn)])),
+            "KINDLING_REPORT_BUCKET"
+        );
+        assert_eq!(
+            key(with(&[
+                ("KINDLING_REPORT_BUCKET", "b"),
+                ("KINDLING_REPORT_READER_SECRET_ARN", "reader")
+            ])),
+            "KINDLING_REPORT_READER_SECRET_ARN"
+        );
     }
 
     #[test]

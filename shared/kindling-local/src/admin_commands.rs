@@ -66,7 +66,6 @@ pub(crate) async fn run(
     // The program's zone, for printing times: the local config's, also over --api.
     let config = load_config(&config_dir)?;
     let zone = config.program.default_zone;
-    let program = config.program.clone();
     let http = match &api {
         Some(url) => Some(HttpAdmin::connect(url, admin_token(url, &data_dir)).await?),
         None => None,
@@ -90,18 +89,10 @@ pub(crate) async fn run(
         return Ok(());
     }
     if let AdminCommand::Report { query, out } = &command {
-        let kpis = admin.kpis(query).await?;
-        let diagnosis = admin.diagnose().await?;
-        let page = kindling_local::report::html(&program, &kpis, &diagnosis)?;
+        let page = admin.report(query).await?;
         std::fs::write(out, &page)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
-        println!(
-            "wrote {} ({} KB): {} to {}",
-            out.display(),
-            page.len() / 1024,
-            kpis.since,
-            kpis.until
-        );
+        println!("wrote {} ({} KB)", out.display(), page.len() / 1024);
         return Ok(());
     }
     execute(admin, zone, command, json).await?;

@@ -124,6 +124,9 @@ impl LocalApp {
             clock,
             ids,
             test_mailer: Some(mailer.clone()),
+            reports: Some(Arc::new(crate::reports::FolderReports {
+                dir: data_dir.join("reports"),
+            })),
         };
         Self {
             kindling,
@@ -144,10 +147,8 @@ impl LocalApp {
     pub async fn http(&self, req: http::Request<Bytes>) -> http::Response<Bytes> {
         use crate::report_session::{self as report, PATH};
         // The report in a browser: a session cookie (or the token) instead of the token alone.
-        if req.uri().path() == PATH && req.method() == http::Method::GET {
-            return report::report(self, &req, self.is_admin(&req)).await;
-        }
-        if req.uri().path().starts_with("/admin/") && !self.is_admin(&req) {
+        let report_page = req.uri().path() == PATH && req.method() == http::Method::GET;
+        if !report_page && req.uri().path().starts_with("/admin/") && !self.is_admin(&req) {
             return ApiError::unauthorized("admin routes need Authorization: Bearer <admin token>")
                 .into_response();
         }
@@ -162,6 +163,10 @@ impl LocalApp {
                 res.headers_mut().insert(http::header::RETRY_AFTER, v);
             }
             return res;
+        }
+        if report_page {
+            let admin = self.is_admin(&req);
+            return report::report(self, req, admin).await;
         }
         if req.uri().path() == "/admin/report/link" && req.method() == http::Method::POST {
             return report::link(self);

@@ -69,6 +69,30 @@ impl HttpAdmin {
     }
 }
 
+/// `?since=&until=&period=` (and `by=`, comma separated, if `by`) of what `query` sets; empty if
+/// nothing.
+fn kpi_query(query: &KpiQuery, by: bool) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (name, v) in [
+        ("since", &query.since),
+        ("until", &query.until),
+        ("period", &query.period),
+    ] {
+        if let Some(v) = v {
+            q.append_pair(name, v);
+        }
+    }
+    if by && !query.by.is_empty() {
+        q.append_pair("by", &query.by.join(","));
+    }
+    let q = q.finish();
+    if q.is_empty() {
+        q
+    } else {
+        format!("?{q}")
+    }
+}
+
 /// A path segment, percent-encoded: whatever was typed reaches the backend's checks intact.
 fn seg(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes())
@@ -126,28 +150,24 @@ impl Admin for HttpAdmin {
     }
 
     async fn kpis(&self, query: &KpiQuery) -> Result<KpiReport> {
-        let q = {
-            let mut q = form_urlencoded::Serializer::new(String::new());
-            for (name, v) in [
-                ("since", &query.since),
-                ("until", &query.until),
-                ("period", &query.period),
-            ] {
-                if let Some(v) = v {
-                    q.append_pair(name, v);
-                }
-            }
-            if !query.by.is_empty() {
-                q.append_pair("by", &query.by.join(","));
-            }
-            q.finish()
-        };
-        let sep = if q.is_empty() { "" } else { "?" };
-        self.get(&format!("/admin/kpis{sep}{q}")).await
+        self.get(&format!("/admin/kpis{}", kpi_query(query, true)))
+            .await
     }
 
     async fn diagnose(&self) -> Result<kindling::admin::diagnose::Diagnosis> {
         self.get("/admin/diagnose").await
+    }
+
+    async fn report(&self, query: &KpiQuery) -> Result<String> {
+        let path = format!("/admin/report{}", kpi_query(query, false));
+        let answer = self
+            .remote
+            .call("GET", &path, None)
+            .await
+            .map_err(|e| Error::Port(PortError::new("admin api", format!("{e:#}"))))?;
+        answer.check()?;
+        String::from_utf8(answer.raw)
+            .map_err(|e| Error::Port(PortError::caused_by("admin api", "reading the report", e)))
     }
 
     async fn broadcasts(&self) -> Result<Vec<BroadcastRow>> {

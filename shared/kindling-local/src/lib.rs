@@ -15,8 +15,8 @@ pub mod outbox;
 pub mod preview;
 pub mod ratelimit;
 pub mod remote;
-pub mod report;
 pub mod report_session;
+pub mod reports;
 pub mod server;
 pub mod store;
 

@@ -86,22 +86,7 @@ fn ticket_of(req: &http::Request<Bytes>) -> Option<String> {
 }
 
 fn page(status: http::StatusCode, body: String) -> http::Response<Bytes> {
-    let mut res = http::Response::new(Bytes::from(body));
-    *res.status_mut() = status;
-    let h = res.headers_mut();
-    for (name, value) in [
-        ("content-type", "text/html; charset=utf-8"),
-        ("cache-control", "no-store"),
-        ("referrer-policy", "no-referrer"),
-        ("x-content-type-options", "nosniff"),
-        (
-            "content-security-policy",
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-        ),
-    ] {
-        h.insert(name, http::HeaderValue::from_static(value));
-    }
-    res
+    kindling::web::html_page(status, body)
 }
 
 fn refused() -> http::Response<Bytes> {
@@ -132,14 +117,16 @@ pub fn link(app: &LocalApp) -> http::Response<Bytes> {
 }
 
 /// `GET /admin/report`: a ticket is exchanged for a session (303 to the bare path); a valid
-/// session or the admin token gets the report (the last 12 weeks); anyone else a 401 page.
+/// session or the admin token gets the report (the domain's route: `since`, `until` and
+/// `period` as `kindling kpis` takes them, the last 12 weeks by default); anyone else a 401
+/// page.
 pub async fn report(
     app: &LocalApp,
-    req: &http::Request<Bytes>,
+    req: http::Request<Bytes>,
     admin: bool,
 ) -> http::Response<Bytes> {
     let now = app.kindling.clock.now();
-    if let Some(ticket) = ticket_of(req) {
+    if let Some(ticket) = ticket_of(&req) {
         let Some(session) = app.report_sessions.exchange(&ticket, now) else {
             return refused();
         };
@@ -155,34 +142,12 @@ pub async fn report(
         }
         return res;
     }
-    let session = cookie(req).is_some_and(|id| app.report_sessions.valid(&id, now));
+    let session = cookie(&req).is_some_and(|id| app.report_sessions.valid(&id, now));
     if !(session || admin) {
         return refused();
     }
-    let k = &app.kindling;
-    let admin_api = kindling::admin::InProcess::new(k);
-    use kindling::admin::interface::Admin;
-    let built = async {
-        let kpis = admin_api
-            .kpis(&crate::report::query(None, None, None))
-            .await?;
-        let diagnosis = admin_api.diagnose().await?;
-        Ok::<_, kindling::Error>((kpis, diagnosis))
-    }
-    .await;
-    match built
-        .map_err(anyhow::Error::from)
-        .and_then(|(kpis, d)| crate::report::html(&k.config.program, &kpis, &d))
-    {
-        Ok(html) => page(http::StatusCode::OK, html),
-        Err(e) => {
-            tracing::error!(error = %e, "report failed");
-            page(
-                http::StatusCode::SERVICE_UNAVAILABLE,
-                "<p>The report is unavailable; try again.</p>".to_owned(),
-            )
-        }
-    }
+    // The domain's route: the same page, query and answers as on AWS.
+    kindling::router::handle(&app.kindling, kindling::router::Routes::All, req).await
 }
 
 #[cfg(test)]

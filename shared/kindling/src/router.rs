@@ -40,6 +40,7 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
                 RouteId::AdminSegments => admin::routes::segments(k, &req).await,
                 RouteId::AdminKpis => admin::routes::kpis(k, &req).await,
                 RouteId::AdminDiagnose => admin::routes::diagnose(k, &req).await,
+                RouteId::AdminReport => admin::routes::report(k, &req).await,
                 RouteId::AdminSegment => admin::routes::segment(k, p(0), &req).await,
                 RouteId::AdminBroadcasts => admin::routes::broadcasts(k).await,
                 RouteId::AdminBroadcastCreate => admin::routes::create(k, &req).await,

@@ -101,10 +101,13 @@ async fn the_digest_goes_once_a_week_at_its_hour_however_often_the_schedule_runs
     // 09:00: to each address.
     let first = at(&t, 7, 9, 0).await.unwrap();
     assert_eq!(first.sent, TEAM);
-    // The schedule runs again, twice at once (a duplicate event), and all day.
+    assert!(first.linked, "the week's report was kept and linked");
+    // The schedule runs again, twice at once (a duplicate event), and all day: nothing to send,
+    // so no report is built either.
     let (a, b) = tokio::join!(t.tick(), t.tick());
     for r in [a, b] {
-        assert!(r.digest.unwrap().sent.is_empty());
+        let d = r.digest.unwrap();
+        assert!(d.sent.is_empty() && !d.linked);
     }
     assert!(at(&t, 7, 18, 0).await.unwrap().sent.is_empty());
     // A day after its time it is no longer due.
@@ -132,6 +135,22 @@ async fn the_digest_goes_once_a_week_at_its_hour_however_often_the_schedule_runs
     assert!(text.contains("配信状態: 配信中"), "{text}");
     assert!(text.contains("ホットになったリード (1)"), "{text}");
     assert!(text.contains("<hot@example.co.jp>"), "{text}");
+    // The link to the full report: the page of the twelve weeks to the digest's week's end,
+    // with the week's figures in its data.
+    let link = text
+        .lines()
+        .find(|l| l.starts_with("file:///"))
+        .unwrap_or_else(|| panic!("a report link in {text}"));
+    assert!(link.ends_with("/reports/2026-11-09.html"), "{link}");
+    let page = std::fs::read_to_string(t.dir.path().join("reports/2026-11-09.html")).unwrap();
+    let data = page
+        .split("<script id=\"kpis\" type=\"application/json\">")
+        .nth(1)
+        .and_then(|s| s.split("</script>").next())
+        .unwrap();
+    let kpis: serde_json::Value = serde_json::from_str(data).unwrap();
+    assert_eq!(kpis["until"], "2026-11-08");
+    assert_eq!(kpis["totals"]["delivery"]["sent"], 2, "{}", kpis["totals"]);
     // The second week had nothing new: its changes are against the first.
     let (_, subject, text) = &all[2];
     assert_eq!(subject, "【Kindling】週次KPI 2026-11-09〜2026-11-15");
@@ -179,4 +198,40 @@ async fn without_a_digest_section_nothing_is_sent() {
     let t = TestApp::new();
     assert_eq!(at(&t, 7, 9, 0).await, None);
     assert!(digests(&t).is_empty());
+}
+
+/// A report archive that cannot write.
+struct Broken;
+
+#[async_trait::async_trait]
+impl kindling::kpis::archive::ReportArchive for Broken {
+    async fn keep(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<String>, kindling::error::PortError> {
+        Err(kindling::error::PortError::new("reports", "disk full"))
+    }
+}
+
+#[tokio::test]
+async fn a_report_that_cannot_be_kept_leaves_the_digest_without_its_link() {
+    let t = app();
+    a_week(&t).await;
+    let k = kindling::app::Kindling {
+        reports: Some(std::sync::Arc::new(Broken)),
+        ..t.app.kindling.clone()
+    };
+    let monday = Utc.with_ymd_and_hms(2026, 11, 9, 0, 0, 0).unwrap();
+    t.clock.advance(monday - t.now());
+    let r = kindling::app::run_schedule(&k, t.mailer.as_ref(), 100)
+        .await
+        .unwrap();
+    let d = r.digest.unwrap();
+    assert_eq!(d.sent, TEAM);
+    assert!(!d.linked);
+    let all = digests(&t);
+    assert_eq!(all.len(), 2);
+    assert!(!all[0].2.contains("file://"), "{}", all[0].2);
+    assert!(all[0].2.contains("kindling kpis --since 2026-11-02"));
 }

@@ -253,6 +253,14 @@ async fn contract(admin: &dyn Admin, pump: Option<&LocalApp>) -> Vec<(String, Va
     op!("kpis", admin.kpis(&kq(None, None, None, &[])));
     op!("diagnose", admin.diagnose());
     op!(
+        "report",
+        admin.report(&kq(Some("2026-10-01"), None, None, &[]))
+    );
+    op!(
+        "report bad period",
+        admin.report(&kq(None, None, Some("day"), &[]))
+    );
+    op!(
         "kpis by month with breakdowns",
         admin.kpis(&kq(
             Some("2026-01-01"),
@@ -501,6 +509,8 @@ async fn every_admin_operation_answers_the_same_in_process_and_over_http() {
         ("mark won with a bad currency", "invalid"),
         ("kpis", "ok"),
         ("diagnose", "ok"),
+        ("report", "ok"),
+        ("report bad period", "invalid"),
         ("kpis by month with breakdowns", "ok"),
         ("kpis bad day", "invalid"),
         ("kpis since after until", "invalid"),
@@ -550,6 +560,12 @@ async fn every_admin_operation_answers_the_same_in_process_and_over_http() {
         pages[0]["ok"]["members"], pages[1]["ok"]["members"],
         "the cursor moves on"
     );
+    let page = find(&here, "report")["ok"].as_str().unwrap_or("").to_owned();
+    assert!(
+        page.starts_with("<!DOCTYPE html>") && page.contains("id=\"kpis\""),
+        "the report page, with its data: {:.200}",
+        page
+    );
     let sales = &find(&here, "lead after mark")["ok"]["lead"]["sales"];
     assert_eq!(sales["status"], "won");
     assert_eq!(
@@ -597,6 +613,9 @@ impl Admin for Changed<'_> {
     }
     async fn diagnose(&self) -> kindling::Result<kindling::admin::diagnose::Diagnosis> {
         self.0.diagnose().await
+    }
+    async fn report(&self, q: &KpiQuery) -> kindling::Result<String> {
+        self.0.report(q).await
     }
     async fn resume_sending(&self, r: &ResumeSending) -> kindling::Result<Resumed> {
         self.0.resume_sending(r).await

@@ -196,6 +196,10 @@ impl Admin for InProcess<'_> {
         super::diagnose::diagnose(self.k).await
     }
 
+    async fn report(&self, query: &KpiQuery) -> Result<String> {
+        crate::kpis::page::build(self.k, query).await
+    }
+
     async fn sending(&self) -> Result<SendingStatus> {
         crate::deliverability::sending_status(&self.k.deliverability()).await
     }

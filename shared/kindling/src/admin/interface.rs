@@ -36,6 +36,9 @@ pub trait Admin: Send + Sync {
     async fn kpis(&self, query: &KpiQuery) -> Result<KpiReport>;
     /// The 15-point checklist of the program, with evidence and a verdict.
     async fn diagnose(&self) -> Result<super::diagnose::Diagnosis>;
+    /// The KPI report page (self-contained HTML) of a range of days: the KPIs of the query's
+    /// since, until and period, broken down as the report shows them, and the diagnosis.
+    async fn report(&self, query: &KpiQuery) -> Result<String>;
     /// Records where sales stands with a lead, and rescores it.
     async fn mark_lead(&self, lead: &str, mark: &MarkLead) -> Result<Marked>;
     /// Whether step mails are sending or paused by the breaker.

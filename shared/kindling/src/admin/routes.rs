@@ -167,6 +167,20 @@ pub(crate) async fn diagnose(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
     json(StatusCode::OK, &InProcess::new(k).diagnose().await?)
 }
 
+/// `GET /admin/report?since=&until=&period=`: the report page.
+pub(crate) async fn report(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
+    let mut q = crate::kpis::KpiQuery::default();
+    for (name, value) in query(req, &["since", "until", "period"])? {
+        match name.as_str() {
+            "since" => q.since = Some(value),
+            "until" => q.until = Some(value),
+            _ => q.period = Some(value),
+        }
+    }
+    let page = InProcess::new(k).report(&q).await?;
+    Ok(crate::web::html_page(StatusCode::OK, page))
+}
+
 /// `GET /admin/broadcasts`: `{"broadcasts": [rows]}`, newest first.
 pub(crate) async fn broadcasts(k: &Kindling) -> ApiResult {
     let rows = InProcess::new(k).broadcasts().await?;

@@ -103,6 +103,10 @@ pub struct Kindling {
     /// role may mail the configured test addresses only. Sends of the claim protocol take their
     /// mailer as an argument instead.
     pub test_mailer: Option<Arc<dyn crate::sending::ports::Mailer>>,
+    /// Where the weekly run keeps the report the digest links ([`crate::kpis::archive`]): on
+    /// AWS the stack's bucket (send-steps), locally `<data dir>/reports/`. `None`: the digest
+    /// goes without a link.
+    pub reports: Option<Arc<dyn crate::kpis::archive::ReportArchive>>,
 }
 
 impl Kindling {

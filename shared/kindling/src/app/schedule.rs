@@ -42,7 +42,8 @@ impl ScheduleReport {
 /// ([`crate::broadcasts::send_due_broadcasts`]). Broadcasts share the run's provider and
 /// breaker: a throttle or an open breaker stops both (the breaker is asked once per run). In
 /// the day after the digest's time, the digest goes to whoever has not had it
-/// ([`crate::kpis::digest`]), whatever the breaker says (it reports it).
+/// ([`crate::kpis::digest`]), whatever the breaker says (it reports it), with a link to the
+/// week's report, written then ([`crate::kpis::archive`]).
 #[tracing::instrument(name = "run_schedule", skip_all, fields(budget = budget))]
 pub async fn run_schedule(
     k: &Kindling,
@@ -68,7 +69,8 @@ pub async fn run_schedule(
         Some(day) => {
             let d = k.deliverability();
             let breaker = crate::deliverability::sending_status(&d);
-            Some(crate::kpis::digest::send(&k.kpis(), mailer, day, breaker).await?)
+            let report = crate::kpis::archive::keep_week(k, day);
+            Some(crate::kpis::digest::send(&k.kpis(), mailer, day, breaker, report).await?)
         }
         None => None,
     };

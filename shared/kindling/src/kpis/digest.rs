@@ -34,6 +34,9 @@ pub struct DigestReport {
     pub sent: Vec<String>,
     /// Addresses whose send failed in this run (tried again next run).
     pub failed: Vec<String>,
+    /// Whether this run's digest links the week's report ([`super::archive`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub linked: bool,
 }
 
 /// The digest's day if its time has come and it is still fresh at `now`.
@@ -105,6 +108,7 @@ pub async fn gather(
         breaker,
         hot,
         hot_count,
+        report: None,
     })
 }
 
@@ -129,20 +133,21 @@ fn standing(marks: &std::collections::BTreeMap<String, String>, to: &EmailAddres
     Standing::Try(mine.len() + 1)
 }
 
-/// Sends the digest of `day` to every address not yet done, each once; `breaker` is read only
-/// if one is due.
+/// Sends the digest of `day` to every address not yet done, each once; `breaker` is read and
+/// `report` (the week's report kept, its link) run only if one is due.
 pub async fn send(
     k: &Kpis<'_>,
     mailer: &dyn Mailer,
     day: NaiveDate,
     breaker: impl std::future::Future<Output = Result<crate::deliverability::SendingStatus>>,
+    report: impl std::future::Future<Output = Option<String>>,
 ) -> Result<DigestReport> {
-    let mut report = DigestReport {
+    let mut report_out = DigestReport {
         day: Some(day),
         ..DigestReport::default()
     };
     let Some(cfg) = k.config.digest else {
-        return Ok(report);
+        return Ok(report_out);
     };
     let series = format!("digest:{day}");
     let marks = k.tallies.marks(&series).await?;
@@ -156,9 +161,11 @@ pub async fn send(
         })
         .collect();
     if todo.is_empty() {
-        return Ok(report);
+        return Ok(report_out);
     }
-    let digest = gather(k, day, breaker.await?).await?;
+    let mut digest = gather(k, day, breaker.await?).await?;
+    digest.report = report.await;
+    report_out.linked = digest.report.is_some();
     let (subject, text, html) = super::digest_text::render(k.config, &digest);
     for (i, to, attempt) in todo {
         let name = format!("{to}#{attempt}");
@@ -173,7 +180,7 @@ pub async fn send(
                 k.tallies
                     .set_mark(&series, &name, &format!("rejected {e}"), false)
                     .await?;
-                report.failed.push(to.to_string());
+                report_out.failed.push(to.to_string());
                 continue;
             }
         };
@@ -185,22 +192,22 @@ pub async fn send(
         };
         let outcome = match mailer.send(&mail).await {
             Ok(id) => {
-                report.sent.push(to.to_string());
+                report_out.sent.push(to.to_string());
                 format!("sent {id}")
             }
             Err(MailError::Retryable(e)) => {
-                report.failed.push(to.to_string());
+                report_out.failed.push(to.to_string());
                 format!("failed {e}")
             }
             Err(MailError::Rejected(e)) => {
-                report.failed.push(to.to_string());
+                report_out.failed.push(to.to_string());
                 format!("rejected {e}")
             }
         };
         tracing::info!(day = %day, attempt, outcome = %outcome, "weekly digest");
         k.tallies.set_mark(&series, &name, &outcome, false).await?;
     }
-    Ok(report)
+    Ok(report_out)
 }
 
 /// The digest as RFC 5322 bytes: plain text and HTML, from the sender, no tracking.

@@ -20,6 +20,8 @@ pub struct Digest {
     pub breaker: crate::deliverability::SendingStatus,
     pub hot: Vec<Lead>,
     pub hot_count: usize,
+    /// A link to the full report of the twelve weeks ([`super::archive`]), if one was kept.
+    pub report: Option<String>,
 }
 
 /// A figure of a week: a count or a rate.
@@ -257,6 +259,14 @@ pub(crate) fn render(c: Sections<'_>, d: &Digest) -> (String, String, String) {
     if more > 0 {
         text.push_str(&format!("- {h_more} {more}\n"));
     }
+    let h_report = if ja {
+        "レポート(グラフ付き、リンクは7日間有効)"
+    } else {
+        "The full report (charts; the link works for 7 days)"
+    };
+    if let Some(link) = &d.report {
+        text.push_str(&format!("\n{h_report}:\n{link}\n"));
+    }
     text.push_str(&format!(
         "\nkindling kpis --since {since} --until {until}\n"
     ));
@@ -293,6 +303,13 @@ pub(crate) fn render(c: Sections<'_>, d: &Digest) -> (String, String, String) {
     if more > 0 {
         html.push_str(&format!("<li>{h_more} {more}</li>"));
     }
-    html.push_str("</ul></body></html>");
+    html.push_str("</ul>");
+    if let Some(link) = &d.report {
+        html.push_str(&format!(
+            "<p><a href=\"{}\">{h_report}</a></p>",
+            escape_html(link)
+        ));
+    }
+    html.push_str("</body></html>");
     (subject, text, html)
 }

@@ -7,10 +7,12 @@
 //! ([`crate::ports::Tallies::tally_each_once`]); a report ([`query`]) reads buckets, never the
 //! activity log.
 
+pub mod archive;
 pub mod config;
 pub mod count;
 pub mod digest;
 pub mod digest_text;
+pub mod page;
 pub mod figures;
 mod health;
 pub mod period;

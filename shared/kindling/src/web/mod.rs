@@ -126,6 +126,24 @@ pub(crate) fn response(status: StatusCode, content_type: &str, body: Bytes) -> R
     r
 }
 
+/// A whole HTML page that runs only its own inline script and style, loads nothing, is framed
+/// by no one, and is not cached or referred from (the KPI report).
+pub fn html_page(status: StatusCode, body: String) -> Response<Bytes> {
+    let mut res = response(status, "text/html; charset=utf-8", Bytes::from(body));
+    let h = res.headers_mut();
+    for (name, value) in [
+        ("referrer-policy", "no-referrer"),
+        ("x-content-type-options", "nosniff"),
+        (
+            "content-security-policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ),
+    ] {
+        h.insert(name, http::HeaderValue::from_static(value));
+    }
+    res
+}
+
 /// The body, refused with 413 if it is larger than `limit`.
 pub(crate) fn body_within(req: &Request<Bytes>, limit: usize) -> Result<&[u8], ApiError> {
     if req.body().len() > limit {

@@ -37,6 +37,7 @@ pub enum RouteId {
     AdminSegment,
     AdminKpis,
     AdminDiagnose,
+    AdminReport,
     AdminBroadcasts,
     AdminBroadcastCreate,
     AdminBroadcast,
@@ -113,7 +114,7 @@ const fn limit(rate: u32, burst: u32) -> Option<Throttle> {
 }
 
 /// Every route Kindling serves.
-pub static ROUTES: [Route; 20] = {
+pub static ROUTES: [Route; 21] = {
     use Auth::{Admin, Public};
     use Group::{Intake, Track};
     use RouteId::*;
@@ -252,6 +253,15 @@ pub static ROUTES: [Route; 20] = {
             Admin,
             limit(5, 10),
             "the 15-point checklist of the program: each item with its evidence, and a verdict",
+        ),
+        route(
+            AdminReport,
+            Method::GET,
+            "/admin/report",
+            Intake,
+            Admin,
+            limit(1, 5),
+            "the KPI report page (HTML, charts embedded) of a range of days",
         ),
         route(
             AdminBroadcasts,

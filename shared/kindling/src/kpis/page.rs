@@ -1,18 +1,18 @@
-//! `kindling report`: one self-contained HTML file of the KPIs and the diagnosis that opens with
-//! no network. The charts are drawn by Chart.js ([`CHARTJS`], vendored by
-//! `scripts/vendor-chartjs`, MIT), embedded with the data they draw (`<script id="kpis">`, the
-//! answer of `kindling kpis --json`), and the tables are written here, in the program's language
-//! (Japanese, else English). It reads through the admin interface, so it is the same locally and
-//! over `--api`.
+//! The KPI report (`kindling report`, `GET /admin/report`, the weekly copy the digest links): one
+//! self-contained HTML page of the KPIs and the diagnosis that opens with no network. The charts
+//! are drawn by Chart.js ([`CHARTJS`], vendored by `scripts/vendor-chartjs`, MIT), embedded with
+//! the data they draw (`<script id="kpis">`, the answer of `kindling kpis --json`), and the
+//! tables are written here, in the program's language (Japanese, else English).
 
-use kindling::admin::diagnose::Diagnosis;
-use kindling::kpis::{KpiQuery, KpiReport};
+use super::{KpiQuery, KpiReport};
+use crate::admin::diagnose::Diagnosis;
+use crate::error::{Error, PortError};
 use std::collections::BTreeMap;
 
 /// Chart.js, as vendored (its MIT banner first).
-pub const CHARTJS: &str = include_str!("../assets/chart.umd.min.js");
+pub const CHARTJS: &str = include_str!("../../assets/chart.umd.min.js");
 /// The page.
-const TEMPLATE: &str = include_str!("../assets/report.html");
+const TEMPLATE: &str = include_str!("../../assets/report.html");
 
 /// The breakdowns the report shows: per step, per broadcast, per A/B variant.
 pub const BREAKDOWNS: [&str; 3] = ["step", "broadcast", "variant"];
@@ -25,6 +25,17 @@ pub fn query(since: Option<String>, until: Option<String>, period: Option<String
         period,
         by: BREAKDOWNS.iter().map(|s| s.to_string()).collect(),
     }
+}
+
+/// The report of `query` (its breakdowns are the report's): the KPIs and the diagnosis, read
+/// through the in-process admin backend, as a page.
+pub async fn build(k: &crate::app::Kindling, query: &KpiQuery) -> Result<String, Error> {
+    use crate::admin::interface::Admin;
+    let admin = crate::admin::InProcess::new(k);
+    let q = self::query(query.since.clone(), query.until.clone(), query.period.clone());
+    let kpis = admin.kpis(&q).await?;
+    let diagnosis = admin.diagnose().await?;
+    html(&k.config.program, &kpis, &diagnosis)
 }
 
 /// (key, Japanese, English).
@@ -94,44 +105,52 @@ fn labels(ja: bool) -> BTreeMap<&'static str, &'static str> {
         .collect()
 }
 
+fn failed(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Error {
+    Error::Port(PortError::caused_by("report", "rendering the page", e))
+}
+
 /// JSON safe inside a `<script>` element.
-fn script_json<T: serde::Serialize>(v: &T) -> anyhow::Result<String> {
-    Ok(serde_json::to_string(v)?.replace("</", "<\\/"))
+fn script_json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
+    Ok(serde_json::to_string(v)
+        .map_err(failed)?
+        .replace("</", "<\\/"))
 }
 
 /// The report's HTML.
 pub fn html(
-    program: &kindling::program::Program,
+    program: &crate::program::Program,
     k: &KpiReport,
     d: &Diagnosis,
-) -> anyhow::Result<String> {
+) -> Result<String, Error> {
     let ja = program.default_language.starts_with("ja");
     let mut env = minijinja::Environment::new();
     env.add_filter("pct", |r: Option<f64>| {
         r.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0))
     });
-    env.add_template("report.html", TEMPLATE)?;
+    env.add_template("report.html", TEMPLATE).map_err(failed)?;
     let t = labels(ja);
-    let page = env
-        .get_template("report.html")?
-        .render(minijinja::context! {
+    let (data, label_json) = (script_json(k)?, script_json(&t)?);
+    env.get_template("report.html")
+        .and_then(|page| {
+            page.render(minijinja::context! {
             lang => if ja { "ja" } else { "en" },
             program => program.name,
             t => t,
             k => k,
             d => d,
-            data => script_json(k)?,
-            labels => script_json(&t)?,
+            data => data,
+            labels => label_json,
             chartjs => CHARTJS,
-        })?;
-    Ok(page)
+            })
+        })
+        .map_err(failed)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn chartjs_is_the_pinned_version_with_its_license() {
-        let pinned = include_str!("../../../scripts/vendor-chartjs")
+        let pinned = include_str!("../../../../scripts/vendor-chartjs")
             .lines()
             .find_map(|l| l.strip_prefix("VERSION="))
             .unwrap()
