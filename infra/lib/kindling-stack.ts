@@ -9,6 +9,7 @@ import {
   CfnOutput,
   Duration,
   RemovalPolicy,
+  SecretValue,
   Stack,
   type StackProps,
   Tags,
@@ -27,6 +28,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -136,6 +138,16 @@ export interface KindlingSettings {
    * from 200 to 10,000).
    */
   readonly sendBudget?: number;
+  /**
+   * Days the weekly KPI reports stay in the report bucket before they expire (at least 7: the
+   * digest's link works that long). Default 30.
+   */
+  readonly reportRetentionDays?: number;
+  /**
+   * Bump to rotate the report reader's access key, which signs the digest's 7-day links: the
+   * stack makes a new key and secret; send-steps reads it at its next cold start. Default 1.
+   */
+  readonly reportReaderKeySerial?: number;
 }
 
 export interface KindlingStackProps extends StackProps {
@@ -234,6 +246,7 @@ export class KindlingStack extends Stack {
   readonly dashboard: cloudwatch.Dashboard;
   readonly configurationSet: ses.ConfigurationSet;
   readonly signingKeys: secretsmanager.Secret;
+  readonly reportBucket: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: KindlingStackProps) {
     super(scope, id, props);
@@ -473,6 +486,7 @@ export class KindlingStack extends Stack {
         }),
       );
     }
+    this.reportBucket = this.weeklyReports(s, sendSteps);
     const notify = fns.notify;
     notify.addEnvironment('KINDLING_ALERT_TOPIC_ARN', this.alertTopic.topicArn);
     notify.addToRolePolicy(
@@ -692,6 +706,74 @@ export class KindlingStack extends Stack {
       value: fns.score.functionName,
       description: 'Invoke with {"kindling":"rescore","dry_run":true} to preview a rule change (README)',
     });
+  }
+
+  /**
+   * The weekly KPI report the digest links (shared/kindling-aws/src/reports.rs): send-steps
+   * writes `reports/<day>.html` to a private bucket (no public access, encrypted at rest, TLS
+   * only, objects expired by a lifecycle rule) and links it with a GET presigned for 7 days.
+   * A presigned URL lasts only as long as the credentials that signed it, and the function's
+   * role credentials last hours; so links are signed with the access key of a reader user that
+   * may get `reports/*` of this bucket and nothing else, kept in a secret only send-steps reads.
+   */
+  private weeklyReports(s: KindlingSettings, sendSteps: lambda.Function): s3.Bucket {
+    const days = s.reportRetentionDays ?? 30;
+    if (!Number.isInteger(days) || days < 7) {
+      throw new Error(`reportRetentionDays ${days}: a whole number of days, at least 7 (the digest's link works 7 days)`);
+    }
+    const bucket = new s3.Bucket(this, 'Reports', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        {
+          id: 'ExpireReports',
+          prefix: 'reports/',
+          expiration: Duration.days(days),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      // Emptied by its lifecycle rule; kept if the stack is deleted (a non-empty bucket could
+      // not be deleted anyway).
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Server access logs would need a second bucket for copies of a report that expires. Only send-steps writes here and only the reader key (in a secret only send-steps reads) signs links; CloudTrail data events can be enabled for an audit of reads.',
+    });
+    const reports = bucket.arnForObjects('reports/*');
+    const reader = new iam.User(this, 'ReportReader');
+    reader.addToPolicy(new iam.PolicyStatement({ sid: 'ReadReports', actions: ['s3:GetObject'], resources: [reports] }));
+    const key = new iam.AccessKey(this, 'ReportReaderKey', { user: reader, serial: s.reportReaderKeySerial ?? 1 });
+    const secret = new secretsmanager.Secret(this, 'ReportReaderSecret', {
+      description: `Kindling ${s.stage}: the access key that signs the weekly report's links`,
+      secretObjectValue: {
+        access_key_id: SecretValue.unsafePlainText(key.accessKeyId),
+        secret_access_key: key.secretAccessKey,
+      },
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'An IAM access key cannot be rotated by a Secrets Manager rotation without a rotation function of its own; it is rotated by bumping reportReaderKeySerial (README), which replaces the key and the secret in one deployment. The key can only read reports/ of the report bucket.',
+    });
+    sendSteps.addEnvironment('KINDLING_REPORT_BUCKET', bucket.bucketName);
+    sendSteps.addEnvironment('KINDLING_REPORT_READER_SECRET_ARN', secret.secretArn);
+    sendSteps.addToRolePolicy(new iam.PolicyStatement({ sid: 'WriteReports', actions: ['s3:PutObject'], resources: [reports] }));
+    sendSteps.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'ReportReaderKey', actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+    );
+    const bucketId = this.getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
+    for (const c of [sendSteps.role!, reader]) {
+      Validations.of(c).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/reports/*]`,
+        reason: 'The weekly reports are objects under reports/ of the report bucket, one per week: the grant names that prefix, one action each (write for send-steps, read for the reader).',
+      });
+    }
+    new CfnOutput(this, 'ReportBucketName', { value: bucket.bucketName, description: 'Weekly KPI reports (reports/<day>.html)' });
+    return bucket;
   }
 }
 

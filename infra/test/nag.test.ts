@@ -85,6 +85,8 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     assert.deepEqual(ids, [
       'AwsSolutions-APIG4',
       'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::<Reports65402A0A.Arn>/reports/*]',
+      'AwsSolutions-S1',
       'AwsSolutions-SMG4',
       'AwsSolutions-SNS2',
       'AwsSolutions-SQS3',

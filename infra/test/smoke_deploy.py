@@ -85,11 +85,17 @@ def replace_refs(node, logical_id, value):
 
 def prepare_for_moto(template, supported):
     """Provisions through their APIs the referenced resources that moto's CloudFormation cannot
-    create (the signing-key secret), the way the stack would, and substitutes their ARNs; lists
-    the rest, which moto skips (nothing refers to them in a way that fails)."""
+    create (the secrets), the way the stack would, and substitutes their ARNs; lists the rest,
+    which moto skips (nothing refers to them in a way that fails). A secret whose value the
+    template computes (the report reader's key) gets a placeholder: moto cannot resolve it."""
     sm = client("secretsmanager")
     for logical_id, r in list(template["Resources"].items()):
-        if r["Type"] == "AWS::SecretsManager::Secret":
+        if r["Type"] == "AWS::SecretsManager::Secret" and "SecretString" in r["Properties"]:
+            arn = sm.create_secret(Name=logical_id, SecretString='{"placeholder":true}')["ARN"]
+            template = replace_refs(template, logical_id, arn)
+            del template["Resources"][logical_id]
+            print(f"note - {logical_id} ({r['Type']}) created through the API with a placeholder value")
+        elif r["Type"] == "AWS::SecretsManager::Secret":
             gen = r["Properties"]["GenerateSecretString"]
             password = sm.get_random_password(
                 PasswordLength=gen["PasswordLength"], ExcludePunctuation=gen.get("ExcludePunctuation", False)
@@ -199,6 +205,14 @@ def main():
     secret = client("secretsmanager").get_secret_value(SecretId=outputs["SigningKeysSecretArn"])
     value = json.loads(secret["SecretString"])
     check(value.get("kid") == "k1" and len(value.get("secret", "")) == 64, "the signing key secret, generated")
+    # The report bucket (moto's CloudFormation keeps no lifecycle rule or encryption of a
+    # bucket: stack.test.ts asserts those in the template), and the reader with its one key.
+    bucket = outputs.get("ReportBucketName")
+    names = [b["Name"] for b in client("s3").list_buckets()["Buckets"]]
+    check(bucket in names, f"the report bucket {bucket}")
+    reader = physical[of_type("AWS::IAM::User")[0]]
+    keys = client("iam").list_access_keys(UserName=reader)["AccessKeyMetadata"]
+    check(len(keys) == 1, f"the report reader {reader} has one access key")
     functions = {f["FunctionName"]: f for f in client("lambda").list_functions()["Functions"]}
     check(len(functions) == 6, "six functions")
     check(

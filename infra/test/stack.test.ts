@@ -117,6 +117,8 @@ describe('functions', () => {
         ...base,
         'KINDLING_SIGNING_KEYS_SECRET_ARN',
         'KINDLING_SES_CONFIGURATION_SET',
+        'KINDLING_REPORT_BUCKET',
+        'KINDLING_REPORT_READER_SECRET_ARN',
       ],
       notify: [...base, 'KINDLING_ALERT_TOPIC_ARN', 'KINDLING_OPS_TOPIC_ARN'],
       feedback: base,
@@ -167,7 +169,7 @@ function topicId(displayName: string): string {
 function statementsOf(name: string): any[] {
   const roleId = refId(json.Resources[functionId(template, name)].Properties.Role);
   const policies = Object.values(resources(template, 'AWS::IAM::Policy')).filter((p) =>
-    p.Properties.Roles.some((r: any) => refId(r) === roleId),
+    (p.Properties.Roles ?? []).some((r: any) => refId(r) === roleId),
   );
   const role = json.Resources[roleId!].Properties;
   assert.equal(role.ManagedPolicyArns, undefined, `${name}: no managed policies`);
@@ -238,6 +240,7 @@ describe('IAM', () => {
         ...rw,
         'dynamodb:DeleteItem',
         'events:PutEvents',
+        's3:PutObject',
         'secretsmanager:GetSecretValue',
         'ses:GetAccount',
         'ses:SendEmail',
@@ -263,7 +266,9 @@ describe('IAM', () => {
   test('grants name their resources: the table, the due index, the bus, the secret, the identity', () => {
     const tableId = Object.keys(resources(template, 'AWS::DynamoDB::Table'))[0];
     const busId = Object.keys(resources(template, 'AWS::Events::EventBus'))[0];
-    const secretId = Object.keys(resources(template, 'AWS::SecretsManager::Secret'))[0];
+    const secretId = Object.keys(resources(template, 'AWS::SecretsManager::Secret')).find((id) =>
+      id.startsWith('SigningKeys'),
+    );
     for (const name of FUNCTIONS) {
       for (const s of statementsOf(name)) {
         const text = JSON.stringify(s.Resource);
@@ -510,10 +515,83 @@ describe('SES, SNS and alarms', () => {
     }
   });
 
-  test('outputs: API URL, table, bus, topic, the function to rescore with', () => {
-    for (const name of ['ApiUrl', 'TableName', 'EventBusName', 'AlertTopicArn', 'ScoreFunction']) {
+  test('outputs: API URL, table, bus, topic, the function to rescore with, the report bucket', () => {
+    for (const name of ['ApiUrl', 'TableName', 'EventBusName', 'AlertTopicArn', 'ScoreFunction', 'ReportBucketName']) {
       template.hasOutput(name, {});
     }
+  });
+});
+
+describe('the weekly report', () => {
+  const bucketId = () => Object.keys(resources(template, 'AWS::S3::Bucket'))[0];
+  const statements = (type: string, match: (r: any) => boolean): any[] =>
+    Object.values(resources(template, type))
+      .filter(match)
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+
+  test('one bucket: no public access, encrypted, TLS only, reports expire, kept on stack deletion', () => {
+    const buckets = resources(template, 'AWS::S3::Bucket');
+    assert.equal(Object.keys(buckets).length, 1);
+    const b = Object.values(buckets)[0] as any;
+    assert.equal(b.DeletionPolicy, 'Retain');
+    const p = b.Properties;
+    assert.deepEqual(p.PublicAccessBlockConfiguration, {
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    assert.equal(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm, 'AES256');
+    assert.equal(p.OwnershipControls.Rules[0].ObjectOwnership, 'BucketOwnerEnforced');
+    const rule = p.LifecycleConfiguration.Rules[0];
+    assert.deepEqual([rule.Status, rule.Prefix, rule.ExpirationInDays], ['Enabled', 'reports/', 30]);
+    const policy = statements('AWS::S3::BucketPolicy', () => true);
+    assert.ok(
+      policy.some((st: any) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false'),
+      'TLS only',
+    );
+  });
+
+  test('send-steps may write reports/ and read the reader key; the reader may only get reports/', () => {
+    const reports = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId(), 'Arn'] }, '/reports/*']] };
+    const sendSteps = statements('AWS::IAM::Policy', (p) => JSON.stringify(p).includes('SendStepsRole'));
+    const write = sendSteps.find((st: any) => st.Sid === 'WriteReports');
+    assert.deepEqual([write.Action, write.Resource], ['s3:PutObject', reports]);
+    const key = sendSteps.find((st: any) => st.Sid === 'ReportReaderKey');
+    assert.equal(key.Action, 'secretsmanager:GetSecretValue');
+    const users = Object.keys(resources(template, 'AWS::IAM::User'));
+    assert.equal(users.length, 1);
+    const reader = statements('AWS::IAM::Policy', (p) => JSON.stringify(p.Properties.Users ?? []).includes(users[0]));
+    assert.deepEqual(
+      reader.map((st: any) => [st.Action, st.Resource]),
+      [['s3:GetObject', reports]],
+    );
+    // Only send-steps reads the reader key, and only send-steps knows the bucket.
+    for (const [name, fn] of Object.entries(resources(template, 'AWS::Lambda::Function'))) {
+      const env = (fn as any).Properties.Environment?.Variables ?? {};
+      const isSendSteps = name.startsWith('SendSteps');
+      assert.equal('KINDLING_REPORT_BUCKET' in env, isSendSteps, name);
+      assert.equal('KINDLING_REPORT_READER_SECRET_ARN' in env, isSendSteps, name);
+    }
+    const others = statements('AWS::IAM::Policy', (p) => !JSON.stringify(p).includes('SendStepsRole'));
+    assert.ok(!JSON.stringify(others).includes('ReportReaderSecret'), 'no other role reads the key');
+  });
+
+  test('the reader key lives in a secret; a new serial makes a new key', () => {
+    const keys = Object.values(resources(template, 'AWS::IAM::AccessKey')) as any[];
+    assert.equal(keys.length, 1);
+    assert.equal(keys[0].Properties.Serial, 1);
+    const { template: rotated } = synth({ reportReaderKeySerial: 2 });
+    assert.equal((Object.values(resources(rotated, 'AWS::IAM::AccessKey'))[0] as any).Properties.Serial, 2);
+    const secrets = JSON.stringify(resources(template, 'AWS::SecretsManager::Secret'));
+    assert.ok(secrets.includes('access_key_id') && secrets.includes('SecretAccessKey'), secrets);
+  });
+
+  test('the digest runs on the send-steps schedule, every minute', () => {
+    const rules = Object.values(resources(template, 'AWS::Events::Rule')).map((r: any) => r.Properties);
+    const schedule = rules.find((r) => r.ScheduleExpression);
+    assert.equal(schedule.ScheduleExpression, 'rate(1 minute)');
+    assert.ok(JSON.stringify(schedule.Targets).includes('SendSteps'));
   });
 });
 
@@ -523,6 +601,7 @@ describe('settings are checked', () => {
     ['sender', { senderIdentity: '' }],
     ['origins', { allowedOrigins: ['https://www.example.jp/path'] }],
     ['retention', { logRetentionDays: 31 }],
+    ['report retention', { reportRetentionDays: 6 }],
   ] as const) {
     test(`a bad ${what} stops synthesis`, () => {
       assert.throws(() => synth(bad as any));

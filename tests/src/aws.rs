@@ -316,6 +316,39 @@ impl AwsEnv {
         rt
     }
 
+    /// A report bucket of its own and a secret holding the reader key `reader_key_id` (any
+    /// secret): what the stack gives send-steps for the weekly report.
+    pub async fn report_archive(&self, reader_key_id: &str) -> kindling_aws::settings::ReportSettings {
+        let bucket = unique("kindling-reports");
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk)
+                .force_path_style(true)
+                .build(),
+        )
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+        let secret = serde_json::json!({
+            "access_key_id": reader_key_id,
+            "secret_access_key": "reader-secret",
+        });
+        let reader_secret_arn = aws_sdk_secretsmanager::Client::new(&self.sdk)
+            .create_secret()
+            .name(unique("kindling-report-reader"))
+            .secret_string(secret.to_string())
+            .send()
+            .await
+            .unwrap()
+            .arn
+            .unwrap();
+        kindling_aws::settings::ReportSettings {
+            bucket,
+            reader_secret_arn,
+        }
+    }
+
     /// Receives (and deletes) every message waiting in a queue.
     pub async fn drain(&self, queue_url: &str) -> Vec<Value> {
         let sqs = aws_sdk_sqs::Client::new(&self.sdk);

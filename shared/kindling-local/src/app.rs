@@ -124,9 +124,11 @@ impl LocalApp {
             clock,
             ids,
             test_mailer: Some(mailer.clone()),
-            reports: Some(Arc::new(crate::reports::FolderReports {
-                dir: data_dir.join("reports"),
-            })),
+            reports: Some(Arc::new(kindling::admin::page::Weekly(Arc::new(
+                crate::reports::FolderReports {
+                    dir: data_dir.join("reports"),
+                },
+            )))),
         };
         Self {
             kindling,

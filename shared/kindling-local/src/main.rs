@@ -158,7 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             open: false,
         } => {
-            let query = kindling::kpis::page::query(since, until, period);
+            let query = kindling::admin::page::query(since, until, period);
             admin(data_dir, A::Report { query, out }, false).await
         }
         Command::Preview {

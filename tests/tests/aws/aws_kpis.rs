@@ -148,12 +148,17 @@ async fn the_weekly_digest_goes_through_ses_once_however_often_send_steps_runs()
         at: chrono::NaiveTime::MIN,
     });
     rt.kindling.config = std::sync::Arc::new(config);
+    rt.settings.reports = Some(env.report_archive("AKIAREPORTREADER").await);
+    let rt = rt.with_reports().await.unwrap();
     let mailer = rt.mailer().await;
     let first = on_schedule(&rt.kindling, &mailer, 10).await.unwrap();
-    assert_eq!(first.digest.unwrap().sent, std::slice::from_ref(&to));
+    let first = first.digest.unwrap();
+    assert_eq!(first.sent, std::slice::from_ref(&to));
+    assert!(first.linked);
     for _ in 0..2 {
         let again = on_schedule(&rt.kindling, &mailer, 10).await.unwrap();
-        assert!(again.digest.unwrap().sent.is_empty());
+        let again = again.digest.unwrap();
+        assert!(again.sent.is_empty() && !again.linked, "no second report");
     }
     let mails: Vec<String> = env
         .sent_mail()
@@ -167,4 +172,74 @@ async fn the_weekly_digest_goes_through_ses_once_however_often_send_steps_runs()
         "{}",
         &mails[0][..400.min(mails[0].len())]
     );
+    // The digest links the week's report in the bucket: a GET presigned for seven days with
+    // the reader's key (not the function's credentials, which expire within hours).
+    let mail = mail_parser::MessageParser::default()
+        .parse(mails[0].as_bytes())
+        .unwrap();
+    let text = mail.body_text(0).unwrap();
+    let link = text
+        .lines()
+        .find(|l| l.starts_with("http"))
+        .unwrap_or_else(|| panic!("a report link in {text}"));
+    let day = first.day.unwrap();
+    let bucket = &rt.settings.reports.as_ref().unwrap().bucket;
+    assert!(
+        link.contains(&format!("/{bucket}/reports/{day}.html?")),
+        "{link}"
+    );
+    assert!(link.contains("X-Amz-Expires=604800"), "{link}");
+    assert!(
+        link.contains("X-Amz-Credential=AKIAREPORTREADER%2F"),
+        "{link}"
+    );
+    let path = link.strip_prefix(env.endpoint.as_str()).unwrap();
+    let page = kindling_tests::aws::http_get(&env.endpoint, path);
+    assert!(
+        page.starts_with("<!DOCTYPE html>") && page.contains("<script id=\"kpis\""),
+        "{:.300}",
+        page
+    );
+}
+
+/// `GET /admin/report` on the intake function (API Gateway has checked the caller's IAM
+/// signature): the page, as HTML with its headers; a bad query is a 400 that writes nothing.
+#[tokio::test]
+async fn the_report_page_is_served_to_iam_callers_by_intake() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime().await;
+    let get = |path: &str| {
+        let mut req = http::Request::builder()
+            .method("GET")
+            .uri(path)
+            .body(bytes::Bytes::new())
+            .unwrap();
+        req.extensions_mut().insert(kindling::web::ClientInfo {
+            ip: None,
+            principal: Some("arn:aws:iam::123456789012:user/marketer".into()),
+        });
+        kindling::router::handle(&rt.kindling, Routes::Intake, req)
+    };
+    env.counter.reset();
+    let res = get("/admin/report?since=2026-09-01&period=month").await;
+    assert_eq!(res.status(), 200);
+    let h = res.headers();
+    assert_eq!(h["content-type"], "text/html; charset=utf-8");
+    assert_eq!(h["cache-control"], "no-store");
+    assert!(h["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    let page = std::str::from_utf8(res.body()).unwrap();
+    assert!(page.contains("\"period\":\"month\""), "{:.300}", page);
+    for bad in [
+        "/admin/report?period=day",
+        "/admin/report?since=2026-02-30",
+        "/admin/report?by=step",
+    ] {
+        assert_eq!(get(bad).await.status(), 400, "{bad}");
+    }
+    assert_eq!(env.counter.writes(), 0, "{:?}", env.counter.requests());
 }

@@ -219,7 +219,9 @@ async fn a_report_that_cannot_be_kept_leaves_the_digest_without_its_link() {
     let t = app();
     a_week(&t).await;
     let k = kindling::app::Kindling {
-        reports: Some(std::sync::Arc::new(Broken)),
+        reports: Some(std::sync::Arc::new(kindling::admin::page::Weekly(
+            std::sync::Arc::new(Broken),
+        ))),
         ..t.app.kindling.clone()
     };
     let monday = Utc.with_ymd_and_hms(2026, 11, 9, 0, 0, 0).unwrap();

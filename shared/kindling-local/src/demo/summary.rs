@@ -273,9 +273,9 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
         no_mail_of_a_left_topic: leads.iter().all(|l| l.emails_of_left_topics == 0),
     };
     let kpi_report =
-        kindling::kpis::kpis(&k.kpis(), &kindling::kpis::page::query(None, None, None)).await?;
+        kindling::kpis::kpis(&k.kpis(), &kindling::admin::page::query(None, None, None)).await?;
     let diagnosis = kindling::admin::diagnose::diagnose(k).await?;
-    let page = kindling::kpis::page::html(&k.config.program, &kpi_report, &diagnosis)?;
+    let page = kindling::admin::page::html(&k.config.program, &kpi_report, &diagnosis)?;
     std::fs::write(app.data_dir.join("report.html"), page)?;
     Ok(Summary {
         diagnosis,

@@ -197,7 +197,7 @@ impl Admin for InProcess<'_> {
     }
 
     async fn report(&self, query: &KpiQuery) -> Result<String> {
-        crate::kpis::page::build(self.k, query).await
+        super::page::build(self.k, query).await
     }
 
     async fn sending(&self) -> Result<SendingStatus> {

@@ -8,6 +8,7 @@ pub mod diagnose;
 mod diagnose_words;
 mod in_process;
 pub mod interface;
+pub mod page;
 mod report;
 pub(crate) mod routes;
 pub mod scenario;

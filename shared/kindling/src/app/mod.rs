@@ -7,7 +7,7 @@ mod counting;
 pub mod events;
 mod schedule;
 pub use counting::{count_event, on_feedback};
-pub use schedule::{run_schedule, ScheduleReport};
+pub use schedule::{run_schedule, ScheduleReport, WeeklyReport};
 
 use crate::activities::ports::{ActivityLog, VisitorLinks};
 use crate::alerts::ports::AlertLog;
@@ -103,10 +103,10 @@ pub struct Kindling {
     /// role may mail the configured test addresses only. Sends of the claim protocol take their
     /// mailer as an argument instead.
     pub test_mailer: Option<Arc<dyn crate::sending::ports::Mailer>>,
-    /// Where the weekly run keeps the report the digest links ([`crate::kpis::archive`]): on
-    /// AWS the stack's bucket (send-steps), locally `<data dir>/reports/`. `None`: the digest
-    /// goes without a link.
-    pub reports: Option<Arc<dyn crate::kpis::archive::ReportArchive>>,
+    /// Keeps the week's report for the digest to link ([`crate::kpis::archive`];
+    /// `admin::page::Weekly` over the stack's bucket on AWS (send-steps), over
+    /// `<data dir>/reports/` locally). `None`: the digest goes without a link.
+    pub reports: Option<Arc<dyn WeeklyReport>>,
 }
 
 impl Kindling {

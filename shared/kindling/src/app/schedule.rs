@@ -9,6 +9,14 @@ use crate::scoring::Rechecked;
 use crate::sequences::SendReport;
 use serde::Serialize;
 
+/// Keeps the week's report when the digest of `day` is about to go, and gives the link the
+/// digest carries (implemented above the schedule, where the report page is built:
+/// `admin::page::Weekly`). Never fails: without a link the digest still goes.
+#[async_trait::async_trait]
+pub trait WeeklyReport: Send + Sync {
+    async fn keep(&self, k: &Kindling, day: chrono::NaiveDate) -> Option<String>;
+}
+
 /// What one run of the schedule did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ScheduleReport {
@@ -69,7 +77,12 @@ pub async fn run_schedule(
         Some(day) => {
             let d = k.deliverability();
             let breaker = crate::deliverability::sending_status(&d);
-            let report = crate::kpis::archive::keep_week(k, day);
+            let report = async {
+                match &k.reports {
+                    Some(r) => r.keep(k, day).await,
+                    None => None,
+                }
+            };
             Some(crate::kpis::digest::send(&k.kpis(), mailer, day, breaker, report).await?)
         }
         None => None,

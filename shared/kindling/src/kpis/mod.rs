@@ -12,7 +12,6 @@ pub mod config;
 pub mod count;
 pub mod digest;
 pub mod digest_text;
-pub mod page;
 pub mod figures;
 mod health;
 pub mod period;

@@ -26,6 +26,9 @@ crate::named!(RouteId {
     AdminResume = "admin_resume",
     AdminSegments = "admin_segments",
     AdminSegment = "admin_segment",
+    AdminKpis = "admin_kpis",
+    AdminDiagnose = "admin_diagnose",
+    AdminReport = "admin_report",
     AdminBroadcasts = "admin_broadcasts",
     AdminBroadcastCreate = "admin_broadcast_create",
     AdminBroadcast = "admin_broadcast",
@@ -211,6 +214,14 @@ pub(crate) mod raw {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::names::Named;
+
+    #[test]
+    fn every_route_has_its_own_name() {
+        let names: std::collections::BTreeSet<&str> = ROUTES.iter().map(|r| r.id.name()).collect();
+        assert!(!names.contains(""), "a route without a name in [api] limits");
+        assert_eq!(names.len(), ROUTES.len(), "each route once");
+    }
 
     #[test]
     fn defaults_carry_the_traffic_of_their_send_rate_twice_and_pace_to_it() {

@@ -4,10 +4,14 @@
 //! the data they draw (`<script id="kpis">`, the answer of `kindling kpis --json`), and the
 //! tables are written here, in the program's language (Japanese, else English).
 
-use super::{KpiQuery, KpiReport};
-use crate::admin::diagnose::Diagnosis;
+use super::diagnose::Diagnosis;
+use crate::app::Kindling;
 use crate::error::{Error, PortError};
+use crate::kpis::archive::ReportArchive;
+use crate::kpis::{KpiQuery, KpiReport};
+use chrono::NaiveDate;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Chart.js, as vendored (its MIT banner first).
 pub const CHARTJS: &str = include_str!("../../assets/chart.umd.min.js");
@@ -29,13 +33,45 @@ pub fn query(since: Option<String>, until: Option<String>, period: Option<String
 
 /// The report of `query` (its breakdowns are the report's): the KPIs and the diagnosis, read
 /// through the in-process admin backend, as a page.
-pub async fn build(k: &crate::app::Kindling, query: &KpiQuery) -> Result<String, Error> {
-    use crate::admin::interface::Admin;
-    let admin = crate::admin::InProcess::new(k);
+pub async fn build(k: &Kindling, query: &KpiQuery) -> Result<String, Error> {
+    use super::interface::Admin;
+    let admin = super::InProcess::new(k);
     let q = self::query(query.since.clone(), query.until.clone(), query.period.clone());
     let kpis = admin.kpis(&q).await?;
     let diagnosis = admin.diagnose().await?;
     html(&k.config.program, &kpis, &diagnosis)
+}
+
+/// The digest's report kept in an archive ([`crate::app::WeeklyReport`]).
+pub struct Weekly(pub Arc<dyn ReportArchive>);
+
+#[async_trait::async_trait]
+impl crate::app::WeeklyReport for Weekly {
+    /// Writes the report of the digest of `day` (the twelve weeks up to the day before) and
+    /// gives its link. A failure is logged: the digest goes without the link.
+    async fn keep(&self, k: &Kindling, day: NaiveDate) -> Option<String> {
+        let query = KpiQuery {
+            until: Some((day - chrono::Days::new(1)).to_string()),
+            ..KpiQuery::default()
+        };
+        let kept = async {
+            let page = build(k, &query).await?;
+            let name = crate::kpis::archive::name_of(day);
+            let link = self.0.keep(&name, &page).await?;
+            Ok::<_, Error>((page.len(), link))
+        }
+        .await;
+        match kept {
+            Ok((bytes, link)) => {
+                tracing::info!(day = %day, bytes, linked = link.is_some(), "weekly report kept");
+                link
+            }
+            Err(e) => {
+                tracing::error!(day = %day, error = %e, "the weekly report could not be kept; the digest goes without its link");
+                None
+            }
+        }
+    }
 }
 
 /// (key, Japanese, English).
