@@ -318,7 +318,10 @@ impl AwsEnv {
 
     /// A report bucket of its own and a secret holding the reader key `reader_key_id` (any
     /// secret): what the stack gives send-steps for the weekly report.
-    pub async fn report_archive(&self, reader_key_id: &str) -> kindling_aws::settings::ReportSettings {
+    pub async fn report_archive(
+        &self,
+        reader_key_id: &str,
+    ) -> kindling_aws::settings::ReportSettings {
         let bucket = unique("kindling-reports");
         aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&self.sdk)

@@ -198,7 +198,8 @@ impl Runtime {
         if let Some(r) = &self.settings.reports {
             let reports =
                 crate::reports::S3Reports::new(&self.sdk, &r.bucket, &r.reader_secret_arn).await?;
-            self.kindling.reports = Some(Arc::new(kindling::admin::page::Weekly(Arc::new(reports))));
+            self.kindling.reports =
+                Some(Arc::new(kindling::admin::page::Weekly(Arc::new(reports))));
         }
         Ok(self)
     }

@@ -234,7 +234,8 @@ mod tests {
 
     #[test]
     fn the_report_bucket_comes_with_its_reader_secret() {
-        let arn = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:kindling-reader-AbCdEf";
+        let arn =
+            "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:kindling-reader-AbCdEf";
         let base = [("KINDLING_TABLE", "t"), ("KINDLING_EVENT_BUS", "b")];
         let with = |extra: &[(&'static str, &'static str)]| {
             let mut pairs = base.to_vec();

@@ -49,7 +49,10 @@ fn file_url(path: &std::path::Path) -> String {
 impl ReportArchive for FolderReports {
     async fn keep(&self, name: &str, html: &str) -> Result<Option<String>, PortError> {
         if name.contains(['/', '\\']) || name.starts_with('.') {
-            return Err(PortError::new("reports", format!("not a page name: {name:?}")));
+            return Err(PortError::new(
+                "reports",
+                format!("not a page name: {name:?}"),
+            ));
         }
         let path = self
             .write(name, html)
@@ -68,7 +71,11 @@ mod tests {
         let reports = FolderReports {
             dir: dir.path().join("my reports"),
         };
-        let link = reports.keep("2026-11-30.html", "old").await.unwrap().unwrap();
+        let link = reports
+            .keep("2026-11-30.html", "old")
+            .await
+            .unwrap()
+            .unwrap();
         reports.keep("2026-11-30.html", "<p>new</p>").await.unwrap();
         let path = dir.path().join("my reports/2026-11-30.html");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "<p>new</p>");

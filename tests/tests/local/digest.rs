@@ -205,11 +205,7 @@ struct Broken;
 
 #[async_trait::async_trait]
 impl kindling::kpis::archive::ReportArchive for Broken {
-    async fn keep(
-        &self,
-        _: &str,
-        _: &str,
-    ) -> Result<Option<String>, kindling::error::PortError> {
+    async fn keep(&self, _: &str, _: &str) -> Result<Option<String>, kindling::error::PortError> {
         Err(kindling::error::PortError::new("reports", "disk full"))
     }
 }

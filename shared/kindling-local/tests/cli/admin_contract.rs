@@ -560,7 +560,10 @@ async fn every_admin_operation_answers_the_same_in_process_and_over_http() {
         pages[0]["ok"]["members"], pages[1]["ok"]["members"],
         "the cursor moves on"
     );
-    let page = find(&here, "report")["ok"].as_str().unwrap_or("").to_owned();
+    let page = find(&here, "report")["ok"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
     assert!(
         page.starts_with("<!DOCTYPE html>") && page.contains("id=\"kpis\""),
         "the report page, with its data: {:.200}",

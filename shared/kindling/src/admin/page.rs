@@ -36,7 +36,11 @@ pub fn query(since: Option<String>, until: Option<String>, period: Option<String
 pub async fn build(k: &Kindling, query: &KpiQuery) -> Result<String, Error> {
     use super::interface::Admin;
     let admin = super::InProcess::new(k);
-    let q = self::query(query.since.clone(), query.until.clone(), query.period.clone());
+    let q = self::query(
+        query.since.clone(),
+        query.until.clone(),
+        query.period.clone(),
+    );
     let kpis = admin.kpis(&q).await?;
     let diagnosis = admin.diagnose().await?;
     html(&k.config.program, &kpis, &diagnosis)

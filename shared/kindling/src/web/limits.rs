@@ -219,7 +219,10 @@ mod tests {
     #[test]
     fn every_route_has_its_own_name() {
         let names: std::collections::BTreeSet<&str> = ROUTES.iter().map(|r| r.id.name()).collect();
-        assert!(!names.contains(""), "a route without a name in [api] limits");
+        assert!(
+            !names.contains(""),
+            "a route without a name in [api] limits"
+        );
         assert_eq!(names.len(), ROUTES.len(), "each route once");
     }
 

@@ -260,7 +260,7 @@ pub static ROUTES: [Route; 21] = {
             "/admin/report",
             Intake,
             Admin,
-            limit(1, 5),
+            limit(2, 10),
             "the KPI report page (HTML, charts embedded) of a range of days",
         ),
         route(
