@@ -1,6 +1,7 @@
 //! The SNS notifier: a readable alert for people (email subscriptions) with the structured alert
 //! as JSON in the `alert` message attribute (for programs subscribed through SQS or Lambda), and
-//! the team in the `audience` attribute (`sales`, `support`) for subscription filter policies.
+//! the team in the `audience` attribute (`sales`, `support`) and the owning rep in `owner` (when
+//! the lead has one) for subscription filter policies.
 //! Ops alerts (sending paused) go to the ops topic if one is set (the stack's ops topic, read
 //! by whoever runs Kindling), else to the alert topic with `audience` = `ops`.
 
@@ -56,6 +57,7 @@ impl SnsNotifier {
         body: String,
         json: String,
         audience: &str,
+        owner: Option<&str>,
     ) -> Result<(), PortError> {
         let attr = |v: String| {
             MessageAttributeValue::builder()
@@ -64,13 +66,18 @@ impl SnsNotifier {
                 .build()
                 .map_err(|e| PortError::new("sns", e))
         };
-        self.client
+        let mut publish = self
+            .client
             .publish()
             .topic_arn(topic)
             .subject(subject)
             .message(body)
             .message_attributes("alert", attr(json)?)
-            .message_attributes("audience", attr(audience.to_owned())?)
+            .message_attributes("audience", attr(audience.to_owned())?);
+        if let Some(owner) = owner {
+            publish = publish.message_attributes("owner", attr(owner.to_owned())?);
+        }
+        publish
             .send()
             .await
             .map_err(|e| PortError::caused_by("sns", "Publish", e))?;
@@ -102,6 +109,7 @@ impl Notifier for SnsNotifier {
             alert.body(),
             json,
             alert.audience.as_str(),
+            alert.owner.as_ref().map(|o| o.id.as_str()),
         )
         .await
     }
@@ -115,6 +123,7 @@ impl Notifier for SnsNotifier {
             alert.body.clone(),
             json,
             alert.audience.as_str(),
+            None,
         )
         .await
     }

@@ -82,10 +82,10 @@ impl LocalApp {
         }
         let db = Db::open(&data_dir.join("kindling.db"))?;
         let mailer = Arc::new(OutboxMailer::new(data_dir.join("outbox"), clock.clone()));
-        let notifier = Arc::new(JsonlNotifier::new(
-            data_dir.join("alerts.jsonl"),
-            print_alerts,
-        ));
+        let notifier = Arc::new(
+            JsonlNotifier::new(data_dir.join("alerts.jsonl"), print_alerts)
+                .mailing_owners(mailer.clone(), config.sender.from_address.clone()),
+        );
         let admin_token = crate::keys::load_or_create_admin_token(data_dir)
             .map_err(|e| PortError::new("admin token", e))?;
         let mut app = Self::assemble(

@@ -141,6 +141,19 @@ pub fn lead_text(r: &LeadReport, default_zone: Tz) -> String {
             sc.hot_crossings
         );
     }
+    if let Some(o) = &r.lead.owner {
+        let team = o
+            .team
+            .as_deref()
+            .map_or_else(String::new, |t| format!(", team {t}"));
+        let _ = writeln!(
+            out,
+            "  owner {} (rule {}{team}) since {}",
+            o.rep,
+            o.rule,
+            local(o.at, zone)
+        );
+    }
     if !r.lead.triggers.is_empty() {
         let _ = writeln!(
             out,

@@ -11,7 +11,7 @@
 //! - the capabilities, bottom up, one folder each with its rules, its use cases and its payloads:
 //!   [`activities`], [`leads`], [`sending`], [`tracking`], [`segments`], [`triggers`],
 //!   [`deliverability`], [`dispatch`] (the one send protocol), [`broadcasts`], [`sequences`],
-//!   [`scoring`], [`alerts`], [`forms`], [`kpis`];
+//!   [`routing`] (who in sales owns a lead), [`scoring`], [`alerts`], [`forms`], [`kpis`];
 //! - the assembly: [`config`] (loading and checking the program), [`app`] (the wired
 //!   [`app::Kindling`], the event catalog, the dispatch of events, the schedule's run),
 //!   [`admin`] (the admin interface and its routes) and [`router`] (every request to its route).
@@ -45,6 +45,7 @@ pub mod dispatch;
 pub mod forms;
 pub mod kpis;
 pub mod leads;
+pub mod routing;
 pub mod scoring;
 pub mod segments;
 pub mod sending;

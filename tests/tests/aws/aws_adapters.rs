@@ -183,6 +183,11 @@ async fn sns_alert_reaches_an_sqs_subscription_readable_and_structured() {
         reasons: vec!["consultation_request x1 = +30".into()],
         at,
         follow_up_by: at + chrono::Duration::hours(48),
+        owner: Some(kindling::alerts::ports::AlertOwner {
+            id: "tanaka".into(),
+            name: Some("田中".into()),
+            email: EmailAddress::parse("tanaka@example.jp").unwrap(),
+        }),
     };
     notifier.notify(&alert).await.unwrap();
     let got = env.alerts().await;
@@ -201,6 +206,12 @@ async fn sns_alert_reaches_an_sqs_subscription_readable_and_structured() {
         serde_json::from_str(n["MessageAttributes"]["alert"]["Value"].as_str().unwrap()).unwrap();
     assert_eq!(structured, alert);
     assert_eq!(n["MessageAttributes"]["audience"]["Value"], "sales");
+    // The owner, for the rep's own subscription (a filter policy on `owner`).
+    assert_eq!(n["MessageAttributes"]["owner"]["Value"], "tanaka");
+    assert!(n["Message"]
+        .as_str()
+        .unwrap()
+        .contains("For: 田中 <tanaka@example.jp>"));
 
     // A support trigger: its own subject (ASCII even for a Japanese name) and audience.
     let support = Alert {
@@ -208,6 +219,7 @@ async fn sns_alert_reaches_an_sqs_subscription_readable_and_structured() {
         audience: Audience::Support,
         trigger: Some("cancellation_risk".into()),
         reasons: vec!["cancellation_risk: 1× page_view (cancellation) within 30d".into()],
+        owner: None,
         ..alert
     };
     notifier.notify(&support).await.unwrap();
@@ -219,5 +231,9 @@ async fn sns_alert_reaches_an_sqs_subscription_readable_and_structured() {
         "cancellation_risk: lead L1 (score 55)"
     );
     assert_eq!(n["MessageAttributes"]["audience"]["Value"], "support");
-    assert!(n["Message"].as_str().unwrap().contains("For: support"));
+    assert!(n["MessageAttributes"].get("owner").is_none());
+    assert!(n["Message"]
+        .as_str()
+        .unwrap()
+        .contains("For: support (no owner)"));
 }

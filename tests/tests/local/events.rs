@@ -99,6 +99,7 @@ async fn a_hot_event_delivered_twice_alerts_sales_once() {
         previous: Temperature::Warm,
         at: t.now(),
         alert: true,
+        owner: None,
     });
     for _ in 0..2 {
         handle_event(&t.app.kindling, t.notifier.as_ref(), &again)
@@ -250,6 +251,7 @@ async fn events_that_can_never_succeed_are_dead_lettered_and_failing_ones_give_u
         previous: Temperature::Warm,
         at: t.now(),
         alert: true,
+        owner: None,
     });
     t.app
         .kindling
@@ -271,6 +273,7 @@ async fn events_that_can_never_succeed_are_dead_lettered_and_failing_ones_give_u
             previous: Temperature::Cold,
             at: t.now(),
             alert: true,
+            owner: None,
         })
         .envelope()])
         .await
@@ -309,6 +312,7 @@ async fn events_that_can_never_succeed_are_dead_lettered_and_failing_ones_give_u
             previous: Temperature::Cold,
             at: t.now(),
             alert: true,
+            owner: None,
         })
         .envelope()])
         .await

@@ -44,6 +44,7 @@ const LAYERS: &[&[&str]] = &[
     &["dispatch"],
     &["broadcasts"],
     &["sequences"],
+    &["routing"],
     &["scoring"],
     &["alerts"],
     &["forms"],

@@ -20,6 +20,7 @@ mod layout;
 mod local_pipeline;
 mod one_click;
 mod preferences;
+mod routing;
 mod segments;
 mod sending;
 mod store_sqlite;

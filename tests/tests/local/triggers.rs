@@ -97,6 +97,7 @@ async fn three_pricing_views_in_a_week_invite_once_and_alert_sales_once() {
         enrolled: Some("consultation_invite".into()),
         alert: Some(Audience::Sales),
         at: t.now(),
+        owner: None,
     });
     for _ in 0..2 {
         handle_event(&t.app.kindling, t.notifier.as_ref(), &fired)

@@ -71,17 +71,17 @@ pub async fn run(
         b"kindling-demo-signing-key-not-for-production".to_vec(),
     )])?;
     let db = Db::open(&data_dir.join("kindling.db"))?;
-    let notifier = Arc::new(Recording {
-        inner: Arc::new(crate::alerts::JsonlNotifier::new(
-            data_dir.join("alerts.jsonl"),
-            false,
-        )),
-        seen: Mutex::new(Vec::new()),
-    });
     let mailer = Arc::new(crate::outbox::OutboxMailer::new(
         data_dir.join("outbox"),
         clock.clone(),
     ));
+    let notifier = Arc::new(Recording {
+        inner: Arc::new(
+            crate::alerts::JsonlNotifier::new(data_dir.join("alerts.jsonl"), false)
+                .mailing_owners(mailer.clone(), config.sender.from_address.clone()),
+        ),
+        seen: Mutex::new(Vec::new()),
+    });
     let app = LocalApp::assemble(
         db,
         data_dir.to_path_buf(),

@@ -64,7 +64,7 @@ pub async fn notify_hot_lead(
     }
     let key = format!("hot/{}/{}", event.lead_id, event.crossing);
     alert_once(k, notifier, &key, &event.lead_id, |lead, card| {
-        draft(
+        let mut alert = draft(
             k,
             lead,
             card,
@@ -73,7 +73,9 @@ pub async fn notify_hot_lead(
             None,
             Vec::new(),
             event.at,
-        )
+        );
+        alert.owner = owner_of(k, event.owner.as_deref(), lead);
+        alert
     })
     .await
 }
@@ -95,7 +97,7 @@ pub async fn notify_trigger(
     let first = vec![format!("{}: {}", event.trigger, event.reason)];
     alert_once(k, notifier, &key, &event.lead_id, |lead, card| {
         let trigger = Some(event.trigger.clone());
-        draft(
+        let mut alert = draft(
             k,
             lead,
             card,
@@ -104,7 +106,11 @@ pub async fn notify_trigger(
             trigger,
             first.clone(),
             event.at,
-        )
+        );
+        if audience == Audience::Sales {
+            alert.owner = owner_of(k, event.owner.as_deref(), lead);
+        }
+        alert
     })
     .await
 }
@@ -136,6 +142,18 @@ async fn alert_once(
     k.alerts.mark_alert_sent(key, now).await?;
     tracing::info!(lead_id = %lead.id, key, audience = alert.audience.as_str(), "alert sent");
     Ok(NotifyOutcome::Alerted(Box::new(alert)))
+}
+
+/// The rep a sales alert is for: the event's owner (chosen with the hand-off, which the
+/// stored lead may not show yet), else the lead's; a rep no longer in `[[reps]]` is nobody.
+fn owner_of(k: &Alerts<'_>, event: Option<&str>, lead: &Lead) -> Option<ports::AlertOwner> {
+    let id = event.or(lead.owner.as_ref().map(|o| o.rep.as_str()))?;
+    let rep = k.scoring.config.routing.rep(id)?;
+    Some(ports::AlertOwner {
+        id: rep.id.clone(),
+        name: rep.name.clone(),
+        email: rep.email.clone(),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -176,5 +194,6 @@ fn draft(
         reasons,
         at: k.clock.now(),
         follow_up_by: event_at + k.config.alerts.follow_up,
+        owner: None,
     }
 }

@@ -57,8 +57,21 @@ pub struct Alert {
     /// `pricing_page_view x3 = +45`.
     pub reasons: Vec<String>,
     pub at: DateTime<Utc>,
-    /// Should have been followed up by then; after that the lead is escalated.
+    /// Should have been followed up by then.
     pub follow_up_by: DateTime<Utc>,
+    /// The rep who owns the lead (`[[routing]]`): the alert is theirs. `None`: the team's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<AlertOwner>,
+}
+
+/// Who an alert is for, by name: a rep of `[[reps]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertOwner {
+    /// The rep's id (the `owner` message attribute on AWS).
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub email: EmailAddress,
 }
 
 impl Alert {
@@ -77,10 +90,17 @@ impl Alert {
 
     /// A readable body for people.
     pub fn body(&self) -> String {
+        let owner = self.owner.as_ref().map_or_else(
+            || format!("{} (no owner)", self.audience.as_str()),
+            |o| match &o.name {
+                Some(n) => format!("{n} <{}>", o.email),
+                None => o.email.to_string(),
+            },
+        );
         let mut s = format!(
             "{}\n\nFor: {}\nEmail: {}\nTitle: {}\nScore: {} ({})\nFollow up by: {}\n\nWhy:\n",
             self.subject(),
-            self.audience.as_str(),
+            owner,
             self.email,
             self.title.as_deref().unwrap_or("-"),
             self.score,

@@ -170,6 +170,7 @@ mod tests {
                 previous: Temperature::Warm,
                 at,
                 alert: false,
+                owner: Some("tanaka".into()),
             }),
             Event::LeadBecameWarm(TemperatureChanged {
                 lead_id: LeadId::new("L1"),
@@ -191,6 +192,7 @@ mod tests {
                 fit: 10,
                 engagement: 50,
                 at,
+                owner: None,
             }),
             Event::LeadStageChanged(LeadStageChanged {
                 lead_id: LeadId::new("L1"),
@@ -220,6 +222,7 @@ mod tests {
                 enrolled: Some("consultation_invite".into()),
                 alert: Some(Audience::Sales),
                 at,
+                owner: Some("tanaka".into()),
             }),
             Event::SendingPaused(SendingPaused {
                 key: "sending_paused/20261102T000000Z/0".into(),

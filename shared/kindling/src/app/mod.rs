@@ -217,6 +217,7 @@ impl Kindling {
             members: &*self.stores.segments,
             activities: &*self.stores.activities,
             visitors: &*self.stores.visitors,
+            tallies: &*self.stores.tallies,
             enroll: self.enroller(),
             bus: &*self.bus,
             clock: &*self.clock,

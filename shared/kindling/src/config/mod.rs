@@ -42,6 +42,8 @@ pub struct Config {
     pub segments: Vec<crate::segments::Segment>,
     /// Buying stages, in order.
     pub stages: Vec<crate::segments::stages::Stage>,
+    /// `[[reps]]` and `[[routing]]`: who owns a lead handed to sales.
+    pub routing: crate::routing::Settings,
     pub broadcasts: crate::broadcasts::config::Settings,
     /// `[api]`: the request limits and the send rate they carry.
     pub api: crate::web::limits::Limits,
@@ -146,6 +148,7 @@ impl Config {
             triggers: &self.triggers,
             stages: &self.stages,
             segments: &self.segments,
+            routing: &self.routing,
             realert_cooldown: self.alerts.realert_cooldown,
             default_zone: self.program.default_zone,
         }
@@ -252,6 +255,17 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     let segments =
         crate::segments::config::validate(d, &f.segments, &categories, &seen_forms, &stage_ids);
     let segment_ids = f.segments.iter().map(|s| s.id.get_ref().clone()).collect();
+    let routing = crate::routing::config::validate(
+        d,
+        &f.reps,
+        &f.routing,
+        &crate::segments::config::Refs {
+            categories: &categories,
+            forms: &seen_forms,
+            stages: Some(&stage_ids),
+        },
+        &segment_ids,
+    );
     let triggers = crate::triggers::config::validate(
         d,
         &f.triggers,
@@ -279,6 +293,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         triggers,
         segments,
         stages,
+        routing,
         broadcasts,
         api,
         kpis,

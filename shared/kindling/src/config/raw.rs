@@ -29,6 +29,10 @@ pub struct File {
     #[serde(default)]
     pub stages: Vec<crate::segments::stages::raw::Stage>,
     #[serde(default)]
+    pub reps: Vec<crate::routing::config::raw::Rep>,
+    #[serde(default)]
+    pub routing: Vec<crate::routing::config::raw::Rule>,
+    #[serde(default)]
     pub broadcasts: Option<crate::broadcasts::config::raw::Broadcasts>,
     #[serde(default)]
     pub topics: Vec<crate::deliverability::topics::raw::Topic>,

@@ -308,6 +308,19 @@ pub struct TriggerState {
     pub last_at: DateTime<Utc>,
 }
 
+/// Who owns a lead in sales, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    /// The rep's id.
+    pub rep: String,
+    /// The `[[routing]]` rule that chose it.
+    pub rule: String,
+    /// The team it was chosen from, for a team rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 /// A known person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lead {
@@ -329,6 +342,9 @@ pub struct Lead {
     /// Where sales stands with the lead, if a rep or a sales tool said so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sales: Option<SalesMark>,
+    /// Who owns the lead in sales: chosen by `[[routing]]` when it was first handed to sales.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
     /// When the lead must be looked at again without new activity: a pending trigger condition
     /// (an abandoned form, unopened mails) or a decaying score. `None`: only on new activity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -358,6 +374,7 @@ impl Lead {
             score: ScoreSnapshot::default(),
             triggers: BTreeMap::new(),
             sales: None,
+            owner: None,
             recheck_at: None,
             stage_changes: Vec::new(),
             segments: BTreeMap::new(),

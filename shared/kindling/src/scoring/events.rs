@@ -38,6 +38,9 @@ pub struct LeadBecameHot {
     /// again): the crossing is a fact, the alert a policy. Absent in older events: true.
     #[serde(default = "yes")]
     pub alert: bool,
+    /// The rep who owns the lead (`[[routing]]`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 fn yes() -> bool {
@@ -63,6 +66,9 @@ pub struct LeadBecameMql {
     pub fit: i64,
     pub engagement: i64,
     pub at: DateTime<Utc>,
+    /// The rep who owns the lead (`[[routing]]`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// A lead moved between buying stages (a copy of the change stored on the lead).
@@ -112,6 +118,9 @@ pub struct TriggerFired {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<Audience>,
     pub at: DateTime<Utc>,
+    /// The rep who owns the lead (`[[routing]]`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// An event a rescore publishes.

@@ -44,6 +44,8 @@ pub struct Sections<'a> {
     /// Buying stages, in order.
     pub stages: &'a [crate::segments::stages::Stage],
     pub segments: &'a [crate::segments::Segment],
+    /// Who owns a lead handed to sales.
+    pub routing: &'a crate::routing::Settings,
     /// A lead that turns hot again within this long of its last alert does not alert again
     /// (`[alerts] realert_cooldown`).
     pub realert_cooldown: chrono::Duration,
@@ -59,6 +61,8 @@ pub struct Scoring<'a> {
     pub members: &'a dyn crate::segments::ports::SegmentMembers,
     pub activities: &'a dyn ActivityLog,
     pub visitors: &'a dyn VisitorLinks,
+    /// The routing counts of team rules ([`crate::routing::assign`]).
+    pub tallies: &'a dyn crate::ports::Tallies,
     pub enroll: Enroller<'a>,
     pub bus: &'a dyn EventBus,
     pub clock: &'a dyn Clock,

@@ -79,6 +79,10 @@ pub struct Plan {
     pub enroll: Vec<crate::ids::SequenceId>,
     /// The segments entered and left: written to the membership index first.
     pub moves: Vec<Move>,
+    /// The `[[routing]]` rule that picks the owner of a lead handed to sales now (it turned
+    /// hot and alerts, became an MQL, or a trigger alerts sales) and has none yet; the rep is
+    /// chosen when the plan is carried out ([`crate::routing::assign`]).
+    pub route: Option<String>,
 }
 
 impl Plan {
@@ -133,6 +137,7 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
             previous,
             at: now,
             alert,
+            owner: None,
         }));
     } else if temperature != previous {
         let change = TemperatureChanged {
@@ -156,6 +161,7 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
             fit: card.fit,
             engagement: card.engagement,
             at: now,
+            owner: None,
         }));
     }
 
@@ -238,6 +244,7 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
             enrolled: t.enroll.clone(),
             alert: t.alert,
             at: now,
+            owner: None,
         }));
     }
 
@@ -256,6 +263,26 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
         .min();
     lead.score.total = total;
     lead.score.temperature = temperature;
+    let handed_off = events.iter().any(|e| match e {
+        ScoringEvent::LeadBecameHot(h) => h.alert,
+        ScoringEvent::LeadBecameMql(_) => true,
+        ScoringEvent::TriggerFired(f) => f.alert == Some(crate::events::Audience::Sales),
+        _ => false,
+    });
+    let route = (handed_off && stored.owner.is_none())
+        .then(|| {
+            let facts = crate::segments::Facts {
+                lead: &lead,
+                total,
+                fit: card.fit,
+                engagement: card.engagement,
+                temperature,
+                mql: lead.score.mql_at.is_some(),
+                stage: lead.stage(),
+            };
+            crate::routing::route(c.routing, &facts, log, now).map(|r| r.id.clone())
+        })
+        .flatten();
     Plan {
         lead,
         card,
@@ -263,6 +290,7 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
         events,
         enroll,
         moves: segs.moves,
+        route,
     }
 }
 
@@ -302,11 +330,30 @@ pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Op
                 result.enrolled.push(seq.clone());
             }
         }
-        if !p.events.is_empty() {
-            let envelopes: Vec<_> = p.events.iter().map(ScoringEvent::envelope).collect();
+        let mut lead = p.lead;
+        let mut events = p.events;
+        if let Some(rule) = p
+            .route
+            .as_ref()
+            .and_then(|id| k.config.routing.rules.iter().find(|r| &r.id == id))
+        {
+            lead.owner =
+                crate::routing::assign(k.config.routing, k.tallies, rule, lead_id, now).await?;
+        }
+        if let Some(owner) = &lead.owner {
+            for e in &mut events {
+                match e {
+                    ScoringEvent::LeadBecameHot(h) => h.owner = Some(owner.rep.clone()),
+                    ScoringEvent::LeadBecameMql(m) => m.owner = Some(owner.rep.clone()),
+                    ScoringEvent::TriggerFired(f) => f.owner = Some(owner.rep.clone()),
+                    _ => {}
+                }
+            }
+        }
+        if !events.is_empty() {
+            let envelopes: Vec<_> = events.iter().map(ScoringEvent::envelope).collect();
             k.bus.publish(&envelopes).await?;
         }
-        let mut lead = p.lead;
         lead.score.computed_at = Some(now);
         lead.updated_at = now;
         if store(k, &lead).await? {
@@ -318,13 +365,13 @@ pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Op
             {
                 repair(k, lead_id, seg, lead.segments.get(seg), now).await?;
             }
-            for e in &p.events {
+            for e in &events {
                 if let ScoringEvent::TriggerFired(f) = e {
                     tracing::info!(lead_id = %lead_id, trigger = %f.trigger, firing = f.firing, reason = %f.reason, "trigger fired");
                 }
             }
             tracing::info!(lead_id = %lead_id, score = result.card.total, temperature = %result.card.temperature, "lead rescored");
-            result.events = p.events;
+            result.events = events;
             return Ok(Some(result));
         }
     }

@@ -59,11 +59,11 @@ pub(crate) fn validate(
     out
 }
 
-pub(super) struct Refs<'a> {
-    pub(super) categories: &'a HashSet<&'a str>,
-    pub(super) forms: &'a HashSet<String>,
+pub(crate) struct Refs<'a> {
+    pub(crate) categories: &'a HashSet<&'a str>,
+    pub(crate) forms: &'a HashSet<String>,
     /// The `[[stages]]` ids (`None` inside a stage's own condition).
-    pub(super) stages: Option<&'a HashSet<String>>,
+    pub(crate) stages: Option<&'a HashSet<String>>,
 }
 
 /// A condition as written, as JSON (the keys given, nothing else): what `segment show` and
@@ -83,7 +83,7 @@ fn definition(c: &raw::Cond) -> serde_json::Value {
     prune(serde_json::to_value(c).unwrap_or_default())
 }
 
-pub(super) fn cond(
+pub(crate) fn cond(
     d: &mut Diag<'_>,
     c: &S<raw::Cond>,
     refs: &Refs<'_>,
