@@ -152,7 +152,7 @@ async fn a_teams_turns_are_fair_over_a_thousand_leads() {
     let tallies: &dyn Tallies = &*t.app.kindling.stores.tallies;
     let mut counts = std::collections::BTreeMap::<String, u32>::new();
     for i in 0..1000 {
-        let lead = kindling::ids::LeadId::new(&format!("L{i:04}"));
+        let lead = kindling::ids::LeadId::new(format!("L{i:04}"));
         let owner = kindling::routing::assign(&config.routing, tallies, rule, &lead, t.now())
             .await
             .unwrap()
