@@ -88,6 +88,11 @@ export function loadStageThrottle(file = ROUTE_CATALOG_PATH): { rate: number; bu
   return c.stage_throttle ?? { rate: 200, burst: 400 };
 }
 
+/** The config's `[[reps]]`: each is subscribed to the sales alerts it owns. */
+export function loadReps(file = ROUTE_CATALOG_PATH): { id: string; email: string }[] {
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { reps?: { id: string; email: string }[] }).reps ?? [];
+}
+
 /** The config's `[broadcasts.test_send] addresses`: the only addresses intake may mail (test sends). */
 export function loadTestRecipients(file = ROUTE_CATALOG_PATH): string[] {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { test_recipients?: string[] }).test_recipients ?? [];
@@ -332,8 +337,27 @@ export class KindlingStack extends Stack {
     const forAudience = (audience: 'sales' | 'support') => ({
       filterPolicy: { audience: sns.SubscriptionFilter.stringFilter({ allowlist: [audience] }) },
     });
+    // Each rep of the config's [[reps]] gets the sales alerts it owns (the `owner` attribute);
+    // the sales team's addresses get those without an owner, so every alert reaches someone.
+    const reps = loadReps();
+    for (const rep of reps) {
+      this.alertTopic.addSubscription(
+        new subscriptions.EmailSubscription(rep.email, {
+          filterPolicy: {
+            audience: sns.SubscriptionFilter.stringFilter({ allowlist: ['sales'] }),
+            owner: sns.SubscriptionFilter.stringFilter({ allowlist: [rep.id] }),
+          },
+        }),
+      );
+    }
+    const unowned: Record<string, sns.SubscriptionFilter> =
+      reps.length === 0 ? {} : { owner: new sns.SubscriptionFilter([{ exists: false }]) };
     for (const email of s.alertEmails ?? []) {
-      this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email, forAudience('sales')));
+      this.alertTopic.addSubscription(
+        new subscriptions.EmailSubscription(email, {
+          filterPolicy: { ...forAudience('sales').filterPolicy, ...unowned },
+        }),
+      );
     }
     for (const email of s.supportEmails ?? []) {
       this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email, forAudience('support')));

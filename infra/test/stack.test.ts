@@ -13,6 +13,7 @@ import {
   loadEventCatalog,
   loadRouteCatalog,
   loadStageThrottle,
+  loadReps,
   loadTestRecipients,
   OTHER_METHODS_THROTTLE,
 } from '../lib/kindling-stack';
@@ -470,11 +471,22 @@ describe('SES, SNS and alarms', () => {
   test('the alert topic is encrypted; sales and support subscribe, each filtered to its audience', () => {
     const alert = json.Resources[alertTopicId()].Properties;
     assert.match(JSON.stringify(alert.KmsMasterKeyId), /alias\/aws\/sns/);
+    // Each rep of [[reps]] gets the sales alerts it owns; the team those without an owner.
+    const reps = loadReps();
+    assert.ok(reps.length > 0, 'the shipped config has reps');
+    for (const rep of reps) {
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: rep.email,
+        TopicArn: { Ref: alertTopicId() },
+        FilterPolicy: { audience: ['sales'], owner: [rep.id] },
+      });
+    }
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'sales@example.jp',
       TopicArn: { Ref: alertTopicId() },
-      FilterPolicy: { audience: ['sales'] },
+      FilterPolicy: { audience: ['sales'], owner: [{ exists: false }] },
     });
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',

@@ -57,7 +57,8 @@ pub fn function_of(group: kindling::router::routes::Group) -> &'static str {
 /// Throttles are the bundled config's `[api]` limits (mail-driven routes sized from its
 /// `send_rate`), `stage_throttle` the limit of routes with none, `send_rate` the fastest the
 /// sender hands mail to SES under them. `test_recipients` are the bundled config's `[broadcasts.test_send] addresses`: the only addresses
-/// the stack lets the intake function (which serves test sends) mail.
+/// the stack lets the intake function (which serves test sends) mail. `reps` are its `[[reps]]`:
+/// the stack subscribes each to the alerts it owns.
 pub fn route_catalog() -> serde_json::Value {
     use kindling::router::routes::{Auth, ROUTES};
     let config = crate::runtime::bundled_config().ok();
@@ -75,6 +76,16 @@ pub fn route_catalog() -> serde_json::Value {
             })
         })
         .collect();
+    let reps: Vec<serde_json::Value> = config
+        .as_ref()
+        .map(|c| {
+            c.routing
+                .reps
+                .iter()
+                .map(|r| serde_json::json!({ "id": r.id, "email": r.email.to_string() }))
+                .collect()
+        })
+        .unwrap_or_default();
     let test_recipients: Vec<String> = config
         .map(|c| {
             c.broadcasts
@@ -85,11 +96,12 @@ pub fn route_catalog() -> serde_json::Value {
         })
         .unwrap_or_default();
     serde_json::json!({
-        "comment": "Generated from kindling::router::routes and config/kindling.toml ([api], [broadcasts.test_send]) by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws route_catalog`; do not edit.",
+        "comment": "Generated from kindling::router::routes and config/kindling.toml ([api], [broadcasts.test_send], [[reps]]) by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws route_catalog`; do not edit.",
         "routes": routes,
         "stage_throttle": { "rate": limits.stage.rate, "burst": limits.stage.burst },
         "send_rate": limits.max_send_rate(),
         "test_recipients": test_recipients,
+        "reps": reps,
     })
 }
 

@@ -60,6 +60,12 @@ impl JsonlNotifier {
                 addr(&owner.email)?,
             ))
             .subject(alert.subject())
+            .date(alert.at.into())
+            // RFC 3834: a notice from a program, not a person (no auto-replies to it).
+            .raw_header(lettre::message::header::HeaderValue::new(
+                lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-generated".to_owned(),
+            ))
             .message_id(Some(format!("<alert-{id}@{}>", from.domain())))
             .body(alert.body())
             .map_err(|e| PortError::new("alert mail", e))?
@@ -184,6 +190,7 @@ mod tests {
             "{raw}"
         );
         assert!(raw.contains("tanaka@example.jp"), "{raw}");
+        assert!(raw.contains("Auto-Submitted: auto-generated"), "{raw}");
         assert!(
             raw.contains("For: 田中 <tanaka@example.jp>")
                 || raw.contains("Content-Transfer-Encoding"),

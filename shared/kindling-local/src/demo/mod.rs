@@ -186,8 +186,9 @@ pub async fn run(
                 .context("alert for an unknown person")?;
             let text = match &a.trigger {
                 None => format!(
-                    "🔥 SALES ALERT: hot at score {} (follow up by {})",
+                    "🔥 SALES ALERT: hot at score {}, to {} (follow up by {})",
                     a.score,
+                    a.owner.as_ref().map_or("the sales team", |o| o.id.as_str()),
                     local_str(a.follow_up_by, p.tz())
                 ),
                 Some(t) => format!(

@@ -75,6 +75,8 @@ pub struct AlertSummary {
     pub trigger: Option<String>,
     pub score: i64,
     pub at: DateTime<Utc>,
+    /// The rep it went to (`[[routing]]`); `None`: the team.
+    pub owner: Option<String>,
 }
 
 /// The scenario's promises, checked against what was stored.
@@ -293,6 +295,7 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
                 trigger: a.trigger.as_ref().map(ToString::to_string),
                 score: a.score,
                 at: a.at,
+                owner: a.owner.as_ref().map(|o| o.id.clone()),
             })
             .collect(),
         checks,

@@ -164,11 +164,21 @@ fn demo_json_summary_shows_the_promised_outcomes() {
     );
     assert_eq!(summary["checks"]["no_mail_after_unsubscribe"], true);
     assert_eq!(summary["checks"]["no_mail_in_quiet_hours"], true);
-    // Every mail is in the outbox.
-    let outbox = std::fs::read_dir(data.path().join("demo/outbox"))
+    // Every mail is in the outbox, and beside them each alert that has an owner, to that rep.
+    let names: Vec<String> = std::fs::read_dir(data.path().join("demo/outbox"))
         .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let (alerts, mails): (Vec<_>, Vec<_>) = names.iter().partition(|n| n.contains("_alert_"));
+    assert_eq!(mails.len(), emails.len());
+    let owned = summary["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| !a["owner"].is_null())
         .count();
-    assert_eq!(outbox, emails.len());
+    assert!(owned >= 1, "the demo routes a hot lead to its owner");
+    assert_eq!(alerts.len(), owned);
 }
 
 fn http(addr: &str, request: &str) -> String {
