@@ -62,6 +62,16 @@ pub fn config_with(edit: impl FnOnce(String) -> String) -> Config {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// `kindling.toml` without the shipped program's `[[reps]]` and `[[routing]]` (a test adds
+/// its own).
+pub fn without_shipped_routing(toml: &str) -> String {
+    let start = toml.find("[[reps]]").expect("the shipped program has reps");
+    let end = toml[start..]
+        .find("# Buying stages")
+        .map_or(toml.len(), |i| start + i);
+    format!("{}{}", &toml[..start], &toml[end..])
+}
+
 /// The signing keys of every test app.
 pub fn test_keys() -> SigningKeys {
     SigningKeys::new(vec![("t1".into(), vec![42; 32])]).unwrap()

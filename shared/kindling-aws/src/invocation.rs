@@ -36,7 +36,7 @@ pub enum Consumer {
     /// `activity.recorded.v1` → rescore (and triggers).
     Score,
     /// `lead.became_hot.v1`, `trigger.fired.v1` → alert sales or support;
-    /// `sending.paused.v1` → alert ops.
+    /// `lead.follow_up_due.v1` → remind the owner or escalate; `sending.paused.v1` → alert ops.
     Notify,
 }
 
@@ -61,7 +61,12 @@ impl Consumer {
                 LEAD_BECAME_MQL_V1,
                 LEAD_STAGE_CHANGED_V1,
             ],
-            Consumer::Notify => &[LEAD_BECAME_HOT_V1, TRIGGER_FIRED_V1, SENDING_PAUSED_V1],
+            Consumer::Notify => &[
+                LEAD_BECAME_HOT_V1,
+                TRIGGER_FIRED_V1,
+                LEAD_FOLLOW_UP_DUE_V1,
+                SENDING_PAUSED_V1,
+            ],
         }
     }
 }

@@ -16,9 +16,16 @@ pub fn sns_subject(alert: &Alert) -> String {
     let ascii = ascii_subject(&alert.subject());
     // Names in Japanese become '?'; say who by id instead, which is always ASCII.
     let subject = if ascii.contains('?') {
-        match &alert.trigger {
-            None => format!("Hot lead {} (score {})", alert.lead_id, alert.score),
-            Some(t) => format!("{t}: lead {} (score {})", alert.lead_id, alert.score),
+        use kindling::scoring::events::FollowUpKind;
+        match (&alert.follow_up, &alert.trigger) {
+            (Some(FollowUpKind::Reminder), _) => {
+                format!("Reminder, follow up: lead {}", alert.lead_id)
+            }
+            (Some(FollowUpKind::Escalation), _) => {
+                format!("Escalation, not followed up: lead {}", alert.lead_id)
+            }
+            (None, None) => format!("Hot lead {} (score {})", alert.lead_id, alert.score),
+            (None, Some(t)) => format!("{t}: lead {} (score {})", alert.lead_id, alert.score),
         }
     } else {
         ascii

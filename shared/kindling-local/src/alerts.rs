@@ -167,6 +167,7 @@ mod tests {
                 name: Some("田中".into()),
                 email: EmailAddress::parse("tanaka@example.jp").unwrap(),
             }),
+            follow_up: None,
         };
         n.notify(&alert).await.unwrap();
         alert.owner = None;

@@ -188,6 +188,7 @@ async fn sns_alert_reaches_an_sqs_subscription_readable_and_structured() {
             name: Some("田中".into()),
             email: EmailAddress::parse("tanaka@example.jp").unwrap(),
         }),
+        follow_up: None,
     };
     notifier.notify(&alert).await.unwrap();
     let got = env.alerts().await;

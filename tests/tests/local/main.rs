@@ -15,6 +15,7 @@ mod compat;
 mod digest;
 mod events;
 mod feedback;
+mod follow_up;
 mod kpis;
 mod layout;
 mod local_pipeline;

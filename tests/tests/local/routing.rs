@@ -5,7 +5,7 @@
 use chrono::{TimeZone, Utc};
 use kindling::config::Config;
 use kindling::ports::Tallies;
-use kindling_tests::harness::{config_with, lead_fields, TestApp};
+use kindling_tests::harness::{config_with, lead_fields, without_shipped_routing, TestApp};
 
 const REPS: &str = r#"
 [[reps]]
@@ -39,7 +39,7 @@ rep = "sato"
 "#;
 
 fn config() -> Config {
-    config_with(|toml| format!("{toml}\n{REPS}"))
+    config_with(|toml| format!("{}\n{REPS}", without_shipped_routing(&toml)))
 }
 
 fn app() -> TestApp {
@@ -196,7 +196,7 @@ fn routing_rules_name_reps_teams_and_segments_that_exist() {
         let dir = kindling_tests::harness::config_dir();
         let toml = format!(
             "{}\n[[reps]]\nid = \"sato\"\nemail = \"sato@example.jp\"\n{extra}",
-            std::fs::read_to_string(dir.join("kindling.toml")).unwrap()
+            without_shipped_routing(&std::fs::read_to_string(dir.join("kindling.toml")).unwrap())
         );
         let err = Config::from_sources("kindling.toml", &toml, "templates", Vec::new())
             .err()

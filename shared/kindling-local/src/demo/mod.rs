@@ -184,14 +184,24 @@ pub async fn run(
                 .iter()
                 .find(|p| p.email == a.email.as_str())
                 .context("alert for an unknown person")?;
-            let text = match &a.trigger {
-                None => format!(
-                    "🔥 SALES ALERT: hot at score {}, to {} (follow up by {})",
-                    a.score,
-                    a.owner.as_ref().map_or("the sales team", |o| o.id.as_str()),
+            use kindling::scoring::events::FollowUpKind;
+            let to = a.owner.as_ref().map_or("the sales team", |o| o.id.as_str());
+            let text = match (&a.follow_up, &a.trigger) {
+                (Some(FollowUpKind::Reminder), _) => format!(
+                    "⏰ REMINDER to {to}: not followed up yet (due {})",
                     local_str(a.follow_up_by, p.tz())
                 ),
-                Some(t) => format!(
+                (Some(FollowUpKind::Escalation), _) => format!(
+                    "🚨 ESCALATION to {to}: nobody followed up by {}",
+                    local_str(a.follow_up_by, p.tz())
+                ),
+                (None, None) => format!(
+                    "🔥 SALES ALERT: hot at score {}, to {} (follow up by {})",
+                    a.score,
+                    to,
+                    local_str(a.follow_up_by, p.tz())
+                ),
+                (None, Some(t)) => format!(
                     "📣 {} ALERT from trigger {t}: {}",
                     a.audience.as_str().to_uppercase(),
                     a.reasons

@@ -77,6 +77,8 @@ pub struct AlertSummary {
     pub at: DateTime<Utc>,
     /// The rep it went to (`[[routing]]`); `None`: the team.
     pub owner: Option<String>,
+    /// `reminder` or `escalation` of a hand-off; `None`: a hot lead or a trigger.
+    pub follow_up: Option<kindling::scoring::events::FollowUpKind>,
 }
 
 /// The scenario's promises, checked against what was stored.
@@ -195,7 +197,7 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
             emails_received: sent.len(),
             alerts: alerts
                 .iter()
-                .filter(|a| a.lead_id == id && a.trigger.is_none())
+                .filter(|a| a.lead_id == id && a.trigger.is_none() && a.follow_up.is_none())
                 .count(),
             trigger_alerts: alerts
                 .iter()
@@ -296,6 +298,7 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
                 score: a.score,
                 at: a.at,
                 owner: a.owner.as_ref().map(|o| o.id.clone()),
+                follow_up: a.follow_up,
             })
             .collect(),
         checks,
@@ -333,10 +336,14 @@ pub fn print_summary(s: &Summary, data_dir: &Path) {
         data_dir.join("outbox").display()
     );
     println!(
-        "Alerts: {} ({} hot, {} from triggers; log: {})",
+        "Alerts: {} ({} hot, {} from triggers, {} follow-ups; log: {})",
         s.alerts.len(),
-        s.alerts.iter().filter(|a| a.trigger.is_none()).count(),
+        s.alerts
+            .iter()
+            .filter(|a| a.trigger.is_none() && a.follow_up.is_none())
+            .count(),
         s.alerts.iter().filter(|a| a.trigger.is_some()).count(),
+        s.alerts.iter().filter(|a| a.follow_up.is_some()).count(),
         data_dir.join("alerts.jsonl").display()
     );
     let c = &s.checks;

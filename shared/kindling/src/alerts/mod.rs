@@ -10,7 +10,7 @@ use crate::alerts::ports::{Alert, AlertClaim, Notifier};
 use crate::error::Result;
 use crate::events::Audience;
 use crate::leads::Lead;
-use crate::scoring::events::{LeadBecameHot, TriggerFired};
+use crate::scoring::events::{FollowUpDue, FollowUpKind, LeadBecameHot, TriggerFired};
 use crate::scoring::rescore::score_card;
 use crate::scoring::ScoreCard;
 
@@ -115,6 +115,72 @@ pub async fn notify_trigger(
     .await
 }
 
+/// Reminds the owner of a hand-off nobody has marked yet, or escalates it at its deadline to
+/// `[alerts] escalate_to` (else to the team), once per hand-off and kind. Nothing if sales has
+/// marked the lead since the hand-off (in time, or after the event was published).
+#[tracing::instrument(name = "notify_follow_up", skip_all, fields(lead_id = %event.lead_id, handoff = event.handoff, kind = ?event.kind))]
+pub async fn notify_follow_up(
+    k: &Alerts<'_>,
+    notifier: &dyn Notifier,
+    event: &FollowUpDue,
+) -> Result<NotifyOutcome> {
+    let Some(stored) = k.leads.get_lead(&event.lead_id).await? else {
+        return Ok(NotifyOutcome::LeadGone);
+    };
+    if stored
+        .sales
+        .as_ref()
+        .is_some_and(|m| m.at >= event.handed_off_at)
+    {
+        tracing::info!(lead_id = %event.lead_id, "marked by sales since the hand-off; no follow-up alert");
+        return Ok(NotifyOutcome::NotAlerting);
+    }
+    let kind = match event.kind {
+        FollowUpKind::Reminder => "reminder",
+        FollowUpKind::Escalation => "escalation",
+    };
+    let key = format!("followup/{}/{}/{kind}", event.lead_id, event.handoff);
+    let owner = owner_of(k, event.owner.as_deref(), &stored);
+    alert_once(k, notifier, &key, &event.lead_id, |lead, card| {
+        let who = owner
+            .as_ref()
+            .map_or_else(|| "the sales team".to_owned(), |o| o.email.to_string());
+        let why = format!(
+            "{kind}: handed to {who} at {}, follow up by {}, not marked yet",
+            event.handed_off_at.format("%Y-%m-%d %H:%M UTC"),
+            event.due.format("%Y-%m-%d %H:%M UTC"),
+        );
+        let mut alert = draft(
+            k,
+            lead,
+            card,
+            key.clone(),
+            Audience::Sales,
+            None,
+            vec![why],
+            event.handed_off_at,
+        );
+        alert.follow_up_by = event.due;
+        alert.follow_up = Some(event.kind);
+        alert.owner = match event.kind {
+            FollowUpKind::Reminder => owner.clone(),
+            FollowUpKind::Escalation => k
+                .config
+                .alerts
+                .escalate_to
+                .as_deref()
+                .and_then(|id| k.scoring.config.routing.rep(id))
+                .map(|rep| ports::AlertOwner {
+                    id: rep.id.clone(),
+                    name: rep.name.clone(),
+                    email: rep.email.clone(),
+                }),
+        };
+        alert
+    })
+    .await
+}
+
 /// Claims the alert first; a failed notification releases the claim and returns an error so
 /// the event is retried. A claim left pending by a crash is sent again: for alerts a rare
 /// duplicate beats a lost hot lead.
@@ -195,5 +261,6 @@ fn draft(
         at: k.clock.now(),
         follow_up_by: event_at + k.config.alerts.follow_up,
         owner: None,
+        follow_up: None,
     }
 }

@@ -62,6 +62,9 @@ pub struct Alert {
     /// The rep who owns the lead (`[[routing]]`): the alert is theirs. `None`: the team's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<AlertOwner>,
+    /// A hand-off's reminder or escalation (`None`: a hot lead or a trigger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<crate::scoring::events::FollowUpKind>,
 }
 
 /// Who an alert is for, by name: a rep of `[[reps]]`.
@@ -82,9 +85,12 @@ impl Alert {
             Some(c) => format!("{who} ({c})"),
             None => who.to_owned(),
         };
-        match &self.trigger {
-            None => format!("Hot lead: {who}, score {}", self.score),
-            Some(t) => format!("{t}: {who}, score {}", self.score),
+        use crate::scoring::events::FollowUpKind;
+        match (&self.follow_up, &self.trigger) {
+            (Some(FollowUpKind::Reminder), _) => format!("Reminder, follow up: {who}"),
+            (Some(FollowUpKind::Escalation), _) => format!("Escalation, not followed up: {who}"),
+            (None, None) => format!("Hot lead: {who}, score {}", self.score),
+            (None, Some(t)) => format!("{t}: {who}, score {}", self.score),
         }
     }
 

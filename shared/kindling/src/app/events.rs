@@ -5,15 +5,16 @@
 pub use crate::deliverability::events::SENDING_PAUSED_V1;
 pub use crate::scoring::events::{
     LEAD_BECAME_HOT_V1, LEAD_BECAME_MQL_V1, LEAD_BECAME_WARM_V1, LEAD_COOLED_V1,
-    LEAD_ENTERED_SEGMENT_V1, LEAD_LEFT_SEGMENT_V1, LEAD_STAGE_CHANGED_V1, TRIGGER_FIRED_V1,
+    LEAD_ENTERED_SEGMENT_V1, LEAD_FOLLOW_UP_DUE_V1, LEAD_LEFT_SEGMENT_V1, LEAD_STAGE_CHANGED_V1,
+    TRIGGER_FIRED_V1,
 };
 pub use crate::tracking::events::ACTIVITY_RECORDED_V1;
 
 use crate::deliverability::events::SendingPaused;
 use crate::events::Envelope;
 use crate::scoring::events::{
-    LeadBecameHot, LeadBecameMql, LeadEnteredSegment, LeadLeftSegment, LeadStageChanged,
-    ScoringEvent, TemperatureChanged, TriggerFired,
+    FollowUpDue, LeadBecameHot, LeadBecameMql, LeadEnteredSegment, LeadLeftSegment,
+    LeadStageChanged, ScoringEvent, TemperatureChanged, TriggerFired,
 };
 use crate::tracking::events::ActivityRecorded;
 
@@ -30,11 +31,12 @@ pub enum Event {
     LeadEnteredSegment(LeadEnteredSegment),
     LeadLeftSegment(LeadLeftSegment),
     TriggerFired(TriggerFired),
+    FollowUpDue(FollowUpDue),
     SendingPaused(SendingPaused),
 }
 
 /// Every detail-type, for the infrastructure's rule patterns.
-pub const DETAIL_TYPES: [&str; 10] = [
+pub const DETAIL_TYPES: [&str; 11] = [
     ACTIVITY_RECORDED_V1,
     LEAD_BECAME_WARM_V1,
     LEAD_BECAME_HOT_V1,
@@ -44,6 +46,7 @@ pub const DETAIL_TYPES: [&str; 10] = [
     LEAD_ENTERED_SEGMENT_V1,
     LEAD_LEFT_SEGMENT_V1,
     TRIGGER_FIRED_V1,
+    LEAD_FOLLOW_UP_DUE_V1,
     SENDING_PAUSED_V1,
 ];
 
@@ -67,6 +70,7 @@ impl From<ScoringEvent> for Event {
             ScoringEvent::LeadEnteredSegment(e) => Event::LeadEnteredSegment(e),
             ScoringEvent::LeadLeftSegment(e) => Event::LeadLeftSegment(e),
             ScoringEvent::TriggerFired(e) => Event::TriggerFired(e),
+            ScoringEvent::FollowUpDue(e) => Event::FollowUpDue(e),
         }
     }
 }
@@ -84,6 +88,7 @@ impl Event {
             Event::LeadEnteredSegment(_) => LEAD_ENTERED_SEGMENT_V1,
             Event::LeadLeftSegment(_) => LEAD_LEFT_SEGMENT_V1,
             Event::TriggerFired(_) => TRIGGER_FIRED_V1,
+            Event::FollowUpDue(_) => LEAD_FOLLOW_UP_DUE_V1,
             Event::SendingPaused(_) => SENDING_PAUSED_V1,
         }
     }
@@ -100,6 +105,7 @@ impl Event {
             Event::LeadEnteredSegment(e) => Envelope::new(t, e),
             Event::LeadLeftSegment(e) => Envelope::new(t, e),
             Event::TriggerFired(e) => Envelope::new(t, e),
+            Event::FollowUpDue(e) => Envelope::new(t, e),
             Event::SendingPaused(e) => Envelope::new(t, e),
         }
     }
@@ -129,6 +135,7 @@ impl Event {
             }
             LEAD_LEFT_SEGMENT_V1 => de(LEAD_LEFT_SEGMENT_V1, detail, Event::LeadLeftSegment),
             TRIGGER_FIRED_V1 => de(TRIGGER_FIRED_V1, detail, Event::TriggerFired),
+            LEAD_FOLLOW_UP_DUE_V1 => de(LEAD_FOLLOW_UP_DUE_V1, detail, Event::FollowUpDue),
             SENDING_PAUSED_V1 => de(SENDING_PAUSED_V1, detail, Event::SendingPaused),
             other => Err(DecodeError::UnknownType(other.to_owned())),
         }
@@ -223,6 +230,15 @@ mod tests {
                 alert: Some(Audience::Sales),
                 at,
                 owner: Some("tanaka".into()),
+            }),
+            Event::FollowUpDue(FollowUpDue {
+                lead_id: LeadId::new("L1"),
+                handoff: 1,
+                kind: crate::scoring::events::FollowUpKind::Escalation,
+                owner: Some("tanaka".into()),
+                handed_off_at: at,
+                due: at,
+                at,
             }),
             Event::SendingPaused(SendingPaused {
                 key: "sending_paused/20261102T000000Z/0".into(),

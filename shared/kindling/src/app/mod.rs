@@ -305,6 +305,9 @@ pub async fn handle_event(
         Event::TriggerFired(e) => crate::alerts::notify_trigger(&k.alerts(), notifier, e)
             .await
             .map(|_| ()),
+        Event::FollowUpDue(e) => crate::alerts::notify_follow_up(&k.alerts(), notifier, e)
+            .await
+            .map(|_| ()),
         Event::SendingPaused(e) => {
             crate::alerts::ops::notify_sending_paused(&k.alerts(), notifier, e)
                 .await

@@ -149,6 +149,7 @@ impl Config {
             stages: &self.stages,
             segments: &self.segments,
             routing: &self.routing,
+            follow_up: self.alerts.clock,
             realert_cooldown: self.alerts.realert_cooldown,
             default_zone: self.program.default_zone,
         }
@@ -239,7 +240,6 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         &sending.quiet_hours,
     );
     let (forms, seen_forms) = crate::forms::config::validate(d, &f.forms, &seq_ids);
-    let alerts = alerts::config::validate(d, &f.alerts);
     let stages = crate::segments::stages::validate(d, &f.stages, &categories, &seen_forms);
     let stage_ids: HashSet<String> = stages.iter().map(|s| s.id.to_string()).collect();
     for s in &f.sequences {
@@ -266,6 +266,8 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         },
         &segment_ids,
     );
+    let rep_ids = routing.reps.iter().map(|r| r.id.clone()).collect();
+    let alerts = alerts::config::validate(d, &f.alerts, sending.holidays, &rep_ids);
     let triggers = crate::triggers::config::validate(
         d,
         &f.triggers,

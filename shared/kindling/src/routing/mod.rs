@@ -10,6 +10,7 @@
 //! before the lead is stored.
 
 pub mod config;
+pub mod follow_up;
 
 use crate::activities::Activity;
 use crate::email::EmailAddress;

@@ -24,6 +24,34 @@ pub const LEAD_ENTERED_SEGMENT_V1: &str = "lead.entered_segment.v1";
 pub const LEAD_LEFT_SEGMENT_V1: &str = "lead.left_segment.v1";
 /// Detail-type of [`TriggerFired`].
 pub const TRIGGER_FIRED_V1: &str = "trigger.fired.v1";
+/// Detail-type of [`FollowUpDue`].
+pub const LEAD_FOLLOW_UP_DUE_V1: &str = "lead.follow_up_due.v1";
+
+/// Which moment of a hand-off's follow-up clock came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUpKind {
+    /// The owner is reminded (at `[alerts] remind_at` of the time).
+    Reminder,
+    /// Nobody marked the lead by the deadline: the escalation goes to `[alerts] escalate_to`.
+    Escalation,
+}
+
+/// A hand-off's reminder or deadline came and sales has not marked the lead (published once per
+/// hand-off and kind by the rescore that sees the time; notify alerts once per the same).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpDue {
+    pub lead_id: LeadId,
+    /// The hand-off's number ([`crate::leads::Handoff::n`]).
+    pub handoff: u32,
+    pub kind: FollowUpKind,
+    /// The rep who owns the lead, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    pub handed_off_at: DateTime<Utc>,
+    pub due: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
 
 /// A lead crossed into hot. `crossing` numbers the crossings of this lead, so each one alerts
 /// sales exactly once however often the event is delivered.
@@ -134,6 +162,7 @@ pub enum ScoringEvent {
     LeadEnteredSegment(LeadEnteredSegment),
     LeadLeftSegment(LeadLeftSegment),
     TriggerFired(TriggerFired),
+    FollowUpDue(FollowUpDue),
 }
 
 impl ScoringEvent {
@@ -148,6 +177,7 @@ impl ScoringEvent {
             Self::LeadEnteredSegment(_) => LEAD_ENTERED_SEGMENT_V1,
             Self::LeadLeftSegment(_) => LEAD_LEFT_SEGMENT_V1,
             Self::TriggerFired(_) => TRIGGER_FIRED_V1,
+            Self::FollowUpDue(_) => LEAD_FOLLOW_UP_DUE_V1,
         }
     }
 
@@ -162,6 +192,7 @@ impl ScoringEvent {
             Self::LeadEnteredSegment(e) => Envelope::new(t, e),
             Self::LeadLeftSegment(e) => Envelope::new(t, e),
             Self::TriggerFired(e) => Envelope::new(t, e),
+            Self::FollowUpDue(e) => Envelope::new(t, e),
         }
     }
 }

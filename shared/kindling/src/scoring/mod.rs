@@ -6,6 +6,8 @@
 pub mod config;
 pub mod events;
 mod fit;
+mod handoff;
+mod levels;
 mod recheck;
 
 pub mod batch;
@@ -16,6 +18,7 @@ pub use batch::{
     RescoreChange, RescorePage, SegmentMove,
 };
 pub use fit::{fit, FitField, FitRule, FitScore, FitTest};
+pub use levels::{Mql, Thresholds};
 pub use recheck::{recheck_due_leads, Rechecked};
 pub use rescore::{lead_activities, plan, rescore_lead, Plan, Rescored};
 
@@ -46,6 +49,8 @@ pub struct Sections<'a> {
     pub segments: &'a [crate::segments::Segment],
     /// Who owns a lead handed to sales.
     pub routing: &'a crate::routing::Settings,
+    /// The follow-up clock of a hand-off (`[alerts]`).
+    pub follow_up: crate::routing::follow_up::FollowUp,
     /// A lead that turns hot again within this long of its last alert does not alert again
     /// (`[alerts] realert_cooldown`).
     pub realert_cooldown: chrono::Duration,
@@ -67,43 +72,6 @@ pub struct Scoring<'a> {
     pub bus: &'a dyn EventBus,
     pub clock: &'a dyn Clock,
     pub ids: &'a dyn Ids,
-}
-
-/// Score at or above which a lead is warm or hot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Thresholds {
-    pub hot: i64,
-    pub warm: i64,
-}
-
-impl Thresholds {
-    /// The temperature of a total.
-    pub fn temperature(&self, total: i64) -> Temperature {
-        if total >= self.hot {
-            Temperature::Hot
-        } else if total >= self.warm {
-            Temperature::Warm
-        } else {
-            Temperature::Cold
-        }
-    }
-}
-
-/// When a lead is a marketing-qualified lead: every given minimum holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mql {
-    pub min_total: i64,
-    pub min_fit: Option<i64>,
-    pub min_engagement: Option<i64>,
-}
-
-impl Mql {
-    /// Whether a score card meets the definition.
-    pub fn met(&self, card: &ScoreCard) -> bool {
-        card.total >= self.min_total
-            && self.min_fit.is_none_or(|m| card.fit >= m)
-            && self.min_engagement.is_none_or(|m| card.engagement >= m)
-    }
 }
 
 /// How often one rule may award points.

@@ -97,6 +97,7 @@ impl Plan {
             && a.recheck_at == b.recheck_at
             && a.stage_changes == b.stage_changes
             && a.segments == b.segments
+            && a.handoff == b.handoff
             && self.events.is_empty()
             && self.enroll.is_empty()
     }
@@ -248,6 +249,7 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
         }));
     }
 
+    let handed_off = super::handoff::hand_off(c, stored, &mut lead, now, &mut events);
     let decaying = temperature != Temperature::Cold
         && card.breakdown.iter().any(|r| {
             r.undecayed != 0
@@ -257,31 +259,23 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
                     .any(|rule| rule.id == r.rule && rule.half_life_days.is_some())
         });
     let decay_recheck = decaying.then(|| now + Duration::hours(DECAY_RECHECK_HOURS));
-    lead.recheck_at = [evaluation.recheck_at, decay_recheck, segs.changes_at]
-        .into_iter()
-        .flatten()
-        .min();
+    let handoff_due = lead
+        .handoff
+        .as_ref()
+        .and_then(crate::leads::Handoff::next_due);
+    lead.recheck_at = [
+        evaluation.recheck_at,
+        decay_recheck,
+        segs.changes_at,
+        handoff_due,
+    ]
+    .into_iter()
+    .flatten()
+    .min();
     lead.score.total = total;
     lead.score.temperature = temperature;
-    let handed_off = events.iter().any(|e| match e {
-        ScoringEvent::LeadBecameHot(h) => h.alert,
-        ScoringEvent::LeadBecameMql(_) => true,
-        ScoringEvent::TriggerFired(f) => f.alert == Some(crate::events::Audience::Sales),
-        _ => false,
-    });
     let route = (handed_off && stored.owner.is_none())
-        .then(|| {
-            let facts = crate::segments::Facts {
-                lead: &lead,
-                total,
-                fit: card.fit,
-                engagement: card.engagement,
-                temperature,
-                mql: lead.score.mql_at.is_some(),
-                stage: lead.stage(),
-            };
-            crate::routing::route(c.routing, &facts, log, now).map(|r| r.id.clone())
-        })
+        .then(|| super::handoff::route(c, &lead, &card, log, now))
         .flatten();
     Plan {
         lead,
@@ -332,24 +326,7 @@ pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Op
         }
         let mut lead = p.lead;
         let mut events = p.events;
-        if let Some(rule) = p
-            .route
-            .as_ref()
-            .and_then(|id| k.config.routing.rules.iter().find(|r| &r.id == id))
-        {
-            lead.owner =
-                crate::routing::assign(k.config.routing, k.tallies, rule, lead_id, now).await?;
-        }
-        if let Some(owner) = &lead.owner {
-            for e in &mut events {
-                match e {
-                    ScoringEvent::LeadBecameHot(h) => h.owner = Some(owner.rep.clone()),
-                    ScoringEvent::LeadBecameMql(m) => m.owner = Some(owner.rep.clone()),
-                    ScoringEvent::TriggerFired(f) => f.owner = Some(owner.rep.clone()),
-                    _ => {}
-                }
-            }
-        }
+        super::handoff::assign_owner(k, p.route.as_deref(), &mut lead, &mut events, now).await?;
         if !events.is_empty() {
             let envelopes: Vec<_> = events.iter().map(ScoringEvent::envelope).collect();
             k.bus.publish(&envelopes).await?;
