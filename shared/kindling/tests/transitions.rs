@@ -111,10 +111,19 @@ fn a_lead_that_cools_and_heats_again_within_the_cooldown_is_not_alerted_again() 
         "a decaying hot lead is looked at again a day later"
     );
 
-    // Two days later: 60 → 15, cold: lead.cooled.v1. A cold lead is no longer rechecked.
+    // Two days later: 60 → 15, cold: lead.cooled.v1. A cold lead is no longer rechecked. Sales
+    // never marked it since the hand-off: the reminder and the escalation are due (cooling does
+    // not excuse the follow-up).
     let day2 = t0() + Duration::days(2);
     let p = run(&c, &hot, &log1, day2);
-    assert_eq!(types(&p), ["lead.cooled.v1"]);
+    assert_eq!(
+        types(&p),
+        [
+            "lead.cooled.v1",
+            "lead.follow_up_due.v1",
+            "lead.follow_up_due.v1"
+        ]
+    );
     assert_eq!(p.lead.score.temperature, Temperature::Cold);
     assert_eq!(p.lead.recheck_at, None);
     let cooled = p.lead;
