@@ -704,6 +704,10 @@ export class KindlingStack extends Stack {
         ],
         [
           graph('Leads', [emf('FormSubmissions', 'form submissions'), emf('Unsubscribes', 'unsubscribes'), emf('HotLeads', 'hot leads')]),
+          graph('Follow-up (hand-offs nobody marked)', [
+            emf('FollowUpReminders', 'reminders'),
+            emf('FollowUpEscalations', 'escalations'),
+          ]),
           graph('Alerts and errors', [
             ...FUNCTIONS.map((n) => fns[n].metricErrors({ period: fiveMinutes, label: `${n} errors` })),
           ]),

@@ -147,7 +147,10 @@ pub async fn on_kindling_event(
         }
         (
             Consumer::Notify,
-            Event::LeadBecameHot(_) | Event::TriggerFired(_) | Event::SendingPaused(_),
+            Event::LeadBecameHot(_)
+            | Event::TriggerFired(_)
+            | Event::FollowUpDue(_)
+            | Event::SendingPaused(_),
             Some(n),
         ) => handle_event(k, n, &event).await,
         _ => {

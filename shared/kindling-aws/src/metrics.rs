@@ -18,7 +18,7 @@ pub const NAMESPACE_ENV: &str = "KINDLING_METRICS_NAMESPACE";
 pub const DEFAULT_NAMESPACE: &str = "Kindling";
 
 /// Every metric a function emits, for the dashboard (`infra/`) and its test.
-pub const NAMES: [&str; 14] = [
+pub const NAMES: [&str; 16] = [
     "StepsSent",
     "BroadcastsSent",
     "SendingPaused",
@@ -30,6 +30,8 @@ pub const NAMES: [&str; 14] = [
     "FormSubmissions",
     "Unsubscribes",
     "HotLeads",
+    "FollowUpReminders",
+    "FollowUpEscalations",
     "HardBounces",
     "SoftBounces",
     "Complaints",
@@ -100,6 +102,12 @@ pub fn of_event(e: &Event) -> Vec<(&'static str, u64)> {
             vec![(name, 1)]
         }
         Event::LeadBecameHot(_) => vec![("HotLeads", 1)],
+        Event::FollowUpDue(f) => match f.kind {
+            kindling::scoring::events::FollowUpKind::Reminder => vec![("FollowUpReminders", 1)],
+            kindling::scoring::events::FollowUpKind::Escalation => {
+                vec![("FollowUpEscalations", 1)]
+            }
+        },
         _ => Vec::new(),
     }
 }

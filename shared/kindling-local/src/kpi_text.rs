@@ -112,6 +112,20 @@ pub fn tree(r: &KpiReport) -> String {
             format!(", {}", amounts(&t.fin.won_amount))
         }
     );
+    let f = &t.follow_up;
+    let num =
+        |v: Option<f64>, unit: &str| v.map_or_else(|| "-".to_owned(), |v| format!("{v}{unit}"));
+    let _ = writeln!(
+        s,
+        "Follow-up   alerts {} (mean {} after the hand-off), first marks {} (mean {} after the alert, {} in time), reminders {}, escalations {}",
+        f.alerts,
+        num(f.alert_delay_s, " s"),
+        f.first_touches,
+        num(f.touch_delay_h, " h"),
+        pct(f.in_time_rate),
+        f.reminders,
+        f.escalations
+    );
     s
 }
 

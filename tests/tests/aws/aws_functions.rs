@@ -408,6 +408,62 @@ async fn submit(k: &kindling::app::Kindling, form: &str, body: &str) {
     assert!(res.status().is_redirection(), "{}", res.status());
 }
 
+/// An escalation through the notify function: to the shipped `escalate_to` rep (the SNS
+/// `owner` attribute its subscription filters on), once however often the event comes, and not
+/// at all for a lead sales marked since the hand-off.
+#[tokio::test]
+async fn notify_escalates_an_unmarked_hand_off_once_through_sns() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime().await;
+    let k = &rt.kindling;
+    let notifier = rt.notifier().unwrap();
+    submit(
+        k,
+        "/forms/whitepaper",
+        "email=unmarked%40example.jp&consent=on",
+    )
+    .await;
+    let l = lead(&env, "unmarked@example.jp").await.unwrap();
+    let mut due = event(sample!("notify/lead-follow-up-due.json"));
+    due["detail"]["lead_id"] = Value::String(l.id.to_string());
+    due["detail"]["handed_off_at"] = Value::String(chrono::Utc::now().to_rfc3339());
+    for _ in 0..2 {
+        on_kindling_event(k, Consumer::Notify, Some(&notifier), due.clone())
+            .await
+            .unwrap();
+    }
+    let alerts = env.alerts().await;
+    assert_eq!(alerts.len(), 1, "delivered twice, escalated once");
+    assert_eq!(
+        alerts[0]["MessageAttributes"]["owner"]["Value"],
+        "kobayashi"
+    );
+    assert_eq!(alerts[0]["MessageAttributes"]["audience"]["Value"], "sales");
+    assert_eq!(
+        alerts[0]["Subject"],
+        "Escalation, not followed up: unmarked@example.jp"
+    );
+    // Marked by sales after the hand-off: the reminder of the same hand-off sends nothing.
+    kindling::admin::mark_and_rescore(
+        k,
+        &kindling::leads::LeadKey::Id(l.id.clone()),
+        kindling::leads::SalesStatus::Working,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    due["detail"]["kind"] = Value::String("reminder".into());
+    due["detail"]["handed_off_at"] =
+        Value::String((chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339());
+    on_kindling_event(k, Consumer::Notify, Some(&notifier), due)
+        .await
+        .unwrap();
+    assert!(env.alerts().await.is_empty());
+}
+
 #[tokio::test]
 async fn notify_alerts_support_once_per_trigger_firing_through_sns() {
     let Some(env) = AwsEnv::new().await else {
@@ -872,6 +928,7 @@ const REPLAYS: &[(&str, Option<u16>)] = &[
     ("notify/lead-left-segment.json", None),
     ("notify/lead-cooled.json", None),
     ("notify/trigger-fired.json", None),
+    ("notify/lead-follow-up-due.json", None),
     ("notify/sending-paused.json", None),
     ("notify/wrong-source.json", None),
     ("feedback/bounce-permanent.json", None),

@@ -37,8 +37,8 @@ fn jst(m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
 fn app(extra: &str, start: DateTime<Utc>) -> TestApp {
     let config = config_with(|toml| {
         let toml = toml.replace(
-            "follow_up_hours = 48\n",
-            &format!("follow_up_hours = 48\nescalate_to = \"boss\"\n{extra}"),
+            "escalate_to = \"kobayashi\"\n",
+            &format!("escalate_to = \"boss\"\n{extra}"),
         );
         format!(
             "{}\n{REPS}",
@@ -136,6 +136,17 @@ async fn the_owner_is_reminded_then_the_lead_escalated_once_on_the_wall_clock() 
         .await
         .unwrap();
     assert_eq!(follow_ups(&t).len(), 2);
+    let f = figures(&t).await;
+    assert_eq!(
+        (
+            f.alerts,
+            f.reminders,
+            f.escalations,
+            f.first_touches,
+            f.in_time_rate
+        ),
+        (1, 1, 1, 0, None)
+    );
 }
 
 #[tokio::test]
@@ -167,6 +178,35 @@ async fn a_mark_in_time_stops_the_reminder_and_the_escalation() {
         at(&t, start + Duration::hours(hours)).await;
     }
     assert!(follow_ups(&t).is_empty());
+    // Counted: one hand-off alerted at once (the alert went out in the same minute), first
+    // touched 5 hours after its alert, in time; marking again counts nothing more.
+    kindling::admin::InProcess::new(&t.app.kindling)
+        .mark_lead("lead@example.co.jp", &mark)
+        .await
+        .unwrap();
+    let f = figures(&t).await;
+    assert_eq!(
+        (
+            f.alerts,
+            f.alert_delay_s,
+            f.first_touches,
+            f.touch_delay_h,
+            f.in_time,
+            f.in_time_rate
+        ),
+        (1, Some(0.0), 1, Some(5.0), 1, Some(1.0))
+    );
+    assert_eq!((f.reminders, f.escalations), (0, 0));
+}
+
+/// The follow-up figures of the last 12 weeks.
+async fn figures(t: &TestApp) -> kindling::kpis::figures::FollowUp {
+    kindling::admin::InProcess::new(&t.app.kindling)
+        .kpis(&kindling::kpis::KpiQuery::default())
+        .await
+        .unwrap()
+        .totals
+        .follow_up
 }
 
 #[tokio::test]
@@ -188,6 +228,18 @@ async fn a_mark_after_the_reminder_stops_the_escalation() {
         .unwrap();
     at(&t, start + Duration::hours(48)).await;
     assert_eq!(follow_ups(&t), [(FollowUpKind::Reminder, "tanaka".into())]);
+    // Marked 40 hours after the alert, before the 48-hour deadline.
+    let f = figures(&t).await;
+    assert_eq!(
+        (
+            f.reminders,
+            f.escalations,
+            f.first_touches,
+            f.touch_delay_h,
+            f.in_time
+        ),
+        (1, 0, 1, Some(40.0), 1)
+    );
 }
 
 #[tokio::test]
@@ -222,10 +274,15 @@ async fn business_hours_skip_the_weekend_and_a_japanese_holiday() {
 
 fn app_with_hours(hours: u32, start: DateTime<Utc>) -> TestApp {
     let config = config_with(|toml| {
-        let toml = toml.replace(
-            "follow_up_hours = 48\n",
-            &format!("follow_up_hours = {hours}\nescalate_to = \"boss\"\nbusiness_hours = \"09:00-18:00\"\n"),
-        );
+        let toml = toml
+            .replace(
+                "follow_up_hours = 48\n",
+                &format!("follow_up_hours = {hours}\n"),
+            )
+            .replace(
+                "escalate_to = \"kobayashi\"\n",
+                "escalate_to = \"boss\"\nbusiness_hours = \"09:00-18:00\"\n",
+            );
         format!(
             "{}\n{REPS}",
             kindling_tests::harness::without_shipped_routing(&toml)
@@ -236,20 +293,29 @@ fn app_with_hours(hours: u32, start: DateTime<Utc>) -> TestApp {
 
 #[test]
 fn bad_follow_up_settings_are_refused_with_their_line() {
-    for (extra, want) in [
+    let shipped = || {
+        std::fs::read_to_string(kindling_tests::harness::config_dir().join("kindling.toml"))
+            .unwrap()
+    };
+    for (from, to, want) in [
         (
-            "business_hours = \"18:00-09:00\"\n",
+            "follow_up_hours = 48\n",
+            "follow_up_hours = 48\nbusiness_hours = \"18:00-09:00\"\n",
             "alerts.business_hours",
         ),
-        ("remind_at = \"120%\"\n", "alerts.remind_at"),
+        (
+            "remind_at = \"75%\"\n",
+            "remind_at = \"120%\"\n",
+            "alerts.remind_at",
+        ),
+        (
+            "escalate_to = \"kobayashi\"\n",
+            "escalate_to = \"nobody\"\n",
+            "alerts.escalate_to: \"nobody\" is not a [[reps]] id",
+        ),
     ] {
-        let dir = kindling_tests::harness::config_dir();
-        let toml = std::fs::read_to_string(dir.join("kindling.toml"))
-            .unwrap()
-            .replace(
-                "follow_up_hours = 48\n",
-                &format!("follow_up_hours = 48\n{extra}"),
-            );
+        let toml = shipped().replace(from, to);
+        assert_ne!(toml, shipped(), "{from} is in the shipped program");
         let err =
             kindling::config::Config::from_sources("kindling.toml", &toml, "templates", Vec::new())
                 .err()
@@ -257,23 +323,7 @@ fn bad_follow_up_settings_are_refused_with_their_line() {
                 .unwrap_or_default();
         assert!(
             err.contains(want) && err.contains("kindling.toml:"),
-            "{extra}: {err}"
+            "{to}: {err}"
         );
     }
-    let dir = kindling_tests::harness::config_dir();
-    let toml = std::fs::read_to_string(dir.join("kindling.toml"))
-        .unwrap()
-        .replace(
-            "follow_up_hours = 48\n",
-            "follow_up_hours = 48\nescalate_to = \"nobody\"\n",
-        );
-    let err =
-        kindling::config::Config::from_sources("kindling.toml", &toml, "templates", Vec::new())
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-    assert!(
-        err.contains("alerts.escalate_to: \"nobody\" is not a [[reps]] id"),
-        "{err}"
-    );
 }

@@ -21,8 +21,9 @@ pub use routes::{MAX_ADMIN_BODY_BYTES, MAX_BROADCAST_BODY_BYTES};
 
 use crate::app::Kindling;
 
-/// Records a sales mark, counts it in the KPIs, then rescores the lead so that what reads the
-/// mark (segments on `sales_status`, stages) moves now, not at its next activity. A failure
+/// Records a sales mark, counts it in the KPIs (and, for the first mark since a hand-off to
+/// sales, the follow-up's delay), then rescores the lead so that what reads the mark (segments
+/// on `sales_status`, stages, the hand-off it closes) moves now, not at its next activity. A failure
 /// after the mark is stored is an error for the caller to retry: marking again changes nothing,
 /// counts nothing twice and rescores again.
 pub async fn mark_and_rescore(
@@ -38,6 +39,13 @@ pub async fn mark_and_rescore(
         return Ok(None);
     };
     crate::kpis::count_sales(&k.kpis(), &lead).await?;
+    // The first mark since the lead was handed to sales closes the hand-off (the rescore
+    // records it) and is its first touch.
+    if let (Some(h), Some(mark)) = (&lead.handoff, &lead.sales) {
+        if h.is_open() && mark.at >= h.at {
+            crate::kpis::follow_up::count_first_touch(&k.kpis(), &lead.id, h, mark.at).await?;
+        }
+    }
     crate::scoring::rescore_lead(&k.scoring(), &lead.id).await?;
     Ok(Some(lead))
 }

@@ -292,6 +292,9 @@ pub async fn handle_event(
         Event::LeadBecameHot(e) => {
             use crate::alerts::NotifyOutcome;
             let outcome = crate::alerts::notify_hot_lead(&k.alerts(), notifier, e).await?;
+            if let NotifyOutcome::Alerted(alert) = &outcome {
+                crate::kpis::follow_up::count_alert(&k.kpis(), alert, e.at).await?;
+            }
             let alerted = match outcome {
                 NotifyOutcome::LeadGone => return Ok(()),
                 // Within the re-alert cooldown sales was told of this lead days ago: nothing due.
@@ -302,12 +305,26 @@ pub async fn handle_event(
             };
             crate::kpis::count_hot(&k.kpis(), e, alerted).await
         }
-        Event::TriggerFired(e) => crate::alerts::notify_trigger(&k.alerts(), notifier, e)
-            .await
-            .map(|_| ()),
-        Event::FollowUpDue(e) => crate::alerts::notify_follow_up(&k.alerts(), notifier, e)
-            .await
-            .map(|_| ()),
+        Event::TriggerFired(e) => {
+            let outcome = crate::alerts::notify_trigger(&k.alerts(), notifier, e).await?;
+            match outcome {
+                crate::alerts::NotifyOutcome::Alerted(alert)
+                    if alert.audience == crate::events::Audience::Sales =>
+                {
+                    crate::kpis::follow_up::count_alert(&k.kpis(), &alert, e.at).await
+                }
+                _ => Ok(()),
+            }
+        }
+        Event::FollowUpDue(e) => {
+            let outcome = crate::alerts::notify_follow_up(&k.alerts(), notifier, e).await?;
+            match outcome {
+                crate::alerts::NotifyOutcome::Alerted(alert) => {
+                    crate::kpis::follow_up::count_alert(&k.kpis(), &alert, e.handed_off_at).await
+                }
+                _ => Ok(()),
+            }
+        }
         Event::SendingPaused(e) => {
             crate::alerts::ops::notify_sending_paused(&k.alerts(), notifier, e)
                 .await

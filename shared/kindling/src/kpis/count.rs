@@ -49,6 +49,16 @@ pub mod m {
     /// Hot crossings sales knows of: alerted, or within the re-alert cooldown of an alert.
     pub const HOT_ALERTED: &str = "hot_alerted";
     pub const MQL: &str = "mql";
+    /// Hand-offs' first alerts (a hot lead, a sales trigger), and the seconds each took to go
+    /// out after the hand-off.
+    pub const HANDOFF_ALERTS: &str = "handoff_alerts";
+    pub const ALERT_DELAY_S: &str = "alert_delay_s";
+    /// Sales' first marks after a hand-off, the seconds after its alert, and those in time.
+    pub const FIRST_TOUCHES: &str = "first_touches";
+    pub const TOUCH_DELAY_S: &str = "touch_delay_s";
+    pub const TOUCHED_IN_TIME: &str = "touched_in_time";
+    pub const REMINDERS: &str = "reminders";
+    pub const ESCALATIONS: &str = "escalations";
     /// Prefix of the won amount per currency: `won_amount.JPY`, in hundredths.
     pub const WON_AMOUNT: &str = "won_amount.";
     /// A stage's entries and exits, and days spent in it (`days.12`), in `kpi.stage`.

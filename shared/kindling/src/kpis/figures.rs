@@ -78,6 +78,25 @@ pub struct Conversion {
     pub by_sales_status: BTreeMap<String, u64>,
 }
 
+/// The hand-offs to sales: the system's delay (hand-off → alert out) and sales' (alert → first
+/// mark), marks in time, reminders and escalations.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FollowUp {
+    /// First alerts of hand-offs (hot leads, sales triggers).
+    pub alerts: u64,
+    /// Mean seconds from the hand-off to its alert going out.
+    pub alert_delay_s: Option<f64>,
+    /// Hand-offs sales marked.
+    pub first_touches: u64,
+    /// Mean hours from the alert (or the hand-off) to the first mark.
+    pub touch_delay_h: Option<f64>,
+    /// Of the first marks, those by the deadline, and their share.
+    pub in_time: u64,
+    pub in_time_rate: Option<f64>,
+    pub reminders: u64,
+    pub escalations: u64,
+}
+
 /// Final: deals won.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Final {
@@ -96,6 +115,13 @@ pub struct Figures {
     pub conversion: Conversion,
     #[serde(rename = "final")]
     pub fin: Final,
+    #[serde(default)]
+    pub follow_up: FollowUp,
+}
+
+/// `sum / n / unit` to one decimal, `None` without any.
+fn mean(sum: u64, n: u64, unit: f64) -> Option<f64> {
+    (n > 0).then(|| (sum as f64 / n as f64 / unit * 10.0).round() / 10.0)
 }
 
 impl Figures {
@@ -162,6 +188,16 @@ impl Figures {
                 won: status(SalesStatus::Won),
                 win_rate: rate(status(SalesStatus::Won), status(SalesStatus::Opportunity)),
                 won_amount,
+            },
+            follow_up: FollowUp {
+                alerts: g(m::HANDOFF_ALERTS),
+                alert_delay_s: mean(g(m::ALERT_DELAY_S), g(m::HANDOFF_ALERTS), 1.0),
+                first_touches: g(m::FIRST_TOUCHES),
+                touch_delay_h: mean(g(m::TOUCH_DELAY_S), g(m::FIRST_TOUCHES), 3600.0),
+                in_time: g(m::TOUCHED_IN_TIME),
+                in_time_rate: rate(g(m::TOUCHED_IN_TIME), g(m::FIRST_TOUCHES)),
+                reminders: g(m::REMINDERS),
+                escalations: g(m::ESCALATIONS),
             },
         }
     }

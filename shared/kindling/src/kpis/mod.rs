@@ -13,6 +13,7 @@ pub mod count;
 pub mod digest;
 pub mod digest_text;
 pub mod figures;
+pub mod follow_up;
 mod health;
 pub mod period;
 pub mod query;
