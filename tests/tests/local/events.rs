@@ -100,6 +100,7 @@ async fn a_hot_event_delivered_twice_alerts_sales_once() {
         at: t.now(),
         alert: true,
         owner: None,
+        handoff: None,
     });
     for _ in 0..2 {
         handle_event(&t.app.kindling, t.notifier.as_ref(), &again)
@@ -252,6 +253,7 @@ async fn events_that_can_never_succeed_are_dead_lettered_and_failing_ones_give_u
         at: t.now(),
         alert: true,
         owner: None,
+        handoff: None,
     });
     t.app
         .kindling
@@ -274,6 +276,7 @@ async fn events_that_can_never_succeed_are_dead_lettered_and_failing_ones_give_u
             at: t.now(),
             alert: true,
             owner: None,
+            handoff: None,
         })
         .envelope()])
         .await
@@ -313,6 +316,7 @@ async fn events_that_can_never_succeed_are_dead_lettered_and_failing_ones_give_u
             at: t.now(),
             alert: true,
             owner: None,
+            handoff: None,
         })
         .envelope()])
         .await

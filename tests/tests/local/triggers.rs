@@ -98,6 +98,7 @@ async fn three_pricing_views_in_a_week_invite_once_and_alert_sales_once() {
         alert: Some(Audience::Sales),
         at: t.now(),
         owner: None,
+        handoff: None,
     });
     for _ in 0..2 {
         handle_event(&t.app.kindling, t.notifier.as_ref(), &fired)

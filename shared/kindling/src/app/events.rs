@@ -178,6 +178,7 @@ mod tests {
                 at,
                 alert: false,
                 owner: Some("tanaka".into()),
+                handoff: None,
             }),
             Event::LeadBecameWarm(TemperatureChanged {
                 lead_id: LeadId::new("L1"),
@@ -200,6 +201,7 @@ mod tests {
                 engagement: 50,
                 at,
                 owner: None,
+                handoff: None,
             }),
             Event::LeadStageChanged(LeadStageChanged {
                 lead_id: LeadId::new("L1"),
@@ -230,6 +232,7 @@ mod tests {
                 alert: Some(Audience::Sales),
                 at,
                 owner: Some("tanaka".into()),
+                handoff: None,
             }),
             Event::FollowUpDue(FollowUpDue {
                 lead_id: LeadId::new("L1"),

@@ -292,7 +292,7 @@ pub async fn handle_event(
         Event::LeadBecameHot(e) => {
             use crate::alerts::NotifyOutcome;
             let outcome = crate::alerts::notify_hot_lead(&k.alerts(), notifier, e).await?;
-            if let NotifyOutcome::Alerted(alert) = &outcome {
+            if let (NotifyOutcome::Alerted(alert), Some(_)) = (&outcome, e.handoff) {
                 crate::kpis::follow_up::count_alert(&k.kpis(), alert, e.at).await?;
             }
             let alerted = match outcome {
@@ -308,9 +308,7 @@ pub async fn handle_event(
         Event::TriggerFired(e) => {
             let outcome = crate::alerts::notify_trigger(&k.alerts(), notifier, e).await?;
             match outcome {
-                crate::alerts::NotifyOutcome::Alerted(alert)
-                    if alert.audience == crate::events::Audience::Sales =>
-                {
+                crate::alerts::NotifyOutcome::Alerted(alert) if e.handoff.is_some() => {
                     crate::kpis::follow_up::count_alert(&k.kpis(), &alert, e.at).await
                 }
                 _ => Ok(()),

@@ -69,6 +69,9 @@ pub struct LeadBecameHot {
     /// The rep who owns the lead (`[[routing]]`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// The number of the hand-off to sales this event began, if it began one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -97,6 +100,9 @@ pub struct LeadBecameMql {
     /// The rep who owns the lead (`[[routing]]`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// The number of the hand-off to sales this event began, if it began one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<u32>,
 }
 
 /// A lead moved between buying stages (a copy of the change stored on the lead).
@@ -149,6 +155,9 @@ pub struct TriggerFired {
     /// The rep who owns the lead (`[[routing]]`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// The number of the hand-off to sales this event began, if it began one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<u32>,
 }
 
 /// An event a rescore publishes.

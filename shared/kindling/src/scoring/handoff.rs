@@ -10,13 +10,13 @@ use crate::error::Result;
 use crate::leads::{Handoff, Lead};
 use chrono::{DateTime, Utc};
 
-/// Why this rescore hands the lead to sales, if it does.
-fn reason(events: &[ScoringEvent]) -> Option<String> {
-    events.iter().find_map(|e| match e {
-        ScoringEvent::LeadBecameHot(h) if h.alert => Some("hot".to_owned()),
-        ScoringEvent::LeadBecameMql(_) => Some("mql".to_owned()),
+/// Why this rescore hands the lead to sales, if it does, and which of its events says so.
+fn reason(events: &[ScoringEvent]) -> Option<(usize, String)> {
+    events.iter().enumerate().find_map(|(i, e)| match e {
+        ScoringEvent::LeadBecameHot(h) if h.alert => Some((i, "hot".to_owned())),
+        ScoringEvent::LeadBecameMql(_) => Some((i, "mql".to_owned())),
         ScoringEvent::TriggerFired(f) if f.alert == Some(crate::events::Audience::Sales) => {
-            Some(format!("trigger:{}", f.trigger))
+            Some((i, format!("trigger:{}", f.trigger)))
         }
         _ => None,
     })
@@ -40,11 +40,18 @@ pub(super) fn hand_off(
     }
     let why = reason(events);
     let handed_off = why.is_some();
-    if let Some(why) = why {
+    if let Some((i, why)) = why {
         if handoff.as_ref().is_none_or(|h| !h.is_open()) {
             let (remind_at, due) = c.follow_up.times(now, c.default_zone);
+            let n = handoff.as_ref().map_or(1, |h| h.n + 1);
+            match &mut events[i] {
+                ScoringEvent::LeadBecameHot(e) => e.handoff = Some(n),
+                ScoringEvent::LeadBecameMql(e) => e.handoff = Some(n),
+                ScoringEvent::TriggerFired(e) => e.handoff = Some(n),
+                _ => {}
+            }
             handoff = Some(Handoff {
-                n: handoff.as_ref().map_or(1, |h| h.n + 1),
+                n,
                 reason: why,
                 at: now,
                 remind_at,

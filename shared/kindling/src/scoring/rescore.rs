@@ -139,6 +139,7 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
             at: now,
             alert,
             owner: None,
+            handoff: None,
         }));
     } else if temperature != previous {
         let change = TemperatureChanged {
@@ -163,6 +164,7 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
             engagement: card.engagement,
             at: now,
             owner: None,
+            handoff: None,
         }));
     }
 
@@ -246,6 +248,7 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
             alert: t.alert,
             at: now,
             owner: None,
+            handoff: None,
         }));
     }
 
