@@ -169,6 +169,10 @@ pub fn scenario(config_dir: &Path, csv: bool) -> anyhow::Result<()> {
         print!("{}", kindling::admin::scenario::to_csv(&rows));
     } else {
         print!("{}", kindling::admin::scenario::to_markdown(&rows));
+        println!("\n## Hand-off to sales\n");
+        for line in kindling::admin::handoff_rule::handoff_rule(&config) {
+            println!("- {line}");
+        }
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 
 pub mod diagnose;
 mod diagnose_words;
+pub mod handoff_rule;
 mod in_process;
 pub mod interface;
 pub mod page;
