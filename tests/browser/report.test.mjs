@@ -27,7 +27,7 @@ before(async () => {
   kindling('demo', '--data-dir', data);
   file = path.join(dir, 'report.html');
   kindling('report', '--data-dir', data, '--out', file, ...RANGE);
-  kpis = JSON.parse(kindling('kpis', '--json', '--data-dir', data, ...RANGE, '--by', 'step,broadcast,variant'));
+  kpis = JSON.parse(kindling('kpis', '--json', '--data-dir', data, ...RANGE, '--by', 'step,broadcast,variant,owner'));
   browser = await launchChromium();
 });
 
@@ -80,6 +80,13 @@ test('the report draws its charts from the same figures as kpis --json, with no 
   // The tables: every step of the breakdown, in the program's language.
   const body = await page.textContent('body');
   for (const row of kpis.breakdowns.step) assert.ok(body.includes(row.value), row.value);
+  // The follow-up of the hand-offs, per owner: the demo's Sato went to takeda, nobody marked him.
+  assert.ok(kpis.breakdowns.owner.length > 0, 'the demo routed a hot lead');
+  for (const row of kpis.breakdowns.owner) {
+    assert.ok(body.includes(row.value), row.value);
+    assert.equal(row.figures.follow_up.escalations, 1, JSON.stringify(row.figures.follow_up));
+  }
+  assert.match(body, /営業フォロー/);
   assert.match(body, /KPIレポート/);
   assert.match(body, /診断: \d+\/15/);
   await context.close();

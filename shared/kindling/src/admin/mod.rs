@@ -44,7 +44,7 @@ pub async fn mark_and_rescore(
     // records it) and is its first touch.
     if let (Some(h), Some(mark)) = (&lead.handoff, &lead.sales) {
         if h.is_open() && mark.at >= h.at {
-            crate::kpis::follow_up::count_first_touch(&k.kpis(), &lead.id, h, mark.at).await?;
+            crate::kpis::follow_up::count_first_touch(&k.kpis(), &lead, h, mark.at).await?;
         }
     }
     crate::scoring::rescore_lead(&k.scoring(), &lead.id).await?;

@@ -18,8 +18,9 @@ pub const CHARTJS: &str = include_str!("../../assets/chart.umd.min.js");
 /// The page.
 const TEMPLATE: &str = include_str!("../../assets/report.html");
 
-/// The breakdowns the report shows: per step, per broadcast, per A/B variant.
-pub const BREAKDOWNS: [&str; 3] = ["step", "broadcast", "variant"];
+/// The breakdowns the report shows: per step, per broadcast, per A/B variant, per owner (the
+/// follow-up of the hand-offs to sales).
+pub const BREAKDOWNS: [&str; 4] = ["step", "broadcast", "variant", "owner"];
 
 /// The KPI query of a report over `since..until` per `period`.
 pub fn query(since: Option<String>, until: Option<String>, period: Option<String>) -> KpiQuery {
@@ -135,6 +136,19 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("met", "達成", "met"),
     ("missed", "未達", "missed"),
     ("diagnosis", "診断", "Diagnosis"),
+    (
+        "follow_up",
+        "営業フォロー(48時間ルール)",
+        "Sales follow-up (the follow-up rule)",
+    ),
+    ("owner", "担当", "Owner"),
+    ("handoff_alerts", "引き渡し通知", "Hand-off alerts"),
+    ("alert_delay", "通知までの平均", "mean delay to the alert"),
+    ("first_touches", "初回対応", "First marks"),
+    ("touch_delay", "対応までの平均", "mean delay to the mark"),
+    ("in_time", "期限内", "in time"),
+    ("reminders", "リマインド", "Reminders"),
+    ("escalations", "エスカレーション", "Escalations"),
     ("none", "なし", "none"),
 ];
 

@@ -293,7 +293,8 @@ pub async fn handle_event(
             use crate::alerts::NotifyOutcome;
             let outcome = crate::alerts::notify_hot_lead(&k.alerts(), notifier, e).await?;
             if let (NotifyOutcome::Alerted(alert), Some(_)) = (&outcome, e.handoff) {
-                crate::kpis::follow_up::count_alert(&k.kpis(), alert, e.at).await?;
+                crate::kpis::follow_up::count_alert(&k.kpis(), alert, e.at, e.owner.as_deref())
+                    .await?;
             }
             let alerted = match outcome {
                 NotifyOutcome::LeadGone => return Ok(()),
@@ -309,7 +310,8 @@ pub async fn handle_event(
             let outcome = crate::alerts::notify_trigger(&k.alerts(), notifier, e).await?;
             match outcome {
                 crate::alerts::NotifyOutcome::Alerted(alert) if e.handoff.is_some() => {
-                    crate::kpis::follow_up::count_alert(&k.kpis(), &alert, e.at).await
+                    crate::kpis::follow_up::count_alert(&k.kpis(), &alert, e.at, e.owner.as_deref())
+                        .await
                 }
                 _ => Ok(()),
             }
@@ -318,7 +320,9 @@ pub async fn handle_event(
             let outcome = crate::alerts::notify_follow_up(&k.alerts(), notifier, e).await?;
             match outcome {
                 crate::alerts::NotifyOutcome::Alerted(alert) => {
-                    crate::kpis::follow_up::count_alert(&k.kpis(), &alert, e.handed_off_at).await
+                    let owner = e.owner.as_deref();
+                    crate::kpis::follow_up::count_alert(&k.kpis(), &alert, e.handed_off_at, owner)
+                        .await
                 }
                 _ => Ok(()),
             }

@@ -17,10 +17,23 @@ fn series(lead: &crate::ids::LeadId) -> String {
     format!("handoff.{lead}")
 }
 
+/// The owner breakdown of a follow-up fact (none for a lead nobody owns).
+fn by_owner(owner: Option<&str>) -> Vec<(super::Dim, String)> {
+    owner
+        .map(|o| (super::Dim::Owner, o.to_owned()))
+        .into_iter()
+        .collect()
+}
+
 /// Counts an alert sent about a lead: a hand-off's first alert (a hot lead or a sales trigger)
 /// with its delay since the hand-off at `handed_off_at` (and remembers when it went out, for the
 /// people's delay), a reminder, or an escalation. Once per alert.
-pub async fn count_alert(k: &Kpis<'_>, alert: &Alert, handed_off_at: DateTime<Utc>) -> Result<()> {
+pub async fn count_alert(
+    k: &Kpis<'_>,
+    alert: &Alert,
+    handed_off_at: DateTime<Utc>,
+    owner: Option<&str>,
+) -> Result<()> {
     let counters: Vec<(&str, u64)> = match alert.follow_up {
         Some(FollowUpKind::Reminder) => vec![(m::REMINDERS, 1)],
         Some(FollowUpKind::Escalation) => vec![(m::ESCALATIONS, 1)],
@@ -41,7 +54,12 @@ pub async fn count_alert(k: &Kpis<'_>, alert: &Alert, handed_off_at: DateTime<Ut
         }
     };
     let mut c = Counts::new(k.config.zone);
-    c.group(format!("alert/{}", alert.key), alert.at, &counters, &[]);
+    c.group(
+        format!("alert/{}", alert.key),
+        alert.at,
+        &counters,
+        &by_owner(owner),
+    );
     k.tallies
         .tally_each_once(TOTALS, &c.groups, KEEP_DAYS, k.clock.now())
         .await?;
@@ -53,10 +71,12 @@ pub async fn count_alert(k: &Kpis<'_>, alert: &Alert, handed_off_at: DateTime<Ut
 /// hand-off.
 pub async fn count_first_touch(
     k: &Kpis<'_>,
-    lead: &crate::ids::LeadId,
+    lead: &crate::leads::Lead,
     h: &Handoff,
     at: DateTime<Utc>,
 ) -> Result<()> {
+    let owner = lead.owner.as_ref().map(|o| o.rep.as_str());
+    let lead = &lead.id;
     let alerted = k
         .tallies
         .marks(&series(lead))
@@ -70,7 +90,12 @@ pub async fn count_first_touch(
         counters.push((m::TOUCHED_IN_TIME, 1));
     }
     let mut c = Counts::new(k.config.zone);
-    c.group(format!("touch/{lead}/{}", h.n), at, &counters, &[]);
+    c.group(
+        format!("touch/{lead}/{}", h.n),
+        at,
+        &counters,
+        &by_owner(owner),
+    );
     k.tallies
         .tally_each_once(TOTALS, &c.groups, KEEP_DAYS, k.clock.now())
         .await?;

@@ -52,6 +52,8 @@ pub enum Dim {
     Form,
     /// `utm_campaign`.
     Campaign,
+    /// The rep who owns the lead (`[[routing]]`): the follow-up figures per rep.
+    Owner,
     /// The nurture (a sequence or a broadcast) a conversion is attributed to.
     Nurture,
     /// A lead that turned hot (for the digest's list of the week's hot leads).
@@ -69,13 +71,14 @@ crate::named!(Dim {
     Stage = "stage",
     Form = "form",
     Campaign = "campaign",
+    Owner = "owner",
     Nurture = "nurture",
     HotLead = "hot_lead",
 });
 
 impl Dim {
     /// Those a query can break the figures down by (all but [`Dim::Nurture`]).
-    pub const BREAKDOWNS: [Dim; 10] = [
+    pub const BREAKDOWNS: [Dim; 11] = [
         Dim::Sequence,
         Dim::Step,
         Dim::Template,
@@ -86,6 +89,7 @@ impl Dim {
         Dim::Stage,
         Dim::Form,
         Dim::Campaign,
+        Dim::Owner,
     ];
 
     /// Its name.
