@@ -62,14 +62,14 @@ pub fn config_with(edit: impl FnOnce(String) -> String) -> Config {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// `kindling.toml` without the shipped program's `[[reps]]` and `[[routing]]` (a test adds
-/// its own).
+/// `kindling.toml` without the shipped program's `[[reps]]`, `[[routing]]` and the rep it
+/// escalates to (a test adds its own).
 pub fn without_shipped_routing(toml: &str) -> String {
     let start = toml.find("[[reps]]").expect("the shipped program has reps");
     let end = toml[start..]
         .find("# Buying stages")
         .map_or(toml.len(), |i| start + i);
-    format!("{}{}", &toml[..start], &toml[end..])
+    format!("{}{}", &toml[..start], &toml[end..]).replace("escalate_to = \"kobayashi\"\n", "")
 }
 
 /// The signing keys of every test app.

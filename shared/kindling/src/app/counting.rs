@@ -26,3 +26,21 @@ pub async fn on_feedback(
     crate::kpis::count_feedback(&k.kpis(), fb).await?;
     Ok(newly)
 }
+
+/// Counts an alert just sent in the follow-up figures ([`crate::kpis::follow_up`]): a
+/// reminder or an escalation, or the alert of an event that began a hand-off (`counts`) at
+/// `handed_off_at`, under the lead's `owner`. Nothing for an alert not sent now.
+pub(super) async fn alerted(
+    k: &super::Kindling,
+    outcome: &crate::alerts::NotifyOutcome,
+    counts: bool,
+    handed_off_at: chrono::DateTime<chrono::Utc>,
+    owner: Option<&str>,
+) -> Result<(), crate::error::Error> {
+    match outcome {
+        crate::alerts::NotifyOutcome::Alerted(alert) if counts => {
+            crate::kpis::follow_up::count_alert(&k.kpis(), alert, handed_off_at, owner).await
+        }
+        _ => Ok(()),
+    }
+}

@@ -292,10 +292,8 @@ pub async fn handle_event(
         Event::LeadBecameHot(e) => {
             use crate::alerts::NotifyOutcome;
             let outcome = crate::alerts::notify_hot_lead(&k.alerts(), notifier, e).await?;
-            if let (NotifyOutcome::Alerted(alert), Some(_)) = (&outcome, e.handoff) {
-                crate::kpis::follow_up::count_alert(&k.kpis(), alert, e.at, e.owner.as_deref())
-                    .await?;
-            }
+            let first = e.handoff.is_some();
+            counting::alerted(k, &outcome, first, e.at, e.owner.as_deref()).await?;
             let alerted = match outcome {
                 NotifyOutcome::LeadGone => return Ok(()),
                 // Within the re-alert cooldown sales was told of this lead days ago: nothing due.
@@ -308,24 +306,13 @@ pub async fn handle_event(
         }
         Event::TriggerFired(e) => {
             let outcome = crate::alerts::notify_trigger(&k.alerts(), notifier, e).await?;
-            match outcome {
-                crate::alerts::NotifyOutcome::Alerted(alert) if e.handoff.is_some() => {
-                    crate::kpis::follow_up::count_alert(&k.kpis(), &alert, e.at, e.owner.as_deref())
-                        .await
-                }
-                _ => Ok(()),
-            }
+            let first = e.handoff.is_some();
+            counting::alerted(k, &outcome, first, e.at, e.owner.as_deref()).await
         }
         Event::FollowUpDue(e) => {
             let outcome = crate::alerts::notify_follow_up(&k.alerts(), notifier, e).await?;
-            match outcome {
-                crate::alerts::NotifyOutcome::Alerted(alert) => {
-                    let owner = e.owner.as_deref();
-                    crate::kpis::follow_up::count_alert(&k.kpis(), &alert, e.handed_off_at, owner)
-                        .await
-                }
-                _ => Ok(()),
-            }
+            let owner = e.owner.as_deref();
+            counting::alerted(k, &outcome, true, e.handed_off_at, owner).await
         }
         Event::SendingPaused(e) => {
             crate::alerts::ops::notify_sending_paused(&k.alerts(), notifier, e)

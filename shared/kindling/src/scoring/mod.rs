@@ -7,6 +7,7 @@ pub mod config;
 pub mod events;
 mod fit;
 mod handoff;
+mod index;
 mod levels;
 mod recheck;
 

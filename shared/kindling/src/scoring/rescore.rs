@@ -13,7 +13,6 @@ use crate::scoring::events::{
 };
 use crate::scoring::{score_lead_clean, score_lead_summary, ScoreCard};
 use crate::segments::membership::Move;
-use crate::segments::ports::Member;
 use chrono::{DateTime, Duration, Utc};
 
 /// A lead whose score decays (and who is not cold) is looked at again this often, so that it
@@ -319,7 +318,7 @@ pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Op
             return Ok(Some(result));
         }
         for m in &p.moves {
-            index(k, lead_id, m, now).await?;
+            super::index::index(k, lead_id, m, now).await?;
             touched.insert(m.segment().clone());
         }
         for seq in &p.enroll {
@@ -343,7 +342,7 @@ pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Op
                 .iter()
                 .filter(|s| !p.moves.iter().any(|m| m.segment() == *s))
             {
-                repair(k, lead_id, seg, lead.segments.get(seg), now).await?;
+                super::index::repair(k, lead_id, seg, lead.segments.get(seg), now).await?;
             }
             for e in &events {
                 if let ScoringEvent::TriggerFired(f) = e {
@@ -356,46 +355,6 @@ pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Op
         }
     }
     Err(conflict(format!("lead {lead_id}")))
-}
-
-/// Writes a move to the membership index (idempotent: a retried move changes nothing).
-async fn index(k: &super::Scoring<'_>, lead: &LeadId, m: &Move, now: DateTime<Utc>) -> Result<()> {
-    match m {
-        Move::Entered { segment, .. } => {
-            let member = Member {
-                lead_id: lead.clone(),
-                since: now,
-            };
-            k.members.add_member(segment, &member).await?;
-        }
-        Move::Left { segment, .. } => {
-            k.members.remove_member(segment, lead, now).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Puts the index in line with the membership stored on the lead.
-async fn repair(
-    k: &super::Scoring<'_>,
-    lead: &LeadId,
-    segment: &crate::ids::SegmentId,
-    stored: Option<&crate::leads::Membership>,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    match stored {
-        Some(m) => {
-            let member = Member {
-                lead_id: lead.clone(),
-                since: m.since,
-            };
-            k.members.add_member(segment, &member).await?;
-        }
-        None => {
-            k.members.remove_member(segment, lead, now).await?;
-        }
-    }
-    Ok(())
 }
 
 async fn store(k: &super::Scoring<'_>, lead: &Lead) -> Result<bool> {
