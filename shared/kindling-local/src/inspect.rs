@@ -154,6 +154,22 @@ pub fn lead_text(r: &LeadReport, default_zone: Tz) -> String {
             local(o.at, zone)
         );
     }
+    if let Some(h) = &r.lead.handoff {
+        let state = match (h.touched_at, h.escalated, h.reminded) {
+            (Some(t), _, _) => format!("first marked {}", local(t, zone)),
+            (None, true, _) => "escalated, not marked".to_owned(),
+            (None, false, true) => "reminded, not marked".to_owned(),
+            (None, false, false) => "open".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "  handed to sales #{} ({}) {}, follow up by {}: {state}",
+            h.n,
+            h.reason,
+            local(h.at, zone),
+            local(h.due, zone)
+        );
+    }
     if !r.lead.triggers.is_empty() {
         let _ = writeln!(
             out,

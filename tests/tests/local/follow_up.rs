@@ -167,6 +167,16 @@ async fn a_mark_in_time_stops_the_reminder_and_the_escalation() {
         .unwrap();
     let h = t.lead("lead@example.co.jp").await.handoff.unwrap();
     assert_eq!(h.touched_at, Some(t.now()));
+    let report = kindling::admin::InProcess::new(&t.app.kindling)
+        .lead("lead@example.co.jp")
+        .await
+        .unwrap();
+    let text = kindling_local::inspect::lead_text(&report, Tokyo);
+    assert!(
+        text.contains("handed to sales #1 (hot) 2026-12-07 10:00")
+            && text.contains("first marked 2026-12-07 15:00"),
+        "{text}"
+    );
     assert_eq!(
         t.lead("lead@example.co.jp")
             .await
