@@ -206,3 +206,43 @@ fn routing_rules_name_reps_teams_and_segments_that_exist() {
         assert!(err.contains("kindling.toml:"), "with its line: {err}");
     }
 }
+
+#[tokio::test]
+async fn the_owner_is_a_segment_condition() {
+    let config = config_with(|toml| {
+        format!(
+            "{}\n{REPS}\n[[segments]]\nid = \"sato_s_leads\"\nwhen = {{ owner = [\"sato\"] }}\n\n[[segments]]\nid = \"unowned\"\nwhen = {{ owner = [\"none\"] }}\n",
+            without_shipped_routing(&toml)
+        )
+    });
+    let t = TestApp::with_config(config, Utc.with_ymd_and_hms(2026, 12, 7, 1, 0, 0).unwrap());
+    let other = hot(&t, "e@example.com", "Example Inc.").await;
+    assert_eq!(other.owner.as_ref().unwrap().rep, "sato");
+    // The rescore that hands the lead over evaluated its segments before the owner was chosen;
+    // the next one (here its next activity) sees the owner.
+    assert_eq!(
+        t.submit("seminar", &lead_fields("e@example.com", "Asia/Tokyo"))
+            .await
+            .status(),
+        303
+    );
+    t.tick().await;
+    let l = t.lead("e@example.com").await;
+    let segments: Vec<&str> = l.segments.keys().map(|s| s.as_str()).collect();
+    assert!(segments.contains(&"sato_s_leads"), "{segments:?}");
+    assert!(!segments.contains(&"unowned"), "{segments:?}");
+    // A bad owner is refused with its line.
+    let dir = kindling_tests::harness::config_dir();
+    let toml = format!(
+        "{}\n{REPS}\n[[segments]]\nid = \"x\"\nwhen = {{ owner = [\"ghost\"] }}\n",
+        without_shipped_routing(&std::fs::read_to_string(dir.join("kindling.toml")).unwrap())
+    );
+    let err = Config::from_sources("kindling.toml", &toml, "templates", Vec::new())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("segments.owner: \"ghost\" is not a [[reps]] id"),
+        "{err}"
+    );
+}

@@ -252,8 +252,15 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
             }
         }
     }
-    let segments =
-        crate::segments::config::validate(d, &f.segments, &categories, &seen_forms, &stage_ids);
+    let raw_reps: HashSet<String> = f.reps.iter().map(|r| r.id.get_ref().clone()).collect();
+    let segments = crate::segments::config::validate(
+        d,
+        &f.segments,
+        &categories,
+        &seen_forms,
+        &stage_ids,
+        &raw_reps,
+    );
     let segment_ids = f.segments.iter().map(|s| s.id.get_ref().clone()).collect();
     let routing = crate::routing::config::validate(
         d,
@@ -263,6 +270,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
             categories: &categories,
             forms: &seen_forms,
             stages: Some(&stage_ids),
+            reps: None,
         },
         &segment_ids,
     );

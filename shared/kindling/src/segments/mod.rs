@@ -88,6 +88,8 @@ pub enum Cond {
     SalesStatus(Vec<Option<SalesStatus>>),
     /// The lead's buying stage is one of these (`None`: no stage yet).
     Stage(Vec<Option<StageId>>),
+    /// The rep who owns the lead is one of these (`None`: nobody owns it yet).
+    Owner(Vec<Option<String>>),
 }
 
 /// What a segment reads about a lead besides its log: the scores of the rescore that is
@@ -198,6 +200,10 @@ impl Cond {
                 yes(want.contains(&facts.lead.sales.as_ref().map(|m| m.status)))
             }
             Cond::Stage(want) => yes(want.iter().any(|w| w.as_ref() == facts.stage)),
+            Cond::Owner(want) => {
+                let owner = facts.lead.owner.as_ref().map(|o| o.rep.clone());
+                yes(want.contains(&owner))
+            }
             Cond::Did {
                 matcher,
                 at_least,

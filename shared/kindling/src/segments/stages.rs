@@ -74,6 +74,7 @@ pub(crate) fn validate(
             categories,
             forms,
             stages: None,
+            reps: None,
         };
         if let Some(when) = super::config::cond(d, &s.when, &refs, 0) {
             out.push(Stage {

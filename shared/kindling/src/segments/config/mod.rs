@@ -27,7 +27,7 @@ pub const MAX_DEPTH: usize = 8;
 
 /// The keys a condition is one of (with `kind` come `page_category`, `form`, `url`, `count`
 /// and `within`).
-const HEADS: &str = "all, any, not, industry, title, company, company_size, region, email_domain, language, time_zone, score, fit, engagement, temperature, mql, kind, opened, clicked, unopened, consent, sales_status or stage";
+const HEADS: &str = "all, any, not, industry, title, company, company_size, region, email_domain, language, time_zone, score, fit, engagement, temperature, mql, kind, opened, clicked, unopened, consent, sales_status, stage or owner";
 
 /// Checks `[[segments]]`: unique ids, one condition per table, known page categories and forms.
 pub(crate) fn validate(
@@ -36,6 +36,7 @@ pub(crate) fn validate(
     categories: &HashSet<&str>,
     forms: &HashSet<String>,
     stages: &HashSet<String>,
+    reps: &HashSet<String>,
 ) -> Vec<Segment> {
     let mut out = Vec::new();
     let mut ids = HashSet::new();
@@ -46,6 +47,7 @@ pub(crate) fn validate(
             categories,
             forms,
             stages: Some(stages),
+            reps: Some(reps),
         };
         if let Some(when) = cond(d, &s.when, &refs, 0) {
             out.push(Segment {
@@ -64,6 +66,8 @@ pub(crate) struct Refs<'a> {
     pub(crate) forms: &'a HashSet<String>,
     /// The `[[stages]]` ids (`None` inside a stage's own condition).
     pub(crate) stages: Option<&'a HashSet<String>>,
+    /// The `[[reps]]` ids (`None` where an owner cannot be asked for: stages, routing).
+    pub(crate) reps: Option<&'a HashSet<String>>,
 }
 
 /// A condition as written, as JSON (the keys given, nothing else): what `segment show` and
@@ -125,6 +129,7 @@ pub(crate) fn cond(
         r.consent.is_some(),
         r.sales_status.is_some(),
         r.stage.is_some(),
+        r.owner.is_some(),
     ]
     .into_iter()
     .chain(attrs.iter().map(|(_, v)| v.is_some()))
@@ -215,6 +220,27 @@ pub(crate) fn cond(
     }
     if let Some(m) = r.consent {
         return Some(Cond::Consent(m));
+    }
+    if let Some(os) = &r.owner {
+        let Some(known) = refs.reps else {
+            d.span(os, "owner: only a segment's condition can name owners");
+            return None;
+        };
+        let mut out = Vec::new();
+        for o in os.get_ref() {
+            match o.as_str() {
+                "none" => out.push(None),
+                id if known.contains(id) => out.push(Some(id.to_owned())),
+                other => {
+                    d.span(
+                        os,
+                        format!("segments.owner: {other:?} is not a [[reps]] id (or none)"),
+                    );
+                    return None;
+                }
+            }
+        }
+        return Some(Cond::Owner(out));
     }
     if let Some(ss) = &r.sales_status {
         let mut out = Vec::new();

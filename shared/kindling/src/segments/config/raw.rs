@@ -45,6 +45,8 @@ pub struct Cond {
     pub consent: Option<bool>,
     pub sales_status: Option<S<Vec<String>>>,
     pub stage: Option<S<Vec<String>>>,
+    /// The rep who owns the lead: `[[reps]]` ids, or `none`.
+    pub owner: Option<S<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
