@@ -107,16 +107,7 @@ fn in_segments(
     now: DateTime<Utc>,
 ) -> Vec<InSegment> {
     let clean = crate::activities::log::clean_log(log, now);
-    let facts = crate::segments::Facts {
-        lead,
-        total: card.total,
-        fit: card.fit,
-        engagement: card.engagement,
-        temperature: card.temperature,
-        mql: lead.score.mql_at.is_some(),
-        stage: lead.stage(),
-    };
-    crate::segments::evaluate_all(segments, &facts, &clean, now)
+    crate::segments::evaluate_all(segments, &card.facts(lead), &clean, now)
         .into_iter()
         .filter_map(|(s, v)| {
             let stored = lead.segments.get(&s.id);

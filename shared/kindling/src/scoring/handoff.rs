@@ -96,16 +96,7 @@ pub(super) fn route(
     log: &[&Activity],
     now: DateTime<Utc>,
 ) -> Option<String> {
-    let facts = crate::segments::Facts {
-        lead,
-        total: card.total,
-        fit: card.fit,
-        engagement: card.engagement,
-        temperature: card.temperature,
-        mql: lead.score.mql_at.is_some(),
-        stage: lead.stage(),
-    };
-    crate::routing::route(c.routing, &facts, log, now).map(|r| r.id.clone())
+    crate::routing::route(c.routing, &card.facts(lead), log, now).map(|r| r.id.clone())
 }
 
 /// Carries out the plan's routing: the rule's rep, or the team member whose turn it is

@@ -161,6 +161,21 @@ pub struct ScoreCard {
     pub fit_breakdown: Vec<FitScore>,
 }
 
+impl ScoreCard {
+    /// What segment conditions read about `lead` scored so (its stored MQL date and stage).
+    pub fn facts<'a>(&self, lead: &'a Lead) -> crate::segments::Facts<'a> {
+        crate::segments::Facts {
+            lead,
+            total: self.total,
+            fit: self.fit,
+            engagement: self.engagement,
+            temperature: self.temperature,
+            mql: lead.score.mql_at.is_some(),
+            stage: lead.stage(),
+        }
+    }
+}
+
 /// A lead's whole score: fit from its profile plus engagement from its log.
 pub fn score_lead(
     lead: &Lead,
