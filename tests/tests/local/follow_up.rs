@@ -264,6 +264,9 @@ async fn business_hours_skip_the_weekend_and_a_japanese_holiday() {
         (h.remind_at, h.due),
         (jst(11, 24, 14, 45), jst(11, 24, 17, 0))
     );
+    // The hot alert says the same deadline.
+    let hot = t.notifier.alerts.lock().unwrap()[0].clone();
+    assert_eq!(hot.follow_up_by, jst(11, 24, 17, 0));
     for when in [jst(11, 21, 12, 0), jst(11, 23, 17, 0), jst(11, 24, 14, 44)] {
         at(&t, when).await;
     }

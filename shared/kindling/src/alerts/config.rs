@@ -7,8 +7,8 @@ use crate::diag::Diag;
 /// How alerts are paced.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// How long sales has to follow up a hot lead (wall-clock hours: the alert's "follow up
-    /// by" of a hot lead or a trigger).
+    /// `follow_up_hours` as a duration (what the diagnosis cites); the deadline itself is
+    /// counted on [`Settings::clock`].
     pub follow_up: chrono::Duration,
     /// The follow-up clock of a hand-off: the deadline, counted in hours or business hours,
     /// and the reminder.

@@ -259,7 +259,13 @@ fn draft(
         temperature: card.temperature,
         reasons,
         at: k.clock.now(),
-        follow_up_by: event_at + k.config.alerts.follow_up,
+        // The deadline of the hand-off the event began, on its clock (hours or business hours).
+        follow_up_by: k
+            .config
+            .alerts
+            .clock
+            .times(event_at, k.scoring.config.default_zone)
+            .1,
         owner: None,
         follow_up: None,
     }
