@@ -100,8 +100,11 @@ async fn counting_a_fact_costs_at_most_one_write_request_and_a_redelivery_adds_n
         assert!(write_requests(&env) <= 1, "{:?}", env.counter.requests());
     }
 
-    // A year by week, with two breakdowns.
-    let today = chrono::Utc::now().date_naive();
+    // A year by week, with two breakdowns, to today in the program's zone (where the facts'
+    // day buckets are: in UTC it is still yesterday for the first hours of Tokyo's day).
+    let today = chrono::Utc::now()
+        .with_timezone(&k.config.program.default_zone)
+        .date_naive();
     let q = kindling::kpis::KpiQuery {
         since: Some((today - chrono::Days::new(364)).to_string()),
         until: Some(today.to_string()),
