@@ -139,6 +139,12 @@ impl Notifier for TestNotifier {
 }
 
 /// A local Kindling in a temporary directory.
+/// The webhook and hook secret of [`TestApp::with_crm`].
+pub const CRM_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+pub use kindling::crm::webhook::Secret;
+pub use kindling_local::fake_crm::FakeCrm;
+
 pub struct TestApp {
     pub app: LocalApp,
     pub clock: Arc<ManualClock>,
@@ -176,8 +182,26 @@ impl TestApp {
         Self::with_config(shipped_config(), monday_10_jst())
     }
 
-    /// With a configuration and a start time.
-    pub fn with_config(config: Config, at: DateTime<Utc>) -> Self {
+    /// With a configuration and a start time; without its `[crm]` (see [`TestApp::with_crm`]).
+    pub fn with_config(mut config: Config, at: DateTime<Utc>) -> Self {
+        config.crm = None;
+        Self::assembled(config, at)
+    }
+
+    /// With the configuration's `[crm]`: its upserts go to a [`FakeCrm`] on loopback, signed
+    /// with [`CRM_SECRET`], and its source `salesforce` signs hooks with [`CRM_SECRET`] too.
+    pub async fn with_crm(mut config: Config, at: DateTime<Utc>) -> (Self, FakeCrm) {
+        let secret = Secret::parse(CRM_SECRET).unwrap();
+        let crm = config.crm.as_mut().expect("a [crm] section");
+        crm.read_secrets(|_| Some(CRM_SECRET.to_owned()));
+        let mut t = Self::assembled(config, at);
+        let fake = FakeCrm::start(secret.clone(), t.clock.clone()).await.unwrap();
+        let webhook = kindling_local::crm::Webhook::new(Some(fake.url.clone()), secret, t.clock.clone());
+        t.app = t.app.with_crm_webhook(webhook);
+        (t, fake)
+    }
+
+    fn assembled(config: Config, at: DateTime<Utc>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(at));
         let mailer = Arc::new(TestMailer {

@@ -70,7 +70,7 @@ pub fn route_catalog() -> serde_json::Value {
                 "method": r.method.as_str(),
                 "path": r.path,
                 "function": function_of(r.group),
-                "auth": match r.auth { Auth::Public => "none", Auth::Admin => "iam" },
+                "auth": match r.auth { Auth::Public => "none", Auth::Admin | Auth::Hook => "iam" },
                 "throttle": limits.throttle(r).map(|t| serde_json::json!({ "rate": t.rate, "burst": t.burst })),
                 "summary": r.summary,
             })

@@ -136,6 +136,7 @@ impl Runtime {
             ids: Arc::new(UuidIds),
             test_mailer: None,
             reports: None,
+            sync: None,
         };
         Ok(Runtime {
             kindling,

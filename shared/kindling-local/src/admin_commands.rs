@@ -33,6 +33,10 @@ pub(crate) enum AdminCommand {
     Sending {
         resume: Option<Option<String>>,
     },
+    /// `sync status`.
+    SyncStatus,
+    /// `sync replay <id|--dead>`.
+    SyncReplay(kindling::admin::interface::ReplaySync),
     /// `segment list | show | members`.
     Segment(SegmentCommand),
     Broadcast {
@@ -139,6 +143,24 @@ async fn execute(
         }
         AdminCommand::Report { .. } | AdminCommand::ReportLink => {
             anyhow::bail!("report is written by run")
+        }
+        AdminCommand::SyncStatus => {
+            let status = admin.sync_status().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print!("{}", kindling_local::crm::status_text(&status, zone));
+            }
+        }
+        AdminCommand::SyncReplay(replay) => {
+            let r = admin.replay_sync(&replay).await?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else if r.replayed.is_empty() {
+                println!("No dead upserts to replay.");
+            } else {
+                println!("Replayed {} upsert(s): {}", r.replayed.len(), r.replayed.join(", "));
+            }
         }
         AdminCommand::Diagnose => {
             let d = admin.diagnose().await?;

@@ -27,6 +27,9 @@ pub const SEND_BUDGET: usize = 500;
 /// Bus deliveries per pump, so a handler that keeps publishing cannot spin forever.
 const PUMP_LIMIT: usize = 10_000;
 
+/// The target `sync status` names while no webhook URL is set.
+const NO_WEBHOOK: &str = "(no webhook URL: [crm] webhook_url or KINDLING_CRM_WEBHOOK_URL)";
+
 /// The file of a data directory that holds the public URL its `kindling serve` runs under.
 pub const PUBLIC_URL_FILE: &str = "public_url";
 
@@ -62,6 +65,10 @@ pub struct LocalApp {
     /// on AWS: `kindling serve` does; the in-process entry of tests and the demo does not (it
     /// runs many requests within one simulated instant).
     pub route_limits: bool,
+    /// Where the bus delivers CRM upserts (`[crm]`); `None` without the section.
+    pub crm: Option<crate::crm::Webhook>,
+    /// The sync's ledger (what `sync status` reads).
+    pub sync: crate::crm::LocalSync,
 }
 
 impl LocalApp {
@@ -79,6 +86,11 @@ impl LocalApp {
     ) -> Result<Self, PortError> {
         if let Some(url) = served_public_url(data_dir) {
             config.program.public_url = url;
+        }
+        if let Some(crm) = config.crm.as_mut() {
+            for problem in crm.read_secrets(|name| std::env::var(name).ok()) {
+                return Err(PortError::new("crm secret", problem));
+            }
         }
         let db = Db::open(&data_dir.join("kindling.db"))?;
         let mailer = Arc::new(OutboxMailer::new(data_dir.join("outbox"), clock.clone()));
@@ -99,6 +111,11 @@ impl LocalApp {
             notifier,
         );
         app.admin_token = Arc::new(admin_token);
+        if let Some(crm) = app.kindling.config.crm.clone() {
+            let webhook = crate::crm::Webhook::of_program(&crm, data_dir, app.kindling.clock.clone())
+                .map_err(|e| PortError::new("crm webhook", format!("{e:#}")))?;
+            app = app.with_crm_webhook(webhook);
+        }
         Ok(app)
     }
 
@@ -115,7 +132,8 @@ impl LocalApp {
         notifier: Arc<dyn Notifier>,
     ) -> Self {
         let store = Arc::new(SqliteStore::new(db.clone()));
-        let bus = LocalBus::new(db, clock.clone());
+        let bus = LocalBus::new(db.clone(), clock.clone());
+        let sync = crate::crm::LocalSync::new(db, clock.clone(), NO_WEBHOOK.to_owned());
         let kindling = Kindling {
             config: Arc::new(config),
             keys: Arc::new(keys),
@@ -129,6 +147,7 @@ impl LocalApp {
                     dir: data_dir.join("reports"),
                 },
             )))),
+            sync: Some(Arc::new(sync.clone())),
         };
         Self {
             kindling,
@@ -142,7 +161,18 @@ impl LocalApp {
             limiter: Arc::new(RateLimiter::default()),
             report_sessions: Arc::default(),
             route_limits: false,
+            crm: None,
+            sync,
         }
+    }
+
+    /// Delivers CRM upserts to `webhook` (a test's receiver, or the program's).
+    pub fn with_crm_webhook(mut self, webhook: crate::crm::Webhook) -> Self {
+        let target = webhook.url.clone().unwrap_or_else(|| NO_WEBHOOK.to_owned());
+        self.sync = self.sync.with_target(target);
+        self.kindling.sync = Some(Arc::new(self.sync.clone()));
+        self.crm = Some(webhook);
+        self
     }
 
     /// Handles one HTTP request with every route; `/admin/` ones need the admin bearer token.
@@ -239,9 +269,20 @@ impl LocalApp {
     pub async fn pump(&self) -> Result<Dispatched, PortError> {
         let k = &self.kindling;
         let notifier = self.notifier.as_ref();
+        let (crm, sync) = (self.crm.as_ref(), &self.sync);
         self.bus
             .dispatch(PUMP_LIMIT, |event| async move {
-                handle_event(k, notifier, &event).await
+                match (&event, crm) {
+                    // The bus's target for the CRM, as an API destination is on AWS.
+                    (kindling::app::Event::CrmUpsert(u), Some(webhook)) => {
+                        let status = webhook.deliver(u).await?;
+                        sync.record(u, status).map_err(kindling::Error::from)
+                    }
+                    (kindling::app::Event::CrmUpsert(_), None) => Err(kindling::Error::Port(
+                        PortError::new("crm webhook", NO_WEBHOOK),
+                    )),
+                    _ => handle_event(k, notifier, &event).await,
+                }
             })
             .await
     }

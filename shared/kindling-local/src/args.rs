@@ -108,6 +108,17 @@ pub(crate) enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// The CRM sync: its health (`sync status`: backlog, last success, failures with reasons),
+    /// or dead upserts delivered again (`sync replay <id>` or `sync replay --dead`).
+    Sync {
+        #[command(subcommand)]
+        command: SyncCommand,
+        #[arg(long, default_value = ".kindling", global = true)]
+        data_dir: PathBuf,
+        /// Print as JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// The program as a scenario sheet: one row per sequence step (entry, stage, timing,
     /// subject with A/B variants, first line, CTA links, next action).
     Scenario {
@@ -211,6 +222,21 @@ pub(crate) enum Command {
         /// Print the changes as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SyncCommand {
+    /// Backlog, last success, dead upserts and the newest failures with their reasons.
+    Status,
+    /// Put dead upserts back on the bus (and, locally, deliver them now).
+    Replay {
+        /// One dead upsert's id (`crm_...`, from `sync status`).
+        #[arg(required_unless_present = "dead", conflicts_with = "dead")]
+        id: Option<String>,
+        /// Every dead upsert.
+        #[arg(long)]
+        dead: bool,
     },
 }
 

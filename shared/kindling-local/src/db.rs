@@ -111,6 +111,12 @@ CREATE TABLE IF NOT EXISTS broadcast_recipients (
     PRIMARY KEY (broadcast_id, lead_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS broadcast_recipients_due ON broadcast_recipients (broadcast_id, due_at) WHERE state = 'queued';
+CREATE TABLE IF NOT EXISTS crm_synced (
+    id TEXT PRIMARY KEY,
+    lead_id TEXT NOT NULL,
+    delivered_at TEXT NOT NULL,
+    status INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY,
     detail_type TEXT NOT NULL,

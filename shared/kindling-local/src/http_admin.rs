@@ -217,4 +217,15 @@ impl Admin for HttpAdmin {
         )
         .await
     }
+
+    async fn sync_status(&self) -> Result<kindling::crm::ports::SyncStatus> {
+        self.get("/admin/sync").await
+    }
+
+    async fn replay_sync(
+        &self,
+        replay: &kindling::admin::interface::ReplaySync,
+    ) -> Result<kindling::admin::interface::Replayed> {
+        self.post("/admin/sync/replay", replay).await
+    }
 }

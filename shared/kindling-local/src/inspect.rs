@@ -170,6 +170,18 @@ pub fn lead_text(r: &LeadReport, default_zone: Tz) -> String {
             local(h.due, zone)
         );
     }
+    let b = &r.lead.bant;
+    if !b.is_empty() {
+        let part = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".to_owned());
+        let _ = writeln!(
+            out,
+            "  BANT: budget {}, authority {}, need {}, timeline {}",
+            part(&b.budget),
+            part(&b.authority),
+            part(&b.need),
+            part(&b.timeline)
+        );
+    }
     if !r.lead.triggers.is_empty() {
         let _ = writeln!(
             out,

@@ -184,6 +184,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let note = command.map(|SendingCommand::Resume { note }| note);
             admin(data_dir, A::Sending { resume: note }, json).await
         }
+        Command::Sync {
+            command,
+            data_dir,
+            json,
+        } => {
+            let c = match command {
+                args::SyncCommand::Status => A::SyncStatus,
+                args::SyncCommand::Replay { id, dead } => A::SyncReplay(
+                    kindling::admin::interface::ReplaySync { id, dead },
+                ),
+            };
+            admin(data_dir, c, json).await
+        }
         Command::Scenario { csv, md: _ } => {
             here_only(&cli.api, "scenario")?;
             commands::scenario(&cli.config, csv)

@@ -40,6 +40,7 @@ pub mod web;
 pub mod activities;
 pub mod alerts;
 pub mod broadcasts;
+pub mod crm;
 pub mod deliverability;
 pub mod dispatch;
 pub mod forms;

@@ -47,6 +47,9 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
                 RouteId::AdminBroadcast => admin::routes::broadcast(k, p(0)).await,
                 RouteId::AdminBroadcastPreview => admin::routes::preview(k, p(0), &req).await,
                 RouteId::AdminBroadcastAct => admin::routes::act(k, p(0), p(1), &req).await,
+                RouteId::AdminSync => admin::routes::sync(k, &req).await,
+                RouteId::AdminSyncReplay => admin::routes::replay(k, &req).await,
+                RouteId::CrmHook => crate::app::crm_hook(k, p(0), &req).await,
             }
         }
         Resolved::MethodNotAllowed(allow) => Err(crate::web::method_not_allowed(&allow)),

@@ -12,6 +12,7 @@ mod broadcast_routes;
 mod broadcasts;
 mod classification;
 mod compat;
+mod crm_sync;
 mod digest;
 mod events;
 mod feedback;

@@ -654,6 +654,15 @@ impl Admin for Changed<'_> {
     async fn test_broadcast(&self, b: &str, t: &TestBroadcast) -> kindling::Result<TestReport> {
         self.0.test_broadcast(b, t).await
     }
+    async fn sync_status(&self) -> kindling::Result<kindling::crm::ports::SyncStatus> {
+        self.0.sync_status().await
+    }
+    async fn replay_sync(
+        &self,
+        r: &kindling::admin::interface::ReplaySync,
+    ) -> kindling::Result<kindling::admin::interface::Replayed> {
+        self.0.replay_sync(r).await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

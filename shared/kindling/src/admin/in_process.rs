@@ -50,6 +50,16 @@ pub fn lead_key(raw: &str) -> Result<LeadKey> {
 }
 
 /// An operator's note: trimmed, none if blank, at most [`MAX_NOTE`] characters.
+/// The sync's carrier: `Refused` without `[crm]`, or where this runtime cannot see it.
+fn sync_ledger(k: &Kindling) -> Result<&dyn crate::crm::ports::SyncLedger> {
+    if k.config.crm.is_none() {
+        return Err(Error::Refused("CRM sync is off: the program has no [crm] section".into()));
+    }
+    k.sync.as_deref().ok_or_else(|| {
+        Error::Refused("this runtime cannot see the CRM sync's queue".into())
+    })
+}
+
 fn note(raw: Option<&String>) -> Result<Option<String>> {
     let note = raw.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
@@ -198,6 +208,26 @@ impl Admin for InProcess<'_> {
 
     async fn report(&self, query: &KpiQuery) -> Result<String> {
         super::page::build(self.k, query).await
+    }
+
+    async fn sync_status(&self) -> Result<crate::crm::ports::SyncStatus> {
+        Ok(sync_ledger(self.k)?.status().await?)
+    }
+
+    async fn replay_sync(&self, replay: &super::interface::ReplaySync) -> Result<super::interface::Replayed> {
+        use crate::crm::ports::Replay;
+        let which = match (&replay.id, replay.dead) {
+            (Some(id), false) if !id.trim().is_empty() => Replay::One(id.trim().to_owned()),
+            (None, true) => Replay::AllDead,
+            _ => return Err(Error::Invalid("give one of id or dead".into())),
+        };
+        let replayed = sync_ledger(self.k)?.replay(&which).await?;
+        if replayed.is_empty() {
+            if let Replay::One(id) = which {
+                return Err(Error::NotFound(format!("no dead upsert {id}")));
+            }
+        }
+        Ok(super::interface::Replayed { replayed })
     }
 
     async fn sending(&self) -> Result<SendingStatus> {

@@ -63,6 +63,28 @@ pub trait Admin: Send + Sync {
     async fn preview_broadcast(&self, broadcast: &str, lead: &str) -> Result<Vec<u8>>;
     /// The mail, marked `[TEST]` and untracked, to configured reviewers.
     async fn test_broadcast(&self, broadcast: &str, test: &TestBroadcast) -> Result<TestReport>;
+    /// The CRM sync's health: backlog, last success, failures with reasons.
+    async fn sync_status(&self) -> Result<crate::crm::ports::SyncStatus>;
+    /// Delivers dead CRM upserts again: the one of `id`, or every dead one.
+    async fn replay_sync(&self, replay: &ReplaySync) -> Result<Replayed>;
+}
+
+/// `sync replay <id|--dead>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaySync {
+    /// One dead upsert's id (`crm_...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Every dead upsert.
+    #[serde(default)]
+    pub dead: bool,
+}
+
+/// What a replay put back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replayed {
+    pub replayed: Vec<String>,
 }
 
 /// Who acts on a broadcast (kept in its history). On AWS the signing IAM principal replaces it.
@@ -89,23 +111,7 @@ pub struct MarkLead {
     pub currency: Option<String>,
 }
 
-/// An amount as given: a JSON number or a decimal string.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Amount {
-    Number(serde_json::Number),
-    Text(String),
-}
-
-impl Amount {
-    /// As written.
-    pub fn text(&self) -> String {
-        match self {
-            Amount::Number(n) => n.to_string(),
-            Amount::Text(t) => t.clone(),
-        }
-    }
-}
+pub use crate::leads::Amount;
 
 /// What a sales mark answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

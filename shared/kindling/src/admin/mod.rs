@@ -39,14 +39,6 @@ pub async fn mark_and_rescore(
     else {
         return Ok(None);
     };
-    crate::kpis::count_sales(&k.kpis(), &lead).await?;
-    // The first mark since the lead was handed to sales closes the hand-off (the rescore
-    // records it) and is its first touch.
-    if let (Some(h), Some(mark)) = (&lead.handoff, &lead.sales) {
-        if h.is_open() && mark.at >= h.at {
-            crate::kpis::follow_up::count_first_touch(&k.kpis(), &lead, h, mark.at).await?;
-        }
-    }
-    crate::scoring::rescore_lead(&k.scoring(), &lead.id).await?;
+    crate::app::sales_follow_ups(k, &lead).await?;
     Ok(Some(lead))
 }

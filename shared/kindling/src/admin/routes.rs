@@ -181,6 +181,18 @@ pub(crate) async fn report(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
     Ok(crate::web::html_page(StatusCode::OK, page))
 }
 
+/// `GET /admin/sync`: the CRM sync's health (no query).
+pub(crate) async fn sync(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
+    query(req, &[])?;
+    json(StatusCode::OK, &InProcess::new(k).sync_status().await?)
+}
+
+/// `POST /admin/sync/replay`: `{"id": "crm_..."}` or `{"dead": true}`.
+pub(crate) async fn replay(k: &Kindling, req: &Request<Bytes>) -> ApiResult {
+    let r: super::interface::ReplaySync = body(req, MAX_ADMIN_BODY_BYTES, None)?;
+    json(StatusCode::OK, &InProcess::new(k).replay_sync(&r).await?)
+}
+
 /// `GET /admin/broadcasts`: `{"broadcasts": [rows]}`, newest first.
 pub(crate) async fn broadcasts(k: &Kindling) -> ApiResult {
     let rows = InProcess::new(k).broadcasts().await?;

@@ -8,8 +8,10 @@ pub use crate::scoring::events::{
     LEAD_ENTERED_SEGMENT_V1, LEAD_FOLLOW_UP_DUE_V1, LEAD_LEFT_SEGMENT_V1, LEAD_STAGE_CHANGED_V1,
     TRIGGER_FIRED_V1,
 };
+pub use crate::crm::events::LEAD_CRM_UPSERT_V1;
 pub use crate::tracking::events::ACTIVITY_RECORDED_V1;
 
+use crate::crm::events::CrmUpsert;
 use crate::deliverability::events::SendingPaused;
 use crate::events::Envelope;
 use crate::scoring::events::{
@@ -33,10 +35,12 @@ pub enum Event {
     TriggerFired(TriggerFired),
     FollowUpDue(FollowUpDue),
     SendingPaused(SendingPaused),
+    /// Boxed: the lead's whole record for the CRM.
+    CrmUpsert(Box<CrmUpsert>),
 }
 
 /// Every detail-type, for the infrastructure's rule patterns.
-pub const DETAIL_TYPES: [&str; 11] = [
+pub const DETAIL_TYPES: [&str; 12] = [
     ACTIVITY_RECORDED_V1,
     LEAD_BECAME_WARM_V1,
     LEAD_BECAME_HOT_V1,
@@ -48,6 +52,7 @@ pub const DETAIL_TYPES: [&str; 11] = [
     TRIGGER_FIRED_V1,
     LEAD_FOLLOW_UP_DUE_V1,
     SENDING_PAUSED_V1,
+    LEAD_CRM_UPSERT_V1,
 ];
 
 /// Why an event could not be decoded.
@@ -90,6 +95,7 @@ impl Event {
             Event::TriggerFired(_) => TRIGGER_FIRED_V1,
             Event::FollowUpDue(_) => LEAD_FOLLOW_UP_DUE_V1,
             Event::SendingPaused(_) => SENDING_PAUSED_V1,
+            Event::CrmUpsert(_) => LEAD_CRM_UPSERT_V1,
         }
     }
 
@@ -107,6 +113,7 @@ impl Event {
             Event::TriggerFired(e) => Envelope::new(t, e),
             Event::FollowUpDue(e) => Envelope::new(t, e),
             Event::SendingPaused(e) => Envelope::new(t, e),
+            Event::CrmUpsert(e) => Envelope::new(t, &**e),
         }
     }
 
@@ -137,6 +144,9 @@ impl Event {
             TRIGGER_FIRED_V1 => de(TRIGGER_FIRED_V1, detail, Event::TriggerFired),
             LEAD_FOLLOW_UP_DUE_V1 => de(LEAD_FOLLOW_UP_DUE_V1, detail, Event::FollowUpDue),
             SENDING_PAUSED_V1 => de(SENDING_PAUSED_V1, detail, Event::SendingPaused),
+            LEAD_CRM_UPSERT_V1 => de(LEAD_CRM_UPSERT_V1, detail, |e| {
+                Event::CrmUpsert(Box::new(e))
+            }),
             other => Err(DecodeError::UnknownType(other.to_owned())),
         }
     }
@@ -253,6 +263,33 @@ mod tests {
                 complaints: 0,
                 at,
             }),
+            Event::CrmUpsert(Box::new(crate::crm::events::CrmUpsert {
+                id: "crm_1".into(),
+                changes: vec![crate::crm::events::Change::Hot],
+                lead_id: LeadId::new("L1"),
+                email: "a@example.jp".into(),
+                name: None,
+                company: Some("Example".into()),
+                title: None,
+                phone: None,
+                industry: None,
+                company_size: None,
+                region: None,
+                score: 55,
+                temperature: Temperature::Hot,
+                mql: false,
+                mql_at: None,
+                stage: None,
+                owner: Some("tanaka".into()),
+                owner_email: Some("tanaka@example.jp".into()),
+                segments: vec![],
+                segment: None,
+                sales_status: None,
+                consent: true,
+                created_at: at,
+                version: 3,
+                at,
+            })),
         ];
         for t in DETAIL_TYPES {
             assert!(events.iter().any(|e| e.detail_type() == t), "{t} untested");

@@ -4,6 +4,8 @@
 //! the result.
 
 mod counting;
+mod crm_hook;
+pub(crate) use crm_hook::crm_hook;
 pub mod events;
 mod schedule;
 pub use counting::{count_event, on_feedback};
@@ -14,6 +16,7 @@ use crate::alerts::ports::AlertLog;
 use crate::alerts::ports::Notifier;
 use crate::broadcasts::ports::BroadcastStore;
 use crate::config::Config;
+use crate::crm::events::Change;
 use crate::deliverability::ports::SuppressionList;
 use crate::error::Error;
 use crate::events::EventBus;
@@ -107,6 +110,9 @@ pub struct Kindling {
     /// `admin::page::Weekly` over the stack's bucket on AWS (send-steps), over
     /// `<data dir>/reports/` locally). `None`: the digest goes without a link.
     pub reports: Option<Arc<dyn WeeklyReport>>,
+    /// What carries the CRM upserts, for `sync status` and `sync replay`: the local bus, or the
+    /// API destination's dead-letter queue on AWS. `None` where this runtime cannot see it.
+    pub sync: Option<Arc<dyn crate::crm::ports::SyncLedger>>,
 }
 
 impl Kindling {
@@ -225,7 +231,17 @@ impl Kindling {
         }
     }
 
-    /// What alerting touches.
+    /// What syncing to the CRM touches.
+    pub fn crm(&self) -> crate::crm::Crm<'_> {
+        crate::crm::Crm {
+            config: self.config.crm.as_ref(),
+            routing: &self.config.routing,
+            leads: &*self.stores.leads,
+            bus: &*self.bus,
+            clock: &*self.clock,
+        }
+    }
+
     /// What counting and reading the KPIs touch.
     pub fn kpis(&self) -> crate::kpis::Kpis<'_> {
         crate::kpis::Kpis {
@@ -246,6 +262,7 @@ impl Kindling {
         }
     }
 
+    /// What alerting touches.
     pub fn alerts(&self) -> crate::alerts::Alerts<'_> {
         crate::alerts::Alerts {
             config: crate::alerts::Sections {
@@ -302,12 +319,19 @@ pub async fn handle_event(
                 | NotifyOutcome::NotAlerting => true,
                 NotifyOutcome::OpsAlerted(_) => false,
             };
-            crate::kpis::count_hot(&k.kpis(), e, alerted).await
+            crate::kpis::count_hot(&k.kpis(), e, alerted).await?;
+            let mut changes = vec![Change::Hot];
+            changes.extend(owner_given(e.handoff, &e.owner));
+            let key = format!("hot/{}", e.crossing);
+            crm_sync(k, &e.lead_id, changes, key, e.at, None).await
         }
         Event::TriggerFired(e) => {
             let outcome = crate::alerts::notify_trigger(&k.alerts(), notifier, e).await?;
             let first = e.handoff.is_some();
-            counting::alerted(k, &outcome, first, e.at, e.owner.as_deref()).await
+            counting::alerted(k, &outcome, first, e.at, e.owner.as_deref()).await?;
+            let changes: Vec<Change> = owner_given(e.handoff, &e.owner).into_iter().collect();
+            let key = format!("owner/{}", e.handoff.unwrap_or_default());
+            crm_sync(k, &e.lead_id, changes, key, e.at, None).await
         }
         Event::FollowUpDue(e) => {
             let outcome = crate::alerts::notify_follow_up(&k.alerts(), notifier, e).await?;
@@ -319,12 +343,29 @@ pub async fn handle_event(
                 .await
                 .map(|_| ())
         }
-        Event::LeadBecameMql(_) | Event::LeadStageChanged(_) => count_event(k, event).await,
-        // Published for integrations (a CRM, analytics).
+        Event::LeadBecameMql(e) => {
+            count_event(k, event).await?;
+            let mut changes = vec![Change::Mql];
+            changes.extend(owner_given(e.handoff, &e.owner));
+            crm_sync(k, &e.lead_id, changes, "mql".into(), e.at, None).await
+        }
+        Event::LeadStageChanged(e) => {
+            count_event(k, event).await?;
+            let to = e.to.as_ref().map_or("none", |s| s.as_str());
+            let key = format!("stage/{to}/{}", e.at.timestamp_millis());
+            crm_sync(k, &e.lead_id, vec![Change::Stage], key, e.at, None).await
+        }
+        Event::LeadEnteredSegment(e) => {
+            let key = format!("segment/{}/{}", e.segment, e.at.timestamp_millis());
+            let seg = Some(e.segment.as_str());
+            crm_sync(k, &e.lead_id, vec![Change::Segment], key, e.at, seg).await
+        }
+        // Published for integrations (analytics); the CRM's upsert is the bus's to deliver
+        // (an API destination on AWS, the local bus's webhook).
         Event::LeadBecameWarm(_)
         | Event::LeadCooled(_)
-        | Event::LeadEnteredSegment(_)
-        | Event::LeadLeftSegment(_) => Ok(()),
+        | Event::LeadLeftSegment(_)
+        | Event::CrmUpsert(_) => Ok(()),
     }
 }
 
@@ -343,6 +384,9 @@ pub async fn on_activity_recorded(
     crate::kpis::count_activity(&k.kpis(), e).await?;
     if let Some(lead) = lead {
         crate::scoring::rescore_lead(&k.scoring(), &lead).await?;
+        if e.attrs.form_id.is_some() {
+            form_to_crm(k, &lead, e).await?;
+        }
         if matches!(
             e.kind,
             crate::activities::ActivityKind::EmailOpen
@@ -352,6 +396,75 @@ pub async fn on_activity_recorded(
         }
     }
     Ok(())
+}
+
+/// What follows a change of sales' mark (by a rep, or by the CRM): counted, the hand-off's
+/// first touch recorded, the lead rescored (`sales_status` segments, stages, the hand-off it
+/// closes). Idempotent: done again, it counts nothing twice.
+pub async fn sales_follow_ups(k: &Kindling, lead: &crate::leads::Lead) -> Result<(), Error> {
+    if lead.sales.is_some() {
+        crate::kpis::count_sales(&k.kpis(), lead).await?;
+    }
+    // The first mark since the lead was handed to sales closes the hand-off (the rescore
+    // records it) and is its first touch.
+    if let (Some(h), Some(mark)) = (&lead.handoff, &lead.sales) {
+        if h.is_open() && mark.at >= h.at {
+            crate::kpis::follow_up::count_first_touch(&k.kpis(), lead, h, mark.at).await?;
+        }
+    }
+    crate::scoring::rescore_lead(&k.scoring(), &lead.id).await?;
+    Ok(())
+}
+
+/// The owner a hand-off gave, as a CRM change.
+fn owner_given(handoff: Option<u32>, owner: &Option<String>) -> Option<Change> {
+    (handoff.is_some() && owner.is_some()).then_some(Change::Owner)
+}
+
+/// Tells the CRM of a change ([`crate::crm::sync`]).
+async fn crm_sync(
+    k: &Kindling,
+    lead: &crate::ids::LeadId,
+    changes: Vec<Change>,
+    key: String,
+    at: chrono::DateTime<chrono::Utc>,
+    segment: Option<&str>,
+) -> Result<(), Error> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let c = crate::crm::Changed {
+        lead,
+        changes,
+        key,
+        at,
+        segment,
+    };
+    crate::crm::sync(&k.crm(), c).await.map(|_| ())
+}
+
+/// A form submission made the lead (its first) or changed it.
+async fn form_to_crm(
+    k: &Kindling,
+    lead: &crate::ids::LeadId,
+    e: &crate::tracking::events::ActivityRecorded,
+) -> Result<(), Error> {
+    let Some(config) = k.config.crm.as_ref() else {
+        return Ok(());
+    };
+    if !config.syncs(Change::Created) && !config.syncs(Change::Updated) {
+        return Ok(());
+    }
+    let Some(l) = k.stores.leads.get_lead(lead).await? else {
+        return Ok(());
+    };
+    // A lead is created once: its key says so, whichever submission's event comes again.
+    let (change, key) = if l.created_at == e.at {
+        (Change::Created, "created".to_owned())
+    } else {
+        (Change::Updated, format!("form/{}", e.activity_id))
+    };
+    crm_sync(k, lead, vec![change], key, e.at, None).await
 }
 
 /// Counts a person's open or click toward the A/B test of the mail it concerns: a step's, or a

@@ -54,6 +54,8 @@ pub struct Config {
     pub lines: std::collections::BTreeMap<String, usize>,
     /// `[digest]`: the weekly KPI mail (none without the section).
     pub digest: Option<crate::kpis::config::Digest>,
+    /// `[crm]`: the CRM sync, both ways (none without the section).
+    pub crm: Option<crate::crm::config::Settings>,
 }
 
 /// Name under which `kindling.toml` is reported.
@@ -288,6 +290,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     let api = crate::web::limits::validate(d, f.api.as_ref());
     let kpis = crate::kpis::config::validate(d, &f.kpis);
     let digest = crate::kpis::config::validate_digest(d, f.digest.as_ref());
+    let crm = crate::crm::config::validate(d, f.crm.as_ref());
     Some(Config {
         program,
         sender: sender?,
@@ -309,6 +312,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         kpis,
         lines: Default::default(),
         digest,
+        crm,
     })
 }
 

@@ -44,6 +44,8 @@ pub struct File {
     pub kpis: crate::kpis::config::raw::Kpis,
     #[serde(default)]
     pub digest: Option<crate::kpis::config::raw::Digest>,
+    #[serde(default)]
+    pub crm: Option<crate::crm::config::raw::Crm>,
 }
 
 /// `[sending]`: the schedule (sending) and the breaker and soft-bounce rule (deliverability).

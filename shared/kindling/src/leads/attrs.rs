@@ -17,6 +17,11 @@ pub enum Field {
     EmailDomain,
     Language,
     TimeZone,
+    /// BANT, as inside sales confirmed it in the CRM ([`super::Bant`]).
+    Budget,
+    Authority,
+    Need,
+    Timeline,
 }
 
 crate::named!(Field {
@@ -28,6 +33,10 @@ crate::named!(Field {
     EmailDomain = "email_domain",
     Language = "language",
     TimeZone = "time_zone",
+    Budget = "budget",
+    Authority = "authority",
+    Need = "need",
+    Timeline = "timeline",
 });
 
 impl Field {
@@ -43,6 +52,10 @@ impl Field {
             Field::EmailDomain => Some(lead.email.domain()),
             Field::Language => p.language.as_deref(),
             Field::TimeZone => p.time_zone.as_deref(),
+            Field::Budget => lead.bant.budget.as_deref(),
+            Field::Authority => lead.bant.authority.as_deref(),
+            Field::Need => lead.bant.need.as_deref(),
+            Field::Timeline => lead.bant.timeline.as_deref(),
         }
     }
 }

@@ -1,14 +1,16 @@
 //! Leads: a person with an address, a profile, a consent record and a cached score.
 
 pub mod attrs;
+mod bant;
 mod handoff;
 pub mod ports;
 mod sales;
 mod sales_mark;
 
+pub use bant::{Bant, MAX_BANT_CHARS};
 pub use handoff::{Handoff, Owner};
 pub use sales::{mark_lead, parse_lead_key, LeadKey};
-pub use sales_mark::{hundredths, Money, SalesMark, SalesStatus};
+pub use sales_mark::{hundredths, Amount, Money, SalesMark, SalesStatus};
 
 use crate::email::EmailAddress;
 use crate::ids::LeadId;
@@ -222,6 +224,13 @@ pub struct Lead {
     /// The latest hand-off to sales and its follow-up clock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handoff: Option<Handoff>,
+    /// What inside sales confirmed (budget, authority, need, timeline), from the CRM.
+    #[serde(default, skip_serializing_if = "Bant::is_empty")]
+    pub bant: Bant,
+    /// The ids of the newest CRM hooks applied (`source/id`, at most
+    /// [`crate::crm::inbound::SEEN_HOOKS`]): stored with their effect, so one applies once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crm_hooks: Vec<String>,
     /// When the lead must be looked at again without new activity: a pending trigger condition
     /// (an abandoned form, unopened mails) or a decaying score. `None`: only on new activity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -253,6 +262,8 @@ impl Lead {
             sales: None,
             owner: None,
             handoff: None,
+            bant: Bant::default(),
+            crm_hooks: Vec::new(),
             recheck_at: None,
             stage_changes: Vec::new(),
             segments: BTreeMap::new(),

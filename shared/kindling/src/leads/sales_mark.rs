@@ -120,3 +120,21 @@ pub fn hundredths(n: u64) -> String {
         format!("{}.{:02}", n / 100, n % 100)
     }
 }
+
+/// An amount as given: a JSON number or a decimal string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Amount {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+impl Amount {
+    /// As written.
+    pub fn text(&self) -> String {
+        match self {
+            Amount::Number(n) => n.to_string(),
+            Amount::Text(t) => t.clone(),
+        }
+    }
+}

@@ -34,6 +34,9 @@ crate::named!(RouteId {
     AdminBroadcast = "admin_broadcast",
     AdminBroadcastAct = "admin_broadcast_act",
     AdminBroadcastPreview = "admin_broadcast_preview",
+    AdminSync = "admin_sync",
+    AdminSyncReplay = "admin_sync_replay",
+    CrmHook = "crm_hook",
 });
 
 /// Requests per second a route gets for each mail a second being delivered: the pixel (the

@@ -43,6 +43,9 @@ pub enum RouteId {
     AdminBroadcast,
     AdminBroadcastAct,
     AdminBroadcastPreview,
+    AdminSync,
+    AdminSyncReplay,
+    CrmHook,
 }
 
 /// Which runtime serves a route: on AWS, which function.
@@ -61,6 +64,9 @@ pub enum Auth {
     Public,
     /// Operators and sales tools: IAM (SigV4) on AWS, the admin bearer token locally.
     Admin,
+    /// A CRM's hooks: IAM (SigV4) on AWS, a Standard Webhooks signature by the source's secret
+    /// locally (the handler checks it).
+    Hook,
 }
 
 /// A limit for one route, for all clients together (API Gateway's route throttling).
@@ -114,8 +120,8 @@ const fn limit(rate: u32, burst: u32) -> Option<Throttle> {
 }
 
 /// Every route Kindling serves.
-pub static ROUTES: [Route; 21] = {
-    use Auth::{Admin, Public};
+pub static ROUTES: [Route; 24] = {
+    use Auth::{Admin, Hook, Public};
     use Group::{Intake, Track};
     use RouteId::*;
     [
@@ -307,6 +313,33 @@ pub static ROUTES: [Route; 21] = {
             Admin,
             limit(5, 10),
             "the exact mail of a broadcast for one lead (message/rfc822)",
+        ),
+        route(
+            AdminSync,
+            Method::GET,
+            "/admin/sync",
+            Intake,
+            Admin,
+            limit(5, 10),
+            "the CRM sync's health: backlog, last success, failures with reasons",
+        ),
+        route(
+            AdminSyncReplay,
+            Method::POST,
+            "/admin/sync/replay",
+            Intake,
+            Admin,
+            limit(2, 5),
+            "deliver dead CRM upserts again: one by id, or every dead one",
+        ),
+        route(
+            CrmHook,
+            Method::POST,
+            "/hooks/crm/{source}",
+            Intake,
+            Hook,
+            limit(20, 40),
+            "a CRM's update of a lead: sales status, owner, deal amount, BANT",
         ),
     ]
 };

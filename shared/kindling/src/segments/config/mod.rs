@@ -27,7 +27,7 @@ pub const MAX_DEPTH: usize = 8;
 
 /// The keys a condition is one of (with `kind` come `page_category`, `form`, `url`, `count`
 /// and `within`).
-const HEADS: &str = "all, any, not, industry, title, company, company_size, region, email_domain, language, time_zone, score, fit, engagement, temperature, mql, kind, opened, clicked, unopened, consent, sales_status, stage or owner";
+const HEADS: &str = "all, any, not, industry, title, company, company_size, region, email_domain, language, time_zone, budget, authority, need, timeline, score, fit, engagement, temperature, mql, kind, opened, clicked, unopened, consent, sales_status, stage or owner";
 
 /// Checks `[[segments]]`: unique ids, one condition per table, known page categories and forms.
 pub(crate) fn validate(
@@ -110,6 +110,10 @@ pub(crate) fn cond(
         (Field::EmailDomain, &r.email_domain),
         (Field::Language, &r.language),
         (Field::TimeZone, &r.time_zone),
+        (Field::Budget, &r.budget),
+        (Field::Authority, &r.authority),
+        (Field::Need, &r.need),
+        (Field::Timeline, &r.timeline),
     ];
     let scores = [
         (Measure::Total, &r.score),
