@@ -52,6 +52,8 @@ export interface EventCatalog {
     events: { detailTypes: string[]; function: FunctionName }[];
     /** Published for integrations (a CRM, analytics); no Kindling function takes them. */
     integrationOnly: string[];
+    /** What the CRM's API destination takes. */
+    crmUpsert: string;
   };
   ses: { source: string; detailTypes: string[]; function: FunctionName };
   schedule: { function: FunctionName; source: string; detailType: string };
@@ -91,6 +93,23 @@ export function loadStageThrottle(file = ROUTE_CATALOG_PATH): { rate: number; bu
 /** The config's `[[reps]]`: each is subscribed to the sales alerts it owns. */
 export function loadReps(file = ROUTE_CATALOG_PATH): { id: string; email: string }[] {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { reps?: { id: string; email: string }[] }).reps ?? [];
+}
+
+/** The config's `[crm]`: the API destination's input (from its `recipe`) and the hook sources. */
+export interface CatalogCrm {
+  transformer: {
+    recipe: string;
+    method: 'POST' | 'PUT' | 'PATCH';
+    inputPath?: string;
+    inputPathsMap: Record<string, string>;
+    inputTemplate: string | null;
+    pathParameterValues: string[];
+  };
+  sources: string[];
+}
+
+export function loadCrm(file = ROUTE_CATALOG_PATH): CatalogCrm | null {
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { crm?: CatalogCrm | null }).crm ?? null;
 }
 
 /** The config's `[broadcasts.test_send] addresses`: the only addresses intake may mail (test sends). */
@@ -153,6 +172,35 @@ export interface KindlingSettings {
    * stack makes a new key and secret; send-steps reads it at its next cold start. Default 1.
    */
   readonly reportReaderKeySerial?: number;
+  /** The CRM the config's `[crm]` upserts go to (README, "CRM sync"). Default: none (off). */
+  readonly crmSync?: CrmSyncSettings;
+}
+
+/**
+ * The CRM that `lead.crm_upsert.v1` goes to through an EventBridge API destination (the body is
+ * the config's `[crm] recipe`). Off when absent.
+ */
+export interface CrmSyncSettings {
+  /**
+   * The CRM's URL. HubSpot: `https://api.hubapi.com/crm/v3/objects/contacts/batch/upsert`.
+   * Salesforce: `https://<domain>.my.salesforce.com/services/data/v61.0/sobjects/Lead/Kindling_Id__c/*`
+   * (the lead id fills the `*`).
+   */
+  readonly endpoint: string;
+  /** `apiKey` (a header, e.g. HubSpot's `Authorization: Bearer <private app token>`) or `oauth` (client credentials). */
+  readonly auth: 'apiKey' | 'oauth';
+  /**
+   * A Secrets Manager secret you made (name or ARN): `{"apiKey": "Bearer pat-..."}` for `apiKey`,
+   * `{"clientId": "...", "clientSecret": "..."}` for `oauth`. EventBridge copies it into the
+   * connection's own secret; the template holds a dynamic reference only.
+   */
+  readonly secretName: string;
+  /** With `apiKey`: the header that carries it. Default `Authorization`. */
+  readonly apiKeyHeader?: string;
+  /** With `oauth`: the token endpoint (Salesforce: `https://login.salesforce.com/services/oauth2/token`). */
+  readonly tokenEndpoint?: string;
+  /** Most requests per second to the CRM (EventBridge queues the rest). Default 10. */
+  readonly ratePerSecond?: number;
 }
 
 export interface KindlingStackProps extends StackProps {
@@ -213,7 +261,8 @@ export const FUNCTION_SPECS: Record<FunctionName, FunctionSpec> = {
     publishes: true,
     signingKeys: true,
   },
-  notify: { timeout: Duration.seconds(30), table: [...ITEM_RW, 'dynamodb:DeleteItem'] },
+  // Publishes the CRM upsert of a hot lead and its owner.
+  notify: { timeout: Duration.seconds(30), table: [...ITEM_RW, 'dynamodb:DeleteItem'], publishes: true },
   feedback: { timeout: Duration.seconds(30), table: ITEM_RW, publishes: true },
 };
 
@@ -252,6 +301,8 @@ export class KindlingStack extends Stack {
   readonly configurationSet: ses.ConfigurationSet;
   readonly signingKeys: secretsmanager.Secret;
   readonly reportBucket: s3.Bucket;
+  /** Where CRM upserts land that the CRM did not take within 24 hours (with `crmSync`). */
+  readonly crmDeadLetters?: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: KindlingStackProps) {
     super(scope, id, props);
@@ -627,6 +678,9 @@ export class KindlingStack extends Stack {
       targets: [asyncTarget(catalog.schedule.function)],
     });
 
+    // ---- CRM sync ----------------------------------------------------------------------------
+    this.crmDeadLetters = crmSync(this, s.crmSync, catalog.kindling.source, catalog.kindling.crmUpsert);
+
     // ---- Alarms ------------------------------------------------------------------------------
     const alarmAction = new cwActions.SnsAction(this.opsTopic);
     /** Alarms (and recovers) when `metric` reaches `threshold` in one period; no data is fine. */
@@ -643,6 +697,14 @@ export class KindlingStack extends Stack {
       a.addOkAction(alarmAction);
     };
     const fiveMinutes = Duration.minutes(5);
+    if (this.crmDeadLetters) {
+      alarm(
+        'CrmDeadLettersAlarm',
+        'CRM upserts failed for 24 hours or were refused: kindling sync status, then kindling sync replay',
+        this.crmDeadLetters.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
+        1,
+      );
+    }
     for (const [name, queue] of Object.entries(this.deadLetterQueues)) {
       alarm(
         `${pascal(name)}DeadLettersAlarm`,
@@ -819,4 +881,94 @@ function apigwAccessLogFormat(): AccessLogFormat {
       userAgent: '$context.identity.userAgent',
     }),
   );
+}
+
+/**
+ * `lead.crm_upsert.v1` → the CRM: a connection holding the credentials, an API destination, a
+ * rule whose target maps the upsert to the CRM's body (the config's recipe), 24 hours of
+ * retries, then a dead-letter queue that the intake function reads for `sync status` and
+ * replays from. Nothing without `crmSync`.
+ */
+function crmSync(
+stack: KindlingStack,
+c: CrmSyncSettings | undefined,
+source: string,
+detailType: string,
+): sqs.Queue | undefined {
+  if (!c) return undefined;
+  const crm = loadCrm();
+  if (!crm) throw new Error('crmSync: config/kindling.toml has no [crm] section');
+  if (!/^https:\/\/[^\s]+$/.test(c.endpoint)) throw new Error('crmSync.endpoint: an https URL');
+  const rate = c.ratePerSecond ?? 10;
+  if (!Number.isInteger(rate) || rate < 1 || rate > 300) throw new Error('crmSync.ratePerSecond: 1 to 300');
+  const field = (jsonField: string) => SecretValue.secretsManager(c.secretName, { jsonField });
+  let authorization: events.Authorization;
+  if (c.auth === 'apiKey') {
+    authorization = events.Authorization.apiKey(c.apiKeyHeader ?? 'Authorization', field('apiKey'));
+  } else if (c.auth === 'oauth') {
+    if (!c.tokenEndpoint?.startsWith('https://')) throw new Error('crmSync.tokenEndpoint: the https token URL');
+    authorization = events.Authorization.oauth({
+      authorizationEndpoint: c.tokenEndpoint,
+      httpMethod: events.HttpMethod.POST,
+      clientId: field('clientId').unsafeUnwrap(),
+      clientSecret: field('clientSecret'),
+      bodyParameters: { grant_type: events.HttpParameter.fromString('client_credentials') },
+    });
+  } else {
+    throw new Error("crmSync.auth: 'apiKey' or 'oauth'");
+  }
+  const connection = new events.Connection(stack, 'CrmConnection', {
+    description: `Kindling ${stack.stackName}: the CRM's credentials`,
+    authorization,
+  });
+  const t = crm.transformer;
+  const destination = new events.ApiDestination(stack, 'CrmDestination', {
+    description: `Kindling: lead upserts (${t.recipe})`,
+    connection,
+    endpoint: c.endpoint,
+    httpMethod: events.HttpMethod[t.method],
+    rateLimitPerSecond: rate,
+  });
+  const deadLetters = new sqs.Queue(stack, 'CrmDeadLetters', {
+    retentionPeriod: Duration.days(14),
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+  });
+  Validations.of(deadLetters).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: 'This queue is itself a dead-letter queue: upserts the CRM did not take, for sync status and replay.',
+  });
+  const rule = new events.Rule(stack, 'CrmRule', {
+    description: `${detailType} → the CRM (${t.recipe})`,
+    eventBus: stack.bus,
+    eventPattern: { source: [source], detailType: [detailType] },
+    targets: [
+      new targets.ApiDestination(destination, {
+        deadLetterQueue: deadLetters,
+        maxEventAge: Duration.hours(24),
+        retryAttempts: 185,
+        pathParameterValues: t.pathParameterValues.length > 0 ? t.pathParameterValues : undefined,
+        event: t.inputPath ? events.RuleTargetInput.fromEventPath(t.inputPath) : undefined,
+      }),
+    ],
+  });
+  if (t.inputTemplate) {
+    // The recipe's template as written (placeholders unquoted), which RuleTargetInput cannot express.
+    (rule.node.defaultChild as events.CfnRule).addPropertyOverride('Targets.0.InputTransformer', {
+      InputPathsMap: t.inputPathsMap,
+      InputTemplate: t.inputTemplate,
+    });
+  }
+  const intake = stack.functions.intake;
+  intake.addEnvironment('KINDLING_CRM_DEAD_LETTERS_URL', deadLetters.queueUrl);
+  intake.addEnvironment('KINDLING_CRM_TARGET', `${c.endpoint} (API destination, ${t.recipe})`);
+  intake.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'CrmDeadLetters',
+      actions: ['sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+      resources: [deadLetters.queueArn],
+    }),
+  );
+  new CfnOutput(stack, 'CrmDeadLettersUrl', { value: deadLetters.queueUrl });
+  return deadLetters;
 }

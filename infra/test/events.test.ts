@@ -15,7 +15,8 @@ const EVENTS = path.join(ROOT, 'events');
 const routing: Record<string, string | null> = JSON.parse(fs.readFileSync(path.join(EVENTS, 'routing.json'), 'utf8'));
 delete routing.comment;
 
-const samples = FUNCTIONS.flatMap((fn) =>
+// crm/: what the CRM's API destination takes (no function).
+const samples = [...FUNCTIONS, 'crm'].flatMap((fn) =>
   fs
     .readdirSync(path.join(EVENTS, fn))
     .filter((f) => f.endsWith('.json'))

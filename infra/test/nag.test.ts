@@ -19,11 +19,17 @@ interface Finding {
 }
 
 /** Synthesizes with the checks and returns the unacknowledged findings from the report. */
-function nag(extend?: (stack: Stack) => void): { findings: Finding[]; app: App } {
+function nag(extend?: (stack: Stack) => void, crm = false): { findings: Finding[]; app: App } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindling-nag-'));
   const app = new App({ outdir });
   const stack = new KindlingStack(app, 'Kindling-nag', {
-    settings: { ...TEST_SETTINGS, lambdaDir: fixtureLambdaDir() },
+    settings: {
+      ...TEST_SETTINGS,
+      lambdaDir: fixtureLambdaDir(),
+      ...(crm
+        ? { crmSync: { endpoint: 'https://api.hubapi.com/crm/v3/objects/contacts/batch/upsert', auth: 'apiKey' as const, secretName: 'kindling/hubspot' } }
+        : {}),
+    },
     env: { account: '123456789012', region: 'ap-northeast-1' },
   });
   extend?.(stack);
@@ -62,6 +68,11 @@ function acknowledgements(root: IConstruct): { path: string; id: string; reason:
 describe('cdk-nag AwsSolutionsChecks', () => {
   test('the stack has no unacknowledged finding', () => {
     const { findings } = nag();
+    assert.deepEqual(findings, []);
+  });
+
+  test('with the CRM sync on, still none', () => {
+    const { findings } = nag(undefined, true);
     assert.deepEqual(findings, []);
   });
 

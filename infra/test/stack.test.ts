@@ -6,10 +6,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
+import { matches } from '../lib/event-pattern';
 import {
   ASYNC_FUNCTIONS,
   defaultLambdaDir,
   FUNCTIONS,
+  loadCrm,
   loadEventCatalog,
   loadRouteCatalog,
   loadStageThrottle,
@@ -252,6 +254,7 @@ describe('IAM', () => {
         ...logs,
         ...rw,
         'dynamodb:DeleteItem',
+        'events:PutEvents',
         'sns:Publish',
         'sqs:SendMessage',
       ],
@@ -326,7 +329,7 @@ describe('HTTP API', () => {
       const want = expected.get(key)!;
       assert.equal(target(r), functionId(template, want.fn), key);
       assert.equal(r.Properties.AuthorizationType, want.auth === 'iam' ? 'AWS_IAM' : 'NONE', key);
-      assert.equal(key.includes(' /admin/'), want.auth === 'iam', key);
+      assert.equal(key.includes(' /admin/') || key.includes(' /hooks/'), want.auth === 'iam', key);
     }
     // The routes DESIGN.md names are all there.
     for (const key of ['POST /t/events', 'GET /t/o/{token}', 'GET /t/c/{token}', 'GET /u/{token}', 'POST /u/{token}',
@@ -604,6 +607,92 @@ describe('the weekly report', () => {
     const schedule = rules.find((r) => r.ScheduleExpression);
     assert.equal(schedule.ScheduleExpression, 'rate(1 minute)');
     assert.ok(JSON.stringify(schedule.Targets).includes('SendSteps'));
+  });
+});
+
+describe('CRM sync', () => {
+  const crmSync = {
+    endpoint: 'https://api.hubapi.com/crm/v3/objects/contacts/batch/upsert',
+    auth: 'apiKey' as const,
+    secretName: 'kindling/hubspot',
+  };
+  const { template } = synth({ crmSync });
+  const sample = JSON.parse(fs.readFileSync(path.join(ROOT, 'events', 'crm', 'lead-crm-upsert.json'), 'utf8'));
+
+  test('off by default: no connection, destination, rule or queue', () => {
+    const { template: off } = synth();
+    for (const type of ['AWS::Events::Connection', 'AWS::Events::ApiDestination']) {
+      assert.equal(Object.keys(resources(off, type)).length, 0, type);
+    }
+    assert.ok(!JSON.stringify(off.toJSON()).includes('lead.crm_upsert.v1'));
+  });
+
+  test('a connection with the API key from the named secret, never in the template', () => {
+    const [c] = Object.values(resources(template, 'AWS::Events::Connection'));
+    assert.equal(c.Properties.AuthorizationType, 'API_KEY');
+    const key = c.Properties.AuthParameters.ApiKeyAuthParameters;
+    assert.equal(key.ApiKeyName, 'Authorization');
+    assert.match(JSON.stringify(key.ApiKeyValue), /resolve:secretsmanager:kindling\/hubspot:SecretString:apiKey/);
+  });
+
+  test('an API destination at the endpoint, rate limited, with the recipe\'s method', () => {
+    const [d] = Object.values(resources(template, 'AWS::Events::ApiDestination'));
+    assert.equal(d.Properties.InvocationEndpoint, crmSync.endpoint);
+    assert.equal(d.Properties.HttpMethod, 'POST');
+    assert.equal(d.Properties.InvocationRateLimitPerSecond, 10);
+  });
+
+  test('a rule of lead.crm_upsert.v1 on the bus, its input from the config, 24 h of retries, a DLQ with an alarm', () => {
+    const rules = Object.values(resources(template, 'AWS::Events::Rule')).filter((r) =>
+      JSON.stringify(r.Properties.EventPattern ?? {}).includes('lead.crm_upsert.v1'),
+    );
+    assert.equal(rules.length, 1);
+    const rule = rules[0];
+    assert.ok(matches(rule.Properties.EventPattern, sample), 'the sample reaches the CRM');
+    assert.ok(!matches(rule.Properties.EventPattern, { ...sample, 'detail-type': 'lead.became_hot.v1' }));
+    const target = rule.Properties.Targets[0];
+    assert.deepEqual(target.RetryPolicy, { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
+    const dlq = refId(target.DeadLetterConfig.Arn)!;
+    assert.equal(resources(template, 'AWS::SQS::Queue')[dlq].Properties.SqsManagedSseEnabled, true);
+    const catalog = loadCrm()!;
+    if (catalog.transformer.inputTemplate) {
+      assert.equal(target.InputTransformer.InputTemplate, catalog.transformer.inputTemplate);
+      assert.deepEqual(target.InputTransformer.InputPathsMap, catalog.transformer.inputPathsMap);
+    } else {
+      assert.equal(target.InputPath, catalog.transformer.inputPath);
+    }
+    const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm')).filter(
+      (a) => refId(a.Properties.Dimensions?.[0]?.Value) === dlq,
+    );
+    assert.equal(alarms.length, 1, 'one alarm on the CRM dead letters');
+    assert.equal(alarms[0].Properties.Threshold, 1);
+  });
+
+  test('intake reads and replays the dead letters; nothing else may', () => {
+    const fn = resources(template, 'AWS::Lambda::Function')[functionId(template, 'intake')];
+    assert.ok(fn.Properties.Environment.Variables.KINDLING_CRM_DEAD_LETTERS_URL);
+    const policies = JSON.stringify(resources(template, 'AWS::IAM::Policy'));
+    assert.ok(policies.includes('sqs:ChangeMessageVisibility'));
+  });
+
+  test('every recipe synthesizes: Salesforce PATCHes by external id with OAuth client credentials', () => {
+    const { template: sf } = synth({
+      crmSync: {
+        endpoint: 'https://example.my.salesforce.com/services/data/v61.0/sobjects/Lead/Kindling_Id__c/*',
+        auth: 'oauth',
+        secretName: 'kindling/salesforce',
+        tokenEndpoint: 'https://login.salesforce.com/services/oauth2/token',
+      },
+    });
+    const [c] = Object.values(resources(sf, 'AWS::Events::Connection'));
+    assert.equal(c.Properties.AuthorizationType, 'OAUTH_CLIENT_CREDENTIALS');
+    assert.match(JSON.stringify(c.Properties.AuthParameters), /kindling\/salesforce:SecretString:clientSecret/);
+  });
+
+  test('bad CRM settings stop synth with a message', () => {
+    assert.throws(() => synth({ crmSync: { ...crmSync, endpoint: 'http://plain' } }), /crmSync.endpoint/);
+    assert.throws(() => synth({ crmSync: { ...crmSync, auth: 'oauth' } }), /tokenEndpoint/);
+    assert.throws(() => synth({ crmSync: { ...crmSync, ratePerSecond: 0 } }), /ratePerSecond/);
   });
 });
 

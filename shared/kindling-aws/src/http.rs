@@ -87,6 +87,7 @@ pub fn route_catalog() -> serde_json::Value {
         })
         .unwrap_or_default();
     let test_recipients: Vec<String> = config
+        .as_ref()
         .map(|c| {
             c.broadcasts
                 .test_addresses
@@ -95,13 +96,20 @@ pub fn route_catalog() -> serde_json::Value {
                 .collect()
         })
         .unwrap_or_default();
+    let crm = config.as_ref().and_then(|c| c.crm.as_ref()).map(|c| {
+        serde_json::json!({
+            "transformer": c.recipe.transformer(),
+            "sources": c.sources.iter().map(|s| &s.id).collect::<Vec<_>>(),
+        })
+    });
     serde_json::json!({
-        "comment": "Generated from kindling::router::routes and config/kindling.toml ([api], [broadcasts.test_send], [[reps]]) by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws route_catalog`; do not edit.",
+        "comment": "Generated from kindling::router::routes and config/kindling.toml ([api], [broadcasts.test_send], [[reps]], [crm]) by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws route_catalog`; do not edit.",
         "routes": routes,
         "stage_throttle": { "rate": limits.stage.rate, "burst": limits.stage.burst },
         "send_rate": limits.max_send_rate(),
         "test_recipients": test_recipients,
         "reps": reps,
+        "crm": crm,
     })
 }
 

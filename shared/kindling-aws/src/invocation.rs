@@ -33,7 +33,8 @@ mod lambda_runtime_error {
 /// Which of Kindling's events a function takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consumer {
-    /// `activity.recorded.v1` → rescore (and triggers).
+    /// `activity.recorded.v1` → rescore (and triggers); MQLs, stage moves and segment entries
+    /// are counted and told to the CRM.
     Score,
     /// `lead.became_hot.v1`, `trigger.fired.v1` → alert sales or support;
     /// `lead.follow_up_due.v1` → remind the owner or escalate; `sending.paused.v1` → alert ops.
@@ -60,6 +61,7 @@ impl Consumer {
                 ACTIVITY_RECORDED_V1,
                 LEAD_BECAME_MQL_V1,
                 LEAD_STAGE_CHANGED_V1,
+                LEAD_ENTERED_SEGMENT_V1,
             ],
             Consumer::Notify => &[
                 LEAD_BECAME_HOT_V1,
@@ -73,12 +75,14 @@ impl Consumer {
 
 /// Events Kindling publishes for integrations (a CRM, analytics, a data lake) that no Kindling
 /// function consumes: users add their own rules on the bus.
-pub const INTEGRATION_ONLY: [&str; 4] = [
+pub const INTEGRATION_ONLY: [&str; 3] = [
     kindling::app::events::LEAD_BECAME_WARM_V1,
     kindling::app::events::LEAD_COOLED_V1,
-    kindling::app::events::LEAD_ENTERED_SEGMENT_V1,
     kindling::app::events::LEAD_LEFT_SEGMENT_V1,
 ];
+
+/// The event the CRM's API destination takes (`[crm]`; the stack's `crmSync`): no function.
+pub const CRM_UPSERT: &str = kindling::app::events::LEAD_CRM_UPSERT_V1;
 
 /// Which function each event goes to, as JSON: `infra/event-catalog.json` is this, checked in and
 /// compared by a test, and the CDK stack builds its rule patterns from that file, so the events
@@ -90,7 +94,7 @@ pub fn event_catalog() -> serde_json::Value {
         .collect();
     serde_json::json!({
         "comment": "Generated from kindling::app::events and kindling-aws by `KINDLING_WRITE_CATALOG=1 cargo test -p kindling-aws event_catalog`; do not edit.",
-        "kindling": { "source": SOURCE, "events": kindling_events, "integrationOnly": INTEGRATION_ONLY },
+        "kindling": { "source": SOURCE, "events": kindling_events, "integrationOnly": INTEGRATION_ONLY, "crmUpsert": CRM_UPSERT },
         "ses": {
             "source": "aws.ses",
             "detailTypes": kindling::deliverability::SES_FEEDBACK_DETAIL_TYPES,
@@ -334,6 +338,7 @@ mod tests {
             .iter()
             .flat_map(|c| c.detail_types().iter().copied())
             .chain(INTEGRATION_ONLY)
+            .chain([CRM_UPSERT])
             .collect();
         routed.sort_unstable();
         let mut published = kindling::app::events::DETAIL_TYPES.to_vec();

@@ -2,6 +2,7 @@
 //! implement the domain's ports, and the cold-start wiring and request/event adapters that every
 //! Lambda function shares (so each `main.rs` only wires).
 
+pub mod crm_sync;
 pub mod dynamo;
 pub mod error;
 pub mod eventbridge;

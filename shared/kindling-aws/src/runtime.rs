@@ -205,6 +205,24 @@ impl Runtime {
         Ok(self)
     }
 
+    /// Reads and replays the CRM sync's dead letters (intake, with the stack's `crmSync`).
+    pub fn with_sync(mut self) -> Self {
+        if let Some(url) = &self.settings.crm_dead_letters {
+            let target = self
+                .settings
+                .crm_target
+                .clone()
+                .unwrap_or_else(|| "the CRM's API destination".to_owned());
+            self.kindling.sync = Some(Arc::new(crate::crm_sync::DeadLetters::new(
+                aws_sdk_sqs::Client::new(&self.sdk),
+                url,
+                target,
+                self.kindling.bus.clone(),
+            )));
+        }
+        self
+    }
+
     /// The SNS notifier (notify); needs `KINDLING_ALERT_TOPIC_ARN`, and sends ops alerts to
     /// `KINDLING_OPS_TOPIC_ARN` if set.
     pub fn notifier(&self) -> Result<SnsNotifier, InitError> {

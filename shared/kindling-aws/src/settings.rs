@@ -34,6 +34,11 @@ pub struct Settings {
     /// neither): where the weekly report goes and the secret of the key its link is signed
     /// with ([`crate::reports`]).
     pub reports: Option<ReportSettings>,
+    /// `KINDLING_CRM_DEAD_LETTERS_URL` (intake, with the stack's `crmSync`): the API
+    /// destination's dead-letter queue, which `sync status` reads and `sync replay` drains;
+    /// `KINDLING_CRM_TARGET` names the CRM in the status.
+    pub crm_dead_letters: Option<String>,
+    pub crm_target: Option<String>,
 }
 
 /// Where the weekly report goes.
@@ -185,6 +190,8 @@ impl Settings {
             send_budget,
             fallback_send_rate,
             reports,
+            crm_dead_letters: optional("KINDLING_CRM_DEAD_LETTERS_URL"),
+            crm_target: optional("KINDLING_CRM_TARGET"),
         })
     }
 

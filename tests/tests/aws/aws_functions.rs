@@ -908,6 +908,8 @@ const REPLAYS: &[(&str, Option<u16>)] = &[
     ("intake/form-unknown.json", Some(404)),
     ("intake/admin-lead.json", Some(200)),
     ("intake/admin-sending-resume.json", Some(200)),
+    ("intake/crm-hook.json", Some(200)),
+    ("intake/crm-hook-unsigned.json", Some(401)),
     ("track/page-view.json", Some(202)),
     ("track/kindling-js.json", Some(200)),
     ("track/beacon-malformed.json", Some(400)),
@@ -922,9 +924,10 @@ const REPLAYS: &[(&str, Option<u16>)] = &[
     ("score/unknown-detail-type.json", None),
     ("score/lead-became-mql.json", None),
     ("score/lead-stage-changed.json", None),
+    ("score/lead-entered-segment.json", None),
+    ("crm/lead-crm-upsert.json", None),
     ("notify/lead-became-hot.json", None),
     ("notify/lead-became-warm.json", None),
-    ("notify/lead-entered-segment.json", None),
     ("notify/lead-left-segment.json", None),
     ("notify/lead-cooled.json", None),
     ("notify/trigger-fired.json", None),
@@ -956,6 +959,7 @@ async fn every_sample_replays_through_its_function() {
         "notify",
         "feedback",
         "send-steps",
+        "crm",
     ] {
         for e in std::fs::read_dir(dir.join(f)).unwrap() {
             on_disk.push(format!("{f}/{}", e.unwrap().file_name().to_string_lossy()));
@@ -1011,6 +1015,19 @@ async fn every_sample_replays_through_its_function() {
                     .await
                     .unwrap_or_else(|e| panic!("{file}: {e}"));
                 assert!(run.is_some(), "{file}: a schedule runs the sender");
+            }
+            // No function takes it: the API destination does, through the recipe's transformer.
+            ("crm", None) => {
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let e = kindling::app::Event::decode(
+                    v["detail-type"].as_str().unwrap(),
+                    &v["detail"].to_string(),
+                )
+                .unwrap();
+                assert!(matches!(e, kindling::app::Event::CrmUpsert(_)), "{file}");
+                let t = kindling::crm::recipes::Recipe::Hubspot.transformer();
+                let body = kindling::crm::recipes::render(&t, &v["detail"]);
+                assert_eq!(body["inputs"][0]["id"], v["detail"]["email"], "{file}");
             }
             other => panic!("{file}: no replay for {other:?}"),
         }

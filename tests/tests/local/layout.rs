@@ -49,6 +49,7 @@ const LAYERS: &[&[&str]] = &[
     &["alerts"],
     &["forms"],
     &["kpis"],
+    &["crm"],
     &["config"],
     &["app"],
     &["admin"],

@@ -3,8 +3,12 @@
 //! Handlers (HTTP, events, schedules) parse their input, call a capability's use case, and map
 //! the result.
 
+mod activity;
 mod counting;
+mod crm_changes;
 mod crm_hook;
+pub use activity::on_activity_recorded;
+use crm_changes::{crm_sync, owner_given};
 pub(crate) use crm_hook::crm_hook;
 pub mod events;
 mod schedule;
@@ -369,35 +373,6 @@ pub async fn handle_event(
     }
 }
 
-/// Counts an activity in the KPIs and rescores the lead it belongs to. An anonymous browser's activity scores once the
-/// browser belongs to a lead (resolved here, off the tracking request's path).
-#[tracing::instrument(name = "on_activity_recorded", skip_all, fields(activity_id = %e.activity_id))]
-pub async fn on_activity_recorded(
-    k: &Kindling,
-    e: &crate::tracking::events::ActivityRecorded,
-) -> Result<(), Error> {
-    let lead = match (&e.lead_id, &e.visitor_id) {
-        (Some(lead), _) => Some(lead.clone()),
-        (None, Some(visitor)) => k.stores.visitors.lead_of_visitor(visitor).await?,
-        (None, None) => None,
-    };
-    crate::kpis::count_activity(&k.kpis(), e).await?;
-    if let Some(lead) = lead {
-        crate::scoring::rescore_lead(&k.scoring(), &lead).await?;
-        if e.attrs.form_id.is_some() {
-            form_to_crm(k, &lead, e).await?;
-        }
-        if matches!(
-            e.kind,
-            crate::activities::ActivityKind::EmailOpen
-                | crate::activities::ActivityKind::EmailClick
-        ) {
-            count_ab_engagement(k, e, &lead).await?;
-        }
-    }
-    Ok(())
-}
-
 /// What follows a change of sales' mark (by a rep, or by the CRM): counted, the hand-off's
 /// first touch recorded, the lead rescored (`sales_status` segments, stages, the hand-off it
 /// closes). Idempotent: done again, it counts nothing twice.
@@ -413,101 +388,5 @@ pub async fn sales_follow_ups(k: &Kindling, lead: &crate::leads::Lead) -> Result
         }
     }
     crate::scoring::rescore_lead(&k.scoring(), &lead.id).await?;
-    Ok(())
-}
-
-/// The owner a hand-off gave, as a CRM change.
-fn owner_given(handoff: Option<u32>, owner: &Option<String>) -> Option<Change> {
-    (handoff.is_some() && owner.is_some()).then_some(Change::Owner)
-}
-
-/// Tells the CRM of a change ([`crate::crm::sync`]).
-async fn crm_sync(
-    k: &Kindling,
-    lead: &crate::ids::LeadId,
-    changes: Vec<Change>,
-    key: String,
-    at: chrono::DateTime<chrono::Utc>,
-    segment: Option<&str>,
-) -> Result<(), Error> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let c = crate::crm::Changed {
-        lead,
-        changes,
-        key,
-        at,
-        segment,
-    };
-    crate::crm::sync(&k.crm(), c).await.map(|_| ())
-}
-
-/// A form submission made the lead (its first) or changed it.
-async fn form_to_crm(
-    k: &Kindling,
-    lead: &crate::ids::LeadId,
-    e: &crate::tracking::events::ActivityRecorded,
-) -> Result<(), Error> {
-    let Some(config) = k.config.crm.as_ref() else {
-        return Ok(());
-    };
-    if !config.syncs(Change::Created) && !config.syncs(Change::Updated) {
-        return Ok(());
-    }
-    let Some(l) = k.stores.leads.get_lead(lead).await? else {
-        return Ok(());
-    };
-    // A lead is created once: its key says so, whichever submission's event comes again.
-    let (change, key) = if l.created_at == e.at {
-        (Change::Created, "created".to_owned())
-    } else {
-        (Change::Updated, format!("form/{}", e.activity_id))
-    };
-    crm_sync(k, lead, vec![change], key, e.at, None).await
-}
-
-/// Counts a person's open or click toward the A/B test of the mail it concerns: a step's, or a
-/// broadcast's. The lead's log is read only when such a test exists.
-async fn count_ab_engagement(
-    k: &Kindling,
-    e: &crate::tracking::events::ActivityRecorded,
-    lead: &crate::ids::LeadId,
-) -> Result<(), Error> {
-    let steps = crate::sequences::ab::any_test(&k.sequences());
-    let broadcast = match &e.broadcast_id {
-        Some(b) => crate::broadcasts::ab_tally::plan_of(&*k.stores.tallies, b)
-            .await?
-            .map(|plan| (b, plan)),
-        None => None,
-    };
-    if !steps && broadcast.is_none() {
-        return Ok(());
-    }
-    let Some(a) = crate::activities::log::human_engagement(
-        &*k.stores.activities,
-        &*k.stores.visitors,
-        lead,
-        &e.activity_id,
-        k.clock.now(),
-    )
-    .await?
-    else {
-        return Ok(());
-    };
-    match broadcast {
-        Some((b, plan)) => {
-            crate::broadcasts::ab_tally::count_engagement(
-                &*k.stores.tallies,
-                b,
-                &plan,
-                lead,
-                &a,
-                k.clock.now(),
-            )
-            .await?
-        }
-        None => crate::sequences::ab::count_engagement(&k.sequences(), lead, &a).await?,
-    }
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 pub mod formdata;
 pub mod limits;
+pub mod resolve;
 pub mod routes;
 
 use crate::error::Error;

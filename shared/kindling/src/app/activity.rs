@@ -1,0 +1,79 @@
+//! An activity on the bus: counted, its lead rescored, a form's lead told to the CRM, an open or
+//! click counted toward its A/B test.
+
+use super::Kindling;
+use crate::error::Error;
+
+/// Counts an activity in the KPIs and rescores the lead it belongs to. An anonymous browser's activity scores once the
+/// browser belongs to a lead (resolved here, off the tracking request's path).
+#[tracing::instrument(name = "on_activity_recorded", skip_all, fields(activity_id = %e.activity_id))]
+pub async fn on_activity_recorded(
+    k: &Kindling,
+    e: &crate::tracking::events::ActivityRecorded,
+) -> Result<(), Error> {
+    let lead = match (&e.lead_id, &e.visitor_id) {
+        (Some(lead), _) => Some(lead.clone()),
+        (None, Some(visitor)) => k.stores.visitors.lead_of_visitor(visitor).await?,
+        (None, None) => None,
+    };
+    crate::kpis::count_activity(&k.kpis(), e).await?;
+    if let Some(lead) = lead {
+        crate::scoring::rescore_lead(&k.scoring(), &lead).await?;
+        if e.attrs.form_id.is_some() {
+            super::crm_changes::form_to_crm(k, &lead, e).await?;
+        }
+        if matches!(
+            e.kind,
+            crate::activities::ActivityKind::EmailOpen
+                | crate::activities::ActivityKind::EmailClick
+        ) {
+            count_ab_engagement(k, e, &lead).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Counts a person's open or click toward the A/B test of the mail it concerns: a step's, or a
+/// broadcast's. The lead's log is read only when such a test exists.
+async fn count_ab_engagement(
+    k: &Kindling,
+    e: &crate::tracking::events::ActivityRecorded,
+    lead: &crate::ids::LeadId,
+) -> Result<(), Error> {
+    let steps = crate::sequences::ab::any_test(&k.sequences());
+    let broadcast = match &e.broadcast_id {
+        Some(b) => crate::broadcasts::ab_tally::plan_of(&*k.stores.tallies, b)
+            .await?
+            .map(|plan| (b, plan)),
+        None => None,
+    };
+    if !steps && broadcast.is_none() {
+        return Ok(());
+    }
+    let Some(a) = crate::activities::log::human_engagement(
+        &*k.stores.activities,
+        &*k.stores.visitors,
+        lead,
+        &e.activity_id,
+        k.clock.now(),
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    match broadcast {
+        Some((b, plan)) => {
+            crate::broadcasts::ab_tally::count_engagement(
+                &*k.stores.tallies,
+                b,
+                &plan,
+                lead,
+                &a,
+                k.clock.now(),
+            )
+            .await?
+        }
+        None => crate::sequences::ab::count_engagement(&k.sequences(), lead, &a).await?,
+    }
+    Ok(())
+}
