@@ -198,7 +198,7 @@ async fn events_that_can_never_succeed_are_dropped_and_change_nothing() {
         (Consumer::Notify, sample!("score/lead-stage-changed.json")),
         (
             Consumer::Notify,
-            sample!("notify/lead-entered-segment.json"),
+            sample!("score/lead-entered-segment.json"),
         ),
         (Consumer::Notify, sample!("notify/lead-left-segment.json")),
         (Consumer::Score, sample!("notify/trigger-fired.json")),
