@@ -55,7 +55,7 @@ fn kindling(store: Arc<dyn StoreArc>) -> Kindling {
         ids: Arc::new(UuidIds),
         test_mailer: None,
         reports: None,
-            sync: None,
+        sync: None,
     }
 }
 

@@ -195,8 +195,11 @@ impl TestApp {
         let crm = config.crm.as_mut().expect("a [crm] section");
         crm.read_secrets(|_| Some(CRM_SECRET.to_owned()));
         let mut t = Self::assembled(config, at);
-        let fake = FakeCrm::start(secret.clone(), t.clock.clone()).await.unwrap();
-        let webhook = kindling_local::crm::Webhook::new(Some(fake.url.clone()), secret, t.clock.clone());
+        let fake = FakeCrm::start(secret.clone(), t.clock.clone())
+            .await
+            .unwrap();
+        let webhook =
+            kindling_local::crm::Webhook::new(Some(fake.url.clone()), secret, t.clock.clone());
         t.app = t.app.with_crm_webhook(webhook);
         (t, fake)
     }

@@ -25,7 +25,12 @@ pub struct DeadLetters {
 
 impl DeadLetters {
     /// The queue at `url`; replays publish to `bus`.
-    pub fn new(sqs: aws_sdk_sqs::Client, url: &str, target: String, bus: Arc<dyn EventBus>) -> Self {
+    pub fn new(
+        sqs: aws_sdk_sqs::Client,
+        url: &str,
+        target: String,
+        bus: Arc<dyn EventBus>,
+    ) -> Self {
         Self {
             sqs,
             url: url.to_owned(),
@@ -34,7 +39,10 @@ impl DeadLetters {
         }
     }
 
-    async fn receive(&self, visibility: i32) -> Result<Vec<aws_sdk_sqs::types::Message>, PortError> {
+    async fn receive(
+        &self,
+        visibility: i32,
+    ) -> Result<Vec<aws_sdk_sqs::types::Message>, PortError> {
         let out = self
             .sqs
             .receive_message()
@@ -56,7 +64,10 @@ fn upsert_of(body: &str) -> Option<(String, serde_json::Value, String, Option<St
     let detail = event.get("detail")?.clone();
     let detail_type = event.get("detail-type")?.as_str()?.to_owned();
     let id = detail.get("id")?.as_str()?.to_owned();
-    let lead = detail.get("lead_id").and_then(|l| l.as_str()).map(str::to_owned);
+    let lead = detail
+        .get("lead_id")
+        .and_then(|l| l.as_str())
+        .map(str::to_owned);
     Some((detail_type, detail, id, lead))
 }
 
@@ -138,10 +149,13 @@ impl SyncLedger for DeadLetters {
                 let Some(handle) = m.receipt_handle().map(str::to_owned) else {
                     continue;
                 };
-                let wanted = m.body().and_then(upsert_of).filter(|(_, _, id, _)| match which {
-                    Replay::One(want) => want == id,
-                    Replay::AllDead => true,
-                });
+                let wanted = m
+                    .body()
+                    .and_then(upsert_of)
+                    .filter(|(_, _, id, _)| match which {
+                        Replay::One(want) => want == id,
+                        Replay::AllDead => true,
+                    });
                 let Some((detail_type, detail, id, _)) = wanted else {
                     skipped.push(handle);
                     continue;

@@ -159,7 +159,11 @@ async fn execute(
             } else if r.replayed.is_empty() {
                 println!("No dead upserts to replay.");
             } else {
-                println!("Replayed {} upsert(s): {}", r.replayed.len(), r.replayed.join(", "));
+                println!(
+                    "Replayed {} upsert(s): {}",
+                    r.replayed.len(),
+                    r.replayed.join(", ")
+                );
             }
         }
         AdminCommand::Diagnose => {

@@ -112,8 +112,9 @@ impl LocalApp {
         );
         app.admin_token = Arc::new(admin_token);
         if let Some(crm) = app.kindling.config.crm.clone() {
-            let webhook = crate::crm::Webhook::of_program(&crm, data_dir, app.kindling.clock.clone())
-                .map_err(|e| PortError::new("crm webhook", format!("{e:#}")))?;
+            let webhook =
+                crate::crm::Webhook::of_program(&crm, data_dir, app.kindling.clock.clone())
+                    .map_err(|e| PortError::new("crm webhook", format!("{e:#}")))?;
             app = app.with_crm_webhook(webhook);
         }
         Ok(app)

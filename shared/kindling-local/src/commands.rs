@@ -109,6 +109,7 @@ pub async fn demo(
         println!("{}", serde_json::to_string(&summary)?);
     } else {
         demo::print_summary(&summary, &data_dir);
+        demo::print_crm(&summary);
     }
     Ok(())
 }

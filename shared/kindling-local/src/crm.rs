@@ -55,24 +55,26 @@ impl Webhook {
             .ok()
             .filter(|u| !u.trim().is_empty())
             .or_else(|| crm.webhook_url.clone());
-        let secret = match std::env::var(&crm.webhook_secret_env) {
-            Ok(s) => Secret::parse(&s)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", crm.webhook_secret_env))?,
-            Err(_) => {
-                let path = secret_path(data_dir);
-                match std::fs::read_to_string(&path) {
-                    Ok(s) => Secret::parse(&s).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-                    Err(_) => {
-                        let mut key = [0u8; 32];
-                        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut key);
-                        let secret = Secret::from_bytes(&key);
-                        std::fs::create_dir_all(data_dir)?;
-                        std::fs::write(&path, secret.encoded())?;
-                        secret
+        let secret =
+            match std::env::var(&crm.webhook_secret_env) {
+                Ok(s) => Secret::parse(&s)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", crm.webhook_secret_env))?,
+                Err(_) => {
+                    let path = secret_path(data_dir);
+                    match std::fs::read_to_string(&path) {
+                        Ok(s) => Secret::parse(&s)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                        Err(_) => {
+                            let mut key = [0u8; 32];
+                            rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut key);
+                            let secret = Secret::from_bytes(&key);
+                            std::fs::create_dir_all(data_dir)?;
+                            std::fs::write(&path, secret.encoded())?;
+                            secret
+                        }
                     }
                 }
-            }
-        };
+            };
         Ok(Self::new(url, secret, clock))
     }
 
@@ -185,9 +187,11 @@ impl SyncLedger for LocalSync {
             )
             .map_err(err)?;
         let (delivered, last): (i64, Option<String>) = conn
-            .query_row("SELECT count(*), max(delivered_at) FROM crm_synced", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT count(*), max(delivered_at) FROM crm_synced",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .map_err(err)?;
         let dead: i64 = conn
             .query_row(
@@ -286,7 +290,11 @@ pub fn status_text(s: &SyncStatus, zone: chrono_tz::Tz) -> String {
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map_or_else(
             || "never".to_owned(),
-            |t| t.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %Z").to_string(),
+            |t| {
+                t.with_timezone(&zone)
+                    .format("%Y-%m-%d %H:%M:%S %Z")
+                    .to_string()
+            },
         )
     };
     let count = |n: Option<u64>| n.map_or_else(|| "unknown".to_owned(), |n| n.to_string());
@@ -315,7 +323,10 @@ pub fn status_text(s: &SyncStatus, zone: chrono_tz::Tz) -> String {
         }
     }
     if s.dead > 0 {
-        let _ = writeln!(out, "Replay with `kindling sync replay <id>` or `kindling sync replay --dead`.");
+        let _ = writeln!(
+            out,
+            "Replay with `kindling sync replay <id>` or `kindling sync replay --dead`."
+        );
     }
     out
 }

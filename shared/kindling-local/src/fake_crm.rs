@@ -102,7 +102,11 @@ impl FakeCrm {
 
     /// How many contacts it holds.
     pub fn contacts(&self) -> usize {
-        self.books.lock().unwrap_or_else(|e| e.into_inner()).contacts.len()
+        self.books
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contacts
+            .len()
     }
 
     /// The contact of `email`.
@@ -113,7 +117,11 @@ impl FakeCrm {
 
     /// Every delivery so far.
     pub fn deliveries(&self) -> Vec<Delivery> {
-        self.books.lock().unwrap_or_else(|e| e.into_inner()).deliveries.clone()
+        self.books
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .deliveries
+            .clone()
     }
 
     /// Answers every request with `status` from now on (`None`: upserts again).
@@ -124,7 +132,8 @@ impl FakeCrm {
 
 async fn upsert(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let h = |name: &'static str| headers.get(name).and_then(|v| v.to_str().ok());
-    let verified = webhook::verify(h, &body, std::slice::from_ref(&s.secret), s.clock.now()).is_ok();
+    let verified =
+        webhook::verify(h, &body, std::slice::from_ref(&s.secret), s.clock.now()).is_ok();
     let mut books = s.books.lock().unwrap_or_else(|e| e.into_inner());
     books.deliveries.push(Delivery {
         id: h(webhook::ID).unwrap_or_default().to_owned(),
@@ -142,7 +151,11 @@ async fn upsert(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Sta
     let Ok(record) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return StatusCode::BAD_REQUEST;
     };
-    let Some(email) = record.get("email").and_then(|e| e.as_str()).map(str::to_lowercase) else {
+    let Some(email) = record
+        .get("email")
+        .and_then(|e| e.as_str())
+        .map(str::to_lowercase)
+    else {
         return StatusCode::BAD_REQUEST;
     };
     let version = |r: &serde_json::Value| r.get("version").and_then(serde_json::Value::as_u64);

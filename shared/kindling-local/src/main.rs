@@ -191,9 +191,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let c = match command {
                 args::SyncCommand::Status => A::SyncStatus,
-                args::SyncCommand::Replay { id, dead } => A::SyncReplay(
-                    kindling::admin::interface::ReplaySync { id, dead },
-                ),
+                args::SyncCommand::Replay { id, dead } => {
+                    A::SyncReplay(kindling::admin::interface::ReplaySync { id, dead })
+                }
             };
             admin(data_dir, c, json).await
         }

@@ -26,7 +26,10 @@ async fn dead_letter(sqs: &aws_sdk_sqs::Client, url: &str, id: &str) {
         .queue_url(url)
         .message_body(event.to_string())
         .message_attributes("ERROR_CODE", attr("SDK_CLIENT_ERROR"))
-        .message_attributes("ERROR_MESSAGE", attr("Unable to invoke ApiDestination endpoint: 503"))
+        .message_attributes(
+            "ERROR_MESSAGE",
+            attr("Unable to invoke ApiDestination endpoint: 503"),
+        )
         .message_attributes("RETRY_ATTEMPTS", attr("185"))
         .send()
         .await
@@ -54,19 +57,33 @@ async fn dead_letters_are_reported_with_their_reason_and_replayed_once() {
     let ledger = DeadLetters::new(sqs.clone(), &url, "hubspot".into(), rt.kindling.bus.clone());
     let status = ledger.status().await.unwrap();
     assert_eq!(status.dead, 3);
-    assert_eq!((status.backlog, status.delivered), (None, None), "EventBridge does not tell");
+    assert_eq!(
+        (status.backlog, status.delivered),
+        (None, None),
+        "EventBridge does not tell"
+    );
     assert_eq!(status.failures.len(), 3);
     let f = &status.failures[0];
     assert!(f.dead && f.attempts == 185, "{f:?}");
-    assert_eq!(f.error, "SDK_CLIENT_ERROR: Unable to invoke ApiDestination endpoint: 503");
-    assert_eq!(f.lead_id.as_deref(), Some("0190c9a0f2b97c4b8e1f0d3a5b6c7d8e"));
+    assert_eq!(
+        f.error,
+        "SDK_CLIENT_ERROR: Unable to invoke ApiDestination endpoint: 503"
+    );
+    assert_eq!(
+        f.lead_id.as_deref(),
+        Some("0190c9a0f2b97c4b8e1f0d3a5b6c7d8e")
+    );
     // A peek leaves them there.
     assert_eq!(ledger.status().await.unwrap().dead, 3);
     env.bus_events().await;
 
     let one = ledger.replay(&Replay::One("crm_b".into())).await.unwrap();
     assert_eq!(one, ["crm_b"]);
-    assert!(ledger.replay(&Replay::One("crm_zz".into())).await.unwrap().is_empty());
+    assert!(ledger
+        .replay(&Replay::One("crm_zz".into()))
+        .await
+        .unwrap()
+        .is_empty());
     let rest = ledger.replay(&Replay::AllDead).await.unwrap();
     let mut rest = rest.clone();
     rest.sort();

@@ -196,10 +196,7 @@ async fn events_that_can_never_succeed_are_dropped_and_change_nothing() {
         (Consumer::Notify, sample!("notify/lead-became-warm.json")),
         (Consumer::Notify, sample!("score/lead-became-mql.json")),
         (Consumer::Notify, sample!("score/lead-stage-changed.json")),
-        (
-            Consumer::Notify,
-            sample!("score/lead-entered-segment.json"),
-        ),
+        (Consumer::Notify, sample!("score/lead-entered-segment.json")),
         (Consumer::Notify, sample!("notify/lead-left-segment.json")),
         (Consumer::Score, sample!("notify/trigger-fired.json")),
         (Consumer::Score, sample!("notify/sending-paused.json")),

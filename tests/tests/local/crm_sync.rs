@@ -50,7 +50,8 @@ fn upserts(crm: &FakeCrm) -> Vec<CrmUpsert> {
 
 #[tokio::test]
 async fn each_change_reaches_the_crm_once_signed_as_one_contact() {
-    let (t, crm) = TestApp::with_crm(shipped_config(), kindling_tests::harness::monday_10_jst()).await;
+    let (t, crm) =
+        TestApp::with_crm(shipped_config(), kindling_tests::harness::monday_10_jst()).await;
     hot_lead(&t).await;
     assert_signed(&crm);
     let sent = upserts(&crm);
@@ -76,14 +77,19 @@ async fn each_change_reaches_the_crm_once_signed_as_one_contact() {
 
 #[tokio::test]
 async fn redelivery_and_a_crash_between_send_and_record_make_no_second_record() {
-    let (t, crm) = TestApp::with_crm(shipped_config(), kindling_tests::harness::monday_10_jst()).await;
+    let (t, crm) =
+        TestApp::with_crm(shipped_config(), kindling_tests::harness::monday_10_jst()).await;
     hot_lead(&t).await;
     let before = crm.deliveries().len();
     let last = upserts(&crm).pop().unwrap();
     // The bus delivers an upsert again (at least once).
     let again = kindling::app::Event::CrmUpsert(Box::new(last.clone())).envelope();
     use kindling::events::EventBus;
-    t.app.bus.publish(std::slice::from_ref(&again)).await.unwrap();
+    t.app
+        .bus
+        .publish(std::slice::from_ref(&again))
+        .await
+        .unwrap();
     t.app.pump().await.unwrap();
     // It crashes after the receiver's 2xx, before recording it: the record fails.
     t.app
@@ -92,7 +98,11 @@ async fn redelivery_and_a_crash_between_send_and_record_make_no_second_record() 
         .conn()
         .execute_batch("ALTER TABLE crm_synced RENAME TO crm_synced_away")
         .unwrap();
-    t.app.bus.publish(std::slice::from_ref(&again)).await.unwrap();
+    t.app
+        .bus
+        .publish(std::slice::from_ref(&again))
+        .await
+        .unwrap();
     let d = t.app.pump().await.unwrap();
     assert_eq!((d.delivered, d.retried), (0, 1));
     t.app
@@ -113,7 +123,8 @@ async fn redelivery_and_a_crash_between_send_and_record_make_no_second_record() 
 
 #[tokio::test]
 async fn a_receiver_down_for_an_hour_loses_nothing() {
-    let (t, crm) = TestApp::with_crm(shipped_config(), kindling_tests::harness::monday_10_jst()).await;
+    let (t, crm) =
+        TestApp::with_crm(shipped_config(), kindling_tests::harness::monday_10_jst()).await;
     crm.stop().await;
     hot_lead(&t).await;
     let admin = InProcess::new(&t.app.kindling);
@@ -121,17 +132,26 @@ async fn a_receiver_down_for_an_hour_loses_nothing() {
     let waiting = down.backlog.unwrap();
     assert!(waiting >= 4, "{down:?}");
     assert_eq!(down.delivered, Some(0));
-    assert!(down.failures.iter().all(|f| !f.dead && f.error.contains("did not complete")), "{down:?}");
+    assert!(
+        down.failures
+            .iter()
+            .all(|f| !f.dead && f.error.contains("did not complete")),
+        "{down:?}"
+    );
     // An hour of the schedule every minute while it is down.
     let back = t.now() + Duration::hours(1);
     t.run_until(back, Duration::minutes(1)).await;
     assert!(crm.deliveries().is_empty());
     crm.restart().await.unwrap();
     // The longest backoff is 15 minutes.
-    t.run_until(back + Duration::minutes(16), Duration::minutes(1)).await;
+    t.run_until(back + Duration::minutes(16), Duration::minutes(1))
+        .await;
     let up = admin.sync_status().await.unwrap();
     assert_eq!(up.backlog, Some(0), "{up:?}");
-    assert_eq!((up.dead, up.delivered), (0, Some(crm.deliveries().len() as u64)));
+    assert_eq!(
+        (up.dead, up.delivered),
+        (0, Some(crm.deliveries().len() as u64))
+    );
     assert!(crm.deliveries().len() as u64 >= waiting);
     assert_eq!(crm.contacts(), 1);
     // The contact is the lead as it is now, whatever order the retries came in.
@@ -144,14 +164,18 @@ async fn a_receiver_down_for_an_hour_loses_nothing() {
 
 #[tokio::test]
 async fn a_refused_upsert_is_dead_at_once_and_replayed_by_id() {
-    let (t, crm) = TestApp::with_crm(shipped_config(), kindling_tests::harness::monday_10_jst()).await;
+    let (t, crm) =
+        TestApp::with_crm(shipped_config(), kindling_tests::harness::monday_10_jst()).await;
     crm.answer(Some(422));
     let res = t.submit("seminar", &lead_fields(EMAIL, "Asia/Tokyo")).await;
     assert_eq!(res.status(), 303);
     let admin = InProcess::new(&t.app.kindling);
     let s = admin.sync_status().await.unwrap();
     let dead = s.dead;
-    assert!(dead >= 2 && s.backlog == Some(0), "created and its stage: {s:?}");
+    assert!(
+        dead >= 2 && s.backlog == Some(0),
+        "created and its stage: {s:?}"
+    );
     let first = s.failures.last().unwrap().clone();
     assert!(first.dead && first.error.contains("422"), "{first:?}");
     assert_eq!(crm.contacts(), 0);
@@ -175,8 +199,14 @@ async fn a_refused_upsert_is_dead_at_once_and_replayed_by_id() {
     assert_eq!(crm.contacts(), 1);
     let s = admin.sync_status().await.unwrap();
     assert_eq!((s.dead, s.delivered), (dead - 1, Some(1)));
-    let all = ReplaySync { id: None, dead: true };
-    assert_eq!(admin.replay_sync(&all).await.unwrap().replayed.len() as u64, dead - 1);
+    let all = ReplaySync {
+        id: None,
+        dead: true,
+    };
+    assert_eq!(
+        admin.replay_sync(&all).await.unwrap().replayed.len() as u64,
+        dead - 1
+    );
     t.app.pump().await.unwrap();
     let s = admin.sync_status().await.unwrap();
     assert_eq!((s.dead, s.delivered), (0, Some(dead)));
@@ -193,7 +223,8 @@ fn hook(id: &str, at: i64, body: &str, secret: &Secret) -> http::Request<bytes::
         .header("webhook-signature", secret.sign(id, when, body.as_bytes()))
         .body(bytes::Bytes::from(body.to_owned()))
         .unwrap();
-    req.extensions_mut().insert(kindling::web::ClientInfo::default());
+    req.extensions_mut()
+        .insert(kindling::web::ClientInfo::default());
     req
 }
 
@@ -201,7 +232,10 @@ async fn call(t: &TestApp, req: http::Request<bytes::Bytes>) -> (u16, serde_json
     let res = t.app.http(req).await;
     t.app.pump().await.unwrap();
     let status = res.status().as_u16();
-    (status, serde_json::from_slice(res.body()).unwrap_or_default())
+    (
+        status,
+        serde_json::from_slice(res.body()).unwrap_or_default(),
+    )
 }
 
 #[tokio::test]
@@ -239,7 +273,10 @@ async fn a_crm_hook_sets_status_owner_amount_and_bant_once() {
     // The real one.
     let (status, answer) = call(&t, hook("h1", now, &body, &secret)).await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!((answer["duplicate"].as_bool(), answer["changed"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(
+        (answer["duplicate"].as_bool(), answer["changed"].as_bool()),
+        (Some(false), Some(true))
+    );
     let lead = t.lead(EMAIL).await;
     let sales = lead.sales.clone().unwrap();
     assert_eq!(sales.status, kindling::leads::SalesStatus::Opportunity);
@@ -249,7 +286,10 @@ async fn a_crm_hook_sets_status_owner_amount_and_bant_once() {
     assert_eq!(lead.bant.budget.as_deref(), Some("confirmed"));
     // BANT feeds fit and segments; the mark closes the hand-off.
     assert_eq!(lead.score.total, before.score.total + 15);
-    assert!(lead.segments.keys().any(|s| s.as_str() == "budget_confirmed"));
+    assert!(lead
+        .segments
+        .keys()
+        .any(|s| s.as_str() == "budget_confirmed"));
     assert!(!lead.handoff.as_ref().unwrap().is_open());
     // A later hook wins; replaying the first (same id, within the window) changes nothing.
     let won = format!(r#"{{"email":"{EMAIL}","status":"won","amount":"1400000.50"}}"#);
@@ -257,9 +297,15 @@ async fn a_crm_hook_sets_status_owner_amount_and_bant_once() {
     let (status, answer) = call(&t, hook("h1", now + 60, &body, &secret)).await;
     assert_eq!((status, answer["duplicate"].as_bool()), (200, Some(true)));
     let after = t.lead(EMAIL).await;
-    assert_eq!(after.sales.unwrap().status, kindling::leads::SalesStatus::Won);
+    assert_eq!(
+        after.sales.unwrap().status,
+        kindling::leads::SalesStatus::Won
+    );
     // lead show prints BANT.
     let report = InProcess::new(&t.app.kindling).lead(EMAIL).await.unwrap();
     let text = kindling_local::inspect::lead_text(&report, chrono_tz::Asia::Tokyo);
-    assert!(text.contains("confirmed") && text.contains("this_quarter"), "{text}");
+    assert!(
+        text.contains("confirmed") && text.contains("this_quarter"),
+        "{text}"
+    );
 }

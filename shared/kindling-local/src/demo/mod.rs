@@ -3,6 +3,7 @@
 //! simulated clock that the scheduler ticks every minute. It prints a timeline and a summary
 //! (JSON with `--json`).
 
+mod crm;
 mod newsletter;
 mod perform;
 pub mod scenario;
@@ -92,11 +93,13 @@ pub async fn run(
         mailer,
         notifier.clone(),
     );
+    let (app, fake_crm) = crm::start(app).await?;
 
     let script = &scenario.steps;
     let people = &scenario.people;
     let mut next = 0;
     let mut alerts_printed = 0;
+    let mut crm_printed = 0;
     let say = |t: DateTime<Utc>, who: &Person, text: String| {
         if print_timeline {
             println!("{}  {:<26} {text}", local_str(t, who.tz()), who.email);
@@ -213,6 +216,26 @@ pub async fn run(
             say(a.at, p, text);
         }
         alerts_printed = seen.len();
+        if let Some(c) = &fake_crm {
+            for d in &c.deliveries()[crm_printed..] {
+                let u: kindling::crm::events::CrmUpsert = serde_json::from_slice(&d.body)?;
+                use kindling::crm::events::Change;
+                if let Some(p) = people.iter().find(|p| p.email == u.email) {
+                    if u.changes.contains(&Change::Hot) {
+                        let owner = u.owner.as_deref().unwrap_or("no owner");
+                        say(
+                            now,
+                            p,
+                            format!(
+                                "🔄 CRM upsert: hot, owner {owner} ({} record(s) in the CRM)",
+                                c.contacts()
+                            ),
+                        );
+                    }
+                }
+            }
+            crm_printed = c.deliveries().len();
+        }
         clock.advance(Duration::minutes(1));
     }
     let alerts = notifier
@@ -220,5 +243,16 @@ pub async fn run(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    summary::summarize(&app, &alerts).await
+    let mut summary = summary::summarize(&app, &alerts).await?;
+    if let Some(c) = &fake_crm {
+        summary.crm = Some(crm::summarize(&app, c).await?);
+    }
+    Ok(summary)
+}
+
+/// The CRM lines of the summary, if the program syncs one.
+pub fn print_crm(s: &Summary) {
+    if let Some(c) = &s.crm {
+        crm::print(c);
+    }
 }

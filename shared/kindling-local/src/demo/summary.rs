@@ -24,6 +24,8 @@ pub struct Summary {
     /// All of `kindling kpis` at the end, as printed.
     #[serde(skip)]
     pub kpi_report: kindling::kpis::KpiReport,
+    /// What reached the demo's CRM (with `[crm]`).
+    pub crm: Option<super::crm::CrmSummary>,
 }
 
 #[derive(Debug, Serialize)]
@@ -282,6 +284,7 @@ pub(super) async fn summarize(app: &LocalApp, alerts: &[Alert]) -> anyhow::Resul
     let page = kindling::admin::page::html(&k.config.program, &kpi_report, &diagnosis)?;
     std::fs::write(app.data_dir.join("report.html"), page)?;
     Ok(Summary {
+        crm: None,
         diagnosis,
         kpis: kpi_report.totals.clone(),
         kpi_report,

@@ -81,6 +81,8 @@ struct Facts<'a> {
     kpis: KpiReport,
     leads: Vec<Lead>,
     broadcasts: Vec<crate::broadcasts::Broadcast>,
+    /// The CRM sync's state, where `[crm]` is set and this runtime sees its carrier.
+    sync: Option<crate::crm::ports::SyncStatus>,
 }
 
 impl Facts<'_> {
@@ -115,11 +117,16 @@ pub async fn diagnose(k: &Kindling) -> Result<Diagnosis> {
         .into_iter()
         .filter(|b| b.created_at >= since && b.state != State::Cancelled)
         .collect();
+    let sync = match (&k.config.crm, &k.sync) {
+        (Some(_), Some(ledger)) => Some(ledger.status().await?),
+        _ => None,
+    };
     let f = Facts {
         k,
         kpis,
         leads,
         broadcasts,
+        sync,
     };
     let w = words(&k.config.program.default_language);
     let items: Vec<Check> = CHECKS
@@ -346,8 +353,30 @@ fn sales_alerts(f: &Facts<'_>, w: &Words) -> (bool, String) {
     )
 }
 
-fn crm_sync(_: &Facts<'_>, w: &Words) -> (bool, String) {
-    (false, w.crm())
+fn crm_sync(f: &Facts<'_>, w: &Words) -> (bool, String) {
+    if f.k.config.crm.is_none() {
+        return (false, w.crm_off());
+    }
+    let Some(s) = &f.sync else {
+        return (false, w.crm_unseen(&f.at("crm")));
+    };
+    let when = s.last_success_at.map(|t| {
+        t.with_timezone(&f.k.config.program.default_zone)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    });
+    // AWS counts no successes: a clean dead-letter queue is the evidence there.
+    let passed = s.dead == 0 && (s.delivered.is_none() || s.last_success_at.is_some());
+    (
+        passed,
+        w.crm(
+            &f.at("crm"),
+            &s.target,
+            s.delivered,
+            when.as_deref(),
+            s.dead,
+        ),
+    )
 }
 
 fn unsubscribe_monitored(f: &Facts<'_>, w: &Words) -> (bool, String) {

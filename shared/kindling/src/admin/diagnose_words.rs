@@ -65,8 +65,8 @@ const ITEMS: [Item; 15] = [
      "通知先(AWS では SNS トピックの購読、ローカルでは alerts.jsonl)を確認し、届かなかった通知を再送する。",
      "Check where alerts go (the SNS topic's subscriptions on AWS, alerts.jsonl locally)."),
     ("crm_sync", "CRM(SFA)と同期している", "The CRM (SFA) is in sync",
-     "バス上の lead.became_mql.v1 / lead.became_hot.v1 を EventBridge ルールで CRM に連携する。",
-     "Connect lead.became_mql.v1 and lead.became_hot.v1 on the bus to your CRM with an EventBridge rule."),
+     "[crm] を設定し(ローカルは webhook_url、AWS は crmSync)、kindling sync status で配信と失敗を確認する。",
+     "Set up [crm] (webhook_url locally, crmSync on AWS) and check deliveries and failures with kindling sync status."),
     ("unsubscribe_monitored", "配信停止率を監視している", "The unsubscribe rate is monitored",
      "[kpis] に max_unsubscribe_rate の上限を書く。",
      "Set max_unsubscribe_rate in [kpis]."),
@@ -200,10 +200,33 @@ impl Words {
         )
     }
 
-    pub fn crm(&self) -> String {
+    pub fn crm_off(&self) -> String {
         self.say(
-            "CRM連携の設定なし(Kindling は CRM と直接同期しない)".into(),
-            "no CRM sync configured (Kindling does not sync with a CRM by itself)".into(),
+            "[crm] の設定なし(CRM へは何も送られない)".into(),
+            "no [crm] section (nothing goes to a CRM)".into(),
+        )
+    }
+
+    pub fn crm_unseen(&self, at: &str) -> String {
+        self.say(
+            format!("{at} [crm] あり、ただし送信先が未設定(AWS は crmSync)"),
+            format!("{at} [crm] is set, but no CRM target is (crmSync on AWS)"),
+        )
+    }
+
+    pub fn crm(
+        &self,
+        at: &str,
+        target: &str,
+        delivered: Option<u64>,
+        last: Option<&str>,
+        dead: u64,
+    ) -> String {
+        let n = delivered.map_or_else(|| "-".to_owned(), |n| n.to_string());
+        let last = last.unwrap_or("-");
+        self.say(
+            format!("{at} → {target}: 配信 {n} 件、最終成功 {last}、デッドレター {dead} 件"),
+            format!("{at} → {target}: {n} delivered, last success {last}, {dead} dead"),
         )
     }
 

@@ -53,11 +53,13 @@ pub fn lead_key(raw: &str) -> Result<LeadKey> {
 /// The sync's carrier: `Refused` without `[crm]`, or where this runtime cannot see it.
 fn sync_ledger(k: &Kindling) -> Result<&dyn crate::crm::ports::SyncLedger> {
     if k.config.crm.is_none() {
-        return Err(Error::Refused("CRM sync is off: the program has no [crm] section".into()));
+        return Err(Error::Refused(
+            "CRM sync is off: the program has no [crm] section".into(),
+        ));
     }
-    k.sync.as_deref().ok_or_else(|| {
-        Error::Refused("this runtime cannot see the CRM sync's queue".into())
-    })
+    k.sync
+        .as_deref()
+        .ok_or_else(|| Error::Refused("this runtime cannot see the CRM sync's queue".into()))
 }
 
 fn note(raw: Option<&String>) -> Result<Option<String>> {
@@ -214,7 +216,10 @@ impl Admin for InProcess<'_> {
         Ok(sync_ledger(self.k)?.status().await?)
     }
 
-    async fn replay_sync(&self, replay: &super::interface::ReplaySync) -> Result<super::interface::Replayed> {
+    async fn replay_sync(
+        &self,
+        replay: &super::interface::ReplaySync,
+    ) -> Result<super::interface::Replayed> {
         use crate::crm::ports::Replay;
         let which = match (&replay.id, replay.dead) {
             (Some(id), false) if !id.trim().is_empty() => Replay::One(id.trim().to_owned()),

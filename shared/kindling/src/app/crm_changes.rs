@@ -54,4 +54,3 @@ pub(super) async fn form_to_crm(
     };
     crm_sync(k, lead, vec![change], key, e.at, None).await
 }
-

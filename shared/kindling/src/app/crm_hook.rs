@@ -18,11 +18,7 @@ pub(crate) async fn crm_hook(k: &Kindling, source: &str, req: &Request<Bytes>) -
         .and_then(|c| c.source(source))
         .ok_or_else(ApiError::not_found)?;
     let body = body_within(req, inbound::MAX_HOOK_BYTES)?;
-    let header = |name: &'static str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-    };
+    let header = |name: &'static str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let iam = req
         .extensions()
         .get::<ClientInfo>()

@@ -2,13 +2,13 @@
 //! dispatch locally, the functions' handlers on AWS) and for the stack's rules
 //! ([`DETAIL_TYPES`]). Each payload is declared by the capability that publishes it.
 
+pub use crate::crm::events::LEAD_CRM_UPSERT_V1;
 pub use crate::deliverability::events::SENDING_PAUSED_V1;
 pub use crate::scoring::events::{
     LEAD_BECAME_HOT_V1, LEAD_BECAME_MQL_V1, LEAD_BECAME_WARM_V1, LEAD_COOLED_V1,
     LEAD_ENTERED_SEGMENT_V1, LEAD_FOLLOW_UP_DUE_V1, LEAD_LEFT_SEGMENT_V1, LEAD_STAGE_CHANGED_V1,
     TRIGGER_FIRED_V1,
 };
-pub use crate::crm::events::LEAD_CRM_UPSERT_V1;
 pub use crate::tracking::events::ACTIVITY_RECORDED_V1;
 
 use crate::crm::events::CrmUpsert;

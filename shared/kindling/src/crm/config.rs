@@ -114,8 +114,15 @@ pub(crate) fn validate(d: &mut Diag<'_>, raw: Option<&raw::Crm>) -> Option<Setti
     for s in &raw.sources {
         crate::diag::new_id(d, &mut ids, &s.id, "crm.sources", "source");
         let env = s.secret_env.get_ref();
-        if env.is_empty() || !env.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
-            d.span(&s.secret_env, "crm.sources.secret_env: an environment variable's name (A-Z, 0-9, _)");
+        if env.is_empty()
+            || !env
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        {
+            d.span(
+                &s.secret_env,
+                "crm.sources.secret_env: an environment variable's name (A-Z, 0-9, _)",
+            );
         }
         sources.push(Source {
             id: s.id.get_ref().clone(),

@@ -53,11 +53,7 @@ pub struct Update {
 
 /// Checks a hook's body: a known lead key, a known status, an amount only with a deal, a
 /// known rep, BANT parts of at most [`crate::leads::MAX_BANT_CHARS`].
-pub fn parse(
-    body: &[u8],
-    routing: &crate::routing::Settings,
-    currency: &str,
-) -> Result<Update> {
+pub fn parse(body: &[u8], routing: &crate::routing::Settings, currency: &str) -> Result<Update> {
     let h: CrmHook =
         serde_json::from_slice(body).map_err(|e| Error::Invalid(format!("body: {e}")))?;
     let lead = match (&h.email, &h.lead_id) {
@@ -70,15 +66,21 @@ pub fn parse(
         _ => return Err(Error::Invalid("give one of email or lead_id".into())),
     };
     if h.status.is_none() && h.owner.is_none() && h.bant.is_none() {
-        return Err(Error::Invalid("give at least one of status, owner or bant".into()));
+        return Err(Error::Invalid(
+            "give at least one of status, owner or bant".into(),
+        ));
     }
     let note = h.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
-        return Err(Error::Invalid(format!("note: at most {MAX_NOTE_CHARS} characters")));
+        return Err(Error::Invalid(format!(
+            "note: at most {MAX_NOTE_CHARS} characters"
+        )));
     }
     let sales = match &h.status {
         None if note.is_some() || h.amount.is_some() || h.currency.is_some() => {
-            return Err(Error::Invalid("note, amount and currency: only with a status".into()));
+            return Err(Error::Invalid(
+                "note, amount and currency: only with a status".into(),
+            ));
         }
         None => None,
         Some(s) => {
@@ -89,9 +91,13 @@ pub fn parse(
             })?;
             let amount = match (&h.amount, &h.currency) {
                 (None, None) => None,
-                (None, Some(_)) => return Err(Error::Invalid("currency: only with an amount".into())),
+                (None, Some(_)) => {
+                    return Err(Error::Invalid("currency: only with an amount".into()))
+                }
                 (Some(_), _) if !matches!(status, SalesStatus::Opportunity | SalesStatus::Won) => {
-                    return Err(Error::Invalid("amount: only with opportunity or won".into()));
+                    return Err(Error::Invalid(
+                        "amount: only with opportunity or won".into(),
+                    ));
                 }
                 (Some(a), c) => Some(
                     Money::parse(&a.text(), c.as_deref().unwrap_or(currency))
@@ -168,9 +174,10 @@ pub async fn apply(
         let now = clock.now();
         let before = lead.clone();
         if let Some((status, note, amount)) = &u.sales {
-            let same = lead.sales.as_ref().is_some_and(|m| {
-                m.status == *status && m.note == *note && m.amount == *amount
-            });
+            let same = lead
+                .sales
+                .as_ref()
+                .is_some_and(|m| m.status == *status && m.note == *note && m.amount == *amount);
             if !same {
                 lead.sales = Some(SalesMark {
                     status: *status,
@@ -193,9 +200,8 @@ pub async fn apply(
         if let Some(b) = &u.bant {
             lead.bant.merge(b);
         }
-        let changed = lead.sales != before.sales
-            || lead.owner != before.owner
-            || lead.bant != before.bant;
+        let changed =
+            lead.sales != before.sales || lead.owner != before.owner || lead.bant != before.bant;
         lead.crm_hooks.push(seen.clone());
         if lead.crm_hooks.len() > SEEN_HOOKS {
             lead.crm_hooks.remove(0);

@@ -115,7 +115,10 @@ pub fn render(t: &Transformer, detail: &serde_json::Value) -> serde_json::Value 
     let mut out = template.clone();
     for (name, path) in &t.input_paths_map {
         let field = path.trim_start_matches("$.detail.");
-        let value = detail.get(field).cloned().unwrap_or(serde_json::Value::Null);
+        let value = detail
+            .get(field)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
         out = out.replace(&format!("<{name}>"), &value.to_string());
     }
     serde_json::from_str(&out).unwrap_or(serde_json::Value::Null)

@@ -154,7 +154,12 @@ mod tests {
         };
         let ts: &'static str = Box::leak(ts.into_boxed_str());
         let sig: &'static str = Box::leak(sig.into_boxed_str());
-        let ok = verify(headers("m1", ts, sig), body, &[other.clone(), secret.clone()], at);
+        let ok = verify(
+            headers("m1", ts, sig),
+            body,
+            &[other.clone(), secret.clone()],
+            at,
+        );
         assert_eq!(ok, Ok("m1"));
         // Four minutes late is fine, six is not.
         let later = at + chrono::Duration::minutes(4);

@@ -50,7 +50,10 @@ impl Bant {
             ("timeline", &self.timeline),
         ]
         .into_iter()
-        .find(|(_, v)| v.as_ref().is_some_and(|v| v.chars().count() > MAX_BANT_CHARS))
+        .find(|(_, v)| {
+            v.as_ref()
+                .is_some_and(|v| v.chars().count() > MAX_BANT_CHARS)
+        })
         .map(|(name, _)| name)
     }
 }
