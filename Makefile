@@ -32,7 +32,7 @@ export CDK_DISABLE_CLI_TELEMETRY = true
 # Debian's chromium for the browser test (root installs directly, others through sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test browser-test mail-check synth deploy bench-lambda bench-js bench-pixel bench-kpis bench-rebuild bench-broadcast bench-traffic
+.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test browser-test mail-check synth deploy bench-lambda bench-js bench-pixel bench-kpis bench-rebuild bench-broadcast bench-crm bench-traffic
 
 ## Run the whole pipeline locally: a scripted 17-day scenario on a simulated clock.
 demo:
@@ -132,6 +132,10 @@ bench-kpis:
 	cargo bench -p kindling-tests --bench kpis
 
 ## Full segment rebuild on the embedded store, leads per minute (BENCHMARKS.md).
+## What the CRM sync costs locally: a form with and without it, one upsert to a receiver on loopback.
+bench-crm:
+	cargo bench -p kindling-tests --bench crm
+
 bench-rebuild:
 	cargo bench -p kindling-local --bench rebuild
 

@@ -123,7 +123,7 @@ impl SyncLedger for DeadLetters {
                 dead: true,
             });
         }
-        failures.sort_by(|a, b| b.at.cmp(&a.at));
+        failures.sort_by_key(|f| std::cmp::Reverse(f.at));
         failures.truncate(MAX_FAILURES);
         Ok(SyncStatus {
             target: self.target.clone(),

@@ -88,8 +88,9 @@ impl LocalApp {
             config.program.public_url = url;
         }
         if let Some(crm) = config.crm.as_mut() {
-            for problem in crm.read_secrets(|name| std::env::var(name).ok()) {
-                return Err(PortError::new("crm secret", problem));
+            let problems = crm.read_secrets(|name| std::env::var(name).ok());
+            if !problems.is_empty() {
+                return Err(PortError::new("crm secret", problems.join("; ")));
             }
         }
         let db = Db::open(&data_dir.join("kindling.db"))?;
@@ -211,7 +212,7 @@ impl LocalApp {
     /// visitor, form posts per address.
     fn rate_limit(&self, req: &http::Request<Bytes>) -> Result<(), u64> {
         if self.route_limits {
-            use kindling::router::routes::{resolve, Resolved};
+            use kindling::router::resolve::{resolve, Resolved};
             if let Resolved::Route(id, _) = resolve(Routes::All, req.method(), req.uri().path()) {
                 if let Some(t) = self.kindling.config.api.of(id) {
                     let limit = crate::ratelimit::Limit {

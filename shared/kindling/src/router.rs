@@ -5,7 +5,7 @@
 //! error body and no write; a failing port a 503 (retryable), never a panic.
 
 pub use crate::web::routes::Routes;
-pub use crate::web::{limits, routes};
+pub use crate::web::{limits, resolve, routes};
 
 use crate::app::Kindling;
 use crate::web::ApiError;
@@ -16,7 +16,8 @@ use http::{Request, Response};
 /// Handles one request: resolves it in the route table ([`routes::ROUTES`]) and calls the
 /// route's handler.
 pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Response<Bytes> {
-    use routes::{resolve, Resolved, RouteId};
+    use crate::web::resolve::{resolve, Resolved};
+    use routes::RouteId;
     let path = req.uri().path().to_owned();
     let result = match resolve(routes, req.method(), &path) {
         Resolved::Route(id, params) => {

@@ -194,7 +194,7 @@ async fn a_refused_upsert_is_dead_at_once_and_replayed_by_id() {
         dead: false,
     };
     let r = admin.replay_sync(&one).await.unwrap();
-    assert_eq!(r.replayed, [first.id.clone()]);
+    assert_eq!(r.replayed, std::slice::from_ref(&first.id));
     t.app.pump().await.unwrap();
     assert_eq!(crm.contacts(), 1);
     let s = admin.sync_status().await.unwrap();

@@ -291,6 +291,23 @@ async fn contract(admin: &dyn Admin, pump: Option<&LocalApp>) -> Vec<(String, Va
     );
 
     op!("sending", admin.sending());
+    let replay = |id: Option<&str>, dead: bool| kindling::admin::interface::ReplaySync {
+        id: id.map(str::to_owned),
+        dead,
+    };
+    op!(
+        "sync replay neither",
+        admin.replay_sync(&replay(None, false))
+    );
+    op!(
+        "sync replay both",
+        admin.replay_sync(&replay(Some("crm_x"), true))
+    );
+    op!(
+        "sync replay unknown",
+        admin.replay_sync(&replay(Some("crm_x"), false))
+    );
+    op!("sync replay dead", admin.replay_sync(&replay(None, true)));
     let note = ResumeSending {
         note: Some("list cleaned".into()),
     };

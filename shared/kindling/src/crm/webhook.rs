@@ -163,23 +163,49 @@ mod tests {
         assert_eq!(ok, Ok("m1"));
         // Four minutes late is fine, six is not.
         let later = at + chrono::Duration::minutes(4);
-        assert!(verify(headers("m1", ts, sig), body, &[secret.clone()], later).is_ok());
+        assert!(verify(
+            headers("m1", ts, sig),
+            body,
+            std::slice::from_ref(&secret),
+            later
+        )
+        .is_ok());
         let late = at + chrono::Duration::minutes(6);
         assert_eq!(
-            verify(headers("m1", ts, sig), body, &[secret.clone()], late),
+            verify(
+                headers("m1", ts, sig),
+                body,
+                std::slice::from_ref(&secret),
+                late
+            ),
             Err(Refusal::Expired)
         );
         // Another body, another id, another key: forged.
-        let forged = verify(headers("m1", ts, sig), b"{}", &[secret.clone()], at);
+        let forged = verify(
+            headers("m1", ts, sig),
+            b"{}",
+            std::slice::from_ref(&secret),
+            at,
+        );
         assert_eq!(forged, Err(Refusal::Forged));
-        let moved = verify(headers("m2", ts, sig), body, &[secret.clone()], at);
+        let moved = verify(
+            headers("m2", ts, sig),
+            body,
+            std::slice::from_ref(&secret),
+            at,
+        );
         assert_eq!(moved, Err(Refusal::Forged));
         assert_eq!(
             verify(headers("m1", ts, sig), body, &[other], at),
             Err(Refusal::Forged)
         );
         assert_eq!(
-            verify(headers("m1", "soon", sig), body, &[secret.clone()], at),
+            verify(
+                headers("m1", "soon", sig),
+                body,
+                std::slice::from_ref(&secret),
+                at
+            ),
             Err(Refusal::BadTimestamp)
         );
         assert_eq!(

@@ -343,5 +343,3 @@ pub static ROUTES: [Route; 24] = {
         ),
     ]
 };
-
-pub use super::resolve::{resolve, Resolved};
