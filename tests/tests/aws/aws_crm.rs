@@ -159,3 +159,57 @@ async fn notify_publishes_the_upsert_of_a_hot_lead_with_its_owner() {
     assert_eq!(d["owner"], "takeda");
     assert_eq!(d["changes"], serde_json::json!(["hot", "owner"]));
 }
+
+/// What telling the CRM costs a hot crossing on AWS: one more DynamoDB read (the lead, by key)
+/// and one PutEvents; no write. The API destination does the rest, outside the functions.
+#[tokio::test]
+async fn the_upsert_costs_notify_one_read_and_one_put_events() {
+    let Some(env) = AwsEnv::new().await else {
+        return;
+    };
+    let rt = env.runtime().await;
+    let mut without = rt.clone();
+    let mut config = (*rt.kindling.config).clone();
+    config.crm = None;
+    without.kindling.config = std::sync::Arc::new(config);
+    let notifier = rt.notifier().unwrap();
+    let mut cost = Vec::new();
+    for k in [&without.kindling, &rt.kindling] {
+        let now = chrono::Utc::now();
+        let id = kindling::ids::LeadId::new(unique("lcost"));
+        let lead = kindling::leads::Lead::new(
+            id.clone(),
+            kindling::email::EmailAddress::parse(&format!("{id}@example.co.jp")).unwrap(),
+            now,
+        );
+        k.stores.leads.insert_lead(&lead).await.unwrap();
+        let hot = kindling::app::Event::LeadBecameHot(kindling::scoring::events::LeadBecameHot {
+            lead_id: id,
+            crossing: 1,
+            score: 55,
+            previous: kindling::leads::Temperature::Warm,
+            at: now,
+            alert: true,
+            owner: None,
+            handoff: Some(1),
+        })
+        .envelope();
+        let payload = serde_json::json!({
+            "version": "0", "id": "e2", "detail-type": hot.detail_type, "source": "kindling",
+            "account": "123456789012", "time": now, "region": "ap-northeast-1", "resources": [],
+            "detail": serde_json::from_str::<serde_json::Value>(&hot.detail).unwrap(),
+        });
+        env.bus_events().await;
+        env.counter.reset();
+        use kindling_aws::invocation::{on_kindling_event, Consumer};
+        on_kindling_event(k, Consumer::Notify, Some(&notifier), payload)
+            .await
+            .unwrap();
+        let published = env.bus_events().await.len();
+        cost.push((env.counter.reads(), env.counter.writes(), published));
+    }
+    let (before, after) = (cost[0], cost[1]);
+    assert_eq!(after.0, before.0 + 1, "one more read: {cost:?}");
+    assert_eq!(after.1, before.1, "no more writes: {cost:?}");
+    assert_eq!(after.2, before.2 + 1, "one more event: {cost:?}");
+}
