@@ -135,6 +135,10 @@ const CAP: Option<FrequencyCap> = Some(FrequencyCap {
 pub async fn lead_insert_get_and_find_by_email(s: &dyn Store) {
     let mut l = lead("L1", "a@example.jp");
     l.profile.name = Some("佐藤".into());
+    // What the CRM reported, and the hooks applied, round-trip too.
+    l.bant.budget = Some("confirmed".into());
+    l.bant.timeline = Some("今期中".into());
+    l.crm_hooks = vec!["salesforce/h1".into(), "salesforce/h2".into()];
     assert_eq!(s.insert_lead(&l).await.unwrap(), Put::Created);
     assert_eq!(s.get_lead(&l.id).await.unwrap(), Some(l.clone()));
     assert_eq!(s.find_lead_by_email(&l.email).await.unwrap(), Some(l));

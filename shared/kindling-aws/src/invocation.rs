@@ -4,7 +4,7 @@
 
 use kindling::alerts::ports::Notifier;
 use kindling::app::events::Event;
-use kindling::app::{count_event, handle_event, on_activity_recorded, on_feedback, Kindling};
+use kindling::app::{handle_event, on_activity_recorded, on_feedback, on_lead_change, Kindling};
 use kindling::app::{run_schedule, ScheduleReport};
 use kindling::deliverability::Feedback;
 use kindling::events::SOURCE;
@@ -146,9 +146,11 @@ pub async fn on_kindling_event(
     };
     let done = match (consumer, &event, notifier) {
         (Consumer::Score, Event::ActivityRecorded(e), _) => on_activity_recorded(k, e).await,
-        (Consumer::Score, Event::LeadBecameMql(_) | Event::LeadStageChanged(_), _) => {
-            count_event(k, &event).await
-        }
+        (
+            Consumer::Score,
+            Event::LeadBecameMql(_) | Event::LeadStageChanged(_) | Event::LeadEnteredSegment(_),
+            _,
+        ) => on_lead_change(k, &event).await,
         (
             Consumer::Notify,
             Event::LeadBecameHot(_)

@@ -36,6 +36,30 @@ async fn dead_letter(sqs: &aws_sdk_sqs::Client, url: &str, id: &str) {
         .unwrap();
 }
 
+/// `lead.became_hot.v1` for `id` as EventBridge hands it to notify.
+fn hot_event(
+    id: &kindling::ids::LeadId,
+    owner: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
+    let hot = kindling::app::Event::LeadBecameHot(kindling::scoring::events::LeadBecameHot {
+        lead_id: id.clone(),
+        crossing: 1,
+        score: 55,
+        previous: kindling::leads::Temperature::Warm,
+        at: now,
+        alert: true,
+        owner: owner.map(str::to_owned),
+        handoff: Some(1),
+    })
+    .envelope();
+    serde_json::json!({
+        "version": "0", "id": "e1", "detail-type": hot.detail_type, "source": "kindling",
+        "account": "123456789012", "time": now, "region": "ap-northeast-1", "resources": [],
+        "detail": serde_json::from_str::<serde_json::Value>(&hot.detail).unwrap(),
+    })
+}
+
 #[tokio::test]
 async fn dead_letters_are_reported_with_their_reason_and_replayed_once() {
     let Some(env) = AwsEnv::new().await else {
@@ -121,22 +145,7 @@ async fn notify_publishes_the_upsert_of_a_hot_lead_with_its_owner() {
     });
     k.stores.leads.insert_lead(&lead).await.unwrap();
     env.bus_events().await;
-    let hot = kindling::app::Event::LeadBecameHot(kindling::scoring::events::LeadBecameHot {
-        lead_id: id.clone(),
-        crossing: 1,
-        score: 55,
-        previous: kindling::leads::Temperature::Warm,
-        at: now,
-        alert: true,
-        owner: Some("takeda".into()),
-        handoff: Some(1),
-    })
-    .envelope();
-    let payload = serde_json::json!({
-        "version": "0", "id": "e1", "detail-type": hot.detail_type, "source": "kindling",
-        "account": "123456789012", "time": now, "region": "ap-northeast-1", "resources": [],
-        "detail": serde_json::from_str::<serde_json::Value>(&hot.detail).unwrap(),
-    });
+    let payload = hot_event(&id, Some("takeda"), now);
     let notifier = rt.notifier().unwrap();
     use kindling_aws::invocation::{on_kindling_event, Consumer};
     on_kindling_event(k, Consumer::Notify, Some(&notifier), payload.clone())
@@ -183,22 +192,7 @@ async fn the_upsert_costs_notify_one_read_and_one_put_events() {
             now,
         );
         k.stores.leads.insert_lead(&lead).await.unwrap();
-        let hot = kindling::app::Event::LeadBecameHot(kindling::scoring::events::LeadBecameHot {
-            lead_id: id,
-            crossing: 1,
-            score: 55,
-            previous: kindling::leads::Temperature::Warm,
-            at: now,
-            alert: true,
-            owner: None,
-            handoff: Some(1),
-        })
-        .envelope();
-        let payload = serde_json::json!({
-            "version": "0", "id": "e2", "detail-type": hot.detail_type, "source": "kindling",
-            "account": "123456789012", "time": now, "region": "ap-northeast-1", "resources": [],
-            "detail": serde_json::from_str::<serde_json::Value>(&hot.detail).unwrap(),
-        });
+        let payload = hot_event(&id, None, now);
         env.bus_events().await;
         env.counter.reset();
         use kindling_aws::invocation::{on_kindling_event, Consumer};

@@ -115,16 +115,19 @@ async fn the_pipeline_runs_on_the_release_binaries() {
     assert_eq!(bad["statusCode"], 422, "{bad}");
 
     let routed = route_bus(&env, score, notify).await;
-    // Scoring the new lead (a download) puts it in a buying stage: published for integrations,
-    // routed to no function.
+    // Scoring the new lead (a download) puts it in a buying stage: counted by score; the CRM hears
+    // of the lead's creation and of its stage (upserts for the API destination, no function).
+    let (crm, rest): (Vec<String>, Vec<String>) =
+        routed.into_iter().partition(|d| d == "lead.crm_upsert.v1");
     assert_eq!(
-        routed,
+        rest,
         vec![
             "activity.recorded.v1",
             "activity.recorded.v1",
             "lead.stage_changed.v1"
         ]
     );
+    assert_eq!(crm.len(), 2, "created, and the first stage");
 
     // The step sender mails the day-0 step through SES.
     let r = send_steps

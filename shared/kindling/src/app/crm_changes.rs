@@ -54,3 +54,28 @@ pub(super) async fn form_to_crm(
     };
     crm_sync(k, lead, vec![change], key, e.at, None).await
 }
+
+/// An MQL, a stage move or a segment entry (the score function's on AWS): counted in the KPIs
+/// and told to the CRM. Other events: nothing.
+pub async fn on_lead_change(k: &Kindling, event: &super::Event) -> Result<(), Error> {
+    match event {
+        super::Event::LeadBecameMql(e) => {
+            super::count_event(k, event).await?;
+            let mut changes = vec![Change::Mql];
+            changes.extend(owner_given(e.handoff, &e.owner));
+            crm_sync(k, &e.lead_id, changes, "mql".into(), e.at, None).await
+        }
+        super::Event::LeadStageChanged(e) => {
+            super::count_event(k, event).await?;
+            let to = e.to.as_ref().map_or("none", |s| s.as_str());
+            let key = format!("stage/{to}/{}", e.at.timestamp_millis());
+            crm_sync(k, &e.lead_id, vec![Change::Stage], key, e.at, None).await
+        }
+        super::Event::LeadEnteredSegment(e) => {
+            let key = format!("segment/{}/{}", e.segment, e.at.timestamp_millis());
+            let seg = Some(e.segment.as_str());
+            crm_sync(k, &e.lead_id, vec![Change::Segment], key, e.at, seg).await
+        }
+        _ => Ok(()),
+    }
+}

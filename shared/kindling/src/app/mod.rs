@@ -8,6 +8,7 @@ mod counting;
 mod crm_changes;
 mod crm_hook;
 pub use activity::on_activity_recorded;
+pub use crm_changes::on_lead_change;
 use crm_changes::{crm_sync, owner_given};
 pub(crate) use crm_hook::crm_hook;
 pub mod events;
@@ -242,7 +243,6 @@ impl Kindling {
             routing: &self.config.routing,
             leads: &*self.stores.leads,
             bus: &*self.bus,
-            clock: &*self.clock,
         }
     }
 
@@ -347,22 +347,8 @@ pub async fn handle_event(
                 .await
                 .map(|_| ())
         }
-        Event::LeadBecameMql(e) => {
-            count_event(k, event).await?;
-            let mut changes = vec![Change::Mql];
-            changes.extend(owner_given(e.handoff, &e.owner));
-            crm_sync(k, &e.lead_id, changes, "mql".into(), e.at, None).await
-        }
-        Event::LeadStageChanged(e) => {
-            count_event(k, event).await?;
-            let to = e.to.as_ref().map_or("none", |s| s.as_str());
-            let key = format!("stage/{to}/{}", e.at.timestamp_millis());
-            crm_sync(k, &e.lead_id, vec![Change::Stage], key, e.at, None).await
-        }
-        Event::LeadEnteredSegment(e) => {
-            let key = format!("segment/{}/{}", e.segment, e.at.timestamp_millis());
-            let seg = Some(e.segment.as_str());
-            crm_sync(k, &e.lead_id, vec![Change::Segment], key, e.at, seg).await
+        Event::LeadBecameMql(_) | Event::LeadStageChanged(_) | Event::LeadEnteredSegment(_) => {
+            on_lead_change(k, event).await
         }
         // Published for integrations (analytics); the CRM's upsert is the bus's to deliver
         // (an API destination on AWS, the local bus's webhook).

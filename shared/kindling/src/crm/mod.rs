@@ -30,7 +30,6 @@ pub struct Crm<'a> {
     pub routing: &'a crate::routing::Settings,
     pub leads: &'a dyn LeadStore,
     pub bus: &'a dyn EventBus,
-    pub clock: &'a dyn crate::ports::Clock,
 }
 
 /// One change to tell the CRM of: which, naming what (`key`: the same change always has the

@@ -82,7 +82,9 @@ pub async fn submit_form(
     sub: FormSubmission,
 ) -> Result<Submitted> {
     let now = k.clock.now();
-    let (lead, created) = upsert_lead(k, form, &sub).await?;
+    // One instant for the lead and its activity: a CRM hears "created" for the submission that
+    // made the lead.
+    let (lead, created) = upsert_lead(k, form, &sub, now).await?;
 
     if let Some(v) = &sub.visitor_id {
         k.visitors.link_visitor(v, &lead.id, now).await?;
@@ -124,8 +126,8 @@ async fn upsert_lead(
     k: &crate::forms::Forms<'_>,
     form: &Form,
     sub: &FormSubmission,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Lead, bool)> {
-    let now = k.clock.now();
     let consent = sub.consent.then(|| Consent {
         at: now,
         form_id: form.id.clone(),
