@@ -165,9 +165,12 @@ async fn the_pipeline_runs_on_the_release_binaries() {
         .unwrap();
     assert_eq!(r["statusCode"], 200, "{r}");
     let routed = route_bus(&env, score, notify).await;
-    // The MQL and stage events are for integrations: published, routed to no function.
+    // Score counts the MQL and the stage; the CRM hears of the update, the hot crossing, the MQL
+    // and the stage (upserts for the API destination, no function).
+    let (crm, rest): (Vec<String>, Vec<String>) =
+        routed.into_iter().partition(|d| d == "lead.crm_upsert.v1");
     assert_eq!(
-        routed,
+        rest,
         vec![
             "activity.recorded.v1",
             "lead.became_hot.v1",
@@ -175,6 +178,7 @@ async fn the_pipeline_runs_on_the_release_binaries() {
             "lead.stage_changed.v1"
         ]
     );
+    assert_eq!(crm.len(), 4, "updated, hot, mql, stage");
     let alerts = env.alerts().await;
     assert_eq!(alerts.len(), 1);
     let alert: kindling::alerts::ports::Alert = serde_json::from_str(
