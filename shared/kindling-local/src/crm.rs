@@ -29,6 +29,8 @@ pub struct Webhook {
     pub url: Option<String>,
     pub secret: Secret,
     clock: Arc<dyn Clock>,
+    /// One agent for every delivery: its connections and TLS setup are kept.
+    agent: ureq::Agent,
 }
 
 impl std::fmt::Debug for Webhook {
@@ -40,7 +42,17 @@ impl std::fmt::Debug for Webhook {
 impl Webhook {
     /// A webhook to `url` signed with `secret`.
     pub fn new(url: Option<String>, secret: Secret, clock: Arc<dyn Clock>) -> Self {
-        Self { url, secret, clock }
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(TIMEOUT_SECONDS)))
+            .build()
+            .into();
+        Self {
+            url,
+            secret,
+            clock,
+            agent,
+        }
     }
 
     /// The program's webhook: its URL from `KINDLING_CRM_WEBHOOK_URL`, else `[crm] webhook_url`;
@@ -98,7 +110,8 @@ impl Webhook {
             .header(SIGNATURE, self.secret.sign(&upsert.id, at, &body))
             .body(body)
             .map_err(|e| Error::Port(PortError::new("crm webhook", e)))?;
-        let status = tokio::task::spawn_blocking(move || post(req))
+        let agent = self.agent.clone();
+        let status = tokio::task::spawn_blocking(move || post(&agent, req))
             .await
             .map_err(|e| Error::Port(PortError::new("crm webhook", e)))?
             .map_err(|e| Error::Port(PortError::new("crm webhook", e)))?;
@@ -120,12 +133,7 @@ pub fn secret_path(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("crm_webhook.secret")
 }
 
-fn post(req: http::Request<Vec<u8>>) -> Result<u16, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(TIMEOUT_SECONDS)))
-        .build()
-        .into();
+fn post(agent: &ureq::Agent, req: http::Request<Vec<u8>>) -> Result<u16, String> {
     let res = agent
         .run(req)
         .map_err(|e| format!("the request did not complete: {e}"))?;

@@ -43,6 +43,7 @@ pub(super) async fn form_to_crm(
     if !config.syncs(Change::Created) && !config.syncs(Change::Updated) {
         return Ok(());
     }
+    // Read once: to tell created from updated, and for the record.
     let Some(l) = k.stores.leads.get_lead(lead).await? else {
         return Ok(());
     };
@@ -52,7 +53,9 @@ pub(super) async fn form_to_crm(
     } else {
         (Change::Updated, format!("form/{}", e.activity_id))
     };
-    crm_sync(k, lead, vec![change], key, e.at, None).await
+    crate::crm::sync_read(&k.crm(), &l, vec![change], key, e.at)
+        .await
+        .map(|_| ())
 }
 
 /// An MQL, a stage move or a segment entry (the score function's on AWS): counted in the KPIs

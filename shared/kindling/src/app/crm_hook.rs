@@ -1,5 +1,5 @@
 //! `POST /hooks/crm/{source}`: a CRM's update of a lead ([`crate::crm::inbound`]). The request
-//! is checked before its body is read: IAM signed it (API Gateway, on AWS), or it carries a
+//! is checked before its body is parsed: IAM signed it (API Gateway, on AWS), or it carries a
 //! Standard Webhooks signature by the source's secret, stamped within five minutes of now. A
 //! forged or stale hook is a 401, a malformed one a 400, an unknown lead a 404; none writes.
 

@@ -109,6 +109,19 @@ pub(crate) fn validate(d: &mut Diag<'_>, raw: Option<&raw::Crm>) -> Option<Setti
         .as_ref()
         .and_then(|r| crate::diag::choice(d, r, "crm.recipe"))
         .unwrap_or(Recipe::Kindling);
+    let env_name = |v: &str| {
+        !v.is_empty()
+            && v.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    };
+    if let Some(v) = &raw.webhook_secret_env {
+        if !env_name(v.get_ref()) {
+            d.span(
+                v,
+                "crm.webhook_secret_env: an environment variable's name (A-Z, 0-9, _)",
+            );
+        }
+    }
     let mut ids = HashSet::new();
     let mut sources = Vec::new();
     for s in &raw.sources {
@@ -135,7 +148,8 @@ pub(crate) fn validate(d: &mut Diag<'_>, raw: Option<&raw::Crm>) -> Option<Setti
         webhook_url,
         webhook_secret_env: raw
             .webhook_secret_env
-            .clone()
+            .as_ref()
+            .map(|v| v.get_ref().clone())
             .unwrap_or_else(|| DEFAULT_WEBHOOK_SECRET_ENV.to_owned()),
         recipe,
         sources,
@@ -152,7 +166,7 @@ pub(crate) mod raw {
     pub struct Crm {
         pub changes: Option<Vec<S<Choice<Change>>>>,
         pub webhook_url: Option<S<String>>,
-        pub webhook_secret_env: Option<String>,
+        pub webhook_secret_env: Option<S<String>>,
         pub recipe: Option<S<Choice<Recipe>>>,
         #[serde(default)]
         pub sources: Vec<Source>,
@@ -163,5 +177,32 @@ pub(crate) mod raw {
     pub struct Source {
         pub id: S<String>,
         pub secret_env: S<String>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::{errors_of, shipped_toml};
+
+    #[test]
+    fn bad_crm_settings_are_named_with_their_line() {
+        let toml = shipped_toml()
+            .replace(
+                "recipe = \"kindling\"",
+                "recipe = \"pipedrive\"\nwebhook_url = \"ftp://x\"\nwebhook_secret_env = \"my-secret\"",
+            )
+            .replace("\"owner\", \"segment\"]", "\"owner\", \"won\"]")
+            .replace("secret_env = \"KINDLING_CRM_SECRET_SALESFORCE\"", "secret_env = \"lower\"");
+        let errors = errors_of(&toml).join("\n");
+        for needle in [
+            "crm.recipe: \"pipedrive\"",
+            "crm.webhook_url",
+            "crm.webhook_secret_env",
+            "crm.changes: \"won\"",
+            "crm.sources.secret_env",
+        ] {
+            assert!(errors.contains(needle), "{needle} in {errors}");
+        }
+        assert!(errors_of(&shipped_toml()).is_empty());
     }
 }

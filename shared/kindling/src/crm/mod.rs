@@ -59,10 +59,34 @@ pub async fn sync(crm: &Crm<'_>, c: Changed<'_>) -> Result<Option<CrmUpsert>> {
         return Ok(None);
     };
     let upsert = upsert_of(crm, &lead, changes, &c.key, c.at, c.segment);
+    publish(crm, upsert).await.map(Some)
+}
+
+/// Publishes the upsert of a change of `lead`, already read (a form's, which read it to tell
+/// created from updated), if `[crm]` syncs any of `changes`.
+pub async fn sync_read(
+    crm: &Crm<'_>,
+    lead: &Lead,
+    changes: Vec<Change>,
+    key: String,
+    at: DateTime<Utc>,
+) -> Result<Option<CrmUpsert>> {
+    let Some(config) = crm.config else {
+        return Ok(None);
+    };
+    let changes: Vec<Change> = changes.into_iter().filter(|x| config.syncs(*x)).collect();
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    let upsert = upsert_of(crm, lead, changes, &key, at, None);
+    publish(crm, upsert).await.map(Some)
+}
+
+async fn publish(crm: &Crm<'_>, upsert: CrmUpsert) -> Result<CrmUpsert> {
     crm.bus
         .publish(&[Envelope::new(LEAD_CRM_UPSERT_V1, &upsert)])
         .await?;
-    Ok(Some(upsert))
+    Ok(upsert)
 }
 
 /// The message id of a change: `crm_` and 24 hex digits of SHA-256 over the lead and the key.
