@@ -126,6 +126,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let i = n.fetch_add(1, Ordering::Relaxed);
             let e = ActivityRecorded {
+                duplicate: false,
                 activity_id: ActivityId::new(format!("open{i}")),
                 lead_id: Some(LeadId::new(format!("lead{}", i % 1000))),
                 visitor_id: None,

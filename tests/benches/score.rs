@@ -78,6 +78,7 @@ fn bench(c: &mut Criterion) {
                     rt.block_on(async {
                         k.stores.activities.record(&a).await.unwrap();
                         let e = ActivityRecorded {
+                            duplicate: false,
                             activity_id: a.id.clone(),
                             lead_id: Some(lead.clone()),
                             visitor_id: None,

@@ -13,8 +13,9 @@ use kindling::config::Config;
 use kindling::email::EmailAddress;
 use kindling::ids::{ActivityId, EnrollmentId, LeadId};
 use kindling::leads::Lead;
-use kindling::scoring::plan;
 use kindling::scoring::score;
+use kindling::scoring::state::ScoreState;
+use kindling::scoring::{plan, plan_scored};
 use std::path::PathBuf;
 
 fn log(n: usize) -> Vec<Activity> {
@@ -84,6 +85,43 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_with_input(BenchmarkId::new("clean_log", n), &activities, |b, a| {
         b.iter(|| clean_log(a, now).len())
+    });
+    // The incremental path: the lead's score state after 1,000 activities, then one new
+    // activity placed, the horizon moved, the view made, scored and planned (what a rescore
+    // does when the lead holds a usable state; the JSON decode of the lead is not included).
+    let sections = config.for_scoring();
+    let state = ScoreState::build(
+        &sections,
+        sections.fingerprint,
+        Vec::new(),
+        &activities,
+        now,
+    );
+    let settled_lead = plan(&sections, &lead, &clean_log(&activities, now), now).lead;
+    let next = {
+        let mut a = log(n + 1).pop().unwrap();
+        a.at = now;
+        a
+    };
+    eprintln!(
+        "score state after {n} activities: {} kept, {} bytes as JSON",
+        state.kept.len(),
+        serde_json::to_string(&state).unwrap().len()
+    );
+    g.bench_with_input(BenchmarkId::new("incremental", n), &next, |b, a| {
+        b.iter(|| {
+            let mut s = state.clone();
+            s.place(a, false);
+            s.advance(&sections, now);
+            let view = s.view(now);
+            let card = kindling::scoring::with_fit(
+                s.card(&sections, &view, now),
+                &settled_lead,
+                &sections.scoring.fit_rules,
+                sections.scoring.thresholds,
+            );
+            plan_scored(&sections, &settled_lead, &view, card, now)
+        })
     });
     // The rescore plan without segments and stages, and with ten segments and the four
     // shipped stages: the difference is what membership and stages add to every rescore.

@@ -122,6 +122,7 @@ async fn eventbridge_rule_delivers_every_published_event_to_sqs() {
     let events: Vec<Event> = (0..23)
         .map(|i| {
             Event::ActivityRecorded(Box::new(ActivityRecorded {
+                duplicate: false,
                 activity_id: ActivityId::new(format!("a{i}")),
                 lead_id: Some(LeadId::new("L1")),
                 visitor_id: None,
@@ -151,6 +152,7 @@ async fn publishing_to_a_missing_bus_is_an_error() {
     };
     let bus = EventBridgeBus::new(aws_sdk_eventbridge::Client::new(&env.sdk), "no-such-bus");
     let e = Event::ActivityRecorded(Box::new(ActivityRecorded {
+        duplicate: false,
         activity_id: ActivityId::new("a"),
         lead_id: None,
         visitor_id: None,

@@ -258,6 +258,7 @@ fn recorded(
     attrs: Attrs,
 ) -> ActivityRecorded {
     ActivityRecorded {
+        duplicate: false,
         activity_id: ActivityId::new(id),
         lead_id: lead,
         visitor_id: None,

@@ -7,7 +7,7 @@ use kindling::activities::ports::ActivityLog;
 use kindling::app::events::Event;
 use kindling::app::{handle_event, Kindling};
 use kindling::events::Audience;
-use kindling::scoring::rescore_lead;
+use kindling::scoring::rescore_with;
 use kindling_tests::harness::{
     config_with, lead_fields, monday_10_jst, FailFirst, FlakyBus, TestApp,
 };
@@ -145,8 +145,13 @@ async fn a_bus_failure_after_the_enrollment_retries_into_one_enrollment_and_one_
         }),
         ..t.app.kindling.clone()
     };
-    // The first attempt enrolls, then cannot publish: an error, the lead is not stored.
-    assert!(rescore_lead(&flaky.scoring(), &lead.id).await.is_err());
+    // Views recorded without their events reach scoring as a rebuild from the log (what
+    // `kindling rescore --apply` does). The first attempt enrolls, then cannot publish: an
+    // error, the lead is not stored.
+    let rebuild = kindling::scoring::Fresh::Rebuild;
+    assert!(rescore_with(&flaky.scoring(), &lead.id, rebuild)
+        .await
+        .is_err());
     assert_eq!(
         sequences_of(&t, "f@example.jp").await,
         ["consultation_invite", "document_followup"]
@@ -157,7 +162,7 @@ async fn a_bus_failure_after_the_enrollment_retries_into_one_enrollment_and_one_
         .triggers
         .contains_key("pricing_interest"));
     // The retry fires the same firing (number 1): the enrollment exists, the alert goes once.
-    let r = rescore_lead(&flaky.scoring(), &lead.id)
+    let r = rescore_with(&flaky.scoring(), &lead.id, rebuild)
         .await
         .unwrap()
         .unwrap();

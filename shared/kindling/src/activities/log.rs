@@ -21,30 +21,6 @@ pub async fn of_lead(
     Ok(all)
 }
 
-/// Activity `id` of `lead` if it is a person's: kept by the cleaned log (no duplicate), and
-/// neither a machine open (Apple's privacy proxy) nor a scanner's click. What A/B tests count.
-pub async fn human_engagement(
-    activities: &dyn ActivityLog,
-    visitors: &dyn VisitorLinks,
-    lead: &LeadId,
-    id: &ActivityId,
-    now: DateTime<Utc>,
-) -> PortResult<Option<Activity>> {
-    use super::classify::Agent;
-    let log = of_lead(activities, visitors, lead).await?;
-    let clean = clean_log(&log, now);
-    Ok(clean
-        .into_iter()
-        .find(|a| &a.id == id)
-        .filter(|a| {
-            !matches!(
-                a.attrs.agent,
-                Some(Agent::MachineOpen | Agent::ScannerClick)
-            )
-        })
-        .cloned())
-}
-
 /// The path of a URL (or the text itself if it is not a URL).
 pub(crate) fn path_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);

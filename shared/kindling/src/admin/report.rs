@@ -62,9 +62,12 @@ pub async fn lead_report(k: &Kindling, key: &crate::leads::LeadKey) -> Result<Op
         crate::leads::LeadKey::Id(id) => k.stores.leads.get_lead(id).await?,
         crate::leads::LeadKey::Email(email) => k.stores.leads.find_lead_by_email(email).await?,
     };
-    let Some(lead) = lead else {
+    let Some(mut lead) = lead else {
         return Ok(None);
     };
+    // The score state is the rescore's working memory, not part of the explanation (which is
+    // made from the whole log below).
+    lead.score.state = None;
     let now = k.clock.now();
     let mut log = lead_activities(&k.scoring(), &lead.id).await?;
     let card = crate::scoring::rescore::card_of(&k.scoring(), &lead, &log);

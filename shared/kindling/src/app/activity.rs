@@ -18,7 +18,9 @@ pub async fn on_activity_recorded(
     };
     crate::kpis::count_activity(&k.kpis(), e).await?;
     if let Some(lead) = lead {
-        crate::scoring::rescore_lead(&k.scoring(), &lead).await?;
+        let a = e.activity();
+        let fresh = crate::scoring::Fresh::Activity(&a, e.duplicate);
+        let rescored = crate::scoring::rescore_with(&k.scoring(), &lead, fresh).await?;
         if e.attrs.form_id.is_some() {
             super::crm_changes::form_to_crm(k, &lead, e).await?;
         }
@@ -27,20 +29,23 @@ pub async fn on_activity_recorded(
             crate::activities::ActivityKind::EmailOpen
                 | crate::activities::ActivityKind::EmailClick
         ) {
-            count_ab_engagement(k, e, &lead).await?;
+            let seen = rescored.and_then(|r| r.counted);
+            count_ab_engagement(k, e, &lead, seen).await?;
         }
     }
     Ok(())
 }
 
 /// Counts a person's open or click toward the A/B test of the mail it concerns: a step's, or a
-/// broadcast's. The lead's log is read only when such a test exists.
+/// broadcast's. Nothing is read unless the mail has such a test.
 async fn count_ab_engagement(
     k: &Kindling,
     e: &crate::tracking::events::ActivityRecorded,
     lead: &crate::ids::LeadId,
+    seen: Option<crate::activities::Activity>,
 ) -> Result<(), Error> {
-    let steps = crate::sequences::ab::any_test(&k.sequences());
+    let steps = e.broadcast_id.is_none()
+        && crate::sequences::ab::tested(&k.sequences(), e.attrs.sequence_id.as_ref(), e.attrs.step);
     let broadcast = match &e.broadcast_id {
         Some(b) => crate::broadcasts::ab_tally::plan_of(&*k.stores.tallies, b)
             .await?
@@ -50,15 +55,16 @@ async fn count_ab_engagement(
     if !steps && broadcast.is_none() {
         return Ok(());
     }
-    let Some(a) = crate::activities::log::human_engagement(
-        &*k.stores.activities,
-        &*k.stores.visitors,
-        lead,
-        &e.activity_id,
-        k.clock.now(),
-    )
-    .await?
-    else {
+    // As the rescore just saw it: a machine's open or click (or a repeat) counts for nobody.
+    let Some(a) = seen.filter(|a| {
+        !matches!(
+            a.attrs.agent,
+            Some(
+                crate::activities::classify::Agent::MachineOpen
+                    | crate::activities::classify::Agent::ScannerClick
+            )
+        )
+    }) else {
         return Ok(());
     };
     match broadcast {

@@ -172,6 +172,7 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap();
         let events = [
             Event::ActivityRecorded(Box::new(ActivityRecorded {
+                duplicate: false,
                 activity_id: ActivityId::new("a1"),
                 lead_id: Some(LeadId::new("L1")),
                 visitor_id: None,

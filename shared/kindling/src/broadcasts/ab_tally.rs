@@ -54,8 +54,8 @@ pub(crate) async fn count_sent(
 }
 
 /// Counts a person's open or click of a cell recipient's mail, once per lead and counter. A
-/// click counts as an open too. `activity` has passed the cleaned log (see
-/// [`crate::activities::log::human_engagement`]).
+/// click counts as an open too. `activity` has passed the cleaned log (as the
+/// rescore saw it: no machine's, no repeat).
 pub(crate) async fn count_engagement(
     tallies: &dyn crate::ports::Tallies,
     broadcast: &BroadcastId,

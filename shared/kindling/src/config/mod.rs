@@ -52,6 +52,8 @@ pub struct Config {
     /// Where each table of `kindling.toml` first starts (`stages`, `scoring.rules`, ...), and
     /// the first step A/B test (`ab`): the evidence `kindling diagnose` cites.
     pub lines: std::collections::BTreeMap<String, usize>,
+    /// The scoring sections' fingerprint (see [`scoring::state::fingerprint`]).
+    pub score_print: u64,
     /// `[digest]`: the weekly KPI mail (none without the section).
     pub digest: Option<crate::kpis::config::Digest>,
     /// `[crm]`: the CRM sync, both ways (none without the section).
@@ -154,6 +156,7 @@ impl Config {
             follow_up: self.alerts.clock,
             realert_cooldown: self.alerts.realert_cooldown,
             default_zone: self.program.default_zone,
+            fingerprint: self.score_print,
         }
     }
 
@@ -291,7 +294,7 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
     let kpis = crate::kpis::config::validate(d, &f.kpis);
     let digest = crate::kpis::config::validate_digest(d, f.digest.as_ref());
     let crm = crate::crm::config::validate(d, f.crm.as_ref());
-    Some(Config {
+    let mut config = Config {
         program,
         sender: sender?,
         consent_text_version,
@@ -313,7 +316,10 @@ fn validate(d: &mut Diag<'_>, f: raw::File, templates: Templates) -> Option<Conf
         lines: Default::default(),
         digest,
         crm,
-    })
+        score_print: 0,
+    };
+    config.score_print = scoring::state::fingerprint(&config.for_scoring());
+    Some(config)
 }
 
 #[cfg(test)]

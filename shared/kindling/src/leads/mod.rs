@@ -6,6 +6,7 @@ mod handoff;
 pub mod ports;
 mod sales;
 mod sales_mark;
+pub mod score_state;
 
 pub use bant::{Bant, MAX_BANT_CHARS};
 pub use handoff::{Handoff, Owner};
@@ -175,6 +176,9 @@ pub struct ScoreSnapshot {
     /// When the lead first met the MQL definition (it stays an MQL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mql_at: Option<DateTime<Utc>>,
+    /// What the next rescore needs of the history ([`score_state`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<Box<score_state::ScoreState>>,
 }
 
 impl Default for ScoreSnapshot {
@@ -186,6 +190,7 @@ impl Default for ScoreSnapshot {
             hot_crossings: 0,
             hot_alerted_at: None,
             mql_at: None,
+            state: None,
         }
     }
 }

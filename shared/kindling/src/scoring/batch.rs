@@ -1,7 +1,7 @@
 //! Walking every lead: the preview and the replay of a rule change (`rescore`), and the
 //! segments' rebuild after a definition changes.
 
-use super::rescore::{lead_activities, rescore_lead};
+use super::rescore::{lead_activities, rescore_with};
 use crate::activities::log::clean_log;
 use crate::error::Result;
 use crate::ids::LeadId;
@@ -94,7 +94,7 @@ pub async fn rescore_page(
             after: (card.total, card.temperature),
         });
         if apply {
-            rescore_lead(k, id).await?;
+            rescore_with(k, id, super::Fresh::Rebuild).await?;
         }
     }
     Ok(RescorePage {
@@ -158,7 +158,7 @@ pub async fn rebuild_segments_page(
             entered: matches!(m, Move::Entered { .. }),
         }));
         if apply {
-            rescore_lead(k, id).await?;
+            rescore_with(k, id, super::Fresh::Rebuild).await?;
         }
     }
     Ok(RebuildPage {

@@ -6,10 +6,13 @@
 pub mod config;
 pub mod events;
 mod fit;
+mod fresh;
 mod handoff;
 mod index;
 mod levels;
 mod recheck;
+pub mod state;
+pub mod tally;
 
 pub mod batch;
 pub mod rescore;
@@ -19,19 +22,17 @@ pub use batch::{
     RescoreChange, RescorePage, SegmentMove,
 };
 pub use fit::{fit, FitField, FitRule, FitScore, FitTest};
+pub use fresh::Fresh;
 pub use levels::{Mql, Thresholds};
 pub use recheck::{recheck_due_leads, Rechecked};
-pub use rescore::{lead_activities, plan, rescore_lead, Plan, Rescored};
+pub use rescore::{lead_activities, plan, plan_scored, rescore_lead, rescore_with, Plan, Rescored};
 
 use crate::activities::log::{activity_matches, clean_log};
 use crate::activities::{Activity, ActivityKind};
-use crate::fasthash::FastBuild;
 use crate::ids::ActivityId;
 use crate::leads::{Lead, Temperature};
-use crate::message::MessageRef;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
 
 use crate::activities::ports::{ActivityLog, VisitorLinks};
 use crate::events::EventBus;
@@ -56,6 +57,8 @@ pub struct Sections<'a> {
     /// (`[alerts] realert_cooldown`).
     pub realert_cooldown: chrono::Duration,
     pub default_zone: chrono_tz::Tz,
+    /// [`state::fingerprint`] of these sections, computed once when the program is loaded.
+    pub fingerprint: u64,
 }
 
 /// What rescoring touches.
@@ -231,7 +234,8 @@ pub fn score_lead_summary(
     )
 }
 
-fn with_fit(
+/// An engagement card with the lead's fit added (the total and temperature made again).
+pub fn with_fit(
     mut card: ScoreCard,
     lead: &Lead,
     fit_rules: &[FitRule],
@@ -243,14 +247,6 @@ fn with_fit(
     card.total = card.fit + card.engagement;
     card.temperature = thresholds.temperature(card.total);
     card
-}
-
-/// What a rule with a repeat limit has counted.
-#[derive(PartialEq, Eq, Hash)]
-enum Counted<'a> {
-    Lead,
-    Mail(MessageRef<'a>),
-    Activity(&'a ActivityId),
 }
 
 /// Scores an activity log. Activities after `now` are ignored (they have not happened yet) and
@@ -281,108 +277,12 @@ fn score_inner(
     now: DateTime<Utc>,
     with_ids: bool,
 ) -> ScoreCard {
-    let mut by_rule: BTreeMap<usize, (RuleScore, f64)> = BTreeMap::new();
-    // What a limited rule has already counted: the lead (once), a mail, or an activity of its own.
-    let mut counted: HashSet<(usize, Counted<'_>), FastBuild> = HashSet::default();
-    // Awards per rule and UTC day (positive) or week (negative day numbers).
-    let mut per_period: std::collections::HashMap<(usize, i64), u32, FastBuild> =
-        std::collections::HashMap::default();
-    // The rules of each activity kind, so an activity is only tested against rules it may match.
-    let mut of_kind: [Vec<usize>; ActivityKind::ALL.len()] = Default::default();
-    for (i, r) in rules.iter().enumerate() {
-        of_kind[r.kind as usize].push(i);
-    }
+    let of_kind = tally::rules_of_kind(rules);
+    let mut fold = tally::Fold::new(with_ids);
     for &a in log {
-        for &i in &of_kind[a.kind as usize] {
-            let rule = &rules[i];
-            if !rule.matches(a) {
-                continue;
-            }
-            let key = match rule.repeat {
-                Repeat::Every => None,
-                Repeat::Once => Some(Counted::Lead),
-                // A message-scoped activity without a message is counted on its own.
-                Repeat::OncePerMessage => Some(match a.attrs.message_ref() {
-                    Some(mail) => Counted::Mail(mail),
-                    None => Counted::Activity(&a.id),
-                }),
-            };
-            let limited = rule.max_per_day.is_some() || rule.max_per_week.is_some();
-            let day = a.at.timestamp().div_euclid(86_400);
-            // 1970-01-01 was a Thursday: shifting by 3 days starts weeks on Monday.
-            let week = -1 - (day + 3).div_euclid(7);
-            if limited {
-                let within = |limit: Option<u32>, period: i64| {
-                    limit.is_none_or(|max| per_period.get(&(i, period)).copied().unwrap_or(0) < max)
-                };
-                if !within(rule.max_per_day, day) || !within(rule.max_per_week, week) {
-                    continue;
-                }
-            }
-            let award = match rule.max_points {
-                None => rule.points,
-                Some(cap) => {
-                    let so_far = by_rule.get(&i).map_or(0, |(r, _)| r.undecayed);
-                    let room = cap.abs() - so_far.abs();
-                    rule.points.signum() * rule.points.abs().min(room.max(0))
-                }
-            };
-            if award == 0 && rule.points != 0 {
-                continue;
-            }
-            if let Some(key) = key {
-                if !counted.insert((i, key)) {
-                    continue;
-                }
-            }
-            if rule.max_per_day.is_some() {
-                *per_period.entry((i, day)).or_default() += 1;
-            }
-            if rule.max_per_week.is_some() {
-                *per_period.entry((i, week)).or_default() += 1;
-            }
-            let worth = match rule.half_life_days {
-                Some(h) if h > 0 => {
-                    let age_days = (now - a.at).num_seconds().max(0) as f64 / 86_400.0;
-                    award as f64 * 0.5f64.powf(age_days / f64::from(h))
-                }
-                _ => award as f64,
-            };
-            let (entry, decayed) = by_rule.entry(i).or_insert_with(|| {
-                (
-                    RuleScore {
-                        rule: rule.id.clone(),
-                        count: 0,
-                        points: 0,
-                        undecayed: 0,
-                        activities: Vec::new(),
-                    },
-                    0.0,
-                )
-            });
-            entry.count += 1;
-            entry.undecayed += award;
-            *decayed += worth;
-            if with_ids {
-                entry.activities.push(a.id.clone());
-            }
-        }
+        fold.add(rules, &of_kind, a);
     }
-    let by_rule = by_rule.into_iter().map(|(i, (mut r, decayed))| {
-        r.points = decayed.round() as i64;
-        (i, r)
-    });
-    let by_rule: BTreeMap<usize, RuleScore> = by_rule.collect();
-    let breakdown: Vec<RuleScore> = by_rule.into_values().collect();
-    let total = breakdown.iter().map(|r| r.points).sum();
-    ScoreCard {
-        total,
-        temperature: thresholds.temperature(total),
-        fit: 0,
-        engagement: total,
-        breakdown,
-        fit_breakdown: Vec::new(),
-    }
+    fold.card(rules, thresholds, now)
 }
 
 #[cfg(test)]

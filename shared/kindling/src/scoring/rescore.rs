@@ -1,3 +1,4 @@
+use super::fresh::{state_now, Fresh};
 use crate::activities::log::clean_log;
 use crate::activities::Activity;
 use crate::error::conflict;
@@ -30,6 +31,8 @@ pub struct Rescored {
     pub events: Vec<ScoringEvent>,
     /// Sequences the lead was newly enrolled in by triggers.
     pub enrolled: Vec<crate::ids::SequenceId>,
+    /// The fresh activity as scoring sees it: `None` if it is a machine's (or not yet due).
+    pub counted: Option<Activity>,
 }
 
 /// Every activity of a lead, including those of the browsers tied to it.
@@ -97,6 +100,7 @@ impl Plan {
             && a.stage_changes == b.stage_changes
             && a.segments == b.segments
             && a.handoff == b.handoff
+            && a.score.state == b.score.state
             && self.events.is_empty()
             && self.enroll.is_empty()
     }
@@ -114,6 +118,17 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
         c.scoring.thresholds,
         now,
     );
+    plan_scored(c, stored, log, card, now)
+}
+
+/// [`plan`] with the score already made (by the incremental state, [`super::state`]).
+pub fn plan_scored(
+    c: &super::Sections<'_>,
+    stored: &Lead,
+    log: &[&Activity],
+    card: ScoreCard,
+    now: DateTime<Utc>,
+) -> Plan {
     let mut lead = stored.clone();
     let mut events = Vec::new();
     let previous = stored.score.temperature;
@@ -296,23 +311,37 @@ pub fn plan(c: &super::Sections<'_>, stored: &Lead, log: &[&Activity], now: Date
 /// write). If anything fails, the retry plans the same firings with the same numbers; the
 /// enrollment exists already and notify's dedupe absorbs the repeated events. The other order
 /// could store "fired" or "hot" and lose the alert.
-#[tracing::instrument(name = "rescore_lead", skip_all, fields(lead_id = %lead_id))]
 pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Option<Rescored>> {
+    rescore_with(k, lead_id, Fresh::Nothing).await
+}
+
+/// [`rescore_lead`], told what is new. With a usable state on the lead, reads only the lead.
+#[tracing::instrument(name = "rescore_lead", skip_all, fields(lead_id = %lead_id))]
+pub async fn rescore_with(
+    k: &super::Scoring<'_>,
+    lead_id: &LeadId,
+    fresh: Fresh<'_>,
+) -> Result<Option<Rescored>> {
     let mut touched = std::collections::BTreeSet::new();
     for _ in 0..CAS_ATTEMPTS {
         let Some(stored) = k.leads.get_lead(lead_id).await? else {
             return Ok(None);
         };
         let now = k.clock.now();
-        let all = lead_activities(k, lead_id).await?;
-        let log = clean_log(&all, now);
-        let p = plan(&k.config, &stored, &log, now);
+        let (state, seen) = state_now(k, &stored, fresh, now).await?;
+        let log = state.view(now);
+        let card = with_fit_of(&k.config, &stored, state.card(&k.config, &log, now));
+        let mut p = plan_scored(&k.config, &stored, &log, card, now);
+        let counted = seen.flatten();
+        drop(log);
+        p.lead.score.state = Some(Box::new(state));
         let mut result = Rescored {
             card: p.card.clone(),
             previous: stored.score.temperature,
             hot_crossing: p.hot_crossing,
             events: Vec::new(),
             enrolled: Vec::new(),
+            counted,
         };
         if p.changes_nothing(&stored) {
             return Ok(Some(result));
@@ -359,4 +388,8 @@ pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Op
 
 async fn store(k: &super::Scoring<'_>, lead: &Lead) -> Result<bool> {
     Ok(k.leads.update_lead(lead).await? == Cas::Updated)
+}
+
+fn with_fit_of(c: &super::Sections<'_>, lead: &Lead, card: ScoreCard) -> ScoreCard {
+    super::with_fit(card, lead, &c.scoring.fit_rules, c.scoring.thresholds)
 }

@@ -301,13 +301,15 @@ fn last_mails_reactions(log: &[&Activity], n: u32, clicks: bool) -> Vec<Activity
         return Vec::new();
     };
     let from = log.partition_point(|a| a.at < first.at);
+    // A reaction counts from its own mail's send on (one stamped earlier is clock skew).
     log[from..]
         .iter()
         .filter(|a| is_person_reaction(a, clicks))
         .filter(|a| {
-            a.attrs
-                .message_ref()
-                .is_some_and(|m| sent.iter().any(|s| s.attrs.message_ref() == Some(m)))
+            a.attrs.message_ref().is_some_and(|m| {
+                sent.iter()
+                    .any(|s| s.attrs.message_ref() == Some(m) && s.at <= a.at)
+            })
         })
         .map(|a| a.id.clone())
         .collect()

@@ -100,17 +100,21 @@ pub(crate) async fn count_sent(
     Ok(())
 }
 
-/// Whether any step of any sequence has an A/B test (else no open needs counting).
-pub(crate) fn any_test(k: &super::Sequences<'_>) -> bool {
-    k.config
-        .sequences
-        .iter()
-        .any(|s| s.steps.iter().any(|st| st.ab.is_some()))
+/// Whether this step of this sequence has an A/B test (else its opens need no counting).
+pub(crate) fn tested(
+    k: &super::Sequences<'_>,
+    sequence: Option<&crate::ids::SequenceId>,
+    step: Option<u32>,
+) -> bool {
+    match (sequence.and_then(|s| k.config.sequence(s)), step) {
+        (Some(seq), Some(step)) => has_test(seq, step),
+        _ => false,
+    }
 }
 
 /// Counts a person's open or click of an A/B step mail: once per send and counter. `a` has
-/// passed the cleaned log ([`crate::activities::log::human_engagement`]: machine opens, scanner
-/// clicks and duplicates never count). A click counts as an open too: the mail was read even if
+/// passed the cleaned log (as the rescore saw it: machine opens, scanner clicks and duplicates
+/// never count). A click counts as an open too: the mail was read even if
 /// its images were blocked.
 pub(crate) async fn count_engagement(
     k: &super::Sequences<'_>,

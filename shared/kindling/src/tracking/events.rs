@@ -24,6 +24,28 @@ pub struct ActivityRecorded {
     /// it without reading it back (the KPIs).
     #[serde(default, skip_serializing_if = "crate::activities::Attrs::is_empty")]
     pub attrs: crate::activities::Attrs,
+    /// Its id was recorded before (a redelivery): scoring places it only if it still holds the
+    /// first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
+}
+
+impl ActivityRecorded {
+    /// The activity announced.
+    pub fn activity(&self) -> crate::activities::Activity {
+        use crate::activities::Subject;
+        crate::activities::Activity {
+            id: self.activity_id.clone(),
+            subject: match (&self.lead_id, &self.visitor_id) {
+                (Some(l), _) => Subject::Lead(l.clone()),
+                (None, Some(v)) => Subject::Visitor(v.clone()),
+                (None, None) => Subject::Lead(crate::ids::LeadId::new("")),
+            },
+            kind: self.kind,
+            at: self.at,
+            attrs: self.attrs.clone(),
+        }
+    }
 }
 
 impl ActivityRecorded {

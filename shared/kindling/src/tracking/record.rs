@@ -25,19 +25,23 @@ pub async fn record_activities(
         tracing::info!(activity_id = %a.id, kind = %a.kind, duplicate = (put == Put::Existed), "activity recorded");
         puts.push(put);
     }
-    let events: Vec<Envelope> = activities.iter().map(announcement).collect();
+    let events: Vec<Envelope> = activities
+        .iter()
+        .zip(&puts)
+        .map(|(a, put)| announcement(a, *put == Put::Existed))
+        .collect();
     k.bus.publish(&events).await?;
     Ok(puts)
 }
 
 /// Announces activities already stored (by a write that stored them with something else).
 pub async fn announce(k: &super::Recorder<'_>, activities: &[Activity]) -> Result<()> {
-    let events: Vec<Envelope> = activities.iter().map(announcement).collect();
+    let events: Vec<Envelope> = activities.iter().map(|a| announcement(a, false)).collect();
     k.bus.publish(&events).await?;
     Ok(())
 }
 
-fn announcement(a: &Activity) -> Envelope {
+fn announcement(a: &Activity, duplicate: bool) -> Envelope {
     let (lead_id, visitor_id) = match &a.subject {
         Subject::Lead(l) => (Some(l.clone()), a.attrs.visitor_id.clone()),
         Subject::Visitor(v) => (None, Some(v.clone())),
@@ -50,6 +54,7 @@ fn announcement(a: &Activity) -> Envelope {
         at: a.at,
         broadcast_id: a.attrs.broadcast_id.clone(),
         attrs: a.attrs.clone(),
+        duplicate,
     }
     .envelope()
 }

@@ -202,11 +202,13 @@ impl Condition {
                 let newest = last[last.len() - 1].at;
                 // A mail is opened after it was sent: only the log since the oldest counts.
                 let from = log.partition_point(|a| a.at < last[0].at);
+                // And each from its own send on (one stamped earlier is clock skew).
                 let engaged = log[from..].iter().any(|a| {
                     matches!(a.kind, ActivityKind::EmailOpen | ActivityKind::EmailClick)
-                        && a.attrs
-                            .message_ref()
-                            .is_some_and(|m| last.iter().any(|s| s.attrs.message_ref() == Some(m)))
+                        && a.attrs.message_ref().is_some_and(|m| {
+                            last.iter()
+                                .any(|s| s.attrs.message_ref() == Some(m) && s.at <= a.at)
+                        })
                 });
                 if engaged {
                     return Check::No;

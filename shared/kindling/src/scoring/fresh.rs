@@ -1,0 +1,70 @@
+//! What a rescore starts from: the lead's score state brought up to now with what is new, or
+//! the whole log when the state cannot be used.
+
+use crate::activities::Activity;
+use crate::error::Result;
+use crate::leads::Lead;
+use crate::scoring::state::{Placed, ScoreState};
+use chrono::{DateTime, Utc};
+
+/// What a rescore learns besides the time.
+#[derive(Debug, Clone, Copy)]
+pub enum Fresh<'a> {
+    /// Nothing new: a recheck, a mark, a new profile.
+    Nothing,
+    /// A new activity (`duplicate`: its id was recorded before).
+    Activity(&'a Activity, bool),
+    /// The state cannot be trusted (the program changed): rebuild it from the log.
+    Rebuild,
+}
+
+/// The lead's score state, brought up to `now` with what is fresh: from the lead when it holds
+/// one it can use (no log read), else built from the whole log. With it, for a fresh activity,
+/// the activity as a person's (`Some(None)`: a machine's, or not yet due).
+pub(super) async fn state_now(
+    k: &super::Scoring<'_>,
+    stored: &Lead,
+    fresh: Fresh<'_>,
+    now: DateTime<Utc>,
+) -> Result<(ScoreState, Option<Option<Activity>>)> {
+    let c = &k.config;
+    let mut state = match fresh {
+        Fresh::Rebuild => None,
+        _ => stored
+            .score
+            .state
+            .as_deref()
+            .filter(|s| s.program == c.fingerprint)
+            .cloned(),
+    };
+    if let (Some(s), Fresh::Activity(a, duplicate)) = (&mut state, fresh) {
+        if s.place(a, duplicate) == Placed::Rebuild {
+            state = None;
+        }
+    }
+    if let Some(mut s) = state {
+        // Seen before the horizon moves: advancing may fold it and drop it.
+        let seen = match fresh {
+            Fresh::Activity(a, _) => Some(ScoreState::seen(&s.view(now), &a.id)),
+            Fresh::Nothing | Fresh::Rebuild => None,
+        };
+        s.advance(c, now);
+        return Ok((s, seen));
+    }
+    let mut visitors = k.visitors.visitors_of_lead(&stored.id).await?;
+    let mut all = k.activities.activities_of_lead(&stored.id).await?;
+    for v in &visitors {
+        all.extend(k.activities.activities_of_visitor(v).await?);
+    }
+    visitors.sort();
+    Ok(match fresh {
+        Fresh::Activity(a, _) => {
+            let (s, seen) = ScoreState::rebuild(c, visitors, &all, now, &a.id);
+            (s, Some(seen))
+        }
+        _ => (
+            ScoreState::build(c, c.fingerprint, visitors, &all, now),
+            None,
+        ),
+    })
+}
