@@ -32,7 +32,7 @@ export CDK_DISABLE_CLI_TELEMETRY = true
 # Debian's chromium for the browser test (root installs directly, others through sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test browser-test mail-check synth deploy bench-lambda bench-js bench-pixel bench-kpis bench-rebuild bench-broadcast bench-crm bench-traffic
+.PHONY: demo serve check test fmt lint unit build build-lambdas infra-deps infra-test browser-test mail-check synth deploy bench-lambda bench-js bench-pixel bench-kpis bench-rebuild bench-broadcast bench-crm bench-traffic bench-cost bench-first-mail
 
 ## Run the whole pipeline locally: a scripted 17-day scenario on a simulated clock.
 demo:
@@ -135,6 +135,17 @@ bench-kpis:
 ## What the CRM sync costs locally: a form with and without it, one upsert to a receiver on loopback.
 bench-crm:
 	cargo bench -p kindling-tests --bench crm
+
+## The AWS bill per path: request counts measured on moto (tests/tests/aws/aws_costs.rs), list
+## prices in bench/cost/prices.toml (BENCHMARKS.md, "What Kindling costs on AWS").
+bench-cost:
+	scripts/with-moto $(CARGO) test -p kindling-tests --test aws aws_costs
+	python3 bench/cost/cost.py
+
+## Form → thank-you mail in the outbox through `kindling serve` (BENCHMARKS.md, "The first mail").
+bench-first-mail:
+	$(CARGO) build -p kindling-local
+	python3 bench/first-mail/measure.py 20
 
 bench-rebuild:
 	cargo bench -p kindling-local --bench rebuild

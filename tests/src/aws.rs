@@ -53,92 +53,11 @@ pub async fn fresh_dynamo_store() -> Option<Arc<DynamoStore>> {
     Some(Arc::new(DynamoStore::new(client, table)))
 }
 
-use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
-use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemInput;
-use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
-use aws_sdk_dynamodb::operation::get_item::GetItemInput;
-use aws_sdk_dynamodb::operation::put_item::PutItemInput;
-use aws_sdk_dynamodb::operation::query::QueryInput;
-use aws_sdk_dynamodb::operation::scan::ScanInput;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
-use aws_smithy_runtime_api::box_error::BoxError;
 use kindling_aws::settings::Settings;
 use kindling_aws::Runtime;
 use serde_json::Value;
-use std::sync::Mutex;
 
-/// Counts DynamoDB requests and the items they write, by operation.
-#[derive(Debug, Clone, Default)]
-pub struct RequestCounter(Arc<Mutex<Vec<(String, usize)>>>);
-
-impl RequestCounter {
-    /// Forgets what was counted.
-    pub fn reset(&self) {
-        self.0.lock().unwrap().clear();
-    }
-
-    /// `(operation, items written)` in order.
-    pub fn requests(&self) -> Vec<(String, usize)> {
-        self.0.lock().unwrap().clone()
-    }
-
-    /// Items written (a transaction counts each of its items).
-    pub fn writes(&self) -> usize {
-        self.requests().iter().map(|(_, w)| w).sum()
-    }
-
-    /// Read requests (GetItem, BatchGetItem, Query, Scan).
-    pub fn reads(&self) -> usize {
-        self.requests()
-            .iter()
-            .filter(|(op, _)| matches!(op.as_str(), "GetItem" | "BatchGetItem" | "Query" | "Scan"))
-            .count()
-    }
-}
-
-impl Intercept for RequestCounter {
-    fn name(&self) -> &'static str {
-        "RequestCounter"
-    }
-
-    fn read_before_execution(
-        &self,
-        ctx: &BeforeSerializationInterceptorContextRef<'_>,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let _ = cfg;
-        let input = ctx.input();
-        let (op, writes) = if input.downcast_ref::<PutItemInput>().is_some() {
-            ("PutItem", 1)
-        } else if input.downcast_ref::<UpdateItemInput>().is_some() {
-            ("UpdateItem", 1)
-        } else if input.downcast_ref::<DeleteItemInput>().is_some() {
-            ("DeleteItem", 1)
-        } else if let Some(t) = input.downcast_ref::<TransactWriteItemsInput>() {
-            ("TransactWriteItems", t.transact_items().len())
-        } else if let Some(b) = input.downcast_ref::<BatchWriteItemInput>() {
-            let items = b
-                .request_items()
-                .map_or(0, |m| m.values().map(Vec::len).sum());
-            ("BatchWriteItem", items)
-        } else if input.downcast_ref::<BatchGetItemInput>().is_some() {
-            ("BatchGetItem", 0)
-        } else if input.downcast_ref::<GetItemInput>().is_some() {
-            ("GetItem", 0)
-        } else if input.downcast_ref::<QueryInput>().is_some() {
-            ("Query", 0)
-        } else if input.downcast_ref::<ScanInput>().is_some() {
-            ("Scan", 0)
-        } else {
-            ("Other", 0)
-        };
-        self.0.lock().unwrap().push((op.to_owned(), writes));
-        Ok(())
-    }
-}
+pub use crate::meter::{Request, RequestCounter};
 
 /// The sender address every AWS test verifies in SES.
 pub const SENDER: &str = "news@example.jp";

@@ -214,6 +214,8 @@ impl TestApp {
         });
         let notifier = Arc::new(TestNotifier::default());
         let db = Db::open(&dir.path().join("kindling.db")).unwrap();
+        // Scenario tests count what each scheduled run sends: the day-0 mail waits for one.
+        // `first_mail` turns the immediate path on ([`TestApp::sending_at_once`]).
         let app = LocalApp::assemble(
             db,
             dir.path().to_path_buf(),
@@ -223,7 +225,8 @@ impl TestApp {
             Arc::new(SequentialIds::new("id")),
             mailer.clone(),
             notifier.clone(),
-        );
+        )
+        .without_immediate_sends();
         Self {
             app,
             clock,
@@ -231,6 +234,12 @@ impl TestApp {
             notifier,
             dir,
         }
+    }
+
+    /// Sends a step due at enrollment at once, as `kindling serve` and AWS do.
+    pub fn sending_at_once(mut self) -> Self {
+        self.app.immediate = true;
+        self
     }
 
     /// Now, on the app's clock.

@@ -7,4 +7,5 @@ pub mod contract;
 pub mod contract_broadcasts;
 pub mod harness;
 pub mod lambda;
+pub mod meter;
 pub mod ses_feedback;

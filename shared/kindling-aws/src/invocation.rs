@@ -3,7 +3,7 @@
 //! does not retry it for 24 hours; a retryable failure is `Err`, so it does.
 
 use kindling::alerts::ports::Notifier;
-use kindling::app::events::Event;
+use kindling::app::events::{Event, SEQUENCE_STEP_DUE_V1};
 use kindling::app::{handle_event, on_activity_recorded, on_feedback, on_lead_change, Kindling};
 use kindling::app::{run_schedule, ScheduleReport};
 use kindling::deliverability::Feedback;
@@ -39,17 +39,20 @@ pub enum Consumer {
     /// `lead.became_hot.v1`, `trigger.fired.v1` → alert sales or support;
     /// `lead.follow_up_due.v1` → remind the owner or escalate; `sending.paused.v1` → alert ops.
     Notify,
+    /// `sequence.step_due.v1` → send that step now (besides its schedule: every minute).
+    SendSteps,
 }
 
 impl Consumer {
     /// Every consumer.
-    pub const ALL: [Consumer; 2] = [Consumer::Score, Consumer::Notify];
+    pub const ALL: [Consumer; 3] = [Consumer::Score, Consumer::Notify, Consumer::SendSteps];
 
     /// The function's name (folder, package, binary, CDK construct id).
     pub fn function(self) -> &'static str {
         match self {
             Consumer::Score => "score",
             Consumer::Notify => "notify",
+            Consumer::SendSteps => "send-steps",
         }
     }
 
@@ -69,6 +72,7 @@ impl Consumer {
                 LEAD_FOLLOW_UP_DUE_V1,
                 SENDING_PAUSED_V1,
             ],
+            Consumer::SendSteps => &[SEQUENCE_STEP_DUE_V1],
         }
     }
 }
@@ -279,8 +283,9 @@ pub async fn on_ses_event(k: &Kindling, payload: serde_json::Value) -> Outcome {
     }
 }
 
-/// One run of the step sender for an EventBridge scheduled event; anything else is logged and
-/// dropped (`Ok(None)`) without sending.
+/// One run of the step sender for an EventBridge scheduled event, or the one step of a
+/// `sequence.step_due.v1` sent now; anything else is logged and dropped (`Ok(None)`) without
+/// sending.
 pub async fn on_scheduled_event(
     k: &Kindling,
     mailer: &dyn Mailer,
@@ -290,6 +295,23 @@ pub async fn on_scheduled_event(
     match serde_json::from_value::<Envelope>(payload) {
         Ok(e) if e.source == "aws.events" && e.detail_type == "Scheduled Event" => {
             on_schedule(k, mailer, budget).await.map(Some)
+        }
+        Ok(e) if e.source == SOURCE && e.detail_type == SEQUENCE_STEP_DUE_V1 => {
+            let due = match Event::decode(&e.detail_type, &e.detail.to_string()) {
+                Ok(Event::StepDue(due)) => due,
+                Ok(_) => return Ok(None),
+                Err(err) => return drop_event(&err.to_string(), e.id.as_deref()).map(|()| None),
+            };
+            let steps = kindling::sequences::send_step_now(&k.sequences(), mailer, &due)
+                .await
+                .map_err(|e| Box::new(e) as lambda_runtime_error::Error)?;
+            tracing::info!(lead_id = %due.lead_id, enrollment_id = %due.enrollment_id, sent = steps.sent.len(), "step due now");
+            let report = ScheduleReport {
+                steps,
+                ..ScheduleReport::default()
+            };
+            crate::metrics::emit(&crate::metrics::of_schedule(&report));
+            Ok(Some(report))
         }
         Ok(e) => drop_event(
             &format!("{} from {} is not a schedule", e.detail_type, e.source),

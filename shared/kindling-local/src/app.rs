@@ -69,6 +69,9 @@ pub struct LocalApp {
     pub crm: Option<crate::crm::Webhook>,
     /// The sync's ledger (what `sync status` reads).
     pub sync: crate::crm::LocalSync,
+    /// Whether the pump sends a step due at enrollment at once (`sequence.step_due.v1`), as
+    /// send-steps does on AWS; otherwise the scheduled run sends it.
+    pub immediate: bool,
 }
 
 impl LocalApp {
@@ -165,7 +168,15 @@ impl LocalApp {
             route_limits: false,
             crm: None,
             sync,
+            immediate: true,
         }
+    }
+
+    /// Leaves steps due at enrollment to the scheduled run ([`LocalApp::pump`] takes their
+    /// announcements and sends nothing): for tests that count what each run sends.
+    pub fn without_immediate_sends(mut self) -> Self {
+        self.immediate = false;
+        self
     }
 
     /// Delivers CRM upserts to `webhook` (a test's receiver, or the program's).
@@ -267,14 +278,22 @@ impl LocalApp {
         given.as_bytes().ct_eq(self.admin_token.as_bytes()).into()
     }
 
-    /// Delivers every ready bus event (scoring, alerts) until none is ready.
+    /// Delivers every ready bus event (scoring, alerts, steps due now) until none is ready.
     pub async fn pump(&self) -> Result<Dispatched, PortError> {
         let k = &self.kindling;
         let notifier = self.notifier.as_ref();
         let (crm, sync) = (self.crm.as_ref(), &self.sync);
+        let mailer = self.mailer.as_ref();
+        let immediate = self.immediate;
         self.bus
             .dispatch(PUMP_LIMIT, |event| async move {
                 match (&event, crm) {
+                    // A step due as its lead was enrolled: sent now, as send-steps does on AWS.
+                    (kindling::app::Event::StepDue(due), _) if immediate => {
+                        kindling::sequences::send_step_now(&k.sequences(), mailer, due)
+                            .await
+                            .map(|_| ())
+                    }
                     // The bus's target for the CRM, as an API destination is on AWS.
                     (kindling::app::Event::CrmUpsert(u), Some(webhook)) => {
                         let status = webhook.deliver(u).await?;

@@ -47,10 +47,12 @@ fn activity() -> impl Strategy<Value = (u32, usize, u32, u16, u8, i64)> {
         0u32..5,
         0u16..3,
         0u8..3,
-        // Seconds over three weeks, clustered: half fall within a few minutes of a mail.
+        // Seconds over three weeks, clustered (some at the same hour of five days), or over
+        // two hundred days (past a mail's 90-day memory).
         prop_oneof![
             0i64..(21 * 86_400),
-            (0i64..5).prop_map(|m| m * 86_400 + 3_600)
+            (0i64..5).prop_map(|m| m * 86_400 + 3_600),
+            0i64..(200 * 86_400)
         ],
     )
 }
@@ -169,7 +171,7 @@ proptest! {
                 }
                 let (st, seen) = match s {
                     Some(mut st) => {
-                        let seen = ScoreState::seen(&st.view(now), &d.id);
+                        let seen = ScoreState::seen(&st.view(now), &d);
                         st.advance(&sections, now);
                         (st, seen)
                     }

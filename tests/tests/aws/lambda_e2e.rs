@@ -1,6 +1,7 @@
 //! End to end on the real release-built function binaries, each under the Lambda Runtime API
 //! emulator, against moto: a page view through track and a form submission through intake put
-//! activities on the bus; score rescores; send-steps mails the step through SES; a consultation
+//! activities on the bus; score rescores; send-steps mails the day-0 step through SES as soon as
+//! its `sequence.step_due.v1` arrives (a scheduled run then sends nothing); a consultation
 //! request turns the lead hot; notify alerts sales through SNS, once.
 
 use kindling_tests::aws::AwsEnv;
@@ -30,7 +31,8 @@ fn api_event(method: &str, path: &str, content_type: &str, body: &str) -> Value 
 
 /// Hands every event waiting on the bus to the function that the stack's rules (the event
 /// catalog) route it to; events for integrations only reach no function.
-async fn route_bus(env: &AwsEnv, score: &Function, notify: &Function) -> Vec<String> {
+async fn route_bus(env: &AwsEnv, fns: [&Function; 3]) -> Vec<String> {
+    let [score, notify, send_steps] = fns;
     use kindling_aws::invocation::Consumer;
     let mut seen = Vec::new();
     loop {
@@ -46,6 +48,7 @@ async fn route_bus(env: &AwsEnv, score: &Function, notify: &Function) -> Vec<Str
             match consumer {
                 Some(Consumer::Score) => score.invoke(e).await.unwrap(),
                 Some(Consumer::Notify) => notify.invoke(e).await.unwrap(),
+                Some(Consumer::SendSteps) => send_steps.invoke(e).await.unwrap(),
                 None => Value::Null,
             };
             seen.push(dt);
@@ -88,11 +91,13 @@ async fn the_pipeline_runs_on_the_release_binaries() {
         .await
         .unwrap();
     assert_eq!(r["statusCode"], 202, "{r}");
+    let bus_fns = [score, notify, send_steps];
     let zone = kindling::testing::daytime_zone(chrono::Utc::now());
     let form = format!(
         "email=e2e%40example.jp&name=E2E&consent=on&visitor_id=v-e2e-browser&time_zone={}",
         zone.replace('/', "%2F")
     );
+    let submitted = std::time::Instant::now();
     let r = intake
         .invoke(api_event(
             "POST",
@@ -103,6 +108,15 @@ async fn the_pipeline_runs_on_the_release_binaries() {
         .await
         .unwrap();
     assert_eq!(r["statusCode"], 303, "{r}");
+    // The bus hands the day-0 step's `sequence.step_due.v1` to send-steps, which mails it now.
+    let routed = route_bus(&env, bus_fns).await;
+    let to_mail = submitted.elapsed();
+    let sent = env.sent_mail();
+    let (_, raw) = sent
+        .iter()
+        .find(|(to, _)| to.contains(&"e2e@example.jp".to_owned()))
+        .expect("the day-0 mail reached SES without a scheduled run");
+    eprintln!("form → thank-you mail through intake, the bus and send-steps: {to_mail:?}");
     let bad = intake
         .invoke(api_event(
             "POST",
@@ -114,44 +128,38 @@ async fn the_pipeline_runs_on_the_release_binaries() {
         .unwrap();
     assert_eq!(bad["statusCode"], 422, "{bad}");
 
-    let routed = route_bus(&env, score, notify).await;
     // Scoring the new lead (a download) puts it in a buying stage: counted by score; the CRM hears
     // of the lead's creation and of its stage (upserts for the API destination, no function).
-    let (crm, rest): (Vec<String>, Vec<String>) =
+    // The mail's email_sent activity (scored 0) reached score too.
+    let (crm, mut rest): (Vec<String>, Vec<String>) =
         routed.into_iter().partition(|d| d == "lead.crm_upsert.v1");
+    rest.sort();
     assert_eq!(
         rest,
         vec![
             "activity.recorded.v1",
             "activity.recorded.v1",
-            "lead.stage_changed.v1"
+            "activity.recorded.v1",
+            "lead.stage_changed.v1",
+            "sequence.step_due.v1"
         ]
     );
     assert_eq!(crm.len(), 2, "created, and the first stage");
+    let mail = MessageParser::default().parse(raw.as_bytes()).unwrap();
+    assert!(mail
+        .header_raw("List-Unsubscribe")
+        .unwrap()
+        .contains("https://t.example.jp/u/t1.ut."));
 
-    // The step sender mails the day-0 step through SES.
+    // The scheduled run finds the step sent: nothing twice.
     let r = send_steps
         .invoke(
             serde_json::from_str(include_str!("../../../events/send-steps/schedule.json")).unwrap(),
         )
         .await
         .unwrap();
-    assert_eq!(r["sent"], 1, "{r}");
-    let sent = env.sent_mail();
-    let (_, raw) = sent
-        .iter()
-        .find(|(to, _)| to.contains(&"e2e@example.jp".to_owned()))
-        .expect("the step mail reached SES");
-    let mail = MessageParser::default().parse(raw.as_bytes()).unwrap();
-    assert!(mail
-        .header_raw("List-Unsubscribe")
-        .unwrap()
-        .contains("https://t.example.jp/u/t1.ut."));
-    // Sending records an email_sent activity (scored 0), delivered to score too.
-    assert_eq!(
-        route_bus(&env, score, notify).await,
-        vec!["activity.recorded.v1"]
-    );
+    assert_eq!(r["sent"], 0, "{r}");
+    assert!(route_bus(&env, bus_fns).await.is_empty());
 
     // A consultation request: 15 + 10 + 30 = 55, hot; notify alerts sales through SNS, once.
     let r = intake
@@ -164,7 +172,7 @@ async fn the_pipeline_runs_on_the_release_binaries() {
         .await
         .unwrap();
     assert_eq!(r["statusCode"], 200, "{r}");
-    let routed = route_bus(&env, score, notify).await;
+    let routed = route_bus(&env, bus_fns).await;
     // Score counts the MQL and the stage; the CRM hears of the update, the hot crossing, the MQL
     // and the stage (upserts for the API destination, no function).
     let (crm, rest): (Vec<String>, Vec<String>) =

@@ -6,6 +6,7 @@
 
 mod aws_adapters;
 mod aws_broadcasts;
+mod aws_costs;
 mod aws_crm;
 mod aws_follow_up;
 mod aws_functions;

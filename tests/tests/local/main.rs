@@ -16,6 +16,7 @@ mod crm_sync;
 mod digest;
 mod events;
 mod feedback;
+mod first_mail;
 mod follow_up;
 mod kpis;
 mod layout;

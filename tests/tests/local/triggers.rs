@@ -141,7 +141,9 @@ async fn a_bus_failure_after_the_enrollment_retries_into_one_enrollment_and_one_
     let flaky = Kindling {
         bus: Arc::new(FlakyBus {
             inner: t.app.kindling.bus.clone(),
-            failures: FailFirst::new(1),
+            // The first publish is the enrollment's `sequence.step_due.v1` (its failure only
+            // leaves the step to the scheduled run); the second, the rescore's events.
+            failures: FailFirst::new(2),
         }),
         ..t.app.kindling.clone()
     };

@@ -16,11 +16,21 @@ pub async fn on_activity_recorded(
         (None, Some(visitor)) => k.stores.visitors.lead_of_visitor(visitor).await?,
         (None, None) => None,
     };
-    crate::kpis::count_activity(&k.kpis(), e).await?;
+    // The lead is read once, for the KPIs' breakdowns and the rescore's first attempt.
+    let first = match &lead {
+        Some(id) => k.stores.leads.get_lead(id).await?,
+        None => None,
+    };
+    let counted = first
+        .as_ref()
+        .filter(|_| e.lead_id.is_some() && crate::kpis::reads_lead(e));
+    crate::kpis::count_activity_of(&k.kpis(), e, counted).await?;
     if let Some(lead) = lead {
         let a = e.activity();
         let fresh = crate::scoring::Fresh::Activity(&a, e.duplicate);
-        let rescored = crate::scoring::rescore_with(&k.scoring(), &lead, fresh).await?;
+        let scoring = k.scoring();
+        let rescore = crate::scoring::rescore_from(&scoring, &lead, fresh, first);
+        let rescored = Box::pin(rescore).await?;
         if e.attrs.form_id.is_some() {
             super::crm_changes::form_to_crm(k, &lead, e).await?;
         }

@@ -9,6 +9,7 @@ pub use crate::scoring::events::{
     LEAD_ENTERED_SEGMENT_V1, LEAD_FOLLOW_UP_DUE_V1, LEAD_LEFT_SEGMENT_V1, LEAD_STAGE_CHANGED_V1,
     TRIGGER_FIRED_V1,
 };
+pub use crate::sequences::events::SEQUENCE_STEP_DUE_V1;
 pub use crate::tracking::events::ACTIVITY_RECORDED_V1;
 
 use crate::crm::events::CrmUpsert;
@@ -18,6 +19,7 @@ use crate::scoring::events::{
     FollowUpDue, LeadBecameHot, LeadBecameMql, LeadEnteredSegment, LeadLeftSegment,
     LeadStageChanged, ScoringEvent, TemperatureChanged, TriggerFired,
 };
+use crate::sequences::events::StepDue;
 use crate::tracking::events::ActivityRecorded;
 
 /// Every event Kindling publishes.
@@ -37,10 +39,11 @@ pub enum Event {
     SendingPaused(SendingPaused),
     /// Boxed: the lead's whole record for the CRM.
     CrmUpsert(Box<CrmUpsert>),
+    StepDue(StepDue),
 }
 
 /// Every detail-type, for the infrastructure's rule patterns.
-pub const DETAIL_TYPES: [&str; 12] = [
+pub const DETAIL_TYPES: [&str; 13] = [
     ACTIVITY_RECORDED_V1,
     LEAD_BECAME_WARM_V1,
     LEAD_BECAME_HOT_V1,
@@ -53,6 +56,7 @@ pub const DETAIL_TYPES: [&str; 12] = [
     LEAD_FOLLOW_UP_DUE_V1,
     SENDING_PAUSED_V1,
     LEAD_CRM_UPSERT_V1,
+    SEQUENCE_STEP_DUE_V1,
 ];
 
 /// Why an event could not be decoded.
@@ -96,6 +100,7 @@ impl Event {
             Event::FollowUpDue(_) => LEAD_FOLLOW_UP_DUE_V1,
             Event::SendingPaused(_) => SENDING_PAUSED_V1,
             Event::CrmUpsert(_) => LEAD_CRM_UPSERT_V1,
+            Event::StepDue(_) => SEQUENCE_STEP_DUE_V1,
         }
     }
 
@@ -114,6 +119,7 @@ impl Event {
             Event::FollowUpDue(e) => Envelope::new(t, e),
             Event::SendingPaused(e) => Envelope::new(t, e),
             Event::CrmUpsert(e) => Envelope::new(t, &**e),
+            Event::StepDue(e) => Envelope::new(t, e),
         }
     }
 
@@ -147,6 +153,7 @@ impl Event {
             LEAD_CRM_UPSERT_V1 => de(LEAD_CRM_UPSERT_V1, detail, |e| {
                 Event::CrmUpsert(Box::new(e))
             }),
+            SEQUENCE_STEP_DUE_V1 => de(SEQUENCE_STEP_DUE_V1, detail, Event::StepDue),
             other => Err(DecodeError::UnknownType(other.to_owned())),
         }
     }
@@ -291,6 +298,13 @@ mod tests {
                 version: 3,
                 at,
             })),
+            Event::StepDue(crate::sequences::events::StepDue {
+                lead_id: LeadId::new("l1"),
+                enrollment_id: crate::ids::EnrollmentId::new("e1"),
+                sequence_id: "document_followup".into(),
+                step: 0,
+                due_at: at,
+            }),
         ];
         for t in DETAIL_TYPES {
             assert!(events.iter().any(|e| e.detail_type() == t), "{t} untested");

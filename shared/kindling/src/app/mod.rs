@@ -172,6 +172,7 @@ impl Kindling {
             config: self.sequence_sections(),
             enrollments: &*self.stores.enrollments,
             ids: &*self.ids,
+            bus: &*self.bus,
         }
     }
 
@@ -356,6 +357,8 @@ pub async fn handle_event(
         | Event::LeadCooled(_)
         | Event::LeadLeftSegment(_)
         | Event::CrmUpsert(_) => Ok(()),
+        // Sent by whoever holds the mailer: the local bus's pump, the send-steps function.
+        Event::StepDue(_) => Ok(()),
     }
 }
 

@@ -21,7 +21,8 @@ mod record;
 
 pub use query::{kpis, KpiQuery, KpiReport};
 pub use record::{
-    count_activity, count_feedback, count_hot, count_mql, count_sales, count_stage, nurture,
+    count_activity, count_activity_of, count_feedback, count_hot, count_mql, count_sales,
+    count_stage, nurture, reads_lead,
 };
 
 use crate::activities::ports::ActivityLog;

@@ -82,17 +82,35 @@ async fn mail_dims(
 /// unsubscribe, a form submission (and the lead it created), a campaign's page view.
 #[tracing::instrument(name = "count_activity", skip_all, fields(activity_id = %e.activity_id))]
 pub async fn count_activity(k: &Kpis<'_>, e: &ActivityRecorded) -> Result<()> {
+    let lead = match (&e.lead_id, reads_lead(e)) {
+        (Some(id), true) => k.leads.get_lead(id).await?,
+        _ => None,
+    };
+    count_activity_of(k, e, lead.as_ref()).await
+}
+
+/// Whether counting `e` reads its lead (a mail's or a form's: for the breakdowns and new leads).
+pub fn reads_lead(e: &ActivityRecorded) -> bool {
+    let mail = matches!(
+        e.kind,
+        ActivityKind::EmailSent | ActivityKind::EmailOpen | ActivityKind::EmailClick
+    );
+    mail || e.kind.is_form_submission()
+}
+
+/// [`count_activity`] with `e.lead_id`'s lead already read (`None`: none, or not needed).
+pub async fn count_activity_of(
+    k: &Kpis<'_>,
+    e: &ActivityRecorded,
+    lead: Option<&crate::leads::Lead>,
+) -> Result<()> {
     let mail = matches!(
         e.kind,
         ActivityKind::EmailSent | ActivityKind::EmailOpen | ActivityKind::EmailClick
     );
     let form = e.kind.is_form_submission();
-    let lead = match (&e.lead_id, mail || form) {
-        (Some(id), true) => k.leads.get_lead(id).await?,
-        _ => None,
-    };
     let dims = if mail {
-        mail_dims(k, &e.attrs, e.lead_id.as_ref(), lead.as_ref()).await?
+        mail_dims(k, &e.attrs, e.lead_id.as_ref(), lead).await?
     } else {
         Vec::new()
     };
@@ -106,7 +124,7 @@ pub async fn count_activity(k: &Kpis<'_>, e: &ActivityRecorded) -> Result<()> {
         &e.attrs,
         &dims,
     );
-    if let (true, Some(lead)) = (form, &lead) {
+    if let (true, Some(lead)) = (form, lead) {
         // Within the hour either way: the request's clock reads may come in either order.
         if (e.at - lead.created_at).abs() <= CREATED_WITH {
             count::new_lead(&mut c, &lead.id, lead.created_at, &e.attrs);

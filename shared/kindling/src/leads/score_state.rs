@@ -29,6 +29,11 @@ impl PartialEq for Bits {
 }
 impl Eq for Bits {}
 
+/// How long a `once_per_message` rule remembers a mail it scored: a reaction this long after the
+/// scored one counts again (a mail found again months later is new interest), and the state
+/// stays bounded however many mails a lead reads.
+pub const MAIL_MEMORY_DAYS: i64 = 90;
+
 /// What one rule has awarded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleTally {
@@ -54,23 +59,63 @@ fn is_zero(b: &Bits) -> bool {
 pub struct Tally {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<RuleTally>,
-    /// `(rule, mail)`: mails already scored by a `once_per_message` rule (`s:{enrollment}:{step}`
-    /// or `b:{broadcast}`). The one part that grows: with the mails the lead reacted to.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mails: Vec<(u16, String)>,
+    /// Mails a `once_per_message` rule scored in the last [`MAIL_MEMORY_DAYS`], as base64 of
+    /// 14 bytes each: the rule (u16), a 64-bit hash of the mail, and the minute it was scored
+    /// (u32 since the Unix epoch), all big-endian.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mails: String,
     /// `(rule, period, awards)`: a UTC day number, or `-1 - week number` for a week.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub periods: Vec<(u16, i64, u32)>,
 }
 
-/// An activity the state holds.
+/// An activity the state holds. Stored without its subject (the lead's own, or a browser tied
+/// to it: nothing the state does reads it), so a stored one reads back as the lead's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "KeptForm", into = "KeptForm")]
 pub struct Kept {
-    #[serde(flatten)]
     pub activity: Activity,
     /// Folded and found a machine's (kept only as context for classifying later clicks).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub machine: bool,
+}
+
+/// How a [`Kept`] is stored.
+#[derive(Serialize, Deserialize)]
+struct KeptForm {
+    id: crate::ids::ActivityId,
+    kind: crate::activities::ActivityKind,
+    at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "crate::activities::Attrs::is_empty")]
+    attrs: crate::activities::Attrs,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    machine: bool,
+}
+
+impl From<KeptForm> for Kept {
+    fn from(f: KeptForm) -> Self {
+        Kept {
+            activity: Activity {
+                id: f.id,
+                subject: crate::activities::Subject::Lead(crate::ids::LeadId::new("")),
+                kind: f.kind,
+                at: f.at,
+                attrs: f.attrs,
+            },
+            machine: f.machine,
+        }
+    }
+}
+
+impl From<Kept> for KeptForm {
+    fn from(k: Kept) -> Self {
+        KeptForm {
+            id: k.activity.id,
+            kind: k.activity.kind,
+            at: k.activity.at,
+            attrs: k.activity.attrs,
+            machine: k.machine,
+        }
+    }
 }
 
 /// See the module.

@@ -1,7 +1,8 @@
 //! Walking every lead: the preview and the replay of a rule change (`rescore`), and the
 //! segments' rebuild after a definition changes.
 
-use super::rescore::{lead_activities, rescore_with};
+use super::fresh::rescore_with;
+use super::rescore::lead_activities;
 use crate::activities::log::clean_log;
 use crate::error::Result;
 use crate::ids::LeadId;

@@ -45,7 +45,7 @@ pub(super) async fn state_now(
     if let Some(mut s) = state {
         // Seen before the horizon moves: advancing may fold it and drop it.
         let seen = match fresh {
-            Fresh::Activity(a, _) => Some(ScoreState::seen(&s.view(now), &a.id)),
+            Fresh::Activity(a, _) => Some(ScoreState::seen(&s.view(now), a)),
             Fresh::Nothing | Fresh::Rebuild => None,
         };
         s.advance(c, now);
@@ -67,4 +67,26 @@ pub(super) async fn state_now(
             None,
         ),
     })
+}
+
+/// [`super::rescore_lead`], told what is new. With a usable state on the lead, reads only the
+/// lead.
+#[tracing::instrument(name = "rescore_lead", skip_all, fields(lead_id = %lead_id))]
+pub async fn rescore_with(
+    k: &super::Scoring<'_>,
+    lead_id: &crate::ids::LeadId,
+    fresh: Fresh<'_>,
+) -> Result<Option<super::Rescored>> {
+    // Boxed: a rescore's future is large, and callers nest it deep (an admin command, a bus
+    // handler), which overflowed a 2 MB test thread's stack in debug builds.
+    Box::pin(super::rescore_from(k, lead_id, fresh, None)).await
+}
+
+/// An engagement card with the lead's fit.
+pub(super) fn with_fit_of(
+    c: &super::Sections<'_>,
+    lead: &Lead,
+    card: super::ScoreCard,
+) -> super::ScoreCard {
+    super::with_fit(card, lead, &c.scoring.fit_rules, c.scoring.thresholds)
 }

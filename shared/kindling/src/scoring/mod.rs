@@ -22,10 +22,10 @@ pub use batch::{
     RescoreChange, RescorePage, SegmentMove,
 };
 pub use fit::{fit, FitField, FitRule, FitScore, FitTest};
-pub use fresh::Fresh;
+pub use fresh::{rescore_with, Fresh};
 pub use levels::{Mql, Thresholds};
 pub use recheck::{recheck_due_leads, Rechecked};
-pub use rescore::{lead_activities, plan, plan_scored, rescore_lead, rescore_with, Plan, Rescored};
+pub use rescore::{lead_activities, plan, plan_scored, rescore_from, rescore_lead, Plan, Rescored};
 
 use crate::activities::log::{activity_matches, clean_log};
 use crate::activities::{Activity, ActivityKind};
@@ -85,7 +85,8 @@ pub enum Repeat {
     /// Every matching activity scores.
     #[default]
     Every,
-    /// Once per mail (repeated opens of one mail count once).
+    /// Once per mail (repeated opens of one mail count once; one 90 days or more after the
+    /// scored one counts again, see [`crate::leads::score_state::MAIL_MEMORY_DAYS`]).
     OncePerMessage,
     /// Once in the lead's lifetime.
     Once,

@@ -1,4 +1,4 @@
-use super::fresh::{state_now, Fresh};
+use super::fresh::{state_now, with_fit_of, Fresh};
 use crate::activities::log::clean_log;
 use crate::activities::Activity;
 use crate::error::conflict;
@@ -312,19 +312,24 @@ pub fn plan_scored(
 /// enrollment exists already and notify's dedupe absorbs the repeated events. The other order
 /// could store "fired" or "hot" and lose the alert.
 pub async fn rescore_lead(k: &super::Scoring<'_>, lead_id: &LeadId) -> Result<Option<Rescored>> {
-    rescore_with(k, lead_id, Fresh::Nothing).await
+    super::fresh::rescore_with(k, lead_id, Fresh::Nothing).await
 }
 
-/// [`rescore_lead`], told what is new. With a usable state on the lead, reads only the lead.
-#[tracing::instrument(name = "rescore_lead", skip_all, fields(lead_id = %lead_id))]
-pub async fn rescore_with(
+/// [`super::rescore_with`], starting from the lead as the caller just read it (`first`, saving the
+/// first read; a lost conditional write reads it again).
+pub async fn rescore_from(
     k: &super::Scoring<'_>,
     lead_id: &LeadId,
     fresh: Fresh<'_>,
+    mut first: Option<crate::leads::Lead>,
 ) -> Result<Option<Rescored>> {
     let mut touched = std::collections::BTreeSet::new();
     for _ in 0..CAS_ATTEMPTS {
-        let Some(stored) = k.leads.get_lead(lead_id).await? else {
+        let read = match first.take() {
+            Some(lead) => Some(lead),
+            None => k.leads.get_lead(lead_id).await?,
+        };
+        let Some(stored) = read else {
             return Ok(None);
         };
         let now = k.clock.now();
@@ -388,8 +393,4 @@ pub async fn rescore_with(
 
 async fn store(k: &super::Scoring<'_>, lead: &Lead) -> Result<bool> {
     Ok(k.leads.update_lead(lead).await? == Cas::Updated)
-}
-
-fn with_fit_of(c: &super::Sections<'_>, lead: &Lead, card: ScoreCard) -> ScoreCard {
-    super::with_fit(card, lead, &c.scoring.fit_rules, c.scoring.thresholds)
 }

@@ -87,7 +87,7 @@ impl ScoreState {
         for a in sorted {
             if seen.insert(&a.id) {
                 s.kept.push(Kept {
-                    activity: a.clone(),
+                    activity: trimmed(a),
                     machine: false,
                 });
             }
@@ -113,10 +113,16 @@ impl ScoreState {
         (Self::build(c, c.fingerprint, visitors, all, now), seen)
     }
 
-    /// How the state sees activity `fresh` at `now` (see [`ScoreState::rebuild`] for a state just
-    /// rebuilt).
-    pub fn seen(view: &[&Activity], fresh: &ActivityId) -> Option<Activity> {
-        view.iter().find(|a| &a.id == fresh).map(|a| (*a).clone())
+    /// Activity `fresh` if the state's view at `now` counts it as a person's (see
+    /// [`ScoreState::rebuild`] for a state just rebuilt).
+    pub fn seen(view: &[&Activity], fresh: &Activity) -> Option<Activity> {
+        // The state keeps activities trimmed: the fresh one, at the time the log holds (the
+        // earliest delivery's).
+        let held = view.iter().find(|a| a.id == fresh.id)?;
+        Some(Activity {
+            at: held.at,
+            ..fresh.clone()
+        })
     }
 
     /// Places a new activity (`duplicate`: its id was recorded before).
@@ -147,7 +153,7 @@ impl ScoreState {
         self.kept.insert(
             at,
             Kept {
-                activity: a.clone(),
+                activity: trimmed(a),
                 machine: false,
             },
         );
@@ -233,6 +239,31 @@ impl ScoreState {
             let a = &k.activity;
             a.at >= context || (!k.machine && needed.contains(&a.id))
         });
+    }
+}
+
+/// An activity as the state keeps it: what rules, conditions and the machine-click check read
+/// (its page, form, mail, link and agent), without what only reports read (campaign, referrer,
+/// zone, dwell, template, send time, reason, browser, topic) or its subject. The lead's item
+/// stays small.
+fn trimmed(a: &Activity) -> Activity {
+    let x = &a.attrs;
+    Activity {
+        attrs: crate::activities::Attrs {
+            url: x.url.clone(),
+            page_category: x.page_category.clone(),
+            form_id: x.form_id.clone(),
+            sequence_id: x.sequence_id.clone(),
+            enrollment_id: x.enrollment_id.clone(),
+            step: x.step,
+            broadcast_id: x.broadcast_id.clone(),
+            link: x.link,
+            agent: x.agent,
+            ..Default::default()
+        },
+        // As stored (see `Kept`): nothing here reads the subject.
+        subject: crate::activities::Subject::Lead(crate::ids::LeadId::new("")),
+        ..a.clone()
     }
 }
 

@@ -13,7 +13,7 @@ use crate::fasthash::FastBuild;
 use crate::ids::ActivityId;
 use crate::message::MessageRef;
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 pub use crate::leads::score_state::{Bits, RuleTally, Tally};
 
@@ -34,16 +34,54 @@ struct Acc {
 #[derive(Clone, Default)]
 pub struct Fold {
     by_rule: BTreeMap<usize, Acc>,
-    mails: HashSet<(usize, String), FastBuild>,
+    /// `(rule, mail hash)` → when the rule scored the mail.
+    mails: HashMap<(usize, u64), DateTime<Utc>, FastBuild>,
     per_period: HashMap<(usize, i64), u32, FastBuild>,
     with_ids: bool,
 }
 
-fn mail_key(m: MessageRef<'_>) -> String {
-    match m {
+/// A mail's 64-bit key: the first 8 bytes of SHA-256 (stable across builds and processes).
+fn mail_key(m: MessageRef<'_>) -> u64 {
+    use sha2::{Digest, Sha256};
+    let text = match m {
         MessageRef::Step(e, s) => format!("s:{e}:{s}"),
         MessageRef::Broadcast(b) => format!("b:{b}"),
+    };
+    let d = Sha256::digest(text.as_bytes());
+    u64::from_be_bytes(d[..8].try_into().unwrap_or_default())
+}
+
+fn mail_memory() -> chrono::Duration {
+    chrono::Duration::days(crate::leads::score_state::MAIL_MEMORY_DAYS)
+}
+
+fn encode_mails(mails: &[(u16, u64, DateTime<Utc>)]) -> String {
+    use base64::Engine as _;
+    let mut bytes = Vec::with_capacity(mails.len() * 14);
+    for (r, h, at) in mails {
+        bytes.extend_from_slice(&r.to_be_bytes());
+        bytes.extend_from_slice(&h.to_be_bytes());
+        let minute = u32::try_from(at.timestamp().div_euclid(60)).unwrap_or(u32::MAX);
+        bytes.extend_from_slice(&minute.to_be_bytes());
     }
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes)
+}
+
+fn decode_mails(text: &str) -> Vec<(usize, u64, DateTime<Utc>)> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(text)
+        .unwrap_or_default();
+    bytes
+        .chunks_exact(14)
+        .map(|c| {
+            let r = u16::from_be_bytes([c[0], c[1]]);
+            let h = u64::from_be_bytes(c[2..10].try_into().unwrap_or_default());
+            let minute = u32::from_be_bytes(c[10..14].try_into().unwrap_or_default());
+            let at = DateTime::from_timestamp(i64::from(minute) * 60, 0).unwrap_or_default();
+            (usize::from(r), h, at)
+        })
+        .collect()
 }
 
 fn day_of(at: DateTime<Utc>) -> i64 {
@@ -83,10 +121,9 @@ impl Fold {
                 },
             );
         }
-        f.mails = t
-            .mails
-            .iter()
-            .map(|(r, m)| (usize::from(*r), m.clone()))
+        f.mails = decode_mails(&t.mails)
+            .into_iter()
+            .map(|(r, h, at)| ((r, h), at))
             .collect();
         f.per_period = t
             .periods
@@ -100,10 +137,13 @@ impl Fold {
     pub fn tally(&self, from: DateTime<Utc>) -> Tally {
         let day = day_of(from);
         let week = week_of(day);
-        let mut mails: Vec<(u16, String)> = self
+        // A mail scored longer ago than the memory counts again for any activity from `from`.
+        let remembered = from - mail_memory();
+        let mut mails: Vec<(u16, u64, DateTime<Utc>)> = self
             .mails
             .iter()
-            .map(|(r, m)| (*r as u16, m.clone()))
+            .filter(|(_, at)| **at > remembered)
+            .map(|((r, h), at)| (*r as u16, *h, *at))
             .collect();
         mails.sort();
         let mut periods: Vec<(u16, i64, u32)> = self
@@ -125,7 +165,7 @@ impl Fold {
                     sum: Bits(a.sum),
                 })
                 .collect(),
-            mails,
+            mails: encode_mails(&mails),
             periods,
         }
     }
@@ -171,8 +211,14 @@ impl Fold {
                 continue;
             }
             if let Some(mail) = mail {
-                if !self.mails.insert((i, mail)) {
-                    continue;
+                // Minute precision, as stored, so that both paths forget a mail at one time.
+                let minute = a.at.timestamp().div_euclid(60) * 60;
+                let at = DateTime::from_timestamp(minute, 0).unwrap_or(a.at);
+                match self.mails.get(&(i, mail)) {
+                    Some(scored) if a.at - *scored < mail_memory() => continue,
+                    _ => {
+                        self.mails.insert((i, mail), at);
+                    }
                 }
             }
             if rule.max_per_day.is_some() {
@@ -248,4 +294,62 @@ pub fn rules_of_kind(rules: &[Rule]) -> Vec<Vec<usize>> {
         of_kind[r.kind as usize].push(i);
     }
     of_kind
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activities::{ActivityKind, Attrs, Subject};
+    use crate::ids::{EnrollmentId, LeadId};
+    use chrono::{Duration, TimeZone};
+
+    fn open(id: &str, days: i64) -> Activity {
+        Activity {
+            id: ActivityId::new(id),
+            subject: Subject::Lead(LeadId::new("L1")),
+            kind: ActivityKind::EmailOpen,
+            at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + Duration::days(days),
+            attrs: Attrs {
+                enrollment_id: Some(EnrollmentId::new("E1")),
+                step: Some(0),
+                ..Attrs::default()
+            },
+        }
+    }
+
+    #[test]
+    fn a_mail_scores_once_then_again_after_its_memory_and_the_stored_tally_agrees() {
+        let rules = crate::config::tests::shipped().scoring.rules;
+        let of_kind = rules_of_kind(&rules);
+        let opens = [
+            open("a", 0),
+            open("b", 10),
+            open("c", 89),
+            open("d", 90),
+            open("e", 91),
+        ];
+        let mut whole = Fold::new(false);
+        for a in &opens {
+            whole.add(&rules, &of_kind, a);
+        }
+        let th = Thresholds { hot: 50, warm: 30 };
+        let now = opens[4].at;
+        let card = whole.clone().card(&rules, th, now);
+        // The first, and the one 90 days after it; the rest are repeats.
+        assert_eq!(card.breakdown[0].count, 2, "{card:?}");
+        // Stored after the first three and resumed: the same answer.
+        let mut part = Fold::new(false);
+        for a in &opens[..3] {
+            part.add(&rules, &of_kind, a);
+        }
+        let stored = part.tally(opens[2].at);
+        assert_eq!(stored.mails.len(), 19, "one mail: 14 bytes in base64");
+        let mut resumed = Fold::resume(&stored);
+        for a in &opens[3..] {
+            resumed.add(&rules, &of_kind, a);
+        }
+        assert_eq!(resumed.card(&rules, th, now), card);
+        // Stored after its memory: forgotten, and still the same answer.
+        assert!(part.tally(opens[0].at + mail_memory()).mails.is_empty());
+    }
 }

@@ -8,7 +8,8 @@ use crate::sequences::EnrollmentStatus;
 use chrono::{DateTime, Utc};
 
 /// Enrolls a lead in a sequence (from a form or a trigger), its first step due at its offset
-/// and outside quiet hours in the lead's zone. False if the lead is active in it, or was in it and
+/// and outside quiet hours in the lead's zone; a first step due at once is announced
+/// (`sequence.step_due.v1`) so that it is sent now. False if the lead is active in it, or was in it and
 /// the sequence's re-entry policy does not let it in again yet.
 #[tracing::instrument(name = "enroll", skip_all, fields(lead_id = %lead.id, sequence = %sequence))]
 pub async fn enroll(
@@ -53,6 +54,20 @@ pub async fn enroll(
     let created = k.enrollments.enroll(&enrollment).await? == Put::Created;
     if created {
         tracing::info!(lead_id = %lead.id, sequence = %seq.id, entry, "lead enrolled");
+        // Due now (not deferred by quiet hours or a window): sent at once, not at the next run.
+        // If this publish fails the enrollment stands and the scheduled run sends the step.
+        if let Some(due_at) = first_due.filter(|d| *d <= now) {
+            let due = super::events::StepDue {
+                lead_id: lead.id.clone(),
+                enrollment_id: enrollment.id.clone(),
+                sequence_id: seq.id.clone(),
+                step: 0,
+                due_at,
+            };
+            if let Err(e) = k.bus.publish(&[due.envelope()]).await {
+                tracing::warn!(lead_id = %lead.id, sequence = %seq.id, error = %e, "step due now not announced; the scheduled run sends it");
+            }
+        }
     }
     Ok(created)
 }

@@ -6,6 +6,7 @@ pub mod ab;
 mod compose;
 pub mod config;
 mod enroll;
+pub mod events;
 pub mod plan;
 mod report;
 mod run;
@@ -14,7 +15,7 @@ pub use ab::{ab_report, AbReport};
 pub use compose::build_step_mail;
 pub use enroll::enroll;
 pub use report::{Ended, SendReport, SentMail};
-pub use run::send_due_steps;
+pub use run::{send_due_steps, send_step_now};
 
 pub mod ports;
 
@@ -79,6 +80,8 @@ pub struct Enroller<'a> {
     pub config: Sections<'a>,
     pub enrollments: &'a dyn EnrollmentStore,
     pub ids: &'a dyn Ids,
+    /// Where a first step due at once is announced ([`events::StepDue`]).
+    pub bus: &'a dyn crate::events::EventBus,
 }
 
 /// What sending step mails touches.

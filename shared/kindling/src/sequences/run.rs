@@ -57,47 +57,99 @@ pub async fn send_due_steps(
         let mut progressed = false;
         for enrollment in due {
             handled += 1;
-            let (lead_id, sequence_id) =
-                (enrollment.lead_id.clone(), enrollment.sequence_id.clone());
-            let outcome = send_one(k, mailer, enrollment, now).await;
-            if let Ok(
-                Handled::Exited(reason) | Handled::Stopped(reason) | Handled::Completed(reason),
-            ) = &outcome
-            {
-                report.ended.push(Ended {
-                    lead_id,
-                    sequence_id,
-                    reason: reason.clone(),
-                });
+            match handle(k, mailer, enrollment, now, &mut report).await {
+                Flow::Progressed => progressed = true,
+                Flow::Skipped => {}
+                // The provider is throttling: stop this run, the rest waits for the next.
+                Flow::Stop => return Ok(report),
             }
-            match outcome {
-                Ok(Handled::Sent(m)) => report.sent.push(m),
-                Ok(Handled::Deferred) => report.deferred += 1,
-                Ok(Handled::Yielded) => report.yielded += 1,
-                Ok(Handled::Exited(_)) => report.exited += 1,
-                Ok(Handled::Stopped(_)) => report.stopped += 1,
-                Ok(Handled::Completed(_)) => report.completed += 1,
-                Ok(Handled::Failed) => report.failed += 1,
-                Ok(Handled::Unknown) => report.unknown += 1,
-                Ok(Handled::Skipped) => continue,
-                Ok(Handled::RetryLater) => {
-                    // The provider is throttling: stop this run, the rest waits for the next.
-                    report.retry_later += 1;
-                    return Ok(report);
-                }
-                Err(e) => {
-                    tracing::error!(error = %crate::error::Report(&e), "step send failed; it stays due");
-                    report.errors += 1;
-                    continue;
-                }
-            }
-            progressed = true;
         }
         if !progressed {
             break;
         }
     }
     Ok(report)
+}
+
+/// Sends one enrollment's step now, as announced by [`super::events::StepDue`] when the lead was
+/// enrolled: the same checks and the same claim as a scheduled run ([`send_due_steps`]), so the
+/// two never both send it, and a step no longer due (sent, deferred, ended) is left alone.
+#[tracing::instrument(name = "send_step_now", skip_all, fields(lead_id = %due.lead_id, enrollment_id = %due.enrollment_id))]
+pub async fn send_step_now(
+    k: &super::Sequences<'_>,
+    mailer: &dyn Mailer,
+    due: &super::events::StepDue,
+) -> Result<SendReport> {
+    let mut report = SendReport::default();
+    if let Some(trip) = crate::deliverability::breaker::gate(&k.deliverability).await? {
+        report.paused = Some(trip.reason);
+        return Ok(report);
+    }
+    let now = k.clock.now();
+    let enrollment = k
+        .enrollments
+        .enrollments_of_lead(&due.lead_id)
+        .await?
+        .into_iter()
+        .find(|e| e.id == due.enrollment_id);
+    let Some(enrollment) = enrollment.filter(|e| {
+        e.status == EnrollmentStatus::Active
+            && e.next_step == due.step
+            && e.next_due_at.is_some_and(|d| d <= now)
+    }) else {
+        return Ok(report);
+    };
+    handle(k, mailer, enrollment, now, &mut report).await;
+    Ok(report)
+}
+
+/// What the run does next after one enrollment.
+enum Flow {
+    Progressed,
+    Skipped,
+    Stop,
+}
+
+/// Handles one due enrollment and adds its outcome to `report`.
+async fn handle(
+    k: &super::Sequences<'_>,
+    mailer: &dyn Mailer,
+    enrollment: Enrollment,
+    now: DateTime<Utc>,
+    report: &mut SendReport,
+) -> Flow {
+    let (lead_id, sequence_id) = (enrollment.lead_id.clone(), enrollment.sequence_id.clone());
+    let outcome = send_one(k, mailer, enrollment, now).await;
+    if let Ok(Handled::Exited(reason) | Handled::Stopped(reason) | Handled::Completed(reason)) =
+        &outcome
+    {
+        report.ended.push(Ended {
+            lead_id,
+            sequence_id,
+            reason: reason.clone(),
+        });
+    }
+    match outcome {
+        Ok(Handled::Sent(m)) => report.sent.push(m),
+        Ok(Handled::Deferred) => report.deferred += 1,
+        Ok(Handled::Yielded) => report.yielded += 1,
+        Ok(Handled::Exited(_)) => report.exited += 1,
+        Ok(Handled::Stopped(_)) => report.stopped += 1,
+        Ok(Handled::Completed(_)) => report.completed += 1,
+        Ok(Handled::Failed) => report.failed += 1,
+        Ok(Handled::Unknown) => report.unknown += 1,
+        Ok(Handled::Skipped) => return Flow::Skipped,
+        Ok(Handled::RetryLater) => {
+            report.retry_later += 1;
+            return Flow::Stop;
+        }
+        Err(e) => {
+            tracing::error!(error = %crate::error::Report(&e), "step send failed; it stays due");
+            report.errors += 1;
+            return Flow::Skipped;
+        }
+    }
+    Flow::Progressed
 }
 
 /// Plans ([`plan`]), reading each fact the plan asks for, and carries the plan out.
