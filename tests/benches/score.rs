@@ -1,6 +1,7 @@
 //! Activities per second through the score use case on the embedded store (SQLite file, WAL):
 //! each new activity is recorded, then `activity.recorded.v1` is handled as the score function
-//! does (read the lead and its whole log, plan: score, transitions, triggers; store if changed).
+//! does (read the lead, place the activity in its score state, plan: score, transitions,
+//! triggers; store), and, beside it, rescored from the whole log as before the score state.
 //! Leads have 50 or 1,000 activities of history. `cargo bench -p kindling-tests --bench score`
 //! (BENCHMARKS.md).
 #![allow(clippy::unwrap_used)]
@@ -67,16 +68,21 @@ fn bench(c: &mut Criterion) {
             ids
         });
         let seq = AtomicU64::new(0);
+        // The next lead in turn and a new page view of it, recorded.
+        let recorded = |rt: &tokio::runtime::Runtime| {
+            let i = seq.fetch_add(1, Ordering::Relaxed);
+            let lead = &leads[(i % LEADS) as usize];
+            let a = activity(lead, format!("n{i}"), i, k.clock.now());
+            rt.block_on(k.stores.activities.record(&a)).unwrap();
+            (lead, a)
+        };
         g.throughput(Throughput::Elements(1));
         g.bench_function(
             format!("activity on a lead with {history} activities"),
             |b| {
                 b.iter(|| {
-                    let i = seq.fetch_add(1, Ordering::Relaxed);
-                    let lead = &leads[(i % LEADS) as usize];
-                    let a = activity(lead, format!("n{i}"), i, k.clock.now());
+                    let (lead, a) = recorded(&rt);
                     rt.block_on(async {
-                        k.stores.activities.record(&a).await.unwrap();
                         let e = ActivityRecorded {
                             duplicate: false,
                             activity_id: a.id.clone(),
@@ -88,6 +94,21 @@ fn bench(c: &mut Criterion) {
                             attrs: Default::default(),
                         };
                         on_activity_recorded(&k, &e).await.unwrap();
+                    });
+                })
+            },
+        );
+        // The same, rescored from the whole log as every rescore was before the score state.
+        g.bench_function(
+            format!("activity on a lead with {history} activities, log read"),
+            |b| {
+                b.iter(|| {
+                    let (lead, _) = recorded(&rt);
+                    rt.block_on(async {
+                        let rebuild = kindling::scoring::Fresh::Rebuild;
+                        kindling::scoring::rescore_with(&k.scoring(), lead, rebuild)
+                            .await
+                            .unwrap();
                     });
                 })
             },

@@ -6,8 +6,8 @@
 //!   limits.
 //! - Of those, only the ones a condition can still read are **kept**: for each segment, stage
 //!   or routing condition the newest hits it counts, the newest reaction inside its window, the
-//!   last mails and their reactions; for each trigger the hits inside its window and the form
-//!   activity its abandonment check reads; and every activity within the machine-click window of
+//!   last mails and their reactions; for each trigger the newest hits it counts inside its
+//!   window and the form activity its abandonment check reads; and every activity within the machine-click window of
 //!   the horizon, the context that classifies the next clicks. A condition's window only moves
 //!   forward and newer hits only push older ones out, so what is dropped is never needed again.
 //! - Activities after the horizon are kept as they came.
@@ -160,15 +160,19 @@ impl ScoreState {
         Placed::Held
     }
 
-    /// The activities a full recomputation would see at `now` (see
-    /// [`crate::activities::log::clean_log`]), and which of them are after the horizon.
-    pub fn view(&self, now: DateTime<Utc>) -> Vec<&Activity> {
-        let seen: Vec<&Activity> = self
-            .kept
+    /// Every activity held that has happened by `now` (machines' too), in time order.
+    fn happened(&self, now: DateTime<Utc>) -> Vec<&Activity> {
+        self.kept
             .iter()
             .map(|k| &k.activity)
             .take_while(|a| a.at <= now)
-            .collect();
+            .collect()
+    }
+
+    /// The activities a full recomputation would see at `now` (see
+    /// [`crate::activities::log::clean_log`]), and which of them are after the horizon.
+    pub fn view(&self, now: DateTime<Utc>) -> Vec<&Activity> {
+        let seen = self.happened(now);
         let machine = machine_hits(&seen);
         self.kept
             .iter()
@@ -207,12 +211,7 @@ impl ScoreState {
         if to <= self.horizon || self.kept.get(first_new).is_none_or(|k| k.activity.at >= to) {
             return;
         }
-        let seen: Vec<&Activity> = self
-            .kept
-            .iter()
-            .map(|k| &k.activity)
-            .take_while(|a| a.at <= now)
-            .collect();
+        let seen = self.happened(now);
         let machine: HashSet<ActivityId> = machine_hits(&seen).into_keys().cloned().collect();
         let rules = &c.scoring.rules;
         let of_kind = rules_of_kind(rules);
@@ -326,10 +325,15 @@ fn needed(c: &Sections<'_>, view: &[&Activity], now: DateTime<Utc>) -> HashSet<A
     for t in c.triggers {
         match &t.condition {
             Condition::Count {
-                matcher, within, ..
-            } => newest(&mut out, usize::MAX, Some(now - *within), &|a| {
-                matcher.matches(a)
-            }),
+                matcher,
+                at_least,
+                within,
+            } => newest(
+                &mut out,
+                (*at_least).max(1) as usize,
+                Some(now - *within),
+                &|a| matcher.matches(a),
+            ),
             Condition::FormAbandoned { form_id, after } => {
                 let from = now - *after - Duration::hours(crate::triggers::STALE_AFTER_HOURS);
                 let f = form_id.as_str();
@@ -349,14 +353,8 @@ fn needed(c: &Sections<'_>, view: &[&Activity], now: DateTime<Utc>) -> HashSet<A
 
 /// The last `n` mails sent and every open or click of them since its send.
 fn last_mails(out: &mut HashSet<ActivityId>, view: &[&Activity], n: u32) {
-    let sent: Vec<&Activity> = view
-        .iter()
-        .rev()
-        .filter(|a| a.kind == ActivityKind::EmailSent)
-        .take(n as usize)
-        .copied()
-        .collect();
-    let Some(oldest) = sent.last() else {
+    let sent = crate::segments::last_sent(view, n);
+    let Some(oldest) = sent.first() else {
         return;
     };
     for a in view.iter().filter(|a| a.at >= oldest.at) {

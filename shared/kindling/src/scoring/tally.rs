@@ -40,15 +40,27 @@ pub struct Fold {
     with_ids: bool,
 }
 
-/// A mail's 64-bit key: the first 8 bytes of SHA-256 (stable across builds and processes).
+/// A mail's 64-bit key, stable across builds and processes (it is stored): the Fx hash of its
+/// kind, id and step written byte by byte, then the SplitMix64 finalizer so that every bit mixes.
+/// No allocation: it runs for every open and click a `once_per_message` rule scores.
 fn mail_key(m: MessageRef<'_>) -> u64 {
-    use sha2::{Digest, Sha256};
-    let text = match m {
-        MessageRef::Step(e, s) => format!("s:{e}:{s}"),
-        MessageRef::Broadcast(b) => format!("b:{b}"),
-    };
-    let d = Sha256::digest(text.as_bytes());
-    u64::from_be_bytes(d[..8].try_into().unwrap_or_default())
+    use std::hash::Hasher;
+    let mut h = crate::fasthash::Fx::default();
+    match m {
+        MessageRef::Step(e, s) => {
+            h.write(b"s");
+            h.write(e.as_str().as_bytes());
+            h.write(&s.to_le_bytes());
+        }
+        MessageRef::Broadcast(b) => {
+            h.write(b"b");
+            h.write(b.as_str().as_bytes());
+        }
+    }
+    let mut z = h.finish().wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn mail_memory() -> chrono::Duration {

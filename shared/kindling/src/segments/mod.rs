@@ -282,7 +282,7 @@ impl Cond {
 }
 
 /// The lead's last `n` mails sent, oldest first.
-fn last_sent<'a>(log: &[&'a Activity], n: u32) -> Vec<&'a Activity> {
+pub(crate) fn last_sent<'a>(log: &[&'a Activity], n: u32) -> Vec<&'a Activity> {
     let mut sent: Vec<&Activity> = log
         .iter()
         .rev()

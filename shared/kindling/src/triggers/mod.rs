@@ -124,20 +124,25 @@ impl Condition {
                 at_least,
                 within,
             } => {
+                // Only the newest `at_least` hits matter, as for a segment's count: they decide,
+                // they are the evidence, and the scan stops there (so the score state keeps no
+                // more of the history than that).
                 let from = now - *within;
+                let n = (*at_least).max(1) as usize;
                 let mut hits: Vec<&&Activity> = log
                     .iter()
                     .rev()
                     .take_while(|a| a.at > from)
                     .filter(fresh)
                     .filter(|a| matcher.matches(a))
+                    .take(n)
                     .collect();
                 hits.reverse();
-                if hits.len() < *at_least as usize {
+                if hits.len() < n {
                     return Check::No;
                 }
                 Check::Met {
-                    since: hits[*at_least as usize - 1].at,
+                    since: hits[n - 1].at,
                     reason: format!(
                         "{}× {} within {}",
                         hits.len(),
