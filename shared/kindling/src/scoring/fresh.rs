@@ -14,7 +14,8 @@ pub enum Fresh<'a> {
     Nothing,
     /// A new activity (`duplicate`: its id was recorded before).
     Activity(&'a Activity, bool),
-    /// The state cannot be trusted (the program changed): rebuild it from the log.
+    /// Rebuild the state from the whole log (`kindling rescore --apply`, segment rebuilds: the
+    /// explicit replays; a changed program is caught by its fingerprint without this).
     Rebuild,
 }
 

@@ -170,7 +170,7 @@ impl ScoreState {
     }
 
     /// The activities a full recomputation would see at `now` (see
-    /// [`crate::activities::log::clean_log`]), and which of them are after the horizon.
+    /// [`crate::activities::log::clean_log`]) that conditions can still read, in time order.
     pub fn view(&self, now: DateTime<Utc>) -> Vec<&Activity> {
         let seen = self.happened(now);
         let machine = machine_hits(&seen);
