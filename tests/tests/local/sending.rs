@@ -478,6 +478,54 @@ async fn exit_goals_stop_a_sequence_when_the_lead_books_or_sales_marks_it() {
     );
 }
 
+#[tokio::test]
+async fn exit_goals_read_the_submissions_the_lead_notes_and_the_log_of_a_lead_stored_before() {
+    let t = TestApp::with_config(shipped_config(), monday_10_jst());
+    let fields = lead_fields("noted@example.jp", "Asia/Tokyo");
+    t.submit("whitepaper", &fields).await;
+    t.run_until(t.now() + Duration::days(1), Duration::minutes(30))
+        .await;
+    t.submit("consultation", &fields).await;
+    let lead = t.lead("noted@example.jp").await;
+    let noted = lead
+        .submitted
+        .clone()
+        .expect("a new lead notes its submissions");
+    let forms: Vec<&str> = noted.forms.keys().map(|f| f.as_str()).collect();
+    assert_eq!(forms, ["consultation", "whitepaper"]);
+    assert!(noted.consultation.is_some());
+    // As if stored before submissions were noted: the send reads the log, and still exits.
+    let mut old = lead;
+    old.submitted = None;
+    let leads = &*t.app.kindling.stores.leads;
+    assert_eq!(
+        leads.update_lead(&old).await.unwrap(),
+        kindling::ports::Cas::Updated
+    );
+    let reports = t
+        .run_until(t.now() + Duration::days(15), Duration::hours(1))
+        .await;
+    let reasons: Vec<&str> = reports
+        .iter()
+        .flat_map(|r| &r.steps.ended)
+        .filter(|e| e.sequence_id == "document_followup")
+        .map(|e| e.reason.as_str())
+        .collect();
+    assert_eq!(reasons, ["consultation_booked"]);
+    // Its next rebuild from the log notes them again.
+    let mut old = t.lead("noted@example.jp").await;
+    old.submitted = None;
+    old.score.state = None;
+    assert_eq!(
+        leads.update_lead(&old).await.unwrap(),
+        kindling::ports::Cas::Updated
+    );
+    kindling::scoring::rescore_lead(&t.app.kindling.scoring(), &old.id)
+        .await
+        .unwrap();
+    assert_eq!(t.lead("noted@example.jp").await.submitted, Some(noted));
+}
+
 /// The whitepaper form enrolls in both sequences; `first` gets priority 10.
 fn competing_sequences(first: &str) -> kindling::config::Config {
     config_with(|toml| {

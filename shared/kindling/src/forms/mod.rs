@@ -15,6 +15,7 @@ use crate::leads::{Consent, Lead, Profile};
 use crate::ports::CAS_ATTEMPTS;
 use crate::ports::{Cas, Put};
 use crate::tracking::record_activity;
+use chrono::{DateTime, Utc};
 
 use crate::activities::ports::VisitorLinks;
 use crate::leads::ports::LeadStore;
@@ -90,22 +91,7 @@ pub async fn submit_form(
         k.visitors.link_visitor(v, &lead.id, now).await?;
     }
 
-    // Without a client id, submissions of one form by one lead within a minute are one.
-    let discriminator = sub
-        .submission_id
-        .clone()
-        .unwrap_or_else(|| now.format("%Y%m%d%H%M").to_string());
-    let activity = Activity {
-        id: ActivityId::new(format!("fs_{}_{}_{}", form.id, lead.id, discriminator)),
-        subject: Subject::Lead(lead.id.clone()),
-        kind: form.activity,
-        at: now,
-        attrs: Attrs {
-            form_id: Some(form.id.clone()),
-            visitor_id: sub.visitor_id.clone(),
-            ..Attrs::default()
-        },
-    };
+    let activity = form_activity(form, &lead.id, &sub, now);
 
     let mut enrolled = Vec::new();
     for seq_id in &form.sequences {
@@ -120,6 +106,26 @@ pub async fn submit_form(
         created,
         enrolled,
     })
+}
+
+/// The form's activity. Without a client id, submissions of one form by one lead within a
+/// minute are one.
+fn form_activity(form: &Form, lead: &LeadId, sub: &FormSubmission, now: DateTime<Utc>) -> Activity {
+    let discriminator = sub
+        .submission_id
+        .clone()
+        .unwrap_or_else(|| now.format("%Y%m%d%H%M").to_string());
+    Activity {
+        id: ActivityId::new(format!("fs_{}_{}_{}", form.id, lead, discriminator)),
+        subject: Subject::Lead(lead.clone()),
+        kind: form.activity,
+        at: now,
+        attrs: Attrs {
+            form_id: Some(form.id.clone()),
+            visitor_id: sub.visitor_id.clone(),
+            ..Attrs::default()
+        },
+    }
 }
 
 async fn upsert_lead(
@@ -141,6 +147,10 @@ async fn upsert_lead(
                 let mut lead = Lead::new(LeadId::new(k.ids.new_id()), sub.email.clone(), now);
                 lead.profile.merge(&sub.profile);
                 lead.consent = consent.clone();
+                // A new lead's log holds nothing but this submission.
+                let mut submitted = crate::leads::Submissions::default();
+                submitted.note(&form_activity(form, &lead.id, sub, now));
+                lead.submitted = Some(submitted);
                 if k.leads.insert_lead(&lead).await? == Put::Created {
                     tracing::info!(lead_id = %lead.id, form = %form.id, "lead created");
                     return Ok((lead, true));
@@ -151,6 +161,12 @@ async fn upsert_lead(
                 lead.profile.merge(&sub.profile);
                 if consent.is_some() {
                     lead.consent = consent.clone();
+                }
+                // Noted with the lead, before the activity is recorded: a send that reads the
+                // lead after the submission sees it. (Unknown before: the send reads the log.)
+                let activity = form_activity(form, &lead.id, sub, now);
+                if let Some(submitted) = &mut lead.submitted {
+                    submitted.note(&activity);
                 }
                 lead.updated_at = now;
                 if k.leads.update_lead(&lead).await? == Cas::Updated {

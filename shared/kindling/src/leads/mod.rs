@@ -7,11 +7,13 @@ pub mod ports;
 mod sales;
 mod sales_mark;
 pub mod score_state;
+mod submitted;
 
 pub use bant::{Bant, MAX_BANT_CHARS};
 pub use handoff::{Handoff, Owner};
 pub use sales::{mark_lead, parse_lead_key, LeadKey};
 pub use sales_mark::{hundredths, Amount, Money, SalesMark, SalesStatus};
+pub use submitted::Submissions;
 
 use crate::email::EmailAddress;
 use crate::ids::LeadId;
@@ -246,6 +248,10 @@ pub struct Lead {
     /// The segments the lead is in now, as last evaluated (sparse: only those it is in).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub segments: BTreeMap<crate::ids::SegmentId, Membership>,
+    /// The latest submission of each form, for exit goals. `None` on a lead stored before these
+    /// were kept (by an earlier version) and not rebuilt from its log since: a send then reads the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted: Option<Submissions>,
     /// Optimistic-concurrency version; stores reject an update whose version is stale.
     pub version: u64,
 }
@@ -272,6 +278,7 @@ impl Lead {
             recheck_at: None,
             stage_changes: Vec::new(),
             segments: BTreeMap::new(),
+            submitted: None,
             version: 0,
         }
     }

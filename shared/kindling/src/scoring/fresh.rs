@@ -3,7 +3,7 @@
 
 use crate::activities::Activity;
 use crate::error::Result;
-use crate::leads::Lead;
+use crate::leads::{Lead, Submissions};
 use crate::scoring::state::{Placed, ScoreState};
 use chrono::{DateTime, Utc};
 
@@ -19,15 +19,36 @@ pub enum Fresh<'a> {
     Rebuild,
 }
 
+/// The lead's score state brought up to `now`, and what else was learnt on the way.
+pub(super) struct Now {
+    pub state: ScoreState,
+    /// For a fresh activity, the activity as a person's (`Some(None)`: a machine's, or not yet
+    /// due).
+    pub seen: Option<Option<Activity>>,
+    /// The submissions of the whole log, when it was read.
+    pub submitted: Option<Submissions>,
+}
+
+impl Now {
+    /// The submissions of the log when it was read, with what the lead holds that the log may
+    /// not yet (a form submission notes itself on the lead before its activity is recorded).
+    pub fn submitted_with(&self, stored: &Lead) -> Option<Submissions> {
+        let mut submitted = self.submitted.clone()?;
+        if let Some(held) = &stored.submitted {
+            submitted.merge(held);
+        }
+        Some(submitted)
+    }
+}
+
 /// The lead's score state, brought up to `now` with what is fresh: from the lead when it holds
-/// one it can use (no log read), else built from the whole log. With it, for a fresh activity,
-/// the activity as a person's (`Some(None)`: a machine's, or not yet due).
+/// one it can use (no log read), else built from the whole log.
 pub(super) async fn state_now(
     k: &super::Scoring<'_>,
     stored: &Lead,
     fresh: Fresh<'_>,
     now: DateTime<Utc>,
-) -> Result<(ScoreState, Option<Option<Activity>>)> {
+) -> Result<Now> {
     let c = &k.config;
     let mut state = match fresh {
         Fresh::Rebuild => None,
@@ -50,7 +71,11 @@ pub(super) async fn state_now(
             Fresh::Nothing | Fresh::Rebuild => None,
         };
         s.advance(c, now);
-        return Ok((s, seen));
+        return Ok(Now {
+            state: s,
+            seen,
+            submitted: None,
+        });
     }
     let mut visitors = k.visitors.visitors_of_lead(&stored.id).await?;
     let mut all = k.activities.activities_of_lead(&stored.id).await?;
@@ -58,7 +83,8 @@ pub(super) async fn state_now(
         all.extend(k.activities.activities_of_visitor(v).await?);
     }
     visitors.sort();
-    Ok(match fresh {
+    let submitted = Some(Submissions::of_log(&all));
+    let (state, seen) = match fresh {
         Fresh::Activity(a, _) => {
             let (s, seen) = ScoreState::rebuild(c, visitors, &all, now, &a.id);
             (s, Some(seen))
@@ -67,6 +93,11 @@ pub(super) async fn state_now(
             ScoreState::build(c, c.fingerprint, visitors, &all, now),
             None,
         ),
+    };
+    Ok(Now {
+        state,
+        seen,
+        submitted,
     })
 }
 

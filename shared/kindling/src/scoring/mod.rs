@@ -3,6 +3,7 @@
 //! Because nothing else goes in, a redelivered or reordered event cannot change a score, and a
 //! change of rules can be replayed over history.
 
+mod card;
 pub mod config;
 pub mod events;
 mod fit;

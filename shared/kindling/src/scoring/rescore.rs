@@ -1,5 +1,6 @@
+pub(crate) use super::card::score_card;
+pub use super::card::{card_of, lead_activities};
 use super::fresh::{state_now, with_fit_of, Fresh};
-use crate::activities::log::clean_log;
 use crate::activities::Activity;
 use crate::error::conflict;
 use crate::error::Result;
@@ -12,7 +13,7 @@ use crate::scoring::events::{
     LeadBecameHot, LeadBecameMql, LeadEnteredSegment, LeadLeftSegment, ScoringEvent,
     TemperatureChanged, TriggerFired,
 };
-use crate::scoring::{score_lead_clean, score_lead_summary, ScoreCard};
+use crate::scoring::{score_lead_summary, ScoreCard};
 use crate::segments::membership::Move;
 use chrono::{DateTime, Duration, Utc};
 
@@ -33,39 +34,6 @@ pub struct Rescored {
     pub enrolled: Vec<crate::ids::SequenceId>,
     /// The fresh activity as scoring sees it: `None` if it is a machine's (or not yet due).
     pub counted: Option<Activity>,
-}
-
-/// Every activity of a lead, including those of the browsers tied to it.
-pub async fn lead_activities(k: &super::Scoring<'_>, lead: &LeadId) -> Result<Vec<Activity>> {
-    Ok(crate::activities::log::of_lead(k.activities, k.visitors, lead).await?)
-}
-
-/// A lead's score now (fit and engagement), with its explanation, from a log already read.
-pub fn card_of(k: &super::Scoring<'_>, lead: &Lead, log: &[Activity]) -> ScoreCard {
-    let now = k.clock.now();
-    card_of_clean(&k.config, lead, &clean_log(log, now), now)
-}
-
-fn card_of_clean(
-    c: &super::Sections<'_>,
-    lead: &Lead,
-    log: &[&Activity],
-    now: DateTime<Utc>,
-) -> ScoreCard {
-    score_lead_clean(
-        lead,
-        log,
-        &c.scoring.rules,
-        &c.scoring.fit_rules,
-        c.scoring.thresholds,
-        now,
-    )
-}
-
-/// The lead's score now, with its explanation (reads only).
-pub(crate) async fn score_card(k: &super::Scoring<'_>, lead: &Lead) -> Result<ScoreCard> {
-    let log = lead_activities(k, &lead.id).await?;
-    Ok(card_of(k, lead, &log))
 }
 
 /// What a rescore changes: the lead as it will be stored, the events to publish first and the
@@ -101,6 +69,7 @@ impl Plan {
             && a.segments == b.segments
             && a.handoff == b.handoff
             && a.score.state == b.score.state
+            && a.submitted == b.submitted
             && self.events.is_empty()
             && self.enroll.is_empty()
     }
@@ -333,13 +302,18 @@ pub async fn rescore_from(
             return Ok(None);
         };
         let now = k.clock.now();
-        let (state, seen) = state_now(k, &stored, fresh, now).await?;
+        let got = state_now(k, &stored, fresh, now).await?;
+        let submitted = got.submitted_with(&stored);
+        let state = got.state;
         let log = state.view(now);
         let card = with_fit_of(&k.config, &stored, state.card(&k.config, &log, now));
         let mut p = plan_scored(&k.config, &stored, &log, card, now);
-        let counted = seen.flatten();
+        let counted = got.seen.flatten();
         drop(log);
         p.lead.score.state = Some(Box::new(state));
+        if submitted.is_some() {
+            p.lead.submitted = submitted;
+        }
         let mut result = Rescored {
             card: p.card.clone(),
             previous: stored.score.temperature,

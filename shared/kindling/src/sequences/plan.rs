@@ -5,14 +5,15 @@
 //! one send protocol ([`crate::dispatch`]).
 //!
 //! The plan asks for each fact only when its decision needs it ([`Plan::Read`]): the lead, then
-//! its suppression, its activity log only if an exit goal reads it, its other enrollments only if
+//! its suppression, its activity log only if an exit goal reads it and the lead does not note its
+//! submissions (one stored by an earlier version and not rebuilt since), its other enrollments only if
 //! a higher-priority sequence exists and the step may go now. So a step that waits for quiet
 //! hours costs no more reads than deciding that takes.
 
-use crate::activities::{Activity, ActivityKind};
+use crate::activities::Activity;
 use crate::deliverability::suppression::SuppressionReason;
-use crate::leads::Lead;
 use crate::leads::Temperature;
+use crate::leads::{Lead, Submissions};
 use crate::message::MessageKey;
 use crate::sequences::config::{ExitGoal, Sequence};
 use crate::sequences::{Enrollment, EnrollmentStatus};
@@ -117,7 +118,8 @@ pub fn plan(cfg: &super::Sections<'_>, due: &DueStep<'_>) -> Plan {
     if seq.topic.as_ref().is_some_and(|t| lead.preferences.left(t)) {
         return end(Stopped, "topic_opt_out");
     }
-    let log = if seq.exit_when.iter().any(ExitGoal::reads_activities) {
+    // The lead notes its submissions; one stored before it did has the log read instead.
+    let log = if seq.exit_when.iter().any(ExitGoal::reads_activities) && lead.submitted.is_none() {
         match due.log {
             Some(log) => log,
             None => return Plan::Read(Need::Log),
@@ -160,18 +162,21 @@ fn goal_reached<'a>(
     enr: &Enrollment,
     log: &[Activity],
 ) -> Option<&'a ExitGoal> {
-    let since = |a: &&Activity| a.at >= enr.enrolled_at;
+    let since = enr.enrolled_at;
+    let from_log;
+    let submitted = match &lead.submitted {
+        Some(s) => s,
+        None => {
+            from_log = Submissions::of_log(log);
+            &from_log
+        }
+    };
     seq.exit_when.iter().find(|g| match g {
         ExitGoal::BecameHot => lead.score.temperature == Temperature::Hot,
         ExitGoal::SalesMarked => lead.sales.is_some(),
         ExitGoal::Unsubscribed => lead.unsubscribed_at.is_some(),
-        ExitGoal::ConsultationBooked => log
-            .iter()
-            .filter(since)
-            .any(|a| a.kind == ActivityKind::ConsultationRequest),
-        ExitGoal::Submitted(form) => log.iter().filter(since).any(|a| {
-            a.attrs.form_id.as_deref() == Some(form) && a.kind != ActivityKind::FormStarted
-        }),
+        ExitGoal::ConsultationBooked => submitted.consulted_since(since),
+        ExitGoal::Submitted(form) => submitted.submitted_since(form, since),
     })
 }
 

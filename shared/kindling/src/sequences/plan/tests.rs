@@ -1,4 +1,5 @@
 use super::*;
+use crate::activities::ActivityKind;
 use crate::activities::{Attrs, Subject};
 use crate::config::tests::shipped;
 use crate::email::EmailAddress;
@@ -165,6 +166,33 @@ fn an_exit_goal_reached_since_enrolling_ends_the_enrollment() {
         plan_for(&enr, Some(&l), |d| d.log = Some(&before)),
         Plan::Send { .. }
     ));
+}
+
+#[test]
+fn a_lead_that_notes_its_submissions_is_planned_without_its_log() {
+    use EnrollmentStatus::Exited;
+    let now = monday_10_jst();
+    let enr = enrollment("E1", "document_followup", now - Duration::days(3), now);
+    let mut l = lead(now);
+    l.submitted = Some(crate::leads::Submissions::default());
+    // Nothing noted since enrolling: the plan goes on without asking for the log.
+    let plan = plan_for(&enr, Some(&l), |d| d.log = None);
+    assert!(matches!(plan, Plan::Send { .. }), "{plan:?}");
+    // Noted before enrolling: not this enrollment's goal; since: it ends, the log unread.
+    for (days, ends) in [(4, false), (1, true)] {
+        let booked = activity(
+            ActivityKind::ConsultationRequest,
+            now - Duration::days(days),
+        );
+        let mut noted = l.clone();
+        noted.submitted = Some(crate::leads::Submissions::of_log([&booked]));
+        let plan = plan_for(&enr, Some(&noted), |d| d.log = None);
+        if ends {
+            assert_eq!(plan, ended("consultation_booked", Exited));
+        } else {
+            assert!(matches!(plan, Plan::Send { .. }), "{plan:?}");
+        }
+    }
 }
 
 #[test]
