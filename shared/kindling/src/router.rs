@@ -24,8 +24,8 @@ pub async fn handle(k: &Kindling, routes: Routes, req: Request<Bytes>) -> Respon
             let p = |i: usize| params.get(i).copied().unwrap_or("");
             match id {
                 RouteId::Beacons => tracking::routes::events(&k.tracking(), &req).await,
-                RouteId::OpenPixel => tracking::routes::open(&k.tracking(), p(0), &req).await,
-                RouteId::Click => tracking::routes::click(&k.tracking(), p(0), &req).await,
+                RouteId::OpenPixel => tracking::hits::open(&k.tracking(), p(0), &req).await,
+                RouteId::Click => tracking::hits::click(&k.tracking(), p(0), &req).await,
                 RouteId::UnsubscribePage => {
                     deliverability::routes::preference_page(&k.deliverability(), p(0)).await
                 }

@@ -37,7 +37,7 @@ async fn lead(env: &AwsEnv, email: &str) -> Option<kindling::leads::Lead> {
 }
 
 #[tokio::test]
-async fn a_page_event_costs_one_dynamodb_write_and_no_read() {
+async fn a_page_event_costs_one_write_and_announces_only_a_browser_tied_to_a_lead() {
     let Some(env) = AwsEnv::new().await else {
         return;
     };
@@ -54,16 +54,38 @@ async fn a_page_event_costs_one_dynamodb_write_and_no_read() {
         "DynamoDB requests per page event: {:?}",
         env.counter.requests()
     );
-    assert_eq!(env.counter.writes(), 1, "{:?}", env.counter.requests());
-    assert_eq!(
-        env.counter.reads(),
-        0,
-        "no read before the write: {:?}",
-        env.counter.requests()
-    );
+    // The write, then the browser's link, read after it.
+    let ops: Vec<String> = env
+        .counter
+        .requests()
+        .into_iter()
+        .map(|(op, _)| op)
+        .collect();
+    assert_eq!(ops, ["PutItem", "GetItem"]);
+    assert_eq!(env.counter.writes(), 1);
+    // A browser tied to no lead: nothing is announced, nothing is scored.
+    assert!(env.bus_events().await.is_empty());
+
+    // Tied to a lead, the same browser's next page view is announced.
+    let visitor = kindling::ids::VisitorId::new("v0c1d2e3f4a5b6c7");
+    let lead = kindling::ids::LeadId::new("l-tied");
+    let visitors = &*rt.kindling.stores.visitors;
+    visitors
+        .link_visitor(&visitor, &lead, chrono::Utc::now())
+        .await
+        .unwrap();
+    let mut again = event(sample!("track/page-view.json"));
+    let body = kindling_tests::aws::body_of(&again);
+    let events = serde_json::from_str::<Value>(&body).unwrap()["events"].clone();
+    let first = events[0]["id"].as_str().unwrap().to_owned();
+    kindling_tests::aws::set_body(&mut again, &body.replace(&first, "pv-tied-2"));
+    let req = lambda_http::request::from_str(&again.to_string()).unwrap();
+    let res = handle_api_request(&rt.kindling, Routes::Track, req).await;
+    assert_eq!(res.status(), 202);
     let events = env.bus_events().await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["detail"]["visitor_id"], "v0c1d2e3f4a5b6c7");
+    assert_eq!(events[0]["detail"]["kind"], "page_view");
 }
 
 #[tokio::test]

@@ -3,11 +3,12 @@
 //! and recorded once each ([`record_activities`]); the signed tokens in every mail link are in [`crate::token`].
 
 pub mod events;
+pub(crate) mod hits;
 mod record;
 pub(crate) mod routes;
 pub mod script;
 
-pub use record::{announce, record_activities, record_activity};
+pub use record::{announce, announce_stored, record_activities, record_activity, store_activities};
 
 use crate::activities::pages::PageCategory;
 use crate::activities::ports::ActivityLog;

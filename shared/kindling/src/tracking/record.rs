@@ -19,19 +19,38 @@ pub async fn record_activities(
     k: &super::Recorder<'_>,
     activities: &[Activity],
 ) -> Result<Vec<Put>> {
+    let puts = store_activities(k, activities).await?;
+    announce_stored(k, activities, &puts).await?;
+    Ok(puts)
+}
+
+/// Records activities once each without announcing them: see [`announce_stored`].
+pub async fn store_activities(
+    k: &super::Recorder<'_>,
+    activities: &[Activity],
+) -> Result<Vec<Put>> {
     let mut puts = Vec::with_capacity(activities.len());
     for a in activities {
         let put = k.activities.record(a).await?;
         tracing::info!(activity_id = %a.id, kind = %a.kind, duplicate = (put == Put::Existed), "activity recorded");
         puts.push(put);
     }
+    Ok(puts)
+}
+
+/// Announces activities [`store_activities`] stored (`puts`, in order), in one publish.
+pub async fn announce_stored(
+    k: &super::Recorder<'_>,
+    activities: &[Activity],
+    puts: &[Put],
+) -> Result<()> {
     let events: Vec<Envelope> = activities
         .iter()
-        .zip(&puts)
+        .zip(puts)
         .map(|(a, put)| announcement(a, *put == Put::Existed))
         .collect();
     k.bus.publish(&events).await?;
-    Ok(puts)
+    Ok(())
 }
 
 /// Announces activities already stored (by a write that stored them with something else).
