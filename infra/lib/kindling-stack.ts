@@ -147,6 +147,13 @@ export interface KindlingSettings {
   readonly logRetentionDays?: number;
   /** Keep the table (deletion protection, retained on stack deletion). Default true. */
   readonly deletionProtection?: boolean;
+  /**
+   * Whether the table has its due index (GSI1). Default true. Set false for one deploy only, to
+   * upgrade a stack whose index projects all attributes (deployed before 2026-12-07's change): CloudFormation cannot
+   * change an index's projection, so one deploy removes it and the next adds it keys-only. Nothing
+   * is sent or rechecked in between.
+   */
+  readonly dueIndex?: boolean;
   /** The public base URL links in mails point to (a custom domain). Default the API's URL. */
   readonly publicUrl?: string;
   /** Directory with `<function>/bootstrap` from `cargo lambda build --release`. */
@@ -351,12 +358,16 @@ export class KindlingStack extends Stack {
       deletionProtection,
       removalPolicy: deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
-    this.table.addGlobalSecondaryIndex({
-      indexName: 'GSI1',
-      partitionKey: { name: 'GSI1PK', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'GSI1SK', type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.ALL,
-    });
+    // Keys only: a lead, enrollment or recipient written again under the same due time writes
+    // nothing to the index, and the readers fetch the items themselves from the table.
+    if (s.dueIndex ?? true) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: 'GSI1',
+        partitionKey: { name: 'GSI1PK', type: dynamodb.AttributeType.STRING },
+        sortKey: { name: 'GSI1SK', type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+      });
+    }
 
     // Link-signing keys: generated here, never in the template or the functions' environment.
     this.signingKeys = new secretsmanager.Secret(this, 'SigningKeys', {

@@ -168,6 +168,10 @@ def main():
         f"table {table_name} with PK/SK and GSI1",
     )
     check(table.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST", "table is on demand")
+    check(
+        [i["Projection"]["ProjectionType"] for i in table.get("GlobalSecondaryIndexes", [])] == ["KEYS_ONLY"],
+        "the due index projects keys only",
+    )
 
     # The bus and the rules: on the bus the Kindling events, on the default bus SES and the schedule.
     events = client("events")

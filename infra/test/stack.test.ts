@@ -44,7 +44,7 @@ describe('table', () => {
               { AttributeName: 'GSI1PK', KeyType: 'HASH' },
               { AttributeName: 'GSI1SK', KeyType: 'RANGE' },
             ],
-            Projection: { ProjectionType: 'ALL' },
+            Projection: { ProjectionType: 'KEYS_ONLY' },
           },
         ],
       },
@@ -56,6 +56,13 @@ describe('table', () => {
     for (const name of ['"PK"', '"SK"', '"GSI1PK"', '"GSI1SK"', '"GSI1"', '"ttl"']) {
       assert.ok(keys.includes(name), `keys.rs does not name ${name}`);
     }
+  });
+
+  test('dueIndex: false leaves the index out for the one upgrade deploy', () => {
+    const { template: t } = synth({ dueIndex: false });
+    const tables = resources(t, 'AWS::DynamoDB::Table');
+    const [table] = Object.values(tables);
+    assert.equal(table.Properties.GlobalSecondaryIndexes, undefined);
   });
 
   test('without deletion protection the table goes with the stack', () => {

@@ -8,4 +8,5 @@ pub mod contract_broadcasts;
 pub mod harness;
 pub mod lambda;
 pub mod meter;
+pub mod newsletter;
 pub mod ses_feedback;

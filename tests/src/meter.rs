@@ -7,10 +7,13 @@
 //!   elements, each element of a list 1 byte more);
 //! - a read is one unit per 4 KB, rounded up per item for `GetItem` and `BatchGetItem` and over the
 //!   whole page for `Query` and `Scan`, half of that when eventually consistent;
-//! - a write is one unit per KB of the item written, rounded up, twice that in a transaction,
-//!   plus the same again for the due index (`GSI1`, which projects every attribute) when the item
-//!   carries its key. An `UpdateItem` or `DeleteItem` is counted by its key and values, at least
-//!   one unit: the stored item may be larger, so those are lower bounds.
+//! - a write is one unit per KB of the item written, rounded up, twice that in a transaction
+//!   (index writes included: an upper bound). An `UpdateItem` or `DeleteItem` is counted by its
+//!   key and values, at least one unit: the stored item may be larger, so those are lower bounds;
+//! - the due index (`GSI1`) projects keys only, so an index entry is one unit, written only when
+//!   the item's index key changes: one write when an item enters or leaves the index, two (a
+//!   delete and a put) when its key moves, none when it stays. The counter remembers the index
+//!   key it last saw written for each item; an item it never saw is taken as new.
 
 use aws_sdk_dynamodb::config::interceptors::{
     AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
@@ -32,6 +35,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 type Item = HashMap<String, AttributeValue>;
+/// A pair of key attributes: (`PK`, `SK`) of an item, or (`GSI1PK`, `GSI1SK`) of its index entry.
+type Key = (String, String);
 
 /// One request: its operation, the items it writes, and its capacity units.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -44,7 +49,11 @@ pub struct Request {
 
 /// Counts DynamoDB requests, the items they write and their capacity units, by operation.
 #[derive(Debug, Clone, Default)]
-pub struct RequestCounter(Arc<Mutex<Vec<Request>>>);
+pub struct RequestCounter {
+    requests: Arc<Mutex<Vec<Request>>>,
+    /// The due-index key (`GSI1PK`, `GSI1SK`) each item (`PK`, `SK`) was last written with.
+    indexed: Arc<Mutex<HashMap<Key, Option<Key>>>>,
+}
 
 /// What a request's response needs to be measured: its entry and whether it read consistently.
 #[derive(Debug, Clone)]
@@ -60,18 +69,18 @@ impl Storable for Pending {
 impl RequestCounter {
     /// Forgets what was counted.
     pub fn reset(&self) {
-        self.0.lock().unwrap().clear();
+        self.requests.lock().unwrap().clear();
     }
 
     /// `(operation, items written)` in order.
     pub fn requests(&self) -> Vec<(String, usize)> {
-        let all = self.0.lock().unwrap();
+        let all = self.requests.lock().unwrap();
         all.iter().map(|r| (r.op.clone(), r.writes)).collect()
     }
 
     /// Every request with its capacity units, in order.
     pub fn measured(&self) -> Vec<Request> {
-        self.0.lock().unwrap().clone()
+        self.requests.lock().unwrap().clone()
     }
 
     /// Items written (a transaction counts each of its items).
@@ -123,13 +132,39 @@ fn units(bytes: usize, per: usize) -> f64 {
     bytes.div_ceil(per).max(1) as f64
 }
 
-/// Write units of putting `item`, with its due-index copy.
-fn put_units(item: &Item) -> f64 {
-    let base = units(item_size(item), 1024);
-    if item.contains_key("GSI1PK") {
-        2.0 * base
-    } else {
-        base
+fn text(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn key_of(item: &Item) -> Key {
+    (
+        text(item, "PK").unwrap_or_default(),
+        text(item, "SK").unwrap_or_default(),
+    )
+}
+
+impl RequestCounter {
+    /// Index write units of the item `key` now carrying the index key `now` (keys only: one
+    /// unit an entry written or deleted), remembering it.
+    fn index_units(&self, key: Key, now: Option<Key>) -> f64 {
+        let before = self.indexed.lock().unwrap().insert(key, now.clone());
+        match (before.flatten(), now) {
+            (Some(a), Some(b)) if a == b => 0.0,
+            (Some(_), Some(_)) => 2.0,
+            (None, None) => 0.0,
+            _ => 1.0,
+        }
+    }
+
+    /// Write units of putting `item`, with its due-index entry.
+    fn put_units(&self, item: &Item) -> f64 {
+        let entry = text(item, "GSI1PK").zip(text(item, "GSI1SK"));
+        units(item_size(item), 1024) + self.index_units(key_of(item), entry)
+    }
+
+    /// Write units of deleting the item `key`, with its due-index entry.
+    fn delete_units(&self, key: &Item) -> f64 {
+        keyed_units(Some(key), None) + self.index_units(key_of(key), None)
     }
 }
 
@@ -164,23 +199,27 @@ impl Intercept for RequestCounter {
         let input = ctx.input();
         let mut consistent = false;
         let (op, writes, write_units) = if let Some(p) = input.downcast_ref::<PutItemInput>() {
-            ("PutItem", 1, p.item().map_or(1.0, put_units))
+            ("PutItem", 1, p.item().map_or(1.0, |i| self.put_units(i)))
         } else if let Some(u) = input.downcast_ref::<UpdateItemInput>() {
             let values = u.expression_attribute_values();
             ("UpdateItem", 1, keyed_units(u.key(), values))
         } else if let Some(d) = input.downcast_ref::<DeleteItemInput>() {
-            ("DeleteItem", 1, keyed_units(d.key(), None))
+            (
+                "DeleteItem",
+                1,
+                d.key().map_or(1.0, |k| self.delete_units(k)),
+            )
         } else if let Some(t) = input.downcast_ref::<TransactWriteItemsInput>() {
             let each: f64 = t
                 .transact_items()
                 .iter()
                 .map(|w| {
                     if let Some(p) = w.put() {
-                        put_units(p.item())
+                        self.put_units(p.item())
                     } else if let Some(u) = w.update() {
                         keyed_units(Some(u.key()), u.expression_attribute_values())
                     } else if let Some(d) = w.delete() {
-                        keyed_units(Some(d.key()), None)
+                        self.delete_units(d.key())
                     } else {
                         // A condition check reads: billed as a write unit in a transaction.
                         1.0
@@ -196,8 +235,8 @@ impl Intercept for RequestCounter {
             let units: f64 = requests
                 .iter()
                 .map(|r| match (r.put_request(), r.delete_request()) {
-                    (Some(p), _) => put_units(p.item()),
-                    (None, Some(d)) => keyed_units(Some(d.key()), None),
+                    (Some(p), _) => self.put_units(p.item()),
+                    (None, Some(d)) => self.delete_units(d.key()),
                     (None, None) => 0.0,
                 })
                 .sum();
@@ -219,7 +258,7 @@ impl Intercept for RequestCounter {
         } else {
             ("Other", 0, 0.0)
         };
-        let mut all = self.0.lock().unwrap();
+        let mut all = self.requests.lock().unwrap();
         cfg.interceptor_state().store_put(Pending {
             entry: all.len(),
             consistent,
@@ -261,7 +300,7 @@ impl Intercept for RequestCounter {
         } else {
             return Ok(());
         };
-        if let Some(r) = self.0.lock().unwrap().get_mut(p.entry) {
+        if let Some(r) = self.requests.lock().unwrap().get_mut(p.entry) {
             r.read_units = units;
         }
         Ok(())

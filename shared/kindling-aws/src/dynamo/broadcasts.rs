@@ -2,7 +2,7 @@
 //! broadcast; queued ones also in the sparse due index, sharded by lead).
 
 use super::enrollments::ts;
-use super::{data, item, json, n, s, sdk_err, DynamoStore, Item, DATA, VERSION};
+use super::{data, item, json, n, s, sdk_err, str_attr, DynamoStore, Item, DATA, VERSION};
 use crate::dynamo::keys;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -107,15 +107,13 @@ impl BroadcastStore for DynamoStore {
         let listed = self
             .due_in_shards([keys::ACTIVE_BROADCASTS.to_owned()], "~", 1_000)
             .await?;
-        // The index is eventually consistent: read each one itself (strongly), keep what is
-        // still active.
+        // The index holds keys only and is eventually consistent: read each one from the table,
+        // keep what is still active.
         let mut out = Vec::with_capacity(listed.len());
-        for it in &listed {
-            let b: Broadcast = data(it)?;
-            if let Some(fresh) = self.get_broadcast(&b.id).await? {
-                if matches!(fresh.state, State::Scheduled | State::Sending) {
-                    out.push(fresh);
-                }
+        for it in self.items_of_entries(&listed).await? {
+            let fresh: Broadcast = data(&it)?;
+            if matches!(fresh.state, State::Scheduled | State::Sending) {
+                out.push(fresh);
             }
         }
         Ok(out)
@@ -140,10 +138,13 @@ impl BroadcastStore for DynamoStore {
     ) -> PortResult<Vec<Recipient>> {
         // '~' sorts after every id character, so this bound includes everything due at `now`.
         let upper = format!("{}#~", ts(now));
-        // The index is eventually consistent: an entry may be a moment behind its recipient (one
-        // just handled, or deferred). The sender acts on it safely anyway: the send's claim in
-        // the ledger decides whether it goes, and every outcome is recorded idempotently.
-        self.due_in_shards(recipient_shards(broadcast), &upper, limit)
+        // The index holds keys only and is eventually consistent: each recipient is read from
+        // the table, and one handled or deferred since its entry was indexed is left out. The
+        // send's claim in the ledger still decides whether a mail goes.
+        let entries = self
+            .due_in_shards(recipient_shards(broadcast), &upper, limit)
+            .await?;
+        self.items_of_entries(&entries)
             .await?
             .iter()
             .map(data)
@@ -154,9 +155,16 @@ impl BroadcastStore for DynamoStore {
         let items = self
             .due_in_shards(recipient_shards(broadcast), "~", 1)
             .await?;
+        // The entry's sort key starts with the due time (`{due}#{lead}`).
         items
             .first()
-            .map(|it| data::<Recipient>(it).map(|r| r.due_at))
+            .map(|it| {
+                let sort = str_attr(it, keys::GSI_DUE_SK)?;
+                let due = sort.split('#').next().unwrap_or_default();
+                DateTime::parse_from_rfc3339(due)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|e| kindling::error::PortError::new("dynamodb", e))
+            })
             .transpose()
     }
 

@@ -8,6 +8,7 @@ use kindling::ids::LeadId;
 use kindling::ports::{Cas, PortResult, Put};
 use kindling::sequences::ports::EnrollmentStore;
 use kindling::sequences::{Enrollment, EnrollmentStatus};
+use std::collections::HashMap;
 
 /// Fixed-width UTC, so that text order is time order in the index.
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
@@ -46,8 +47,8 @@ impl DynamoStore {
             .await
     }
 
-    /// Items of the index partitions `shards` whose sort key is at most `upper`, at most
-    /// `limit` in sort-key (due-time) order.
+    /// Index entries (keys only) of the partitions `shards` whose sort key is at most `upper`,
+    /// at most `limit` in sort-key (due-time) order.
     pub(crate) async fn due_in_shards(
         &self,
         shards: impl IntoIterator<Item = String>,
@@ -79,6 +80,40 @@ impl DynamoStore {
         due.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(due.into_iter().map(|(_, it)| it).take(limit).collect())
     }
+
+    /// The items themselves (read strongly from the table) behind the index entries `entries`,
+    /// in their order, keeping only those still in the index where the entry put them (the index
+    /// projects keys only, and is eventually consistent).
+    pub(crate) async fn items_of_entries(&self, entries: &[Item]) -> PortResult<Vec<Item>> {
+        let keys = entries
+            .iter()
+            .map(|e| {
+                Ok((
+                    str_attr(e, keys::PK)?.to_owned(),
+                    str_attr(e, keys::SK)?.to_owned(),
+                ))
+            })
+            .collect::<PortResult<Vec<_>>>()?;
+        let mut fetched: HashMap<(String, String), Item> = HashMap::new();
+        for it in self.batch_get(keys.clone()).await? {
+            let key = (
+                str_attr(&it, keys::PK)?.to_owned(),
+                str_attr(&it, keys::SK)?.to_owned(),
+            );
+            fetched.insert(key, it);
+        }
+        let mut out = Vec::with_capacity(entries.len());
+        for (entry, key) in entries.iter().zip(keys) {
+            let Some(it) = fetched.remove(&key) else {
+                continue;
+            };
+            let same = |attr: &str| it.contains_key(attr) && it.get(attr) == entry.get(attr);
+            if same(keys::GSI_DUE_PK) && same(keys::GSI_DUE_SK) {
+                out.push(it);
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[async_trait]
@@ -98,9 +133,13 @@ impl EnrollmentStore for DynamoStore {
         limit: usize,
     ) -> PortResult<Vec<Enrollment>> {
         let due = self.due_in_index(keys::DUE_PREFIX, now, limit).await?;
-        // The index is eventually consistent: a stale entry costs a skipped claim, never a
-        // second send (the send claim is a conditional write on the base table).
-        due.iter().map(data).collect()
+        // The index holds keys only: each enrollment is read from the table, and one that has
+        // moved on since its entry was indexed is left out.
+        self.items_of_entries(&due)
+            .await?
+            .iter()
+            .map(data)
+            .collect()
     }
 
     async fn update_enrollment(&self, e: &Enrollment) -> PortResult<Cas> {

@@ -25,7 +25,7 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, PortError> {
         .map_err(|e| PortError::new("dynamodb", e))
 }
 
-/// Creates the table (on demand, the sparse due index projecting all attributes, TTL on `ttl`).
+/// Creates the table (on demand, the sparse due index projecting keys only, TTL on `ttl`).
 pub async fn create_table(client: &Client, name: &str) -> Result<(), PortError> {
     let due_index = GlobalSecondaryIndex::builder()
         .index_name(keys::GSI_DUE)
@@ -33,7 +33,7 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), PortError> 
         .key_schema(key(keys::GSI_DUE_SK, KeyType::Range)?)
         .projection(
             Projection::builder()
-                .projection_type(ProjectionType::All)
+                .projection_type(ProjectionType::KeysOnly)
                 .build(),
         )
         .build()
