@@ -24,6 +24,8 @@ endif
 # Settings of the smoke deploy to moto (the samples in events/ are tagged with configuration set
 # `kindling`).
 SMOKE_SETTINGS = {"stage":"smoke","senderIdentity":"example.jp","configurationSetName":"kindling","allowedOrigins":["https://www.example.jp"],"alertEmails":["sales@example.jp"],"deletionProtection":false}
+# The same with beacons through the beacon function's URL (linted, not deployed).
+BEACON_SETTINGS = {"stage":"beacon","senderIdentity":"example.jp","allowedOrigins":["https://www.example.jp"],"deletionProtection":false,"beaconUrl":true}
 
 # The CDK CLI pinned in infra/package.json; no notices or telemetry (they need the network).
 CDK = npx cdk --no-notices
@@ -118,6 +120,8 @@ infra-test: infra-deps
 	cd infra && node --import tsx --test --test-reporter=spec test/*.test.ts
 	cd infra && $(CDK) synth --quiet
 	.venv/bin/cfn-lint infra/cdk.out/Kindling-*.template.json
+	cd infra && $(CDK) synth --quiet -o ../target/cdk.beacon -c kindling='$(BEACON_SETTINGS)'
+	.venv/bin/cfn-lint target/cdk.beacon/Kindling-beacon.template.json
 	cd infra && $(CDK) synth --quiet -o ../target/cdk.smoke -c kindling='$(SMOKE_SETTINGS)'
 	.venv/bin/cfn-lint target/cdk.smoke/Kindling-smoke.template.json
 	scripts/with-moto .venv/bin/python infra/test/smoke_deploy.py target/cdk.smoke Kindling-smoke

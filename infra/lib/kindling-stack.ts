@@ -154,6 +154,14 @@ export interface KindlingSettings {
    * is sent or rechecked in between.
    */
   readonly dueIndex?: boolean;
+  /**
+   * Take kindling.js beacons (`POST /t/events`) through a Lambda function URL on a function of
+   * their own (track's code) instead of API Gateway: $1.00 less per million beacons. Its throttle
+   * is its reserved concurrency (`beaconConcurrency`), not a per-route limit. Default false.
+   */
+  readonly beaconUrl?: boolean;
+  /** With `beaconUrl`: the beacon function's reserved concurrency. Default 10. */
+  readonly beaconConcurrency?: number;
   /** The public base URL links in mails point to (a custom domain). Default the API's URL. */
   readonly publicUrl?: string;
   /** Directory with `<function>/bootstrap` from `cargo lambda build --release`. */
@@ -303,6 +311,8 @@ export class KindlingStack extends Stack {
   readonly alertTopic: sns.Topic;
   readonly opsTopic: sns.Topic;
   readonly functions: Record<FunctionName, lambda.Function>;
+  /** With `beaconUrl`: the function (track's code) behind the beacon URL. */
+  readonly beaconFunction?: lambda.Function;
   readonly deadLetterQueues: Record<string, sqs.Queue>;
   readonly dashboard: cloudwatch.Dashboard;
   readonly configurationSet: ses.ConfigurationSet;
@@ -459,8 +469,15 @@ export class KindlingStack extends Stack {
     // ---- Functions ---------------------------------------------------------------------------
     this.deadLetterQueues = {};
     const fns = {} as Record<FunctionName, lambda.Function>;
-    for (const name of FUNCTIONS) {
-      const spec = FUNCTION_SPECS[name];
+    // With `beaconUrl`, a seventh function of track's code takes beacons through its own URL.
+    const built: { name: string; asset: FunctionName; spec: FunctionSpec }[] = FUNCTIONS.map((name) => ({
+      name,
+      asset: name,
+      spec: FUNCTION_SPECS[name],
+    }));
+    if (s.beaconUrl) built.push({ name: 'beacon', asset: 'track', spec: FUNCTION_SPECS.track });
+    const beaconConcurrency = s.beaconConcurrency ?? 10;
+    for (const { name, asset, spec } of built) {
       const id = pascal(name);
       const logGroup = new logs.LogGroup(this, `${id}Logs`, {
         retention,
@@ -506,7 +523,7 @@ export class KindlingStack extends Stack {
         runtime: lambda.Runtime.PROVIDED_AL2023,
         architecture: architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
         handler: 'bootstrap',
-        code: lambda.Code.fromAsset(path.join(lambdaDir, name)),
+        code: lambda.Code.fromAsset(path.join(lambdaDir, asset)),
         memorySize: 256,
         timeout: spec.timeout,
         role,
@@ -515,8 +532,9 @@ export class KindlingStack extends Stack {
         applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
         systemLogLevelV2: lambda.SystemLogLevel.WARN,
         environment,
-        // send-steps runs one at a time: SES is never flooded and runs never overlap.
-        reservedConcurrentExecutions: name === 'send-steps' ? 1 : undefined,
+        // send-steps runs one at a time: SES is never flooded and runs never overlap. The beacon
+        // function's reserved concurrency is its throttle (a function URL has no other).
+        reservedConcurrentExecutions: name === 'send-steps' ? 1 : name === 'beacon' ? beaconConcurrency : undefined,
         // Lambda's own retries of asynchronous invocations; what still fails goes to the DLQ.
         ...(dlq
           ? { retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new SendOnlyQueueDestination(dlq) }
@@ -526,7 +544,8 @@ export class KindlingStack extends Stack {
       // (CDK's extra DependsOn on the role is what cfn-lint's W3005 flags).
       const policy = role.node.findChild('DefaultPolicy').node.defaultChild as iam.CfnPolicy;
       (fn.node.defaultChild as lambda.CfnFunction).addOverride('DependsOn', [this.getLogicalId(policy)]);
-      fns[name] = fn;
+      if (name === 'beacon') this.beaconFunction = fn;
+      else fns[name as FunctionName] = fn;
     }
     this.functions = fns;
 
@@ -655,8 +674,27 @@ export class KindlingStack extends Stack {
     cfnStage.addPropertyOverride('RouteSettings', routeSettings);
     const apiUrl = `https://${this.api.apiId}.execute-api.${this.region}.${this.urlSuffix}`;
     const publicUrl = s.publicUrl ?? apiUrl;
-    for (const fn of Object.values(fns)) {
+    for (const fn of [...Object.values(fns), ...(this.beaconFunction ? [this.beaconFunction] : [])]) {
       fn.addEnvironment('KINDLING_PUBLIC_URL', publicUrl);
+    }
+    if (this.beaconFunction) {
+      // Beacons without API Gateway: a function URL costs only the invocation. CORS as the API's;
+      // the throttle is the function's reserved concurrency (Throttles alarm below); track serves
+      // kindling.js with this URL filled in, so websites change nothing.
+      const beaconUrl = this.beaconFunction.addFunctionUrl({
+        authType: lambda.FunctionUrlAuthType.NONE,
+        cors: {
+          allowedOrigins: s.allowedOrigins,
+          allowedMethods: [lambda.HttpMethod.POST],
+          allowedHeaders: ['content-type'],
+          maxAge: Duration.hours(1),
+        },
+      });
+      fns.track.addEnvironment('KINDLING_BEACON_URL', beaconUrl.url);
+      new CfnOutput(this, 'BeaconUrl', {
+        value: beaconUrl.url,
+        description: 'Where kindling.js sends beacons (the beacon function URL)',
+      });
     }
 
     // ---- Event routing -----------------------------------------------------------------------
@@ -724,8 +762,9 @@ export class KindlingStack extends Stack {
         1,
       );
     }
-    for (const name of FUNCTIONS) {
-      const fn = fns[name];
+    const watched: [string, lambda.Function][] = FUNCTIONS.map((name) => [name, fns[name]]);
+    if (this.beaconFunction) watched.push(['beacon', this.beaconFunction]);
+    for (const [name, fn] of watched) {
       const sum = { period: fiveMinutes, statistic: 'Sum' };
       alarm(`${pascal(name)}ErrorsAlarm`, `The ${name} function failed invocations`, fn.metricErrors(sum), 1);
       alarm(`${pascal(name)}ThrottlesAlarm`, `The ${name} function was throttled`, fn.metricThrottles(sum), 1);

@@ -1,11 +1,12 @@
 // Every sample in events/ against the synthesized stack: EventBridge samples through every rule's
 // pattern (each reaches exactly the function events/routing.json names, or none), HTTP samples
-// through the API's routes.
+// through the API's routes, and function-URL samples to the beacon function (with `beaconUrl`).
 
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
+import { CfnElement } from 'aws-cdk-lib';
 import { matches } from '../lib/event-pattern';
 import { FUNCTIONS, loadEventCatalog } from '../lib/kindling-stack';
 import { functionId, refId, resources, ROOT, synth } from './helpers';
@@ -23,7 +24,9 @@ const samples = [...FUNCTIONS, 'crm'].flatMap((fn) =>
     .map((f) => ({ fn, file: `${fn}/${f}`, body: JSON.parse(fs.readFileSync(path.join(EVENTS, fn, f), 'utf8')) })),
 );
 const eventSamples = samples.filter((s) => 'detail-type' in s.body);
-const httpSamples = samples.filter((s) => 'routeKey' in s.body);
+// A Lambda function URL's payload has the route key `$default`: no API route takes it.
+const urlSamples = samples.filter((s) => s.body.routeKey === '$default');
+const httpSamples = samples.filter((s) => 'routeKey' in s.body && s.body.routeKey !== '$default');
 
 const nameOf = (logicalId: string) => FUNCTIONS.find((n) => functionId(template, n) === logicalId)!;
 const rules = Object.values(resources(template, 'AWS::Events::Rule')).map((r) => ({
@@ -87,6 +90,22 @@ describe('EventBridge samples', () => {
     other.detail.mail.tags['ses:configuration-set'] = ['someone-elses'];
     assert.deepEqual(reached(other), [], 'bounces of another configuration set are not ours');
   });
+});
+
+describe('function URL samples', () => {
+  const { stack, template: withBeacon } = synth({ beaconUrl: true });
+  const fns = resources(withBeacon, 'AWS::Lambda::Function');
+  for (const s of urlSamples) {
+    test(`${s.file} reaches the beacon function, which runs ${s.fn}'s code`, () => {
+      assert.ok(stack.beaconFunction, 'beaconUrl makes the beacon function');
+      const beaconId = stack.getLogicalId(stack.beaconFunction.node.defaultChild as CfnElement);
+      const [url] = Object.values(resources(withBeacon, 'AWS::Lambda::Url'));
+      assert.deepEqual(url.Properties.TargetFunctionArn, { 'Fn::GetAtt': [beaconId, 'Arn'] });
+      assert.deepEqual(fns[beaconId].Properties.Code, fns[functionId(withBeacon, s.fn)].Properties.Code);
+      assert.equal(s.body.requestContext.http.method, 'POST');
+      assert.equal(s.body.rawPath, '/t/events');
+    });
+  }
 });
 
 describe('HTTP samples', () => {

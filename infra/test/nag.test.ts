@@ -19,7 +19,7 @@ interface Finding {
 }
 
 /** Synthesizes with the checks and returns the unacknowledged findings from the report. */
-function nag(extend?: (stack: Stack) => void, crm = false): { findings: Finding[]; app: App } {
+function nag(extend?: (stack: Stack) => void, crm = false, beaconUrl = false): { findings: Finding[]; app: App } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindling-nag-'));
   const app = new App({ outdir });
   const stack = new KindlingStack(app, 'Kindling-nag', {
@@ -29,6 +29,7 @@ function nag(extend?: (stack: Stack) => void, crm = false): { findings: Finding[
       ...(crm
         ? { crmSync: { endpoint: 'https://api.hubapi.com/crm/v3/objects/contacts/batch/upsert', auth: 'apiKey' as const, secretName: 'kindling/hubspot' } }
         : {}),
+      beaconUrl,
     },
     env: { account: '123456789012', region: 'ap-northeast-1' },
   });
@@ -73,6 +74,11 @@ describe('cdk-nag AwsSolutionsChecks', () => {
 
   test('with the CRM sync on, still none', () => {
     const { findings } = nag(undefined, true);
+    assert.deepEqual(findings, []);
+  });
+
+  test('with the beacon URL on, still none', () => {
+    const { findings } = nag(undefined, false, true);
     assert.deepEqual(findings, []);
   });
 

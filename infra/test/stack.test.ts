@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
+import { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { matches } from '../lib/event-pattern';
 import {
@@ -103,6 +104,28 @@ describe('functions', () => {
     for (const fn of Object.values(resources(t, 'AWS::Lambda::Function'))) {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
     }
+  });
+
+  test('beaconUrl adds a beacon function of track\'s code behind a function URL, throttled by its concurrency', () => {
+    const { stack, template: t } = synth({ beaconUrl: true, beaconConcurrency: 7 });
+    const fns = resources(t, 'AWS::Lambda::Function');
+    assert.equal(Object.keys(fns).length, FUNCTIONS.length + 1);
+    const beaconId = stack.getLogicalId(stack.beaconFunction!.node.defaultChild as CfnElement);
+    const beacon = fns[beaconId].Properties;
+    const track = fns[functionId(t, 'track')].Properties;
+    assert.equal(beacon.ReservedConcurrentExecutions, 7);
+    assert.deepEqual(beacon.Code, track.Code, 'the same asset as track');
+    t.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [beaconId, 'Arn'] },
+      Cors: { AllowOrigins: ['https://www.example.jp'], AllowMethods: ['POST'] },
+    });
+    // track serves kindling.js with the URL filled in; the beacon function's own role.
+    const [urlId] = Object.keys(t.findResources('AWS::Lambda::Url'));
+    assert.deepEqual(track.Environment.Variables.KINDLING_BEACON_URL, { 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
+    assert.notDeepEqual(beacon.Role, track.Role);
+    t.hasOutput('BeaconUrl', {});
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmDescription: 'The beacon function was throttled' });
   });
 
   test('send-steps alone has a reserved concurrency, of one', () => {

@@ -5,6 +5,7 @@
 // form start, and the browser's time zone.
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { launchChromium, startServer } from './harness.mjs';
 
@@ -95,4 +96,44 @@ test('Global Privacy Control: nothing is sent', async () => {
   assert.equal(sent, 0);
   assert.equal((await context.cookies()).find((c) => c.name === 'kl_vid'), undefined);
   await context.close();
+});
+
+test('data-beacon sends beacons where it says, not to the origin of the script', async () => {
+  // A website on loopback that loads kindling.js from Kindling (another origin) and names itself
+  // in data-beacon, as a site names the beacon function's URL: the beacons must come to it.
+  const received = [];
+  const site = http.createServer((req, res) => {
+    if (req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><title>Elsewhere</title><script src="${base}/kindling.js" data-beacon="http://${req.headers.host}/"></script>`);
+      return;
+    }
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      received.push({ method: req.method, url: req.url, type: req.headers['content-type'], body });
+      res.writeHead(202, { 'content-type': 'application/json' });
+      res.end('{"accepted":1}');
+    });
+  });
+  await new Promise((r) => site.listen(0, '127.0.0.1', r));
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const toKindling = [];
+  page.on('request', (r) => { if (r.url().startsWith(`${base}/t/events`)) toKindling.push(r.url()); });
+  try {
+    await page.goto(`http://127.0.0.1:${site.address().port}/page.html`);
+    await kindling.waitFor(async () => received.length > 0, 'the beacon at data-beacon', 10000);
+    const [b] = received;
+    assert.equal(b.method, 'POST');
+    assert.equal(b.url, '/t/events', 'the trailing slash of data-beacon is not doubled');
+    assert.ok(b.type.startsWith('text/plain'), b.type);
+    const beacon = JSON.parse(b.body);
+    assert.deepEqual(beacon.events.map((e) => e.type), ['page_view']);
+    assert.equal(beacon.events[0].title, 'Elsewhere');
+    assert.deepEqual(toKindling, [], 'nothing went to the origin kindling.js came from');
+  } finally {
+    await context.close();
+    site.close();
+  }
 });

@@ -119,6 +119,7 @@ impl Runtime {
         if let Some(url) = &settings.public_url {
             config.program.public_url.clone_from(url);
         }
+        config.program.beacon_url.clone_from(&settings.beacon_url);
         let store = Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             &settings.table,

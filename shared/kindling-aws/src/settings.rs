@@ -17,6 +17,9 @@ pub struct Settings {
     pub signing_keys: Option<KeySource>,
     /// `KINDLING_PUBLIC_URL` (optional): overrides `program.public_url` (the API's custom domain).
     pub public_url: Option<String>,
+    /// `KINDLING_BEACON_URL` (optional, track): where kindling.js sends beacons, the beacon
+    /// function's URL (the stack's `beaconUrl` setting); an https URL.
+    pub beacon_url: Option<String>,
     /// `KINDLING_ALERT_TOPIC_ARN`: the SNS topic for sales alerts (notify only).
     pub alert_topic_arn: Option<String>,
     /// `KINDLING_OPS_TOPIC_ARN` (optional): the SNS topic for ops alerts (sending paused); without
@@ -132,6 +135,17 @@ impl Settings {
                 return Err(err("KINDLING_PUBLIC_URL", "must be an https URL"));
             }
         }
+        let beacon_url =
+            optional("KINDLING_BEACON_URL").map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(u) = &beacon_url {
+            // Filled into kindling.js as a string: a plain https URL, nothing to escape.
+            let plain = u
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b"\"'\\<>".contains(&b));
+            if !u.starts_with("https://") || !plain {
+                return Err(err("KINDLING_BEACON_URL", "must be an https URL"));
+            }
+        }
         let send_budget = match optional("KINDLING_SEND_BUDGET") {
             None => None,
             Some(v) => Some(
@@ -184,6 +198,7 @@ impl Settings {
             event_bus: required("KINDLING_EVENT_BUS")?,
             signing_keys,
             public_url,
+            beacon_url,
             alert_topic_arn: optional("KINDLING_ALERT_TOPIC_ARN"),
             ops_topic_arn: optional("KINDLING_OPS_TOPIC_ARN"),
             configuration_set: optional("KINDLING_SES_CONFIGURATION_SET"),
@@ -234,6 +249,7 @@ mod tests {
         assert_eq!(s.send_budget_for(200.0), 8_000);
         assert_eq!(s.send_budget_for(1_000.0), 10_000);
         assert!(s.alert_topic_arn.is_none() && s.public_url.is_none());
+        assert!(s.beacon_url.is_none());
         assert!(s.ops_topic_arn.is_none());
         assert_eq!(s.fallback_send_rate, 1.0, "the SES sandbox's rate");
         assert!(s.reports.is_none());
@@ -310,7 +326,7 @@ mod tests {
             ("KINDLING_EVENT_BUS", "b"),
             ("KINDLING_SIGNING_KEYS", KEY),
         ];
-        let cases: [(&str, &str, &str); 6] = [
+        let cases: [(&str, &str, &str); 8] = [
             ("KINDLING_TABLE", "", "KINDLING_TABLE"),
             (
                 "KINDLING_SES_MAX_SEND_RATE",
@@ -328,6 +344,16 @@ mod tests {
                 "KINDLING_PUBLIC_URL",
                 "http://example.com",
                 "KINDLING_PUBLIC_URL",
+            ),
+            (
+                "KINDLING_BEACON_URL",
+                "http://abc.lambda-url.ap-northeast-1.on.aws",
+                "KINDLING_BEACON_URL",
+            ),
+            (
+                "KINDLING_BEACON_URL",
+                "https://x.example/\";alert(1)//",
+                "KINDLING_BEACON_URL",
             ),
         ];
         for (key, value, named) in cases {

@@ -1,6 +1,7 @@
 /*! kindling.js: first-party behaviour tracking for Kindling. No dependencies.
  * Install (one tag): <script async src="https://YOUR-KINDLING-API/kindling.js"></script>
- * Sends to the origin it was loaded from (or data-api): POST /t/events with text/plain JSON, so
+ * Sends to data-beacon or data-api, else the beacon URL the server fills in, else the origin it was
+ * loaded from: POST /t/events with text/plain JSON, so
  * browsers send it without a CORS preflight; navigator.sendBeacon, else fetch keepalive.
  * Events: page_view (URL with its UTM parameters, title, referrer, the browser's time zone),
  * page_leave (time the page was visible), form_start (first input in a form marked
@@ -13,7 +14,11 @@
   var respectGpc = "__KINDLING_RESPECT_GPC__" !== "false";
   if (respectGpc && (n.globalPrivacyControl === true || n.doNotTrack === "1")) return;
   var s = d.currentScript;
-  var api = (s && s.getAttribute("data-api")) || (s && s.src ? new URL(s.src).origin : w.location.origin);
+  // Where beacons go: data-beacon or data-api, else the beacon URL the server filled in (the
+  // beacon function's on AWS), else the origin this script came from.
+  var beaconUrl = "__KINDLING_BEACON_URL__";
+  var beacons = (s && (s.getAttribute("data-beacon") || s.getAttribute("data-api"))) ||
+    (/^https?:\/\//.test(beaconUrl) ? beaconUrl : (s && s.src ? new URL(s.src).origin : w.location.origin));
 
   function rid() {
     if (w.crypto && w.crypto.randomUUID) return w.crypto.randomUUID().replace(/-/g, "");
@@ -35,7 +40,7 @@
     var events = [ev(type, extra)];
     if (first) events.unshift(first);
     var body = JSON.stringify({ visitor_id: vid, events: events });
-    var url = api + "/t/events";
+    var url = beacons.replace(/\/$/, "") + "/t/events";
     if (n.sendBeacon && n.sendBeacon(url, new Blob([body], { type: "text/plain" }))) return;
     if (w.fetch) w.fetch(url, { method: "POST", body: body, keepalive: true, headers: { "Content-Type": "text/plain" } });
   }

@@ -15,6 +15,10 @@ pub struct Program {
     pub default_language: String,
     /// kindling.js stays silent under Global Privacy Control or Do Not Track.
     pub respect_gpc: bool,
+    /// Where kindling.js sends its beacons, if not to the origin it was loaded from: on AWS the
+    /// beacon function's URL (the stack's `beaconUrl` setting, `KINDLING_BEACON_URL`), without a
+    /// trailing slash. Not a config key.
+    pub beacon_url: Option<String>,
     /// The namespace of every mail's `List-Id` (RFC 2919): `kindling.<sender's domain>` unless
     /// set. Each sequence is a list in it (`document-followup.kindling.example.jp`).
     pub list_id: String,
@@ -119,6 +123,7 @@ pub(crate) fn validate(
         default_zone: default_zone.unwrap_or(Tz::UTC),
         default_language: default_language.clone(),
         respect_gpc: p.respect_gpc,
+        beacon_url: None,
         list_id,
     };
 

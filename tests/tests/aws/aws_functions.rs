@@ -930,6 +930,8 @@ const REPLAYS: &[(&str, Option<u16>)] = &[
     ("intake/crm-hook.json", Some(200)),
     ("intake/crm-hook-unsigned.json", Some(401)),
     ("track/page-view.json", Some(202)),
+    // The same beacon through the beacon function's URL (the stack's `beaconUrl`).
+    ("track/beacon-function-url.json", Some(202)),
     ("track/kindling-js.json", Some(200)),
     ("track/beacon-malformed.json", Some(400)),
     ("track/beacon-unknown-kind.json", Some(400)),
