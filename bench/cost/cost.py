@@ -90,6 +90,27 @@ def main():
         r["requests"] += rebuild["requests"] - 1
         costs = parts(r, p, True, "track", c["track"] + c["score"])
         rows.append(row(f"(before) identified page view, {history:,} activities, log read", costs, 1e6))
+    # Beacons through the beacon function's URL (the stack's `beaconUrl`): no API Gateway.
+    for name, path, history in [
+        ("anonymous page view, beacon URL", "anonymous page view", 0),
+        ("identified page view, 1,000 activities, beacon URL", "identified page view", 1000),
+    ]:
+        r = find(requests, path, history)
+        costs = parts(r, p, False, "track", c["track"] + c["score"] * r["events"])
+        per_event[name] = costs
+        rows.append(row(name, costs, 1e6))
+    # Modelled, not built: activities reaching scoring through DynamoDB Streams instead of
+    # PutEvents (no bus charge; Lambda reads the stream free, in batches of up to 100).
+    for name, path, history, http in [
+        ("(Streams) identified page view, 1,000 activities, beacon URL", "identified page view", 1000, False),
+        ("(Streams) open, 1,000 activities", "open", 1000, True),
+    ]:
+        r = dict(find(requests, path, history))
+        costs = parts(r, p, http, "track", c["track"] + c["score"] * r["events"])
+        a = p["aws"]
+        costs["EventBridge"] = 0.0
+        costs["Lambda"] -= r["events"] * a["lambda_request"] * (1 - 1 / 100)
+        rows.append(row(name, costs, 1e6))
     print("| per 1M events | cost | biggest driver |")
     print("|---|---:|---|")
     for name, total, driver in rows:
@@ -98,10 +119,14 @@ def main():
     send = find(requests, "step send")
     mail_costs = parts(send, p, False, "send", c["send"] + c["score"] * send["events"])
     name, total, driver = row("step mail, with its email_sent rescore", mail_costs, 1e5)
+    recipient = find(requests, "broadcast recipient")
+    recipient_costs = parts(recipient, p, False, "send", c["send"] + c["score"] * recipient["events"])
+    b_name, b_total, b_driver = row("broadcast recipient, with its email_sent rescore", recipient_costs, 1e5)
     print()
     print("| per 100,000 mails | cost | biggest driver |")
     print("|---|---:|---|")
     print(f"| {name} | ${total:,.2f} | {driver} |")
+    print(f"| {b_name} | ${b_total:,.2f} | {b_driver} |")
 
     idle = find(requests, "idle send-steps run")
     idle_costs = parts(idle, p, False, "send", c["send"])
@@ -122,6 +147,13 @@ def main():
     }
     month = sum(sum(per_event[k].values()) * n for k, n in mix.items())
     month += sum(mail_costs.values()) * 100_000 + idle_total
+    beacon_mix = dict(mix)
+    beacon_mix["anonymous page view, beacon URL"] = beacon_mix.pop("anonymous page view")
+    beacon_mix["identified page view, 1,000 activities, beacon URL"] = beacon_mix.pop(
+        "identified page view, 1,000 activities"
+    )
+    beacon_month = sum(sum(per_event[k].values()) * n for k, n in beacon_mix.items())
+    beacon_month += sum(mail_costs.values()) * 100_000 + idle_total
     print()
     print("A month at 5,000 leads (1M events: 500k anonymous and 300k identified page views, "
           "120k opens, 60k clicks, 20k forms, all identified ones at 1,000 activities of history; "
@@ -130,6 +162,7 @@ def main():
     print("| product | a month |")
     print("|---|---:|")
     print(f"| Kindling on AWS (this model) | ${month:,.2f} |")
+    print(f"| Kindling on AWS with `beaconUrl` (beacons without API Gateway) | ${beacon_month:,.2f} |")
     for o in p["others"]:
         print(f"| {o['name']} ({o['note']}) | ${o['monthly']:,.2f} |")
 
