@@ -53,6 +53,10 @@ async fn settle(env: &AwsEnv, k: &kindling::app::Kindling) -> usize {
     }
 }
 
+/// The paths that hand mail to SES: only they read moto's data dump to count it (the dump walks
+/// every backend, every table of every test beside this one included, so it is slow).
+const MAILING: [&str; 2] = ["step send", "broadcast, all recipients"];
+
 /// Measures `f` and what the score function does with the events it publishes.
 async fn measure<F: std::future::Future<Output = ()>>(
     env: &AwsEnv,
@@ -61,7 +65,9 @@ async fn measure<F: std::future::Future<Output = ()>>(
     history: usize,
     f: F,
 ) -> Cost {
-    let mails_before = env.sent_mail().len();
+    let mailing = MAILING.contains(&path);
+    let sent = || if mailing { env.sent_mail().len() } else { 0 };
+    let mails_before = sent();
     env.counter.reset();
     f.await;
     let events = settle(env, k).await;
@@ -72,7 +78,7 @@ async fn measure<F: std::future::Future<Output = ()>>(
         read_units: env.counter.read_units(),
         write_units: env.counter.write_units(),
         events,
-        mails: env.sent_mail().len() - mails_before,
+        mails: sent() - mails_before,
     };
     let detail: Vec<String> = env
         .counter
